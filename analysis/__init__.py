@@ -1,0 +1,1 @@
+"""Text and models: brand matching, sentiment model loading, prediction, evaluation and training."""

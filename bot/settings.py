@@ -1,0 +1,94 @@
+"""Application settings, read from ``BRANDPULSE_*`` environment variables and an optional ``.env`` file."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from bot.errors import ConfigError
+
+ENV_PREFIX = "BRANDPULSE_"
+EXAMPLE_BRANDS_FILE = Path(__file__).with_name("brands.example.yml")
+
+LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
+
+
+class Settings(BaseSettings):
+    """Every setting of the application; the README's configuration table documents each one."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX,
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        validate_default=True,
+    )
+
+    database_url: str = Field(
+        default="sqlite:///./data/brandpulse.db",
+        description="SQLAlchemy URL: sqlite:///path/to/file.db or postgresql+psycopg://user@host/db.",
+    )
+    brands_file: Path = Field(default=EXAMPLE_BRANDS_FILE, description="YAML file that defines the brands.")
+    model: str = Field(
+        default="cardiffnlp/twitter-roberta-base-sentiment-latest",
+        description="Hugging Face model id or local directory of a sequence-classification checkpoint.",
+    )
+    slack_bot_token: SecretStr | None = Field(default=None, description="Bot token (xoxb-...).")
+    slack_signing_secret: SecretStr | None = Field(default=None, description="Signing secret of the Slack app.")
+    slack_app_token: SecretStr | None = Field(default=None, description="App-level token (xapp-...), Socket Mode.")
+    metrics_port: int = Field(default=9185, ge=1, le=65535, description="Port of the Prometheus /metrics endpoint.")
+    timezone: str = Field(default="UTC", description="IANA timezone for stats buckets and schedules.")
+    log_level: LogLevel = Field(default="INFO", description="DEBUG, INFO, WARNING, ERROR or CRITICAL.")
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_database(cls, value: str) -> str:
+        if not value.startswith(("sqlite://", "postgresql")):
+            raise ValueError("expected a sqlite:/// or postgresql+psycopg:// URL")
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError("expected an IANA timezone name such as 'UTC' or 'Europe/Rome'") from None
+        return value
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper_level(cls, value: Any) -> Any:
+        return value.upper() if isinstance(value, str) else value
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+
+def load_settings(env_file: Path | None = Path(".env"), **overrides: Any) -> Settings:
+    """Read settings; invalid values raise ConfigError naming the variable, where it came from and what is expected."""
+    try:
+        return Settings(_env_file=env_file, **overrides)
+    except ValidationError as exc:
+        lines = []
+        for error in exc.errors():
+            field = str(error["loc"][0]) if error["loc"] else "?"
+            variable = ENV_PREFIX + field.upper()
+            if variable in os.environ or field in overrides:
+                origin = "environment"
+            elif env_file is not None and env_file.exists():
+                origin = f"{env_file}"
+            else:
+                origin = "default"
+            message = str(error["msg"]).removeprefix("Value error, ")
+            got = error.get("input")
+            if field.startswith("slack_"):
+                got = "***"
+            lines.append(f"{origin}: {variable}: {message} (got {got!r})")
+        raise ConfigError("invalid settings:\n  " + "\n  ".join(lines)) from None

@@ -1,0 +1,1 @@
+"""Tables, sessions, queries and migrations; imports nothing of the other packages."""

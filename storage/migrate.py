@@ -1,0 +1,57 @@
+"""Schema migrations (Alembic), run from code: ``brandpulse db upgrade`` and at every start."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Connection, Engine, text
+
+log = logging.getLogger(__name__)
+
+MIGRATIONS = Path(__file__).with_name("migrations")
+# Any fixed number: processes that start together against one PostgreSQL database take turns to migrate.
+_PG_MIGRATION_LOCK = 0x62706D67
+
+
+def _config(connection: Connection | None = None) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.attributes["connection"] = connection
+    return config
+
+
+def head_revision() -> str | None:
+    return ScriptDirectory.from_config(_config()).get_current_head()
+
+
+def current_revision(engine: Engine) -> str | None:
+    with engine.connect() as connection:
+        return MigrationContext.configure(connection).get_current_revision()
+
+
+def upgrade(engine: Engine, revision: str = "head") -> None:
+    """Bring the schema to ``revision``; concurrent callers on PostgreSQL wait for each other."""
+    with engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_MIGRATION_LOCK})
+        command.upgrade(_config(connection), revision)
+
+
+def downgrade(engine: Engine, revision: str) -> None:
+    with engine.begin() as connection:
+        command.downgrade(_config(connection), revision)
+
+
+def ensure_schema(engine: Engine) -> bool:
+    """Upgrade when the database is behind the code; returns whether anything ran."""
+    before, head = current_revision(engine), head_revision()
+    if before == head:
+        return False
+    upgrade(engine)
+    log.info("database schema upgraded from %s to %s", before or "empty", head)
+    return True

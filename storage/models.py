@@ -1,0 +1,107 @@
+"""Tables, as typed SQLAlchemy 2.0 models. Every datetime is stored and returned in UTC."""
+
+from __future__ import annotations
+
+import enum
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    DateTime,
+    Dialect,
+    Float,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+# SQLite only auto-increments an INTEGER PRIMARY KEY; PostgreSQL gets a 64-bit identity.
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timezone-aware datetimes in, UTC datetimes out, on databases with and without timestamptz."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value!r}: brandpulse stores timezone-aware datetimes only")
+        value = value.astimezone(UTC)
+        # SQLite keeps text; a fixed UTC form keeps comparisons and strftime('%s') correct.
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class MentionStatus(enum.StrEnum):
+    PENDING = "pending"
+    CLASSIFIED = "classified"
+    FAILED = "failed"
+
+
+class Label(enum.StrEnum):
+    NEGATIVE = "negative"
+    NEUTRAL = "neutral"
+    POSITIVE = "positive"
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map: dict[Any, Any] = {datetime: UTCDateTime()}
+
+
+class Mention(Base):
+    """One piece of text that talks about a brand, from one source, and what the model made of it."""
+
+    __tablename__ = "mentions"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    source: Mapped[str] = mapped_column(String(32))
+    external_id: Mapped[str] = mapped_column(String(255))
+    brand: Mapped[str] = mapped_column(String(64))
+    author: Mapped[str | None] = mapped_column(String(255))
+    url: Mapped[str | None] = mapped_column(Text)
+    text: Mapped[str] = mapped_column(Text)
+    language: Mapped[str | None] = mapped_column(String(16))
+    created_at: Mapped[datetime]
+    ingested_at: Mapped[datetime]
+    status: Mapped[str] = mapped_column(String(16), default=MentionStatus.PENDING.value)
+    failure_reason: Mapped[str | None] = mapped_column(Text)
+    label: Mapped[str | None] = mapped_column(String(16))
+    score_negative: Mapped[float | None] = mapped_column(Float)
+    score_neutral: Mapped[float | None] = mapped_column(Float)
+    score_positive: Mapped[float | None] = mapped_column(Float)
+    model_version: Mapped[str | None] = mapped_column(String(255))
+    classified_at: Mapped[datetime | None]
+
+    __table_args__ = (
+        UniqueConstraint("source", "external_id"),
+        CheckConstraint("status IN ('pending', 'classified', 'failed')", name="status"),
+        CheckConstraint("label IS NULL OR label IN ('negative', 'neutral', 'positive')", name="label"),
+        # History of one brand, newest first, optionally by label; and the stats query, which it covers.
+        Index(None, "brand", "created_at", "label"),
+        # History across all brands, newest first.
+        Index(None, "created_at"),
+    )
