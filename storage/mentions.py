@@ -24,6 +24,10 @@ def insert_mentions(*, connection: Connection, rows: Sequence[Mapping[str, Any]]
     """Insert rows, skipping any whose (source, external_id) is already stored; returns how many were new."""
     if not rows:
         return 0
+    keys = rows[0].keys()
+    if any(r.keys() != keys for r in rows):
+        # An executemany takes its columns from the first row and would silently drop the others' extra values.
+        raise ValueError("every row of one insert_mentions call must have the same keys")
     dialect_insert = pg_insert if connection.dialect.name == "postgresql" else sqlite_insert
     statement = (
         dialect_insert(Mention).on_conflict_do_nothing(index_elements=["source", "external_id"]).returning(Mention.id)

@@ -1,0 +1,123 @@
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, update
+from sqlalchemy.orm import Session
+
+from storage.db import make_sessionmaker
+from storage.mentions import count_mentions, history, insert_mentions, quarter_hour_counts
+from storage.models import Mention
+
+T0 = datetime(2024, 3, 1, 12, 0, tzinfo=UTC)
+
+
+def row(external_id: str, **overrides: Any) -> dict[str, Any]:
+    values: dict[str, Any] = {
+        "source": "test",
+        "external_id": external_id,
+        "brand": "apple",
+        "text": f"mention {external_id}",
+        "created_at": T0,
+        "ingested_at": T0,
+        "status": "pending",
+        "label": None,
+    }
+    values.update(overrides)
+    return values
+
+
+@pytest.fixture
+def session(engine: Engine) -> Any:
+    with make_sessionmaker(engine)() as session:
+        yield session
+
+
+def test_insert_skips_rows_already_stored(engine: Engine, session: Session) -> None:
+    with engine.begin() as connection:
+        assert insert_mentions(connection=connection, rows=[row("1"), row("2")]) == 2
+    with engine.begin() as connection:
+        assert insert_mentions(connection=connection, rows=[row("2"), row("3"), row("3")]) == 1
+        # The same external id from another source is another mention.
+        assert insert_mentions(connection=connection, rows=[row("1", source="other")]) == 1
+    assert count_mentions(session=session) == 4
+
+
+def test_rows_with_different_columns_are_refused(engine: Engine) -> None:
+    with pytest.raises(ValueError, match="same keys"), engine.begin() as connection:
+        insert_mentions(connection=connection, rows=[row("1"), {**row("2"), "author": "x"}])
+
+
+def test_datetimes_come_back_in_utc(engine: Engine, session: Session) -> None:
+    rome = timezone(timedelta(hours=2))
+    with engine.begin() as connection:
+        insert_mentions(connection=connection, rows=[row("1", created_at=datetime(2024, 6, 1, 14, 30, tzinfo=rome))])
+    (mention,) = history(session=session)
+    assert mention.created_at == datetime(2024, 6, 1, 12, 30, tzinfo=UTC)
+    assert mention.created_at.utcoffset() == timedelta(0)
+
+
+def test_naive_datetimes_are_refused(engine: Engine) -> None:
+    with pytest.raises(Exception, match="naive datetime"), engine.begin() as connection:
+        insert_mentions(connection=connection, rows=[row("1", created_at=datetime(2024, 1, 1))])
+
+
+def test_history_filters_and_orders_newest_first(engine: Engine, session: Session) -> None:
+    rows = [
+        row("a", brand="apple", created_at=T0 - timedelta(days=10), source="import"),
+        row("b", brand="apple", created_at=T0 - timedelta(days=2), text="Battery DRAINS fast"),
+        row("c", brand="google", created_at=T0 - timedelta(days=1)),
+        row("d", brand="apple", created_at=T0, text="the battery is fine"),
+    ]
+    with engine.begin() as connection:
+        insert_mentions(connection=connection, rows=rows)
+    session.execute(update(Mention).where(Mention.external_id == "b").values(label="negative", status="classified"))
+    session.commit()
+
+    def ids(**filters: Any) -> list[str]:
+        return [m.external_id for m in history(session=session, **filters)]
+
+    assert ids() == ["d", "c", "b", "a"]
+    assert ids(brand="apple") == ["d", "b", "a"]
+    assert ids(since=T0 - timedelta(days=3)) == ["d", "c", "b"]
+    assert ids(until=T0 - timedelta(days=1)) == ["b", "a"]
+    assert ids(label="negative") == ["b"]
+    assert ids(source="import") == ["a"]
+    assert ids(search="BATTERY") == ["d", "b"]
+    assert ids(brand="apple", limit=2) == ["d", "b"]
+    first_page = history(session=session, limit=2)
+    last = first_page[-1]
+    assert ids(limit=2, before=(last.created_at, last.id)) == ["b", "a"]
+
+
+def test_search_takes_percent_and_underscore_literally(engine: Engine, session: Session) -> None:
+    texts = {"1": "50% off today", "2": "500 off today", "3": "snake_case name", "4": "snakeXcase name", "5": "Ünïcode ÉCLAIR"}
+    with engine.begin() as connection:
+        insert_mentions(connection=connection, rows=[row(k, text=v) for k, v in texts.items()])
+    assert [m.external_id for m in history(session=session, search="50%")] == ["1"]
+    assert [m.external_id for m in history(session=session, search="e_c")] == ["3"]
+    assert [m.external_id for m in history(session=session, search="%")] == ["1"]
+    assert [m.external_id for m in history(session=session, search="éclair")] in (["5"], [])  # SQLite folds ASCII only
+    assert [m.external_id for m in history(session=session, search="ÉCLAIR")] == ["5"]
+
+
+def test_quarter_hour_counts_group_by_utc_quarter_and_label(engine: Engine, session: Session) -> None:
+    rows = [
+        row("1", created_at=T0 + timedelta(minutes=1)),
+        row("2", created_at=T0 + timedelta(minutes=14, seconds=59)),
+        row("3", created_at=T0 + timedelta(minutes=15)),
+        row("4", created_at=T0 + timedelta(minutes=16), label="negative", status="classified"),
+        row("5", created_at=T0 + timedelta(days=1), brand="google"),
+    ]
+    with engine.begin() as connection:
+        insert_mentions(connection=connection, rows=rows)
+    counts = quarter_hour_counts(session=session, brand="apple")
+    base = int(T0.timestamp()) // 900
+    assert [(c.quarter - base, c.label, c.count) for c in counts] in (
+        [(0, None, 2), (1, None, 1), (1, "negative", 1)],
+        [(0, None, 2), (1, "negative", 1), (1, None, 1)],
+    )
+    assert quarter_hour_counts(session=session, brand="apple", since=T0 + timedelta(minutes=15)) != counts
+    assert sum(c.count for c in quarter_hour_counts(session=session, brand="apple", until=T0 + timedelta(minutes=15))) == 2
