@@ -45,9 +45,18 @@ def test_valid_file(tmp_path: Path) -> None:
         ("- just a list", "expected a mapping with a 'brands' list"),
         ("brands: []", "brands: List should have at least 1 item"),
         (VALID.replace("name: acme", "name: Acme Co"), r"brands\[0\] \(Acme Co\)\.name: expected a lowercase name"),
-        (VALID.replace('"30 8 * * 1-5"', '"every morning"'), r"brands\[0\] \(acme\)\.digest\.schedule: expected a 5-field cron"),
-        (VALID.replace("negative_share: 0.4", "negative_share: 1.5"), r"alerts\.negative_share: .*less than or equal to 1 \(got 1\.5\)"),
-        (VALID.replace('"#brand-acme"', '"brand acme"'), r"digest\.channel: expected a channel such as '#brand-alerts'"),
+        (
+            VALID.replace('"30 8 * * 1-5"', '"every morning"'),
+            r"brands\[0\] \(acme\)\.digest\.schedule: expected a 5-field cron",
+        ),
+        (
+            VALID.replace("negative_share: 0.4", "negative_share: 1.5"),
+            r"alerts\.negative_share: .*less than or equal to 1 \(got 1\.5\)",
+        ),
+        (
+            VALID.replace('"#brand-acme"', '"brand acme"'),
+            r"digest\.channel: expected a channel such as '#brand-alerts'",
+        ),
         (VALID.replace("exclude:", "excludes:"), r"brands\[0\] \(acme\)\.excludes: unknown key"),
         (VALID + VALID.replace("brands:\n", ""), "brand name 'acme' is defined twice"),
         (VALID.replace("keywords: [acme", "keywords: [''"), r"keywords\[0\]: String should have at least 1 character"),

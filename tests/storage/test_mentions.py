@@ -93,7 +93,13 @@ def test_history_filters_and_orders_newest_first(engine: Engine, session: Sessio
 
 
 def test_search_takes_percent_and_underscore_literally(engine: Engine, session: Session) -> None:
-    texts = {"1": "50% off today", "2": "500 off today", "3": "snake_case name", "4": "snakeXcase name", "5": "Ünïcode ÉCLAIR"}
+    texts = {
+        "1": "50% off today",
+        "2": "500 off today",
+        "3": "snake_case name",
+        "4": "snakeXcase name",
+        "5": "Ünïcode ÉCLAIR",
+    }
     with engine.begin() as connection:
         insert_mentions(connection=connection, rows=[row(k, text=v) for k, v in texts.items()])
     assert [m.external_id for m in history(session=session, search="50%")] == ["1"]
@@ -120,4 +126,6 @@ def test_quarter_hour_counts_group_by_utc_quarter_and_label(engine: Engine, sess
         [(0, None, 2), (1, "negative", 1), (1, None, 1)],
     )
     assert quarter_hour_counts(session=session, brand="apple", since=T0 + timedelta(minutes=15)) != counts
-    assert sum(c.count for c in quarter_hour_counts(session=session, brand="apple", until=T0 + timedelta(minutes=15))) == 2
+    assert (
+        sum(c.count for c in quarter_hour_counts(session=session, brand="apple", until=T0 + timedelta(minutes=15))) == 2
+    )
