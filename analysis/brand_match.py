@@ -45,6 +45,11 @@ class BrandMatcher:
             (b.name, _phrase_pattern([b.name, *b.keywords]), _phrase_pattern(b.exclude)) for b in brands
         ]
         self.names = frozenset(name for name, _, _ in self._brands)
+        # One scan finds the leftmost keyword of any brand: far cheaper than one search per brand.
+        groups = [
+            f"(?P<b{i}>{keywords.pattern})" for i, (_, keywords, _) in enumerate(self._brands) if keywords is not None
+        ]
+        self._any = re.compile("|".join(groups), re.IGNORECASE) if groups else None
 
     def matches(self, text: str) -> list[str]:
         """All brands the text mentions, earliest mention first."""
@@ -60,5 +65,15 @@ class BrandMatcher:
 
     def first(self, text: str) -> str | None:
         """The brand mentioned first in the text, or None."""
-        found = self.matches(text)
-        return found[0] if found else None
+        if self._any is None:
+            return None
+        ruled_out: set[int] = set()
+        for hit in self._any.finditer(text):
+            index = int((hit.lastgroup or "b0")[1:])
+            if index in ruled_out:
+                continue
+            name, _, exclude = self._brands[index]
+            if exclude is None or not exclude.search(text):
+                return name
+            ruled_out.add(index)
+        return None

@@ -170,6 +170,11 @@ def _optional_str(values: dict[str, Any], key: str) -> str | None:
     value = values.get(key)
     if value is None:
         return None
+    if type(value) is str:  # the common case, first
+        value = value.strip()
+        if "\x00" in value:
+            value = value.replace("\x00", "").strip()
+        return value or None
     if isinstance(value, bool) or not isinstance(value, str | int | float):
         raise RowError(f"'{key}' must be a string, got {type(value).__name__}")
     value = str(value).replace("\x00", "").strip()
@@ -229,15 +234,20 @@ class Importer:
         if len(text) > MAX_TEXT_CHARS:
             raise RowError(f"text is {len(text):,} characters long, over the {MAX_TEXT_CHARS:,} limit")
 
-        optional = {key: _optional_str(values, getattr(f, key)) for key in ("author", "url", "language", "source")}
-        for key, value in optional.items():
-            _check_unicode(getattr(f, key), value)
-        author, url, language = optional["author"], optional["url"], optional["language"]
+        author, url, language = (
+            _optional_str(values, f.author),
+            _optional_str(values, f.url),
+            _optional_str(values, f.language),
+        )
+        row_source = _optional_str(values, f.source)
+        for key, value in ((f.author, author), (f.url, url), (f.language, language), (f.source, row_source)):
+            if value is not None:
+                _check_unicode(key, value)
         if author is not None and len(author) > MAX_AUTHOR_CHARS:
             raise RowError(f"author is over {MAX_AUTHOR_CHARS} characters")
         if language is not None and len(language) > 16:
             raise RowError(f"language {language[:20]!r} is not a language code")
-        source = (optional["source"] or self.default_source).lower()
+        source = (row_source or self.default_source).lower()
         if not _SOURCE_NAME.match(source):
             raise RowError(f"source {source[:40]!r}: expected up to 32 lowercase letters, digits, '.', '_', '-'")
 

@@ -7,15 +7,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Integer, Select, and_, func, or_, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import Connection, Integer, Select, Table, and_, func, or_, select, text
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
 
-from storage.models import Mention
+from storage.models import Mention, UTCDateTime
 
 QUARTER_HOUR = 900
 
@@ -28,11 +26,59 @@ def insert_mentions(*, connection: Connection, rows: Sequence[Mapping[str, Any]]
     if any(r.keys() != keys for r in rows):
         # An executemany takes its columns from the first row and would silently drop the others' extra values.
         raise ValueError("every row of one insert_mentions call must have the same keys")
-    dialect_insert = pg_insert if connection.dialect.name == "postgresql" else sqlite_insert
+    if connection.dialect.name == "postgresql":
+        return _insert_unnest(connection, rows)
+    return _insert_sqlite(connection, rows)
+
+
+def _insert_sqlite(connection: Connection, rows: Sequence[Mapping[str, Any]]) -> int:
+    """SQLite: one prepared statement run for every row, values converted by the columns' own bind processors."""
+    table = Mention.__table__
+    assert isinstance(table, Table)
+    dialect = connection.dialect
+    names = list(rows[0].keys())
+    processors = [table.c[name].type.dialect_impl(dialect).bind_processor(dialect) for name in names]
     statement = (
-        dialect_insert(Mention).on_conflict_do_nothing(index_elements=["source", "external_id"]).returning(Mention.id)
+        f"INSERT INTO {table.name} ({', '.join(names)}) VALUES ({', '.join('?' for _ in names)}) "
+        "ON CONFLICT (source, external_id) DO NOTHING"
     )
-    return len(connection.execute(statement, list(rows)).all())
+    params = [
+        tuple(
+            value if process is None else process(value)
+            for value, process in zip(row.values(), processors, strict=True)
+        )
+        for row in rows
+    ]
+    driver = connection.connection.driver_connection
+    before = driver.total_changes  # type: ignore[union-attr]
+    connection.exec_driver_sql(statement, params)
+    return int(driver.total_changes - before)  # type: ignore[union-attr]
+
+
+def _insert_unnest(connection: Connection, rows: Sequence[Mapping[str, Any]]) -> int:
+    """PostgreSQL: one array per column and a single small statement.
+
+    A multi-row VALUES statement makes the driver parse a query with thousands of placeholders on every
+    batch; arrays cost one parameter per column, however many rows.
+    """
+    table = Mention.__table__
+    assert isinstance(table, Table)
+    dialect = connection.dialect
+    arrays: list[str] = []
+    params: dict[str, list[Any]] = {}
+    for i, name in enumerate(rows[0].keys()):
+        column_type = table.c[name].type
+        values = [r[name] for r in rows]
+        if isinstance(column_type, UTCDateTime):
+            values = [column_type.process_bind_param(v, dialect) for v in values]
+        params[f"c{i}"] = values
+        arrays.append(f"CAST(:c{i} AS {column_type.compile(dialect=dialect)}[])")
+    columns = ", ".join(rows[0].keys())
+    statement = text(
+        f"INSERT INTO {table.name} ({columns}) SELECT * FROM unnest({', '.join(arrays)}) "
+        "ON CONFLICT (source, external_id) DO NOTHING RETURNING id"
+    )
+    return len(connection.execute(statement, params).all())
 
 
 def count_mentions(*, session: Session, brand: str | None = None) -> int:
