@@ -34,7 +34,7 @@ def _phrase_pattern(terms: Iterable[str]) -> re.Pattern[str] | None:
     alternatives = "|".join(r"\s+".join(re.escape(part) for part in w.split()) for w in words)
     # A bare word must not follow a word character (pine|apple) nor be the tail of someone's
     # handle or an e-mail address (x@apple); the # or @ prefix itself is allowed.
-    return re.compile(rf"(?:(?<![{_WORD}@#])[#@]|(?<![{_WORD}@#]))(?:{alternatives})(?![{_WORD}])", re.IGNORECASE)
+    return re.compile(rf"(?:(?<![{_WORD}@#])[#@]|(?<![{_WORD}@#]))(?:{alternatives})(?![{_WORD}])")
 
 
 class BrandMatcher:
@@ -49,10 +49,12 @@ class BrandMatcher:
         groups = [
             f"(?P<b{i}>{keywords.pattern})" for i, (_, keywords, _) in enumerate(self._brands) if keywords is not None
         ]
-        self._any = re.compile("|".join(groups), re.IGNORECASE) if groups else None
+        self._any = re.compile("|".join(groups)) if groups else None
 
     def matches(self, text: str) -> list[str]:
         """All brands the text mentions, earliest mention first."""
+        # Patterns hold lowercase terms: lowering the text once is cheaper than a case-insensitive scan.
+        text = text.lower()
         found: list[tuple[int, int, str]] = []
         for order, (name, keywords, exclude) in enumerate(self._brands):
             if keywords is None:
@@ -67,6 +69,7 @@ class BrandMatcher:
         """The brand mentioned first in the text, or None."""
         if self._any is None:
             return None
+        text = text.lower()
         ruled_out: set[int] = set()
         for hit in self._any.finditer(text):
             index = int((hit.lastgroup or "b0")[1:])
