@@ -93,8 +93,13 @@ class Database:
         upgrade(self.engine)
 
     def analyze(self) -> None:
-        with self.engine.begin() as connection:
-            connection.execute(text("ANALYZE"))
+        """Planner statistics and, on PostgreSQL, the visibility map, as autovacuum leaves them after a bulk load."""
+        if self.kind == "postgresql":
+            with self.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+                connection.execute(text("VACUUM ANALYZE mentions"))
+        else:
+            with self.engine.begin() as connection:
+                connection.execute(text("ANALYZE"))
 
     def close(self) -> None:
         self.engine.dispose()

@@ -14,8 +14,8 @@ from storage.db import make_engine
 from storage.migrate import upgrade
 
 REPO = Path(__file__).resolve().parent.parent
-SHARED = REPO.parent / "shared"
-DATASETS = SHARED / "datasets"
+# The labelled data sets live beside the repository (../shared/datasets), never inside it.
+DATASETS = Path(os.environ.get("BRANDPULSE_DATASETS", REPO.parent / "shared" / "datasets"))
 SANDERS = DATASETS / "sanders_brands" / "mentions.jsonl"
 POSTGRES_URL = os.environ.get("BRANDPULSE_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 
@@ -27,6 +27,14 @@ def clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
         if name.startswith("BRANDPULSE_") and name != "BRANDPULSE_TEST_POSTGRES_URL":
             monkeypatch.delenv(name)
     monkeypatch.chdir(tmp_path)
+
+
+@pytest.fixture
+def sanders() -> Path:
+    """The Sanders brand-mention corpus (5,113 tweets about apple, google, microsoft and twitter)."""
+    if not SANDERS.exists():
+        pytest.skip(f"data set not found at {SANDERS}; set BRANDPULSE_DATASETS to the shared datasets folder")
+    return SANDERS
 
 
 def _postgres_admin() -> Engine:

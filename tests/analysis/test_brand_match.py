@@ -1,11 +1,11 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
 from analysis.brand_match import BrandMatcher, BrandTerms
-from tests.conftest import SANDERS
 
 MATCHER = BrandMatcher(
     [
@@ -47,11 +47,11 @@ def test_first_is_the_earliest_mention() -> None:
     assert MATCHER.first("nothing here") is None
 
 
-def test_example_brands_recognise_the_sanders_corpus() -> None:
+def test_example_brands_recognise_the_sanders_corpus(sanders: Path) -> None:
     from bot.brands import load_brands
     from bot.settings import EXAMPLE_BRANDS_FILE
 
     matcher = load_brands(EXAMPLE_BRANDS_FILE).matcher()
-    rows = [json.loads(line) for line in SANDERS.read_text(encoding="utf-8").splitlines()]
+    rows = [json.loads(line) for line in sanders.read_text(encoding="utf-8").splitlines()]
     found = sum(row["brand"] in matcher.matches(row["text"]) for row in rows)
     assert found / len(rows) > 0.99

@@ -9,7 +9,6 @@ from sqlalchemy import func, select
 from storage.db import make_engine, make_sessionmaker
 from storage.models import Mention
 from tests.bot.helpers import run_cli
-from tests.conftest import SANDERS
 
 
 def stored(db_url: str) -> list[Mention]:
@@ -21,11 +20,11 @@ def stored(db_url: str) -> list[Mention]:
         engine.dispose()
 
 
-def test_sanders_corpus_imports_once(monkeypatch: pytest.MonkeyPatch, db_url: str) -> None:
-    first = run_cli(monkeypatch, db_url, "ingest", str(SANDERS))
+def test_sanders_corpus_imports_once(monkeypatch: pytest.MonkeyPatch, db_url: str, sanders: Path) -> None:
+    first = run_cli(monkeypatch, db_url, "ingest", str(sanders))
     assert first.exit_code == 0, first.output
     assert "5,113 rows read, 5,113 added, 0 already stored, 0 rejected" in first.stdout
-    second = run_cli(monkeypatch, db_url, "ingest", str(SANDERS))
+    second = run_cli(monkeypatch, db_url, "ingest", str(sanders))
     assert second.exit_code == 0
     assert "5,113 rows read, 0 added, 5,113 already stored, 0 rejected" in second.stdout
 

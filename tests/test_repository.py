@@ -1,0 +1,68 @@
+"""The files around the code: the ones users and CI run without reading them first."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import tomllib
+
+import yaml
+
+from tests.conftest import REPO
+
+
+def test_readme_opens_with_the_two_commands() -> None:
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    first_block = re.search(r"```(?:\w+)?\n(.*?)```", readme, re.DOTALL)
+    assert first_block is not None
+    assert first_block.group(1).split("\n")[:2] == ["make run", "make test"]
+
+
+def test_every_setting_is_documented_in_the_readme() -> None:
+    from bot.settings import Settings
+
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    for name in Settings.model_fields:
+        assert f"`BRANDPULSE_{name.upper()}`" in readme, name
+
+
+def test_workflow_pins_actions_and_limits_permissions() -> None:
+    for path in (REPO / ".github" / "workflows").glob("*.yml"):
+        workflow = yaml.safe_load(path.read_text(encoding="utf-8"))
+        assert workflow["permissions"] == {"contents": "read"}, path
+        for job in workflow["jobs"].values():
+            assert job["timeout-minutes"] <= 60
+            for step in job["steps"]:
+                if "uses" in step:
+                    assert re.fullmatch(r"[\w.-]+/[\w.-]+@[0-9a-f]{40}", step["uses"]), step["uses"]
+            assert any("make test" in step.get("run", "") for step in job["steps"])
+
+
+def test_compose_file_runs_the_bot_against_postgres() -> None:
+    compose = yaml.safe_load((REPO / "docker-compose.yml").read_text(encoding="utf-8"))
+    bot, postgres = compose["services"]["brandpulse"], compose["services"]["postgres"]
+    assert (REPO / bot["build"] / "Dockerfile").exists()
+    assert bot["environment"]["BRANDPULSE_DATABASE_URL"].startswith("postgresql+psycopg://")
+    assert bot["depends_on"]["postgres"]["condition"] == "service_healthy"
+    assert "healthcheck" in postgres
+    dockerfile = (REPO / "Dockerfile").read_text(encoding="utf-8")
+    for package in ("bot", "analysis", "storage", "monitoring"):
+        assert f"COPY {package} ./{package}" in dockerfile
+
+
+def test_pyproject_declares_the_package() -> None:
+    project = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))
+    assert project["project"]["name"] == "brandpulse"
+    assert project["project"]["scripts"]["brandpulse"] == "bot.cli:main"
+    assert "dev" in project["project"]["optional-dependencies"]
+
+
+def test_ci_script_runs_lint_and_the_readme_test_command() -> None:
+    script = (REPO / ".ci" / "run").read_text(encoding="utf-8")
+    assert "make lint" in script and "make test" in script and "set -euo pipefail" in script
+    assert subprocess.run(["bash", "-n", str(REPO / ".ci" / "run")]).returncode == 0
+
+
+def test_no_model_weights_or_datasets_are_tracked() -> None:
+    tracked = subprocess.run(["git", "ls-files"], cwd=REPO, capture_output=True, text=True, check=True).stdout.split()
+    assert not [p for p in tracked if p.endswith((".bin", ".safetensors", ".pt", ".onnx", ".jsonl", ".db"))]
