@@ -33,6 +33,8 @@ def clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
 def sanders() -> Path:
     """The Sanders brand-mention corpus (5,113 tweets about apple, google, microsoft and twitter)."""
     if not SANDERS.exists():
+        if os.environ.get("BRANDPULSE_REQUIRE_DATASETS"):
+            pytest.fail(f"data set not found at {SANDERS}")
         pytest.skip(f"data set not found at {SANDERS}; set BRANDPULSE_DATASETS to the shared datasets folder")
     return SANDERS
 
