@@ -15,9 +15,8 @@ from sqlalchemy.exc import OperationalError
 from bot.cli_mentions import history, ingest, stats
 from bot.context import AppContext
 from bot.errors import BrandpulseError
-from bot.ingest import RowError
 from bot.settings import Settings, load_settings
-from storage.db import safe_url
+from storage.db import make_engine, safe_url
 from storage.errors import StorageError
 from storage.migrate import current_revision, head_revision, upgrade
 
@@ -30,7 +29,7 @@ class _Group(click.Group):
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
-        except (BrandpulseError, StorageError, RowError) as exc:
+        except (BrandpulseError, StorageError) as exc:
             click.echo(f"error: {exc}", err=True)
             ctx.exit(2)
         except OperationalError as exc:
@@ -79,8 +78,6 @@ def db() -> None:
 @click.pass_obj
 def db_upgrade(app: AppContext, revision: str) -> None:
     """Bring the database schema up to date (also done automatically at start)."""
-    from storage.db import make_engine
-
     engine = make_engine(app.settings.database_url)
     try:
         before = current_revision(engine)
@@ -95,8 +92,6 @@ def db_upgrade(app: AppContext, revision: str) -> None:
 @click.pass_obj
 def db_current(app: AppContext) -> None:
     """Show the schema revision of the database and of the code."""
-    from storage.db import make_engine
-
     engine = make_engine(app.settings.database_url)
     try:
         click.echo(f"database: {current_revision(engine) or 'empty'}\ncode:     {head_revision()}")

@@ -9,3 +9,7 @@ class BrandpulseError(Exception):
 
 class ConfigError(BrandpulseError):
     """Settings or the brands file are invalid; the message names the source, the key and what is expected."""
+
+
+class InvalidInput(BrandpulseError):
+    """Something the user gave (a row of a file, an option) cannot be used; the message says why."""

@@ -15,9 +15,10 @@ from pathlib import Path
 from typing import IO, Any
 
 from sqlalchemy import Engine
-from sqlalchemy.exc import DBAPIError, StatementError
+from sqlalchemy.exc import InterfaceError, InternalError, OperationalError, StatementError
 
 from analysis.brand_match import BrandMatcher
+from bot.errors import InvalidInput
 from bot.timeparse import parse_timestamp
 from storage.mentions import insert_mentions
 from storage.models import MentionStatus
@@ -72,8 +73,8 @@ class ImportReport:
         return self.read - self.added - len(self.rejected)
 
 
-class RowError(ValueError):
-    """A row that cannot be imported; the message is the reason shown to the user."""
+class RowError(InvalidInput):
+    """A row or an import option that cannot be used; the message is the reason shown to the user."""
 
 
 @dataclass(frozen=True)
@@ -190,6 +191,11 @@ def _check_unicode(key: str, value: str | None) -> None:
         raise RowError(f"invalid UTF-8 in '{key}'") from None
 
 
+def _connection_trouble(exc: StatementError) -> bool:
+    """Errors of the database itself (down, locked, out of space), as opposed to a row it refuses."""
+    return isinstance(exc, OperationalError | InterfaceError | InternalError)
+
+
 class Importer:
     """Turns file rows into stored mentions, in batches, one transaction per batch."""
 
@@ -301,14 +307,19 @@ class Importer:
             with self.engine.begin() as connection:
                 report.added += insert_mentions(connection=connection, rows=[row for _, row in batch])
             return
-        except (DBAPIError, StatementError):
+        except StatementError as exc:
+            if _connection_trouble(exc):
+                raise
             log.warning("%s: a batch of %d rows was refused; retrying row by row", report.path, len(batch))
+        # Row by row, so that one row the database refuses costs that row only, with its line number.
         for line, row in batch:
             try:
                 with self.engine.begin() as connection:
                     report.added += insert_mentions(connection=connection, rows=[row])
-            except (DBAPIError, StatementError) as exc:
-                detail = str(getattr(exc, "orig", None) or exc).splitlines()[0][:200]
+            except StatementError as exc:
+                if _connection_trouble(exc):
+                    raise
+                detail = str(exc.orig or exc).strip().splitlines()[0][:200]
                 report.rejected.append(Rejection(report.path, line, f"the database refused the row: {detail}"))
 
     def import_stream(

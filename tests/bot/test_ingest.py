@@ -171,3 +171,35 @@ def test_stdin_forced_brand_and_unreadable_files(monkeypatch: pytest.MonkeyPatch
 
     bad_field = run_cli(monkeypatch, db_url, "ingest", str(odd), "--field", "body")
     assert bad_field.exit_code == 2 and "expected NAME=COLUMN" in bad_field.stderr
+
+
+def test_a_row_the_database_refuses_costs_only_that_row(db_url: str, tmp_path: Path) -> None:
+    from datetime import UTC
+    from typing import Any
+
+    from bot.brands import load_brands
+    from bot.ingest import Importer
+    from bot.settings import EXAMPLE_BRANDS_FILE
+    from storage.migrate import upgrade
+
+    class LabellingImporter(Importer):
+        """Stores a label the schema's CHECK constraint refuses, on one row only."""
+
+        def to_row(self, values: dict[str, Any], ingested_at: Any) -> dict[str, Any]:
+            row = super().to_row(values, ingested_at)
+            row["label"] = "furious" if values["id"] == "2" else None
+            return row
+
+    path = tmp_path / "rows.jsonl"
+    path.write_text(
+        "".join(json.dumps({"id": str(i), "brand": "apple", "text": f"row {i}"}) + "\n" for i in range(1, 5))
+    )
+    engine = make_engine(db_url)
+    upgrade(engine)
+    importer = LabellingImporter(engine=engine, matcher=load_brands(EXAMPLE_BRANDS_FILE).matcher(), tz=UTC)
+    report = importer.import_file(path)
+    engine.dispose()
+    assert report.added == 3
+    assert [(r.line, r.reason.split(":")[0]) for r in report.rejected] == [(2, "the database refused the row")]
+    assert "ck_mentions_label" in report.rejected[0].reason or "CHECK constraint" in report.rejected[0].reason
+    assert sorted(m.external_id for m in stored(db_url)) == ["1", "3", "4"]
