@@ -17,9 +17,11 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
 # Re-installs only when pyproject.toml changes, so a second `make test` starts at once.
+# torch is installed first and then held at that version, so no other package's requirement swaps in a CUDA build.
 $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check "torch==$(TORCH_VERSION)" $(TORCH_PIP_ARGS)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e ".[dev]"
+	echo "torch==$(TORCH_VERSION)" > $(VENV)/torch-constraint.txt
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c $(VENV)/torch-constraint.txt -e ".[dev]"
 	touch $(STAMP)
 
 run: $(STAMP)
