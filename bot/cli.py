@@ -12,7 +12,9 @@ from typing import Any
 import click
 from sqlalchemy.exc import OperationalError
 
+from analysis.errors import AnalysisError
 from bot.cli_mentions import history, ingest, stats
+from bot.cli_model import evaluate_command, models_command, train_command
 from bot.context import AppContext
 from bot.errors import BrandpulseError
 from bot.settings import Settings, load_settings
@@ -29,7 +31,7 @@ class _Group(click.Group):
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
-        except (BrandpulseError, StorageError) as exc:
+        except (BrandpulseError, StorageError, AnalysisError) as exc:
             click.echo(f"error: {exc}", err=True)
             ctx.exit(2)
         except OperationalError as exc:
@@ -146,6 +148,9 @@ def serve(app: AppContext) -> None:
 cli.add_command(ingest)
 cli.add_command(history)
 cli.add_command(stats)
+cli.add_command(evaluate_command)
+cli.add_command(train_command)
+cli.add_command(models_command)
 
 
 def main() -> None:

@@ -7,6 +7,7 @@ from functools import cached_property
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from analysis.model import InferenceOptions, SentimentModel
 from bot.brands import BrandsConfig, load_brands
 from bot.settings import Settings
 from storage.db import make_engine, make_sessionmaker
@@ -32,6 +33,29 @@ class AppContext:
     def brands(self) -> BrandsConfig:
         return load_brands(self.settings.brands_file)
 
+    def inference_options(self) -> InferenceOptions:
+        settings = self.settings
+        return InferenceOptions(
+            batch_size=settings.batch_size,
+            threads=settings.torch_threads,
+            device=settings.device,
+            precision=settings.precision,
+            tolerance=settings.probe_tolerance,
+        )
+
+    def load_model(self, source: str | None = None) -> SentimentModel:
+        """The sentiment model (BRANDPULSE_MODEL unless another source is given); ModelUnavailable says why not."""
+        quiet_transformers()
+        return SentimentModel.load(source or self.settings.model, self.inference_options())
+
     def close(self) -> None:
         if "engine" in self.__dict__:
             self.engine.dispose()
+
+
+def quiet_transformers() -> None:
+    """transformers narrates every load (progress bars, weight reports); brandpulse logs what matters itself."""
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.set_verbosity_error()  # type: ignore[no-untyped-call]
+    hf_logging.disable_progress_bar()  # type: ignore[no-untyped-call]

@@ -38,6 +38,16 @@ class Settings(BaseSettings):
         default="cardiffnlp/twitter-roberta-base-sentiment-latest",
         description="Hugging Face model id or local directory of a sequence-classification checkpoint.",
     )
+    models_dir: Path = Field(default=Path("models"), description="Where `brandpulse train` writes model versions.")
+    device: Literal["auto", "cpu", "cuda"] = Field(default="auto", description="Where the model runs.")
+    precision: Literal["auto", "float32", "bfloat16", "float16", "int8"] = Field(
+        default="auto", description="Inference precision; auto picks bfloat16 where the CPU or GPU has it."
+    )
+    batch_size: int = Field(default=32, ge=1, le=4096, description="Texts per inference batch.")
+    torch_threads: int | None = Field(default=None, ge=1, le=1024, description="CPU threads for inference.")
+    probe_tolerance: float = Field(
+        default=0.05, ge=0, le=1, description="Share of probe labels the fast path may change before float32 is used."
+    )
     slack_bot_token: SecretStr | None = Field(default=None, description="Bot token (xoxb-...).")
     slack_signing_secret: SecretStr | None = Field(default=None, description="Signing secret of the Slack app.")
     slack_app_token: SecretStr | None = Field(default=None, description="App-level token (xapp-...), Socket Mode.")

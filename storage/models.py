@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import (
+    JSON,
     BigInteger,
     CheckConstraint,
     DateTime,
@@ -105,3 +106,38 @@ class Mention(Base):
         # History across all brands, newest first.
         Index(None, "created_at"),
     )
+
+
+class ModelVersion(Base):
+    """A trained model in the registry: where it lies, what it was trained from, how it scored."""
+
+    __tablename__ = "model_versions"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    version: Mapped[str] = mapped_column(String(255), unique=True)
+    path: Mapped[str] = mapped_column(Text)
+    base_model: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[datetime]
+    # Validation figures of the kept epoch: accuracy, macro_f1, macro_recall, per_class, confusion_matrix.
+    metrics: Mapped[dict[str, Any]] = mapped_column(JSON)
+    training_config: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
+class EvaluationRun(Base):
+    """One scoring of a model against a labelled data set."""
+
+    __tablename__ = "evaluation_runs"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    model_version: Mapped[str] = mapped_column(String(255))
+    dataset: Mapped[str] = mapped_column(Text)
+    n: Mapped[int] = mapped_column(Integer)
+    accuracy: Mapped[float] = mapped_column(Float)
+    macro_f1: Mapped[float] = mapped_column(Float)
+    macro_recall: Mapped[float] = mapped_column(Float)
+    per_class: Mapped[dict[str, Any]] = mapped_column(JSON)
+    confusion_matrix: Mapped[list[list[int]]] = mapped_column(JSON)
+    seconds: Mapped[float] = mapped_column(Float)
+    created_at: Mapped[datetime]
+
+    __table_args__ = (Index(None, "model_version", "created_at"),)

@@ -1,0 +1,343 @@
+"""The sentiment model: load a Hugging Face checkpoint, classify texts fast on a CPU or a GPU.
+
+The shape follows transformers' pipelines: ``preprocess`` (clean and tokenize), ``forward`` (one padded batch
+through the network), ``postprocess`` (probabilities into predictions).
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import logging
+import os
+import time
+import warnings
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import torch
+
+from analysis.errors import InvalidInput, ModelUnavailable
+from analysis.labels import LABELS, map_model_labels
+from analysis.preprocess import prepare
+
+log = logging.getLogger(__name__)
+
+Precision = Literal["auto", "float32", "bfloat16", "float16", "int8"]
+METADATA_FILE = "brandpulse.json"
+
+# Short texts of every kind; at load time the fast path must label them as float32 does.
+PROBE_TEXTS = (
+    "I love my new phone, the camera is amazing!",
+    "Worst customer service ever. Still waiting for a refund @user",
+    "The update is out today http",
+    "meh, it's ok I guess",
+    "Can't believe they cancelled the show. So sad.",
+    "Just landed in Berlin for the conference",
+    "This app keeps crashing every time I open it #fail",
+    "Thank you so much for the quick help!!",
+    "Prices go up again next month, according to the report",
+    "not bad at all, actually pretty good",
+    "I hate Mondays",
+    "Who's watching the game tonight?",
+    "Best purchase I've made this year 😍",
+    "My order arrived broken and nobody answers the phone",
+    "The store opens at 9am tomorrow",
+    "Questo progetto mi è piaciuto tantissimo!",
+    "Das ist leider völlig kaputt.",
+    "honestly the battery life is terrible",
+    "Great keynote, exciting new features",
+    "They changed the logo. Thoughts?",
+    "Why is the website down again?",
+    "So proud of the team for this launch",
+    "The weather is grey and cold today",
+    "lol this is hilarious",
+    "I'm done with this company, switching tomorrow",
+    "New blog post about our Q3 results http",
+    "absolutely fantastic experience, 10/10",
+    "Another delay. Unbelievable.",
+    "It works.",
+    "Is it worth upgrading from the old model?",
+    "Terrible, terrible, terrible.",
+    "Happy birthday to my best friend!",
+)
+
+
+@dataclass(frozen=True)
+class Prediction:
+    label: str
+    scores: dict[str, float]
+    model: str
+
+    @property
+    def confidence(self) -> float:
+        return self.scores[self.label]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"label": self.label, "confidence": self.confidence, "scores": dict(self.scores), "model": self.model}
+
+
+@dataclass(frozen=True)
+class InferenceOptions:
+    batch_size: int = 32
+    threads: int | None = None
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+    precision: Precision = "auto"
+    # Share of the probe texts whose label the fast path may change before it is abandoned for float32.
+    tolerance: float = 0.0
+    max_length: int | None = None
+
+
+@dataclass
+class LoadReport:
+    """How the model was loaded, for logs and `brandpulse classify --verbose`."""
+
+    source: str
+    device: str = "cpu"
+    precision: str = "float32"
+    probe_agreement: float | None = None
+    fallback_reason: str | None = None
+    seconds: float = 0.0
+    notes: list[str] = field(default_factory=list)
+
+
+def native_bfloat16() -> bool:
+    """Whether this CPU computes in bfloat16 natively (AVX512-BF16 or AMX), where bf16 weights pay off."""
+    checks = ("_is_avx512_bf16_supported", "_is_amx_tile_supported")
+    return any(bool(getattr(torch.cpu, name, lambda: False)()) for name in checks)
+
+
+def _unavailable(source: str, exc: Exception) -> ModelUnavailable:
+    reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    offline = os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes")
+    local = Path(source).expanduser()
+    if local.exists():
+        hint = f"the directory {local} does not hold a usable checkpoint (config.json, weights and tokenizer files)"
+    else:
+        where = (
+            "HF_HUB_OFFLINE is set, so the Hugging Face Hub is not asked"
+            if offline
+            else ("the Hugging Face Hub could not be reached or does not know it, and it is not in the local cache")
+        )
+        hint = (
+            f"{where}. Set BRANDPULSE_MODEL to a local directory holding a checkpoint, or to a model trained with "
+            "`brandpulse train` (its directory under BRANDPULSE_MODELS_DIR)"
+        )
+    return ModelUnavailable(f"cannot load model {source!r} (BRANDPULSE_MODEL): {hint}. ({reason})")
+
+
+def _model_name(source: str, config: Any) -> str:
+    local = Path(source).expanduser()
+    if local.is_dir():
+        metadata = local / METADATA_FILE
+        if metadata.exists():
+            try:
+                return str(json.loads(metadata.read_text(encoding="utf-8"))["version"])
+            except (ValueError, KeyError, OSError):
+                pass
+        return local.resolve().name
+    commit = getattr(config, "_commit_hash", None)
+    return f"{source}@{commit[:8]}" if commit else source
+
+
+class SentimentModel:
+    """A loaded 3-class sentiment classifier. Build it with :meth:`load`."""
+
+    def __init__(
+        self,
+        *,
+        model: torch.nn.Module,
+        tokenizer: Any,
+        labels: Sequence[str],
+        name: str,
+        device: torch.device,
+        max_length: int,
+        batch_size: int = 32,
+        report: LoadReport | None = None,
+    ) -> None:
+        self.model = model
+        self.tokenizer = tokenizer
+        self.labels = list(labels)
+        self.name = name
+        self.device = device
+        self.max_length = max_length
+        self.batch_size = batch_size
+        self.report = report or LoadReport(source=name)
+        # Generous: a text longer than this many characters has more tokens than the model reads anyway.
+        self.max_chars = max_length * 16
+
+    @classmethod
+    def load(cls, source: str, options: InferenceOptions | None = None) -> SentimentModel:
+        """Load a checkpoint by hub id or local directory and pick the fastest path that labels like float32."""
+        from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+        options = options or InferenceOptions()
+        started = time.perf_counter()
+        if options.threads:
+            torch.set_num_threads(options.threads)
+        try:
+            tokenizer = AutoTokenizer.from_pretrained(source)
+            model = AutoModelForSequenceClassification.from_pretrained(source, dtype=torch.float32)
+        except (OSError, ValueError, KeyError) as exc:
+            raise _unavailable(source, exc) from None
+        labels = map_model_labels(model.config.id2label, model=source)
+        model.eval()
+        device = torch.device("cuda" if options.device != "cpu" and torch.cuda.is_available() else "cpu")
+        if options.device == "cuda" and device.type != "cuda":
+            raise ModelUnavailable("BRANDPULSE device 'cuda' was asked for, but torch sees no CUDA device")
+        report = LoadReport(source=source, device=device.type)
+        reference = cls(
+            model=model.to(device),
+            tokenizer=tokenizer,
+            labels=labels,
+            name=_model_name(source, model.config),
+            device=device,
+            max_length=_max_length(tokenizer, model.config, options.max_length),
+            batch_size=options.batch_size,
+            report=report,
+        )
+        chosen = reference._fast_path(options)
+        report.seconds = time.perf_counter() - started
+        log.info(
+            "model %s loaded on %s in %s (%.1f s)%s",
+            chosen.name,
+            report.device,
+            report.precision,
+            report.seconds,
+            f"; {report.fallback_reason}" if report.fallback_reason else "",
+        )
+        return chosen
+
+    def _fast_path(self, options: InferenceOptions) -> SentimentModel:
+        precision = options.precision
+        if precision == "auto":
+            if self.device.type == "cuda":
+                precision = "bfloat16" if torch.cuda.is_bf16_supported() else "float16"
+            else:
+                precision = "bfloat16" if native_bfloat16() else "float32"
+        if precision == "float32":
+            return self
+        try:
+            candidate = self._converted(precision)
+        except (RuntimeError, ValueError, AssertionError) as exc:
+            self.report.fallback_reason = f"{precision} is not available here ({exc}); using float32"
+            log.warning("model %s: %s", self.name, self.report.fallback_reason)
+            return self
+        reference_labels = [p.label for p in self.predict(PROBE_TEXTS)]
+        fast_labels = [p.label for p in candidate.predict(PROBE_TEXTS)]
+        agreement = sum(a == b for a, b in zip(reference_labels, fast_labels, strict=True)) / len(PROBE_TEXTS)
+        self.report.probe_agreement = agreement
+        if agreement < 1 - options.tolerance:
+            self.report.fallback_reason = (
+                f"{precision} changed {round((1 - agreement) * len(PROBE_TEXTS))} of {len(PROBE_TEXTS)} probe labels "
+                f"(tolerance {options.tolerance:.0%}); using float32"
+            )
+            log.warning("model %s: %s", self.name, self.report.fallback_reason)
+            return self
+        self.report.precision = precision
+        candidate.report = self.report
+        return candidate
+
+    def _converted(self, precision: str) -> SentimentModel:
+        if precision == "int8":
+            if self.device.type != "cpu":
+                raise ValueError("int8 dynamic quantization runs on the CPU only")
+            with warnings.catch_warnings():
+                # torch marks eager-mode quantization as deprecated; it is still the one that needs no calibration.
+                warnings.simplefilter("ignore")
+                model = torch.ao.quantization.quantize_dynamic(  # type: ignore[no-untyped-call]
+                    copy.deepcopy(self.model), {torch.nn.Linear}, dtype=torch.qint8
+                )
+        else:
+            dtype = {"bfloat16": torch.bfloat16, "float16": torch.float16}[precision]
+            model = copy.deepcopy(self.model).to(dtype)
+        clone = copy.copy(self)
+        clone.model = model
+        return clone
+
+    # -- the pipeline ---------------------------------------------------------------------------------------
+
+    def preprocess(self, texts: Sequence[str]) -> tuple[list[list[int] | None], list[InvalidInput | None]]:
+        """Token ids for each text (None where the text is invalid), and the error for each invalid one."""
+        prepared: list[str] = []
+        positions: list[int] = []
+        errors: list[InvalidInput | None] = [None] * len(texts)
+        for i, text in enumerate(texts):
+            try:
+                prepared.append(prepare(text, max_chars=self.max_chars))
+                positions.append(i)
+            except InvalidInput as exc:
+                errors[i] = exc
+        ids: list[list[int] | None] = [None] * len(texts)
+        if prepared:
+            encoded = self.tokenizer(prepared, truncation=True, max_length=self.max_length)["input_ids"]
+            for position, token_ids in zip(positions, encoded, strict=True):
+                ids[position] = list(token_ids)
+        return ids, errors
+
+    def _pad(self, batch: Sequence[list[int]]) -> dict[str, torch.Tensor]:
+        width = max(len(ids) for ids in batch)
+        pad = self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else 0
+        input_ids = torch.full((len(batch), width), pad, dtype=torch.long)
+        attention = torch.zeros((len(batch), width), dtype=torch.long)
+        for row, ids in enumerate(batch):
+            input_ids[row, : len(ids)] = torch.tensor(ids, dtype=torch.long)
+            attention[row, : len(ids)] = 1
+        return {"input_ids": input_ids.to(self.device), "attention_mask": attention.to(self.device)}
+
+    def forward(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+        """Class probabilities (float32) for one padded batch."""
+        with torch.inference_mode():
+            logits = self.model(**batch).logits
+        return torch.softmax(logits.float(), dim=-1).cpu()
+
+    def postprocess(self, probabilities: torch.Tensor) -> list[Prediction]:
+        predictions = []
+        for row in probabilities.tolist():
+            scores = dict.fromkeys(LABELS, 0.0)
+            for index, probability in enumerate(row):
+                scores[self.labels[index]] = float(probability)
+            best = max(LABELS, key=lambda lbl: scores[lbl])
+            predictions.append(Prediction(label=best, scores=scores, model=self.name))
+        return predictions
+
+    def classify(
+        self, texts: Sequence[str], *, progress: Callable[[int], None] | None = None
+    ) -> list[Prediction | InvalidInput]:
+        """One result per text: a Prediction, or the InvalidInput error that text raised. Never raises for a text."""
+        ids, errors = self.preprocess(texts)
+        results: list[Prediction | InvalidInput | None] = list(errors)
+        # Sorting by length makes each batch's texts alike, so little of every batch is padding.
+        order = sorted((i for i, token_ids in enumerate(ids) if token_ids is not None), key=lambda i: len(ids[i] or ()))
+        for start in range(0, len(order), self.batch_size):
+            chunk = order[start : start + self.batch_size]
+            batch = self._pad([ids[i] or [] for i in chunk])
+            for i, prediction in zip(chunk, self.postprocess(self.forward(batch)), strict=True):
+                results[i] = prediction
+            if progress is not None:
+                progress(len(chunk))
+        done = [r for r in results if r is not None]
+        assert len(done) == len(texts)
+        return done
+
+    def predict(self, texts: Sequence[str]) -> list[Prediction]:
+        """Predictions for texts that must all be valid; the first invalid one raises InvalidInput."""
+        results = self.classify(texts)
+        for index, result in enumerate(results):
+            if isinstance(result, InvalidInput):
+                raise InvalidInput(f"text {index + 1}: {result}") if len(texts) > 1 else result
+        return [r for r in results if isinstance(r, Prediction)]
+
+    def predict_one(self, text: str) -> Prediction:
+        return self.predict([text])[0]
+
+
+def _max_length(tokenizer: Any, config: Any, cap: int | None) -> int:
+    limit = int(getattr(tokenizer, "model_max_length", 512) or 512)
+    positions = int(getattr(config, "max_position_embeddings", 512) or 512)
+    # RoBERTa-family position ids start after the padding index, so two positions are never usable.
+    usable = positions - 2 if "roberta" in str(getattr(config, "model_type", "")) else positions
+    length = min(limit, usable) if limit < 100_000 else usable
+    return min(length, cap) if cap else length

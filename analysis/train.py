@@ -1,0 +1,377 @@
+"""Fine-tuning a 3-class sentiment classifier, from a sentiment checkpoint or a bare encoder."""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import logging
+import math
+import os
+import platform
+import random
+import re
+import shutil
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from analysis.data import LabelledSet
+from analysis.errors import ModelUnavailable
+from analysis.labels import LABELS, map_model_labels
+from analysis.metrics import Evaluation, evaluate
+from analysis.model import METADATA_FILE, native_bfloat16
+from analysis.preprocess import prepare
+
+log = logging.getLogger(__name__)
+TMP_PREFIX = ".tmp-"
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    base: str
+    epochs: int = 3
+    lr: float = 5e-5
+    batch_size: int = 32
+    max_steps: int | None = None
+    seed: int = 42
+    max_length: int = 128
+    warmup_ratio: float = 0.06
+    weight_decay: float = 0.01
+    # Weigh each class's loss by the inverse of its frequency: the official metric is macro-recall.
+    balanced: bool = True
+    bf16: bool | None = None
+    eval_batch_size: int = 128
+
+
+@dataclass
+class EpochReport:
+    epoch: int
+    steps: int
+    train_loss: float
+    seconds: float
+    validation: dict[str, Any]
+
+
+@dataclass
+class TrainResult:
+    version: str
+    path: Path
+    best_epoch: int
+    validation: dict[str, Any]
+    epochs: list[EpochReport] = field(default_factory=list)
+    seconds: float = 0.0
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+
+Progress = Callable[[str, int, int, dict[str, float]], None]
+"""Called as progress(phase, done, total, figures) with phase 'train' or 'validate'."""
+
+
+def _cpu_name() -> str:
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    return platform.processor() or platform.machine()
+
+
+def _file_digest(name: str) -> str | None:
+    path = Path(name)
+    if not path.is_file():
+        return None
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _load_base(config: TrainConfig) -> tuple[Any, Any, list[str]]:
+    """The base model with a 3-class head, its tokenizer, and the label of each output index."""
+    from transformers import AutoConfig, AutoModelForSequenceClassification, AutoTokenizer
+
+    try:
+        base_config = AutoConfig.from_pretrained(config.base)
+        tokenizer = AutoTokenizer.from_pretrained(config.base)
+        try:
+            labels = map_model_labels(base_config.id2label, model=config.base)
+            model = AutoModelForSequenceClassification.from_pretrained(config.base, dtype=torch.float32)
+        except ModelUnavailable:
+            # A bare encoder or another task's classifier: a fresh 3-class head.
+            labels = list(LABELS)
+            model = AutoModelForSequenceClassification.from_pretrained(
+                config.base,
+                num_labels=3,
+                id2label=dict(enumerate(LABELS)),
+                label2id={label: i for i, label in enumerate(LABELS)},
+                ignore_mismatched_sizes=True,
+                dtype=torch.float32,
+            )
+    except (OSError, ValueError) as exc:
+        raise ModelUnavailable(f"cannot load base model {config.base!r}: {str(exc).splitlines()[0]}") from None
+    return model, tokenizer, labels
+
+
+def _encode(tokenizer: Any, data: LabelledSet, labels: list[str], max_length: int) -> tuple[list[list[int]], list[int]]:
+    index = {label: i for i, label in enumerate(labels)}
+    texts = [prepare(t, max_chars=max_length * 16) for t in data.texts]
+    ids = tokenizer(texts, truncation=True, max_length=max_length)["input_ids"]
+    return [list(x) for x in ids], [index[label] for label in data.labels]
+
+
+def _batches(lengths: list[int], batch_size: int, rng: random.Random) -> Iterator[list[int]]:
+    """Shuffled batches of similar lengths: shuffle, sort within pools of 50 batches, shuffle the batches."""
+    order = list(range(len(lengths)))
+    rng.shuffle(order)
+    pool = batch_size * 50
+    batches: list[list[int]] = []
+    for start in range(0, len(order), pool):
+        chunk = sorted(order[start : start + pool], key=lambda i: lengths[i])
+        batches.extend(chunk[i : i + batch_size] for i in range(0, len(chunk), batch_size))
+    rng.shuffle(batches)
+    yield from batches
+
+
+def _pad(ids: list[list[int]], pad_id: int, device: torch.device) -> dict[str, torch.Tensor]:
+    width = max(len(x) for x in ids)
+    input_ids = torch.full((len(ids), width), pad_id, dtype=torch.long)
+    attention = torch.zeros((len(ids), width), dtype=torch.long)
+    for row, x in enumerate(ids):
+        input_ids[row, : len(x)] = torch.tensor(x, dtype=torch.long)
+        attention[row, : len(x)] = 1
+    return {"input_ids": input_ids.to(device), "attention_mask": attention.to(device)}
+
+
+def _autocast(device: torch.device, enabled: bool) -> contextlib.AbstractContextManager[Any]:
+    if not enabled:
+        return contextlib.nullcontext()
+    return torch.autocast(device_type=device.type, dtype=torch.bfloat16)
+
+
+def _validate(
+    model: Any,
+    ids: list[list[int]],
+    gold: list[int],
+    labels: list[str],
+    *,
+    pad_id: int,
+    device: torch.device,
+    bf16: bool,
+    batch_size: int,
+    progress: Progress | None,
+) -> Evaluation:
+    model.eval()
+    order = sorted(range(len(ids)), key=lambda i: len(ids[i]))
+    predicted = [0] * len(ids)
+    with torch.inference_mode(), _autocast(device, bf16):
+        for start in range(0, len(order), batch_size):
+            chunk = order[start : start + batch_size]
+            logits = model(**_pad([ids[i] for i in chunk], pad_id, device)).logits
+            for i, guess in zip(chunk, logits.argmax(dim=-1).tolist(), strict=True):
+                predicted[i] = guess
+            if progress:
+                progress("validate", min(start + batch_size, len(order)), len(order), {})
+    model.train()
+    return evaluate([labels[g] for g in gold], [labels[p] for p in predicted])
+
+
+def next_version(root: Path, name: str) -> str:
+    pattern = re.compile(rf"^{re.escape(name)}-v(\d+)$")
+    numbers = [int(m.group(1)) for p in root.glob(f"{name}-v*") if (m := pattern.match(p.name))]
+    return f"{name}-v{max(numbers, default=0) + 1}"
+
+
+def train(
+    config: TrainConfig,
+    train_set: LabelledSet,
+    validation_set: LabelledSet,
+    *,
+    output_root: Path,
+    name: str = "sentiment",
+    progress: Progress | None = None,
+    on_epoch: Callable[[EpochReport], None] | None = None,
+) -> TrainResult:
+    """Fine-tune, keep the epoch with the best validation macro-recall, save it as a new version directory.
+
+    The directory appears only when it is complete: it is written under a temporary name and renamed, so an
+    interrupted run leaves no half-written version (and removes its temporary directory).
+    """
+    started = time.perf_counter()
+    random.seed(config.seed)
+    torch.manual_seed(config.seed)
+    model, tokenizer, labels = _load_base(config)
+    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    bf16 = config.bf16 if config.bf16 is not None else (device.type == "cuda" or native_bfloat16())
+    model.to(device).train()
+    pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
+
+    train_ids, train_gold = _encode(tokenizer, train_set, labels, config.max_length)
+    valid_ids, valid_gold = _encode(tokenizer, validation_set, labels, config.max_length)
+    lengths = [len(x) for x in train_ids]
+    counts = [max(train_gold.count(i), 1) for i in range(len(labels))]
+    weights = torch.tensor([len(train_gold) / (len(labels) * c) for c in counts]) if config.balanced else None
+    loss_fn = torch.nn.CrossEntropyLoss(weight=weights.to(device) if weights is not None else None)
+
+    steps_per_epoch = math.ceil(len(train_ids) / config.batch_size)
+    total_steps = steps_per_epoch * config.epochs
+    if config.max_steps is not None:
+        total_steps = min(total_steps, config.max_steps)
+    no_decay = ("bias", "LayerNorm.weight", "layer_norm.weight")
+    groups = [
+        {
+            "params": [p for n, p in model.named_parameters() if not n.endswith(no_decay)],
+            "weight_decay": config.weight_decay,
+        },
+        {"params": [p for n, p in model.named_parameters() if n.endswith(no_decay)], "weight_decay": 0.0},
+    ]
+    optimizer = torch.optim.AdamW(groups, lr=config.lr)
+    warmup = max(1, int(total_steps * config.warmup_ratio))
+    scheduler = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lambda step: min((step + 1) / warmup, max(0.0, (total_steps - step) / max(1, total_steps - warmup)))
+    )
+
+    rng = random.Random(config.seed)
+    epochs: list[EpochReport] = []
+    best: tuple[float, int, dict[str, torch.Tensor]] | None = None
+    step = 0
+    for epoch in range(1, config.epochs + 1):
+        if step >= total_steps:
+            break
+        epoch_started, losses = time.perf_counter(), []
+        for batch in _batches(lengths, config.batch_size, rng):
+            if step >= total_steps:
+                break
+            inputs = _pad([train_ids[i] for i in batch], pad_id, device)
+            target = torch.tensor([train_gold[i] for i in batch], device=device)
+            with _autocast(device, bf16):
+                logits = model(**inputs).logits
+            loss = loss_fn(logits.float(), target)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            optimizer.step()
+            scheduler.step()
+            optimizer.zero_grad(set_to_none=True)
+            losses.append(float(loss.detach()))
+            step += 1
+            if progress:
+                progress("train", step, total_steps, {"epoch": epoch, "loss": sum(losses[-50:]) / len(losses[-50:])})
+        scores = _validate(
+            model,
+            valid_ids,
+            valid_gold,
+            labels,
+            pad_id=pad_id,
+            device=device,
+            bf16=bf16,
+            batch_size=config.eval_batch_size,
+            progress=progress,
+        )
+        report = EpochReport(
+            epoch=epoch,
+            steps=step,
+            train_loss=sum(losses) / max(len(losses), 1),
+            seconds=time.perf_counter() - epoch_started,
+            validation=scores.as_dict(),
+        )
+        epochs.append(report)
+        if on_epoch:
+            on_epoch(report)
+        if best is None or scores.macro_recall > best[0]:
+            best = (
+                scores.macro_recall,
+                epoch,
+                {k: v.detach().to("cpu").clone() for k, v in model.state_dict().items()},
+            )
+    assert best is not None, "no epoch ran"
+    model.load_state_dict(best[2])
+    best_report = next(e for e in epochs if e.epoch == best[1])
+    return _save(
+        model,
+        tokenizer,
+        config,
+        train_set,
+        validation_set,
+        output_root=output_root,
+        name=name,
+        epochs=epochs,
+        best=best_report,
+        seconds=time.perf_counter() - started,
+        bf16=bf16,
+        device=device,
+    )
+
+
+def _save(
+    model: Any,
+    tokenizer: Any,
+    config: TrainConfig,
+    train_set: LabelledSet,
+    validation_set: LabelledSet,
+    *,
+    output_root: Path,
+    name: str,
+    epochs: list[EpochReport],
+    best: EpochReport,
+    seconds: float,
+    bf16: bool,
+    device: torch.device,
+) -> TrainResult:
+    output_root.mkdir(parents=True, exist_ok=True)
+    tmp = output_root / f"{TMP_PREFIX}{name}-{uuid.uuid4().hex[:8]}"
+    try:
+        model.to("cpu").save_pretrained(tmp)
+        tokenizer.save_pretrained(tmp)
+        for _ in range(100):
+            version = next_version(output_root, name)
+            metadata = {
+                "version": version,
+                "base": config.base,
+                "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
+                "labels": list(LABELS),
+                "config": asdict(config),
+                "best_epoch": best.epoch,
+                "validation": best.validation,
+                "epochs": [asdict(e) for e in epochs],
+                "data": {
+                    "train": {
+                        "source": train_set.name,
+                        "n": len(train_set.examples),
+                        "sha256": _file_digest(train_set.name),
+                    },
+                    "validation": {
+                        "source": validation_set.name,
+                        "n": len(validation_set.examples),
+                        "sha256": _file_digest(validation_set.name),
+                    },
+                },
+                "training_seconds": round(seconds, 1),
+                "hardware": {
+                    "device": device.type,
+                    "cpu": _cpu_name(),
+                    "cores": os.cpu_count(),
+                    "torch_threads": torch.get_num_threads(),
+                    "bf16_autocast": bf16,
+                    "torch": torch.__version__,
+                },
+            }
+            (tmp / METADATA_FILE).write_text(json.dumps(metadata, indent=2), encoding="utf-8")
+            final = output_root / version
+            if final.exists():
+                continue
+            try:
+                tmp.rename(final)
+            except OSError:
+                continue  # another run took this version number first
+            log.info("saved %s (best epoch %d) to %s", version, best.epoch, final)
+            return TrainResult(version, final, best.epoch, best.validation, epochs, seconds, metadata)
+        raise RuntimeError(f"could not find a free version name under {output_root}")
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)

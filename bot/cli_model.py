@@ -1,0 +1,264 @@
+"""Commands on the model: ``classify``, ``classify-pending``, ``evaluate``, ``train`` and ``models``."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import click
+from tqdm import tqdm
+
+from analysis.data import load_labelled
+from analysis.errors import InvalidInput
+from analysis.labels import LABELS, parse_label_map
+from analysis.metrics import Evaluation, evaluate
+from analysis.model import Prediction
+from analysis.train import EpochReport, TrainConfig, train
+from bot.context import AppContext, quiet_transformers
+from bot.render import render
+from storage.models import EvaluationRun
+from storage.registry import model_versions, record_evaluation, register_model
+
+
+def _advance(bar: tqdm[Any], n: int) -> None:
+    bar.update(n)
+
+
+def evaluation_table(result: Evaluation) -> str:
+    summary = render(
+        "table",
+        ["n", "accuracy", "macro_f1", "macro_recall"],
+        [[result.n, f"{result.accuracy:.4f}", f"{result.macro_f1:.4f}", f"{result.macro_recall:.4f}"]],
+    )
+    per_class = render(
+        "table",
+        ["class", "precision", "recall", "f1", "support"],
+        [
+            [label, f"{s.precision:.4f}", f"{s.recall:.4f}", f"{s.f1:.4f}", s.support]
+            for label, s in result.per_class.items()
+        ],
+    )
+    confusion = render(
+        "table",
+        ["true \\ predicted", *LABELS],
+        [[label, *row] for label, row in zip(LABELS, result.confusion_matrix, strict=True)],
+    )
+    return f"{summary}\n\n{per_class}\n\n{confusion}"
+
+
+@click.command("evaluate")
+@click.option("--data", "source", required=True, help="JSONL or CSV file, or a Hugging Face data set id.")
+@click.option("--split", help="Split of a hub data set (default: test).")
+@click.option("--subset", help="Configuration of a hub data set, e.g. 'sentiment' for tweet_eval.")
+@click.option("--text-field", default="text", show_default=True)
+@click.option("--label-field", default="label", show_default=True)
+@click.option("--label-map", help="VALUE=LABEL pairs, e.g. '0=negative,1=neutral,2=positive' or 'bad=negative'.")
+@click.option("--model", "model_source", help="Model to evaluate (default: BRANDPULSE_MODEL).")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object on stdout.")
+@click.option("--progress/--no-progress", default=None, help="Progress bar (default: when stderr is a terminal).")
+@click.pass_obj
+def evaluate_command(
+    app: AppContext,
+    source: str,
+    split: str | None,
+    subset: str | None,
+    text_field: str,
+    label_field: str,
+    label_map: str | None,
+    model_source: str | None,
+    as_json: bool,
+    progress: bool | None,
+) -> None:
+    """Score the model on a labelled data set and store the run in the database."""
+    try:
+        mapping = parse_label_map(label_map)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--label-map") from None
+    data = load_labelled(
+        source, split=split, subset=subset, text_field=text_field, label_field=label_field, label_map=mapping
+    )
+    model = app.load_model(model_source)
+    started = time.perf_counter()
+    with tqdm(
+        total=len(data.examples),
+        unit="text",
+        desc="evaluate",
+        file=sys.stderr,
+        leave=False,
+        disable=(not progress) if progress is not None else None,
+    ) as bar:
+        results = model.classify(data.texts, progress=lambda n: _advance(bar, n))
+    seconds = time.perf_counter() - started
+    predicted = [r.label if isinstance(r, Prediction) else "neutral" for r in results]
+    invalid = sum(isinstance(r, InvalidInput) for r in results)
+    result = evaluate(data.labels, predicted)
+    with app.sessions() as session:
+        record_evaluation(
+            session=session,
+            run=EvaluationRun(
+                model_version=model.name,
+                dataset=data.name,
+                n=result.n,
+                accuracy=result.accuracy,
+                macro_f1=result.macro_f1,
+                macro_recall=result.macro_recall,
+                per_class={k: vars(v) for k, v in result.per_class.items()},
+                confusion_matrix=result.confusion_matrix,
+                seconds=seconds,
+                created_at=datetime.now(UTC),
+            ),
+        )
+    if as_json:
+        click.echo(
+            json.dumps(
+                {
+                    **result.as_dict(),
+                    "model": model.name,
+                    "dataset": data.name,
+                    "skipped": data.skipped,
+                    "seconds": round(seconds, 2),
+                }
+            )
+        )
+        return
+    click.echo(f"model {model.name} on {data.name} ({seconds:.1f} s, {result.n / max(seconds, 1e-9):.0f} texts/s)")
+    if data.skipped:
+        click.echo("skipped: " + ", ".join(f"{n} {reason}" for reason, n in data.skipped.items()))
+    if invalid:
+        click.echo(f"{invalid} texts the model refused were counted as neutral")
+    click.echo(evaluation_table(result))
+
+
+@click.command("train")
+@click.option("--base", required=True, help="Base checkpoint: hub id or local directory (a bare encoder works).")
+@click.option("--train", "train_source", required=True, help="Labelled training data (JSONL/CSV or hub id).")
+@click.option("--validation", "validation_source", required=True, help="Labelled validation data for model selection.")
+@click.option("--epochs", type=click.IntRange(1, 100), default=3, show_default=True)
+@click.option("--lr", type=click.FloatRange(0, 1, min_open=True), default=5e-5, show_default=True)
+@click.option("--batch-size", type=click.IntRange(1, 4096), default=32, show_default=True)
+@click.option("--max-steps", type=click.IntRange(1), help="Stop after this many optimisation steps.")
+@click.option("--max-length", type=click.IntRange(8, 4096), default=128, show_default=True, help="Tokens per text.")
+@click.option("--seed", type=int, default=42, show_default=True)
+@click.option("--name", default="sentiment", show_default=True, help="Version name prefix: NAME-v1, NAME-v2, ...")
+@click.option("--text-field", default="text", show_default=True)
+@click.option("--label-field", default="label", show_default=True)
+@click.option("--label-map", help="VALUE=LABEL pairs for the data's labels.")
+@click.option("--progress/--no-progress", default=None, help="Progress bar (default: when stderr is a terminal).")
+@click.pass_obj
+def train_command(
+    app: AppContext,
+    base: str,
+    train_source: str,
+    validation_source: str,
+    epochs: int,
+    lr: float,
+    batch_size: int,
+    max_steps: int | None,
+    max_length: int,
+    seed: int,
+    name: str,
+    text_field: str,
+    label_field: str,
+    label_map: str | None,
+    progress: bool | None,
+) -> None:
+    """Fine-tune a 3-class sentiment model and register it as a new version under BRANDPULSE_MODELS_DIR."""
+    try:
+        mapping = parse_label_map(label_map)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--label-map") from None
+    fields: dict[str, Any] = {"text_field": text_field, "label_field": label_field, "label_map": mapping}
+    train_set = load_labelled(train_source, split="train", **fields)
+    validation_set = load_labelled(validation_source, split="validation", **fields)
+    click.echo(
+        f"training on {len(train_set.examples):,} texts, selecting on {len(validation_set.examples):,}", err=True
+    )
+    quiet_transformers()
+    config = TrainConfig(
+        base=base, epochs=epochs, lr=lr, batch_size=batch_size, max_steps=max_steps, max_length=max_length, seed=seed
+    )
+    disable = (not progress) if progress is not None else None
+    bars: dict[str, tqdm[Any]] = {}
+
+    def show(phase: str, done: int, total: int, figures: dict[str, float]) -> None:
+        bar = bars.get(phase)
+        if bar is None or bar.total != total:
+            if bar is not None:
+                bar.close()
+            bar = bars[phase] = tqdm(
+                total=total,
+                desc=phase,
+                unit="step" if phase == "train" else "text",
+                file=sys.stderr,
+                leave=False,
+                disable=disable,
+            )
+        bar.update(done - bar.n)
+        if figures:
+            bar.set_postfix({k: round(v, 4) for k, v in figures.items()}, refresh=False)
+
+    def epoch_done(report: EpochReport) -> None:
+        v = report.validation
+        message = (
+            f"epoch {report.epoch}: loss {report.train_loss:.4f}, validation accuracy {v['accuracy']:.4f}, "
+            f"macro-F1 {v['macro_f1']:.4f}, macro-recall {v['macro_recall']:.4f} ({report.seconds:.0f} s)"
+        )
+        (bars["train"].write if "train" in bars else click.echo)(message, file=sys.stderr)
+        validate = bars.pop("validate", None)
+        if validate is not None:
+            validate.close()
+
+    try:
+        result = train(
+            config,
+            train_set,
+            validation_set,
+            output_root=app.settings.models_dir,
+            name=name,
+            progress=show,
+            on_epoch=epoch_done,
+        )
+    finally:
+        for bar in bars.values():
+            bar.close()
+    with app.sessions() as session:
+        register_model(
+            session=session,
+            version=result.version,
+            path=str(result.path.resolve()),
+            base_model=base,
+            created_at=datetime.now(UTC),
+            metrics=result.validation,
+            training_config=result.metadata["config"],
+        )
+    v = result.validation
+    click.echo(
+        f"{result.version}: saved to {result.path} and registered (best epoch {result.best_epoch}; validation "
+        f"accuracy {v['accuracy']:.4f}, macro-F1 {v['macro_f1']:.4f}, macro-recall {v['macro_recall']:.4f}; "
+        f"{result.seconds / 60:.1f} min)"
+    )
+    click.echo(f"use it with BRANDPULSE_MODEL={result.path}")
+
+
+@click.command("models")
+@click.pass_obj
+def models_command(app: AppContext) -> None:
+    """The registered model versions, newest first."""
+    with app.sessions() as session:
+        entries = model_versions(session=session)
+    rows = [
+        [
+            m.version,
+            m.created_at.isoformat(timespec="seconds"),
+            m.base_model,
+            f"{m.metrics.get('accuracy', 0):.4f}",
+            f"{m.metrics.get('macro_recall', 0):.4f}",
+            m.path + ("" if Path(m.path).exists() else " (missing)"),
+        ]
+        for m in entries
+    ]
+    click.echo(render("table", ["version", "created_at", "base", "val_accuracy", "val_macro_recall", "path"], rows))
