@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from analysis.errors import DataError
+from analysis.hub import hub_reachable, offline
 from analysis.labels import LABELS, normalise_label
 
 
@@ -62,6 +63,11 @@ def _hub_rows(name: str, *, subset: str | None, split: str) -> Iterator[Mapping[
         import datasets
     except ImportError:  # pragma: no cover - datasets is a dependency; kept for slim installs
         raise DataError("reading hub data sets needs the `datasets` package") from None
+    if not offline() and not hub_reachable():
+        raise DataError(
+            f"cannot load data set {name!r}: the Hugging Face Hub cannot be reached. Pass a local JSONL or CSV file, "
+            "or set HF_HUB_OFFLINE=1 to use a copy in the local cache"
+        )
     try:
         loaded = datasets.load_dataset(name, subset, split=split)
     except Exception as exc:  # datasets raises many types for "not found" and "no network"

@@ -9,7 +9,7 @@ from __future__ import annotations
 import copy
 import json
 import logging
-import os
+import re
 import time
 import warnings
 from collections.abc import Callable, Sequence
@@ -20,6 +20,7 @@ from typing import Any, Literal
 import torch
 
 from analysis.errors import InvalidInput, ModelUnavailable
+from analysis.hub import hub_reachable, offline
 from analysis.labels import LABELS, map_model_labels
 from analysis.preprocess import prepare
 
@@ -27,6 +28,7 @@ log = logging.getLogger(__name__)
 
 Precision = Literal["auto", "float32", "bfloat16", "float16", "int8"]
 METADATA_FILE = "brandpulse.json"
+_HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*(/[\w.-]+)?$")
 
 # Short texts of every kind; at load time the fast path must label them as float32 does.
 PROBE_TEXTS = (
@@ -111,14 +113,14 @@ def native_bfloat16() -> bool:
 
 def _unavailable(source: str, exc: Exception) -> ModelUnavailable:
     reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    offline = os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes")
+    is_offline = offline()
     local = Path(source).expanduser()
     if local.exists():
         hint = f"the directory {local} does not hold a usable checkpoint (config.json, weights and tokenizer files)"
     else:
         where = (
             "HF_HUB_OFFLINE is set, so the Hugging Face Hub is not asked"
-            if offline
+            if is_offline
             else ("the Hugging Face Hub could not be reached or does not know it, and it is not in the local cache")
         )
         hint = (
@@ -126,6 +128,22 @@ def _unavailable(source: str, exc: Exception) -> ModelUnavailable:
             "`brandpulse train` (its directory under BRANDPULSE_MODELS_DIR)"
         )
     return ModelUnavailable(f"cannot load model {source!r} (BRANDPULSE_MODEL): {hint}. ({reason})")
+
+
+def _cache_only(source: str) -> bool:
+    """Whether to load a hub id from the local cache only; raises at once when neither hub nor cache can serve it."""
+    if Path(source).expanduser().exists():
+        return False
+    if offline():
+        return True
+    if hub_reachable():
+        return False
+    from huggingface_hub import try_to_load_from_cache
+
+    if isinstance(try_to_load_from_cache(source, "config.json"), str):
+        log.info("the Hugging Face Hub cannot be reached; loading %s from the local cache", source)
+        return True
+    raise _unavailable(source, OSError("the Hugging Face Hub cannot be reached and the model is not cached"))
 
 
 def _model_name(source: str, config: Any) -> str:
@@ -177,9 +195,18 @@ class SentimentModel:
         started = time.perf_counter()
         if options.threads:
             torch.set_num_threads(options.threads)
+        local = Path(source).expanduser()
+        if not local.exists() and (source.startswith((".", "/", "~")) or not _HUB_ID.match(source)):
+            raise ModelUnavailable(
+                f"cannot load model {source!r} (BRANDPULSE_MODEL): no such directory, and not a Hugging Face model id "
+                "(owner/name)"
+            )
+        local_only = _cache_only(source)
         try:
-            tokenizer = AutoTokenizer.from_pretrained(source)
-            model = AutoModelForSequenceClassification.from_pretrained(source, dtype=torch.float32)
+            tokenizer = AutoTokenizer.from_pretrained(source, local_files_only=local_only)
+            model = AutoModelForSequenceClassification.from_pretrained(
+                source, dtype=torch.float32, local_files_only=local_only
+            )
         except (OSError, ValueError, KeyError) as exc:
             raise _unavailable(source, exc) from None
         labels = map_model_labels(model.config.id2label, model=source)

@@ -14,7 +14,13 @@ from sqlalchemy.exc import OperationalError
 
 from analysis.errors import AnalysisError
 from bot.cli_mentions import history, ingest, stats
-from bot.cli_model import evaluate_command, models_command, train_command
+from bot.cli_model import (
+    classify_command,
+    classify_pending_command,
+    evaluate_command,
+    models_command,
+    train_command,
+)
 from bot.context import AppContext
 from bot.errors import BrandpulseError
 from bot.settings import Settings, load_settings
@@ -124,7 +130,12 @@ def serve(app: AppContext) -> None:
         ", ".join(app.brands.names),
         settings.brands_file,
     )
-    log.info("model %s: classification is not wired in yet", settings.model)
+    try:
+        model = app.load_model()
+        log.info("model %s ready (%s, %s)", model.name, model.report.device, model.report.precision)
+    except AnalysisError as exc:
+        # Ingest, history and metrics keep working; classification waits for a model.
+        log.error("model unavailable: %s", exc)
     if settings.slack_bot_token is None:
         log.info("Slack is disabled: BRANDPULSE_SLACK_BOT_TOKEN is not set")
     else:
@@ -148,6 +159,8 @@ def serve(app: AppContext) -> None:
 cli.add_command(ingest)
 cli.add_command(history)
 cli.add_command(stats)
+cli.add_command(classify_command)
+cli.add_command(classify_pending_command)
 cli.add_command(evaluate_command)
 cli.add_command(train_command)
 cli.add_command(models_command)

@@ -262,3 +262,98 @@ def models_command(app: AppContext) -> None:
         for m in entries
     ]
     click.echo(render("table", ["version", "created_at", "base", "val_accuracy", "val_macro_recall", "path"], rows))
+
+
+def _texts_from(texts: tuple[str, ...], file: Path | None) -> list[str]:
+    collected: list[str] = []
+    for text in texts:
+        if text == "-":
+            collected.extend(line.rstrip("\n") for line in sys.stdin if line.strip())
+        else:
+            collected.append(text)
+    if file is not None:
+        with file.open(encoding="utf-8", errors="replace") as handle:
+            collected.extend(line.rstrip("\n") for line in handle if line.strip())
+    return collected
+
+
+@click.command("classify")
+@click.argument("texts", nargs=-1)
+@click.option(
+    "--file",
+    "file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="A file with one text per line.",
+)
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per text (JSON Lines).")
+@click.option("--model", "model_source", help="Model to use (default: BRANDPULSE_MODEL).")
+@click.pass_obj
+def classify_command(
+    app: AppContext, texts: tuple[str, ...], file: Path | None, as_json: bool, model_source: str | None
+) -> None:
+    """Label texts as negative, neutral or positive ('-' reads one text per line from stdin).
+
+    \b
+    brandpulse classify "Questo progetto mi è piaciuto tantissimo!"
+    """
+    collected = _texts_from(texts, file)
+    if not collected:
+        raise click.UsageError("give at least one text, '-' for stdin, or --file")
+    model = app.load_model(model_source)
+    results = model.classify(collected)
+    refused = 0
+    rows = []
+    for text, result in zip(collected, results, strict=True):
+        if isinstance(result, InvalidInput):
+            refused += 1
+            if as_json:
+                click.echo(json.dumps({"text": text, "error": str(result)}, ensure_ascii=False))
+            else:
+                rows.append(["error", "", "", "", "", f"{text} ({result})"])
+            continue
+        if as_json:
+            click.echo(json.dumps({"text": text, **result.as_dict()}, ensure_ascii=False))
+        else:
+            rows.append(
+                [result.label, f"{result.confidence:.3f}", *(f"{result.scores[label]:.3f}" for label in LABELS), text]
+            )
+    if not as_json:
+        click.echo(render("table", ["label", "confidence", *LABELS, "text"], rows, widths={"text": 70}))
+        click.echo(f"model: {model.name} ({model.report.device}, {model.report.precision})", err=True)
+    if refused:
+        sys.exit(1)
+
+
+@click.command("classify-pending")
+@click.option("--limit", type=click.IntRange(1), help="Classify at most this many mentions.")
+@click.option("--batch-size", type=click.IntRange(1, 4096), help="Mentions per batch (default: BRANDPULSE_BATCH_SIZE).")
+@click.option("--progress/--no-progress", default=None, help="Progress bar (default: when stderr is a terminal).")
+@click.pass_obj
+def classify_pending_command(app: AppContext, limit: int | None, batch_size: int | None, progress: bool | None) -> None:
+    """Classify the stored mentions that are waiting for the model."""
+    from bot.classify import classify_pending
+    from storage.mentions import count_by_status
+
+    with app.sessions() as session:
+        pending = count_by_status(session=session).get("pending", 0)
+    total = min(pending, limit) if limit else pending
+    if total == 0:
+        click.echo("no pending mentions")
+        return
+    model = app.load_model()
+    with tqdm(
+        total=total,
+        unit="mention",
+        desc="classify",
+        file=sys.stderr,
+        leave=False,
+        disable=(not progress) if progress is not None else None,
+    ) as bar:
+        report = classify_pending(
+            sessions=app.sessions,
+            model=model,
+            batch_size=batch_size or app.settings.batch_size,
+            limit=limit,
+            progress=lambda n: _advance(bar, n),
+        )
+    click.echo(f"{report.classified:,} classified, {report.failed:,} failed, model {model.name}")

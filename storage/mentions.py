@@ -7,13 +7,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Integer, Select, Table, and_, func, or_, select, text
+from sqlalchemy import Connection, Integer, Select, Table, and_, bindparam, func, or_, select, text, update
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
 
-from storage.models import Mention, UTCDateTime
+from storage.models import Mention, MentionStatus, UTCDateTime
 
 QUARTER_HOUR = 900
 
@@ -165,3 +165,80 @@ def quarter_hour_counts(
         query = query.where(Mention.created_at < until)
     query = query.group_by(bucket, Mention.label).order_by(bucket)
     return [QuarterCount(int(q), lbl, int(n)) for q, lbl, n in session.execute(query)]
+
+
+def claim_pending(*, session: Session, limit: int) -> list[Mention]:
+    """The oldest pending mentions, locked for this transaction; rows other workers hold are skipped.
+
+    On PostgreSQL this is ``FOR UPDATE SKIP LOCKED``, so concurrent workers never take the same mention. SQLite has
+    no row locks (one brandpulse process per SQLite file); ``store_results`` then still writes a mention only while
+    it is pending.
+    """
+    query = (
+        select(Mention)
+        .where(Mention.status == MentionStatus.PENDING.value)
+        .order_by(Mention.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    return list(session.execute(query).scalars())
+
+
+@dataclass(frozen=True)
+class Classification:
+    """What the model said about one mention: a label and its scores, or why it could not say."""
+
+    mention_id: int
+    model_version: str
+    label: str | None = None
+    scores: tuple[float, float, float] | None = None  # negative, neutral, positive
+    failure_reason: str | None = None
+
+
+def store_results(*, session: Session, results: Sequence[Classification], at: datetime) -> int:
+    """Write classifications of pending mentions in the session's transaction; returns how many were written."""
+    table = Mention.__table__
+    assert isinstance(table, Table)
+    statement = (
+        update(table)
+        .where(table.c.id == bindparam("mention_id"), table.c.status == MentionStatus.PENDING.value)
+        .values(
+            status=bindparam("new_status"),
+            label=bindparam("new_label"),
+            score_negative=bindparam("negative"),
+            score_neutral=bindparam("neutral"),
+            score_positive=bindparam("positive"),
+            model_version=bindparam("version"),
+            failure_reason=bindparam("reason"),
+            classified_at=bindparam("at"),
+        )
+    )
+    rows = []
+    for r in results:
+        negative, neutral, positive = r.scores or (None, None, None)
+        failed = r.label is None
+        rows.append(
+            {
+                "mention_id": r.mention_id,
+                "new_status": MentionStatus.FAILED.value if failed else MentionStatus.CLASSIFIED.value,
+                "new_label": r.label,
+                "negative": negative,
+                "neutral": neutral,
+                "positive": positive,
+                "version": r.model_version,
+                "reason": r.failure_reason if failed else None,
+                "at": at,
+            }
+        )
+    if not rows:
+        return 0
+    written = 0
+    connection = session.connection()
+    for row in rows:  # one statement per row: rowcount tells which were still pending
+        written += connection.execute(statement, row).rowcount
+    return written
+
+
+def count_by_status(*, session: Session) -> dict[str, int]:
+    query = select(Mention.status, func.count()).group_by(Mention.status)
+    return {status: int(n) for status, n in session.execute(query)}

@@ -1,0 +1,75 @@
+"""Classifying stored mentions: take pending ones in batches, store the model's verdicts, one transaction a batch."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Protocol
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from analysis.errors import InvalidInput
+from analysis.labels import LABELS
+from analysis.model import Prediction
+from storage.mentions import Classification, claim_pending, store_results
+
+log = logging.getLogger(__name__)
+
+
+class Classifier(Protocol):
+    name: str
+
+    def classify(
+        self, texts: Sequence[str], *, progress: Callable[[int], None] | None = None
+    ) -> list[Prediction | InvalidInput]: ...
+
+
+@dataclass
+class ClassifyReport:
+    classified: int = 0
+    failed: int = 0
+    batches: int = 0
+
+
+def _verdict(mention_id: int, result: Prediction | InvalidInput, model: str) -> Classification:
+    if isinstance(result, InvalidInput):
+        # Marked failed, not left pending: the same text would be refused again on every run.
+        return Classification(mention_id, model, failure_reason=f"model refused the text: {result}")
+    scores = (result.scores[LABELS[0]], result.scores[LABELS[1]], result.scores[LABELS[2]])
+    return Classification(mention_id, result.model, label=result.label, scores=scores)
+
+
+def classify_pending(
+    *,
+    sessions: sessionmaker[Session],
+    model: Classifier,
+    batch_size: int = 32,
+    limit: int | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> ClassifyReport:
+    """Classify pending mentions until none are left (or ``limit`` are done).
+
+    Each batch is claimed, classified and written in one transaction: if the process dies mid-batch the
+    transaction never commits and the batch stays pending for the next run.
+    """
+    report = ClassifyReport()
+    while limit is None or report.classified + report.failed < limit:
+        size = batch_size if limit is None else min(batch_size, limit - report.classified - report.failed)
+        with sessions() as session, session.begin():
+            mentions = claim_pending(session=session, limit=size)
+            if not mentions:
+                break
+            results = model.classify([m.text for m in mentions])
+            verdicts = [_verdict(m.id, r, model.name) for m, r in zip(mentions, results, strict=True)]
+            store_results(session=session, results=verdicts, at=datetime.now(UTC))
+        report.batches += 1
+        failed = sum(v.label is None for v in verdicts)
+        report.failed += failed
+        report.classified += len(verdicts) - failed
+        if progress is not None:
+            progress(len(verdicts))
+    if report.classified or report.failed:
+        log.info("classified %d mentions (%d failed) in %d batches", report.classified, report.failed, report.batches)
+    return report

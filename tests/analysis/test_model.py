@@ -1,0 +1,131 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from analysis.errors import InvalidInput, ModelUnavailable
+from analysis.model import InferenceOptions, Prediction, SentimentModel
+from tests.models import build_tiny_model, minilm_path
+
+NASTY = [
+    "😀🔥💯" * 200,
+    "\u202eevil right-to-left override\u202c",
+    "שלום עולם مرحبا بالعالم",
+    "control \x01\x02\x07 chars",
+    "NUL \x00 byte",
+    "<!channel> <@U123> <http://evil|click>",
+    "x" * 100_000,
+    "word " * 20_000,
+]
+
+
+@pytest.fixture(scope="module")
+def model(tiny_model: Path) -> SentimentModel:
+    return SentimentModel.load(str(tiny_model), InferenceOptions(precision="float32", batch_size=4))
+
+
+def test_predictions_carry_label_scores_and_model(model: SentimentModel) -> None:
+    prediction = model.predict_one("I love this phone")
+    assert prediction.label in ("negative", "neutral", "positive")
+    assert set(prediction.scores) == {"negative", "neutral", "positive"}
+    assert sum(prediction.scores.values()) == pytest.approx(1.0, abs=1e-5)
+    assert prediction.confidence == max(prediction.scores.values())
+    assert prediction.model == "tiny"
+
+
+def test_batching_and_sorting_do_not_change_results(model: SentimentModel) -> None:
+    texts = ["short", "a much longer text about the new phone and its battery", "mid length text", "ok"] * 3
+    together = model.predict(texts)
+    alone = [model.predict_one(t) for t in texts]
+    for a, b in zip(together, alone, strict=True):
+        assert a.label == b.label
+        assert a.scores == pytest.approx(b.scores, abs=1e-5)
+
+
+def test_nasty_texts_never_crash_and_long_ones_are_truncated(model: SentimentModel) -> None:
+    results = model.classify(NASTY)
+    assert all(isinstance(r, Prediction) for r in results)
+    ids, _ = model.preprocess(NASTY)
+    assert all(token_ids is not None and len(token_ids) <= model.max_length for token_ids in ids)
+
+
+@pytest.mark.parametrize("text", ["", "   ", "\n\t", "\x00\x00", "\u202e"])
+def test_empty_texts_are_invalid_input(model: SentimentModel, text: str) -> None:
+    with pytest.raises(InvalidInput, match="empty"):
+        model.predict_one(text)
+    results = model.classify(["fine", text, "also fine"])
+    assert isinstance(results[1], InvalidInput)
+    assert isinstance(results[0], Prediction) and isinstance(results[2], Prediction)
+
+
+def test_reordered_labels_map_to_the_right_class(tmp_path: Path) -> None:
+    # Index 2 always wins; in this checkpoint index 2 means neutral.
+    path = build_tiny_model(
+        tmp_path / "reordered", id2label={0: "positive", 1: "negative", 2: "neutral"}, bias=[0.0, 0.0, 10.0]
+    )
+    loaded = SentimentModel.load(str(path), InferenceOptions(precision="float32"))
+    prediction = loaded.predict_one("whatever")
+    assert prediction.label == "neutral"
+    assert prediction.scores["neutral"] > 0.99
+
+
+def test_generic_label_names_follow_cardiffnlp_order(tmp_path: Path) -> None:
+    path = build_tiny_model(
+        tmp_path / "generic", id2label={0: "LABEL_0", 1: "LABEL_1", 2: "LABEL_2"}, bias=[10.0, 0.0, 0.0]
+    )
+    assert SentimentModel.load(str(path)).predict_one("x").label == "negative"
+
+
+def test_a_checkpoint_that_is_not_a_sentiment_classifier_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(ModelUnavailable, match="has 2 output labels"):
+        SentimentModel.load(str(minilm_path()))
+    path = build_tiny_model(tmp_path / "stars", id2label={0: "1 star", 1: "3 stars", 2: "5 stars"})
+    with pytest.raises(ModelUnavailable, match="cannot tell which output means what"):
+        SentimentModel.load(str(path))
+
+
+def test_bfloat16_is_kept_when_it_labels_like_float32(tiny_model: Path) -> None:
+    loaded = SentimentModel.load(str(tiny_model), InferenceOptions(precision="bfloat16", tolerance=1.0))
+    assert loaded.report.precision == "bfloat16"
+    assert loaded.report.probe_agreement is not None
+    assert next(loaded.model.parameters()).dtype.is_floating_point
+
+
+def test_fast_path_falls_back_to_float32_when_labels_change(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    # Logits a hair apart: float32 tells them apart, bfloat16 rounds them to a tie.
+    path = build_tiny_model(tmp_path / "fragile", bias=[0.5, 0.5 + 2e-4, 0.5 - 2e-4], weight_scale=1e-4)
+    loaded = SentimentModel.load(str(path), InferenceOptions(precision="bfloat16", tolerance=0.0))
+    assert loaded.report.precision == "float32"
+    assert loaded.report.fallback_reason is not None and "probe labels" in loaded.report.fallback_reason
+    assert "using float32" in caplog.text
+
+
+def test_int8_dynamic_quantization(tiny_model: Path) -> None:
+    loaded = SentimentModel.load(str(tiny_model), InferenceOptions(precision="int8", tolerance=1.0))
+    assert loaded.report.precision == "int8"
+    assert isinstance(loaded.predict_one("quantized"), Prediction)
+
+
+def test_offline_errors_name_the_setting_and_the_alternatives(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    with pytest.raises(ModelUnavailable) as caught:
+        SentimentModel.load("some-org/not-cached-model")
+    message = str(caught.value)
+    assert "BRANDPULSE_MODEL" in message and "HF_HUB_OFFLINE" in message
+    assert "local directory" in message and "brandpulse train" in message
+
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(ModelUnavailable, match="does not hold a usable checkpoint"):
+        SentimentModel.load(str(tmp_path / "empty"))
+
+
+def test_an_unreachable_hub_fails_fast(monkeypatch: pytest.MonkeyPatch) -> None:
+    import time
+
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    monkeypatch.setenv("HF_ENDPOINT", "http://127.0.0.1:9")  # nothing listens on the discard port
+    started = time.monotonic()
+    with pytest.raises(ModelUnavailable, match="cannot be reached and the model is not cached"):
+        SentimentModel.load("some-org/not-cached-model")
+    assert time.monotonic() - started < 30
