@@ -182,5 +182,6 @@ def test_classify_pending_command(
     assert first.exit_code == 0 and "300 classified, 0 failed, model tiny" in first.stdout
     more = run_cli(monkeypatch, db_url, "classify-pending", "--limit", "200", "--batch-size", "64", **env)
     assert "200 classified" in more.stdout
-    labelled = run_cli(monkeypatch, db_url, "history", "--format", "json", "--limit", "5")
-    assert all(row["label"] in ("negative", "neutral", "positive") for row in json.loads(labelled.stdout))
+    stored = json.loads(run_cli(monkeypatch, db_url, "history", "--format", "json", "--limit", "10000").stdout)
+    labelled = [row for row in stored if row["label"] in ("negative", "neutral", "positive")]
+    assert len(labelled) == 500 and all(row["model_version"] == "tiny" for row in labelled)
