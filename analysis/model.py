@@ -6,7 +6,6 @@ through the network), ``postprocess`` (probabilities into predictions).
 
 from __future__ import annotations
 
-import copy
 import json
 import logging
 import re
@@ -238,6 +237,7 @@ class SentimentModel:
         return chosen
 
     def _fast_path(self, options: InferenceOptions) -> SentimentModel:
+        """Switch to the fastest precision that labels the probe set as float32 does, or stay in float32."""
         precision = options.precision
         if precision == "auto":
             if self.device.type == "cuda":
@@ -246,43 +246,53 @@ class SentimentModel:
                 precision = "bfloat16" if native_bfloat16() else "float32"
         if precision == "float32":
             return self
-        try:
-            candidate = self._converted(precision)
-        except (RuntimeError, ValueError, AssertionError) as exc:
-            self.report.fallback_reason = f"{precision} is not available here ({exc}); using float32"
-            log.warning("model %s: %s", self.name, self.report.fallback_reason)
-            return self
         reference_labels = [p.label for p in self.predict(PROBE_TEXTS)]
-        fast_labels = [p.label for p in candidate.predict(PROBE_TEXTS)]
+        # Converted in place: two copies of a large model would double the peak memory of every start.
+        try:
+            self._convert(precision)
+        except (RuntimeError, ValueError, AssertionError) as exc:
+            return self._back_to_float32(f"{precision} is not available here ({exc})")
+        fast_labels = [p.label for p in self.predict(PROBE_TEXTS)]
         agreement = sum(a == b for a, b in zip(reference_labels, fast_labels, strict=True)) / len(PROBE_TEXTS)
         self.report.probe_agreement = agreement
         if agreement < 1 - options.tolerance:
-            self.report.fallback_reason = (
-                f"{precision} changed {round((1 - agreement) * len(PROBE_TEXTS))} of {len(PROBE_TEXTS)} probe labels "
-                f"(tolerance {options.tolerance:.0%}); using float32"
+            changed = round((1 - agreement) * len(PROBE_TEXTS))
+            return self._back_to_float32(
+                f"{precision} changed {changed} of {len(PROBE_TEXTS)} probe labels (tolerance {options.tolerance:.0%})"
             )
-            log.warning("model %s: %s", self.name, self.report.fallback_reason)
-            return self
         self.report.precision = precision
-        candidate.report = self.report
-        return candidate
+        return self
 
-    def _converted(self, precision: str) -> SentimentModel:
+    def _convert(self, precision: str) -> None:
         if precision == "int8":
             if self.device.type != "cpu":
                 raise ValueError("int8 dynamic quantization runs on the CPU only")
             with warnings.catch_warnings():
                 # torch marks eager-mode quantization as deprecated; it is still the one that needs no calibration.
                 warnings.simplefilter("ignore")
-                model = torch.ao.quantization.quantize_dynamic(  # type: ignore[no-untyped-call]
-                    copy.deepcopy(self.model), {torch.nn.Linear}, dtype=torch.qint8
+                torch.ao.quantization.quantize_dynamic(  # type: ignore[no-untyped-call]
+                    self.model, {torch.nn.Linear}, dtype=torch.qint8, inplace=True
                 )
+        elif precision in ("bfloat16", "float16"):
+            self.model.to(torch.bfloat16 if precision == "bfloat16" else torch.float16)
         else:
-            dtype = {"bfloat16": torch.bfloat16, "float16": torch.float16}[precision]
-            model = copy.deepcopy(self.model).to(dtype)
-        clone = copy.copy(self)
-        clone.model = model
-        return clone
+            raise ValueError(f"unknown precision {precision!r}")
+
+    def _back_to_float32(self, reason: str) -> SentimentModel:
+        """The converted weights lost precision: load the float32 ones again (the files are local by now)."""
+        from transformers import AutoModelForSequenceClassification
+
+        self.report.fallback_reason = f"{reason}; using float32"
+        log.warning("model %s: %s", self.name, self.report.fallback_reason)
+        self.model = (
+            AutoModelForSequenceClassification.from_pretrained(
+                self.report.source, dtype=torch.float32, local_files_only=True
+            )
+            .eval()
+            .to(self.device)
+        )
+        self.report.precision = "float32"
+        return self
 
     # -- the pipeline ---------------------------------------------------------------------------------------
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import torch
 
 from analysis.errors import InvalidInput, ModelUnavailable
 from analysis.model import InferenceOptions, Prediction, SentimentModel
@@ -89,7 +90,7 @@ def test_bfloat16_is_kept_when_it_labels_like_float32(tiny_model: Path) -> None:
     loaded = SentimentModel.load(str(tiny_model), InferenceOptions(precision="bfloat16", tolerance=1.0))
     assert loaded.report.precision == "bfloat16"
     assert loaded.report.probe_agreement is not None
-    assert next(loaded.model.parameters()).dtype.is_floating_point
+    assert next(loaded.model.parameters()).dtype == torch.bfloat16
 
 
 def test_fast_path_falls_back_to_float32_when_labels_change(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
@@ -99,6 +100,9 @@ def test_fast_path_falls_back_to_float32_when_labels_change(tmp_path: Path, capl
     assert loaded.report.precision == "float32"
     assert loaded.report.fallback_reason is not None and "probe labels" in loaded.report.fallback_reason
     assert "using float32" in caplog.text
+    assert next(loaded.model.parameters()).dtype == torch.float32
+    reference = SentimentModel.load(str(path), InferenceOptions(precision="float32"))
+    assert [p.scores for p in loaded.predict(["a", "b c"])] == [p.scores for p in reference.predict(["a", "b c"])]
 
 
 def test_int8_dynamic_quantization(tiny_model: Path) -> None:
