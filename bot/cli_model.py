@@ -24,6 +24,13 @@ from storage.models import EvaluationRun
 from storage.registry import model_versions, record_evaluation, register_model
 
 
+def _label_map(value: str | None) -> dict[str, str]:
+    try:
+        return parse_label_map(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--label-map") from None
+
+
 def _advance(bar: tqdm[Any], n: int) -> None:
     bar.update(n)
 
@@ -56,7 +63,11 @@ def evaluation_table(result: Evaluation) -> str:
 @click.option("--subset", help="Configuration of a hub data set, e.g. 'sentiment' for tweet_eval.")
 @click.option("--text-field", default="text", show_default=True)
 @click.option("--label-field", default="label", show_default=True)
-@click.option("--label-map", help="VALUE=LABEL pairs, e.g. '0=negative,1=neutral,2=positive' or 'bad=negative'.")
+@click.option(
+    "--label-map",
+    callback=lambda ctx, param, value: _label_map(value),
+    help="VALUE=LABEL pairs, e.g. '0=negative,1=neutral,2=positive' or 'bad=negative'.",
+)
 @click.option("--model", "model_source", help="Model to evaluate (default: BRANDPULSE_MODEL).")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object on stdout.")
 @click.option("--progress/--no-progress", default=None, help="Progress bar (default: when stderr is a terminal).")
@@ -68,18 +79,14 @@ def evaluate_command(
     subset: str | None,
     text_field: str,
     label_field: str,
-    label_map: str | None,
+    label_map: dict[str, str],
     model_source: str | None,
     as_json: bool,
     progress: bool | None,
 ) -> None:
     """Score the model on a labelled data set and store the run in the database."""
-    try:
-        mapping = parse_label_map(label_map)
-    except ValueError as exc:
-        raise click.BadParameter(str(exc), param_hint="--label-map") from None
     data = load_labelled(
-        source, split=split, subset=subset, text_field=text_field, label_field=label_field, label_map=mapping
+        source, split=split, subset=subset, text_field=text_field, label_field=label_field, label_map=label_map
     )
     model = app.load_model(model_source)
     started = time.perf_counter()
@@ -146,7 +153,9 @@ def evaluate_command(
 @click.option("--name", default="sentiment", show_default=True, help="Version name prefix: NAME-v1, NAME-v2, ...")
 @click.option("--text-field", default="text", show_default=True)
 @click.option("--label-field", default="label", show_default=True)
-@click.option("--label-map", help="VALUE=LABEL pairs for the data's labels.")
+@click.option(
+    "--label-map", callback=lambda ctx, param, value: _label_map(value), help="VALUE=LABEL pairs for the data's labels."
+)
 @click.option("--progress/--no-progress", default=None, help="Progress bar (default: when stderr is a terminal).")
 @click.pass_obj
 def train_command(
@@ -163,15 +172,11 @@ def train_command(
     name: str,
     text_field: str,
     label_field: str,
-    label_map: str | None,
+    label_map: dict[str, str],
     progress: bool | None,
 ) -> None:
     """Fine-tune a 3-class sentiment model and register it as a new version under BRANDPULSE_MODELS_DIR."""
-    try:
-        mapping = parse_label_map(label_map)
-    except ValueError as exc:
-        raise click.BadParameter(str(exc), param_hint="--label-map") from None
-    fields: dict[str, Any] = {"text_field": text_field, "label_field": label_field, "label_map": mapping}
+    fields: dict[str, Any] = {"text_field": text_field, "label_field": label_field, "label_map": label_map}
     train_set = load_labelled(train_source, split="train", **fields)
     validation_set = load_labelled(validation_source, split="validation", **fields)
     click.echo(
