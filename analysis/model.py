@@ -6,8 +6,10 @@ through the network), ``postprocess`` (probabilities into predictions).
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
+import os
 import re
 import time
 import warnings
@@ -159,6 +161,61 @@ def _model_name(source: str, config: Any) -> str:
     return f"{source}@{commit[:8]}" if commit else source
 
 
+class ProbeVerdicts:
+    """Probe-check results remembered per set of weights, precision and machine, so a restart skips the check.
+
+    The key covers the model files (path, size, modification time), the precision, torch's version and the CPU's
+    capabilities; any change of these runs the check again. Kept in $XDG_CACHE_HOME/brandpulse (~/.cache).
+    """
+
+    def __init__(self) -> None:
+        root = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+        self.path = root / "brandpulse" / "probe-verdicts.json"
+
+    def key(self, model: SentimentModel, precision: str) -> str | None:
+        source = Path(model.report.source).expanduser()
+        if not source.is_dir():
+            return None  # hub models: the name carries the commit, but the cache files may move; check each time
+        files = sorted(
+            (p.name, p.stat().st_size, p.stat().st_mtime_ns)
+            for p in source.iterdir()
+            if p.suffix in (".json", ".safetensors", ".bin")
+        )
+        parts = [
+            str(source.resolve()),
+            files,
+            precision,
+            model.device.type,
+            torch.__version__,
+            torch.backends.cpu.get_cpu_capability(),
+            PROBE_TEXTS,
+        ]
+        return hashlib.sha256(json.dumps(parts, default=str).encode()).hexdigest()
+
+    def _load(self) -> dict[str, float]:
+        try:
+            data = json.loads(self.path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return {}
+        return {str(k): float(v) for k, v in data.items()} if isinstance(data, dict) else {}
+
+    def get(self, key: str | None) -> float | None:
+        return None if key is None else self._load().get(key)
+
+    def put(self, key: str | None, agreement: float) -> None:
+        if key is None:
+            return
+        data = self._load()
+        data[key] = agreement
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = self.path.with_suffix(f".{os.getpid()}.tmp")
+            tmp.write_text(json.dumps(data), encoding="utf-8")
+            tmp.replace(self.path)
+        except OSError as exc:  # a read-only home is no reason to fail; the check just runs again next time
+            log.debug("cannot remember the probe verdict in %s: %s", self.path, exc)
+
+
 class SentimentModel:
     """A loaded 3-class sentiment classifier. Build it with :meth:`load`."""
 
@@ -246,14 +303,26 @@ class SentimentModel:
                 precision = "bfloat16" if native_bfloat16() else "float32"
         if precision == "float32":
             return self
-        reference_labels = [p.label for p in self.predict(PROBE_TEXTS)]
+        verdicts = ProbeVerdicts()
+        key = verdicts.key(self, precision)
+        agreement = verdicts.get(key)
+        if agreement is not None and agreement < 1 - options.tolerance:
+            self.report.probe_agreement = agreement
+            self.report.fallback_reason = f"{precision} failed the probe check for these weights before; using float32"
+            log.warning("model %s: %s", self.name, self.report.fallback_reason)
+            return self
+        reference_labels = [p.label for p in self.predict(PROBE_TEXTS)] if agreement is None else []
         # Converted in place: two copies of a large model would double the peak memory of every start.
         try:
             self._convert(precision)
         except (RuntimeError, ValueError, AssertionError) as exc:
             return self._back_to_float32(f"{precision} is not available here ({exc})")
-        fast_labels = [p.label for p in self.predict(PROBE_TEXTS)]
-        agreement = sum(a == b for a, b in zip(reference_labels, fast_labels, strict=True)) / len(PROBE_TEXTS)
+        if agreement is None:
+            fast_labels = [p.label for p in self.predict(PROBE_TEXTS)]
+            agreement = sum(a == b for a, b in zip(reference_labels, fast_labels, strict=True)) / len(PROBE_TEXTS)
+            verdicts.put(key, agreement)
+        else:
+            self.report.notes.append("probe check remembered from an earlier load of the same weights")
         self.report.probe_agreement = agreement
         if agreement < 1 - options.tolerance:
             changed = round((1 - agreement) * len(PROBE_TEXTS))

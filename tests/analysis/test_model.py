@@ -133,3 +133,26 @@ def test_an_unreachable_hub_fails_fast(monkeypatch: pytest.MonkeyPatch) -> None:
     with pytest.raises(ModelUnavailable, match="cannot be reached and the model is not cached"):
         SentimentModel.load("some-org/not-cached-model")
     assert time.monotonic() - started < 30
+
+
+def test_the_probe_verdict_is_remembered_for_the_same_weights(tmp_path: Path) -> None:
+    path = build_tiny_model(tmp_path / "remembered")
+    options = InferenceOptions(precision="bfloat16", tolerance=1.0)
+    first = SentimentModel.load(str(path), options)
+    assert first.report.notes == [] and first.report.precision == "bfloat16"
+    second = SentimentModel.load(str(path), options)
+    assert second.report.notes == ["probe check remembered from an earlier load of the same weights"]
+    assert second.report.probe_agreement == first.report.probe_agreement
+    assert second.report.precision == "bfloat16"
+    # New weights in the same place: the check runs again.
+    build_tiny_model(path, seed=1)
+    assert SentimentModel.load(str(path), options).report.notes == []
+
+
+def test_a_remembered_failure_stays_in_float32(tmp_path: Path) -> None:
+    path = build_tiny_model(tmp_path / "fragile", bias=[0.5, 0.5 + 2e-4, 0.5 - 2e-4], weight_scale=1e-4)
+    strict = InferenceOptions(precision="bfloat16", tolerance=0.0)
+    assert SentimentModel.load(str(path), strict).report.precision == "float32"
+    again = SentimentModel.load(str(path), strict)
+    assert again.report.precision == "float32" and "before" in (again.report.fallback_reason or "")
+    assert next(again.model.parameters()).dtype == torch.float32
