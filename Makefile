@@ -44,6 +44,7 @@ format: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_storage.py
+	$(BIN)/python benchmarks/bench_classify.py $(if $(wildcard models/minilm-sentiment-v1),--agreement-model models/minilm-sentiment-v1)
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
