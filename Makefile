@@ -8,6 +8,8 @@ STAMP := $(VENV)/.brandpulse-installed
 TORCH_VERSION ?= 2.13.0
 TORCH_PIP_ARGS ?=
 PYTEST_ARGS ?=
+# A fine-tuned model for the classification benchmark's label agreement, e.g. models/minilm-sentiment-v2.
+AGREEMENT_MODEL ?= $(lastword $(sort $(wildcard models/*-v*)))
 
 .PHONY: run test test-slow lint format bench venv clean
 
@@ -44,7 +46,7 @@ format: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_storage.py
-	$(BIN)/python benchmarks/bench_classify.py $(if $(wildcard models/minilm-sentiment-v1),--agreement-model models/minilm-sentiment-v1)
+	$(BIN)/python benchmarks/bench_classify.py $(if $(AGREEMENT_MODEL),--agreement-model $(AGREEMENT_MODEL))
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
