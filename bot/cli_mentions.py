@@ -9,11 +9,10 @@ from pathlib import Path
 from typing import Any
 
 import click
-from tqdm import tqdm
 
 from bot.context import AppContext
 from bot.ingest import Importer, ImportReport, Rejection, RowError, detect_format, parse_field_overrides
-from bot.render import render
+from bot.render import progress_bar, render
 from bot.stats import LABELS, brand_stats
 from bot.timeparse import parse_moment
 from storage.mentions import history as history_query
@@ -120,15 +119,7 @@ def _import_one(
 ) -> ImportReport:
     """One file or stdin, with a progress bar over its bytes; rejected rows are printed as they are found."""
     size = None if name == "-" else Path(name).stat().st_size
-    with tqdm(
-        total=size,
-        unit="B",
-        unit_scale=True,
-        desc=Path(name).name,
-        file=sys.stderr,
-        leave=False,
-        disable=(not progress) if progress is not None else None,
-    ) as bar:
+    with progress_bar(total=size, unit="B", desc=Path(name).name, enabled=progress) as bar:
 
         def advance(n: int) -> None:
             bar.update(n)

@@ -19,7 +19,7 @@ from analysis.metrics import Evaluation, evaluate
 from analysis.model import Prediction
 from analysis.train import EpochReport, TrainConfig, train
 from bot.context import AppContext, quiet_transformers
-from bot.render import render
+from bot.render import progress_bar, render
 from storage.models import EvaluationRun
 from storage.registry import model_versions, record_evaluation, register_model
 
@@ -90,14 +90,7 @@ def evaluate_command(
     )
     model = app.load_model(model_source)
     started = time.perf_counter()
-    with tqdm(
-        total=len(data.examples),
-        unit="text",
-        desc="evaluate",
-        file=sys.stderr,
-        leave=False,
-        disable=(not progress) if progress is not None else None,
-    ) as bar:
+    with progress_bar(total=len(data.examples), unit="text", desc="evaluate", enabled=progress) as bar:
         results = model.classify(data.texts, progress=lambda n: _advance(bar, n))
     seconds = time.perf_counter() - started
     predicted = [r.label if isinstance(r, Prediction) else "neutral" for r in results]
@@ -186,7 +179,6 @@ def train_command(
     config = TrainConfig(
         base=base, epochs=epochs, lr=lr, batch_size=batch_size, max_steps=max_steps, max_length=max_length, seed=seed
     )
-    disable = (not progress) if progress is not None else None
     bars: dict[str, tqdm[Any]] = {}
 
     def show(phase: str, done: int, total: int, figures: dict[str, float]) -> None:
@@ -194,13 +186,8 @@ def train_command(
         if bar is None or bar.total != total:
             if bar is not None:
                 bar.close()
-            bar = bars[phase] = tqdm(
-                total=total,
-                desc=phase,
-                unit="step" if phase == "train" else "text",
-                file=sys.stderr,
-                leave=False,
-                disable=disable,
+            bar = bars[phase] = progress_bar(
+                total=total, unit="step" if phase == "train" else "text", desc=phase, enabled=progress
             )
         bar.update(done - bar.n)
         if figures:
@@ -346,14 +333,7 @@ def classify_pending_command(app: AppContext, limit: int | None, batch_size: int
         click.echo("no pending mentions")
         return
     model = app.load_model()
-    with tqdm(
-        total=total,
-        unit="mention",
-        desc="classify",
-        file=sys.stderr,
-        leave=False,
-        disable=(not progress) if progress is not None else None,
-    ) as bar:
+    with progress_bar(total=total, unit="mention", desc="classify", enabled=progress) as bar:
         report = classify_pending(
             sessions=app.sessions,
             model=model,

@@ -6,8 +6,11 @@ import csv
 import io
 import json
 import re
+import sys
 from collections.abc import Sequence
 from typing import Any
+
+from tqdm import tqdm
 
 # Control characters (and bidi overrides) in mention text must not move the cursor or reorder the terminal.
 _UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]+")
@@ -51,3 +54,16 @@ def render(
     if fmt == "json":
         return to_json(headers, rows)
     return table(headers, rows, widths)
+
+
+def progress_bar(*, total: int | None, unit: str, desc: str, enabled: bool | None) -> tqdm[Any]:
+    """A progress bar on stderr; ``enabled=None`` shows it only when stderr is a terminal."""
+    return tqdm(
+        total=total,
+        unit=unit,
+        unit_scale=unit == "B",
+        desc=desc,
+        file=sys.stderr,
+        leave=False,
+        disable=(not enabled) if enabled is not None else None,
+    )
