@@ -161,6 +161,17 @@ def _model_name(source: str, config: Any) -> str:
     return f"{source}@{commit[:8]}" if commit else source
 
 
+def pad_batch(batch: Sequence[Sequence[int]], pad_id: int, device: torch.device) -> dict[str, torch.Tensor]:
+    """Token id lists padded to the longest of the batch (dynamic padding), with their attention mask."""
+    width = max(len(ids) for ids in batch)
+    input_ids = torch.full((len(batch), width), pad_id, dtype=torch.long)
+    attention = torch.zeros((len(batch), width), dtype=torch.long)
+    for row, ids in enumerate(batch):
+        input_ids[row, : len(ids)] = torch.tensor(ids, dtype=torch.long)
+        attention[row, : len(ids)] = 1
+    return {"input_ids": input_ids.to(device), "attention_mask": attention.to(device)}
+
+
 class ProbeVerdicts:
     """Probe-check results remembered per set of weights, precision and machine, so a restart skips the check.
 
@@ -384,14 +395,8 @@ class SentimentModel:
         return ids, errors
 
     def _pad(self, batch: Sequence[list[int]]) -> dict[str, torch.Tensor]:
-        width = max(len(ids) for ids in batch)
         pad = self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else 0
-        input_ids = torch.full((len(batch), width), pad, dtype=torch.long)
-        attention = torch.zeros((len(batch), width), dtype=torch.long)
-        for row, ids in enumerate(batch):
-            input_ids[row, : len(ids)] = torch.tensor(ids, dtype=torch.long)
-            attention[row, : len(ids)] = 1
-        return {"input_ids": input_ids.to(self.device), "attention_mask": attention.to(self.device)}
+        return pad_batch(batch, pad, self.device)
 
     def forward(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
         """Class probabilities (float32) for one padded batch."""

@@ -26,7 +26,7 @@ from analysis.data import LabelledSet
 from analysis.errors import ModelUnavailable
 from analysis.labels import LABELS, map_model_labels
 from analysis.metrics import Evaluation, evaluate
-from analysis.model import METADATA_FILE, native_bfloat16
+from analysis.model import METADATA_FILE, native_bfloat16, pad_batch
 from analysis.preprocess import prepare
 
 log = logging.getLogger(__name__)
@@ -139,16 +139,6 @@ def _batches(lengths: list[int], batch_size: int, rng: random.Random) -> Iterato
     yield from batches
 
 
-def _pad(ids: list[list[int]], pad_id: int, device: torch.device) -> dict[str, torch.Tensor]:
-    width = max(len(x) for x in ids)
-    input_ids = torch.full((len(ids), width), pad_id, dtype=torch.long)
-    attention = torch.zeros((len(ids), width), dtype=torch.long)
-    for row, x in enumerate(ids):
-        input_ids[row, : len(x)] = torch.tensor(x, dtype=torch.long)
-        attention[row, : len(x)] = 1
-    return {"input_ids": input_ids.to(device), "attention_mask": attention.to(device)}
-
-
 def _autocast(device: torch.device, enabled: bool) -> contextlib.AbstractContextManager[Any]:
     if not enabled:
         return contextlib.nullcontext()
@@ -173,7 +163,7 @@ def _validate(
     with torch.inference_mode(), _autocast(device, bf16):
         for start in range(0, len(order), batch_size):
             chunk = order[start : start + batch_size]
-            logits = model(**_pad([ids[i] for i in chunk], pad_id, device)).logits
+            logits = model(**pad_batch([ids[i] for i in chunk], pad_id, device)).logits
             for i, guess in zip(chunk, logits.argmax(dim=-1).tolist(), strict=True):
                 predicted[i] = guess
             if progress:
@@ -248,7 +238,7 @@ def train(
         for batch in _batches(lengths, config.batch_size, rng):
             if step >= total_steps:
                 break
-            inputs = _pad([train_ids[i] for i in batch], pad_id, device)
+            inputs = pad_batch([train_ids[i] for i in batch], pad_id, device)
             target = torch.tensor([train_gold[i] for i in batch], device=device)
             with _autocast(device, bf16):
                 logits = model(**inputs).logits
