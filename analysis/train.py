@@ -27,7 +27,7 @@ from analysis.errors import ModelUnavailable
 from analysis.labels import LABELS, map_model_labels
 from analysis.metrics import Evaluation, evaluate
 from analysis.model import METADATA_FILE, native_bfloat16, pad_batch
-from analysis.preprocess import prepare
+from analysis.preprocess import prepare, reads_emoji
 
 log = logging.getLogger(__name__)
 TMP_PREFIX = ".tmp-"
@@ -48,26 +48,41 @@ class TrainConfig:
     balanced: bool = True
     bf16: bool | None = None
     eval_batch_size: int = 128
+    # Validation checkpoints per epoch: model selection sees the mid-epoch weights too.
+    evals_per_epoch: int = 2
+    # Also try the mean of the checkpoints from the second half of training (a uniform "model soup" along one
+    # run); it competes with the single checkpoints on validation like any other candidate.
+    average: bool = True
 
 
 @dataclass
 class EpochReport:
-    epoch: int
+    """One validated candidate: the weights after ``epoch`` epochs (fractional mid-epoch), or their average."""
+
+    epoch: float
     steps: int
     train_loss: float
     seconds: float
     validation: dict[str, Any]
+    averaged_from: list[float] = field(default_factory=list)
+
+    @property
+    def label(self) -> str:
+        if self.averaged_from:
+            return f"average of epochs {', '.join(f'{e:g}' for e in self.averaged_from)}"
+        return f"epoch {self.epoch:g}"
 
 
 @dataclass
 class TrainResult:
     version: str
     path: Path
-    best_epoch: int
+    best_epoch: float
     validation: dict[str, Any]
     epochs: list[EpochReport] = field(default_factory=list)
     seconds: float = 0.0
     metadata: dict[str, Any] = field(default_factory=dict)
+    selected: str = ""
 
 
 Progress = Callable[[str, int, int, dict[str, float]], None]
@@ -121,7 +136,8 @@ def _load_base(config: TrainConfig) -> tuple[Any, Any, list[str]]:
 
 def _encode(tokenizer: Any, data: LabelledSet, labels: list[str], max_length: int) -> tuple[list[list[int]], list[int]]:
     index = {label: i for i, label in enumerate(labels)}
-    texts = [prepare(t, max_chars=max_length * 16) for t in data.texts]
+    spell_emoji = not reads_emoji(tokenizer)
+    texts = [prepare(t, max_chars=max_length * 16, spell_emoji=spell_emoji) for t in data.texts]
     ids = tokenizer(texts, truncation=True, max_length=max_length)["input_ids"]
     return [list(x) for x in ids], [index[label] for label in data.labels]
 
@@ -137,6 +153,17 @@ def _batches(lengths: list[int], batch_size: int, rng: random.Random) -> Iterato
         batches.extend(chunk[i : i + batch_size] for i in range(0, len(chunk), batch_size))
     rng.shuffle(batches)
     yield from batches
+
+
+def _checkpoint_steps(steps_per_epoch: int, total_steps: int, per_epoch: int) -> set[int]:
+    """The steps after which the weights are validated: evenly through each epoch, and the last step."""
+    points = {total_steps}
+    for done in range(1, math.ceil(total_steps / steps_per_epoch) + 1):
+        for part in range(1, per_epoch + 1):
+            point = (done - 1) * steps_per_epoch + math.ceil(steps_per_epoch * part / per_epoch)
+            if point <= total_steps:
+                points.add(point)
+    return points
 
 
 def _autocast(device: torch.device, enabled: bool) -> contextlib.AbstractContextManager[Any]:
@@ -188,7 +215,10 @@ def train(
     progress: Progress | None = None,
     on_epoch: Callable[[EpochReport], None] | None = None,
 ) -> TrainResult:
-    """Fine-tune, keep the epoch with the best validation macro-recall, save it as a new version directory.
+    """Fine-tune, keep the candidate with the best validation macro-recall, save it as a new version directory.
+
+    The candidates are the weights at each validation checkpoint (``evals_per_epoch`` per epoch) and, with
+    ``average``, the mean of the second half's checkpoints.
 
     The directory appears only when it is complete: it is written under a temporary name and renamed, so an
     interrupted run leaves no half-written version (and removes its temporary directory).
@@ -228,13 +258,42 @@ def train(
     )
 
     rng = random.Random(config.seed)
-    epochs: list[EpochReport] = []
-    best: tuple[float, int, dict[str, torch.Tensor]] | None = None
-    step = 0
-    for epoch in range(1, config.epochs + 1):
-        if step >= total_steps:
-            break
-        epoch_started, losses = time.perf_counter(), []
+    checkpoints = _checkpoint_steps(steps_per_epoch, total_steps, config.evals_per_epoch)
+    reports: list[EpochReport] = []
+    best: tuple[float, EpochReport, dict[str, torch.Tensor]] | None = None
+    # Running sum of the second half's checkpoints, for the averaged candidate.
+    soup: dict[str, torch.Tensor] | None = None
+    soup_members: list[float] = []
+
+    def validate_candidate(report: EpochReport) -> None:
+        """Score the model's current weights on validation as ``report``'s candidate; keep them if best."""
+        nonlocal best
+        scores = _validate(
+            model,
+            valid_ids,
+            valid_gold,
+            labels,
+            pad_id=pad_id,
+            device=device,
+            bf16=bf16,
+            batch_size=config.eval_batch_size,
+            progress=progress,
+        )
+        report.validation = scores.as_dict()
+        reports.append(report)
+        if on_epoch:
+            on_epoch(report)
+        if best is None or scores.macro_recall > best[0]:
+            best = (
+                scores.macro_recall,
+                report,
+                {k: v.detach().to("cpu").clone() for k, v in model.state_dict().items()},
+            )
+
+    step, epoch = 0, 0
+    span_started, losses = time.perf_counter(), []
+    while step < total_steps:
+        epoch += 1
         for batch in _batches(lengths, config.batch_size, rng):
             if step >= total_steps:
                 break
@@ -252,36 +311,29 @@ def train(
             step += 1
             if progress:
                 progress("train", step, total_steps, {"epoch": epoch, "loss": sum(losses[-50:]) / len(losses[-50:])})
-        scores = _validate(
-            model,
-            valid_ids,
-            valid_gold,
-            labels,
-            pad_id=pad_id,
-            device=device,
-            bf16=bf16,
-            batch_size=config.eval_batch_size,
-            progress=progress,
-        )
-        report = EpochReport(
-            epoch=epoch,
-            steps=step,
-            train_loss=sum(losses) / max(len(losses), 1),
-            seconds=time.perf_counter() - epoch_started,
-            validation=scores.as_dict(),
-        )
-        epochs.append(report)
-        if on_epoch:
-            on_epoch(report)
-        if best is None or scores.macro_recall > best[0]:
-            best = (
-                scores.macro_recall,
-                epoch,
-                {k: v.detach().to("cpu").clone() for k, v in model.state_dict().items()},
-            )
-    assert best is not None, "no epoch ran"
+            if step not in checkpoints:
+                continue
+            at = round(step / steps_per_epoch, 2)
+            seconds = time.perf_counter() - span_started
+            validate_candidate(EpochReport(at, step, sum(losses) / max(len(losses), 1), seconds, {}))
+            if config.average and step * 2 >= total_steps:
+                state = model.state_dict()
+                if soup is None:
+                    soup = {k: v.detach().float().clone() for k, v in state.items() if v.is_floating_point()}
+                else:
+                    for k, total in soup.items():
+                        total += state[k].detach().float()
+                soup_members.append(at)
+            span_started, losses = time.perf_counter(), []
+    if soup is not None and len(soup_members) > 1:
+        state = model.state_dict()
+        with torch.no_grad():
+            for k, total in soup.items():
+                state[k].copy_(total / len(soup_members))
+        validate_candidate(EpochReport(soup_members[-1], step, 0.0, 0.0, {}, averaged_from=soup_members))
+    assert best is not None, "no step ran"
     model.load_state_dict(best[2])
-    best_report = next(e for e in epochs if e.epoch == best[1])
+    best_report = best[1]
     return _save(
         model,
         tokenizer,
@@ -290,7 +342,7 @@ def train(
         validation_set,
         output_root=output_root,
         name=name,
-        epochs=epochs,
+        epochs=reports,
         best=best_report,
         seconds=time.perf_counter() - started,
         bf16=bf16,
@@ -327,6 +379,7 @@ def _save(
                 "labels": list(LABELS),
                 "config": asdict(config),
                 "best_epoch": best.epoch,
+                "selected": best.label,
                 "validation": best.validation,
                 "epochs": [asdict(e) for e in epochs],
                 "data": {
@@ -359,8 +412,8 @@ def _save(
                 tmp.rename(final)
             except OSError:
                 continue  # another run took this version number first
-            log.info("saved %s (best epoch %d) to %s", version, best.epoch, final)
-            return TrainResult(version, final, best.epoch, best.validation, epochs, seconds, metadata)
+            log.info("saved %s (%s) to %s", version, best.label, final)
+            return TrainResult(version, final, best.epoch, best.validation, epochs, seconds, metadata, best.label)
         raise RuntimeError(f"could not find a free version name under {output_root}")
     finally:
         if tmp.exists():

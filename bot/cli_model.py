@@ -196,9 +196,13 @@ def train_command(
     def epoch_done(report: EpochReport) -> None:
         v = report.validation
         message = (
-            f"epoch {report.epoch}: loss {report.train_loss:.4f}, validation accuracy {v['accuracy']:.4f}, "
-            f"macro-F1 {v['macro_f1']:.4f}, macro-recall {v['macro_recall']:.4f} ({report.seconds:.0f} s)"
+            f"validation accuracy {v['accuracy']:.4f}, macro-F1 {v['macro_f1']:.4f}, "
+            f"macro-recall {v['macro_recall']:.4f}"
         )
+        if report.averaged_from:
+            message = f"{report.label}: {message}"
+        else:
+            message = f"{report.label}: loss {report.train_loss:.4f}, {message} ({report.seconds:.0f} s)"
         (bars["train"].write if "train" in bars else click.echo)(message, file=sys.stderr)
         validate = bars.pop("validate", None)
         if validate is not None:
@@ -229,7 +233,7 @@ def train_command(
         )
     v = result.validation
     click.echo(
-        f"{result.version}: saved to {result.path} and registered (best epoch {result.best_epoch}; validation "
+        f"{result.version}: saved to {result.path} and registered ({result.selected}; validation "
         f"accuracy {v['accuracy']:.4f}, macro-F1 {v['macro_f1']:.4f}, macro-recall {v['macro_recall']:.4f}; "
         f"{result.seconds / 60:.1f} min)"
     )
