@@ -120,27 +120,8 @@ def show_config(app: AppContext) -> None:
 @cli.command()
 @click.pass_obj
 def serve(app: AppContext) -> None:
-    """Run brandpulse until interrupted (Ctrl-C or SIGTERM)."""
-    settings = app.settings
-    engine = app.engine  # migrates the database
-    log.info("database %s at schema revision %s", safe_url(engine), current_revision(engine))
-    log.info(
-        "watching %d brands: %s (from %s)",
-        len(app.brands.brands),
-        ", ".join(app.brands.names),
-        settings.brands_file,
-    )
-    try:
-        model = app.load_model()
-        log.info("model %s ready (%s, %s)", model.name, model.report.device, model.report.precision)
-    except AnalysisError as exc:
-        # Ingest, history and metrics keep working; classification waits for a model.
-        log.error("model unavailable: %s", exc)
-    if settings.slack_bot_token is None:
-        log.info("Slack is disabled: BRANDPULSE_SLACK_BOT_TOKEN is not set")
-    else:
-        log.info("Slack credentials are set; the Slack app is not wired in yet")
-    log.info("would serve Prometheus metrics on port %d (not wired in yet)", settings.metrics_port)
+    """Run brandpulse until interrupted (Ctrl-C or SIGTERM): Slack app, HTTP server (/healthz), model."""
+    from bot.server import run_until
 
     stop = threading.Event()
 
@@ -150,9 +131,7 @@ def serve(app: AppContext) -> None:
 
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
-    log.info("brandpulse is running; press Ctrl-C to stop")
-    while not stop.wait(timeout=1.0):
-        pass
+    run_until(app, stop)
     log.info("stopped")
 
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from bot.errors import ConfigError
 
@@ -51,6 +51,14 @@ class Settings(BaseSettings):
     slack_bot_token: SecretStr | None = Field(default=None, description="Bot token (xoxb-...).")
     slack_signing_secret: SecretStr | None = Field(default=None, description="Signing secret of the Slack app.")
     slack_app_token: SecretStr | None = Field(default=None, description="App-level token (xapp-...), Socket Mode.")
+    slack_api_url: str = Field(
+        default="https://slack.com/api/", description="Slack Web API base URL (tests and proxies change it)."
+    )
+    admin_users: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, description="Slack user IDs allowed to query history and stats, comma-separated."
+    )
+    http_host: str = Field(default="127.0.0.1", description="Address the HTTP server (Slack events, /healthz) binds.")
+    http_port: int = Field(default=3000, ge=1, le=65535, description="Port of the HTTP server.")
     metrics_port: int = Field(default=9185, ge=1, le=65535, description="Port of the Prometheus /metrics endpoint.")
     timezone: str = Field(default="UTC", description="IANA timezone for stats buckets and schedules.")
     log_level: LogLevel = Field(default="INFO", description="DEBUG, INFO, WARNING, ERROR or CRITICAL.")
@@ -60,6 +68,24 @@ class Settings(BaseSettings):
     def _known_database(cls, value: str) -> str:
         if not value.startswith(("sqlite://", "postgresql")):
             raise ValueError("expected a sqlite:/// or postgresql+psycopg:// URL")
+        return value
+
+    @field_validator("slack_api_url")
+    @classmethod
+    def _api_url(cls, value: str) -> str:
+        if not value.startswith(("https://", "http://")):
+            raise ValueError("expected an http(s):// URL such as https://slack.com/api/")
+        return value if value.endswith("/") else value + "/"
+
+    @field_validator("admin_users", mode="before")
+    @classmethod
+    def _user_ids(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = [part for part in value.replace(",", " ").split() if part]
+        if isinstance(value, list):
+            for user in value:
+                if not isinstance(user, str) or user[:1] not in ("U", "W") or not user.isalnum():
+                    raise ValueError("expected Slack user IDs such as U012ABCDEF, separated by commas")
         return value
 
     @field_validator("timezone")
@@ -79,6 +105,13 @@ class Settings(BaseSettings):
     @property
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
+
+    @property
+    def slack_enabled(self) -> bool:
+        """Whether Slack can be served: a bot token, and a signing secret (HTTP) or an app token (Socket Mode)."""
+        return self.slack_bot_token is not None and (
+            self.slack_signing_secret is not None or self.slack_app_token is not None
+        )
 
 
 def load_settings(env_file: Path | None = Path(".env"), **overrides: Any) -> Settings:

@@ -141,3 +141,25 @@ class EvaluationRun(Base):
     created_at: Mapped[datetime]
 
     __table_args__ = (Index(None, "model_version", "created_at"),)
+
+
+class Feedback(Base):
+    """A person's verdict on one prediction: the label the model gave, and the label they say is right."""
+
+    __tablename__ = "feedback"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    text: Mapped[str] = mapped_column(Text)
+    predicted_label: Mapped[str] = mapped_column(String(16))
+    given_label: Mapped[str] = mapped_column(String(16))
+    model_version: Mapped[str] = mapped_column(String(255))
+    slack_user: Mapped[str] = mapped_column(String(64))
+    slack_channel: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime]
+
+    __table_args__ = (
+        CheckConstraint("predicted_label IN ('negative', 'neutral', 'positive')", name="predicted_label"),
+        CheckConstraint("given_label IN ('negative', 'neutral', 'positive')", name="given_label"),
+        # Live accuracy over a recent window.
+        Index(None, "created_at"),
+    )

@@ -1,0 +1,112 @@
+"""One inference thread for many callers: texts that arrive together are classified in one batch.
+
+Concurrent requests (Slack users typing ``/sentiment`` at once) would otherwise each run the model on their own
+threads, fighting over the same cores; batching them gives one forward pass per burst.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future
+from typing import Protocol
+
+from analysis.errors import AnalysisError, InvalidInput
+from analysis.model import Prediction
+
+log = logging.getLogger(__name__)
+
+
+class Classifier(Protocol):
+    name: str
+
+    def classify(
+        self, texts: Sequence[str], *, progress: Callable[[int], None] | None = None
+    ) -> list[Prediction | InvalidInput]: ...
+
+
+class BatcherClosed(AnalysisError):
+    """The batcher was closed; no more texts are classified."""
+
+
+_STOP = object()
+
+
+class Batcher:
+    """Classify texts from any thread; waits up to ``max_wait`` seconds to gather up to ``max_batch`` texts."""
+
+    def __init__(self, model: Classifier, *, max_batch: int = 32, max_wait: float = 0.005) -> None:
+        self.model = model
+        self.max_batch = max_batch
+        self.max_wait = max_wait
+        self._queue: queue.Queue[object] = queue.Queue()
+        self._closed = False
+        self._thread = threading.Thread(target=self._run, name="brandpulse-inference", daemon=True)
+        self._thread.start()
+
+    def submit(self, text: str) -> Future[Prediction | InvalidInput]:
+        future: Future[Prediction | InvalidInput] = Future()
+        if self._closed:
+            future.set_exception(BatcherClosed("the model is shutting down"))
+            return future
+        self._queue.put((text, future))
+        return future
+
+    def predict(self, text: str, timeout: float | None = None) -> Prediction:
+        """The prediction for one text; raises InvalidInput for an empty one."""
+        result = self.submit(text).result(timeout)
+        if isinstance(result, InvalidInput):
+            raise result
+        return result
+
+    def close(self, timeout: float = 10.0) -> None:
+        """Finish the texts already submitted, then stop the thread."""
+        if not self._closed:
+            self._closed = True
+            self._queue.put(_STOP)
+            self._thread.join(timeout)
+
+    def _gather(self, first: object) -> tuple[list[tuple[str, Future[Prediction | InvalidInput]]], bool]:
+        items = [first]
+        deadline = time.monotonic() + self.max_wait
+        while len(items) < self.max_batch:
+            remaining = deadline - time.monotonic()
+            try:
+                item = self._queue.get(timeout=remaining) if remaining > 0 else self._queue.get_nowait()
+            except queue.Empty:
+                break
+            items.append(item)
+        stop = _STOP in items
+        return [item for item in items if item is not _STOP], stop  # type: ignore[misc]
+
+    def _run(self) -> None:
+        stop = False
+        while not stop:
+            first = self._queue.get()
+            if first is _STOP:
+                break
+            batch, stop = self._gather(first)
+            live = [(text, future) for text, future in batch if future.set_running_or_notify_cancel()]
+            if not live:
+                continue
+            try:
+                results = self.model.classify([text for text, _ in live])
+            except Exception as exc:  # noqa: BLE001 - every waiting caller must hear about it
+                log.exception("classification of a batch of %d texts failed", len(live))
+                for _, future in live:
+                    future.set_exception(exc)
+                continue
+            for (_, future), result in zip(live, results, strict=True):
+                future.set_result(result)
+        # Anything submitted after close() was called but before the thread saw the stop marker.
+        while True:
+            try:
+                item = self._queue.get_nowait()
+            except queue.Empty:
+                return
+            if item is not _STOP:
+                _, future = item  # type: ignore[misc]
+                future.set_exception(BatcherClosed("the model is shutting down"))

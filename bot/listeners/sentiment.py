@@ -1,0 +1,148 @@
+"""``/sentiment <text>``: acknowledge at once, classify, answer through the response URL with feedback buttons."""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from slack_bolt import Ack, App, Respond
+
+from analysis.errors import InvalidInput
+from analysis.labels import LABELS
+from analysis.model import Prediction
+from bot.app import Services
+from bot.blocks import (
+    BUTTON_VALUE_LIMIT,
+    LABEL_EMOJI,
+    Block,
+    context,
+    cut,
+    escape,
+    fallback,
+    quote,
+    score_lines,
+    section,
+)
+
+log = logging.getLogger(__name__)
+
+COMMAND = "/sentiment"
+FEEDBACK_ACTION = "sentiment_feedback"
+# The answer must not keep a user waiting forever on a stuck model.
+ANSWER_TIMEOUT_S = 120.0
+QUOTE_LIMIT = 2900
+
+USAGE = (
+    f"*Usage*\n"
+    f"• `{COMMAND} <text>`: the sentiment of a text (only you see the answer)\n"
+    f"• `{COMMAND} brands`: the brands brandpulse watches\n"
+    f"• `{COMMAND} history <brand> [7d] [negative|neutral|positive] [words]`: latest mentions (admins)\n"
+    f"• `{COMMAND} stats <brand> [30d]`: volume and sentiment per day (admins)\n"
+    f"• `{COMMAND} help`: this message"
+)
+
+
+def register(app: App, services: Services) -> None:
+    @app.command(COMMAND)
+    def on_sentiment(ack: Ack, command: dict[str, Any], respond: Respond) -> None:
+        text = command.get("text") or ""
+        words = text.split()
+        if not words or words[0].lower() == "help":
+            ack(response_type="ephemeral", text=USAGE, blocks=[section(USAGE)])
+            return
+        # Slack gives up after 3 seconds: acknowledge first, whatever the model's speed, answer afterwards.
+        ack()
+        respond(**answer(services, text))
+
+
+def answer(services: Services, text: str) -> dict[str, Any]:
+    """The ephemeral reply to ``/sentiment text``: the prediction, or why there is none."""
+    if services.predictor is None:
+        reason = services.model_error or "no model is loaded"
+        message = f":warning: The sentiment model is unavailable right now ({escape(reason)}). Ask an admin."
+        return {"response_type": "ephemeral", "text": fallback(message)}
+    try:
+        prediction = services.predictor.predict(text, timeout=ANSWER_TIMEOUT_S)
+    except InvalidInput as exc:
+        message = f":thinking_face: I can't classify that: {escape(str(exc))}. Try `{COMMAND} help`."
+        return {"response_type": "ephemeral", "text": fallback(message)}
+    return {
+        "response_type": "ephemeral",
+        "text": fallback(summary(prediction, text)),
+        "blocks": answer_blocks(prediction, text, with_buttons=True),
+    }
+
+
+def summary(prediction: Prediction, text: str) -> str:
+    return f"{prediction.label} ({prediction.confidence:.0%} confident): {cut(text, 200)}"
+
+
+def answer_blocks(prediction: Prediction, text: str, *, with_buttons: bool) -> list[Block]:
+    emoji = LABEL_EMOJI[prediction.label]
+    blocks = [
+        section(f"{emoji} *{prediction.label.capitalize()}* · {prediction.confidence:.1%} confident"),
+        section(quote(text, QUOTE_LIMIT)),
+        section(score_lines(prediction.scores)),
+        context(f"model `{cut(prediction.model, 200)}` · `{COMMAND} help`"),
+    ]
+    if with_buttons:
+        blocks.append(feedback_buttons(prediction, text))
+    return blocks
+
+
+def feedback_buttons(prediction: Prediction, text: str) -> Block:
+    """ "Correct" and one "actually ..." button per other label; each carries what the feedback row needs."""
+    buttons: list[Block] = [
+        {
+            "type": "button",
+            "action_id": f"{FEEDBACK_ACTION}_correct",
+            "text": {"type": "plain_text", "text": "👍 Correct"},
+            "style": "primary",
+            "value": feedback_value(prediction, text, prediction.label),
+        }
+    ]
+    for label in LABELS:
+        if label != prediction.label:
+            buttons.append(
+                {
+                    "type": "button",
+                    "action_id": f"{FEEDBACK_ACTION}_{label}",
+                    "text": {"type": "plain_text", "text": f"Actually {label}"},
+                    "value": feedback_value(prediction, text, label),
+                }
+            )
+    return {"type": "actions", "block_id": FEEDBACK_ACTION, "elements": buttons}
+
+
+def feedback_value(prediction: Prediction, text: str, given: str) -> str:
+    """The button's value: the prediction and the text, the text cut to fit Slack's 2,000-character limit."""
+    payload: dict[str, Any] = {
+        "g": given,
+        "l": prediction.label,
+        "s": [round(prediction.scores[label], 4) for label in LABELS],
+        "m": prediction.model[:200],
+        "t": text,
+    }
+
+    def encode(length: int) -> str:
+        return json.dumps({**payload, "t": text[:length]}, ensure_ascii=False, separators=(",", ":"))
+
+    if len(value := encode(len(text))) <= BUTTON_VALUE_LIMIT:
+        return value
+    # The longest prefix of the text that fits (JSON escapes make some characters longer than one).
+    low, high = 0, min(len(text), BUTTON_VALUE_LIMIT)
+    while low < high:
+        middle = (low + high + 1) // 2
+        low, high = (middle, high) if len(encode(middle)) <= BUTTON_VALUE_LIMIT else (low, middle - 1)
+    return encode(low)
+
+
+def parse_feedback_value(value: str) -> tuple[Prediction, str, str]:
+    """(prediction, text, given label) from a button's value; ValueError if it is not one of ours."""
+    payload = json.loads(value)
+    given, label, scores, model, text = payload["g"], payload["l"], payload["s"], payload["m"], payload["t"]
+    if given not in LABELS or label not in LABELS or len(scores) != len(LABELS):
+        raise ValueError(f"not a feedback value: {value[:80]!r}")
+    prediction = Prediction(label=label, scores=dict(zip(LABELS, map(float, scores), strict=True)), model=str(model))
+    return prediction, str(text), given

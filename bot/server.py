@@ -1,0 +1,117 @@
+"""``brandpulse serve``: the model, the Slack app (HTTP or Socket Mode) and the HTTP server, started and stopped together."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Any
+
+from sqlalchemy import text
+
+from analysis.batcher import Batcher
+from analysis.errors import AnalysisError
+from bot.app import Services, build_slack_app
+from bot.context import AppContext
+from bot.web import SLACK_EVENTS_PATH, HttpServer, build_web_app
+from storage.db import safe_url
+from storage.migrate import current_revision
+
+log = logging.getLogger("brandpulse")
+
+
+class Server:
+    """Everything ``serve`` runs. ``start()`` returns once it is all up; ``stop()`` undoes it in reverse order."""
+
+    def __init__(self, app: AppContext, *, load_model: bool = True) -> None:
+        self.app = app
+        self.load_model = load_model
+        self.services: Services | None = None
+        self.http: HttpServer | None = None
+        self.slack_mode = "disabled"
+        self._socket_handler: Any = None
+
+    def start(self) -> None:
+        settings, app = self.app.settings, self.app
+        engine = app.engine  # migrates the database
+        log.info("database %s at schema revision %s", safe_url(engine), current_revision(engine))
+        log.info(
+            "watching %d brands: %s (from %s)",
+            len(app.brands.brands),
+            ", ".join(app.brands.names),
+            settings.brands_file,
+        )
+        predictor, model_error = None, None
+        if self.load_model:
+            try:
+                model = app.load_model()
+                log.info("model %s ready (%s, %s)", model.name, model.report.device, model.report.precision)
+                predictor = Batcher(model, max_batch=settings.batch_size)
+            except AnalysisError as exc:
+                # Ingest, history and metrics keep working; classification waits for a model.
+                model_error = str(exc)
+                log.error("model unavailable: %s", exc)
+        else:
+            model_error = "no model is loaded"
+        self.services = Services(
+            settings=settings, sessions=app.sessions, brands=app.brands, predictor=predictor, model_error=model_error
+        )
+        slack_app = None
+        if settings.slack_enabled:
+            slack_app = build_slack_app(self.services)
+            self.slack_mode = "socket" if settings.slack_app_token is not None else "http"
+        elif settings.slack_bot_token is None:
+            log.info("Slack is disabled: BRANDPULSE_SLACK_BOT_TOKEN is not set")
+        else:
+            log.warning(
+                "Slack is disabled: set BRANDPULSE_SLACK_SIGNING_SECRET (HTTP mode) or BRANDPULSE_SLACK_APP_TOKEN "
+                "(Socket Mode) beside BRANDPULSE_SLACK_BOT_TOKEN"
+            )
+        web = build_web_app(slack_app=slack_app if self.slack_mode == "http" else None, health=self.health)
+        self.http = HttpServer(web, host=settings.http_host, port=settings.http_port)
+        self.http.start()
+        log.info("HTTP server on http://%s:%d (/healthz)", settings.http_host, self.http.port)
+        if self.slack_mode == "http":
+            log.info("Slack over HTTP: events, commands and interactivity at %s", SLACK_EVENTS_PATH)
+        elif self.slack_mode == "socket":
+            from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+            assert settings.slack_app_token is not None and slack_app is not None
+            self._socket_handler = SocketModeHandler(slack_app, settings.slack_app_token.get_secret_value())
+            self._socket_handler.connect()
+            log.info("Slack over Socket Mode: connected, no public URL needed")
+        log.info("would serve Prometheus metrics on port %d (not wired in yet)", settings.metrics_port)
+
+    def health(self) -> dict[str, Any]:
+        report: dict[str, Any] = {"status": "ok", "slack": self.slack_mode}
+        try:
+            with self.app.engine.connect() as connection:
+                connection.execute(text("SELECT 1"))
+            report["database"] = "ok"
+        except Exception as exc:  # noqa: BLE001 - health reports any failure, it never raises
+            report["status"] = "error"
+            report["database"] = f"error: {type(exc).__name__}"
+        services = self.services
+        if services is not None and services.predictor is not None:
+            report["model"] = services.predictor.model.name
+        else:
+            report["model"] = "unavailable"
+        return report
+
+    def stop(self) -> None:
+        if self._socket_handler is not None:
+            self._socket_handler.close()
+        if self.http is not None:
+            self.http.stop()
+        if self.services is not None and self.services.predictor is not None:
+            self.services.predictor.close()
+
+
+def run_until(app: AppContext, stop: threading.Event) -> None:
+    server = Server(app)
+    server.start()
+    try:
+        log.info("brandpulse is running; press Ctrl-C to stop")
+        while not stop.wait(timeout=1.0):
+            pass
+    finally:
+        server.stop()

@@ -1,0 +1,249 @@
+"""A fake Slack Web API on loopback, held to Slack's published OpenAPI description in ../shared/slack/.
+
+The real ``slack_sdk.WebClient(base_url=fake.api_url)`` talks to it over HTTP. Each call is checked against the spec:
+the method must exist (or be on the short allow-list of methods newer than the spec), the bearer token must be there
+and every parameter the spec marks required must be present. A call that breaks the contract is answered the way
+Slack answers (``ok: false``) and recorded in ``violations`` so a test can insist there were none. ``response_url``
+answers land on the same server (``fake.response_url(...)``). Answers follow the response schema of the spec.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import threading
+import time
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+SPEC_DIR = Path(__file__).resolve().parent.parent.parent / "shared" / "slack"
+SPEC_FILE = SPEC_DIR / "slack_web_openapi_v2.json"
+EVENT_SCHEMA_FILE = SPEC_DIR / "slack_common_event_wrapper_schema.json"
+# Newer than spec 1.7.0 and used by slack_sdk's files_upload_v2.
+NEWER_METHODS = {
+    "files.getUploadURLExternal": ("filename", "length"),
+    "files.completeUploadExternal": ("files",),
+}
+
+_spec_cache: dict[str, Any] = {}
+
+
+def load_spec() -> dict[str, Any]:
+    if "spec" not in _spec_cache:
+        _spec_cache["spec"] = json.loads(SPEC_FILE.read_text(encoding="utf-8"))
+    return _spec_cache["spec"]  # type: ignore[no-any-return]
+
+
+def response_schema(method: str) -> dict[str, Any]:
+    """The spec's schema of a successful answer to ``method``, with the spec's definitions attached."""
+    spec = load_spec()
+    operation = next(iter(spec["paths"][f"/{method}"].values()))
+    return {**operation["responses"]["200"]["schema"], "definitions": spec["definitions"]}
+
+
+@dataclass
+class Call:
+    method: str
+    params: dict[str, Any]
+    token: str | None
+    at: float = field(default_factory=time.monotonic)
+
+
+@dataclass
+class Failure:
+    status: int
+    body: dict[str, Any] | str
+    headers: dict[str, str]
+
+
+class FakeSlack:
+    """Start with ``with FakeSlack() as fake:``; point the app at ``fake.api_url``."""
+
+    def __init__(self) -> None:
+        self.calls: list[Call] = []
+        self.responses: list[dict[str, Any]] = []  # bodies posted to response URLs, in order
+        self.violations: list[str] = []
+        self.attempts: dict[str, int] = {}
+        self._failures: dict[str, list[Failure]] = {}
+        self._ts = itertools.count(1)
+        self._lock = threading.Condition()
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, name="fake-slack", daemon=True)
+
+    @property
+    def base_url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host!s}:{port}"
+
+    @property
+    def api_url(self) -> str:
+        return f"{self.base_url}/api/"
+
+    def response_url(self, name: str = "r1") -> str:
+        return f"{self.base_url}/response/{name}"
+
+    def __enter__(self) -> FakeSlack:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    # -- scripting ------------------------------------------------------------------------------------------
+
+    def fail_next(
+        self,
+        method: str,
+        *,
+        status: int = 200,
+        body: dict[str, Any] | str | None = None,
+        headers: dict[str, str] | None = None,
+        times: int = 1,
+    ) -> None:
+        """Answer the next ``times`` calls of ``method`` with this instead (a 429, a 503, ``ok: false``...)."""
+        failure = Failure(status, body if body is not None else {"ok": False, "error": "fatal_error"}, headers or {})
+        self._failures.setdefault(method, []).extend([failure] * times)
+
+    def calls_to(self, method: str) -> list[Call]:
+        return [c for c in self.calls if c.method == method]
+
+    def wait_for(self, predicate: Any, timeout: float = 10.0) -> None:
+        """Block until ``predicate(self)`` holds (calls and responses arrive from other threads)."""
+        deadline = time.monotonic() + timeout
+        with self._lock:
+            while not predicate(self):
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise AssertionError(
+                        f"timed out; calls {[c.method for c in self.calls]}, {len(self.responses)} responses"
+                    )
+                self._lock.wait(remaining)
+
+    # -- serving --------------------------------------------------------------------------------------------
+
+    def _record(self, call: Call | None = None, response: dict[str, Any] | None = None) -> None:
+        with self._lock:
+            if call is not None:
+                self.calls.append(call)
+            if response is not None:
+                self.responses.append(response)
+            self._lock.notify_all()
+
+    def _answer(
+        self, method: str, params: dict[str, Any], token: str | None
+    ) -> tuple[int, dict[str, Any] | str, dict[str, str]]:
+        with self._lock:
+            self.attempts[method] = self.attempts.get(method, 0) + 1
+            failures = self._failures.get(method)
+            failure = failures.pop(0) if failures else None
+        if failure is not None:
+            return failure.status, failure.body, failure.headers
+        spec = load_spec()
+        operation = spec["paths"].get(f"/{method}")
+        if operation is None and method not in NEWER_METHODS:
+            self.violations.append(f"{method}: not a Slack Web API method")
+            return 404, {"ok": False, "error": "unknown_method"}, {}
+        if not token:
+            self.violations.append(f"{method}: no token")
+            return 200, {"ok": False, "error": "not_authed"}, {}
+        if operation is not None:
+            parameters = next(iter(operation.values())).get("parameters", [])
+            required = [p["name"] for p in parameters if p.get("required") and p["name"] != "token"]
+        else:
+            required = list(NEWER_METHODS[method])
+        missing = [name for name in required if name not in params]
+        if missing:
+            self.violations.append(f"{method}: missing required {', '.join(missing)}")
+            return 200, {"ok": False, "error": "invalid_arguments", "missing": missing}, {}
+        for name in ("blocks", "view", "attachments"):
+            if isinstance(params.get(name), str):
+                try:
+                    params[name] = json.loads(params[name])
+                except json.JSONDecodeError:
+                    self.violations.append(f"{method}: {name} is not JSON")
+                    return 200, {"ok": False, "error": f"invalid_{name}"}, {}
+        self._record(Call(method, params, token))
+        return 200, self._success(method, params), {}
+
+    def _success(self, method: str, params: dict[str, Any]) -> dict[str, Any]:
+        ts = f"{1_700_000_000 + next(self._ts)}.000100"
+        channel = str(params.get("channel", "C0000000001"))
+        if method in ("chat.postMessage", "chat.update"):
+            message = {"type": "message", "text": params.get("text", ""), "ts": ts, "user": "U0BOT00001"}
+            if method == "chat.update":
+                text = params.get("text", "")
+                return {"ok": True, "channel": channel, "ts": params["ts"], "text": text, "message": {"text": text}}
+            return {"ok": True, "channel": channel, "ts": ts, "message": message}
+        if method == "chat.postEphemeral":
+            return {"ok": True, "message_ts": ts}
+        if method == "chat.getPermalink":
+            return {"ok": True, "channel": channel, "permalink": f"https://example.slack.com/archives/{channel}/p{ts}"}
+        if method == "auth.test":
+            return {
+                "ok": True,
+                "url": "https://example.slack.com/",
+                "team": "Example",
+                "user": "brandpulse",
+                "team_id": "T0000000001",
+                "user_id": "U0BOT00001",
+                "bot_id": "B0BOT00001",
+            }
+        return {"ok": True}
+
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base class's name
+                pass
+
+            def _params(self) -> dict[str, Any]:
+                split = urlsplit(self.path)
+                params: dict[str, Any] = dict(parse_qsl(split.query, keep_blank_values=True))
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else b""
+                if body:
+                    kind = self.headers.get("Content-Type", "")
+                    if kind.startswith("application/json"):
+                        params.update(json.loads(body))
+                    elif kind.startswith("application/x-www-form-urlencoded"):
+                        params.update(parse_qsl(body.decode("utf-8"), keep_blank_values=True))
+                return params
+
+            def _send(self, status: int, body: dict[str, Any] | str, headers: dict[str, str] | None = None) -> None:
+                raw = (body if isinstance(body, str) else json.dumps(body)).encode("utf-8")
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json" if not isinstance(body, str) else "text/plain")
+                self.send_header("Content-Length", str(len(raw)))
+                for name, value in (headers or {}).items():
+                    self.send_header(name, value)
+                self.end_headers()
+                self.wfile.write(raw)
+
+            def _serve(self) -> None:
+                path = urlsplit(self.path).path
+                params = self._params()
+                if path.startswith("/response/"):
+                    fake._record(response={"url": path, **params})
+                    self._send(200, "ok")
+                    return
+                if not path.startswith("/api/"):
+                    self._send(404, {"ok": False, "error": "not_found"})
+                    return
+                auth = self.headers.get("Authorization", "")
+                token = (
+                    auth.removeprefix("Bearer ").strip() if auth.startswith("Bearer ") else params.pop("token", None)
+                )
+                status, body, headers = fake._answer(path.removeprefix("/api/"), params, token)
+                self._send(status, body, headers)
+
+            do_GET = do_POST = _serve  # noqa: N815 - http.server's names
+
+        return Handler
