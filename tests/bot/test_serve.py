@@ -1,0 +1,95 @@
+"""``brandpulse serve`` as a user runs it: a subprocess with settings from the environment, stopped by SIGTERM."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from tests.bot.slack_helpers import BOT_TOKEN, SIGNING_SECRET, Served
+from tests.fake_slack import FakeSlack
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextmanager
+def serving(cwd: Path, **env: str) -> Iterator[tuple[subprocess.Popen[str], list[str]]]:
+    """Start ``brandpulse serve``; yield once it runs; SIGTERM it and check it stops cleanly."""
+    environment = {**os.environ, "HF_HUB_OFFLINE": "1", **env}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bot", "serve"], cwd=cwd, env=environment, stderr=subprocess.PIPE, text=True
+    )
+    assert process.stderr is not None
+    lines: list[str] = []
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        line = process.stderr.readline()
+        lines.append(line)
+        if "brandpulse is running" in line or not line:
+            break
+    try:
+        yield process, lines
+    finally:
+        process.send_signal(signal.SIGTERM)
+        _, rest = process.communicate(timeout=30)
+        lines.append(rest)
+    assert process.returncode == 0, "".join(lines)
+
+
+def _health(port: int) -> dict[str, Any]:
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=10) as response:
+        return json.loads(response.read())  # type: ignore[no-any-return]
+
+
+def test_serve_without_slack_or_model_keeps_running(tmp_path: Path) -> None:
+    port = _free_port()
+    with serving(tmp_path, BRANDPULSE_SLACK_BOT_TOKEN="xoxb-do-not-log", BRANDPULSE_HTTP_PORT=str(port)) as (_, lines):
+        assert _health(port) == {"status": "ok", "slack": "disabled", "database": "ok", "model": "unavailable"}
+    output = "".join(lines)
+    assert (tmp_path / "data" / "brandpulse.db").exists()
+    assert "database schema upgraded from empty to 0003" in output
+    # The default model cannot be fetched here: serve says so and keeps running without it.
+    assert "model unavailable: cannot load model 'cardiffnlp/twitter-roberta-base-sentiment-latest'" in output
+    assert "watching 4 brands: apple, google, microsoft, twitter" in output
+    assert "Slack is disabled: set BRANDPULSE_SLACK_SIGNING_SECRET" in output
+    assert "received SIGTERM, stopping" in output
+    assert "xoxb-do-not-log" not in output
+
+
+def test_serve_answers_slack_over_http(tmp_path: Path, tiny_model: Path) -> None:
+    port = _free_port()
+    with (
+        FakeSlack() as fake,
+        serving(
+            tmp_path,
+            BRANDPULSE_MODEL=str(tiny_model),
+            BRANDPULSE_SLACK_BOT_TOKEN=BOT_TOKEN,
+            BRANDPULSE_SLACK_SIGNING_SECRET=SIGNING_SECRET,
+            BRANDPULSE_SLACK_API_URL=fake.api_url,
+            BRANDPULSE_HTTP_PORT=str(port),
+        ) as (_, lines),
+    ):
+        health = _health(port)
+        assert health["slack"] == "http" and health["model"] == "tiny" and health["status"] == "ok"
+        client = Served(f"http://127.0.0.1:{port}", fake, None, None)  # type: ignore[arg-type]
+        status, _, _ = client.slash("serve me a sentiment")
+        assert status == 200
+        fake.wait_for(lambda f: len(f.responses) == 1)
+        assert fake.responses[0]["blocks"][1]["text"]["text"] == "> serve me a sentiment"
+        assert fake.violations == []
+    output = "".join(lines)
+    assert "Slack over HTTP" in output
+    assert BOT_TOKEN not in output and SIGNING_SECRET not in output
