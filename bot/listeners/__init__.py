@@ -8,7 +8,8 @@ from bot.app import Services
 
 
 def register_all(app: App, services: Services) -> None:
-    from bot.listeners import feedback, sentiment
+    from bot.listeners import admin, feedback, sentiment
 
     sentiment.register(app, services)
     feedback.register(app, services)
+    admin.register(app, services)

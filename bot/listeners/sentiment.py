@@ -24,6 +24,7 @@ from bot.blocks import (
     score_lines,
     section,
 )
+from bot.listeners import admin
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +33,7 @@ FEEDBACK_ACTION = "sentiment_feedback"
 # The answer must not keep a user waiting forever on a stuck model.
 ANSWER_TIMEOUT_S = 120.0
 QUOTE_LIMIT = 2900
+ADMIN_COMMANDS = ("history", "stats", "brands")
 
 USAGE = (
     f"*Usage*\n"
@@ -51,9 +53,12 @@ def register(app: App, services: Services) -> None:
         if not words or words[0].lower() == "help":
             ack(response_type="ephemeral", text=USAGE, blocks=[section(USAGE)])
             return
-        # Slack gives up after 3 seconds: acknowledge first, whatever the model's speed, answer afterwards.
+        # Slack gives up after 3 seconds: acknowledge first, whatever the model's or database's speed.
         ack()
-        respond(**answer(services, text))
+        if words[0].lower() in ADMIN_COMMANDS:
+            respond(**admin.handle(services, str(command.get("user_id", "")), words))
+        else:
+            respond(**answer(services, text))
 
 
 def answer(services: Services, text: str) -> dict[str, Any]:
