@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Integer, Select, Table, and_, bindparam, func, or_, select, text, update
+from sqlalchemy import Connection, Integer, Select, Table, and_, bindparam, delete, func, or_, select, text, update
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.compiler import SQLCompiler
@@ -242,3 +242,33 @@ def store_results(*, session: Session, results: Sequence[Classification], at: da
 def count_by_status(*, session: Session) -> dict[str, int]:
     query = select(Mention.status, func.count()).group_by(Mention.status)
     return {status: int(n) for status, n in session.execute(query)}
+
+
+def replace_text(*, session: Session, source: str, external_id: str, text: str, brand: str) -> bool:
+    """An edited mention: new text (and brand), back to pending so it is classified again.
+
+    False if no such mention is stored, or its text is already this (an unfurl edits a message without changing it).
+    """
+    statement = (
+        update(Mention)
+        .where(Mention.source == source, Mention.external_id == external_id, Mention.text != text)
+        .values(
+            text=text,
+            brand=brand,
+            status=MentionStatus.PENDING.value,
+            label=None,
+            score_negative=None,
+            score_neutral=None,
+            score_positive=None,
+            model_version=None,
+            failure_reason=None,
+            classified_at=None,
+        )
+    )
+    return bool(session.connection().execute(statement).rowcount)
+
+
+def delete_mention(*, session: Session, source: str, external_id: str) -> bool:
+    """Forget a mention its author deleted. False if it was not stored."""
+    statement = delete(Mention).where(Mention.source == source, Mention.external_id == external_id)
+    return bool(session.connection().execute(statement).rowcount)

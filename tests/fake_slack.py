@@ -182,7 +182,13 @@ class FakeSlack:
         if method == "chat.postEphemeral":
             return {"ok": True, "message_ts": ts}
         if method == "chat.getPermalink":
-            return {"ok": True, "channel": channel, "permalink": f"https://example.slack.com/archives/{channel}/p{ts}"}
+            # Slack's own form: the message's ts without its dot.
+            message = str(params["message_ts"]).replace(".", "")
+            return {
+                "ok": True,
+                "channel": channel,
+                "permalink": f"https://example.slack.com/archives/{channel}/p{message}",
+            }
         if method == "auth.test":
             return {
                 "ok": True,

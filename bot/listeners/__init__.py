@@ -8,8 +8,9 @@ from bot.app import Services
 
 
 def register_all(app: App, services: Services) -> None:
-    from bot.listeners import admin, feedback, sentiment
+    from bot.listeners import admin, feedback, messages, sentiment
 
     sentiment.register(app, services)
     feedback.register(app, services)
     admin.register(app, services)
+    messages.register(app, services)
