@@ -272,3 +272,16 @@ def delete_mention(*, session: Session, source: str, external_id: str) -> bool:
     """Forget a mention its author deleted. False if it was not stored."""
     statement = delete(Mention).where(Mention.source == source, Mention.external_id == external_id)
     return bool(session.connection().execute(statement).rowcount)
+
+
+def label_counts(*, session: Session, since: datetime, until: datetime) -> dict[str, dict[str | None, int]]:
+    """Mentions per brand and label (None: not classified yet) created in [since, until)."""
+    query = (
+        select(Mention.brand, Mention.label, func.count())
+        .where(Mention.created_at >= since, Mention.created_at < until)
+        .group_by(Mention.brand, Mention.label)
+    )
+    counts: dict[str, dict[str | None, int]] = {}
+    for brand, label, n in session.execute(query):
+        counts.setdefault(brand, {})[label] = int(n)
+    return counts

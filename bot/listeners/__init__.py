@@ -8,9 +8,10 @@ from bot.app import Services
 
 
 def register_all(app: App, services: Services) -> None:
-    from bot.listeners import admin, feedback, messages, sentiment
+    from bot.listeners import admin, feedback, home, messages, sentiment
 
     sentiment.register(app, services)
     feedback.register(app, services)
     admin.register(app, services)
     messages.register(app, services)
+    home.register(app, services)
