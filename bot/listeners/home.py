@@ -38,7 +38,9 @@ def home_view(services: Services) -> dict[str, Any]:
         volume, volume_before = sum(now.values()), sum(before.values())
         classified = sum(now.get(label, 0) for label in LABELS)
         classified_before = sum(before.get(label, 0) for label in LABELS)
-        lines = [f"*{escape(brand)}*: {volume:,} mention{'' if volume == 1 else 's'} ({_change(volume, volume_before)} vs the 24 hours before)"]
+        lines = [
+            f"*{escape(brand)}*: {volume:,} mention{'' if volume == 1 else 's'} ({_change(volume, volume_before)} vs the 24 hours before)"
+        ]
         for label in LABELS:
             if not classified:
                 break
