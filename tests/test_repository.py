@@ -66,3 +66,22 @@ def test_ci_script_runs_lint_and_the_readme_test_command() -> None:
 def test_no_model_weights_or_datasets_are_tracked() -> None:
     tracked = subprocess.run(["git", "ls-files"], cwd=REPO, capture_output=True, text=True, check=True).stdout.split()
     assert not [p for p in tracked if p.endswith((".bin", ".safetensors", ".pt", ".onnx", ".jsonl", ".db"))]
+
+
+def test_the_slack_manifest_declares_what_the_app_listens_to() -> None:
+    from bot.listeners.sentiment import COMMAND
+
+    manifest = yaml.safe_load((REPO / "slack" / "manifest.yml").read_text(encoding="utf-8"))
+    commands = manifest["features"]["slash_commands"]
+    assert [c["command"] for c in commands] == [COMMAND]
+    assert commands[0]["url"].endswith("/slack/events")
+    assert manifest["features"]["app_home"]["home_tab_enabled"] is True
+    scopes = set(manifest["oauth_config"]["scopes"]["bot"])
+    assert {"commands", "chat:write", "channels:history", "groups:history"} <= scopes
+    settings = manifest["settings"]
+    assert {"message.channels", "message.groups", "app_home_opened"} == set(
+        settings["event_subscriptions"]["bot_events"]
+    )
+    assert settings["interactivity"]["is_enabled"] is True and settings["socket_mode_enabled"] is True
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    assert "slack/manifest.yml" in readme and "/invite @brandpulse" in readme
