@@ -13,6 +13,7 @@ import itertools
 import json
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -67,6 +68,8 @@ class FakeSlack:
         self.responses: list[dict[str, Any]] = []  # bodies posted to response URLs, in order
         self.violations: list[str] = []
         self.attempts: dict[str, int] = {}
+        # Called with the path of every response-URL post as it arrives (benchmarks time answers with it).
+        self.on_response: Callable[[str], None] | None = None
         self._failures: dict[str, list[Failure]] = {}
         self._ts = itertools.count(1)
         self._lock = threading.Condition()
@@ -237,7 +240,10 @@ class FakeSlack:
                 path = urlsplit(self.path).path
                 params = self._params()
                 if path.startswith("/response/"):
-                    fake._record(response={"url": path, **params})
+                    if fake.on_response is not None:
+                        fake.on_response(path)
+                    else:
+                        fake._record(response={"url": path, **params})
                     self._send(200, "ok")
                     return
                 if not path.startswith("/api/"):
