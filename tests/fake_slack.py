@@ -27,6 +27,8 @@ EVENT_SCHEMA_FILE = SPEC_DIR / "slack_common_event_wrapper_schema.json"
 NEWER_METHODS = {
     "files.getUploadURLExternal": ("filename", "length"),
     "files.completeUploadExternal": ("files",),
+    # Socket Mode: the app-level token asks for a websocket URL.
+    "apps.connections.open": (),
 }
 
 _spec_cache: dict[str, Any] = {}
@@ -76,6 +78,11 @@ class FakeSlack:
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, name="fake-slack", daemon=True)
+        # Socket Mode: a websocket server that pushes envelopes and collects the app's acknowledgements.
+        self.socket_acks: list[dict[str, Any]] = []
+        self._socket_server: Any = None
+        self._socket_connections: list[Any] = []
+        self._envelopes = itertools.count(1)
 
     @property
     def base_url(self) -> str:
@@ -94,8 +101,47 @@ class FakeSlack:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        if self._socket_server is not None:
+            self._socket_server.shutdown()
         self._server.shutdown()
         self._server.server_close()
+
+    # -- Socket Mode ----------------------------------------------------------------------------------------
+
+    def _start_socket_mode(self) -> str:
+        from websockets.sync.server import ServerConnection, serve
+
+        def handler(connection: ServerConnection) -> None:
+            with self._lock:
+                self._socket_connections.append(connection)
+                self._lock.notify_all()
+            connection.send(json.dumps({"type": "hello", "num_connections": 1, "debug_info": {"host": "fake"}}))
+            for raw in connection:
+                self._record_socket_ack(json.loads(raw))
+
+        if self._socket_server is None:
+            self._socket_server = serve(handler, "127.0.0.1", 0)
+            threading.Thread(target=self._socket_server.serve_forever, name="fake-slack-ws", daemon=True).start()
+        port = self._socket_server.socket.getsockname()[1]
+        return f"ws://127.0.0.1:{port}/link/?ticket=fake"
+
+    def _record_socket_ack(self, message: dict[str, Any]) -> None:
+        with self._lock:
+            self.socket_acks.append(message)
+            self._lock.notify_all()
+
+    def push(self, kind: str, payload: dict[str, Any]) -> str:
+        """Send an envelope (``slash_commands``, ``events_api``, ``interactive``) to the connected app."""
+        self.wait_for(lambda f: bool(f._socket_connections))
+        envelope_id = f"env-{next(self._envelopes)}"
+        envelope = {
+            "envelope_id": envelope_id,
+            "type": kind,
+            "payload": payload,
+            "accepts_response_payload": kind != "events_api",
+        }
+        self._socket_connections[-1].send(json.dumps(envelope))
+        return envelope_id
 
     # -- scripting ------------------------------------------------------------------------------------------
 
@@ -192,6 +238,8 @@ class FakeSlack:
                 "channel": channel,
                 "permalink": f"https://example.slack.com/archives/{channel}/p{message}",
             }
+        if method == "apps.connections.open":
+            return {"ok": True, "url": self._start_socket_mode()}
         if method == "auth.test":
             return {
                 "ok": True,

@@ -93,3 +93,38 @@ def test_serve_answers_slack_over_http(tmp_path: Path, tiny_model: Path) -> None
     output = "".join(lines)
     assert "Slack over HTTP" in output
     assert BOT_TOKEN not in output and SIGNING_SECRET not in output
+
+
+def test_serve_answers_slack_over_socket_mode(tmp_path: Path, tiny_model: Path) -> None:
+    from urllib.parse import parse_qsl
+
+    from bot.context import AppContext
+    from bot.server import Server
+    from bot.settings import load_settings
+    from tests.bot.slack_helpers import slash_body
+
+    with FakeSlack() as fake:
+        settings = load_settings(
+            env_file=None,
+            database_url=f"sqlite:///{tmp_path / 'socket.db'}",
+            model=str(tiny_model),
+            slack_bot_token=BOT_TOKEN,
+            slack_app_token="xapp-1-socket-test",
+            slack_api_url=fake.api_url,
+            http_port=_free_port(),
+        )
+        server = Server(AppContext(settings))
+        server.start()
+        try:
+            assert server.health()["slack"] == "socket"
+            command = dict(
+                parse_qsl(slash_body("sockets are neat", user="U0USER0001", response_url=fake.response_url()))
+            )
+            envelope_id = fake.push("slash_commands", command)
+            fake.wait_for(lambda f: any(a.get("envelope_id") == envelope_id for a in f.socket_acks))
+            fake.wait_for(lambda f: len(f.responses) == 1)
+            assert fake.responses[0]["blocks"][1]["text"]["text"] == "> sockets are neat"
+            assert [c.token for c in fake.calls_to("apps.connections.open")] == ["xapp-1-socket-test"]
+            assert fake.violations == []
+        finally:
+            server.stop()
