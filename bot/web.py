@@ -16,6 +16,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from bot.errors import BrandpulseError
+
 log = logging.getLogger(__name__)
 
 SLACK_EVENTS_PATH = "/slack/events"
@@ -62,12 +64,12 @@ class HttpServer:
         waited = 0.0
         while not self.server.started:
             if not self.thread.is_alive():
-                raise OSError(
+                raise BrandpulseError(
                     f"the HTTP server could not start on {self.server.config.host}:{self.server.config.port} "
                     "(is the port taken? set BRANDPULSE_HTTP_HOST / BRANDPULSE_HTTP_PORT)"
                 )
             if waited >= timeout:
-                raise TimeoutError("the HTTP server did not start in time")
+                raise BrandpulseError("the HTTP server did not start in time")
             threading.Event().wait(0.02)
             waited += 0.02
 

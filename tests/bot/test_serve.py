@@ -128,3 +128,26 @@ def test_serve_answers_slack_over_socket_mode(tmp_path: Path, tiny_model: Path) 
             assert fake.violations == []
         finally:
             server.stop()
+
+
+def test_a_taken_port_is_one_clear_error(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = subprocess.run(
+            [sys.executable, "-m", "bot", "serve"],
+            cwd=tmp_path,
+            env={
+                **os.environ,
+                "HF_HUB_OFFLINE": "1",
+                "BRANDPULSE_MODEL": str(tmp_path / "none"),
+                "BRANDPULSE_HTTP_PORT": str(port),
+            },
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+    assert result.returncode == 2
+    assert f"error: the HTTP server could not start on 127.0.0.1:{port} (is the port taken?" in result.stderr
+    assert "Traceback" not in result.stderr
