@@ -198,3 +198,20 @@ def test_long_texts_fit_the_button_value_limit(app: Served) -> None:
         assert len(value) <= 2000
         parsed, kept, given = parse_feedback_value(value)
         assert parsed == prediction and given == "positive" and text.startswith(kept) and len(kept) > 200
+
+
+class BrokenModel:
+    name = "broken"
+
+    def classify(self, texts: Any, *, progress: Any = None) -> Any:
+        raise RuntimeError("CUDA out of memory, or worse")
+
+
+def test_a_failing_model_gets_a_polite_reply_and_a_log_line(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    with served(tmp_path, BrokenModel()) as app:
+        status, _, _ = app.slash("anything at all")
+        assert status == 200
+        answer = _answer(app)
+    assert answer["text"] == ":warning: Sorry, something went wrong." and answer["response_type"] == "ephemeral"
+    assert "CUDA" not in json.dumps(answer)
+    assert any("Slack handler failed" in r.getMessage() for r in caplog.records)
