@@ -23,7 +23,7 @@ import torch
 from analysis.errors import InvalidInput, ModelUnavailable
 from analysis.hub import hub_reachable, offline
 from analysis.labels import LABELS, map_model_labels
-from analysis.preprocess import prepare, reads_emoji
+from analysis.preprocess import prepare
 
 log = logging.getLogger(__name__)
 
@@ -252,8 +252,6 @@ class SentimentModel:
         self.report = report or LoadReport(source=name)
         # Generous: a text longer than this many characters has more tokens than the model reads anyway.
         self.max_chars = max_length * 16
-        # A vocabulary without emoji would read every one as [UNK]: spell them out in words instead.
-        self.spell_emoji = not reads_emoji(tokenizer)
 
     @classmethod
     def load(cls, source: str, options: InferenceOptions | None = None) -> SentimentModel:
@@ -385,7 +383,7 @@ class SentimentModel:
         errors: list[InvalidInput | None] = [None] * len(texts)
         for i, text in enumerate(texts):
             try:
-                prepared.append(prepare(text, max_chars=self.max_chars, spell_emoji=self.spell_emoji))
+                prepared.append(prepare(text, max_chars=self.max_chars))
                 positions.append(i)
             except InvalidInput as exc:
                 errors[i] = exc

@@ -27,7 +27,7 @@ from analysis.errors import ModelUnavailable
 from analysis.labels import LABELS, map_model_labels
 from analysis.metrics import Evaluation, evaluate
 from analysis.model import METADATA_FILE, native_bfloat16, pad_batch
-from analysis.preprocess import prepare, reads_emoji
+from analysis.preprocess import prepare
 
 log = logging.getLogger(__name__)
 TMP_PREFIX = ".tmp-"
@@ -136,8 +136,7 @@ def _load_base(config: TrainConfig) -> tuple[Any, Any, list[str]]:
 
 def _encode(tokenizer: Any, data: LabelledSet, labels: list[str], max_length: int) -> tuple[list[list[int]], list[int]]:
     index = {label: i for i, label in enumerate(labels)}
-    spell_emoji = not reads_emoji(tokenizer)
-    texts = [prepare(t, max_chars=max_length * 16, spell_emoji=spell_emoji) for t in data.texts]
+    texts = [prepare(t, max_chars=max_length * 16) for t in data.texts]
     ids = tokenizer(texts, truncation=True, max_length=max_length)["input_ids"]
     return [list(x) for x in ids], [index[label] for label in data.labels]
 

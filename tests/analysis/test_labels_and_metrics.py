@@ -5,7 +5,7 @@ import pytest
 from analysis.errors import ModelUnavailable
 from analysis.labels import map_model_labels, normalise_label, parse_label_map
 from analysis.metrics import evaluate
-from analysis.preprocess import describe_symbols, normalise_tweet, prepare
+from analysis.preprocess import normalise_tweet, prepare
 
 
 @pytest.mark.parametrize(
@@ -52,21 +52,6 @@ def test_tweet_preprocessing_matches_cardiffnlp() -> None:
     assert normalise_tweet("email me @ home") == "email me @ home"
     assert normalise_tweet("nul\x00byte \u202eevil\u202c  spaced\n\tout") == "nul byte evil spaced out"
     assert prepare("x" * 100_000, max_chars=1000) == "x" * 1000
-
-
-def test_emoji_are_spelled_out_for_vocabularies_without_them() -> None:
-    assert describe_symbols("days until opening day? \U0001f629") == "days until opening day?  weary face "
-    # Joiners, variation selectors and skin tones go; a run of one emoji is said once; a flag is a flag.
-    assert prepare("lol \U0001f602\U0001f602\U0001f602 ok \U0001f44d\U0001f3fd", max_chars=100, spell_emoji=True) == (
-        "lol face with tears of joy ok thumbs up sign"
-    )
-    assert prepare("stuck \u2639\ufe0f #usa\U0001f1fa\U0001f1f8", max_chars=100, spell_emoji=True) == (
-        "stuck frowning face #usa flag"
-    )
-    # Letters of every script, punctuation and unassigned code points stay as they are.
-    for text in ["caf\u00e9 \u05e9\u05dc\u05d5\u05dd \u4f60\u597d \u2014 \u2026", "\U000e0001x", "\U0010fffd"]:
-        assert describe_symbols(text) == text
-    assert prepare("\U0001f602", max_chars=100) == "\U0001f602"  # off unless asked for
 
 
 def test_metrics_against_hand_computed_figures() -> None:

@@ -156,19 +156,3 @@ def test_a_remembered_failure_stays_in_float32(tmp_path: Path) -> None:
     again = SentimentModel.load(str(path), strict)
     assert again.report.precision == "float32" and "before" in (again.report.fallback_reason or "")
     assert next(again.model.parameters()).dtype == torch.float32
-
-
-def test_emoji_reach_a_wordpiece_model_as_words_and_a_byte_level_one_as_emoji(model: SentimentModel) -> None:
-    from tokenizers import ByteLevelBPETokenizer
-    from transformers import PreTrainedTokenizerFast
-
-    from analysis.preprocess import reads_emoji
-
-    # MiniLM's uncased WordPiece vocabulary has no emoji: it would read them as [UNK].
-    assert model.spell_emoji and not reads_emoji(model.tokenizer)
-    (ids,), _ = model.preprocess(["great \U0001f60d"])
-    assert ids is not None and model.tokenizer.unk_token_id not in ids
-    assert model.tokenizer.decode(ids, skip_special_tokens=True) == "great smiling face with heart - shaped eyes"
-    bpe = ByteLevelBPETokenizer()
-    bpe.train_from_iterator(["plain words only"], vocab_size=300, special_tokens=["<s>", "<pad>", "</s>", "<unk>"])
-    assert reads_emoji(PreTrainedTokenizerFast(tokenizer_object=bpe, unk_token="<unk>"))
