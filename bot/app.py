@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -24,6 +25,8 @@ from bot.errors import ConfigError
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)
+
+LISTENER_THREADS = 64
 
 
 class ServerErrorRetries(RetryHandler):
@@ -91,6 +94,9 @@ def build_slack_app(services: Services) -> App:
         # auth.test runs on the first request instead, so that brandpulse starts while Slack is unreachable.
         token_verification_enabled=False,
         logger=logging.getLogger("bot.slack"),
+        # Listeners ack first and then wait for the model; bolt's default pool of 10 threads would make the 11th
+        # concurrent command wait for a free thread before it is even acknowledged.
+        listener_executor=ThreadPoolExecutor(max_workers=LISTENER_THREADS, thread_name_prefix="slack-listener"),
     )
     register_all(app, services)
 

@@ -7,7 +7,7 @@ import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import click
 from tqdm import tqdm
@@ -143,6 +143,13 @@ def evaluate_command(
 @click.option("--max-steps", type=click.IntRange(1), help="Stop after this many optimisation steps.")
 @click.option("--max-length", type=click.IntRange(8, 4096), default=128, show_default=True, help="Tokens per text.")
 @click.option("--seed", type=int, default=42, show_default=True)
+@click.option(
+    "--class-weights",
+    type=click.Choice(["balanced", "sqrt", "none"]),
+    default="balanced",
+    show_default=True,
+    help="Loss weight per class: inverse frequency, its square root, or none.",
+)
 @click.option("--name", default="sentiment", show_default=True, help="Version name prefix: NAME-v1, NAME-v2, ...")
 @click.option("--text-field", default="text", show_default=True)
 @click.option("--label-field", default="label", show_default=True)
@@ -162,6 +169,7 @@ def train_command(
     max_steps: int | None,
     max_length: int,
     seed: int,
+    class_weights: Literal["balanced", "sqrt", "none"],
     name: str,
     text_field: str,
     label_field: str,
@@ -177,7 +185,14 @@ def train_command(
     )
     quiet_transformers()
     config = TrainConfig(
-        base=base, epochs=epochs, lr=lr, batch_size=batch_size, max_steps=max_steps, max_length=max_length, seed=seed
+        base=base,
+        epochs=epochs,
+        lr=lr,
+        batch_size=batch_size,
+        max_steps=max_steps,
+        max_length=max_length,
+        seed=seed,
+        class_weights=class_weights,
     )
     bars: dict[str, tqdm[Any]] = {}
 
