@@ -36,12 +36,17 @@ _STOP = object()
 
 
 class Batcher:
-    """Classify texts from any thread; waits up to ``max_wait`` seconds to gather up to ``max_batch`` texts."""
+    """Classify texts from any thread, up to ``max_batch`` per forward pass.
 
-    def __init__(self, model: Classifier, *, max_batch: int = 32, max_wait: float = 0.005) -> None:
+    After the first text of a batch it keeps gathering while texts keep coming (each within ``gap`` seconds of the
+    last), for at most ``max_wait`` seconds: a lone request waits ``gap``, a burst of users goes in one batch.
+    """
+
+    def __init__(self, model: Classifier, *, max_batch: int = 32, max_wait: float = 0.05, gap: float = 0.005) -> None:
         self.model = model
         self.max_batch = max_batch
         self.max_wait = max_wait
+        self.gap = gap
         self._queue: queue.Queue[object] = queue.Queue()
         self._closed = False
         self._thread = threading.Thread(target=self._run, name="brandpulse-inference", daemon=True)
@@ -70,15 +75,17 @@ class Batcher:
             self._thread.join(timeout)
 
     def _gather(self, first: object) -> tuple[list[tuple[str, Future[Prediction | InvalidInput]]], bool]:
+        """The first text and whatever follows it closely: a burst is gathered until it pauses for ``gap``."""
         items = [first]
-        deadline = time.monotonic() + self.max_wait
+        started = last = time.monotonic()
         while len(items) < self.max_batch:
-            remaining = deadline - time.monotonic()
+            remaining = min(started + self.max_wait, last + self.gap) - time.monotonic()
             try:
                 item = self._queue.get(timeout=remaining) if remaining > 0 else self._queue.get_nowait()
             except queue.Empty:
                 break
             items.append(item)
+            last = time.monotonic()
         stop = _STOP in items
         return [item for item in items if item is not _STOP], stop  # type: ignore[misc]
 

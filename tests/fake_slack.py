@@ -62,6 +62,13 @@ class Failure:
     headers: dict[str, str]
 
 
+class _Server(ThreadingHTTPServer):
+    # socketserver's backlog of 5 drops connections in a burst (20 answers at once), and the client's TCP stack
+    # only tries again a second later: a delay Slack itself would never add.
+    request_queue_size = 128
+    daemon_threads = True
+
+
 class FakeSlack:
     """Start with ``with FakeSlack() as fake:``; point the app at ``fake.api_url``."""
 
@@ -75,8 +82,7 @@ class FakeSlack:
         self._failures: dict[str, list[Failure]] = {}
         self._ts = itertools.count(1)
         self._lock = threading.Condition()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self._server.daemon_threads = True
+        self._server = _Server(("127.0.0.1", 0), self._handler())
         self._thread = threading.Thread(target=self._server.serve_forever, name="fake-slack", daemon=True)
         # Socket Mode: a websocket server that pushes envelopes and collects the app's acknowledgements.
         self.socket_acks: list[dict[str, Any]] = []
