@@ -10,22 +10,12 @@ import logging
 import queue
 import threading
 import time
-from collections.abc import Callable, Sequence
 from concurrent.futures import Future
-from typing import Protocol
 
 from analysis.errors import AnalysisError, InvalidInput
-from analysis.model import Prediction
+from analysis.model import Classifier, Prediction
 
 log = logging.getLogger(__name__)
-
-
-class Classifier(Protocol):
-    name: str
-
-    def classify(
-        self, texts: Sequence[str], *, progress: Callable[[int], None] | None = None
-    ) -> list[Prediction | InvalidInput]: ...
 
 
 class BatcherClosed(AnalysisError):

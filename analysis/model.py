@@ -16,7 +16,7 @@ import warnings
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 import torch
 
@@ -80,6 +80,16 @@ class Prediction:
 
     def as_dict(self) -> dict[str, Any]:
         return {"label": self.label, "confidence": self.confidence, "scores": dict(self.scores), "model": self.model}
+
+
+class Classifier(Protocol):
+    """What classifies texts: :class:`SentimentModel`, or a test's stand-in for it."""
+
+    name: str
+
+    def classify(
+        self, texts: Sequence[str], *, progress: Callable[[int], None] | None = None
+    ) -> list[Prediction | InvalidInput]: ...
 
 
 @dataclass(frozen=True)

@@ -3,27 +3,18 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Protocol
 
 from sqlalchemy.orm import Session, sessionmaker
 
 from analysis.errors import InvalidInput
 from analysis.labels import LABELS
-from analysis.model import Prediction
+from analysis.model import Classifier, Prediction
 from storage.mentions import Classification, claim_pending, store_results
 
 log = logging.getLogger(__name__)
-
-
-class Classifier(Protocol):
-    name: str
-
-    def classify(
-        self, texts: Sequence[str], *, progress: Callable[[int], None] | None = None
-    ) -> list[Prediction | InvalidInput]: ...
 
 
 @dataclass
