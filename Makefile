@@ -24,6 +24,9 @@ $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check "torch==$(TORCH_VERSION)" $(TORCH_PIP_ARGS)
 	echo "torch==$(TORCH_VERSION)" > $(VENV)/torch-constraint.txt
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c $(VENV)/torch-constraint.txt -e ".[dev]"
+	# An editable install leaves the project's own modules uncompiled; where PYTHONDONTWRITEBYTECODE is set (as in
+	# many containers) every start would compile them again (about 0.5 s of `brandpulse classify`'s cold start).
+	$(BIN)/python -m compileall -q bot analysis storage monitoring
 	touch $(STAMP)
 
 run: $(STAMP)
