@@ -116,7 +116,11 @@ def history_page(services: Services, query: HistoryQuery) -> dict[str, Any]:
         text = f"No mentions of *{query.brand}* match ({filters})."
         return {"response_type": "ephemeral", "text": fallback(text), "blocks": [section(text)]}
     tz = services.settings.tz
-    blocks: list[Block] = [header(("More of " if query.before else "") + title)]
+    # The header is plain text, where Slack shows escapes literally: the user's words go in a mrkdwn line below it.
+    blocks: list[Block] = [
+        header(f"{query.brand}: {'more of the ' if query.before else ''}latest mentions"),
+        context(filters),
+    ]
     for mention in page:
         label = mention.label or mention.status
         emoji = LABEL_EMOJI.get(mention.label or "", ":hourglass:")
