@@ -39,15 +39,18 @@ class Batcher:
         self.gap = gap
         self._queue: queue.Queue[object] = queue.Queue()
         self._closed = False
+        # submit() and close() take it, so nothing is queued behind the stop marker.
+        self._lock = threading.Lock()
         self._thread = threading.Thread(target=self._run, name="brandpulse-inference", daemon=True)
         self._thread.start()
 
     def submit(self, text: str) -> Future[Prediction | InvalidInput]:
         future: Future[Prediction | InvalidInput] = Future()
-        if self._closed:
-            future.set_exception(BatcherClosed("the model is shutting down"))
-            return future
-        self._queue.put((text, future))
+        with self._lock:
+            if not self._closed:
+                self._queue.put((text, future))
+                return future
+        future.set_exception(BatcherClosed("the model is shutting down"))
         return future
 
     def predict(self, text: str, timeout: float | None = None) -> Prediction:
@@ -59,10 +62,12 @@ class Batcher:
 
     def close(self, timeout: float = 10.0) -> None:
         """Finish the texts already submitted, then stop the thread."""
-        if not self._closed:
+        with self._lock:
+            if self._closed:
+                return
             self._closed = True
             self._queue.put(_STOP)
-            self._thread.join(timeout)
+        self._thread.join(timeout)
 
     def _gather(self, first: object) -> tuple[list[tuple[str, Future[Prediction | InvalidInput]]], bool]:
         """The first text and whatever follows it closely: a burst is gathered until it pauses for ``gap``."""
@@ -91,19 +96,12 @@ class Batcher:
                 continue
             try:
                 results = self.model.classify([text for text, _ in live])
-            except Exception as exc:  # noqa: BLE001 - every waiting caller must hear about it
+                if len(results) != len(live):
+                    raise RuntimeError(f"the model gave {len(results)} results for {len(live)} texts")
+            except Exception as exc:  # noqa: BLE001 - every waiting caller must hear about it; the thread lives on
                 log.exception("classification of a batch of %d texts failed", len(live))
                 for _, future in live:
                     future.set_exception(exc)
                 continue
             for (_, future), result in zip(live, results, strict=True):
                 future.set_result(result)
-        # Anything submitted after close() was called but before the thread saw the stop marker.
-        while True:
-            try:
-                item = self._queue.get_nowait()
-            except queue.Empty:
-                return
-            if item is not _STOP:
-                _, future = item  # type: ignore[misc]
-                future.set_exception(BatcherClosed("the model is shutting down"))

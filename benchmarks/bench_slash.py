@@ -105,10 +105,13 @@ def run_load(serve: Serve, fake: FakeSlack, texts: list[str], users: int, second
     verifier = SignatureVerifier(SIGNING_SECRET)
     arrived: dict[str, float] = {}
     waiting: dict[str, threading.Event] = {}
+    errors: list[str] = []
     lock = threading.Lock()
 
-    def on_response(path: str) -> None:
+    def on_response(path: str, body: dict[str, Any]) -> None:
         name = path.rsplit("/", 1)[-1]
+        if "blocks" not in body:  # an apology ("something went wrong", "unavailable"), not a prediction
+            errors.append(f"answer without a prediction: {str(body.get('text'))[:80]}")
         with lock:
             arrived[name] = time.perf_counter()
             event = waiting.get(name)
@@ -118,7 +121,6 @@ def run_load(serve: Serve, fake: FakeSlack, texts: list[str], users: int, second
     fake.on_response = on_response
     acks: list[float] = []
     answers: list[float] = []
-    errors: list[str] = []
     stop_at = time.perf_counter() + seconds
 
     def user(number: int) -> None:

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from slack_bolt import App
+from slack_bolt import App, Respond
 from slack_sdk import WebClient
 from slack_sdk.http_retry import RetryHandler, RetryIntervalCalculator
 from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler, RateLimitErrorRetryHandler
@@ -76,6 +76,13 @@ class Services:
         return user_id in self.settings.admin_users
 
 
+def reply(respond: Respond, message: dict[str, Any]) -> None:
+    """Answer through the response URL; a refusal from Slack is logged, as no user would see it otherwise."""
+    response = respond(**message)
+    if response.status_code != 200:
+        log.warning("Slack refused an answer (HTTP %d): %s", response.status_code, str(response.body)[:200])
+
+
 def build_slack_app(services: Services) -> App:
     """The bolt App with every feature's listeners. Needs the bot token and a signing secret or an app token."""
     from bot.listeners import register_all
@@ -94,7 +101,7 @@ def build_slack_app(services: Services) -> App:
         # auth.test runs on the first request instead, so that brandpulse starts while Slack is unreachable.
         token_verification_enabled=False,
         logger=logging.getLogger("bot.slack"),
-        # Listeners ack first and then wait for the model; bolt's default pool of 10 threads would make the 11th
+        # Listeners ack first and then wait for the model; bolt's default pool of 5 threads would make the 6th
         # concurrent command wait for a free thread before it is even acknowledged.
         listener_executor=ThreadPoolExecutor(max_workers=LISTENER_THREADS, thread_name_prefix="slack-listener"),
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from analysis.labels import LABELS
@@ -15,6 +16,7 @@ HEADER_TEXT_LIMIT = 150
 BUTTON_VALUE_LIMIT = 2000
 FALLBACK_TEXT_LIMIT = 4000
 MAX_BLOCKS = 50
+MAX_HOME_BLOCKS = 100
 
 LABEL_EMOJI = {"negative": ":rage:", "neutral": ":neutral_face:", "positive": ":smile:"}
 BAR_WIDTH = 20
@@ -48,16 +50,42 @@ def quote(text: str, limit: int) -> str:
     return "> " + cut(flat, limit - 2)
 
 
+def fit(text: str, limit: int) -> str:
+    """Already-escaped text cut to ``limit`` characters with an ellipsis, never inside an ``&amp;``-style entity."""
+    if len(text) <= limit:
+        return text
+    kept = text[: limit - 1]
+    entity = kept.rfind("&")
+    if entity != -1 and ";" not in kept[entity:]:
+        kept = kept[:entity]
+    return kept + "…"
+
+
 def section(text: str) -> Block:
-    return {"type": "section", "text": {"type": "mrkdwn", "text": text[:SECTION_TEXT_LIMIT]}}
+    return {"type": "section", "text": {"type": "mrkdwn", "text": fit(text, SECTION_TEXT_LIMIT)}}
+
+
+def sections(lines: list[str]) -> list[Block]:
+    """Lines packed into as few sections as their 3,000-character limit allows."""
+    blocks: list[Block] = []
+    chunk: list[str] = []
+    for line in lines:
+        if chunk and sum(len(x) + 1 for x in chunk) + len(line) > SECTION_TEXT_LIMIT:
+            blocks.append(section("\n".join(chunk)))
+            chunk = []
+        chunk.append(line)
+    if chunk:
+        blocks.append(section("\n".join(chunk)))
+    return blocks
 
 
 def context(*texts: str) -> Block:
-    return {"type": "context", "elements": [{"type": "mrkdwn", "text": t[:CONTEXT_TEXT_LIMIT]} for t in texts]}
+    return {"type": "context", "elements": [{"type": "mrkdwn", "text": fit(t, CONTEXT_TEXT_LIMIT)} for t in texts]}
 
 
 def header(text: str) -> Block:
-    return {"type": "header", "text": {"type": "plain_text", "text": text[: HEADER_TEXT_LIMIT - 1], "emoji": True}}
+    """A header; plain text, where Slack shows escapes literally, so never put user text in one."""
+    return {"type": "header", "text": {"type": "plain_text", "text": fit(text, HEADER_TEXT_LIMIT), "emoji": True}}
 
 
 def bar(share: float, width: int = BAR_WIDTH) -> str:
@@ -75,4 +103,21 @@ def fallback(text: str) -> str:
 
     It is built from parts already escaped with :func:`escape` or :func:`cut`.
     """
-    return text if len(text) <= FALLBACK_TEXT_LIMIT else text[: FALLBACK_TEXT_LIMIT - 1] + "…"
+    return fit(text, FALLBACK_TEXT_LIMIT)
+
+
+_USER = re.compile(r"<@([UW][A-Z0-9]+)(?:\|[^>]*)?>")
+_CHANNEL = re.compile(r"<#[CG][A-Z0-9]+\|([^>]*)>")
+_SPECIAL = re.compile(r"<!(channel|here|everyone)(?:\|[^>]*)?>")
+_SUBTEAM = re.compile(r"<!subteam\^[A-Z0-9]+(?:\|([^>]*))?>")
+_LINK = re.compile(r"<((?:https?|mailto):[^|>]*)(?:\|([^>]*))?>")
+
+
+def plain_text(text: str) -> str:
+    """Slack's markup as the words people saw: ``<@U1>`` -> ``@user``, ``<http://x|x>`` -> the URL, ``&amp;`` -> ``&``."""
+    text = _USER.sub("@user", text)
+    text = _CHANNEL.sub(lambda m: f"#{m.group(1)}", text)
+    text = _SPECIAL.sub(lambda m: f"@{m.group(1)}", text)
+    text = _SUBTEAM.sub(lambda m: m.group(1) or "@team", text)
+    text = _LINK.sub(lambda m: m.group(1), text)
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")

@@ -20,12 +20,11 @@ from sqlalchemy.exc import InterfaceError, InternalError, OperationalError, Stat
 from analysis.brand_match import BrandMatcher
 from bot.errors import InvalidInput
 from bot.timeparse import parse_timestamp
-from storage.mentions import insert_mentions
+from storage.mentions import MAX_TEXT_CHARS, insert_mentions
 from storage.models import MentionStatus
 
 log = logging.getLogger(__name__)
 
-MAX_TEXT_CHARS = 40_000
 MAX_AUTHOR_CHARS = 255
 MAX_ID_CHARS = 255
 _SOURCE_NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,31}$")

@@ -6,12 +6,14 @@ import logging
 import threading
 from typing import Any
 
+from slack_sdk.errors import SlackApiError
 from sqlalchemy import text
 
 from analysis.batcher import Batcher
 from analysis.errors import AnalysisError
 from bot.app import Services, build_slack_app
 from bot.context import AppContext
+from bot.errors import BrandpulseError
 from bot.web import SLACK_EVENTS_PATH, HttpServer, build_web_app
 from storage.db import safe_url
 from storage.migrate import current_revision
@@ -77,7 +79,14 @@ class Server:
 
             assert settings.slack_app_token is not None and slack_app is not None
             self._socket_handler = SocketModeHandler(slack_app, settings.slack_app_token.get_secret_value())
-            self._socket_handler.connect()
+            try:
+                self._socket_handler.connect()
+            except (SlackApiError, OSError) as exc:
+                reason = exc.response.get("error") if isinstance(exc, SlackApiError) else exc
+                raise BrandpulseError(
+                    f"cannot connect to Slack in Socket Mode ({reason}); check BRANDPULSE_SLACK_APP_TOKEN "
+                    "(an xapp- token with connections:write) and the network"
+                ) from None
             log.info("Slack over Socket Mode: connected, no public URL needed")
         log.info("would serve Prometheus metrics on port %d (not wired in yet)", settings.metrics_port)
 
@@ -108,8 +117,8 @@ class Server:
 
 def run_until(app: AppContext, stop: threading.Event) -> None:
     server = Server(app)
-    server.start()
     try:
+        server.start()
         log.info("brandpulse is running; press Ctrl-C to stop")
         while not stop.wait(timeout=1.0):
             pass

@@ -16,6 +16,13 @@ from sqlalchemy.sql.functions import FunctionElement
 from storage.models import Mention, MentionStatus, UTCDateTime
 
 QUARTER_HOUR = 900
+# The longest text a mention (or a feedback row) keeps; an import rejects longer ones, Slack messages are cut.
+MAX_TEXT_CHARS = 40_000
+
+
+def storable_text(text: str) -> str:
+    """Text every supported database stores: PostgreSQL refuses NUL and lone surrogates (which JSON's \\ud800 makes)."""
+    return text.replace("\x00", "").encode("utf-8", "replace").decode("utf-8")
 
 
 def insert_mentions(*, connection: Connection, rows: Sequence[Mapping[str, Any]]) -> int:
@@ -245,13 +252,10 @@ def count_by_status(*, session: Session) -> dict[str, int]:
 
 
 def replace_text(*, session: Session, source: str, external_id: str, text: str, brand: str) -> bool:
-    """An edited mention: new text (and brand), back to pending so it is classified again.
-
-    False if no such mention is stored, or its text is already this (an unfurl edits a message without changing it).
-    """
+    """An edited mention: new text (and brand), back to pending so it is classified again. False if not stored."""
     statement = (
         update(Mention)
-        .where(Mention.source == source, Mention.external_id == external_id, Mention.text != text)
+        .where(Mention.source == source, Mention.external_id == external_id)
         .values(
             text=text,
             brand=brand,
@@ -266,6 +270,12 @@ def replace_text(*, session: Session, source: str, external_id: str, text: str, 
         )
     )
     return bool(session.connection().execute(statement).rowcount)
+
+
+def stored_text(*, session: Session, source: str, external_id: str) -> str | None:
+    """The text stored for a mention, or None if there is no such mention."""
+    query = select(Mention.text).where(Mention.source == source, Mention.external_id == external_id)
+    return session.execute(query).scalar_one_or_none()
 
 
 def delete_mention(*, session: Session, source: str, external_id: str) -> bool:

@@ -33,6 +33,33 @@ NEWER_METHODS = {
 
 _spec_cache: dict[str, Any] = {}
 
+# Block Kit limits Slack enforces (api.slack.com/reference/block-kit): it refuses a message that breaks one.
+TEXT_LIMITS = {"section": 3000, "context": 2000, "header": 150}
+BUTTON_VALUE_LIMIT = 2000
+
+
+def block_kit_problems(blocks: Any, max_blocks: int = 50) -> list[str]:
+    """What Slack would refuse in a list of blocks (empty when it would take them)."""
+    if not isinstance(blocks, list):
+        return ["blocks is not a list"]
+    problems = [f"{len(blocks)} blocks, over {max_blocks}"] if len(blocks) > max_blocks else []
+    for i, block in enumerate(blocks):
+        kind = block.get("type")
+        texts = block.get("elements", []) if kind == "context" else [block.get("text") or {}]
+        if kind == "section" and block.get("fields") and not block.get("text"):
+            texts = block["fields"]
+        for text in texts:
+            if kind in TEXT_LIMITS and len(text.get("text", "")) > TEXT_LIMITS[kind]:
+                problems.append(f"block {i} ({kind}): text of {len(text['text'])} characters")
+            if kind in TEXT_LIMITS and not text.get("text"):
+                problems.append(f"block {i} ({kind}): empty text")
+        for element in block.get("elements", []) if kind == "actions" else []:
+            if len(element.get("value", "")) > BUTTON_VALUE_LIMIT:
+                problems.append(f"block {i}: button value of {len(element['value'])} characters")
+            if len(element.get("action_id", "")) > 255:
+                problems.append(f"block {i}: action_id over 255 characters")
+    return problems
+
 
 def load_spec() -> dict[str, Any]:
     if "spec" not in _spec_cache:
@@ -77,8 +104,8 @@ class FakeSlack:
         self.responses: list[dict[str, Any]] = []  # bodies posted to response URLs, in order
         self.violations: list[str] = []
         self.attempts: dict[str, int] = {}
-        # Called with the path of every response-URL post as it arrives (benchmarks time answers with it).
-        self.on_response: Callable[[str], None] | None = None
+        # Called with the path and body of every response-URL post as it arrives (benchmarks time answers with it).
+        self.on_response: Callable[[str, dict[str, Any]], None] | None = None
         self._failures: dict[str, list[Failure]] = {}
         self._ts = itertools.count(1)
         self._lock = threading.Condition()
@@ -202,10 +229,14 @@ class FakeSlack:
         operation = spec["paths"].get(f"/{method}")
         if operation is None and method not in NEWER_METHODS:
             self.violations.append(f"{method}: not a Slack Web API method")
-            return 404, {"ok": False, "error": "unknown_method"}, {}
+            return 200, {"ok": False, "error": "unknown_method"}, {}
         if not token:
             self.violations.append(f"{method}: no token")
             return 200, {"ok": False, "error": "not_authed"}, {}
+        # Socket Mode's app-level token opens connections and does nothing else; bot tokens do the rest.
+        if (method == "apps.connections.open") != token.startswith("xapp-"):
+            self.violations.append(f"{method}: called with the wrong kind of token")
+            return 200, {"ok": False, "error": "not_allowed_token_type"}, {}
         if operation is not None:
             parameters = next(iter(operation.values())).get("parameters", [])
             required = [p["name"] for p in parameters if p.get("required") and p["name"] != "token"]
@@ -222,8 +253,29 @@ class FakeSlack:
                 except json.JSONDecodeError:
                     self.violations.append(f"{method}: {name} is not JSON")
                     return 200, {"ok": False, "error": f"invalid_{name}"}, {}
+        problem = self._message_problem(method, params)
+        if problem:
+            self.violations.append(f"{method}: {problem}")
+            return 200, {"ok": False, "error": "no_text" if problem.startswith("no text") else "invalid_blocks"}, {}
         self._record(Call(method, params, token))
         return 200, self._success(method, params), {}
+
+    @staticmethod
+    def _message_problem(method: str, params: dict[str, Any]) -> str | None:
+        if method in ("chat.postMessage", "chat.postEphemeral", "chat.update") and not (
+            params.get("text") or params.get("blocks") or params.get("attachments")
+        ):
+            return "no text, blocks or attachments"
+        if "blocks" in params:
+            problems = block_kit_problems(params["blocks"])
+            return "; ".join(problems) if problems else None
+        if method == "views.publish":
+            view = params["view"]
+            if view.get("type") != "home":
+                return "blocks: a published view must be of type home"
+            problems = block_kit_problems(view.get("blocks", []), max_blocks=100)
+            return "; ".join(problems) if problems else None
+        return None
 
     def _success(self, method: str, params: dict[str, Any]) -> dict[str, Any]:
         ts = f"{1_700_000_000 + next(self._ts)}.000100"
@@ -294,8 +346,13 @@ class FakeSlack:
                 path = urlsplit(self.path).path
                 params = self._params()
                 if path.startswith("/response/"):
+                    problem = fake._message_problem("chat.postMessage", params)
+                    if problem:
+                        fake.violations.append(f"response_url: {problem}")
+                        self._send(400, "no_text" if problem.startswith("no text") else "invalid_blocks")
+                        return
                     if fake.on_response is not None:
-                        fake.on_response(path)
+                        fake.on_response(path, params)
                     else:
                         fake._record(response={"url": path, **params})
                     self._send(200, "ok")

@@ -12,8 +12,21 @@ from typing import Any
 from slack_bolt import Ack, App, Respond
 
 from analysis.labels import LABELS
-from bot.app import Services
-from bot.blocks import LABEL_EMOJI, Block, bar, context, cut, escape, fallback, header, quote, section
+from bot.app import Services, reply
+from bot.blocks import (
+    LABEL_EMOJI,
+    MAX_BLOCKS,
+    Block,
+    bar,
+    context,
+    cut,
+    escape,
+    fallback,
+    header,
+    quote,
+    section,
+    sections,
+)
 from bot.stats import brand_stats
 from storage.mentions import history_query
 
@@ -24,6 +37,9 @@ PAGE_SIZE = 10
 _PERIOD = re.compile(r"^(\d{1,4})([hdw])$")
 _UNITS = {"h": timedelta(hours=1), "d": timedelta(days=1), "w": timedelta(weeks=1)}
 MAX_PERIOD = timedelta(days=366)
+MAX_WORDS = 200
+# Longer URLs are shown without a link rather than push a section past Slack's limit.
+MAX_URL = 1000
 
 
 class UsageError(ValueError):
@@ -40,9 +56,11 @@ class HistoryQuery:
     before: tuple[str, int] | None = None
 
     def encode(self) -> str:
+        # words are at most MAX_WORDS characters (parse_history), so the value stays far inside 2,000.
         return json.dumps(
-            {"b": self.brand, "p": self.period, "l": self.label, "w": self.words[:200], "c": self.before},
+            {"b": self.brand, "p": self.period, "l": self.label, "w": self.words, "c": self.before},
             separators=(",", ":"),
+            ensure_ascii=False,
         )
 
     @classmethod
@@ -64,7 +82,7 @@ def period_of(value: str) -> timedelta:
 
 def parse_history(services: Services, args: list[str]) -> HistoryQuery:
     if not args:
-        raise UsageError("write `/sentiment history <brand> [7d] [negative|neutral|positive] [words]`")
+        raise UsageError("write `/sentiment history &lt;brand&gt; [7d] [negative|neutral|positive] [words]`")
     brand, rest = _brand(services, args[0]), args[1:]
     period = "7d"
     if rest and _PERIOD.match(rest[0].lower()):
@@ -73,7 +91,10 @@ def parse_history(services: Services, args: list[str]) -> HistoryQuery:
     label = None
     if rest and rest[0].lower() in LABELS:
         label = rest.pop(0).lower()
-    return HistoryQuery(brand=brand, period=period, label=label, words=" ".join(rest))
+    words = " ".join(rest)
+    if len(words) > MAX_WORDS:
+        raise UsageError(f"search for at most {MAX_WORDS} characters of words")
+    return HistoryQuery(brand=brand, period=period, label=label, words=words)
 
 
 def _brand(services: Services, name: str) -> str:
@@ -154,7 +175,7 @@ def history_page(services: Services, query: HistoryQuery) -> dict[str, Any]:
 
 def _link(url: str | None) -> str:
     """A Slack link to a stored URL, if it is a web address; characters that would end the link are encoded."""
-    if not url or not url.startswith(("https://", "http://")):
+    if not url or not url.startswith(("https://", "http://")) or len(url) > MAX_URL:
         return ""
     safe = escape(url).replace("|", "%7C")
     return f"<{safe}|link>"
@@ -162,7 +183,7 @@ def _link(url: str | None) -> str:
 
 def stats_answer(services: Services, args: list[str]) -> dict[str, Any]:
     if not args:
-        raise UsageError("write `/sentiment stats <brand> [30d]`")
+        raise UsageError("write `/sentiment stats &lt;brand&gt; [30d]`")
     brand = _brand(services, args[0])
     period = args[1].lower() if len(args) > 1 else "30d"
     now = services.clock()
@@ -189,25 +210,20 @@ def stats_answer(services: Services, args: list[str]) -> dict[str, Any]:
             else f"`{day.start:%a %d %b}` `{0:>6}`"
         )
     blocks: list[Block] = [header(title), section("`day       ` `volume` `label shares` `negative`")]
-    # A section holds 3,000 characters: a month of days takes two or three.
-    chunk: list[str] = []
-    for line in lines:
-        if sum(len(x) + 1 for x in chunk) + len(line) > 2900:
-            blocks.append(section("\n".join(chunk)))
-            chunk = []
-        chunk.append(line)
-    blocks.append(section("\n".join(chunk)))
+    blocks.extend(sections(lines))
     blocks.append(context(f"days in {escape(services.settings.timezone)}; shares of the classified mentions"))
-    return {"response_type": "ephemeral", "text": fallback(title), "blocks": blocks[:50]}
+    return {"response_type": "ephemeral", "text": fallback(title), "blocks": blocks[:MAX_BLOCKS]}
 
 
 def brands_answer(services: Services) -> dict[str, Any]:
-    lines = []
+    lines = ["*Brands brandpulse watches*"]
     for brand in services.brands.brands:
-        keywords = ", ".join(escape(k) for k in brand.keywords) or "its name"
-        lines.append(f"• *{brand.name}*: {cut(keywords, 400)}")
-    text = "*Brands brandpulse watches*\n" + "\n".join(lines)
-    return {"response_type": "ephemeral", "text": fallback(text), "blocks": [section(text[:3000])]}
+        lines.append(f"• *{brand.name}*: {cut(', '.join(brand.keywords), 400) or 'its name'}")
+    return {
+        "response_type": "ephemeral",
+        "text": fallback("\n".join(lines)),
+        "blocks": sections(lines)[:MAX_BLOCKS],
+    }
 
 
 def refusal(command: str) -> dict[str, Any]:
@@ -238,7 +254,7 @@ def register(app: App, services: Services) -> None:
         user = str(body.get("user", {}).get("id", ""))
         if not services.is_admin(user):
             log.warning("refused a history page for %s: not in BRANDPULSE_ADMIN_USERS", user)
-            respond(replace_original=False, **refusal("history"))
+            reply(respond, {"replace_original": False, **refusal("history")})
             return
         try:
             query = HistoryQuery.decode(str(action.get("value", "")))
@@ -246,4 +262,4 @@ def register(app: App, services: Services) -> None:
         except (ValueError, KeyError, TypeError, IndexError, UsageError):
             log.warning("ignored a history button with a value that is not brandpulse's (user %s)", user)
             return
-        respond(replace_original=False, **history_page(services, query))
+        reply(respond, {"replace_original": False, **history_page(services, query)})

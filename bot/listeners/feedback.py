@@ -8,10 +8,11 @@ from typing import Any
 
 from slack_bolt import Ack, App, Respond
 
-from bot.app import Services
+from bot.app import Services, reply
 from bot.blocks import context
 from bot.listeners.sentiment import FEEDBACK_ACTION, answer_blocks, parse_feedback_value, summary
 from storage.feedback import record_feedback
+from storage.mentions import storable_text
 
 log = logging.getLogger(__name__)
 
@@ -30,7 +31,7 @@ def register(app: App, services: Services) -> None:
         with services.sessions() as session:
             record_feedback(
                 session=session,
-                text=text,
+                text=storable_text(text),
                 predicted_label=prediction.label,
                 given_label=given,
                 model_version=prediction.model,
@@ -42,9 +43,12 @@ def register(app: App, services: Services) -> None:
         verdict = "confirmed it" if given == prediction.label else f"said it is *{given}*"
         who = f"<@{user}>" if user.isalnum() else "there"  # a Slack user ID, never free text
         thanks = f":pray: Thanks {who}! You {verdict}; recorded to improve the model."
-        respond(
-            replace_original=True,
-            response_type="ephemeral",
-            text=summary(prediction, text),
-            blocks=[*answer_blocks(prediction, text, with_buttons=False), context(thanks)],
+        reply(
+            respond,
+            {
+                "replace_original": True,
+                "response_type": "ephemeral",
+                "text": summary(prediction, text),
+                "blocks": [*answer_blocks(prediction, text, with_buttons=False), context(thanks)],
+            },
         )

@@ -11,7 +11,7 @@ from slack_sdk import WebClient
 
 from analysis.labels import LABELS
 from bot.app import Services
-from bot.blocks import Block, bar, context, escape, header, section
+from bot.blocks import MAX_HOME_BLOCKS, Block, bar, context, escape, header, section
 from storage.mentions import label_counts
 
 log = logging.getLogger(__name__)
@@ -56,7 +56,7 @@ def home_view(services: Services) -> dict[str, Any]:
     blocks.append(
         context(f"updated {end.astimezone(services.settings.tz):%Y-%m-%d %H:%M} {escape(services.settings.timezone)}")
     )
-    return {"type": "home", "blocks": blocks[:100]}
+    return {"type": "home", "blocks": blocks[:MAX_HOME_BLOCKS]}
 
 
 def register(app: App, services: Services) -> None:

@@ -7,7 +7,6 @@ and other bots' are ignored.
 from __future__ import annotations
 
 import logging
-import re
 from datetime import UTC, datetime
 from typing import Any
 
@@ -16,32 +15,21 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.app import Services
-from storage.mentions import delete_mention, insert_mentions, replace_text
+from bot.blocks import plain_text
+from storage.mentions import (
+    MAX_TEXT_CHARS,
+    delete_mention,
+    insert_mentions,
+    replace_text,
+    storable_text,
+    stored_text,
+)
 
 log = logging.getLogger(__name__)
 
 SOURCE = "slack"
 # Subtypes that are someone saying something; the rest (joins, topic changes, bots...) are not mentions.
 SAID = {None, "thread_broadcast", "file_share", "me_message"}
-MAX_TEXT = 40_000
-
-_USER = re.compile(r"<@([UW][A-Z0-9]+)(?:\|[^>]*)?>")
-_CHANNEL = re.compile(r"<#[CG][A-Z0-9]+\|([^>]*)>")
-_SPECIAL = re.compile(r"<!(channel|here|everyone)(?:\|[^>]*)?>")
-_SUBTEAM = re.compile(r"<!subteam\^[A-Z0-9]+(?:\|([^>]*))?>")
-_LINK = re.compile(r"<((?:https?|mailto):[^|>]*)(?:\|([^>]*))?>")
-
-
-def plain_text(text: str) -> str:
-    """Slack's markup as the words people saw: ``<@U1>`` -> ``@user``, ``<http://x|x>`` -> the URL, ``&amp;`` -> ``&``."""
-    text = _USER.sub("@user", text)
-    text = _CHANNEL.sub(lambda m: f"#{m.group(1)}", text)
-    text = _SPECIAL.sub(lambda m: f"@{m.group(1)}", text)
-    text = _SUBTEAM.sub(lambda m: m.group(1) or "@team", text)
-    text = _LINK.sub(lambda m: m.group(1), text)
-    text = text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
-    # PostgreSQL text holds neither NUL nor lone surrogates (which JSON's \ud800 escapes can produce).
-    return text.replace("\x00", "").encode("utf-8", "replace").decode("utf-8")
 
 
 def external_id(channel: str, ts: str) -> str:
@@ -58,12 +46,13 @@ def register(app: App, services: Services) -> None:
     def permalink(client: WebClient, channel: str, ts: str) -> str | None:
         try:
             return str(client.chat_getPermalink(channel=channel, message_ts=ts)["permalink"])
-        except (SlackApiError, KeyError) as exc:
+        except (SlackApiError, KeyError, OSError) as exc:
+            # The mention is worth keeping without its link.
             log.warning("no permalink for %s/%s: %s", channel, ts, exc)
             return None
 
     def store_new(client: WebClient, channel: str, message: dict[str, Any]) -> None:
-        text = plain_text(str(message.get("text") or ""))[:MAX_TEXT]
+        text = storable_text(plain_text(str(message.get("text") or "")))[:MAX_TEXT_CHARS]
         brand = matcher.first(text) if text.strip() else None
         if brand is None:
             return
@@ -88,18 +77,19 @@ def register(app: App, services: Services) -> None:
 
     def store_edit(client: WebClient, channel: str, message: dict[str, Any]) -> None:
         ts = str(message.get("ts") or "")
-        text = plain_text(str(message.get("text") or ""))[:MAX_TEXT]
+        text = storable_text(plain_text(str(message.get("text") or "")))[:MAX_TEXT_CHARS]
         brand = matcher.first(text) if text.strip() else None
         key = external_id(channel, ts)
         with services.sessions() as session:
-            if brand is None:
+            stored = stored_text(session=session, source=SOURCE, external_id=key)
+            if stored is not None and brand is None:
                 # Edited until it no longer names a brand: it is no longer a mention.
                 delete_mention(session=session, source=SOURCE, external_id=key)
-                session.commit()
-                return
-            changed = replace_text(session=session, source=SOURCE, external_id=key, text=text, brand=brand)
+            elif stored is not None and stored != text:
+                replace_text(session=session, source=SOURCE, external_id=key, text=text, brand=brand or "")
             session.commit()
-        if not changed:
+        if stored is None:
+            # Edited until it names a brand.
             store_new(client, channel, message)
 
     @app.event("message")
@@ -113,6 +103,12 @@ def register(app: App, services: Services) -> None:
                 delete_mention(
                     session=session, source=SOURCE, external_id=external_id(channel, str(event.get("deleted_ts")))
                 )
+                session.commit()
+        elif subtype == "message_changed" and (event.get("message") or {}).get("subtype") == "tombstone":
+            # A deleted message that has thread replies stays as a tombstone: the mention goes all the same.
+            ts = str(event["message"].get("ts") or "")
+            with services.sessions() as session:
+                delete_mention(session=session, source=SOURCE, external_id=external_id(channel, ts))
                 session.commit()
         elif subtype == "message_changed":
             message = event.get("message") or {}

@@ -11,7 +11,7 @@ from slack_bolt import Ack, App, Respond
 from analysis.errors import InvalidInput
 from analysis.labels import LABELS
 from analysis.model import Prediction
-from bot.app import Services
+from bot.app import Services, reply
 from bot.blocks import (
     BUTTON_VALUE_LIMIT,
     LABEL_EMOJI,
@@ -20,6 +20,7 @@ from bot.blocks import (
     cut,
     escape,
     fallback,
+    plain_text,
     quote,
     score_lines,
     section,
@@ -37,10 +38,10 @@ ADMIN_COMMANDS = ("history", "stats", "brands")
 
 USAGE = (
     f"*Usage*\n"
-    f"• `{COMMAND} <text>`: the sentiment of a text (only you see the answer)\n"
+    f"• `{COMMAND} &lt;text&gt;`: the sentiment of a text (only you see the answer)\n"
     f"• `{COMMAND} brands`: the brands brandpulse watches\n"
-    f"• `{COMMAND} history <brand> [7d] [negative|neutral|positive] [words]`: latest mentions (admins)\n"
-    f"• `{COMMAND} stats <brand> [30d]`: volume and sentiment per day (admins)\n"
+    f"• `{COMMAND} history &lt;brand&gt; [7d] [negative|neutral|positive] [words]`: latest mentions (admins)\n"
+    f"• `{COMMAND} stats &lt;brand&gt; [30d]`: volume and sentiment per day (admins)\n"
     f"• `{COMMAND} help`: this message"
 )
 
@@ -48,7 +49,8 @@ USAGE = (
 def register(app: App, services: Services) -> None:
     @app.command(COMMAND)
     def on_sentiment(ack: Ack, command: dict[str, Any], respond: Respond) -> None:
-        text = command.get("text") or ""
+        # Slack sends the text encoded (&amp; &lt; &gt;, <@U…> for mentions): classify what the user typed.
+        text = plain_text(str(command.get("text") or ""))
         words = text.split()
         if not words or words[0].lower() == "help":
             ack(response_type="ephemeral", text=USAGE, blocks=[section(USAGE)])
@@ -56,9 +58,9 @@ def register(app: App, services: Services) -> None:
         # Slack gives up after 3 seconds: acknowledge first, whatever the model's or database's speed.
         ack()
         if words[0].lower() in ADMIN_COMMANDS:
-            respond(**admin.handle(services, str(command.get("user_id", "")), words))
+            reply(respond, admin.handle(services, str(command.get("user_id", "")), words))
         else:
-            respond(**answer(services, text))
+            reply(respond, answer(services, text))
 
 
 def answer(services: Services, text: str) -> dict[str, Any]:

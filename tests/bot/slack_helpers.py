@@ -82,7 +82,14 @@ class Served:
             return exc.code, json.loads(exc.read() or b"{}")
 
 
+def slack_encoded(text: str) -> str:
+    """Text as Slack sends what a user typed: ``&``, ``<`` and ``>`` as HTML entities."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
 def slash_body(text: str, *, user: str, response_url: str, command: str = "/sentiment") -> str:
+    """A slash command's form body; ``text`` is what the user typed (it is encoded as Slack does)."""
+    text = slack_encoded(text)
     return urlencode(
         {
             "token": "legacy-verification-token",

@@ -15,6 +15,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from tests.bot.slack_helpers import BOT_TOKEN, SIGNING_SECRET, Served
 from tests.fake_slack import FakeSlack
 
@@ -151,3 +153,26 @@ def test_a_taken_port_is_one_clear_error(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert f"error: the HTTP server could not start on 127.0.0.1:{port} (is the port taken?" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_a_refused_socket_mode_token_is_one_clear_error(tmp_path: Path) -> None:
+    from bot.context import AppContext
+    from bot.errors import BrandpulseError
+    from bot.server import Server
+    from bot.settings import load_settings
+
+    with FakeSlack() as fake:
+        fake.fail_next("apps.connections.open", body={"ok": False, "error": "invalid_auth"})
+        settings = load_settings(
+            env_file=None,
+            database_url=f"sqlite:///{tmp_path / 'socket.db'}",
+            slack_bot_token=BOT_TOKEN,
+            slack_app_token="xapp-1-revoked",
+            slack_api_url=fake.api_url,
+            http_port=_free_port(),
+        )
+        server = Server(AppContext(settings), load_model=False)
+        with pytest.raises(BrandpulseError, match=r"cannot connect to Slack in Socket Mode \(invalid_auth\)") as error:
+            server.start()
+        server.stop()
+        assert "xapp-1-revoked" not in str(error.value)

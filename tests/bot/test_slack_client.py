@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
 
 import jsonschema
@@ -87,3 +89,27 @@ def test_the_fake_refuses_what_slack_would(fake: FakeSlack) -> None:
 def test_the_fakes_answers_follow_the_spec(fake: FakeSlack, method: str, call: dict[str, str]) -> None:
     response = _client(fake).api_call(method, params=call)
     jsonschema.Draft4Validator(response_schema(method)).validate(response.data)
+
+
+def test_the_fake_refuses_messages_slack_would_refuse(fake: FakeSlack) -> None:
+    client = _client(fake)
+    too_long = [{"type": "section", "text": {"type": "mrkdwn", "text": "x" * 3001}}]
+    with pytest.raises(SlackApiError, match="invalid_blocks"):
+        client.chat_postMessage(channel="C0000000001", text="fallback", blocks=too_long)
+    with pytest.raises(SlackApiError, match="invalid_blocks"):
+        client.chat_postMessage(channel="C0000000001", text="fallback", blocks=[{"type": "divider"}] * 51)
+    with pytest.raises(SlackApiError, match="no_text"):
+        client.api_call("chat.postMessage", json={"channel": "C0000000001"})  # past slack_sdk's own warning
+    with pytest.raises(SlackApiError, match="not_allowed_token_type"):
+        client.api_call("apps.connections.open")
+    assert len(fake.violations) == 4
+    request = urllib.request.Request(
+        fake.response_url(),
+        data=json.dumps(
+            {"text": "x", "blocks": [{"type": "header", "text": {"type": "plain_text", "text": "h" * 151}}]}
+        ).encode(),
+        headers={"Content-Type": "application/json"},
+    )
+    with pytest.raises(urllib.error.HTTPError):
+        urllib.request.urlopen(request, timeout=10)
+    assert fake.violations[-1].startswith("response_url: block 0 (header): text of 151")

@@ -97,8 +97,11 @@ def test_a_message_naming_a_brand_becomes_a_mention_once(app: Served) -> None:
 )
 def test_other_messages_are_ignored(app: Served, event: dict[str, Any]) -> None:
     _send(app, event)
+    # A message that is a mention, sent after: once it is stored, the first one has been handled.
+    _send(app, _message("apple store queue", ts="1700009999.000100"), event_id="Ev0000000009")
+    (mention,) = _mentions(app, wait_for=1)
     _settle()
-    assert _mentions(app) == []
+    assert [m.text for m in _mentions(app)] == ["apple store queue"]
 
 
 def test_an_edit_updates_the_text_and_a_deletion_removes_it(app: Served) -> None:
@@ -139,6 +142,35 @@ def test_an_edit_updates_the_text_and_a_deletion_removes_it(app: Served) -> None
     }
     _send(app, delete, event_id="Ev0000000004")
     assert _mentions(app, wait_for=0) == []
+
+
+def test_an_unfurl_changes_nothing_and_a_tombstone_removes_the_mention(app: Served) -> None:
+    _send(app, _message("look at google's new logo https://google.com"))
+    _mentions(app, wait_for=1)
+    unfurl = {
+        "type": "message",
+        "subtype": "message_changed",
+        "channel": "C0MARKET01",
+        "ts": "1700000200.000100",
+        "message": {
+            "type": "message",
+            "user": "U0PERSON01",
+            "text": "look at google's new logo <https://google.com>",
+            "ts": TS,
+            "attachments": [{"title": "Google"}],
+        },
+    }
+    _send(app, unfurl, event_id="Ev0000000006")
+    tombstone = {
+        "type": "message",
+        "subtype": "message_changed",
+        "channel": "C0MARKET01",
+        "ts": "1700000300.000100",
+        "message": {"type": "message", "subtype": "tombstone", "text": "This message was deleted.", "ts": TS},
+    }
+    _send(app, tombstone, event_id="Ev0000000007")
+    assert _mentions(app, wait_for=0) == []
+    assert len(app.fake.calls_to("chat.getPermalink")) == 1  # the unfurl did not look the message up again
 
 
 def test_an_edit_that_drops_the_brand_drops_the_mention(app: Served) -> None:

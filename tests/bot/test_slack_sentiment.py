@@ -68,9 +68,11 @@ def test_usage_is_shown_for_an_empty_command_or_help(app: Served, text: str) -> 
     status, body, _ = app.slash(text)
     assert status == 200
     ack = json.loads(body)
-    assert ack["response_type"] == "ephemeral" and "/sentiment <text>" in ack["text"] and ack["blocks"]
-    time.sleep(0.2)
-    assert app.fake.responses == []
+    assert ack["response_type"] == "ephemeral" and "/sentiment &lt;text&gt;" in ack["text"] and ack["blocks"]
+    # Usage comes in the ack itself: the next command's answer is the first thing posted to a response URL.
+    app.slash("a sentinel", response="sentinel")
+    app.fake.wait_for(lambda f: len(f.responses) >= 1)
+    assert [r["url"] for r in app.fake.responses] == ["/response/sentinel"]
 
 
 def test_the_ack_beats_slacks_three_seconds_while_the_model_takes_five(tmp_path: Path, model: SentimentModel) -> None:
@@ -156,9 +158,16 @@ def _buttons(app: Served, text: str) -> list[dict[str, Any]]:
     return buttons
 
 
+@pytest.fixture
+def app_on_each_database(tmp_path: Path, model: SentimentModel, db_url: str) -> Iterator[Served]:
+    with served(tmp_path, model, database_url=db_url) as s:
+        yield s
+
+
 @pytest.mark.parametrize("choice", ["correct", "other"])
-def test_feedback_is_stored_and_the_message_thanks_the_user(app: Served, choice: str) -> None:
-    buttons = _buttons(app, "the battery died after a week <!here>")
+def test_feedback_is_stored_and_the_message_thanks_the_user(app_on_each_database: Served, choice: str) -> None:
+    app = app_on_each_database
+    buttons = _buttons(app, "the battery died after a week <!here> \x00")
     button = buttons[0] if choice == "correct" else buttons[1]
     status, _, _ = app.click(button, user="U0FEEDBACK1")
     assert status == 200
@@ -169,7 +178,7 @@ def test_feedback_is_stored_and_the_message_thanks_the_user(app: Served, choice:
     assert "<!here>" not in _all_text(update)
     with app.services.sessions() as session:
         row = session.execute(select(Feedback)).scalar_one()
-    assert row.text == "the battery died after a week <!here>"
+    assert row.text == "the battery died after a week <!here> "  # NUL dropped: PostgreSQL text cannot hold it
     assert row.slack_user == "U0FEEDBACK1" and row.slack_channel == "C0000000001"
     assert row.model_version == app.services.predictor.model.name  # type: ignore[union-attr]
     predicted = button["value"] and json.loads(button["value"])["l"]
@@ -181,11 +190,15 @@ def test_feedback_is_stored_and_the_message_thanks_the_user(app: Served, choice:
 
 
 def test_a_forged_button_value_is_ignored(app: Served) -> None:
-    status, _, _ = app.click({"action_id": "sentiment_feedback_correct", "value": "not json"})
+    status, _, _ = app.click({"action_id": "sentiment_feedback_correct", "value": "not json"}, response="forged")
     assert status == 200
-    time.sleep(0.3)
+    # A real click after it: once its thank-you arrives, the forged one has long been handled.
+    real = _buttons(app, "a real prediction")[0]
+    app.click(real, response="real")
+    app.fake.wait_for(lambda f: len(f.responses) >= 2)
+    assert [r["url"] for r in app.fake.responses] == ["/response/r1", "/response/real"]
     with app.services.sessions() as session:
-        assert session.execute(select(Feedback)).first() is None
+        assert [row.text for row in session.execute(select(Feedback)).scalars()] == ["a real prediction"]
 
 
 def test_long_texts_fit_the_button_value_limit(app: Served) -> None:
