@@ -55,6 +55,11 @@ def _message(text: str, *, ts: str = TS, user: str = "U0PERSON01", **extra: Any)
     }
 
 
+def _changed(message: dict[str, Any], *, ts: str = "1700000200.000100") -> dict[str, Any]:
+    """A message_changed event: ``message`` is the message as it is now (its ``ts`` the original one)."""
+    return {"type": "message", "subtype": "message_changed", "channel": "C0MARKET01", "ts": ts, "message": message}
+
+
 def _mentions(app: Served, wait_for: int | None = None) -> list[Mention]:
     deadline = time.monotonic() + 10
     while True:
@@ -147,28 +152,10 @@ def test_an_edit_updates_the_text_and_a_deletion_removes_it(app: Served) -> None
 def test_an_unfurl_changes_nothing_and_a_tombstone_removes_the_mention(app: Served) -> None:
     _send(app, _message("look at google's new logo https://google.com"))
     _mentions(app, wait_for=1)
-    unfurl = {
-        "type": "message",
-        "subtype": "message_changed",
-        "channel": "C0MARKET01",
-        "ts": "1700000200.000100",
-        "message": {
-            "type": "message",
-            "user": "U0PERSON01",
-            "text": "look at google's new logo <https://google.com>",
-            "ts": TS,
-            "attachments": [{"title": "Google"}],
-        },
-    }
-    _send(app, unfurl, event_id="Ev0000000006")
-    tombstone = {
-        "type": "message",
-        "subtype": "message_changed",
-        "channel": "C0MARKET01",
-        "ts": "1700000300.000100",
-        "message": {"type": "message", "subtype": "tombstone", "text": "This message was deleted.", "ts": TS},
-    }
-    _send(app, tombstone, event_id="Ev0000000007")
+    unfurled = _message("look at google's new logo <https://google.com>", attachments=[{"title": "Google"}])
+    _send(app, _changed(unfurled), event_id="Ev0000000006")
+    tombstone = {"type": "message", "subtype": "tombstone", "text": "This message was deleted.", "ts": TS}
+    _send(app, _changed(tombstone, ts="1700000300.000100"), event_id="Ev0000000007")
     assert _mentions(app, wait_for=0) == []
     assert len(app.fake.calls_to("chat.getPermalink")) == 1  # the unfurl did not look the message up again
 
@@ -176,14 +163,7 @@ def test_an_unfurl_changes_nothing_and_a_tombstone_removes_the_mention(app: Serv
 def test_an_edit_that_drops_the_brand_drops_the_mention(app: Served) -> None:
     _send(app, _message("switching to microsoft teams"))
     _mentions(app, wait_for=1)
-    edit = {
-        "type": "message",
-        "subtype": "message_changed",
-        "channel": "C0MARKET01",
-        "ts": "1700000200.000100",
-        "message": {"type": "message", "user": "U0PERSON01", "text": "switching jobs", "ts": TS},
-    }
-    _send(app, edit, event_id="Ev0000000005")
+    _send(app, _changed(_message("switching jobs")), event_id="Ev0000000005")
     assert _mentions(app, wait_for=0) == []
 
 
