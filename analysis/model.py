@@ -441,8 +441,8 @@ class SentimentModel:
         results: list[Prediction | InvalidInput | None] = list(errors)
         # Sorting by length makes each batch's texts alike, so little of every batch is padding.
         order = sorted((i for i, token_ids in enumerate(ids) if token_ids is not None), key=lambda i: len(ids[i] or ()))
-        for chunk in _chunks([len(ids[i] or ()) for i in order], self.batch_size):
-            chunk = [order[k] for k in chunk]
+        for positions in _chunks([len(ids[i] or ()) for i in order], self.batch_size):
+            chunk = [order[k] for k in positions]
             batch = self._pad([ids[i] or [] for i in chunk])
             for i, prediction in zip(chunk, self.postprocess(self.forward(batch)), strict=True):
                 results[i] = prediction

@@ -251,8 +251,8 @@ def count_by_status(*, session: Session) -> dict[str, int]:
     return {status: int(n) for status, n in session.execute(query)}
 
 
-def replace_text(*, session: Session, source: str, external_id: str, text: str, brand: str) -> bool:
-    """An edited mention: new text (and brand), back to pending so it is classified again. False if not stored."""
+def replace_text(*, session: Session, source: str, external_id: str, text: str, brand: str) -> None:
+    """An edited mention: new text (and brand), back to pending so it is classified again."""
     statement = (
         update(Mention)
         .where(Mention.source == source, Mention.external_id == external_id)
@@ -269,7 +269,7 @@ def replace_text(*, session: Session, source: str, external_id: str, text: str, 
             classified_at=None,
         )
     )
-    return bool(session.connection().execute(statement).rowcount)
+    session.execute(statement)
 
 
 def stored_text(*, session: Session, source: str, external_id: str) -> str | None:

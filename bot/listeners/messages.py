@@ -85,8 +85,8 @@ def register(app: App, services: Services) -> None:
             if stored is not None and brand is None:
                 # Edited until it no longer names a brand: it is no longer a mention.
                 delete_mention(session=session, source=SOURCE, external_id=key)
-            elif stored is not None and stored != text:
-                replace_text(session=session, source=SOURCE, external_id=key, text=text, brand=brand or "")
+            elif stored is not None and brand is not None and stored != text:
+                replace_text(session=session, source=SOURCE, external_id=key, text=text, brand=brand)
             session.commit()
         if stored is None:
             # Edited until it names a brand.
