@@ -17,6 +17,8 @@ BUTTON_VALUE_LIMIT = 2000
 FALLBACK_TEXT_LIMIT = 4000
 MAX_BLOCKS = 50
 MAX_HOME_BLOCKS = 100
+# Longer URLs are shown without a link rather than push a section past Slack's limit.
+MAX_URL = 1000
 
 LABEL_EMOJI = {"negative": ":rage:", "neutral": ":neutral_face:", "positive": ":smile:"}
 BAR_WIDTH = 20
@@ -59,6 +61,20 @@ def fit(text: str, limit: int) -> str:
     if entity != -1 and ";" not in kept[entity:]:
         kept = kept[:entity]
     return kept + "…"
+
+
+def change(now: float, before: float) -> str:
+    """Relative change for people: ``+25%``, ``new`` when there was nothing before."""
+    if before == 0:
+        return "new" if now else "no change"
+    return f"{(now - before) / before:+.0%}"
+
+
+def link(url: str | None, label: str) -> str:
+    """A mrkdwn link to an http(s) URL, or nothing; the URL cannot close the link early or add markup."""
+    if not url or not url.startswith(("https://", "http://")) or len(url) > MAX_URL:
+        return ""
+    return f"<{escape(url).replace('|', '%7C')}|{escape(label)}>"
 
 
 def section(text: str) -> Block:

@@ -21,6 +21,7 @@ from bot.cli_model import (
     models_command,
     train_command,
 )
+from bot.cli_pipeline import outbox, replay, run_job, worker
 from bot.context import AppContext
 from bot.errors import BrandpulseError
 from bot.settings import Settings, load_settings
@@ -143,6 +144,10 @@ cli.add_command(classify_pending_command)
 cli.add_command(evaluate_command)
 cli.add_command(train_command)
 cli.add_command(models_command)
+cli.add_command(run_job)
+cli.add_command(worker)
+cli.add_command(outbox)
+cli.add_command(replay)
 
 
 def main() -> None:

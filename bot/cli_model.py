@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import sys
-import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
@@ -15,13 +14,12 @@ from tqdm import tqdm
 from analysis.data import load_labelled
 from analysis.errors import InvalidInput
 from analysis.labels import LABELS, parse_label_map
-from analysis.metrics import Evaluation, evaluate
-from analysis.model import Prediction
+from analysis.metrics import Evaluation
 from analysis.train import EpochReport, TrainConfig, train
 from bot.context import AppContext, quiet_transformers
+from bot.evaluation import score_and_record
 from bot.render import progress_bar, render
-from storage.models import EvaluationRun
-from storage.registry import model_versions, record_evaluation, register_model
+from storage.registry import model_versions, register_model
 
 
 def _label_map(value: str | None) -> dict[str, str]:
@@ -89,29 +87,9 @@ def evaluate_command(
         source, split=split, subset=subset, text_field=text_field, label_field=label_field, label_map=label_map
     )
     model = app.load_model(model_source)
-    started = time.perf_counter()
     with progress_bar(total=len(data.examples), unit="text", desc="evaluate", enabled=progress) as bar:
-        results = model.classify(data.texts, progress=lambda n: _advance(bar, n))
-    seconds = time.perf_counter() - started
-    predicted = [r.label if isinstance(r, Prediction) else "neutral" for r in results]
-    invalid = sum(isinstance(r, InvalidInput) for r in results)
-    result = evaluate(data.labels, predicted)
-    with app.sessions() as session:
-        record_evaluation(
-            session=session,
-            run=EvaluationRun(
-                model_version=model.name,
-                dataset=data.name,
-                n=result.n,
-                accuracy=result.accuracy,
-                macro_f1=result.macro_f1,
-                macro_recall=result.macro_recall,
-                per_class={k: vars(v) for k, v in result.per_class.items()},
-                confusion_matrix=result.confusion_matrix,
-                seconds=seconds,
-                created_at=datetime.now(UTC),
-            ),
-        )
+        scored = score_and_record(sessions=app.sessions, model=model, data=data, progress=lambda n: _advance(bar, n))
+    result, seconds, invalid = scored.result, scored.seconds, scored.invalid
     if as_json:
         click.echo(
             json.dumps(

@@ -321,6 +321,34 @@ class Importer:
                 detail = str(exc.orig or exc).strip().splitlines()[0][:200]
                 report.rejected.append(Rejection(report.path, line, f"the database refused the row: {detail}"))
 
+    def rows(
+        self,
+        stream: IO[bytes],
+        *,
+        path: str,
+        file_format: str,
+        delimiter: str = ",",
+        advance: Callable[[int], None] = lambda n: None,
+        reject: Callable[[Rejection], None] = lambda r: None,
+        ingested_at: datetime | None = None,
+    ) -> Iterator[tuple[int, dict[str, Any]]]:
+        """The mention rows of a file with their line numbers; rows that cannot be imported go to ``reject``."""
+        if file_format == "csv":
+            records = _csv_records(stream, advance, delimiter)
+        elif file_format == "jsonl":
+            records = _jsonl_records(stream, advance)
+        else:
+            raise RowError(f"unknown format {file_format!r}: expected jsonl or csv")
+        at = ingested_at or self.now()
+        for record in records:
+            if record.values is None:
+                reject(Rejection(path, record.line, record.error or "unreadable row"))
+                continue
+            try:
+                yield record.line, self.to_row(record.values, at)
+            except RowError as exc:
+                reject(Rejection(path, record.line, str(exc)))
+
     def import_stream(
         self,
         stream: IO[bytes],
@@ -332,30 +360,18 @@ class Importer:
         on_reject: Callable[[Rejection], None] = lambda r: None,
     ) -> ImportReport:
         report = ImportReport(path=path)
-        if file_format == "csv":
-            records = _csv_records(stream, advance, delimiter)
-        elif file_format == "jsonl":
-            records = _jsonl_records(stream, advance)
-        else:
-            raise RowError(f"unknown format {file_format!r}: expected jsonl or csv")
-        ingested_at = self.now()
         batch: list[tuple[int, dict[str, Any]]] = []
 
-        def reject(line: int, reason: str) -> None:
-            rejection = Rejection(path, line, reason)
+        def reject(rejection: Rejection) -> None:
+            report.read += 1
             report.rejected.append(rejection)
             on_reject(rejection)
 
-        for record in records:
+        for line, row in self.rows(
+            stream, path=path, file_format=file_format, delimiter=delimiter, advance=advance, reject=reject
+        ):
             report.read += 1
-            if record.values is None:
-                reject(record.line, record.error or "unreadable row")
-                continue
-            try:
-                batch.append((record.line, self.to_row(record.values, ingested_at)))
-            except RowError as exc:
-                reject(record.line, str(exc))
-                continue
+            batch.append((line, row))
             if len(batch) >= self.batch_size:
                 self._flush(batch, report, on_reject)
                 batch = []

@@ -10,10 +10,12 @@ from slack_sdk.errors import SlackApiError
 from sqlalchemy import text
 
 from analysis.batcher import Batcher
-from analysis.errors import AnalysisError
+from analysis.errors import AnalysisError, ModelUnavailable
+from analysis.model import Classifier
 from bot.app import Services, build_slack_app
 from bot.context import AppContext
 from bot.errors import BrandpulseError
+from bot.pipeline import Pipeline
 from bot.web import SLACK_EVENTS_PATH, HttpServer, build_web_app
 from storage.db import safe_url
 from storage.migrate import current_revision
@@ -31,6 +33,7 @@ class Server:
         self.http: HttpServer | None = None
         self.slack_mode = "disabled"
         self._socket_handler: Any = None
+        self.pipeline: Pipeline | None = None
 
     def start(self) -> None:
         settings, app = self.app.settings, self.app
@@ -88,7 +91,15 @@ class Server:
                     "(an xapp- token with connections:write) and the network"
                 ) from None
             log.info("Slack over Socket Mode: connected, no public URL needed")
+        self.pipeline = Pipeline(app, self._model, run_jobs=settings.run_jobs)
+        self.pipeline.start()
         log.info("would serve Prometheus metrics on port %d (not wired in yet)", settings.metrics_port)
+
+    def _model(self) -> Classifier:
+        services = self.services
+        if services is None or services.predictor is None:
+            raise ModelUnavailable(services.model_error if services and services.model_error else "no model is loaded")
+        return services.predictor.model
 
     def health(self) -> dict[str, Any]:
         report: dict[str, Any] = {"status": "ok", "slack": self.slack_mode}
@@ -107,6 +118,8 @@ class Server:
         return report
 
     def stop(self) -> None:
+        if self.pipeline is not None:
+            self.pipeline.stop()
         if self._socket_handler is not None:
             self._socket_handler.close()
         if self.http is not None:

@@ -61,6 +61,41 @@ class Settings(BaseSettings):
     http_port: int = Field(default=3000, ge=1, le=65535, description="Port of the HTTP server.")
     metrics_port: int = Field(default=9185, ge=1, le=65535, description="Port of the Prometheus /metrics endpoint.")
     timezone: str = Field(default="UTC", description="IANA timezone for stats buckets and schedules.")
+    run_jobs: bool = Field(default=True, description="Whether `serve` runs the scheduled jobs (`worker` always does).")
+    classify_interval_seconds: int = Field(
+        default=60, ge=1, le=86400, description="How often pending mentions are classified."
+    )
+    spike_interval_seconds: int = Field(default=300, ge=1, le=86400, description="How often spikes are looked for.")
+    spike_window_minutes: int = Field(
+        default=60, ge=1, le=1440, description="The window a spike is measured over (the last N minutes)."
+    )
+    spike_baseline_days: int = Field(
+        default=7, ge=1, le=90, description="Days whose same window makes the baseline of the spike tests."
+    )
+    spike_min_baseline_days: int = Field(
+        default=3,
+        ge=1,
+        le=90,
+        description="Days of history needed for that baseline; before, the preceding windows of the last 24 h.",
+    )
+    spike_alpha: float = Field(
+        default=0.0001, gt=0, lt=1, description="Significance level of each spike test (p-value below it)."
+    )
+    digest_top: int = Field(default=3, ge=0, le=10, description="Most negative and most positive mentions per digest.")
+    evaluation_data: Path | None = Field(
+        default=None, description="Labelled JSONL/CSV file the periodic evaluation job scores the model on."
+    )
+    evaluation_schedule: str = Field(default="0 3 * * *", description="Cron schedule of the evaluation job.")
+    retention_days: int | None = Field(
+        default=None, ge=1, description="Delete mentions older than this many days (daily job); unset: keep all."
+    )
+    job_grace_seconds: int = Field(
+        default=300, ge=1, description="How late a scheduled job may still start (after a pause or a busy spell)."
+    )
+    outbox_max_attempts: int = Field(default=8, ge=1, le=100, description="Delivery attempts before a message is dead.")
+    outbox_lease_seconds: int = Field(
+        default=300, ge=1, description="How long a deliverer holds a message before another may try it."
+    )
     log_level: LogLevel = Field(default="INFO", description="DEBUG, INFO, WARNING, ERROR or CRITICAL.")
 
     @field_validator("database_url")
@@ -86,6 +121,17 @@ class Settings(BaseSettings):
             for user in value:
                 if not isinstance(user, str) or user[:1] not in ("U", "W") or not user.isalnum():
                     raise ValueError("expected Slack user IDs such as U012ABCDEF, separated by commas")
+        return value
+
+    @field_validator("evaluation_schedule")
+    @classmethod
+    def _cron(cls, value: str) -> str:
+        from apscheduler.triggers.cron import CronTrigger
+
+        try:
+            CronTrigger.from_crontab(value)
+        except ValueError as exc:
+            raise ValueError(f"expected a 5-field cron expression such as '0 3 * * *' ({exc})") from None
         return value
 
     @field_validator("timezone")

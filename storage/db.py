@@ -59,3 +59,15 @@ def safe_url(engine_or_url: Engine | str) -> str:
     """The URL with any password masked, for logs and messages."""
     url = engine_or_url.url if isinstance(engine_or_url, Engine) else normalise_url(engine_or_url)
     return url.render_as_string(hide_password=True)
+
+
+def insert_unless_exists(session: Session, model: type[Any], values: dict[str, Any]) -> int | None:
+    """INSERT ... ON CONFLICT DO NOTHING in the session's transaction: the new row's id, or None if it clashed.
+
+    A savepoint would do the same but pysqlite's transaction handling does not support them reliably.
+    """
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    statement = dialect.insert(model).values(**values).on_conflict_do_nothing().returning(model.id)
+    return session.execute(statement).scalar_one_or_none()

@@ -295,3 +295,55 @@ def label_counts(*, session: Session, since: datetime, until: datetime) -> dict[
     for brand, label, n in session.execute(query):
         counts.setdefault(brand, {})[label] = int(n)
     return counts
+
+
+def brand_label_counts(*, session: Session, brand: str, since: datetime, until: datetime) -> dict[str | None, int]:
+    """Mentions of one brand per label (None: not classified yet) created in [since, until)."""
+    query = (
+        select(Mention.label, func.count())
+        .where(Mention.brand == brand, Mention.created_at >= since, Mention.created_at < until)
+        .group_by(Mention.label)
+    )
+    return {label: int(n) for label, n in session.execute(query)}
+
+
+def first_mention_at(*, session: Session, brand: str) -> datetime | None:
+    return session.execute(select(func.min(Mention.created_at)).where(Mention.brand == brand)).scalar_one_or_none()
+
+
+_SCORE_OF = {"negative": Mention.score_negative, "neutral": Mention.score_neutral, "positive": Mention.score_positive}
+
+
+def strongest(
+    *, session: Session, brand: str, since: datetime, until: datetime, label: str, limit: int
+) -> list[Mention]:
+    """The mentions of [since, until) labelled ``label`` with the highest score for it."""
+    query = (
+        select(Mention)
+        .where(
+            Mention.brand == brand,
+            Mention.created_at >= since,
+            Mention.created_at < until,
+            Mention.label == label,
+        )
+        .order_by(_SCORE_OF[label].desc(), Mention.created_at.desc(), Mention.id.desc())
+        .limit(limit)
+    )
+    return list(session.execute(query).scalars())
+
+
+def texts_between(
+    *, session: Session, brand: str, since: datetime, until: datetime, label: str | None = None, limit: int = 5000
+) -> list[str]:
+    """Texts of a brand's mentions in [since, until), newest first, optionally of one label."""
+    query = select(Mention.text).where(Mention.brand == brand, Mention.created_at >= since, Mention.created_at < until)
+    if label is not None:
+        query = query.where(Mention.label == label)
+    query = query.order_by(Mention.created_at.desc()).limit(limit)
+    return list(session.execute(query).scalars())
+
+
+def delete_older_than(*, session: Session, before: datetime) -> int:
+    """Forget mentions created before ``before`` (retention); returns how many."""
+    statement = delete(Mention).where(Mention.created_at < before)
+    return int(session.connection().execute(statement).rowcount)

@@ -15,6 +15,7 @@ from sqlalchemy import (
     Float,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Text,
@@ -162,4 +163,83 @@ class Feedback(Base):
         CheckConstraint("given_label IN ('negative', 'neutral', 'positive')", name="given_label"),
         # Live accuracy over a recent window.
         Index(None, "created_at"),
+    )
+
+
+class OutboxStatus(enum.StrEnum):
+    PENDING = "pending"
+    SENT = "sent"
+    DEAD = "dead"
+
+
+class OutboxMessage(Base):
+    """A message for Slack, written before it is sent: a crash or a Slack outage delays it but does not lose it."""
+
+    __tablename__ = "outbox"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    channel: Mapped[str] = mapped_column(String(80))
+    # Arguments of chat.postMessage besides the channel: text (the fallback) and blocks.
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    # An image posted after the message (a digest's chart), uploaded with files_upload_v2.
+    attachment: Mapped[bytes | None] = mapped_column(LargeBinary)
+    attachment_name: Mapped[str | None] = mapped_column(String(255))
+    # Two steps, each remembered once Slack has taken it, so a retry does not repeat a step that succeeded.
+    slack_channel: Mapped[str | None] = mapped_column(String(32))
+    slack_ts: Mapped[str | None] = mapped_column(String(32))
+    file_id: Mapped[str | None] = mapped_column(String(64))
+    # What the message is about (a digest's brand and period, an alert's window): the same key is queued once.
+    dedup_key: Mapped[str | None] = mapped_column(String(255), unique=True)
+    status: Mapped[str] = mapped_column(String(16), default=OutboxStatus.PENDING.value)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime]
+    # When it may be tried next: after a backoff, or when the lease of a deliverer that took it runs out.
+    next_attempt_at: Mapped[datetime]
+    sent_at: Mapped[datetime | None]
+
+    __table_args__ = (
+        CheckConstraint("status IN ('pending', 'sent', 'dead')", name="status"),
+        Index(None, "status", "next_attempt_at"),
+    )
+
+
+class JobRun(Base):
+    """One occurrence of a scheduled job; the unique key lets exactly one process run it."""
+
+    __tablename__ = "job_runs"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    job: Mapped[str] = mapped_column(String(128))
+    scheduled_for: Mapped[datetime]
+    owner: Mapped[str] = mapped_column(String(255))
+    status: Mapped[str] = mapped_column(String(16))
+    started_at: Mapped[datetime]
+    finished_at: Mapped[datetime | None]
+    detail: Mapped[str | None] = mapped_column(Text)
+
+    __table_args__ = (
+        UniqueConstraint("job", "scheduled_for"),
+        CheckConstraint("status IN ('running', 'succeeded', 'failed')", name="status"),
+    )
+
+
+class SpikeAlert(Base):
+    """A spike the detector reported, kept for the cooldown and so that one spike is reported once."""
+
+    __tablename__ = "spike_alerts"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    brand: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(32))
+    severity: Mapped[str] = mapped_column(String(16))
+    window_start: Mapped[datetime]
+    window_end: Mapped[datetime]
+    details: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime]
+
+    __table_args__ = (
+        # Also the index of the cooldown's query: the latest alert of a brand and kind.
+        UniqueConstraint("brand", "kind", "window_end"),
     )

@@ -9,6 +9,7 @@ answers land on the same server (``fake.response_url(...)``). Answers follow the
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import json
 import threading
@@ -87,6 +88,8 @@ class Failure:
     status: int
     body: dict[str, Any] | str
     headers: dict[str, str]
+    # Seconds to wait before answering: a call "in flight" that a test can kill the caller during.
+    delay: float = 0.0
 
 
 class _Server(ThreadingHTTPServer):
@@ -116,6 +119,10 @@ class FakeSlack:
         self._socket_server: Any = None
         self._socket_connections: list[Any] = []
         self._envelopes = itertools.count(1)
+        # files_upload_v2: bytes posted to each upload URL, by file id; the ids completed into each channel.
+        self.uploads: dict[str, bytes] = {}
+        self.shared_files: dict[str, list[str]] = {}
+        self._files = itertools.count(1)
 
     @property
     def base_url(self) -> str:
@@ -186,9 +193,12 @@ class FakeSlack:
         body: dict[str, Any] | str | None = None,
         headers: dict[str, str] | None = None,
         times: int = 1,
+        delay: float = 0.0,
     ) -> None:
-        """Answer the next ``times`` calls of ``method`` with this instead (a 429, a 503, ``ok: false``...)."""
-        failure = Failure(status, body if body is not None else {"ok": False, "error": "fatal_error"}, headers or {})
+        """Answer the next ``times`` calls of ``method`` with this instead (a 429, a 503, ``ok: false``...),
+        after ``delay`` seconds."""
+        body = body if body is not None else {"ok": False, "error": "fatal_error"}
+        failure = Failure(status, body, headers or {}, delay)
         self._failures.setdefault(method, []).extend([failure] * times)
 
     def calls_to(self, method: str) -> list[Call]:
@@ -224,6 +234,7 @@ class FakeSlack:
             failures = self._failures.get(method)
             failure = failures.pop(0) if failures else None
         if failure is not None:
+            time.sleep(failure.delay)
             return failure.status, failure.body, failure.headers
         spec = load_spec()
         operation = spec["paths"].get(f"/{method}")
@@ -280,6 +291,8 @@ class FakeSlack:
     def _success(self, method: str, params: dict[str, Any]) -> dict[str, Any]:
         ts = f"{1_700_000_000 + next(self._ts)}.000100"
         channel = str(params.get("channel", "C0000000001"))
+        if channel.startswith("#"):  # Slack answers with the channel's ID whatever name the caller used
+            channel = "C" + hashlib.sha1(channel.encode()).hexdigest()[:10].upper()
         if method in ("chat.postMessage", "chat.update"):
             message = {"type": "message", "text": params.get("text", ""), "ts": ts, "user": "U0BOT00001"}
             if method == "chat.update":
@@ -296,6 +309,16 @@ class FakeSlack:
                 "channel": channel,
                 "permalink": f"https://example.slack.com/archives/{channel}/p{message}",
             }
+        if method == "files.getUploadURLExternal":
+            file_id = f"F{next(self._files):09d}"
+            return {"ok": True, "file_id": file_id, "upload_url": f"{self.base_url}/upload/{file_id}"}
+        if method == "files.completeUploadExternal":
+            files = json.loads(params["files"]) if isinstance(params["files"], str) else params["files"]
+            for file in files:
+                if file["id"] not in self.uploads:
+                    self.violations.append(f"{method}: file {file['id']} was never uploaded")
+                self.shared_files.setdefault(str(params.get("channel_id", "")), []).append(file["id"])
+            return {"ok": True, "files": [{"id": f["id"], "title": f.get("title", "")} for f in files]}
         if method == "apps.connections.open":
             return {"ok": True, "url": self._start_socket_mode()}
         if method == "auth.test":
@@ -344,6 +367,11 @@ class FakeSlack:
 
             def _serve(self) -> None:
                 path = urlsplit(self.path).path
+                if path.startswith("/upload/"):  # files_upload_v2's second step: the raw bytes of one file
+                    length = int(self.headers.get("Content-Length") or 0)
+                    fake.uploads[path.removeprefix("/upload/")] = self.rfile.read(length)
+                    self._send(200, f"OK - {length}")
+                    return
                 params = self._params()
                 if path.startswith("/response/"):
                     problem = fake._message_problem("chat.postMessage", params)

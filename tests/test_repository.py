@@ -77,7 +77,7 @@ def test_the_slack_manifest_declares_what_the_app_listens_to() -> None:
     assert commands[0]["url"].endswith("/slack/events")
     assert manifest["features"]["app_home"]["home_tab_enabled"] is True
     scopes = set(manifest["oauth_config"]["scopes"]["bot"])
-    assert {"commands", "chat:write", "channels:history", "groups:history"} <= scopes
+    assert {"commands", "chat:write", "files:write", "channels:history", "groups:history"} <= scopes
     settings = manifest["settings"]
     assert {"message.channels", "message.groups", "app_home_opened"} == set(
         settings["event_subscriptions"]["bot_events"]

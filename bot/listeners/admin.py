@@ -27,6 +27,9 @@ from bot.blocks import (
     section,
     sections,
 )
+from bot.blocks import (
+    link as make_link,
+)
 from bot.stats import brand_stats
 from storage.mentions import history_query
 
@@ -38,8 +41,6 @@ _PERIOD = re.compile(r"^(\d{1,4})([hdw])$")
 _UNITS = {"h": timedelta(hours=1), "d": timedelta(days=1), "w": timedelta(weeks=1)}
 MAX_PERIOD = timedelta(days=366)
 MAX_WORDS = 200
-# Longer URLs are shown without a link rather than push a section past Slack's limit.
-MAX_URL = 1000
 
 
 class UsageError(ValueError):
@@ -146,7 +147,7 @@ def history_page(services: Services, query: HistoryQuery) -> dict[str, Any]:
         label = mention.label or mention.status
         emoji = LABEL_EMOJI.get(mention.label or "", ":hourglass:")
         when = mention.created_at.astimezone(tz).strftime("%Y-%m-%d %H:%M")
-        link = _link(mention.url)
+        link = make_link(mention.url, "link")
         meta = f"{emoji} *{label}* · {when} · {escape(mention.source)}" + (f" · {link}" if link else "")
         blocks.append(section(f"{meta}\n{quote(mention.text, 2000)}"))
     if more:
@@ -171,14 +172,6 @@ def history_page(services: Services, query: HistoryQuery) -> dict[str, Any]:
     blocks.append(context(f"times in {escape(services.settings.timezone)}"))
     text = f"{title}: {len(page)} shown" + (", more available" if more else "")
     return {"response_type": "ephemeral", "text": fallback(text), "blocks": blocks}
-
-
-def _link(url: str | None) -> str:
-    """A Slack link to a stored URL, if it is a web address; characters that would end the link are encoded."""
-    if not url or not url.startswith(("https://", "http://")) or len(url) > MAX_URL:
-        return ""
-    safe = escape(url).replace("|", "%7C")
-    return f"<{safe}|link>"
 
 
 def stats_answer(services: Services, args: list[str]) -> dict[str, Any]:

@@ -11,19 +11,12 @@ from slack_sdk import WebClient
 
 from analysis.labels import LABELS
 from bot.app import Services
-from bot.blocks import MAX_HOME_BLOCKS, Block, bar, context, escape, header, section
+from bot.blocks import MAX_HOME_BLOCKS, Block, bar, change, context, escape, header, section
 from storage.mentions import label_counts
 
 log = logging.getLogger(__name__)
 
 WINDOW = timedelta(hours=24)
-
-
-def _change(now: float, before: float) -> str:
-    if before == 0:
-        return "new" if now else "no change"
-    change = (now - before) / before
-    return f"{change:+.0%}"
 
 
 def home_view(services: Services) -> dict[str, Any]:
@@ -39,7 +32,7 @@ def home_view(services: Services) -> dict[str, Any]:
         classified = sum(now.get(label, 0) for label in LABELS)
         classified_before = sum(before.get(label, 0) for label in LABELS)
         lines = [
-            f"*{escape(brand)}*: {volume:,} mention{'' if volume == 1 else 's'} ({_change(volume, volume_before)} vs the 24 hours before)"
+            f"*{escape(brand)}*: {volume:,} mention{'' if volume == 1 else 's'} ({change(volume, volume_before)} vs the 24 hours before)"
         ]
         for label in LABELS:
             if not classified:

@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 
+from storage.migrate import head_revision
 from tests.bot.slack_helpers import BOT_TOKEN, SIGNING_SECRET, Served
 from tests.fake_slack import FakeSlack
 
@@ -62,7 +63,10 @@ def test_serve_without_slack_or_model_keeps_running(tmp_path: Path) -> None:
         assert _health(port) == {"status": "ok", "slack": "disabled", "database": "ok", "model": "unavailable"}
     output = "".join(lines)
     assert (tmp_path / "data" / "brandpulse.db").exists()
-    assert "database schema upgraded from empty to 0003" in output
+    assert f"database schema upgraded from empty to {head_revision()}" in output
+    # The scheduled jobs run, and the outbox is delivered (a bot token is all that posting needs).
+    assert "job digest:apple: next run at" in output and "job spikes: next run at" in output
+    assert "outbox: delivering to Slack" in output
     # The default model cannot be fetched here: serve says so and keeps running without it.
     assert "model unavailable: cannot load model 'cardiffnlp/twitter-roberta-base-sentiment-latest'" in output
     assert "watching 4 brands: apple, google, microsoft, twitter" in output

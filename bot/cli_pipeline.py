@@ -1,0 +1,216 @@
+"""Commands of the scheduled pipeline: ``run-job``, ``worker``, ``outbox list|retry`` and ``replay``."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import sys
+import threading
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import click
+
+from analysis.errors import ModelUnavailable
+from bot.cli_mentions import FORMATS
+from bot.context import AppContext
+from bot.errors import BrandpulseError
+from bot.ingest import Importer
+from bot.jobs import JOB_NAMES, Job, build_jobs, run_now, run_occurrence, select_jobs
+from bot.pipeline import Pipeline, job_context, lazy_model, make_deliverer
+from bot.render import progress_bar, render
+from bot.scheduler import SteppedSchedule
+from storage.outbox import list_messages, retry_dead
+
+log = logging.getLogger("brandpulse")
+
+
+@click.command("run-job")
+@click.argument("name", type=click.Choice(JOB_NAMES))
+@click.option("--brand", help="Only this brand (digest and spikes).")
+@click.pass_obj
+def run_job(app: AppContext, name: str, brand: str | None) -> None:
+    """Run one job now, once: classify, spikes, digest, evaluate or retention.
+
+    A digest covers a period as long as its schedule's, ending now. Queued messages are delivered before the
+    command returns when BRANDPULSE_SLACK_BOT_TOKEN is set; otherwise they wait in the outbox.
+    """
+    if brand is not None and brand not in app.brands.names:
+        raise BrandpulseError(f"unknown brand {brand!r} (the brands file defines: {', '.join(app.brands.names)})")
+    ctx = job_context(app, lazy_model(app))
+    jobs = select_jobs(build_jobs(ctx), name, brand)
+    if name == "spikes" and brand is not None:
+        from bot import spikes
+
+        jobs = [Job("spikes", jobs[0].trigger, lambda now: spikes.run(ctx, now, brand))]
+    failed = False
+    for job in jobs:
+        summary = run_now(ctx, job)
+        click.echo(f"{job.name}: {summary}")
+        with app.sessions() as session:
+            from storage.jobs import runs
+
+            failed = failed or runs(session=session, job=job.name, limit=1)[0].status == "failed"
+    deliverer = make_deliverer(app)
+    if deliverer is not None:
+        sent = deliverer.deliver_due()
+        click.echo(f"outbox: {sent} delivered")
+    if failed:
+        sys.exit(1)
+
+
+@click.command()
+@click.pass_obj
+def worker(app: AppContext) -> None:
+    """Run the scheduled jobs and deliver the outbox, without Slack listeners or HTTP server, until interrupted.
+
+    Start several against one PostgreSQL database: each job occurrence runs in exactly one of them.
+    """
+    stop = threading.Event()
+
+    def _stop(signum: int, _frame: Any) -> None:
+        log.info("received %s, stopping", signal.Signals(signum).name)
+        stop.set()
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+    app.engine  # noqa: B018 - migrates the database before the jobs need it
+    model = lazy_model(app)
+    try:
+        loaded = model()
+        log.info("model %s ready", loaded.name)
+    except ModelUnavailable as exc:
+        log.error("model unavailable: %s; classification and evaluation jobs will fail until it is", exc)
+    pipeline = Pipeline(app, model, run_jobs=True)
+    pipeline.start()
+    log.info("worker %s running %d jobs; press Ctrl-C to stop", pipeline.ctx.owner, len(pipeline.jobs))
+    try:
+        while not stop.wait(timeout=1.0):
+            pass
+    finally:
+        pipeline.stop()
+        log.info("stopped")
+
+
+@click.group()
+def outbox() -> None:
+    """Messages waiting for, sent to or refused by Slack."""
+
+
+@outbox.command("list")
+@click.option("--status", type=click.Choice(["pending", "sent", "dead"]), help="Only messages in this state.")
+@click.option("--limit", type=click.IntRange(1, 10_000), default=50, show_default=True)
+@click.option("--format", "fmt", type=FORMATS, default="table", show_default=True)
+@click.pass_obj
+def outbox_list(app: AppContext, status: str | None, limit: int, fmt: str) -> None:
+    """The newest messages, with their state, attempts and last error."""
+    with app.sessions() as session:
+        messages = list_messages(session=session, status=status, limit=limit)
+    headers = ["id", "kind", "channel", "status", "attempts", "created_at", "last_error", "text"]
+    rows = [
+        [
+            m.id,
+            m.kind,
+            m.channel,
+            m.status,
+            m.attempts,
+            m.created_at.isoformat(timespec="seconds"),
+            m.last_error or "",
+            " ".join(str(m.payload.get("text", "")).split()),
+        ]
+        for m in messages
+    ]
+    click.echo(render(fmt, headers, rows, widths={"text": 60, "last_error": 40}))
+
+
+@outbox.command("retry")
+@click.argument("ids", nargs=-1, type=int)
+@click.option("--all", "retry_all", is_flag=True, help="Every dead message.")
+@click.pass_obj
+def outbox_retry(app: AppContext, ids: tuple[int, ...], retry_all: bool) -> None:
+    """Give dead messages (IDS, or --all) a fresh set of attempts; a running serve or worker sends them."""
+    if not ids and not retry_all:
+        raise click.UsageError("name the message ids to retry, or --all")
+    with app.sessions() as session:
+        count = retry_dead(session=session, now=datetime.now(UTC), ids=None if retry_all else list(ids))
+    click.echo(f"{count} message{'' if count == 1 else 's'} queued again")
+    if ids and count < len(ids):
+        click.echo("(only dead messages can be retried; see `brandpulse outbox list --status dead`)", err=True)
+
+
+def _advance(bar: Any, n: int) -> None:
+    bar.update(n)
+
+
+@click.command()
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--speed",
+    type=click.FloatRange(0, min_open=True),
+    default=60.0,
+    show_default=True,
+    help="Simulated seconds per real second (3600: an hour a second).",
+)
+@click.option("--source", default="replay", show_default=True, help="Source name for rows without a source column.")
+@click.option(
+    "--tail-hours",
+    type=click.FloatRange(0),
+    default=24.0,
+    show_default=True,
+    help="Keep the clock running this long after the last mention, so the last digests come out.",
+)
+@click.option("--progress/--no-progress", default=None, help="Progress bar (default: when stderr is a terminal).")
+@click.pass_obj
+def replay(app: AppContext, file: Path, speed: float, source: str, tail_hours: float, progress: bool | None) -> None:
+    """Ingest a timestamped JSONL/CSV file on a simulated clock, running the scheduled jobs at simulated times.
+
+    Mentions appear at their created_at times, SPEED times faster; classification, spike alerts and digests
+    run when the simulated clock reaches them, and their messages are delivered to Slack when
+    BRANDPULSE_SLACK_BOT_TOKEN is set (otherwise see `brandpulse outbox list`).
+    """
+    from bot.replay import Replay, ReplayReport, load_rows
+
+    importer = Importer(engine=app.engine, matcher=app.brands.matcher(), tz=app.settings.tz, default_source=source)
+    report = ReplayReport(path=str(file))
+    rows = load_rows(importer, file, report)
+    for rejection in report.rejected:
+        click.echo(str(rejection), err=True)
+    if not rows:
+        raise BrandpulseError(f"{file}: no usable rows to replay")
+    model = lazy_model(app)
+    ctx = job_context(app, model)
+    jobs = build_jobs(ctx)
+    try:
+        model()
+    except ModelUnavailable as exc:
+        log.warning("replaying without classification (model unavailable: %s)", exc)
+        jobs = [j for j in jobs if j.name not in ("classify", "evaluate")]
+    deliverer = make_deliverer(app)
+    if deliverer is not None:
+        ctx.queued = deliverer.wake
+        deliverer.start()
+    span = rows[-1]["created_at"] - rows[0]["created_at"]
+    click.echo(
+        f"replaying {len(rows):,} mentions from {rows[0]['created_at']:%Y-%m-%d %H:%M} to "
+        f"{rows[-1]['created_at']:%Y-%m-%d %H:%M} UTC at {speed:g}x "
+        f"(about {(span + timedelta(hours=tail_hours)).total_seconds() / speed:,.0f} s)",
+        err=True,
+    )
+    schedule = SteppedSchedule(jobs, lambda job, at: run_occurrence(ctx, job, at), start=rows[0]["created_at"])
+    try:
+        with progress_bar(total=len(rows), unit="mention", desc="replay", enabled=progress) as bar:
+            Replay(engine=app.engine, schedule=schedule, speed=speed, progress=lambda n: _advance(bar, n)).run(
+                rows, report, tail=timedelta(hours=tail_hours)
+            )
+    finally:
+        if deliverer is not None:
+            deliverer.stop()
+            deliverer.deliver_due()
+    click.echo(
+        f"{report.path}: {report.read:,} rows read, {report.added:,} added, "
+        f"{report.read - report.added - len(report.rejected):,} already stored, {len(report.rejected):,} rejected; "
+        f"{report.occurrences:,} job runs"
+    )
+    if report.rejected:
+        sys.exit(1)

@@ -1,0 +1,40 @@
+"""The jobs that keep the data moving: classify pending mentions, score the model, forget old mentions."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+
+from analysis.data import load_labelled
+from bot.classify import classify_pending
+from bot.evaluation import score_and_record
+from storage.mentions import delete_older_than
+
+if TYPE_CHECKING:
+    from bot.jobs import JobContext
+
+
+def classify(ctx: JobContext, now: datetime) -> str:
+    del now  # everything pending, whenever it was ingested
+    report = classify_pending(sessions=ctx.sessions, model=ctx.model(), batch_size=ctx.settings.batch_size)
+    return f"{report.classified} mentions classified, {report.failed} failed"
+
+
+def evaluate(ctx: JobContext, now: datetime) -> str:
+    del now
+    assert ctx.settings.evaluation_data is not None
+    data = load_labelled(str(ctx.settings.evaluation_data))
+    scored = score_and_record(sessions=ctx.sessions, model=ctx.model(), data=data)
+    result = scored.result
+    return (
+        f"{data.name}: accuracy {result.accuracy:.4f}, macro-F1 {result.macro_f1:.4f}, "
+        f"macro-recall {result.macro_recall:.4f} on {result.n} texts"
+    )
+
+
+def retention(ctx: JobContext, now: datetime) -> str:
+    assert ctx.settings.retention_days is not None
+    before = now - timedelta(days=ctx.settings.retention_days)
+    with ctx.sessions() as session, session.begin():
+        deleted = delete_older_than(session=session, before=before)
+    return f"{deleted} mentions created before {before.isoformat()} deleted"

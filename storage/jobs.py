@@ -1,0 +1,40 @@
+"""Runs of scheduled jobs: one row per occurrence, whose unique key makes one process the one that runs it."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from storage.db import insert_unless_exists
+from storage.models import JobRun
+
+
+def claim_run(*, session: Session, job: str, scheduled_for: datetime, owner: str, at: datetime) -> int | None:
+    """Claim one occurrence of a job and commit; the run's id, or None when another process claimed it first."""
+    values = {"job": job, "scheduled_for": scheduled_for, "owner": owner, "status": "running", "started_at": at}
+    with session.begin():
+        return insert_unless_exists(session, JobRun, values)
+
+
+def finish_run(*, session: Session, run_id: int, succeeded: bool, at: datetime, detail: str | None) -> None:
+    with session.begin():
+        session.execute(
+            update(JobRun)
+            .where(JobRun.id == run_id)
+            .values(status="succeeded" if succeeded else "failed", finished_at=at, detail=(detail or "")[:2000])
+        )
+
+
+def last_successes(*, session: Session) -> dict[str, datetime]:
+    """When each job last finished successfully."""
+    query = select(JobRun.job, func.max(JobRun.finished_at)).where(JobRun.status == "succeeded").group_by(JobRun.job)
+    return {job: at for job, at in session.execute(query) if at is not None}
+
+
+def runs(*, session: Session, job: str | None = None, limit: int = 100) -> list[JobRun]:
+    query = select(JobRun).order_by(JobRun.scheduled_for.desc(), JobRun.id.desc()).limit(limit)
+    if job is not None:
+        query = query.where(JobRun.job == job)
+    return list(session.execute(query).scalars())

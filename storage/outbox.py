@@ -1,0 +1,125 @@
+"""The outbox: messages for Slack, stored first, delivered by whichever process takes them, at least once."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from storage.db import insert_unless_exists
+from storage.models import OutboxMessage, OutboxStatus
+
+
+def enqueue(
+    *,
+    session: Session,
+    kind: str,
+    channel: str,
+    payload: dict[str, Any],
+    at: datetime,
+    dedup_key: str | None = None,
+    attachment: bytes | None = None,
+    attachment_name: str | None = None,
+) -> int | None:
+    """Queue a message in the session's transaction: its id, or None if ``dedup_key`` is already queued."""
+    values = {
+        "kind": kind,
+        "channel": channel,
+        "payload": payload,
+        "attachment": attachment,
+        "attachment_name": attachment_name,
+        "dedup_key": dedup_key,
+        "status": OutboxStatus.PENDING.value,
+        "attempts": 0,
+        "created_at": at,
+        "next_attempt_at": at,
+    }
+    return insert_unless_exists(session, OutboxMessage, values)
+
+
+def claim_due(*, session: Session, now: datetime, lease: timedelta, limit: int = 10) -> list[OutboxMessage]:
+    """Take up to ``limit`` messages that are due, for ``lease``; commits.
+
+    Taking one counts an attempt and moves its next attempt past the lease: a deliverer that dies holding it
+    leaves it to be taken again when the lease runs out. On PostgreSQL rows another transaction is taking are
+    skipped (``SKIP LOCKED``); SQLite has no row locks, so each take is an update that only the first taker's
+    condition still matches.
+    """
+    query = (
+        select(OutboxMessage)
+        .where(OutboxMessage.status == OutboxStatus.PENDING.value, OutboxMessage.next_attempt_at <= now)
+        .order_by(OutboxMessage.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    taken: list[OutboxMessage] = []
+    with session.begin():
+        for message in session.execute(query).scalars().all():
+            take = (
+                update(OutboxMessage)
+                .where(
+                    OutboxMessage.id == message.id,
+                    OutboxMessage.status == OutboxStatus.PENDING.value,
+                    OutboxMessage.next_attempt_at <= now,
+                )
+                .values(attempts=OutboxMessage.attempts + 1, next_attempt_at=now + lease)
+            )
+            if session.connection().execute(take).rowcount == 1:
+                session.refresh(message)
+                taken.append(message)
+    return taken
+
+
+def record_step(*, session: Session, message_id: int, **values: str) -> None:
+    """Remember that Slack took one step of a message (``slack_channel``/``slack_ts`` of the post, ``file_id`` of
+    the attachment), so that a retry skips it."""
+    with session.begin():
+        session.execute(update(OutboxMessage).where(OutboxMessage.id == message_id).values(**values))
+
+
+def mark_sent(*, session: Session, message_id: int, at: datetime) -> None:
+    with session.begin():
+        session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id == message_id)
+            .values(status=OutboxStatus.SENT.value, sent_at=at, last_error=None)
+        )
+
+
+def mark_failed(*, session: Session, message_id: int, error: str, retry_at: datetime | None) -> None:
+    """A failed attempt: try again at ``retry_at``, or, with None, give up (the message is dead)."""
+    values: dict[str, Any] = {"last_error": error[:2000]}
+    if retry_at is None:
+        values["status"] = OutboxStatus.DEAD.value
+    else:
+        values["next_attempt_at"] = retry_at
+    with session.begin():
+        session.execute(update(OutboxMessage).where(OutboxMessage.id == message_id).values(**values))
+
+
+def list_messages(*, session: Session, status: str | None = None, limit: int = 50) -> list[OutboxMessage]:
+    query = select(OutboxMessage).order_by(OutboxMessage.id.desc()).limit(limit)
+    if status is not None:
+        query = query.where(OutboxMessage.status == status)
+    return list(session.execute(query).scalars())
+
+
+def retry_dead(*, session: Session, now: datetime, ids: Sequence[int] | None = None) -> int:
+    """Give dead messages (all, or those of ``ids``) a fresh set of attempts; returns how many."""
+    statement = (
+        update(OutboxMessage)
+        .where(OutboxMessage.status == OutboxStatus.DEAD.value)
+        .values(status=OutboxStatus.PENDING.value, attempts=0, next_attempt_at=now)
+    )
+    if ids is not None:
+        statement = statement.where(OutboxMessage.id.in_(list(ids)))
+    with session.begin():
+        return int(session.connection().execute(statement).rowcount)
+
+
+def count_by_status(*, session: Session) -> dict[str, int]:
+    query = select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)
+    return {status: int(n) for status, n in session.execute(query)}

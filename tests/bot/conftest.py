@@ -1,0 +1,13 @@
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from tests.bot.pipeline_helpers import dispose_engines
+
+
+@pytest.fixture(autouse=True)
+def _dispose_job_context_engines() -> Iterator[None]:
+    yield
+    dispose_engines()
