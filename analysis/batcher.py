@@ -10,6 +10,7 @@ import logging
 import queue
 import threading
 import time
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 
 from analysis.errors import AnalysisError, InvalidInput
@@ -34,6 +35,7 @@ class Batcher:
 
     def __init__(self, model: Classifier, *, max_batch: int = 32, max_wait: float = 0.05, gap: float = 0.005) -> None:
         self.model = model
+        self.name = model.name
         self.max_batch = max_batch
         self.max_wait = max_wait
         self.gap = gap
@@ -59,6 +61,17 @@ class Batcher:
         if isinstance(result, InvalidInput):
             raise result
         return result
+
+    def classify(
+        self, texts: Sequence[str], *, progress: Callable[[int], None] | None = None
+    ) -> list[Prediction | InvalidInput]:
+        """The :class:`Classifier` interface through the one inference thread: a job's batch shares the model with
+        interactive requests instead of running beside them."""
+        futures = [self.submit(text) for text in texts]
+        results = [future.result() for future in futures]
+        if progress is not None:
+            progress(len(results))
+        return results
 
     def close(self, timeout: float = 10.0) -> None:
         """Finish the texts already submitted, then stop the thread."""

@@ -3,7 +3,8 @@
 Volume: the window's count against a Poisson law whose rate is the baseline windows' mean. Negative share: the
 window's negative count against a binomial law with the baseline's (smoothed) negative share. Words: the weighted
 log-odds ratio with an informative Dirichlet prior (Monroe, Colaresi and Quinn, "Fightin' Words", 2008), the prior
-being the pooled counts of both sides, so a word needs both a large and a well-supported difference to rank.
+being the pooled counts of both sides scaled to a tenth, so a word needs both a large and a well-supported difference
+to rank.
 """
 
 from __future__ import annotations
@@ -156,6 +157,7 @@ def distinguishing_terms(
     limit: int = 5,
     min_count: int = 3,
     min_z: float = 1.96,
+    prior_strength: float = 0.1,
 ) -> list[Term]:
     """Words over-represented in the window, ranked by the z-score of their weighted log-odds ratio.
 
@@ -170,13 +172,14 @@ def distinguishing_terms(
     n_window, n_baseline = sum(window.values()), sum(baseline.values())
     if not n_window:
         return []
-    alpha_total = n_window + n_baseline
+    # The prior's total weight; each word's share of it is its share of the pooled counts.
+    alpha_total = prior_strength * (n_window + n_baseline)
     terms = []
     for word, count in window.items():
         if count < min_count:
             continue
         other = baseline.get(word, 0)
-        alpha = count + other  # the pooled counts as the prior: alpha_total * (count + other) / alpha_total
+        alpha = prior_strength * (count + other)
         log_odds_window = math.log((count + alpha) / (n_window + alpha_total - count - alpha))
         log_odds_baseline = math.log((other + alpha) / (n_baseline + alpha_total - other - alpha))
         variance = 1 / (count + alpha) + 1 / (other + alpha)

@@ -18,7 +18,7 @@ from bot.context import AppContext
 from bot.errors import BrandpulseError
 from bot.ingest import Importer
 from bot.jobs import JOB_NAMES, Job, build_jobs, run_now, run_occurrence, select_jobs
-from bot.pipeline import Pipeline, job_context, lazy_model, make_deliverer
+from bot.pipeline import Pipeline, job_context, lazy_model, make_deliverer, without_model_jobs_if_unavailable
 from bot.render import progress_bar, render
 from bot.scheduler import SteppedSchedule
 from storage.outbox import list_messages, retry_dead
@@ -46,12 +46,10 @@ def run_job(app: AppContext, name: str, brand: str | None) -> None:
         jobs = [Job("spikes", jobs[0].trigger, lambda now: spikes.run(ctx, now, brand))]
     failed = False
     for job in jobs:
-        summary = run_now(ctx, job)
-        click.echo(f"{job.name}: {summary}")
-        with app.sessions() as session:
-            from storage.jobs import runs
-
-            failed = failed or runs(session=session, job=job.name, limit=1)[0].status == "failed"
+        outcome = run_now(ctx, job)
+        assert outcome is not None  # a manual run's occurrence is its own instant: nobody else claims it
+        click.echo(f"{job.name}: {outcome.summary}")
+        failed = failed or not outcome.succeeded
     deliverer = make_deliverer(app)
     if deliverer is not None:
         sent = deliverer.deliver_due()
@@ -81,7 +79,7 @@ def worker(app: AppContext) -> None:
         loaded = model()
         log.info("model %s ready", loaded.name)
     except ModelUnavailable as exc:
-        log.error("model unavailable: %s; classification and evaluation jobs will fail until it is", exc)
+        log.error("model unavailable: %s", exc)
     pipeline = Pipeline(app, model, run_jobs=True)
     pipeline.start()
     log.info("worker %s running %d jobs; press Ctrl-C to stop", pipeline.ctx.owner, len(pipeline.jobs))
@@ -178,14 +176,8 @@ def replay(app: AppContext, file: Path, speed: float, source: str, tail_hours: f
         click.echo(str(rejection), err=True)
     if not rows:
         raise BrandpulseError(f"{file}: no usable rows to replay")
-    model = lazy_model(app)
-    ctx = job_context(app, model)
-    jobs = build_jobs(ctx)
-    try:
-        model()
-    except ModelUnavailable as exc:
-        log.warning("replaying without classification (model unavailable: %s)", exc)
-        jobs = [j for j in jobs if j.name not in ("classify", "evaluate")]
+    ctx = job_context(app, lazy_model(app))
+    jobs = without_model_jobs_if_unavailable(build_jobs(ctx), ctx)
     deliverer = make_deliverer(app)
     if deliverer is not None:
         ctx.queued = deliverer.wake

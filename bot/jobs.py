@@ -66,9 +66,9 @@ def build_jobs(ctx: JobContext) -> list[Job]:
     if settings.evaluation_data is not None:
         trigger = CronTrigger.from_crontab(settings.evaluation_schedule, timezone=settings.tz)
         jobs.append(Job("evaluate", trigger, lambda now: pipeline_jobs.evaluate(ctx, now)))
-    if settings.retention_days is not None:
-        trigger = CronTrigger.from_crontab("30 3 * * *", timezone=settings.tz)
-        jobs.append(Job("retention", trigger, lambda now: pipeline_jobs.retention(ctx, now)))
+    # Always on: it also forgets old job runs and sent messages; mentions only when BRANDPULSE_RETENTION_DAYS is set.
+    trigger = CronTrigger.from_crontab("30 3 * * *", timezone=settings.tz)
+    jobs.append(Job("retention", trigger, lambda now: pipeline_jobs.retention(ctx, now)))
     return jobs
 
 
@@ -100,13 +100,18 @@ def select_jobs(jobs: list[Job], name: str, brand: str | None) -> list[Job]:
         return wanted
     wanted = [j for j in jobs if j.name == name]
     if not wanted:
-        setting = {"evaluate": "BRANDPULSE_EVALUATION_DATA", "retention": "BRANDPULSE_RETENTION_DAYS"}[name]
-        raise BrandpulseError(f"the {name} job is off: set {setting} to turn it on")
+        raise BrandpulseError(f"the {name} job is off: set BRANDPULSE_EVALUATION_DATA to turn it on")
     return wanted
 
 
-def run_occurrence(ctx: JobContext, job: Job, scheduled_for: datetime) -> str | None:
-    """Run one occurrence unless another process has: the job's summary, or None when it was not ours to run."""
+@dataclass(frozen=True)
+class Outcome:
+    succeeded: bool
+    summary: str
+
+
+def run_occurrence(ctx: JobContext, job: Job, scheduled_for: datetime) -> Outcome | None:
+    """Run one occurrence unless another process has: how it went, or None when it was not ours to run."""
     with ctx.sessions() as session:
         run_id = claim_run(
             session=session, job=job.name, scheduled_for=scheduled_for, owner=ctx.owner, at=datetime.now(UTC)
@@ -127,9 +132,9 @@ def run_occurrence(ctx: JobContext, job: Job, scheduled_for: datetime) -> str | 
         log.exception("job %s at %s failed", job.name, scheduled_for.isoformat())
     with ctx.sessions() as session:
         finish_run(session=session, run_id=run_id, succeeded=succeeded, at=datetime.now(UTC), detail=summary)
-    return summary
+    return Outcome(succeeded, summary)
 
 
-def run_now(ctx: JobContext, job: Job) -> str | None:
+def run_now(ctx: JobContext, job: Job) -> Outcome | None:
     """A manual run (``run-job``), at the current time; recorded like any other run."""
     return run_occurrence(ctx, job, datetime.now(UTC))

@@ -81,7 +81,10 @@ class Deliverer:
 
     def _send(self, message: OutboxMessage) -> None:
         if message.slack_ts is None:
-            response = self.client.chat_postMessage(channel=message.channel, **message.payload)
+            # Links in digests and alerts point at the mentions; previews of each would bury the message.
+            response = self.client.chat_postMessage(
+                channel=message.channel, unfurl_links=False, unfurl_media=False, **message.payload
+            )
             message.slack_channel, message.slack_ts = str(response["channel"]), str(response["ts"])
             with self.sessions() as session:
                 record_step(

@@ -58,6 +58,21 @@ def make_deliverer(app: AppContext) -> Deliverer | None:
     )
 
 
+MODEL_JOBS = ("classify", "evaluate")
+
+
+def without_model_jobs_if_unavailable(jobs: list[Job], ctx: JobContext) -> list[Job]:
+    """Without a model, the jobs that need one would fail at every occurrence: leave them out, and say so once."""
+    try:
+        ctx.model()
+    except ModelUnavailable as exc:
+        skipped = [j.name for j in jobs if j.name in MODEL_JOBS]
+        if skipped:
+            log.warning("not scheduling %s: the model is unavailable (%s)", " and ".join(skipped), exc)
+        return [j for j in jobs if j.name not in MODEL_JOBS]
+    return jobs
+
+
 class Pipeline:
     """Scheduled jobs (unless ``run_jobs`` is off) and outbox delivery, started and stopped together."""
 
@@ -82,7 +97,7 @@ class Pipeline:
         if not self.run_jobs:
             log.info("scheduled jobs: off (BRANDPULSE_RUN_JOBS=false); `brandpulse worker` runs them")
             return
-        self.jobs = build_jobs(self.ctx)
+        self.jobs = without_model_jobs_if_unavailable(build_jobs(self.ctx), self.ctx)
         ctx = self.ctx
         self.scheduler = JobScheduler(
             self.jobs, lambda job, at: run_occurrence(ctx, job, at), grace_seconds=self.app.settings.job_grace_seconds

@@ -8,7 +8,9 @@ from typing import TYPE_CHECKING
 from analysis.data import load_labelled
 from bot.classify import classify_pending
 from bot.evaluation import score_and_record
+from storage.jobs import delete_runs_before
 from storage.mentions import delete_older_than
+from storage.outbox import delete_sent_before
 
 if TYPE_CHECKING:
     from bot.jobs import JobContext
@@ -32,9 +34,20 @@ def evaluate(ctx: JobContext, now: datetime) -> str:
     )
 
 
+# Job runs and delivered messages are kept this long: enough to look back on, not enough to grow without bound.
+BOOKKEEPING_DAYS = 30
+
+
 def retention(ctx: JobContext, now: datetime) -> str:
-    assert ctx.settings.retention_days is not None
-    before = now - timedelta(days=ctx.settings.retention_days)
+    """Forget job runs and delivered messages after 30 days, and mentions after BRANDPULSE_RETENTION_DAYS (if set)."""
+    bookkeeping = now - timedelta(days=BOOKKEEPING_DAYS)
+    parts = []
     with ctx.sessions() as session, session.begin():
-        deleted = delete_older_than(session=session, before=before)
-    return f"{deleted} mentions created before {before.isoformat()} deleted"
+        if ctx.settings.retention_days is not None:
+            before = now - timedelta(days=ctx.settings.retention_days)
+            parts.append(
+                f"{delete_older_than(session=session, before=before)} mentions created before {before:%Y-%m-%d}"
+            )
+        parts.append(f"{delete_runs_before(session=session, before=bookkeeping)} job runs")
+        parts.append(f"{delete_sent_before(session=session, before=bookkeeping)} sent messages")
+    return "deleted " + ", ".join(parts)

@@ -96,10 +96,11 @@ class Server:
         log.info("would serve Prometheus metrics on port %d (not wired in yet)", settings.metrics_port)
 
     def _model(self) -> Classifier:
+        """The jobs' model: the batcher, so that they share the one inference thread with /sentiment."""
         services = self.services
         if services is None or services.predictor is None:
             raise ModelUnavailable(services.model_error if services and services.model_error else "no model is loaded")
-        return services.predictor.model
+        return services.predictor
 
     def health(self) -> dict[str, Any]:
         report: dict[str, Any] = {"status": "ok", "slack": self.slack_mode}

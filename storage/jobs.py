@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from storage.db import insert_unless_exists
@@ -38,3 +38,8 @@ def runs(*, session: Session, job: str | None = None, limit: int = 100) -> list[
     if job is not None:
         query = query.where(JobRun.job == job)
     return list(session.execute(query).scalars())
+
+
+def delete_runs_before(*, session: Session, before: datetime) -> int:
+    statement = delete(JobRun).where(JobRun.scheduled_for < before, JobRun.status != "running")
+    return int(session.connection().execute(statement).rowcount)

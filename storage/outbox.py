@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from storage.db import insert_unless_exists
@@ -123,3 +123,10 @@ def retry_dead(*, session: Session, now: datetime, ids: Sequence[int] | None = N
 def count_by_status(*, session: Session) -> dict[str, int]:
     query = select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)
     return {status: int(n) for status, n in session.execute(query)}
+
+
+def delete_sent_before(*, session: Session, before: datetime) -> int:
+    statement = delete(OutboxMessage).where(
+        OutboxMessage.status == OutboxStatus.SENT.value, OutboxMessage.sent_at < before
+    )
+    return int(session.connection().execute(statement).rowcount)

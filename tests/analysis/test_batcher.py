@@ -69,3 +69,20 @@ def test_an_invalid_text_fails_alone_and_a_crash_reaches_every_caller_in_its_bat
     batcher.close()
     with pytest.raises(BatcherClosed):
         batcher.predict("too late", timeout=30)
+
+
+def test_a_job_classifies_a_list_through_the_same_thread(model: SentimentModel) -> None:
+    recording = Recording(model)
+    batcher = Batcher(recording, max_batch=32)
+    try:
+        texts = [f"text number {i}" for i in range(40)] + ["   "]
+        seen: list[int] = []
+        results = batcher.classify(texts, progress=seen.append)
+        assert batcher.name == model.name and seen == [41]
+        assert [r.label for r in results[:40] if isinstance(r, Prediction)] == [
+            r.label for r in model.classify(texts[:40])
+        ]  # type: ignore[union-attr]
+        assert isinstance(results[40], InvalidInput)
+        assert sum(recording.batches) == 41 and max(recording.batches) <= 32
+    finally:
+        batcher.close()

@@ -188,7 +188,10 @@ def test_two_workers_run_each_occurrence_exactly_once(
     logs = [tmp_path / "w1.log", tmp_path / "w2.log"]
     workers = [_start_worker(env, tmp_path, log) for log in logs]
     try:
-        time.sleep(12)
+        deadline = time.monotonic() + 120
+        while not all("press Ctrl-C to stop" in log.read_text() for log in logs) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        time.sleep(6)  # both running: about a dozen occurrences that both reach
     finally:
         for worker in workers:
             worker.send_signal(signal.SIGTERM)

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 from apscheduler.triggers.cron import CronTrigger
 from sqlalchemy import select
 
-from bot.jobs import Job, build_jobs, run_occurrence, select_jobs
+from bot.jobs import Job, Outcome, build_jobs, run_occurrence, select_jobs
 from bot.scheduler import JobScheduler, SteppedSchedule
 from bot.triggers import every, fire_times, latest_fire_time, previous_fire_time
 from storage.models import JobRun
@@ -87,8 +87,8 @@ def test_a_failing_job_is_recorded_and_the_next_occurrence_still_runs(tmp_path: 
 
     job = Job("flaky", every(60), flaky)
     at = datetime(2026, 1, 1, tzinfo=UTC)
-    assert run_occurrence(ctx, job, at) == "RuntimeError: boom"
-    assert run_occurrence(ctx, job, at + timedelta(minutes=1)) == "fine"
+    assert run_occurrence(ctx, job, at) == Outcome(False, "RuntimeError: boom")
+    assert run_occurrence(ctx, job, at + timedelta(minutes=1)) == Outcome(True, "fine")
     with ctx.sessions() as session:
         assert [r.status for r in session.execute(select(JobRun).order_by(JobRun.id)).scalars()] == [
             "failed",
@@ -102,3 +102,27 @@ def test_the_registry_names_every_job_of_the_configuration(tmp_path: Path) -> No
     assert [j.name for j in jobs] == ["classify", "spikes", "digest:acme", "digest:globex", "retention"]
     assert [j.name for j in select_jobs(jobs, "digest", None)] == ["digest:acme", "digest:globex"]
     assert [j.name for j in select_jobs(jobs, "digest", "globex")] == ["digest:globex"]
+
+
+def test_retention_forgets_old_mentions_runs_and_sent_messages_only(tmp_path: Path, db_url: str) -> None:
+    from bot.pipeline_jobs import retention
+    from storage.outbox import count_by_status, enqueue, mark_sent
+    from tests.bot.pipeline_helpers import T0, M, add
+
+    now = T0 + timedelta(days=100)
+    kept = job_context(tmp_path, db_url)
+    add(kept.sessions, [M(T0, "acmephone old"), M(now - timedelta(days=5), "acmephone recent")])
+    with kept.sessions() as session:
+        old = enqueue(session=session, kind="t", channel="#c", payload={"text": "a"}, at=T0)
+        enqueue(session=session, kind="t", channel="#c", payload={"text": "b"}, at=T0)  # never sent: kept
+        session.commit()
+    assert old is not None
+    with kept.sessions() as session:
+        mark_sent(session=session, message_id=old, at=T0)
+    run_occurrence(kept, Job("spikes", every(60), lambda at: "ok"), T0)
+    assert "0 job runs" not in retention(kept, now)  # no BRANDPULSE_RETENTION_DAYS: mentions stay
+    with kept.sessions() as session:
+        assert count_by_status(session=session) == {"pending": 1}
+        assert session.execute(select(JobRun)).scalars().all() == []
+    ctx = job_context(tmp_path, db_url, retention_days=30)
+    assert retention(ctx, now).startswith("deleted 1 mentions created before")
