@@ -72,6 +72,7 @@ class Serve:
             "BRANDPULSE_SLACK_SIGNING_SECRET": SIGNING_SECRET,
             "BRANDPULSE_SLACK_API_URL": fake.api_url,
             "BRANDPULSE_HTTP_PORT": str(self.port),
+            "BRANDPULSE_METRICS_PORT": str(_free_port()),
             "BRANDPULSE_DATABASE_URL": f"sqlite:///{workdir / 'bench.db'}",
             "BRANDPULSE_LOG_LEVEL": "WARNING",
             "XDG_CACHE_HOME": str(workdir / "cache"),

@@ -23,6 +23,7 @@ from analysis.batcher import Batcher
 from bot.brands import BrandsConfig
 from bot.errors import ConfigError
 from bot.settings import Settings
+from monitoring.metrics import Metrics
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +72,7 @@ class Services:
     predictor: Batcher | None = None
     model_error: str | None = None
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+    metrics: Metrics | None = None
 
     def is_admin(self, user_id: str) -> bool:
         return user_id in self.settings.admin_users

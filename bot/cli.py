@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import logging
-import signal
 import sys
-import threading
 from pathlib import Path
 from typing import Any
 
@@ -120,19 +118,32 @@ def show_config(app: AppContext) -> None:
 
 @cli.command()
 @click.pass_obj
+def exporter(app: AppContext) -> None:
+    """Serve the Prometheus /metrics of the database alone (BRANDPULSE_METRICS_PORT), until interrupted."""
+    from bot.server import start_metrics, until_signalled
+    from monitoring.exporter import build_registry
+
+    stop = until_signalled()
+    app.engine  # noqa: B018 - migrates the database before the first scrape
+    registry, _ = build_registry(
+        app.sessions, brands=app.brands.names, accuracy_threshold=app.settings.accuracy_threshold
+    )
+    server = start_metrics(registry, host=app.settings.http_host, port=app.settings.metrics_port)
+    try:
+        while not stop.wait(timeout=1.0):
+            pass
+    finally:
+        server.stop()
+        log.info("stopped")
+
+
+@cli.command()
+@click.pass_obj
 def serve(app: AppContext) -> None:
     """Run brandpulse until interrupted (Ctrl-C or SIGTERM): Slack app, HTTP server (/healthz), model."""
-    from bot.server import run_until
+    from bot.server import run_until, until_signalled
 
-    stop = threading.Event()
-
-    def _stop(signum: int, _frame: Any) -> None:
-        log.info("received %s, stopping", signal.Signals(signum).name)
-        stop.set()
-
-    signal.signal(signal.SIGTERM, _stop)
-    signal.signal(signal.SIGINT, _stop)
-    run_until(app, stop)
+    run_until(app, until_signalled())
     log.info("stopped")
 
 
@@ -148,6 +159,7 @@ cli.add_command(run_job)
 cli.add_command(worker)
 cli.add_command(outbox)
 cli.add_command(replay)
+cli.add_command(exporter)
 
 
 def main() -> None:

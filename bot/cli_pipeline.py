@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import logging
-import signal
 import sys
-import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -65,14 +63,9 @@ def worker(app: AppContext) -> None:
 
     Start several against one PostgreSQL database: each job occurrence runs in exactly one of them.
     """
-    stop = threading.Event()
+    from bot.server import until_signalled
 
-    def _stop(signum: int, _frame: Any) -> None:
-        log.info("received %s, stopping", signal.Signals(signum).name)
-        stop.set()
-
-    signal.signal(signal.SIGTERM, _stop)
-    signal.signal(signal.SIGINT, _stop)
+    stop = until_signalled()
     app.engine  # noqa: B018 - migrates the database before the jobs need it
     model = lazy_model(app)
     try:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import logging
+import signal
 import threading
 from typing import Any
 
+from prometheus_client import CollectorRegistry
 from slack_sdk.errors import SlackApiError
 from sqlalchemy import text
 
@@ -17,6 +19,7 @@ from bot.context import AppContext
 from bot.errors import BrandpulseError
 from bot.pipeline import Pipeline
 from bot.web import SLACK_EVENTS_PATH, HttpServer, build_web_app
+from monitoring.exporter import MetricsServer, build_registry
 from storage.db import safe_url
 from storage.migrate import current_revision
 
@@ -34,6 +37,7 @@ class Server:
         self.slack_mode = "disabled"
         self._socket_handler: Any = None
         self.pipeline: Pipeline | None = None
+        self.metrics_server: MetricsServer | None = None
 
     def start(self) -> None:
         settings, app = self.app.settings, self.app
@@ -45,12 +49,18 @@ class Server:
             ", ".join(app.brands.names),
             settings.brands_file,
         )
+        registry, metrics = build_registry(
+            app.sessions, brands=app.brands.names, accuracy_threshold=settings.accuracy_threshold
+        )
         predictor, model_error = None, None
         if self.load_model:
             try:
                 model = app.load_model()
                 log.info("model %s ready (%s, %s)", model.name, model.report.device, model.report.precision)
-                predictor = Batcher(model, max_batch=settings.batch_size)
+                metrics.serving(
+                    name=model.name, source=settings.model, device=model.report.device, precision=model.report.precision
+                )
+                predictor = Batcher(metrics.measured(model), max_batch=settings.batch_size)
             except AnalysisError as exc:
                 # Ingest, history and metrics keep working; classification waits for a model.
                 model_error = str(exc)
@@ -58,7 +68,12 @@ class Server:
         else:
             model_error = "no model is loaded"
         self.services = Services(
-            settings=settings, sessions=app.sessions, brands=app.brands, predictor=predictor, model_error=model_error
+            settings=settings,
+            sessions=app.sessions,
+            brands=app.brands,
+            predictor=predictor,
+            model_error=model_error,
+            metrics=metrics,
         )
         slack_app = None
         if settings.slack_enabled:
@@ -93,7 +108,7 @@ class Server:
             log.info("Slack over Socket Mode: connected, no public URL needed")
         self.pipeline = Pipeline(app, self._model, run_jobs=settings.run_jobs)
         self.pipeline.start()
-        log.info("would serve Prometheus metrics on port %d (not wired in yet)", settings.metrics_port)
+        self.metrics_server = start_metrics(registry, host=settings.http_host, port=settings.metrics_port)
 
     def _model(self) -> Classifier:
         """The jobs' model: the batcher, so that they share the one inference thread with /sentiment."""
@@ -119,6 +134,8 @@ class Server:
         return report
 
     def stop(self) -> None:
+        if self.metrics_server is not None:
+            self.metrics_server.stop()
         if self.pipeline is not None:
             self.pipeline.stop()
         if self._socket_handler is not None:
@@ -127,6 +144,31 @@ class Server:
             self.http.stop()
         if self.services is not None and self.services.predictor is not None:
             self.services.predictor.close()
+
+
+def until_signalled() -> threading.Event:
+    """An event set by SIGTERM or SIGINT (Ctrl-C), for commands that run until stopped."""
+    stop = threading.Event()
+
+    def _stop(signum: int, _frame: Any) -> None:
+        log.info("received %s, stopping", signal.Signals(signum).name)
+        stop.set()
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+    return stop
+
+
+def start_metrics(registry: CollectorRegistry, *, host: str, port: int) -> MetricsServer:
+    server = MetricsServer(registry, host=host, port=port)
+    try:
+        server.start()
+    except OSError as exc:
+        raise BrandpulseError(
+            f"cannot serve metrics on {host}:{port} ({exc.strerror}); set BRANDPULSE_METRICS_PORT to a free port"
+        ) from None
+    log.info("Prometheus metrics on http://%s:%d/metrics", host, server.port)
+    return server
 
 
 def run_until(app: AppContext, stop: threading.Event) -> None:

@@ -59,7 +59,10 @@ class Settings(BaseSettings):
     )
     http_host: str = Field(default="127.0.0.1", description="Address the HTTP server (Slack events, /healthz) binds.")
     http_port: int = Field(default=3000, ge=1, le=65535, description="Port of the HTTP server.")
-    metrics_port: int = Field(default=9185, ge=1, le=65535, description="Port of the Prometheus /metrics endpoint.")
+    metrics_port: int = Field(default=9108, ge=1, le=65535, description="Port of the Prometheus /metrics endpoint.")
+    accuracy_threshold: float = Field(
+        default=0.65, ge=0, le=1, description="Reference-set accuracy under which ModelAccuracyBelowThreshold fires."
+    )
     timezone: str = Field(default="UTC", description="IANA timezone for stats buckets and schedules.")
     run_jobs: bool = Field(default=True, description="Whether `serve` runs the scheduled jobs (`worker` always does).")
     classify_interval_seconds: int = Field(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from typing import Any
 
 from slack_bolt import Ack, App, Respond
@@ -56,11 +57,15 @@ def register(app: App, services: Services) -> None:
             ack(response_type="ephemeral", text=USAGE, blocks=[section(USAGE)])
             return
         # Slack gives up after 3 seconds: acknowledge first, whatever the model's or database's speed.
+        started = time.perf_counter()
         ack()
-        if words[0].lower() in ADMIN_COMMANDS:
+        kind = words[0].lower() if words[0].lower() in ADMIN_COMMANDS else "classify"
+        if kind != "classify":
             reply(respond, admin.handle(services, str(command.get("user_id", "")), words))
         else:
             reply(respond, answer(services, text))
+        if services.metrics is not None:
+            services.metrics.slash_command_seconds.labels(kind).observe(time.perf_counter() - started)
 
 
 def answer(services: Services, text: str) -> dict[str, Any]:

@@ -31,7 +31,7 @@ def _free_port() -> int:
 @contextmanager
 def serving(cwd: Path, **env: str) -> Iterator[tuple[subprocess.Popen[str], list[str]]]:
     """Start ``brandpulse serve``; yield once it runs; SIGTERM it and check it stops cleanly."""
-    environment = {**os.environ, "HF_HUB_OFFLINE": "1", **env}
+    environment = {**os.environ, "HF_HUB_OFFLINE": "1", "BRANDPULSE_METRICS_PORT": str(_free_port()), **env}
     process = subprocess.Popen(
         [sys.executable, "-m", "bot", "serve"], cwd=cwd, env=environment, stderr=subprocess.PIPE, text=True
     )
@@ -58,15 +58,24 @@ def _health(port: int) -> dict[str, Any]:
 
 
 def test_serve_without_slack_or_model_keeps_running(tmp_path: Path) -> None:
-    port = _free_port()
-    with serving(tmp_path, BRANDPULSE_SLACK_BOT_TOKEN="xoxb-do-not-log", BRANDPULSE_HTTP_PORT=str(port)) as (_, lines):
+    port, metrics_port = _free_port(), _free_port()
+    with serving(
+        tmp_path,
+        BRANDPULSE_SLACK_BOT_TOKEN="xoxb-do-not-log",
+        BRANDPULSE_HTTP_PORT=str(port),
+        BRANDPULSE_METRICS_PORT=str(metrics_port),
+    ) as (_, lines):
         assert _health(port) == {"status": "ok", "slack": "disabled", "database": "ok", "model": "unavailable"}
+        with urllib.request.urlopen(f"http://127.0.0.1:{metrics_port}/metrics", timeout=10) as response:
+            metrics = response.read().decode()
+        assert "brandpulse_classification_backlog 0.0" in metrics and "xoxb" not in metrics
     output = "".join(lines)
     assert (tmp_path / "data" / "brandpulse.db").exists()
     assert f"database schema upgraded from empty to {head_revision()}" in output
     # The scheduled jobs run, and the outbox is delivered (a bot token is all that posting needs).
     assert "job digest:apple: next run at" in output and "job spikes: next run at" in output
     assert "outbox: delivering to Slack" in output
+    assert f"Prometheus metrics on http://127.0.0.1:{metrics_port}/metrics" in output
     # The default model cannot be fetched here: serve says so and keeps running without it.
     assert "model unavailable: cannot load model 'cardiffnlp/twitter-roberta-base-sentiment-latest'" in output
     assert "watching 4 brands: apple, google, microsoft, twitter" in output
@@ -118,6 +127,7 @@ def test_serve_answers_slack_over_socket_mode(tmp_path: Path, tiny_model: Path) 
             slack_app_token="xapp-1-socket-test",
             slack_api_url=fake.api_url,
             http_port=_free_port(),
+            metrics_port=_free_port(),
         )
         server = Server(AppContext(settings))
         server.start()
@@ -149,6 +159,7 @@ def test_a_taken_port_is_one_clear_error(tmp_path: Path) -> None:
                 "HF_HUB_OFFLINE": "1",
                 "BRANDPULSE_MODEL": str(tmp_path / "none"),
                 "BRANDPULSE_HTTP_PORT": str(port),
+                "BRANDPULSE_METRICS_PORT": str(_free_port()),
             },
             capture_output=True,
             text=True,

@@ -1,0 +1,326 @@
+"""brandpulse's Prometheus metrics, defined once.
+
+Two kinds: what a process measures as it works (:class:`Metrics`: latencies, batch sizes, the model it serves), and
+what the database knows (:class:`DatabaseCollector`, read at scrape time, so that ``brandpulse exporter`` reports the
+same figures whichever process ingested, classified or delivered). Label values are bounded: brands come from the
+brands file (anything else is ``other``), labels are the three sentiments, statuses and jobs are the code's own.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from prometheus_client import CollectorRegistry, Histogram, Info
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+from sqlalchemy import case, func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from analysis.errors import InvalidInput
+from analysis.labels import LABELS
+from analysis.model import Classifier, Prediction
+from storage.models import EvaluationRun, Feedback, JobRun, Mention, OutboxMessage
+
+LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
+BATCH_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512)
+
+
+class Metrics:
+    """The metrics a running process updates; give each process (and each test) its own registry."""
+
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self.registry = registry
+        self.classification_seconds = Histogram(
+            "brandpulse_classification_duration_seconds",
+            "Time the model took to classify one batch of texts.",
+            buckets=LATENCY_BUCKETS,
+            registry=registry,
+        )
+        self.classification_batch_size = Histogram(
+            "brandpulse_classification_batch_size",
+            "Texts per classification batch.",
+            buckets=BATCH_BUCKETS,
+            registry=registry,
+        )
+        self.slash_command_seconds = Histogram(
+            "brandpulse_slash_command_duration_seconds",
+            "Time from receiving a /sentiment command to posting its answer.",
+            ["command"],
+            buckets=LATENCY_BUCKETS,
+            registry=registry,
+        )
+        self.model_info = Info("brandpulse_model", "The sentiment model this process serves.", registry=registry)
+
+    def serving(self, *, name: str, source: str, device: str, precision: str) -> None:
+        self.model_info.info({"name": source, "version": name, "device": device, "precision": precision})
+
+    def measured(self, model: Classifier) -> Classifier:
+        return MeasuredClassifier(model, self)
+
+
+class MeasuredClassifier:
+    """A :class:`Classifier` that records every call's duration and batch size."""
+
+    def __init__(self, model: Classifier, metrics: Metrics) -> None:
+        self.model = model
+        self.name = model.name
+        self.metrics = metrics
+
+    def classify(
+        self, texts: Sequence[str], *, progress: Callable[[int], None] | None = None
+    ) -> list[Prediction | InvalidInput]:
+        started = time.perf_counter()
+        try:
+            return self.model.classify(texts, progress=progress)
+        finally:
+            self.metrics.classification_seconds.observe(time.perf_counter() - started)
+            self.metrics.classification_batch_size.observe(len(texts))
+
+
+def jensen_shannon_distance(p: Sequence[float], q: Sequence[float]) -> float:
+    """The Jensen-Shannon distance (base 2, so between 0 and 1) of two distributions given as counts or shares."""
+    total_p, total_q = sum(p), sum(q)
+    if not total_p or not total_q:
+        raise ValueError("both distributions need some mass")
+    p = [x / total_p for x in p]
+    q = [x / total_q for x in q]
+    m = [(a + b) / 2 for a, b in zip(p, q, strict=True)]
+
+    def kl(a: Sequence[float], b: Sequence[float]) -> float:
+        return sum(x * math.log2(x / y) for x, y in zip(a, b, strict=True) if x > 0)
+
+    return math.sqrt(max(0.0, (kl(p, m) + kl(q, m)) / 2))
+
+
+@dataclass(frozen=True)
+class Windows:
+    """The periods the database figures are computed over."""
+
+    live_accuracy: timedelta = timedelta(days=7)
+    drift_recent: timedelta = timedelta(hours=24)
+    drift_reference: timedelta = timedelta(days=7)
+    brand_recent: timedelta = timedelta(hours=1)
+
+
+class DatabaseCollector(Collector):
+    """Figures the database holds, computed when Prometheus scrapes."""
+
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        *,
+        brands: Sequence[str],
+        accuracy_threshold: float,
+        windows: Windows | None = None,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.sessions = sessions
+        self.brands = list(brands)
+        self.accuracy_threshold = accuracy_threshold
+        self.windows = windows or Windows()
+        self.clock = clock
+
+    def _brand(self, brand: str) -> str:
+        return brand if brand in self.brands else "other"
+
+    def describe(self) -> Iterator[Metric]:
+        # Registering must not query the database; the families are the same as collect()'s.
+        return iter(())
+
+    def collect(self) -> Iterator[Metric]:
+        now = self.clock()
+        with self.sessions() as session:
+            yield from self._mentions(session)
+            yield from self._evaluation(session, now)
+            yield from self._live_accuracy(session, now)
+            yield from self._predictions(session, now)
+            yield from self._brands_recent(session, now)
+            yield from self._outbox_and_jobs(session)
+
+    def _mentions(self, session: Session) -> Iterator[Metric]:
+        ingested = CounterMetricFamily(
+            "brandpulse_mentions_ingested", "Mentions stored, by brand and source.", labels=["brand", "source"]
+        )
+        counts: dict[tuple[str, str], int] = {}
+        for brand, source, n in session.execute(
+            select(Mention.brand, Mention.source, func.count()).group_by(Mention.brand, Mention.source)
+        ):
+            key = (self._brand(brand), source)
+            counts[key] = counts.get(key, 0) + int(n)
+        for (brand, source), n in sorted(counts.items()):
+            ingested.add_metric([brand, source], n)
+        yield ingested
+
+        classified = CounterMetricFamily(
+            "brandpulse_mentions_classified", "Mentions classified, by brand and label.", labels=["brand", "label"]
+        )
+        pending = 0
+        failed = 0
+        by_label: dict[tuple[str, str], int] = {}
+        for brand, status, label, n in session.execute(
+            select(Mention.brand, Mention.status, Mention.label, func.count()).group_by(
+                Mention.brand, Mention.status, Mention.label
+            )
+        ):
+            if status == "pending":
+                pending += int(n)
+            elif status == "failed":
+                failed += int(n)
+            elif label in LABELS:
+                key = (self._brand(brand), label)
+                by_label[key] = by_label.get(key, 0) + int(n)
+        for (brand, label), n in sorted(by_label.items()):
+            classified.add_metric([brand, label], n)
+        yield classified
+        yield GaugeMetricFamily(
+            "brandpulse_classification_backlog", "Mentions waiting to be classified.", value=pending
+        )
+        yield GaugeMetricFamily(
+            "brandpulse_classification_failed", "Mentions the model refused (kept, not retried).", value=failed
+        )
+        last = session.execute(select(func.max(Mention.ingested_at))).scalar_one_or_none()
+        if last is not None:
+            yield GaugeMetricFamily(
+                "brandpulse_last_ingest_timestamp_seconds",
+                "When the newest stored mention was ingested (Unix time).",
+                value=last.timestamp(),
+            )
+
+    def _evaluation(self, session: Session, now: datetime) -> Iterator[Metric]:
+        yield GaugeMetricFamily(
+            "brandpulse_model_accuracy_threshold",
+            "Accuracy on the reference set under which the model should be retrained (BRANDPULSE_ACCURACY_THRESHOLD).",
+            value=self.accuracy_threshold,
+        )
+        run = session.execute(
+            select(EvaluationRun).order_by(EvaluationRun.created_at.desc(), EvaluationRun.id.desc()).limit(1)
+        ).scalar_one_or_none()
+        if run is None:
+            return
+        labels = ["model", "dataset"]
+        values = [run.model_version, run.dataset]
+        for name, value, text in (
+            ("accuracy", run.accuracy, "Accuracy of the latest evaluation on the reference labelled set."),
+            ("macro_f1", run.macro_f1, "Macro-F1 of the latest evaluation on the reference labelled set."),
+            ("macro_recall", run.macro_recall, "Macro-recall of the latest evaluation (TweetEval's metric)."),
+        ):
+            family = GaugeMetricFamily(f"brandpulse_model_{name}", text, labels=labels)
+            family.add_metric(values, value)
+            yield family
+        stamp = GaugeMetricFamily(
+            "brandpulse_model_evaluation_timestamp_seconds",
+            "When the latest evaluation ran (Unix time).",
+            labels=labels,
+        )
+        stamp.add_metric(values, run.created_at.timestamp())
+        yield stamp
+        age = GaugeMetricFamily(
+            "brandpulse_model_evaluation_age_seconds", "How long ago the latest evaluation ran.", labels=labels
+        )
+        age.add_metric(values, max(0.0, (now - run.created_at).total_seconds()))
+        yield age
+
+    def _live_accuracy(self, session: Session, now: datetime) -> Iterator[Metric]:
+        since = now - self.windows.live_accuracy
+        total, right = session.execute(
+            select(
+                func.count(),
+                func.coalesce(func.sum(case((Feedback.predicted_label == Feedback.given_label, 1), else_=0)), 0),
+            ).where(Feedback.created_at >= since, Feedback.created_at <= now)
+        ).one()
+        yield GaugeMetricFamily(
+            "brandpulse_live_feedback_samples",
+            "Slack feedback verdicts in the live-accuracy window (7 days).",
+            value=int(total),
+        )
+        if total:
+            yield GaugeMetricFamily(
+                "brandpulse_live_accuracy",
+                "Share of Slack feedback verdicts that agreed with the model, over 7 days.",
+                value=int(right) / int(total),
+            )
+
+    def _label_counts(self, session: Session, since: datetime, until: datetime) -> list[int]:
+        rows = dict(
+            session.execute(
+                select(Mention.label, func.count())
+                .where(Mention.label.is_not(None), Mention.created_at >= since, Mention.created_at < until)
+                .group_by(Mention.label)
+            ).all()
+        )
+        return [int(rows.get(label, 0)) for label in LABELS]
+
+    def _predictions(self, session: Session, now: datetime) -> Iterator[Metric]:
+        w = self.windows
+        recent = self._label_counts(session, now - w.drift_recent, now)
+        reference = self._label_counts(session, now - w.drift_recent - w.drift_reference, now - w.drift_recent)
+        if sum(recent) and sum(reference):
+            yield GaugeMetricFamily(
+                "brandpulse_prediction_drift_jsd",
+                "Jensen-Shannon distance between the label shares of the last 24 hours and of the 7 days before.",
+                value=jensen_shannon_distance(recent, reference),
+            )
+        confidence = case(
+            (Mention.label == "negative", Mention.score_negative),
+            (Mention.label == "neutral", Mention.score_neutral),
+            else_=Mention.score_positive,
+        )
+        mean = session.execute(
+            select(func.avg(confidence)).where(
+                Mention.label.is_not(None), Mention.created_at >= now - w.drift_recent, Mention.created_at < now
+            )
+        ).scalar_one_or_none()
+        if mean is not None:
+            yield GaugeMetricFamily(
+                "brandpulse_prediction_confidence_mean",
+                "Mean probability of the predicted label over the last 24 hours.",
+                value=float(mean),
+            )
+
+    def _brands_recent(self, session: Session, now: datetime) -> Iterator[Metric]:
+        since = now - self.windows.brand_recent
+        volume = GaugeMetricFamily(
+            "brandpulse_brand_recent_mentions", "Mentions of each brand in the last hour.", labels=["brand"]
+        )
+        share = GaugeMetricFamily(
+            "brandpulse_brand_negative_share",
+            "Share of the last hour's classified mentions of each brand that are negative.",
+            labels=["brand"],
+        )
+        counts: dict[str, dict[str | None, int]] = {brand: {} for brand in self.brands}
+        for brand, label, n in session.execute(
+            select(Mention.brand, Mention.label, func.count())
+            .where(Mention.created_at >= since, Mention.created_at < now)
+            .group_by(Mention.brand, Mention.label)
+        ):
+            if brand in counts:
+                counts[brand][label] = int(n)
+        for brand, by_label in counts.items():
+            volume.add_metric([brand], sum(by_label.values()))
+            classified = sum(by_label.get(label, 0) for label in LABELS)
+            if classified:
+                share.add_metric([brand], by_label.get("negative", 0) / classified)
+        yield volume
+        yield share
+
+    def _outbox_and_jobs(self, session: Session) -> Iterator[Metric]:
+        outbox = GaugeMetricFamily("brandpulse_outbox_messages", "Messages for Slack, by state.", labels=["status"])
+        states = dict(session.execute(select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)).all())
+        for status in ("pending", "sent", "dead"):
+            outbox.add_metric([status], int(states.get(status, 0)))
+        yield outbox
+        jobs = GaugeMetricFamily(
+            "brandpulse_job_last_success_timestamp_seconds",
+            "When each scheduled job last finished successfully (Unix time).",
+            labels=["job"],
+        )
+        for job, at in session.execute(
+            select(JobRun.job, func.max(JobRun.finished_at)).where(JobRun.status == "succeeded").group_by(JobRun.job)
+        ):
+            if at is not None:
+                jobs.add_metric([job], at.timestamp())
+        yield jobs

@@ -1,0 +1,143 @@
+"""Metrics on a fresh registry per test: the database's figures read at scrape time, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import math
+import urllib.request
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from prometheus_client import CollectorRegistry
+
+from analysis.model import InferenceOptions, SentimentModel
+from monitoring.exporter import MetricsServer, build_registry
+from monitoring.metrics import DatabaseCollector, Metrics, jensen_shannon_distance
+from storage.feedback import record_feedback
+from storage.jobs import claim_run, finish_run
+from storage.models import EvaluationRun
+from storage.outbox import enqueue
+from storage.registry import record_evaluation
+from tests.bot.pipeline_helpers import M, add, job_context
+
+NOW = datetime.now(UTC).replace(microsecond=0)
+
+
+def test_jensen_shannon_distance() -> None:
+    assert jensen_shannon_distance([1, 1, 1], [2, 2, 2]) == 0
+    assert jensen_shannon_distance([1, 0, 0], [0, 0, 1]) == pytest.approx(1.0)
+    assert 0 < jensen_shannon_distance([30, 50, 20], [20, 50, 30]) < 0.2
+    with pytest.raises(ValueError):
+        jensen_shannon_distance([0, 0, 0], [1, 1, 1])
+
+
+def test_the_collector_reports_what_the_database_holds(tmp_path: Path, db_url: str) -> None:
+    ctx = job_context(tmp_path, db_url)
+    recent = [M(NOW - timedelta(minutes=10 + i), f"acmephone {i}", "negative") for i in range(6)]
+    recent += [M(NOW - timedelta(minutes=20 + i), f"acmephone ok {i}", "positive") for i in range(4)]
+    reference = [M(NOW - timedelta(days=3, minutes=i), f"acmephone then {i}", "positive") for i in range(10)]
+    add(ctx.sessions, recent + reference + [M(NOW - timedelta(minutes=5), "acmephone waiting")])
+    add(ctx.sessions, [M(NOW - timedelta(hours=2), "globex thing", "neutral", brand="globex")])
+    with ctx.sessions() as session:
+        record_evaluation(
+            session=session,
+            run=EvaluationRun(
+                model_version="demo-v1",
+                dataset="validation.jsonl",
+                n=2000,
+                accuracy=0.61,
+                macro_f1=0.6,
+                macro_recall=0.62,
+                per_class={},
+                confusion_matrix=[],
+                seconds=3.0,
+                created_at=NOW - timedelta(hours=1),
+            ),
+        )
+        for given in ("negative", "negative", "positive", "neutral"):
+            record_feedback(
+                session=session,
+                text="t",
+                predicted_label="negative",
+                given_label=given,
+                model_version="demo-v1",
+                slack_user="U1",
+                slack_channel=None,
+                created_at=NOW - timedelta(hours=3),
+            )
+        enqueue(session=session, kind="alert", channel="#c", payload={"text": "x"}, at=NOW)
+        session.commit()
+    with ctx.sessions() as session:
+        run = claim_run(session=session, job="spikes", scheduled_for=NOW, owner="t", at=NOW)
+    assert run is not None
+    with ctx.sessions() as session:
+        finish_run(session=session, run_id=run, succeeded=True, at=NOW + timedelta(seconds=2), detail="ok")
+
+    registry = CollectorRegistry()
+    registry.register(
+        DatabaseCollector(ctx.sessions, brands=["acme", "globex"], accuracy_threshold=0.65, clock=lambda: NOW)
+    )
+    value = registry.get_sample_value
+    assert value("brandpulse_mentions_ingested_total", {"brand": "acme", "source": "test"}) == 21
+    assert value("brandpulse_mentions_classified_total", {"brand": "acme", "label": "positive"}) == 14
+    assert value("brandpulse_classification_backlog") == 1
+    assert value("brandpulse_model_accuracy", {"model": "demo-v1", "dataset": "validation.jsonl"}) == 0.61
+    assert value("brandpulse_model_macro_recall", {"model": "demo-v1", "dataset": "validation.jsonl"}) == 0.62
+    assert value("brandpulse_model_accuracy_threshold") == 0.65
+    age = value("brandpulse_model_evaluation_age_seconds", {"model": "demo-v1", "dataset": "validation.jsonl"})
+    assert age == pytest.approx(3600, abs=1)
+    assert value("brandpulse_live_accuracy") == 0.5 and value("brandpulse_live_feedback_samples") == 4
+    # Last 24 hours: 6 negative, 4 positive, 1 neutral (globex); the week before: 10 positive.
+    assert value("brandpulse_prediction_drift_jsd") == pytest.approx(jensen_shannon_distance([6, 1, 4], [0, 0, 10]))
+    assert value("brandpulse_prediction_confidence_mean") == pytest.approx(0.8)
+    assert value("brandpulse_brand_recent_mentions", {"brand": "acme"}) == 11
+    assert value("brandpulse_brand_negative_share", {"brand": "acme"}) == 0.6
+    assert value("brandpulse_brand_negative_share", {"brand": "globex"}) is None  # nothing classified this hour
+    assert value("brandpulse_outbox_messages", {"status": "pending"}) == 1
+    assert value("brandpulse_outbox_messages", {"status": "dead"}) == 0
+    finished = value("brandpulse_job_last_success_timestamp_seconds", {"job": "spikes"})
+    assert finished == (NOW + timedelta(seconds=2)).timestamp()
+    last = value("brandpulse_last_ingest_timestamp_seconds")
+    assert last is not None and math.isclose(last, (NOW - timedelta(minutes=5)).timestamp(), abs_tol=1)
+
+
+def test_an_empty_database_scrapes_without_invented_figures(tmp_path: Path, db_url: str) -> None:
+    ctx = job_context(tmp_path, db_url)
+    registry = CollectorRegistry()
+    registry.register(DatabaseCollector(ctx.sessions, brands=["acme"], accuracy_threshold=0.7))
+    value = registry.get_sample_value
+    assert value("brandpulse_classification_backlog") == 0
+    for absent in ("brandpulse_model_accuracy", "brandpulse_live_accuracy", "brandpulse_prediction_drift_jsd"):
+        assert not [s for m in registry.collect() for s in m.samples if s.name == absent]
+
+
+def test_classification_is_timed_per_batch(tiny_model: Path) -> None:
+    registry = CollectorRegistry()
+    metrics = Metrics(registry)
+    model = metrics.measured(SentimentModel.load(str(tiny_model), InferenceOptions(precision="float32")))
+    model.classify(["one", "two", "three"])
+    model.classify(["four"])
+    assert registry.get_sample_value("brandpulse_classification_batch_size_sum") == 4
+    assert registry.get_sample_value("brandpulse_classification_duration_seconds_count") == 2
+    metrics.serving(name="tiny", source="/models/tiny", device="cpu", precision="float32")
+    assert (
+        registry.get_sample_value(
+            "brandpulse_model_info",
+            {"name": "/models/tiny", "version": "tiny", "device": "cpu", "precision": "float32"},
+        )
+        == 1
+    )
+
+
+def test_metrics_are_served_over_http(tmp_path: Path) -> None:
+    ctx = job_context(tmp_path, f"sqlite:///{tmp_path / 'm.db'}")
+    registry, _ = build_registry(ctx.sessions, brands=["acme"], accuracy_threshold=0.65)
+    server = MetricsServer(registry, host="127.0.0.1", port=0)
+    server.start()
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{server.port}/metrics", timeout=10) as response:
+            body = response.read().decode()
+    finally:
+        server.stop()
+    assert "brandpulse_model_accuracy_threshold 0.65" in body
+    assert "# TYPE brandpulse_mentions_ingested_total counter" in body
