@@ -12,5 +12,5 @@ RUN pip install --no-cache-dir .
 
 ENV BRANDPULSE_DATABASE_URL=sqlite:////data/brandpulse.db
 VOLUME ["/data"]
-EXPOSE 3000 9185
+EXPOSE 3000 9108
 CMD ["brandpulse", "serve"]

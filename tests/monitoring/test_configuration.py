@@ -1,0 +1,278 @@
+"""The monitoring configuration as the tools read it: promtool and amtool checks, the rules' unit tests, every PromQL
+expression of the dashboards and rules parsed and naming only metrics the exporter exposes, Grafana provisioning and
+the compose stack's structure."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from prometheus_client import CollectorRegistry
+
+from monitoring.metrics import DatabaseCollector, Metrics
+from storage.feedback import record_feedback
+from storage.jobs import claim_run, finish_run
+from storage.models import EvaluationRun
+from storage.outbox import enqueue
+from storage.registry import record_evaluation
+from tests.bot.pipeline_helpers import M, add, job_context
+
+REPO = Path(__file__).resolve().parents[2]
+MONITORING = REPO / "monitoring"
+PROMETHEUS_DIR = MONITORING / "prometheus"
+GRAFANA = MONITORING / "grafana"
+PROMTOOL = shutil.which("promtool")
+AMTOOL = shutil.which("amtool")
+REQUIRED_ALERTS = {
+    "ModelAccuracyBelowThreshold",
+    "LiveAccuracyDrop",
+    "PredictionDrift",
+    "NegativeSentimentSpike",
+    "IngestionStalled",
+    "ClassificationBacklog",
+    "OutboxDeadLetters",
+    "BrandpulseDown",
+}
+needs_promtool = pytest.mark.skipif(PROMTOOL is None, reason="promtool is not installed (apt-get install prometheus)")
+
+
+def _yaml(path: Path) -> Any:
+    return yaml.safe_load(path.read_text(encoding="utf-8"))
+
+
+def _run(*command: str) -> str:
+    result = subprocess.run(command, capture_output=True, text=True, check=False, cwd=REPO)
+    assert result.returncode == 0, result.stdout + result.stderr
+    return result.stdout + result.stderr
+
+
+def _alert_rules() -> list[dict[str, Any]]:
+    rules = _yaml(PROMETHEUS_DIR / "rules" / "brandpulse.yml")
+    return [rule for group in rules["groups"] for rule in group["rules"] if "alert" in rule]
+
+
+@needs_promtool
+def test_prometheus_config_and_rules_pass_promtool() -> None:
+    assert "SUCCESS" in _run(str(PROMTOOL), "check", "config", str(PROMETHEUS_DIR / "prometheus.yml"))
+    assert "SUCCESS: 9 rules found" in _run(
+        str(PROMTOOL), "check", "rules", str(PROMETHEUS_DIR / "rules" / "brandpulse.yml")
+    )
+
+
+@needs_promtool
+def test_each_alert_fires_on_its_scenario_and_not_on_a_healthy_one() -> None:
+    output = _run(str(PROMTOOL), "test", "rules", str(PROMETHEUS_DIR / "tests" / "brandpulse_test.yml"))
+    assert "SUCCESS" in output
+    tests = _yaml(PROMETHEUS_DIR / "tests" / "brandpulse_test.yml")["tests"]
+    fired = {case["alertname"] for test in tests for case in test["alert_rule_test"] if case["exp_alerts"]}
+    silent = {case["alertname"] for test in tests for case in test["alert_rule_test"] if not case["exp_alerts"]}
+    assert REQUIRED_ALERTS <= fired and REQUIRED_ALERTS <= silent
+
+
+@pytest.mark.skipif(AMTOOL is None, reason="amtool is not installed (apt-get install prometheus-alertmanager)")
+def test_alertmanager_config_passes_amtool() -> None:
+    output = _run(str(AMTOOL), "check-config", str(MONITORING / "alertmanager" / "alertmanager.yml"))
+    assert "SUCCESS" in output and "2 receivers" in output and "1 templates" in output
+
+
+def test_alertmanager_routes_by_severity_to_slack_with_secrets_from_files() -> None:
+    config = _yaml(MONITORING / "alertmanager" / "alertmanager.yml")
+    receivers = {r["name"]: r for r in config["receivers"]}
+    routes = {tuple(r["matchers"]): r["receiver"] for r in config["route"]["routes"]}
+    assert routes[('severity="page"',)] == "slack-pages" and routes[('severity="warning"',)] == "slack-warnings"
+    for receiver in receivers.values():
+        [slack] = receiver["slack_configs"]
+        assert (
+            slack["send_resolved"] is True
+            and "api_url" not in slack
+            and slack["api_url_file"].startswith("/run/secrets/")
+        )
+        assert "brandpulse.slack" in slack["title"] and "brandpulse.slack" in slack["text"]
+    for key in ("group_by", "group_wait", "group_interval", "repeat_interval"):
+        assert key in config["route"]
+
+
+def test_every_alert_has_severity_summary_description_and_a_runbook_section() -> None:
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    anchors = {
+        re.sub(r"[^a-z0-9 -]", "", h.strip().lower()).replace(" ", "-") for h in re.findall(r"^#+ (.+)$", readme, re.M)
+    }
+    rules = _alert_rules()
+    assert REQUIRED_ALERTS <= {rule["alert"] for rule in rules}
+    grafana_rules = _yaml(GRAFANA / "provisioning" / "alerting" / "rules.yml")["groups"][0]["rules"]
+    for rule in [*rules, *grafana_rules]:
+        assert rule["labels"]["severity"] in ("page", "warning")
+        assert rule["annotations"]["summary"] and rule["annotations"]["description"]
+        anchor = rule["annotations"]["runbook_url"].split("#", 1)[1]
+        assert anchor in anchors, f"README has no section for {anchor}"
+
+
+def _exposed_names(tmp_path: Path) -> set[str]:
+    """Every sample name the exporter and a serving process expose, with a database that has every kind of row."""
+    ctx = job_context(tmp_path, f"sqlite:///{tmp_path / 'names.db'}")
+    now = datetime.now(UTC)
+    add(
+        ctx.sessions,
+        [M(now - timedelta(minutes=5), "acmephone", "negative"), M(now - timedelta(days=2), "acmephone", "positive")],
+    )
+    with ctx.sessions() as session:
+        record_evaluation(
+            session=session,
+            run=EvaluationRun(
+                model_version="m",
+                dataset="d",
+                n=1,
+                accuracy=0.7,
+                macro_f1=0.7,
+                macro_recall=0.7,
+                per_class={},
+                confusion_matrix=[],
+                seconds=1.0,
+                created_at=now,
+            ),
+        )
+        record_feedback(
+            session=session,
+            text="t",
+            predicted_label="negative",
+            given_label="negative",
+            model_version="m",
+            slack_user="U1",
+            slack_channel=None,
+            created_at=now,
+        )
+        enqueue(session=session, kind="alert", channel="#c", payload={"text": "x"}, at=now)
+        session.commit()
+    with ctx.sessions() as session:
+        run = claim_run(session=session, job="classify", scheduled_for=now, owner="t", at=now)
+    with ctx.sessions() as session:
+        assert run is not None
+        finish_run(session=session, run_id=run, succeeded=True, at=now, detail="")
+    registry = CollectorRegistry()
+    registry.register(DatabaseCollector(ctx.sessions, brands=["acme"], accuracy_threshold=0.65))
+    metrics = Metrics(registry)
+    metrics.serving(name="m", source="m", device="cpu", precision="float32")
+    metrics.slash_command_seconds.labels("classify").observe(0.1)
+    return {sample.name for family in registry.collect() for sample in family.samples} | {"up"}
+
+
+def _expressions() -> dict[str, str]:
+    found: dict[str, str] = {}
+    for rule in _alert_rules():
+        found[f"prometheus rule {rule['alert']}"] = rule["expr"]
+    dashboard = json.loads((GRAFANA / "dashboards" / "brandpulse.json").read_text(encoding="utf-8"))
+    for panel in dashboard["panels"]:
+        for target in panel["targets"]:
+            found[f"panel {panel['title']!r} {target['refId']}"] = target["expr"]
+    for rule in _yaml(GRAFANA / "provisioning" / "alerting" / "rules.yml")["groups"][0]["rules"]:
+        for query in rule["data"]:
+            if query["datasourceUid"] == "prometheus":
+                found[f"grafana rule {rule['title']!r} {query['refId']}"] = query["model"]["expr"]
+    return found
+
+
+@needs_promtool
+def test_every_promql_expression_parses_and_names_only_exported_metrics(tmp_path: Path) -> None:
+    expressions = _expressions()
+    assert len(expressions) >= 25
+    # promtool parses each expression as a recording rule: a syntax error fails the check and names the rule.
+    rules = {
+        "groups": [
+            {
+                "name": "parse",
+                "rules": [{"record": f"check:{i}", "expr": e} for i, e in enumerate(expressions.values())],
+            }
+        ]
+    }
+    (tmp_path / "parse.yml").write_text(yaml.safe_dump(rules), encoding="utf-8")
+    assert f"SUCCESS: {len(expressions)} rules found" in _run(
+        str(PROMTOOL), "check", "rules", str(tmp_path / "parse.yml")
+    )
+    exposed = _exposed_names(tmp_path)
+    for where, expression in expressions.items():
+        without_strings = re.sub(r'"[^"]*"', '""', expression)
+        names = set(re.findall(r"\b(brandpulse_[a-z0-9_]+|up)\b", without_strings))
+        assert names, f"{where}: names no metric"
+        assert names <= exposed, f"{where}: {sorted(names - exposed)} not exposed by brandpulse"
+
+
+def test_grafana_provisioning_hangs_together() -> None:
+    [datasource] = _yaml(GRAFANA / "provisioning" / "datasources" / "prometheus.yml")["datasources"]
+    assert datasource["type"] == "prometheus" and datasource["url"] == "http://prometheus:9090"
+    dashboard = json.loads((GRAFANA / "dashboards" / "brandpulse.json").read_text(encoding="utf-8"))
+    assert dashboard["uid"] == "brandpulse" and len(dashboard["panels"]) >= 10
+    ids = [p["id"] for p in dashboard["panels"]]
+    assert len(set(ids)) == len(ids)
+    for panel in dashboard["panels"]:
+        assert panel["datasource"]["uid"] == datasource["uid"]
+        assert all(t["datasource"]["uid"] == datasource["uid"] for t in panel["targets"])
+    titles = " ".join(p["title"].lower() for p in dashboard["panels"])
+    for subject in (
+        "accuracy",
+        "live accuracy",
+        "drift",
+        "by brand",
+        "sentiment share",
+        "latencies",
+        "backlog",
+        "outbox",
+    ):
+        assert subject in titles
+    threshold = next(p for p in dashboard["panels"] if p["title"].startswith("Model accuracy"))
+    assert any(t["expr"] == "brandpulse_model_accuracy_threshold" for t in threshold["targets"])
+    [provider] = _yaml(GRAFANA / "provisioning" / "dashboards" / "brandpulse.yml")["providers"]
+    compose = _yaml(REPO / "docker-compose.yml")
+    assert (
+        f"./monitoring/grafana/dashboards:{provider['options']['path']}:ro" in compose["services"]["grafana"]["volumes"]
+    )
+    contacts = _yaml(GRAFANA / "provisioning" / "alerting" / "contact-points.yml")["contactPoints"]
+    names = {c["name"] for c in contacts}
+    assert all(
+        r["type"] == "slack" and r["settings"]["url"] == "$SLACK_WEBHOOK_URL" for c in contacts for r in c["receivers"]
+    )
+    policies = _yaml(GRAFANA / "provisioning" / "alerting" / "policies.yml")["policies"]
+    assert {p["receiver"] for p in policies} | {r["receiver"] for p in policies for r in p.get("routes", [])} <= names
+    for rule in _yaml(GRAFANA / "provisioning" / "alerting" / "rules.yml")["groups"][0]["rules"]:
+        refs = {q["refId"] for q in rule["data"]}
+        assert rule["condition"] in refs
+        assert {q["datasourceUid"] for q in rule["data"]} <= {datasource["uid"], "__expr__"}
+
+
+def test_compose_runs_the_whole_stack_with_pinned_images_and_existing_mounts() -> None:
+    compose = _yaml(REPO / "docker-compose.yml")
+    services = compose["services"]
+    assert {"brandpulse", "postgres", "prometheus", "alertmanager", "grafana"} <= set(services)
+    for name, service in services.items():
+        assert "healthcheck" in service, name
+        if "image" in service:
+            image, _, tag = service["image"].rpartition(":")
+            assert image and tag and tag != "latest" and re.match(r"v?\d+\.\d+", tag), service["image"]
+        for volume in service.get("volumes", []):
+            source = volume.split(":")[0]
+            if source.startswith("."):
+                assert (REPO / source).exists(), f"{name} mounts {source}, which does not exist"
+            else:
+                assert source in compose["volumes"], f"{name} uses an undeclared volume {source}"
+        for dependency, condition in service.get("depends_on", {}).items():
+            assert dependency in services and condition["condition"] in ("service_healthy", "service_started")
+    assert services["grafana"]["depends_on"]["prometheus"]["condition"] == "service_healthy"
+    assert "3000:3000" in services["grafana"]["ports"]
+    prometheus = _yaml(PROMETHEUS_DIR / "prometheus.yml")
+    [target] = prometheus["scrape_configs"][0]["static_configs"][0]["targets"]
+    host, port = target.split(":")
+    assert host == "brandpulse" and f"{port}:{port}" in services["brandpulse"]["ports"]
+    assert services["brandpulse"]["environment"]["BRANDPULSE_METRICS_PORT"] == port
+    [alertmanager] = prometheus["alerting"]["alertmanagers"][0]["static_configs"][0]["targets"]
+    assert alertmanager == "alertmanager:9093"
+    # Webhook URLs are secrets: passed as compose secrets from the git-ignored ./secrets folder.
+    assert set(services["alertmanager"]["secrets"]) == set(compose["secrets"])
+    for secret in compose["secrets"].values():
+        assert secret["file"].startswith("./secrets/")
+    assert "/secrets/" in (REPO / ".gitignore").read_text(encoding="utf-8").split()
