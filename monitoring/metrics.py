@@ -17,13 +17,23 @@ from datetime import UTC, datetime, timedelta
 from prometheus_client import CollectorRegistry, Histogram, Info
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
-from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from analysis.errors import InvalidInput
 from analysis.labels import LABELS
 from analysis.model import Classifier, Prediction
-from storage.models import EvaluationRun, Feedback, JobRun, Mention, OutboxMessage
+from storage.figures import (
+    feedback_agreement,
+    label_counts_between,
+    last_ingested_at,
+    latest_evaluation,
+    mean_confidence,
+    mentions_by_brand_and_source,
+    mentions_by_brand_status_and_label,
+)
+from storage.jobs import last_successes
+from storage.mentions import label_counts
+from storage.outbox import count_by_status
 
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 BATCH_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512)
@@ -146,11 +156,9 @@ class DatabaseCollector(Collector):
             "brandpulse_mentions_ingested", "Mentions stored, by brand and source.", labels=["brand", "source"]
         )
         counts: dict[tuple[str, str], int] = {}
-        for brand, source, n in session.execute(
-            select(Mention.brand, Mention.source, func.count()).group_by(Mention.brand, Mention.source)
-        ):
+        for brand, source, n in mentions_by_brand_and_source(session=session):
             key = (self._brand(brand), source)
-            counts[key] = counts.get(key, 0) + int(n)
+            counts[key] = counts.get(key, 0) + n
         for (brand, source), n in sorted(counts.items()):
             ingested.add_metric([brand, source], n)
         yield ingested
@@ -161,18 +169,14 @@ class DatabaseCollector(Collector):
         pending = 0
         failed = 0
         by_label: dict[tuple[str, str], int] = {}
-        for brand, status, label, n in session.execute(
-            select(Mention.brand, Mention.status, Mention.label, func.count()).group_by(
-                Mention.brand, Mention.status, Mention.label
-            )
-        ):
+        for brand, status, label, n in mentions_by_brand_status_and_label(session=session):
             if status == "pending":
-                pending += int(n)
+                pending += n
             elif status == "failed":
-                failed += int(n)
+                failed += n
             elif label in LABELS:
                 key = (self._brand(brand), label)
-                by_label[key] = by_label.get(key, 0) + int(n)
+                by_label[key] = by_label.get(key, 0) + n
         for (brand, label), n in sorted(by_label.items()):
             classified.add_metric([brand, label], n)
         yield classified
@@ -182,7 +186,7 @@ class DatabaseCollector(Collector):
         yield GaugeMetricFamily(
             "brandpulse_classification_failed", "Mentions the model refused (kept, not retried).", value=failed
         )
-        last = session.execute(select(func.max(Mention.ingested_at))).scalar_one_or_none()
+        last = last_ingested_at(session=session)
         if last is not None:
             yield GaugeMetricFamily(
                 "brandpulse_last_ingest_timestamp_seconds",
@@ -196,9 +200,7 @@ class DatabaseCollector(Collector):
             "Accuracy on the reference set under which the model should be retrained (BRANDPULSE_ACCURACY_THRESHOLD).",
             value=self.accuracy_threshold,
         )
-        run = session.execute(
-            select(EvaluationRun).order_by(EvaluationRun.created_at.desc(), EvaluationRun.id.desc()).limit(1)
-        ).scalar_one_or_none()
+        run = latest_evaluation(session=session)
         if run is None:
             return
         labels = ["model", "dataset"]
@@ -225,13 +227,7 @@ class DatabaseCollector(Collector):
         yield age
 
     def _live_accuracy(self, session: Session, now: datetime) -> Iterator[Metric]:
-        since = now - self.windows.live_accuracy
-        total, right = session.execute(
-            select(
-                func.count(),
-                func.coalesce(func.sum(case((Feedback.predicted_label == Feedback.given_label, 1), else_=0)), 0),
-            ).where(Feedback.created_at >= since, Feedback.created_at <= now)
-        ).one()
+        total, right = feedback_agreement(session=session, since=now - self.windows.live_accuracy, until=now)
         yield GaugeMetricFamily(
             "brandpulse_live_feedback_samples",
             "Slack feedback verdicts in the live-accuracy window (7 days).",
@@ -241,18 +237,12 @@ class DatabaseCollector(Collector):
             yield GaugeMetricFamily(
                 "brandpulse_live_accuracy",
                 "Share of Slack feedback verdicts that agreed with the model, over 7 days.",
-                value=int(right) / int(total),
+                value=right / total,
             )
 
     def _label_counts(self, session: Session, since: datetime, until: datetime) -> list[int]:
-        rows = dict(
-            session.execute(
-                select(Mention.label, func.count())
-                .where(Mention.label.is_not(None), Mention.created_at >= since, Mention.created_at < until)
-                .group_by(Mention.label)
-            ).all()
-        )
-        return [int(rows.get(label, 0)) for label in LABELS]
+        counts = label_counts_between(session=session, since=since, until=until)
+        return [counts.get(label, 0) for label in LABELS]
 
     def _predictions(self, session: Session, now: datetime) -> Iterator[Metric]:
         w = self.windows
@@ -264,21 +254,12 @@ class DatabaseCollector(Collector):
                 "Jensen-Shannon distance between the label shares of the last 24 hours and of the 7 days before.",
                 value=jensen_shannon_distance(recent, reference),
             )
-        confidence = case(
-            (Mention.label == "negative", Mention.score_negative),
-            (Mention.label == "neutral", Mention.score_neutral),
-            else_=Mention.score_positive,
-        )
-        mean = session.execute(
-            select(func.avg(confidence)).where(
-                Mention.label.is_not(None), Mention.created_at >= now - w.drift_recent, Mention.created_at < now
-            )
-        ).scalar_one_or_none()
+        mean = mean_confidence(session=session, since=now - w.drift_recent, until=now)
         if mean is not None:
             yield GaugeMetricFamily(
                 "brandpulse_prediction_confidence_mean",
                 "Mean probability of the predicted label over the last 24 hours.",
-                value=float(mean),
+                value=mean,
             )
 
     def _brands_recent(self, session: Session, now: datetime) -> Iterator[Metric]:
@@ -291,15 +272,9 @@ class DatabaseCollector(Collector):
             "Share of the last hour's classified mentions of each brand that are negative.",
             labels=["brand"],
         )
-        counts: dict[str, dict[str | None, int]] = {brand: {} for brand in self.brands}
-        for brand, label, n in session.execute(
-            select(Mention.brand, Mention.label, func.count())
-            .where(Mention.created_at >= since, Mention.created_at < now)
-            .group_by(Mention.brand, Mention.label)
-        ):
-            if brand in counts:
-                counts[brand][label] = int(n)
-        for brand, by_label in counts.items():
+        counts = label_counts(session=session, since=since, until=now)
+        for brand in self.brands:
+            by_label = counts.get(brand, {})
             volume.add_metric([brand], sum(by_label.values()))
             classified = sum(by_label.get(label, 0) for label in LABELS)
             if classified:
@@ -309,18 +284,15 @@ class DatabaseCollector(Collector):
 
     def _outbox_and_jobs(self, session: Session) -> Iterator[Metric]:
         outbox = GaugeMetricFamily("brandpulse_outbox_messages", "Messages for Slack, by state.", labels=["status"])
-        states = dict(session.execute(select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)).all())
+        states = count_by_status(session=session)
         for status in ("pending", "sent", "dead"):
-            outbox.add_metric([status], int(states.get(status, 0)))
+            outbox.add_metric([status], states.get(status, 0))
         yield outbox
         jobs = GaugeMetricFamily(
             "brandpulse_job_last_success_timestamp_seconds",
             "When each scheduled job last finished successfully (Unix time).",
             labels=["job"],
         )
-        for job, at in session.execute(
-            select(JobRun.job, func.max(JobRun.finished_at)).where(JobRun.status == "succeeded").group_by(JobRun.job)
-        ):
-            if at is not None:
-                jobs.add_metric([job], at.timestamp())
+        for job, at in sorted(last_successes(session=session).items()):
+            jobs.add_metric([job], at.timestamp())
         yield jobs

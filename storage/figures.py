@@ -1,0 +1,64 @@
+"""Aggregates the monitoring reads at scrape time: counts by brand, source, label and state, the latest evaluation,
+feedback agreement, prediction confidence. Each is one grouped query over indexed columns."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import case, func, select
+from sqlalchemy.orm import Session
+
+from storage.models import EvaluationRun, Feedback, Mention
+
+
+def mentions_by_brand_and_source(*, session: Session) -> list[tuple[str, str, int]]:
+    query = select(Mention.brand, Mention.source, func.count()).group_by(Mention.brand, Mention.source)
+    return [(brand, source, int(n)) for brand, source, n in session.execute(query)]
+
+
+def mentions_by_brand_status_and_label(*, session: Session) -> list[tuple[str, str, str | None, int]]:
+    query = select(Mention.brand, Mention.status, Mention.label, func.count()).group_by(
+        Mention.brand, Mention.status, Mention.label
+    )
+    return [(brand, status, label, int(n)) for brand, status, label, n in session.execute(query)]
+
+
+def last_ingested_at(*, session: Session) -> datetime | None:
+    return session.execute(select(func.max(Mention.ingested_at))).scalar_one_or_none()
+
+
+def latest_evaluation(*, session: Session) -> EvaluationRun | None:
+    query = select(EvaluationRun).order_by(EvaluationRun.created_at.desc(), EvaluationRun.id.desc()).limit(1)
+    return session.execute(query).scalar_one_or_none()
+
+
+def feedback_agreement(*, session: Session, since: datetime, until: datetime) -> tuple[int, int]:
+    """(verdicts, verdicts that agreed with the model) given in [since, until]."""
+    agreed = func.coalesce(func.sum(case((Feedback.predicted_label == Feedback.given_label, 1), else_=0)), 0)
+    query = select(func.count(), agreed).where(Feedback.created_at >= since, Feedback.created_at <= until)
+    total, right = session.execute(query).one()
+    return int(total), int(right)
+
+
+def label_counts_between(*, session: Session, since: datetime, until: datetime) -> dict[str, int]:
+    """Classified mentions per label, created in [since, until)."""
+    query = (
+        select(Mention.label, func.count())
+        .where(Mention.label.is_not(None), Mention.created_at >= since, Mention.created_at < until)
+        .group_by(Mention.label)
+    )
+    return {str(label): int(n) for label, n in session.execute(query)}
+
+
+def mean_confidence(*, session: Session, since: datetime, until: datetime) -> float | None:
+    """Mean probability of the predicted label of the mentions created in [since, until)."""
+    confidence = case(
+        (Mention.label == "negative", Mention.score_negative),
+        (Mention.label == "neutral", Mention.score_neutral),
+        else_=Mention.score_positive,
+    )
+    query = select(func.avg(confidence)).where(
+        Mention.label.is_not(None), Mention.created_at >= since, Mention.created_at < until
+    )
+    mean = session.execute(query).scalar_one_or_none()
+    return None if mean is None else float(mean)
