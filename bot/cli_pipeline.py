@@ -1,4 +1,8 @@
-"""Commands of the scheduled pipeline: ``run-job``, ``worker``, ``outbox list|retry`` and ``replay``."""
+"""Commands of the scheduled pipeline: ``run-job``, ``worker``, ``outbox list|retry`` and ``replay``.
+
+The pipeline's machinery (Slack client, scheduler, metrics) is imported inside the commands that use it: every
+``brandpulse`` command imports this module, and ``brandpulse classify`` should not pay for it.
+"""
 
 from __future__ import annotations
 
@@ -16,9 +20,7 @@ from bot.context import AppContext
 from bot.errors import BrandpulseError
 from bot.ingest import Importer
 from bot.jobs import JOB_NAMES, Job, build_jobs, run_now, run_occurrence, select_jobs
-from bot.pipeline import Pipeline, job_context, lazy_model, make_deliverer, without_model_jobs_if_unavailable
 from bot.render import progress_bar, render
-from bot.scheduler import SteppedSchedule
 from storage.outbox import list_messages, retry_dead
 
 log = logging.getLogger("brandpulse")
@@ -34,6 +36,8 @@ def run_job(app: AppContext, name: str, brand: str | None) -> None:
     A digest covers a period as long as its schedule's, ending now. Queued messages are delivered before the
     command returns when BRANDPULSE_SLACK_BOT_TOKEN is set; otherwise they wait in the outbox.
     """
+    from bot.pipeline import job_context, lazy_model, make_deliverer
+
     if brand is not None and brand not in app.brands.names:
         raise BrandpulseError(f"unknown brand {brand!r} (the brands file defines: {', '.join(app.brands.names)})")
     ctx = job_context(app, lazy_model(app))
@@ -63,6 +67,7 @@ def worker(app: AppContext) -> None:
 
     Start several against one PostgreSQL database: each job occurrence runs in exactly one of them.
     """
+    from bot.pipeline import Pipeline, lazy_model
     from bot.server import until_signalled
 
     stop = until_signalled()
@@ -160,7 +165,9 @@ def replay(app: AppContext, file: Path, speed: float, source: str, tail_hours: f
     run when the simulated clock reaches them, and their messages are delivered to Slack when
     BRANDPULSE_SLACK_BOT_TOKEN is set (otherwise see `brandpulse outbox list`).
     """
+    from bot.pipeline import job_context, lazy_model, make_deliverer, without_model_jobs_if_unavailable
     from bot.replay import Replay, ReplayReport, load_rows
+    from bot.scheduler import SteppedSchedule
 
     importer = Importer(engine=app.engine, matcher=app.brands.matcher(), tz=app.settings.tz, default_source=source)
     report = ReplayReport(path=str(file))
