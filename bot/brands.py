@@ -7,19 +7,18 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import yaml
-from apscheduler.triggers.cron import CronTrigger
 from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
     StringConstraints,
     ValidationError,
-    field_validator,
     model_validator,
 )
 
 from analysis.brand_match import BrandMatcher, BrandTerms
 from bot.errors import ConfigError
+from bot.triggers import CronExpression
 
 Channel = Annotated[str, StringConstraints(pattern=r"^(#[a-z0-9][a-z0-9._-]{0,79}|[CG][A-Z0-9]{8,})$")]
 Term = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
@@ -31,16 +30,7 @@ class _Strict(BaseModel):
 
 class DigestConfig(_Strict):
     channel: Channel
-    schedule: str = "0 9 * * *"
-
-    @field_validator("schedule")
-    @classmethod
-    def _cron(cls, value: str) -> str:
-        try:
-            CronTrigger.from_crontab(value)
-        except ValueError as exc:
-            raise ValueError(f"expected a 5-field cron expression such as '0 9 * * 1-5' ({exc})") from None
-        return value
+    schedule: CronExpression = "0 9 * * *"
 
 
 class AlertConfig(_Strict):

@@ -11,6 +11,7 @@ from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from bot.errors import ConfigError
+from bot.triggers import CronExpression
 
 ENV_PREFIX = "BRANDPULSE_"
 EXAMPLE_BRANDS_FILE = Path(__file__).with_name("brands.example.yml")
@@ -88,7 +89,7 @@ class Settings(BaseSettings):
     evaluation_data: Path | None = Field(
         default=None, description="Labelled JSONL/CSV file the periodic evaluation job scores the model on."
     )
-    evaluation_schedule: str = Field(default="0 3 * * *", description="Cron schedule of the evaluation job.")
+    evaluation_schedule: CronExpression = Field(default="0 3 * * *", description="Cron schedule of the evaluation job.")
     retention_days: int | None = Field(
         default=None, ge=1, description="Delete mentions older than this many days (daily job); unset: keep all."
     )
@@ -124,17 +125,6 @@ class Settings(BaseSettings):
             for user in value:
                 if not isinstance(user, str) or user[:1] not in ("U", "W") or not user.isalnum():
                     raise ValueError("expected Slack user IDs such as U012ABCDEF, separated by commas")
-        return value
-
-    @field_validator("evaluation_schedule")
-    @classmethod
-    def _cron(cls, value: str) -> str:
-        from apscheduler.triggers.cron import CronTrigger
-
-        try:
-            CronTrigger.from_crontab(value)
-        except ValueError as exc:
-            raise ValueError(f"expected a 5-field cron expression such as '0 3 * * *' ({exc})") from None
         return value
 
     @field_validator("timezone")

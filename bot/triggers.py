@@ -3,13 +3,30 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Annotated
 
 from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.interval import IntervalTrigger
+from pydantic import AfterValidator
 
 # Interval jobs count from here, so that every process fires them at the same instants.
 EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
 _TICK = timedelta(microseconds=1)
+
+
+def cron_expression(value: str) -> str:
+    """``value`` if it is a 5-field cron expression; ValueError (for pydantic) saying what is expected if not."""
+    from apscheduler.triggers.cron import CronTrigger
+
+    try:
+        CronTrigger.from_crontab(value)
+    except ValueError as exc:
+        raise ValueError(f"expected a 5-field cron expression such as '0 9 * * 1-5' ({exc})") from None
+    return value
+
+
+# A setting or brands-file field holding a cron schedule, checked when it is read.
+CronExpression = Annotated[str, AfterValidator(cron_expression)]
 
 
 def every(seconds: int) -> IntervalTrigger:

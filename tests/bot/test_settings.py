@@ -38,6 +38,9 @@ def test_environment_and_env_file(monkeypatch: pytest.MonkeyPatch, tmp_path: Pat
         ("BRANDPULSE_METRICS_PORT", "99999", "less than or equal to 65535"),
         ("BRANDPULSE_LOG_LEVEL", "LOUD", "'DEBUG', 'INFO'"),
         ("BRANDPULSE_DATABASE_URL", "mysql://x", "sqlite:/// or postgresql"),
+        ("BRANDPULSE_EVALUATION_SCHEDULE", "every night", "expected a 5-field cron expression"),
+        ("BRANDPULSE_SPIKE_ALPHA", "0", "greater than 0"),
+        ("BRANDPULSE_ACCURACY_THRESHOLD", "1.5", "less than or equal to 1"),
     ],
 )
 def test_invalid_settings_name_variable_origin_and_expectation(
