@@ -29,7 +29,8 @@ JOB_NAMES = ("classify", "spikes", "digest", "evaluate", "retention")
 
 @dataclass
 class JobContext:
-    """What the jobs use, passed in: tests give a stepped clock, a tiny model and a fake Slack."""
+    """What the jobs use, passed in (tests give their own database, brands and a tiny model); jobs get the time
+    of their occurrence as an argument, so a stepped clock drives them as well as the real one."""
 
     settings: Settings
     sessions: sessionmaker[Session]
