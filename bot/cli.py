@@ -121,13 +121,10 @@ def show_config(app: AppContext) -> None:
 def exporter(app: AppContext) -> None:
     """Serve the Prometheus /metrics of the database alone (BRANDPULSE_METRICS_PORT), until interrupted."""
     from bot.server import start_metrics, until_signalled
-    from monitoring.exporter import build_registry
 
     stop = until_signalled()
     app.engine  # noqa: B018 - migrates the database before the first scrape
-    registry, _ = build_registry(
-        app.sessions, brands=app.brands.names, accuracy_threshold=app.settings.accuracy_threshold
-    )
+    registry, _ = app.metrics_registry()
     server = start_metrics(registry, host=app.settings.http_host, port=app.settings.metrics_port)
     try:
         while not stop.wait(timeout=1.0):

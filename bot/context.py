@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
@@ -12,6 +13,11 @@ from bot.brands import BrandsConfig, load_brands
 from bot.settings import Settings
 from storage.db import make_engine, make_sessionmaker
 from storage.migrate import ensure_schema
+
+if TYPE_CHECKING:
+    from prometheus_client import CollectorRegistry
+
+    from monitoring.metrics import Metrics
 
 
 class AppContext:
@@ -47,6 +53,20 @@ class AppContext:
         """The sentiment model (BRANDPULSE_MODEL unless another source is given); ModelUnavailable says why not."""
         quiet_transformers()
         return SentimentModel.load(source or self.settings.model, self.inference_options())
+
+    def metrics_registry(self) -> tuple[CollectorRegistry, Metrics]:
+        """A registry with the database's figures and room for this process's own metrics."""
+        from monitoring.exporter import build_registry
+
+        settings = self.settings
+        # The evaluate job names its runs by the data file's path, as load_labelled reads it.
+        reference = str(settings.evaluation_data.expanduser()) if settings.evaluation_data is not None else None
+        return build_registry(
+            self.sessions,
+            brands=self.brands.names,
+            accuracy_threshold=settings.accuracy_threshold,
+            reference_dataset=reference,
+        )
 
     def close(self) -> None:
         if "engine" in self.__dict__:

@@ -23,6 +23,7 @@ from bot.blocks import (
     header,
     link,
     section,
+    sections,
 )
 from bot.chart import sentiment_chart
 from bot.stats import Bucket, brand_stats
@@ -130,8 +131,8 @@ def render_digest(digest: Digest, tz: ZoneInfo) -> dict[str, Any]:
         ("Most positive", digest.most_positive, "positive"),
     ):
         if mentions:
-            lines = [_mention_line(m, label) for m in mentions]
-            parts.append(section(f"*{title}*\n" + "\n".join(lines)))
+            # As many sections as 3,000 characters each need: ten long mentions with links do not fit one.
+            parts.extend(sections([f"*{title}*", *(_mention_line(m, label) for m in mentions)]))
             text_lines.append(f"{title}: " + " | ".join(cut(" ".join(m.text.split()), 120) for m in mentions))
     unclassified = digest.counts.get(None, 0)
     notes = [period] + ([f"{unclassified:,} not classified yet"] if unclassified else [])

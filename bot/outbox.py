@@ -29,6 +29,10 @@ BACKOFF_BASE = timedelta(seconds=30)
 BACKOFF_MAX = timedelta(hours=1)
 
 
+class LeaseLost(Exception):
+    """Another deliverer took the message after this one's lease ran out."""
+
+
 def backoff(attempts: int) -> timedelta:
     """30 s after the first failed attempt, doubling, at most an hour."""
     delay: timedelta = BACKOFF_BASE * 2 ** max(0, attempts - 1)
@@ -54,16 +58,19 @@ class Deliverer:
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
 
-    def deliver_due(self, limit: int = 10) -> int:
-        """Deliver what is due now, ``limit`` at a time, until nothing is; returns how many were sent."""
+    def deliver_due(self) -> int:
+        """Deliver what is due now until nothing is; returns how many were sent.
+
+        One message is taken at a time, so that its lease starts when its delivery does: messages waiting behind a
+        slow one (Slack rate-limiting) are not held past their lease while others could send them.
+        """
         sent = 0
         while True:
             with self.sessions() as session:
-                messages = claim_due(session=session, now=self.clock(), lease=self.lease, limit=limit)
+                messages = claim_due(session=session, now=self.clock(), lease=self.lease, limit=1)
             if not messages:
                 return sent
-            for message in messages:
-                sent += self._deliver(message)
+            sent += self._deliver(messages[0])
 
     def _deliver(self, message: OutboxMessage) -> int:
         try:
@@ -74,10 +81,23 @@ class Deliverer:
         except (SlackClientError, OSError) as exc:  # network trouble, timeouts, a refused upload
             self._failed(message, f"{type(exc).__name__}: {exc}", permanent=False)
             return 0
+        except LeaseLost:
+            return 0
         with self.sessions() as session:
-            mark_sent(session=session, message_id=message.id, at=self.clock())
+            if not mark_sent(session=session, message_id=message.id, attempt=message.attempts, at=self.clock()):
+                log.warning("outbox message %d was sent, but another deliverer had taken it meanwhile", message.id)
+                return 0
         log.info("delivered %s message %d to %s", message.kind, message.id, message.channel)
         return 1
+
+    def _record(self, message: OutboxMessage, **values: str) -> None:
+        with self.sessions() as session:
+            if not record_step(session=session, message_id=message.id, attempt=message.attempts, **values):
+                log.warning(
+                    "outbox message %d: its lease ran out mid-delivery and another deliverer took it; leaving it there",
+                    message.id,
+                )
+                raise LeaseLost
 
     def _send(self, message: OutboxMessage) -> None:
         if message.slack_ts is None:
@@ -86,13 +106,7 @@ class Deliverer:
                 channel=message.channel, unfurl_links=False, unfurl_media=False, **message.payload
             )
             message.slack_channel, message.slack_ts = str(response["channel"]), str(response["ts"])
-            with self.sessions() as session:
-                record_step(
-                    session=session,
-                    message_id=message.id,
-                    slack_channel=message.slack_channel,
-                    slack_ts=message.slack_ts,
-                )
+            self._record(message, slack_channel=message.slack_channel, slack_ts=message.slack_ts)
         if message.attachment is not None and message.file_id is None:
             # files_upload_v2 needs the channel's ID; the post's answer gave it, whatever name the brands file uses.
             response = self.client.files_upload_v2(
@@ -102,15 +116,17 @@ class Deliverer:
                 title=message.attachment_name or "attachment",
             )
             file = response.get("file") or {}
-            with self.sessions() as session:
-                record_step(session=session, message_id=message.id, file_id=str(file.get("id") or "uploaded"))
+            self._record(message, file_id=str(file.get("id") or "uploaded"))
 
     def _failed(self, message: OutboxMessage, error: str, *, permanent: bool) -> None:
         permanent = permanent or error in PERMANENT_ERRORS
         dead = permanent or message.attempts >= self.max_attempts
         retry_at = None if dead else self.clock() + backoff(message.attempts)
         with self.sessions() as session:
-            mark_failed(session=session, message_id=message.id, error=error, retry_at=retry_at)
+            if not mark_failed(
+                session=session, message_id=message.id, attempt=message.attempts, error=error, retry_at=retry_at
+            ):
+                return  # another deliverer holds it now and reports on it
         if dead:
             log.error(
                 "outbox message %d (%s to %s) is dead after %d attempts: %s; `brandpulse outbox retry %d` sends it again",

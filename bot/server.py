@@ -19,7 +19,7 @@ from bot.context import AppContext
 from bot.errors import BrandpulseError
 from bot.pipeline import Pipeline
 from bot.web import SLACK_EVENTS_PATH, HttpServer, build_web_app
-from monitoring.exporter import MetricsServer, build_registry
+from monitoring.exporter import MetricsServer
 from storage.db import safe_url
 from storage.migrate import current_revision
 
@@ -49,9 +49,7 @@ class Server:
             ", ".join(app.brands.names),
             settings.brands_file,
         )
-        registry, metrics = build_registry(
-            app.sessions, brands=app.brands.names, accuracy_threshold=settings.accuracy_threshold
-        )
+        registry, metrics = app.metrics_registry()
         predictor, model_error = None, None
         if self.load_model:
             try:

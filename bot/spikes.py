@@ -21,6 +21,7 @@ from analysis.spikes import Term, distinguishing_terms, negative_share_test, vol
 from bot.blocks import MAX_BLOCKS, Block, context, cut, escape, fallback, header, link, section
 from bot.brands import AlertConfig, Brand
 from storage.alerts import latest_alert, record_alert
+from storage.db import lock_for_transaction
 from storage.mentions import brand_label_counts, first_mention_at, history, strongest, texts_between
 from storage.models import Mention
 from storage.outbox import enqueue
@@ -244,6 +245,9 @@ def run(ctx: JobContext, now: datetime, brand_name: str | None = None) -> str:
         if config is None or (brand_name is not None and brand.name != brand_name):
             continue
         with ctx.sessions() as session:
+            # One process at a time per brand from the cooldown check to the alert, so that a scheduled run and a
+            # run-job elsewhere cannot both find the cooldown over and both alert.
+            lock_for_transaction(session, f"brandpulse-spikes:{brand.name}")
             spikes = detect(
                 session=session,
                 brand=brand,

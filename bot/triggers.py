@@ -33,18 +33,31 @@ def every(seconds: int) -> IntervalTrigger:
     return IntervalTrigger(seconds=seconds, start_date=EPOCH, timezone=UTC)
 
 
+def _second_pass(fire: datetime) -> bool:
+    """Whether ``fire`` is a wall-clock time's second occurrence, in the hour repeated when clocks go back."""
+    return fire.fold == 1 and fire.replace(fold=0).utcoffset() != fire.utcoffset()
+
+
 def fire_times(trigger: BaseTrigger, after: datetime, until: datetime, limit: int | None = None) -> list[datetime]:
-    """The trigger's fire times in (after, until], the first ``limit`` of them if given."""
+    """The trigger's fire times in (after, until], the first ``limit`` of them if given.
+
+    A cron time in the hour that repeats when clocks go back counts once (its first pass): a daily digest at 01:30
+    goes out once that night, not twice.
+    """
     times: list[datetime] = []
-    previous: datetime | None = None
-    moment = after + _TICK
+    moment = (after + _TICK).astimezone(UTC)
     while True:
-        fire = trigger.get_next_fire_time(previous, moment)
+        # From a UTC instant each time: one microsecond added to a local time would lose its fold and, in the
+        # repeated hour, give back the same occurrence for ever.
+        fire = trigger.get_next_fire_time(None, moment)
         if fire is None or fire > until or (limit is not None and len(times) >= limit):
             return times
-        if fire > after:
-            times.append(fire.astimezone(UTC))
-        previous, moment = fire, fire + _TICK
+        instant = fire.astimezone(UTC)
+        if instant <= moment - _TICK:  # never go backwards, whatever the trigger answers
+            raise RuntimeError(f"trigger {trigger} went back from {moment} to {instant}")
+        if instant > after and not _second_pass(fire):
+            times.append(instant)
+        moment = instant + _TICK
 
 
 def latest_fire_time(trigger: BaseTrigger, now: datetime, lookback: timedelta) -> datetime | None:

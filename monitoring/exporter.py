@@ -16,11 +16,19 @@ log = logging.getLogger(__name__)
 
 
 def build_registry(
-    sessions: sessionmaker[Session], *, brands: Sequence[str], accuracy_threshold: float
+    sessions: sessionmaker[Session],
+    *,
+    brands: Sequence[str],
+    accuracy_threshold: float,
+    reference_dataset: str | None = None,
 ) -> tuple[CollectorRegistry, Metrics]:
     """A fresh registry holding the database collector and the process metrics."""
     registry = CollectorRegistry()
-    registry.register(DatabaseCollector(sessions, brands=brands, accuracy_threshold=accuracy_threshold))
+    registry.register(
+        DatabaseCollector(
+            sessions, brands=brands, accuracy_threshold=accuracy_threshold, reference_dataset=reference_dataset
+        )
+    )
     return registry, Metrics(registry)
 
 

@@ -31,7 +31,7 @@ from storage.figures import (
     mentions_by_brand_and_source,
     mentions_by_brand_status_and_label,
 )
-from storage.jobs import last_successes
+from storage.jobs import last_failures, last_successes
 from storage.mentions import label_counts
 from storage.outbox import count_by_status
 
@@ -125,12 +125,16 @@ class DatabaseCollector(Collector):
         *,
         brands: Sequence[str],
         accuracy_threshold: float,
+        reference_dataset: str | None = None,
         windows: Windows | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self.sessions = sessions
         self.brands = list(brands)
         self.accuracy_threshold = accuracy_threshold
+        # The evaluate job's data set (BRANDPULSE_EVALUATION_DATA): a hand-run evaluation of a candidate model on
+        # another set must not stand for the served model's accuracy.
+        self.reference_dataset = reference_dataset
         self.windows = windows or Windows()
         self.clock = clock
 
@@ -200,7 +204,7 @@ class DatabaseCollector(Collector):
             "Accuracy on the reference set under which the model should be retrained (BRANDPULSE_ACCURACY_THRESHOLD).",
             value=self.accuracy_threshold,
         )
-        run = latest_evaluation(session=session)
+        run = latest_evaluation(session=session, dataset=self.reference_dataset)
         if run is None:
             return
         labels = ["model", "dataset"]
@@ -267,6 +271,11 @@ class DatabaseCollector(Collector):
         volume = GaugeMetricFamily(
             "brandpulse_brand_recent_mentions", "Mentions of each brand in the last hour.", labels=["brand"]
         )
+        classified_volume = GaugeMetricFamily(
+            "brandpulse_brand_recent_classified",
+            "Mentions of each brand in the last hour that are classified.",
+            labels=["brand"],
+        )
         share = GaugeMetricFamily(
             "brandpulse_brand_negative_share",
             "Share of the last hour's classified mentions of each brand that are negative.",
@@ -277,9 +286,11 @@ class DatabaseCollector(Collector):
             by_label = counts.get(brand, {})
             volume.add_metric([brand], sum(by_label.values()))
             classified = sum(by_label.get(label, 0) for label in LABELS)
+            classified_volume.add_metric([brand], classified)
             if classified:
                 share.add_metric([brand], by_label.get("negative", 0) / classified)
         yield volume
+        yield classified_volume
         yield share
 
     def _outbox_and_jobs(self, session: Session) -> Iterator[Metric]:
@@ -288,11 +299,16 @@ class DatabaseCollector(Collector):
         for status in ("pending", "sent", "dead"):
             outbox.add_metric([status], states.get(status, 0))
         yield outbox
-        jobs = GaugeMetricFamily(
-            "brandpulse_job_last_success_timestamp_seconds",
-            "When each scheduled job last finished successfully (Unix time).",
-            labels=["job"],
-        )
-        for job, at in sorted(last_successes(session=session).items()):
-            jobs.add_metric([job], at.timestamp())
-        yield jobs
+        # "job_name", not "job": Prometheus keeps "job" for the scrape job and would rename ours.
+        for name, text, times in (
+            ("success", "finished successfully", last_successes(session=session)),
+            ("failure", "failed", last_failures(session=session)),
+        ):
+            family = GaugeMetricFamily(
+                f"brandpulse_job_last_{name}_timestamp_seconds",
+                f"When each scheduled job last {text} (Unix time).",
+                labels=["job_name"],
+            )
+            for job, at in sorted(times.items()):
+                family.add_metric([job], at.timestamp())
+            yield family

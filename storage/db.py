@@ -71,3 +71,12 @@ def insert_unless_exists(session: Session, model: type[Any], values: dict[str, A
     dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
     statement = dialect.insert(model).values(**values).on_conflict_do_nothing().returning(model.id)
     return session.execute(statement).scalar_one_or_none()
+
+
+def lock_for_transaction(session: Session, name: str) -> None:
+    """Hold a named lock until the session's transaction ends: on PostgreSQL an advisory lock, so that processes
+    sharing the database take turns at a check-then-write; SQLite (one process per file) needs none."""
+    from sqlalchemy import text
+
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:name))"), {"name": name})

@@ -8,27 +8,43 @@ from datetime import datetime
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
-from storage.models import EvaluationRun, Feedback, Mention
+from storage.models import EvaluationRun, Feedback, Mention, MentionTally
 
 
 def mentions_by_brand_and_source(*, session: Session) -> list[tuple[str, str, int]]:
+    """Mentions ever stored, by brand and source: those stored now and those deleted since."""
     query = select(Mention.brand, Mention.source, func.count()).group_by(Mention.brand, Mention.source)
-    return [(brand, source, int(n)) for brand, source, n in session.execute(query)]
+    removed = select(MentionTally.brand, MentionTally.source, func.sum(MentionTally.removed)).group_by(
+        MentionTally.brand, MentionTally.source
+    )
+    rows = [*session.execute(query), *session.execute(removed)]
+    return [(brand, source, int(n)) for brand, source, n in rows]
 
 
 def mentions_by_brand_status_and_label(*, session: Session) -> list[tuple[str, str, str | None, int]]:
+    """Mentions by brand, status and label; deleted classified ones count as classified (status ``classified``)."""
     query = select(Mention.brand, Mention.status, Mention.label, func.count()).group_by(
         Mention.brand, Mention.status, Mention.label
     )
-    return [(brand, status, label, int(n)) for brand, status, label, n in session.execute(query)]
+    removed = (
+        select(MentionTally.brand, MentionTally.label, func.sum(MentionTally.removed))
+        .where(MentionTally.label != "")
+        .group_by(MentionTally.brand, MentionTally.label)
+    )
+    rows = [(brand, status, label, int(n)) for brand, status, label, n in session.execute(query)]
+    rows += [(brand, "classified", label, int(n)) for brand, label, n in session.execute(removed)]
+    return rows
 
 
 def last_ingested_at(*, session: Session) -> datetime | None:
     return session.execute(select(func.max(Mention.ingested_at))).scalar_one_or_none()
 
 
-def latest_evaluation(*, session: Session) -> EvaluationRun | None:
+def latest_evaluation(*, session: Session, dataset: str | None = None) -> EvaluationRun | None:
+    """The newest evaluation run, of ``dataset`` if given."""
     query = select(EvaluationRun).order_by(EvaluationRun.created_at.desc(), EvaluationRun.id.desc()).limit(1)
+    if dataset is not None:
+        query = query.where(EvaluationRun.dataset == dataset)
     return session.execute(query).scalar_one_or_none()
 
 

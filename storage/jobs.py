@@ -29,7 +29,16 @@ def finish_run(*, session: Session, run_id: int, succeeded: bool, at: datetime, 
 
 def last_successes(*, session: Session) -> dict[str, datetime]:
     """When each job last finished successfully."""
-    query = select(JobRun.job, func.max(JobRun.finished_at)).where(JobRun.status == "succeeded").group_by(JobRun.job)
+    return _last_finished(session, "succeeded")
+
+
+def last_failures(*, session: Session) -> dict[str, datetime]:
+    """When each job last failed."""
+    return _last_finished(session, "failed")
+
+
+def _last_finished(session: Session, status: str) -> dict[str, datetime]:
+    query = select(JobRun.job, func.max(JobRun.finished_at)).where(JobRun.status == status).group_by(JobRun.job)
     return {job: at for job, at in session.execute(query) if at is not None}
 
 

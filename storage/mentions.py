@@ -11,9 +11,10 @@ from sqlalchemy import Connection, Integer, Select, Table, and_, bindparam, dele
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.functions import FunctionElement
 
-from storage.models import Mention, MentionStatus, UTCDateTime
+from storage.models import Mention, MentionStatus, MentionTally, UTCDateTime
 
 QUARTER_HOUR = 900
 # The longest text a mention (or a feedback row) keeps; an import rejects longer ones, Slack messages are cut.
@@ -278,10 +279,32 @@ def stored_text(*, session: Session, source: str, external_id: str) -> str | Non
     return session.execute(query).scalar_one_or_none()
 
 
+def _tally_removal(session: Session, *conditions: ColumnElement[bool]) -> None:
+    """Count the mentions about to be deleted into mention_tallies, in the caller's transaction."""
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    label = func.coalesce(Mention.label, "")
+    query = (
+        select(Mention.brand, Mention.source, label, func.count())
+        .where(*conditions)
+        .group_by(Mention.brand, Mention.source, label)
+    )
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    for brand, source, label_value, n in session.execute(query).all():
+        insert = dialect.insert(MentionTally).values(brand=brand, source=source, label=label_value, removed=n)
+        session.execute(
+            insert.on_conflict_do_update(
+                index_elements=["brand", "source", "label"],
+                set_={"removed": MentionTally.removed + insert.excluded.removed},
+            )
+        )
+
+
 def delete_mention(*, session: Session, source: str, external_id: str) -> bool:
     """Forget a mention its author deleted. False if it was not stored."""
-    statement = delete(Mention).where(Mention.source == source, Mention.external_id == external_id)
-    return bool(session.connection().execute(statement).rowcount)
+    conditions = (Mention.source == source, Mention.external_id == external_id)
+    _tally_removal(session, *conditions)
+    return bool(session.connection().execute(delete(Mention).where(*conditions)).rowcount)
 
 
 def label_counts(*, session: Session, since: datetime, until: datetime) -> dict[str, dict[str | None, int]]:
@@ -345,5 +368,5 @@ def texts_between(
 
 def delete_older_than(*, session: Session, before: datetime) -> int:
     """Forget mentions created before ``before`` (retention); returns how many."""
-    statement = delete(Mention).where(Mention.created_at < before)
-    return int(session.connection().execute(statement).rowcount)
+    _tally_removal(session, Mention.created_at < before)
+    return int(session.connection().execute(delete(Mention).where(Mention.created_at < before)).rowcount)

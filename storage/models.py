@@ -243,3 +243,18 @@ class SpikeAlert(Base):
         # Also the index of the cooldown's query: the latest alert of a brand and kind.
         UniqueConstraint("brand", "kind", "window_end"),
     )
+
+
+class MentionTally(Base):
+    """Mentions deleted (by retention, or by their author in Slack), counted by brand, source and label ('' when
+    unclassified), so that the metrics' running totals of mentions never go down."""
+
+    __tablename__ = "mention_tallies"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    brand: Mapped[str] = mapped_column(String(64))
+    source: Mapped[str] = mapped_column(String(32))
+    label: Mapped[str] = mapped_column(String(16))
+    removed: Mapped[int] = mapped_column(BigInteger)
+
+    __table_args__ = (UniqueConstraint("brand", "source", "label"),)

@@ -73,23 +73,32 @@ def claim_due(*, session: Session, now: datetime, lease: timedelta, limit: int =
     return taken
 
 
-def record_step(*, session: Session, message_id: int, **values: str) -> None:
+def _holding(message_id: int, attempt: int) -> Any:
+    """The row, as long as nobody has taken it since this attempt's claim (a claim counts an attempt)."""
+    return (OutboxMessage.id == message_id) & (OutboxMessage.attempts == attempt)
+
+
+def record_step(*, session: Session, message_id: int, attempt: int, **values: str) -> bool:
     """Remember that Slack took one step of a message (``slack_channel``/``slack_ts`` of the post, ``file_id`` of
-    the attachment), so that a retry skips it."""
+    the attachment), so that a retry skips it. False when another deliverer has taken the message since."""
     with session.begin():
-        session.execute(update(OutboxMessage).where(OutboxMessage.id == message_id).values(**values))
-
-
-def mark_sent(*, session: Session, message_id: int, at: datetime) -> None:
-    with session.begin():
-        session.execute(
-            update(OutboxMessage)
-            .where(OutboxMessage.id == message_id)
-            .values(status=OutboxStatus.SENT.value, sent_at=at, last_error=None)
+        result = session.connection().execute(
+            update(OutboxMessage).where(_holding(message_id, attempt)).values(**values)
         )
+    return bool(result.rowcount)
 
 
-def mark_failed(*, session: Session, message_id: int, error: str, retry_at: datetime | None) -> None:
+def mark_sent(*, session: Session, message_id: int, attempt: int, at: datetime) -> bool:
+    statement = (
+        update(OutboxMessage)
+        .where(_holding(message_id, attempt))
+        .values(status=OutboxStatus.SENT.value, sent_at=at, last_error=None)
+    )
+    with session.begin():
+        return bool(session.connection().execute(statement).rowcount)
+
+
+def mark_failed(*, session: Session, message_id: int, attempt: int, error: str, retry_at: datetime | None) -> bool:
     """A failed attempt: try again at ``retry_at``, or, with None, give up (the message is dead)."""
     values: dict[str, Any] = {"last_error": error[:2000]}
     if retry_at is None:
@@ -97,7 +106,11 @@ def mark_failed(*, session: Session, message_id: int, error: str, retry_at: date
     else:
         values["next_attempt_at"] = retry_at
     with session.begin():
-        session.execute(update(OutboxMessage).where(OutboxMessage.id == message_id).values(**values))
+        return bool(
+            session.connection()
+            .execute(update(OutboxMessage).where(_holding(message_id, attempt)).values(**values))
+            .rowcount
+        )
 
 
 def list_messages(*, session: Session, status: str | None = None, limit: int = 50) -> list[OutboxMessage]:

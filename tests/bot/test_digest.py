@@ -75,3 +75,18 @@ def test_the_scheduled_digest_covers_its_cron_period(tmp_path: Path, db_url: str
     assert "Mon 02 Mar 09:00 – Mon 09 Mar 09:00" in globex.payload["text"]
     assert "Sun 08 Mar 09:00 – Mon 09 Mar 09:00" in acme.payload["text"]
     assert len(_queued(ctx)) == 2
+
+
+def test_ten_long_mentions_with_long_links_still_fit_block_kit(tmp_path: Path, db_url: str) -> None:
+    ctx = job_context(tmp_path, db_url, digest_top=10)
+    url = "https://t.test/" + "x" * 900
+    add(
+        ctx.sessions,
+        [M(T0 + timedelta(hours=i), f"acmephone {'broken ' * 60}{i}", "negative", url=url) for i in range(10)],
+    )
+    digest.queue(ctx, "acme", start=T0, end=T0 + DAY)
+    [message] = _queued(ctx)
+    blocks = message.payload["blocks"]
+    assert block_kit_problems(blocks) == []
+    shown = json.dumps(blocks)
+    assert shown.count("|link>") == 10 and shown.count(":rage:") == 10

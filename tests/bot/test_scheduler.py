@@ -29,6 +29,24 @@ def test_cron_occurrences_follow_local_time_across_daylight_saving() -> None:
     assert latest_fire_time(trigger, times[2] + timedelta(minutes=6), timedelta(minutes=5)) is None
 
 
+def test_a_time_in_the_hour_repeated_when_clocks_go_back_runs_once() -> None:
+    helsinki, rome = ZoneInfo("Europe/Helsinki"), ZoneInfo("Europe/Rome")
+    # 27 October 2024: Helsinki's 03:00-04:00 and Rome's 02:00-03:00 happen twice.
+    daily = CronTrigger.from_crontab("30 3 * * *", timezone=helsinki)
+    times = fire_times(daily, datetime(2024, 10, 26, tzinfo=UTC), datetime(2024, 10, 29, tzinfo=UTC))
+    assert [t.astimezone(helsinki).strftime("%d %H:%M %z") for t in times] == [
+        "26 03:30 +0300",
+        "27 03:30 +0300",
+        "28 03:30 +0200",
+    ]
+    # The second pass of 03:30 (01:30 UTC) stands for the occurrence that already ran.
+    assert latest_fire_time(daily, datetime(2024, 10, 27, 1, 31, tzinfo=UTC), timedelta(minutes=5)) is None
+    hourly = CronTrigger.from_crontab("0 * * * *", timezone=rome)
+    night = fire_times(hourly, datetime(2024, 10, 26, 23, tzinfo=UTC), datetime(2024, 10, 27, 3, tzinfo=UTC))
+    assert [t.strftime("%H:%M") for t in night] == ["00:00", "02:00", "03:00"]
+    assert previous_fire_time(hourly, night[1]) == night[0]
+
+
 def test_interval_occurrences_sit_on_one_grid_for_every_process() -> None:
     a = fire_times(every(300), datetime(2026, 1, 1, 0, 1, 7, tzinfo=UTC), datetime(2026, 1, 1, 0, 16, tzinfo=UTC))
     assert [t.strftime("%H:%M:%S") for t in a] == ["00:05:00", "00:10:00", "00:15:00"]
@@ -118,7 +136,7 @@ def test_retention_forgets_old_mentions_runs_and_sent_messages_only(tmp_path: Pa
         session.commit()
     assert old is not None
     with kept.sessions() as session:
-        mark_sent(session=session, message_id=old, at=T0)
+        mark_sent(session=session, message_id=old, attempt=0, at=T0)
     run_occurrence(kept, Job("spikes", every(60), lambda at: "ok"), T0)
     assert "0 job runs" not in retention(kept, now)  # no BRANDPULSE_RETENTION_DAYS: mentions stay
     with kept.sessions() as session:

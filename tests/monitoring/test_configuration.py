@@ -61,7 +61,7 @@ def _alert_rules() -> list[dict[str, Any]]:
 @needs_promtool
 def test_prometheus_config_and_rules_pass_promtool() -> None:
     assert "SUCCESS" in _run(str(PROMTOOL), "check", "config", str(PROMETHEUS_DIR / "prometheus.yml"))
-    assert "SUCCESS: 9 rules found" in _run(
+    assert "SUCCESS: 10 rules found" in _run(
         str(PROMTOOL), "check", "rules", str(PROMETHEUS_DIR / "rules" / "brandpulse.yml")
     )
 
@@ -153,8 +153,11 @@ def _exposed_names(tmp_path: Path) -> set[str]:
     with ctx.sessions() as session:
         run = claim_run(session=session, job="classify", scheduled_for=now, owner="t", at=now)
     with ctx.sessions() as session:
-        assert run is not None
-        finish_run(session=session, run_id=run, succeeded=True, at=now, detail="")
+        failed = claim_run(session=session, job="digest:acme", scheduled_for=now, owner="t", at=now)
+    for run_id, succeeded in ((run, True), (failed, False)):
+        assert run_id is not None
+        with ctx.sessions() as session:
+            finish_run(session=session, run_id=run_id, succeeded=succeeded, at=now, detail="")
     registry = CollectorRegistry()
     registry.register(DatabaseCollector(ctx.sessions, brands=["acme"], accuracy_threshold=0.65))
     metrics = Metrics(registry)

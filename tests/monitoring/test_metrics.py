@@ -9,13 +9,14 @@ from pathlib import Path
 
 import pytest
 from prometheus_client import CollectorRegistry
+from sqlalchemy import select
 
 from analysis.model import InferenceOptions, SentimentModel
 from monitoring.exporter import MetricsServer, build_registry
 from monitoring.metrics import DatabaseCollector, Metrics, jensen_shannon_distance
 from storage.feedback import record_feedback
 from storage.jobs import claim_run, finish_run
-from storage.models import EvaluationRun
+from storage.models import EvaluationRun, Mention
 from storage.outbox import enqueue
 from storage.registry import record_evaluation
 from tests.bot.pipeline_helpers import M, add, job_context
@@ -77,15 +78,50 @@ def test_the_collector_reports_what_the_database_holds(tmp_path: Path, db_url: s
     registry.register(
         DatabaseCollector(ctx.sessions, brands=["acme", "globex"], accuracy_threshold=0.65, clock=lambda: NOW)
     )
+    with ctx.sessions() as session:
+        # A hand-run evaluation of another model on another set, newer than the reference set's.
+        record_evaluation(
+            session=session,
+            run=EvaluationRun(
+                model_version="candidate",
+                dataset="other.csv",
+                n=10,
+                accuracy=0.2,
+                macro_f1=0.2,
+                macro_recall=0.2,
+                per_class={},
+                confusion_matrix=[],
+                seconds=1.0,
+                created_at=NOW - timedelta(minutes=30),
+            ),
+        )
+    reference = CollectorRegistry()
+    reference.register(
+        DatabaseCollector(
+            ctx.sessions,
+            brands=["acme"],
+            accuracy_threshold=0.65,
+            reference_dataset="validation.jsonl",
+            clock=lambda: NOW,
+        )
+    )
+    assert (
+        reference.get_sample_value("brandpulse_model_accuracy", {"model": "demo-v1", "dataset": "validation.jsonl"})
+        == 0.61
+    )
+    assert (
+        reference.get_sample_value("brandpulse_model_accuracy", {"model": "candidate", "dataset": "other.csv"}) is None
+    )
     value = registry.get_sample_value
     assert value("brandpulse_mentions_ingested_total", {"brand": "acme", "source": "test"}) == 21
     assert value("brandpulse_mentions_classified_total", {"brand": "acme", "label": "positive"}) == 14
     assert value("brandpulse_classification_backlog") == 1
-    assert value("brandpulse_model_accuracy", {"model": "demo-v1", "dataset": "validation.jsonl"}) == 0.61
-    assert value("brandpulse_model_macro_recall", {"model": "demo-v1", "dataset": "validation.jsonl"}) == 0.62
+    # Without a reference set, the newest evaluation of any set.
+    assert value("brandpulse_model_accuracy", {"model": "candidate", "dataset": "other.csv"}) == 0.2
+    assert value("brandpulse_model_macro_recall", {"model": "candidate", "dataset": "other.csv"}) == 0.2
     assert value("brandpulse_model_accuracy_threshold") == 0.65
-    age = value("brandpulse_model_evaluation_age_seconds", {"model": "demo-v1", "dataset": "validation.jsonl"})
-    assert age == pytest.approx(3600, abs=1)
+    age = value("brandpulse_model_evaluation_age_seconds", {"model": "candidate", "dataset": "other.csv"})
+    assert age == pytest.approx(1800, abs=1)
     assert value("brandpulse_live_accuracy") == 0.5 and value("brandpulse_live_feedback_samples") == 4
     # Last 24 hours: 6 negative, 4 positive, 1 neutral (globex); the week before: 10 positive.
     assert value("brandpulse_prediction_drift_jsd") == pytest.approx(jensen_shannon_distance([6, 1, 4], [0, 0, 10]))
@@ -95,8 +131,10 @@ def test_the_collector_reports_what_the_database_holds(tmp_path: Path, db_url: s
     assert value("brandpulse_brand_negative_share", {"brand": "globex"}) is None  # nothing classified this hour
     assert value("brandpulse_outbox_messages", {"status": "pending"}) == 1
     assert value("brandpulse_outbox_messages", {"status": "dead"}) == 0
-    finished = value("brandpulse_job_last_success_timestamp_seconds", {"job": "spikes"})
+    finished = value("brandpulse_job_last_success_timestamp_seconds", {"job_name": "spikes"})
     assert finished == (NOW + timedelta(seconds=2)).timestamp()
+    assert value("brandpulse_job_last_failure_timestamp_seconds", {"job_name": "spikes"}) is None
+    assert value("brandpulse_brand_recent_classified", {"brand": "acme"}) == 10
     last = value("brandpulse_last_ingest_timestamp_seconds")
     assert last is not None and math.isclose(last, (NOW - timedelta(minutes=5)).timestamp(), abs_tol=1)
 
@@ -141,3 +179,31 @@ def test_metrics_are_served_over_http(tmp_path: Path) -> None:
         server.stop()
     assert "brandpulse_model_accuracy_threshold 0.65" in body
     assert "# TYPE brandpulse_mentions_ingested_total counter" in body
+
+
+def test_running_totals_survive_deletions(tmp_path: Path, db_url: str) -> None:
+    from storage.mentions import delete_mention, delete_older_than
+
+    ctx = job_context(tmp_path, db_url)
+    add(ctx.sessions, [M(NOW - timedelta(days=40 + i), f"acmephone old {i}", "negative") for i in range(5)])
+    add(ctx.sessions, [M(NOW - timedelta(days=41), "acmephone pending")])
+    add(ctx.sessions, [M(NOW - timedelta(hours=i), f"acmephone new {i}", "positive") for i in range(3)])
+    registry = CollectorRegistry()
+    registry.register(DatabaseCollector(ctx.sessions, brands=["acme"], accuracy_threshold=0.65))
+
+    def totals() -> tuple[float | None, ...]:
+        return (
+            registry.get_sample_value("brandpulse_mentions_ingested_total", {"brand": "acme", "source": "test"}),
+            registry.get_sample_value("brandpulse_mentions_classified_total", {"brand": "acme", "label": "negative"}),
+            registry.get_sample_value("brandpulse_mentions_classified_total", {"brand": "acme", "label": "positive"}),
+        )
+
+    before = totals()
+    assert before == (9, 5, 3)
+    with ctx.sessions() as session, session.begin():
+        assert delete_older_than(session=session, before=NOW - timedelta(days=30)) == 6
+    with ctx.sessions() as session, session.begin():
+        [newest] = session.execute(select(Mention).where(Mention.text == "acmephone new 0")).scalars()
+        assert delete_mention(session=session, source="test", external_id=newest.external_id)
+    assert totals() == before  # counters never go down: Prometheus would read a drop as a reset
+    assert registry.get_sample_value("brandpulse_classification_backlog") == 0

@@ -59,9 +59,13 @@ def test_a_claim_holds_a_message_for_its_lease(engine: Engine) -> None:
     again = claim(NOW + LEASE)
     assert sorted(m.attempts for m in again) == [2, 2, 2]
     with sessions() as session:
-        mark_sent(session=session, message_id=again[0].id, at=NOW)
-        mark_failed(session=session, message_id=again[1].id, error="ratelimited", retry_at=NOW + timedelta(hours=1))
-        mark_failed(session=session, message_id=again[2].id, error="channel_not_found", retry_at=None)
+        # A deliverer whose lease ran out (attempt 1) can no longer report on what another now holds (attempt 2).
+        assert not mark_sent(session=session, message_id=again[0].id, attempt=1, at=NOW)
+        assert mark_sent(session=session, message_id=again[0].id, attempt=2, at=NOW)
+        assert mark_failed(
+            session=session, message_id=again[1].id, attempt=2, error="ratelimited", retry_at=NOW + timedelta(hours=1)
+        )
+        assert mark_failed(session=session, message_id=again[2].id, attempt=2, error="channel_not_found", retry_at=None)
     with sessions() as session:
         assert count_by_status(session=session) == {"sent": 1, "pending": 1, "dead": 1}
     assert claim(NOW + timedelta(minutes=30)) == []
