@@ -21,6 +21,7 @@ from bot.settings import load_settings
 from storage.db import make_engine, make_sessionmaker
 from storage.mentions import insert_mentions
 from storage.migrate import ensure_schema
+from storage.models import EvaluationRun
 
 BRANDS_YAML = """
 brands:
@@ -143,3 +144,27 @@ def stream(
 
 
 T0 = datetime(2026, 3, 2, 0, 0, tzinfo=UTC)  # a Monday
+
+
+def evaluation(
+    *,
+    model: str = "demo-v1",
+    dataset: str = "validation.jsonl",
+    accuracy: float,
+    macro_f1: float | None = None,
+    macro_recall: float | None = None,
+    at: datetime | None = None,
+) -> EvaluationRun:
+    """An evaluation run as `brandpulse evaluate` stores it (per-class figures left empty)."""
+    return EvaluationRun(
+        model_version=model,
+        dataset=dataset,
+        n=2000,
+        accuracy=accuracy,
+        macro_f1=accuracy if macro_f1 is None else macro_f1,
+        macro_recall=accuracy if macro_recall is None else macro_recall,
+        per_class={},
+        confusion_matrix=[],
+        seconds=1.0,
+        created_at=at or datetime.now(UTC),
+    )

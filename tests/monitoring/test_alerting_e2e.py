@@ -12,7 +12,6 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -21,9 +20,8 @@ import pytest
 import yaml
 
 from monitoring.exporter import MetricsServer, build_registry
-from storage.models import EvaluationRun
 from storage.registry import record_evaluation
-from tests.bot.pipeline_helpers import job_context
+from tests.bot.pipeline_helpers import evaluation, job_context
 
 REPO = Path(__file__).resolve().parents[2]
 MONITORING = REPO / "monitoring"
@@ -103,21 +101,6 @@ def _wait_ready(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
     raise AssertionError(f"{url} never answered:\n{log.read_text()}")
 
 
-def _evaluation(accuracy: float) -> EvaluationRun:
-    return EvaluationRun(
-        model_version="demo-v1",
-        dataset="tweet_eval_sentiment/validation.jsonl",
-        n=2000,
-        accuracy=accuracy,
-        macro_f1=accuracy,
-        macro_recall=accuracy,
-        per_class={},
-        confusion_matrix=[],
-        seconds=1.0,
-        created_at=datetime.now(UTC),
-    )
-
-
 @pytest.mark.skipif(
     PROMETHEUS is None or ALERTMANAGER is None,
     reason="prometheus / prometheus-alertmanager are not installed (apt-get install prometheus "
@@ -127,7 +110,9 @@ def test_accuracy_below_threshold_reaches_slack_and_so_does_its_resolution(tmp_p
     assert PROMETHEUS is not None and ALERTMANAGER is not None
     ctx = job_context(tmp_path, f"sqlite:///{tmp_path / 'e2e.db'}")
     with ctx.sessions() as session:
-        record_evaluation(session=session, run=_evaluation(0.58))
+        record_evaluation(
+            session=session, run=evaluation(dataset="tweet_eval_sentiment/validation.jsonl", accuracy=0.58)
+        )
     registry, _ = build_registry(ctx.sessions, brands=ctx.brands.names, accuracy_threshold=0.65)
     exporter = MetricsServer(registry, host="127.0.0.1", port=0)
     exporter.start()
@@ -190,7 +175,9 @@ def test_accuracy_below_threshold_reaches_slack_and_so_does_its_resolution(tmp_p
 
             firing = webhook.wait_for(about_accuracy("FIRING"), timeout=90)
             with ctx.sessions() as session:
-                record_evaluation(session=session, run=_evaluation(0.74))  # a retrained model passes
+                record_evaluation(
+                    session=session, run=evaluation(dataset="tweet_eval_sentiment/validation.jsonl", accuracy=0.74)
+                )  # a retrained model passes
             resolved = webhook.wait_for(about_accuracy("RESOLVED"), timeout=90)
     finally:
         exporter.stop()

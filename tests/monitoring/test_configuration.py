@@ -19,10 +19,9 @@ from prometheus_client import CollectorRegistry
 from monitoring.metrics import DatabaseCollector, Metrics
 from storage.feedback import record_feedback
 from storage.jobs import claim_run, finish_run
-from storage.models import EvaluationRun
 from storage.outbox import enqueue
 from storage.registry import record_evaluation
-from tests.bot.pipeline_helpers import M, add, job_context
+from tests.bot.pipeline_helpers import M, add, evaluation, job_context
 
 REPO = Path(__file__).resolve().parents[2]
 MONITORING = REPO / "monitoring"
@@ -125,18 +124,7 @@ def _exposed_names(tmp_path: Path) -> set[str]:
     with ctx.sessions() as session:
         record_evaluation(
             session=session,
-            run=EvaluationRun(
-                model_version="m",
-                dataset="d",
-                n=1,
-                accuracy=0.7,
-                macro_f1=0.7,
-                macro_recall=0.7,
-                per_class={},
-                confusion_matrix=[],
-                seconds=1.0,
-                created_at=now,
-            ),
+            run=evaluation(model="m", dataset="d", accuracy=0.7, at=now),
         )
         record_feedback(
             session=session,

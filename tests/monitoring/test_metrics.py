@@ -16,10 +16,10 @@ from monitoring.exporter import MetricsServer, build_registry
 from monitoring.metrics import DatabaseCollector, Metrics, jensen_shannon_distance
 from storage.feedback import record_feedback
 from storage.jobs import claim_run, finish_run
-from storage.models import EvaluationRun, Mention
+from storage.models import Mention
 from storage.outbox import enqueue
 from storage.registry import record_evaluation
-from tests.bot.pipeline_helpers import M, add, job_context
+from tests.bot.pipeline_helpers import M, add, evaluation, job_context
 
 NOW = datetime.now(UTC).replace(microsecond=0)
 
@@ -42,18 +42,7 @@ def test_the_collector_reports_what_the_database_holds(tmp_path: Path, db_url: s
     with ctx.sessions() as session:
         record_evaluation(
             session=session,
-            run=EvaluationRun(
-                model_version="demo-v1",
-                dataset="validation.jsonl",
-                n=2000,
-                accuracy=0.61,
-                macro_f1=0.6,
-                macro_recall=0.62,
-                per_class={},
-                confusion_matrix=[],
-                seconds=3.0,
-                created_at=NOW - timedelta(hours=1),
-            ),
+            run=evaluation(accuracy=0.61, macro_f1=0.6, macro_recall=0.62, at=NOW - timedelta(hours=1)),
         )
         for given in ("negative", "negative", "positive", "neutral"):
             record_feedback(
@@ -82,18 +71,7 @@ def test_the_collector_reports_what_the_database_holds(tmp_path: Path, db_url: s
         # A hand-run evaluation of another model on another set, newer than the reference set's.
         record_evaluation(
             session=session,
-            run=EvaluationRun(
-                model_version="candidate",
-                dataset="other.csv",
-                n=10,
-                accuracy=0.2,
-                macro_f1=0.2,
-                macro_recall=0.2,
-                per_class={},
-                confusion_matrix=[],
-                seconds=1.0,
-                created_at=NOW - timedelta(minutes=30),
-            ),
+            run=evaluation(model="candidate", dataset="other.csv", accuracy=0.2, at=NOW - timedelta(minutes=30)),
         )
     reference = CollectorRegistry()
     reference.register(
