@@ -191,7 +191,7 @@ def test_two_workers_run_each_occurrence_exactly_once(
         deadline = time.monotonic() + 120
         while not all("press Ctrl-C to stop" in log.read_text() for log in logs) and time.monotonic() < deadline:
             time.sleep(0.2)
-        time.sleep(6)  # both running: about a dozen occurrences that both reach
+        time.sleep(8)  # both running: about 16 occurrences that both reach
     finally:
         for worker in workers:
             worker.send_signal(signal.SIGTERM)
