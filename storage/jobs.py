@@ -42,13 +42,6 @@ def _last_finished(session: Session, status: str) -> dict[str, datetime]:
     return {job: at for job, at in session.execute(query) if at is not None}
 
 
-def runs(*, session: Session, job: str | None = None, limit: int = 100) -> list[JobRun]:
-    query = select(JobRun).order_by(JobRun.scheduled_for.desc(), JobRun.id.desc()).limit(limit)
-    if job is not None:
-        query = query.where(JobRun.job == job)
-    return list(session.execute(query).scalars())
-
-
 def delete_runs_before(*, session: Session, before: datetime) -> int:
     statement = delete(JobRun).where(JobRun.scheduled_for < before, JobRun.status != "running")
     return int(session.connection().execute(statement).rowcount)

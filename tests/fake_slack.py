@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
+import re
 import threading
 import time
 from collections.abc import Callable
@@ -314,10 +315,17 @@ class FakeSlack:
             return {"ok": True, "file_id": file_id, "upload_url": f"{self.base_url}/upload/{file_id}"}
         if method == "files.completeUploadExternal":
             files = json.loads(params["files"]) if isinstance(params["files"], str) else params["files"]
+            channel_id = str(params.get("channel_id", ""))
+            # Slack shares a file into a channel by its ID only; a "#name" is refused.
+            if channel_id and not re.fullmatch(r"[CG][A-Z0-9]{8,}", channel_id):
+                self.violations.append(f"{method}: channel_id {channel_id!r} is not a channel ID")
+                return {"ok": False, "error": "invalid_channel"}
+            missing = [f["id"] for f in files if f["id"] not in self.uploads]
+            if missing:
+                self.violations.append(f"{method}: files {missing} were never uploaded")
+                return {"ok": False, "error": "file_not_found"}
             for file in files:
-                if file["id"] not in self.uploads:
-                    self.violations.append(f"{method}: file {file['id']} was never uploaded")
-                self.shared_files.setdefault(str(params.get("channel_id", "")), []).append(file["id"])
+                self.shared_files.setdefault(channel_id, []).append(file["id"])
             return {"ok": True, "files": [{"id": f["id"], "title": f.get("title", "")} for f in files]}
         if method == "apps.connections.open":
             return {"ok": True, "url": self._start_socket_mode()}
