@@ -16,7 +16,7 @@ import warnings
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, Protocol, cast
 
 import torch
 
@@ -101,6 +101,8 @@ class InferenceOptions:
     # Share of the probe texts whose label the fast path may change before it is abandoned for float32.
     tolerance: float = 0.0
     max_length: int | None = None
+    # Compile the network with torch.compile once the precision is chosen: a slower start, faster batches.
+    compile: bool = False
 
 
 @dataclass
@@ -112,8 +114,14 @@ class LoadReport:
     precision: str = "float32"
     probe_agreement: float | None = None
     fallback_reason: str | None = None
+    compiled: bool = False
     seconds: float = 0.0
     notes: list[str] = field(default_factory=list)
+
+    @property
+    def summary(self) -> str:
+        """Where and how the model runs, for log lines: "cpu, bfloat16, compiled"."""
+        return f"{self.device}, {self.precision}{', compiled' if self.compiled else ''}"
 
 
 def native_bfloat16() -> bool:
@@ -171,24 +179,15 @@ def _model_name(source: str, config: Any) -> str:
     return f"{source}@{commit[:8]}" if commit else source
 
 
-def pad_batch(
-    batch: Sequence[Sequence[int]], pad_id: int, device: torch.device, *, multiple_of: int = 1
-) -> dict[str, torch.Tensor]:
-    """Token id lists padded to the longest of the batch (dynamic padding), with their attention mask.
-
-    ``multiple_of`` rounds the width up: fewer distinct shapes, so oneDNN reuses the kernels it built for a shape.
-    """
-    width = -(-max(len(ids) for ids in batch) // multiple_of) * multiple_of
+def pad_batch(batch: Sequence[Sequence[int]], pad_id: int, device: torch.device) -> dict[str, torch.Tensor]:
+    """Token id lists padded to the longest of the batch (dynamic padding), with their attention mask."""
+    width = max(len(ids) for ids in batch)
     input_ids = torch.full((len(batch), width), pad_id, dtype=torch.long)
     attention = torch.zeros((len(batch), width), dtype=torch.long)
     for row, ids in enumerate(batch):
         input_ids[row, : len(ids)] = torch.tensor(ids, dtype=torch.long)
         attention[row, : len(ids)] = 1
     return {"input_ids": input_ids.to(device), "attention_mask": attention.to(device)}
-
-
-# Widths padded to a multiple of 8 tokens: a few percent more tokens, far fewer shapes to build kernels for.
-PAD_MULTIPLE = 8
 
 
 class ProbeVerdicts:
@@ -312,12 +311,13 @@ class SentimentModel:
             report=report,
         )
         chosen = reference._fast_path(options)
+        if options.compile:
+            chosen._compile(options.tolerance)
         report.seconds = time.perf_counter() - started
         log.info(
-            "model %s loaded on %s in %s (%.1f s)%s",
+            "model %s loaded (%s) in %.1f s%s",
             chosen.name,
-            report.device,
-            report.precision,
+            report.summary,
             report.seconds,
             f"; {report.fallback_reason}" if report.fallback_reason else "",
         )
@@ -377,6 +377,43 @@ class SentimentModel:
         else:
             raise ValueError(f"unknown precision {precision!r}")
 
+    def _compile(self, tolerance: float) -> None:
+        """Compile the network with inductor, its weights frozen into the compiled code.
+
+        Freezing lets inductor lay out each weight matrix once for the CPU's matrix kernels (eager mode reorders it
+        on every call) and fuse the element-wise steps around them. Shapes are symbolic, so texts of any length and
+        batches of any size reuse one compilation; a batch of one text is compiled apart (torch never treats a size
+        of 1 as symbolic), so both are compiled here rather than on a user's first request. The compiled network is
+        kept only if it compiles (on a CPU, inductor needs a C++ compiler) and labels the probe texts as the
+        uncompiled one does, within the tolerance; otherwise the uncompiled network stays and the log says why.
+        """
+        started = time.perf_counter()
+        eager = self.model
+        expected = [p.label for p in self.predict(PROBE_TEXTS)]
+        try:
+            import torch._inductor.config as inductor
+
+            # An OptimizedModule: a torch.nn.Module that runs the compiled code. It compiles on its first calls, so
+            # those run under the freezing setting (torch.compile's `options` do not reach it).
+            self.model = cast(torch.nn.Module, torch.compile(eager, dynamic=True))
+            with inductor.patch(freezing=True):
+                got = [p.label for p in self.predict(PROBE_TEXTS)]
+                self.predict(PROBE_TEXTS[:1])
+        except Exception as exc:  # any failure of the compiler (missing C++ compiler, unsupported layer) is survivable
+            self.model = eager
+            reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            self.report.notes.append(f"not compiled: {reason}")
+            log.warning("model %s: torch.compile failed, running uncompiled: %s", self.name, reason)
+            return
+        changed = sum(a != b for a, b in zip(expected, got, strict=True))
+        if changed > tolerance * len(PROBE_TEXTS):
+            self.model = eager
+            self.report.notes.append(f"not compiled: it changed {changed} of {len(PROBE_TEXTS)} probe labels")
+            log.warning("model %s: %s; running uncompiled", self.name, self.report.notes[-1])
+            return
+        self.report.compiled = True
+        self.report.notes.append(f"compiled in {time.perf_counter() - started:.0f} s")
+
     def _back_to_float32(self, reason: str) -> SentimentModel:
         """The converted weights lost precision: load the float32 ones again (the files are local by now)."""
         from transformers import AutoModelForSequenceClassification
@@ -415,7 +452,7 @@ class SentimentModel:
 
     def _pad(self, batch: Sequence[list[int]]) -> dict[str, torch.Tensor]:
         pad = self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else 0
-        return pad_batch(batch, pad, self.device, multiple_of=PAD_MULTIPLE)
+        return pad_batch(batch, pad, self.device)
 
     def forward(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
         """Class probabilities (float32) for one padded batch."""

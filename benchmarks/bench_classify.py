@@ -5,8 +5,11 @@ saved to a temporary directory with MiniLM's tokenizer, which loads offline). Ea
 process so that its peak RSS is its own:
 
   (a) ``transformers.pipeline`` called once per text      (b) the pipeline with ``batch_size=32``
-  (c) brandpulse in float32                                (d) brandpulse's fastest path (bfloat16 where native)
+  (c) brandpulse in float32                                (d) brandpulse's fastest path: bfloat16 where native,
+  (d0) brandpulse's default: (d) without compiling             compiled (BRANDPULSE_COMPILE=true)
   (e) brandpulse with int8 dynamic quantization
+
+Texts/s count classification only: loading (and compiling) is timed apart, in the "load" column.
 
 Label agreement of the fast paths with float32 needs a trained model (random weights make it meaningless): pass one
 with ``--agreement-model models/NAME-vN``. The cold start of ``brandpulse classify "text"`` is timed with a local model.
@@ -69,9 +72,11 @@ def run_one(mode: str, model_dir: str, texts: list[str], threads: int) -> dict[s
     if mode in ("pipeline", "pipeline-batch"):
         from transformers import pipeline
 
+        loading = time.perf_counter()
         classify = pipeline(
             "text-classification", model=model_dir, tokenizer=model_dir, device="cpu", truncation=True, max_length=512
         )
+        load_seconds = time.perf_counter() - loading
         classify(texts[:2])  # warm-up
         started = time.perf_counter()
         if mode == "pipeline":
@@ -84,18 +89,24 @@ def run_one(mode: str, model_dir: str, texts: list[str], threads: int) -> dict[s
     else:
         from analysis.model import InferenceOptions, SentimentModel
 
-        precision = {"float32": "float32", "fastest": "auto", "int8": "int8"}[mode]
-        model = SentimentModel.load(model_dir, InferenceOptions(precision=precision, batch_size=32, tolerance=1.0))
+        precision = {"float32": "float32", "default": "auto", "fastest": "auto", "int8": "int8"}[mode]
+        loading = time.perf_counter()
+        options = InferenceOptions(precision=precision, batch_size=32, tolerance=1.0, compile=mode == "fastest")
+        model = SentimentModel.load(model_dir, options)
+        load_seconds = time.perf_counter() - loading
+        if mode == "fastest" and not model.report.compiled:
+            raise SystemExit(f"the fastest path did not compile: {model.report.notes}")
         model.predict(texts[:2])  # warm-up
         started = time.perf_counter()
         labels = [p.label for p in model.predict(texts)]
         seconds = time.perf_counter() - started
-        precision = model.report.precision
+        precision = model.report.precision + (", compiled" if model.report.compiled else "")
     return {
         "mode": mode,
         "precision": precision,
         "n": len(texts),
         "seconds": seconds,
+        "load_seconds": load_seconds,
         "texts_per_s": len(texts) / seconds,
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         "labels": labels,
@@ -187,6 +198,7 @@ def main() -> None:
             ("pipeline", args.per_text_limit),
             ("pipeline-batch", args.limit),
             ("float32", args.limit),
+            ("default", args.limit),
             ("fastest", args.limit),
             ("int8", args.limit),
         ):
@@ -199,27 +211,30 @@ def main() -> None:
         "pipeline": "(a) pipeline, one call per text",
         "pipeline-batch": "(b) pipeline, batch_size=32",
         "float32": "(c) brandpulse, float32",
+        "default": "(d0) brandpulse, default",
         "fastest": "(d) brandpulse, fastest path",
         "int8": "(e) brandpulse, int8",
     }
     print(f"RoBERTa-base-sized model (random weights), {n_all:,} TweetEval test texts, {args.threads} threads")
     header = (
-        f"{'configuration':34} {'precision':9} {'texts':>6} {'texts/s':>8} {'vs (a)':>7} {'vs (b)':>7} {'peak RSS':>9}"
+        f"{'configuration':34} {'precision':19} {'texts':>6} {'texts/s':>8} {'vs (a)':>7} {'vs (b)':>7} "
+        f"{'peak RSS':>9} {'load':>6}"
     )
     print(header)
     print("-" * len(header))
     for r in rows:
         print(
-            f"{names[r['mode']]:34} {r['precision']:9} {r['n']:>6,} {r['texts_per_s']:>8.1f} "
+            f"{names[r['mode']]:34} {r['precision']:19} {r['n']:>6,} {r['texts_per_s']:>8.1f} "
             f"{r['texts_per_s'] / base['pipeline']['texts_per_s']:>6.1f}x "
-            f"{r['texts_per_s'] / base['pipeline-batch']['texts_per_s']:>6.1f}x {r['peak_rss_mb']:>6.0f} MB"
+            f"{r['texts_per_s'] / base['pipeline-batch']['texts_per_s']:>6.1f}x {r['peak_rss_mb']:>6.0f} MB "
+            f"{r['load_seconds']:>5.1f}s"
         )
     print(describe_cold_start("RoBERTa-base-sized local model", roberta_cold))
 
     if args.agreement_model:
         print(f"\nlabel agreement with float32, trained model {args.agreement_model}:")
         reference = in_subprocess("float32", args.agreement_model, args, args.limit)
-        for mode in ("fastest", "int8"):
+        for mode in ("default", "fastest", "int8"):
             other = in_subprocess(mode, args.agreement_model, args, args.limit)
             same = sum(a == b for a, b in zip(reference["labels"], other["labels"], strict=True))
             print(

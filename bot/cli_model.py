@@ -308,7 +308,7 @@ def classify_command(
             )
     if not as_json:
         click.echo(render("table", ["label", "confidence", *LABELS, "text"], rows, widths={"text": 70}))
-        click.echo(f"model: {model.name} ({model.report.device}, {model.report.precision})", err=True)
+        click.echo(f"model: {model.name} ({model.report.summary})", err=True)
     if refused:
         sys.exit(1)
 

@@ -47,6 +47,7 @@ class AppContext:
             device=settings.device,
             precision=settings.precision,
             tolerance=settings.probe_tolerance,
+            compile=settings.compile,
         )
 
     def load_model(self, source: str | None = None) -> SentimentModel:

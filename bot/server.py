@@ -54,7 +54,7 @@ class Server:
         if self.load_model:
             try:
                 model = app.load_model()
-                log.info("model %s ready (%s, %s)", model.name, model.report.device, model.report.precision)
+                log.info("model %s ready (%s)", model.name, model.report.summary)
                 metrics.serving(
                     name=model.name, source=settings.model, device=model.report.device, precision=model.report.precision
                 )

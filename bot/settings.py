@@ -46,6 +46,10 @@ class Settings(BaseSettings):
     )
     batch_size: int = Field(default=32, ge=1, le=4096, description="Texts per inference batch.")
     torch_threads: int | None = Field(default=None, ge=1, le=1024, description="CPU threads for inference.")
+    compile: bool = Field(
+        default=False,
+        description="Compile the model with torch.compile at load: a slower start, faster batches (needs a C++ compiler).",
+    )
     probe_tolerance: float = Field(
         default=0.05, ge=0, le=1, description="Share of probe labels the fast path may change before float32 is used."
     )

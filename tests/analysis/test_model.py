@@ -156,3 +156,72 @@ def test_a_remembered_failure_stays_in_float32(tmp_path: Path) -> None:
     again = SentimentModel.load(str(path), strict)
     assert again.report.precision == "float32" and "before" in (again.report.fallback_reason or "")
     assert next(again.model.parameters()).dtype == torch.float32
+
+
+def test_a_compiled_model_labels_as_the_uncompiled_one_for_any_shape(tiny_model: Path) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from torch._dynamo.utils import counters
+
+    eager = SentimentModel.load(str(tiny_model), InferenceOptions(precision="float32", batch_size=4))
+    compiled = SentimentModel.load(str(tiny_model), InferenceOptions(precision="float32", batch_size=4, compile=True))
+    assert compiled.report.compiled, compiled.report.notes
+    assert any(note.startswith("compiled in") for note in compiled.report.notes)
+    frames = sum(counters["frames"].values())
+    # Lengths and batch sizes that the compilation at load never saw, and a single text from another thread (as
+    # the Slack batcher calls it): the symbolic shapes serve them all without compiling again.
+    texts = ["short", "a much longer text about the new phone and its battery " * 9, "mid length text", "ok", "x y z"]
+    for a, b in zip(eager.predict(texts), compiled.predict(texts), strict=True):
+        assert a.label == b.label
+        assert a.scores == pytest.approx(b.scores, abs=1e-4)
+    with ThreadPoolExecutor(1) as pool:
+        single = pool.submit(compiled.predict_one, "one text alone, from another thread").result()
+    assert single.scores == pytest.approx(eager.predict_one("one text alone, from another thread").scores, abs=1e-4)
+    assert sum(counters["frames"].values()) == frames
+
+
+def test_compiled_models_of_one_architecture_keep_their_own_weights(tmp_path: Path) -> None:
+    # torch keeps compiled code per Python function: a second model of the same class must not run the first's
+    # frozen weights.
+    texts = ["the first text", "and another one, longer than the first"]
+    for bias in ([2.0, 0.0, -2.0], [-2.0, 0.0, 2.0]):
+        path = build_tiny_model(tmp_path / str(bias[0]), bias=bias)
+        eager = SentimentModel.load(str(path), InferenceOptions(precision="float32"))
+        compiled = SentimentModel.load(str(path), InferenceOptions(precision="float32", compile=True))
+        assert compiled.report.compiled
+        for a, b in zip(eager.predict(texts), compiled.predict(texts), strict=True):
+            assert a.scores == pytest.approx(b.scores, abs=1e-4)
+
+
+def test_the_compiled_network_carries_its_weights_frozen(tmp_path: Path) -> None:
+    # What makes it fast: the weight matrices are laid out once, inside the compiled code. Zeroing the module's
+    # own weights afterwards changes nothing; a compilation without freezing would now give 1/3 for every class.
+    path = build_tiny_model(tmp_path / "frozen", bias=[2.0, 0.0, -2.0])
+    compiled = SentimentModel.load(str(path), InferenceOptions(precision="float32", compile=True))
+    texts = ["hello there", "what a day it is"]
+    before = [p.scores for p in compiled.predict(texts)]
+    with torch.no_grad():
+        for module in compiled.model.modules():
+            if isinstance(module, torch.nn.Linear):
+                module.weight.zero_()
+                if module.bias is not None:
+                    module.bias.zero_()
+    assert [p.scores for p in compiled.predict(texts)] == before
+    assert before[0]["negative"] > 0.5
+
+
+def test_a_model_that_cannot_be_compiled_runs_uncompiled(
+    tiny_model: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    import torch._dynamo
+    import torch._inductor.config as inductor
+
+    torch._dynamo.reset()  # forget what earlier tests compiled
+    # No C++ compiler (as in a slim container image), and nothing compiled earlier to fall back on.
+    monkeypatch.setattr(inductor.cpp, "cxx", (str(tmp_path / "no-such-c++"),))
+    monkeypatch.setattr(inductor, "force_disable_caches", True)
+    loaded = SentimentModel.load(str(tiny_model), InferenceOptions(precision="float32", compile=True))
+    assert not loaded.report.compiled
+    assert any(note.startswith("not compiled: ") for note in loaded.report.notes)
+    assert "torch.compile failed, running uncompiled" in caplog.text
+    assert isinstance(loaded.predict_one("still works"), Prediction)
