@@ -390,6 +390,11 @@ class SentimentModel:
         started = time.perf_counter()
         eager = self.model
         expected = [p.label for p in self.predict(PROBE_TEXTS)]
+        # On a CPU, inductor fuses plain attention (two matrix products and a softmax) into faster code than the
+        # fused SDPA kernel it would call for tweet-length texts (RoBERTa-base, bfloat16: 179 against 161 texts/s).
+        attention = getattr(eager.config, "_attn_implementation", None)
+        if self.device.type == "cpu" and attention == "sdpa":
+            _set_attention(eager, "eager")
         try:
             import torch._inductor.config as inductor
 
@@ -400,19 +405,24 @@ class SentimentModel:
                 got = [p.label for p in self.predict(PROBE_TEXTS)]
                 self.predict(PROBE_TEXTS[:1])
         except Exception as exc:  # any failure of the compiler (missing C++ compiler, unsupported layer) is survivable
-            self.model = eager
+            self._uncompiled(eager, attention)
             reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             self.report.notes.append(f"not compiled: {reason}")
             log.warning("model %s: torch.compile failed, running uncompiled: %s", self.name, reason)
             return
         changed = sum(a != b for a, b in zip(expected, got, strict=True))
         if changed > tolerance * len(PROBE_TEXTS):
-            self.model = eager
+            self._uncompiled(eager, attention)
             self.report.notes.append(f"not compiled: it changed {changed} of {len(PROBE_TEXTS)} probe labels")
             log.warning("model %s: %s; running uncompiled", self.name, self.report.notes[-1])
             return
         self.report.compiled = True
         self.report.notes.append(f"compiled in {time.perf_counter() - started:.0f} s")
+
+    def _uncompiled(self, eager: torch.nn.Module, attention: str | None) -> None:
+        self.model = eager
+        if attention is not None and getattr(eager.config, "_attn_implementation", None) != attention:
+            _set_attention(eager, attention)
 
     def _back_to_float32(self, reason: str) -> SentimentModel:
         """The converted weights lost precision: load the float32 ones again (the files are local by now)."""
@@ -525,6 +535,13 @@ def _chunks(lengths: Sequence[int], batch_size: int) -> Iterator[list[int]]:
         tokens += length
     if chunk:
         yield chunk
+
+
+def _set_attention(model: torch.nn.Module, implementation: str) -> None:
+    """Switch a transformers model's attention code ("eager", "sdpa"); other modules are left as they are."""
+    setter = getattr(model, "set_attn_implementation", None)
+    if callable(setter):
+        setter(implementation)
 
 
 def _max_length(tokenizer: Any, config: Any, cap: int | None) -> int:

@@ -167,6 +167,8 @@ def test_a_compiled_model_labels_as_the_uncompiled_one_for_any_shape(tiny_model:
     compiled = SentimentModel.load(str(tiny_model), InferenceOptions(precision="float32", batch_size=4, compile=True))
     assert compiled.report.compiled, compiled.report.notes
     assert any(note.startswith("compiled in") for note in compiled.report.notes)
+    assert eager.model.config._attn_implementation == "sdpa"
+    assert compiled.model.config._attn_implementation == "eager"  # inductor fuses it better on a CPU
     frames = sum(counters["frames"].values())
     # Lengths and batch sizes that the compilation at load never saw, and a single text from another thread (as
     # the Slack batcher calls it): the symbolic shapes serve them all without compiling again.
@@ -224,4 +226,5 @@ def test_a_model_that_cannot_be_compiled_runs_uncompiled(
     assert not loaded.report.compiled
     assert any(note.startswith("not compiled: ") for note in loaded.report.notes)
     assert "torch.compile failed, running uncompiled" in caplog.text
+    assert loaded.model.config._attn_implementation == "sdpa"  # as it was before the attempt
     assert isinstance(loaded.predict_one("still works"), Prediction)

@@ -23,5 +23,12 @@ def test_classify_benchmark_runs_on_a_few_texts() -> None:
         cwd=REPO,
     )
     assert result.returncode == 0, result.stderr
-    for label in ("(a) pipeline", "(b) pipeline", "(c) brandpulse, float32", "(d) brandpulse, fastest", "cold start"):
+    for label in (
+        "(a) pipeline",
+        "(b) pipeline",
+        "(c) brandpulse, float32",
+        "(d0) brandpulse, default",
+        "(d) brandpulse, fastest",
+        "cold start",
+    ):
         assert label in result.stdout
