@@ -4,9 +4,11 @@ Runs on the TweetEval sentiment test texts with a RoBERTa-base-sized model (``Ro
 saved to a temporary directory with MiniLM's tokenizer, which loads offline). Each configuration runs in a fresh
 process so that its peak RSS is its own:
 
-  (a) ``transformers.pipeline`` called once per text      (b) the pipeline with ``batch_size=32``
-  (c) brandpulse in float32                                (d) brandpulse's fastest path: bfloat16 where native,
-  (d0) brandpulse's default: (d) without compiling             compiled (BRANDPULSE_COMPILE=true)
+  (a) ``transformers.pipeline`` called once per text
+  (b) the pipeline with ``batch_size=32``
+  (c) brandpulse in float32
+  (d0) brandpulse's default: bfloat16 where the CPU computes it natively
+  (d) brandpulse's fastest path: (d0) compiled (BRANDPULSE_COMPILE=true)
   (e) brandpulse with int8 dynamic quantization
 
 Texts/s count classification only: loading (and compiling) is timed apart, in the "load" column.

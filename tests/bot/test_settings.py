@@ -78,3 +78,22 @@ def test_cli_reports_invalid_settings_without_traceback(tmp_path: Path) -> None:
     assert "Traceback" not in result.stderr
     assert result.stderr.startswith("error: invalid settings:")
     assert "BRANDPULSE_TIMEZONE" in result.stderr
+
+
+def test_inference_settings_reach_the_model_options(monkeypatch: pytest.MonkeyPatch) -> None:
+    from analysis.model import InferenceOptions
+    from bot.context import AppContext
+
+    assert AppContext(load_settings()).inference_options() == InferenceOptions(tolerance=0.05)
+    for name, value in {
+        "BATCH_SIZE": "8",
+        "TORCH_THREADS": "1",
+        "DEVICE": "cpu",
+        "PRECISION": "int8",
+        "PROBE_TOLERANCE": "0.1",
+        "COMPILE": "true",
+    }.items():
+        monkeypatch.setenv(f"BRANDPULSE_{name}", value)
+    assert AppContext(load_settings()).inference_options() == InferenceOptions(
+        batch_size=8, threads=1, device="cpu", precision="int8", tolerance=0.1, compile=True
+    )
