@@ -94,7 +94,8 @@ class Classifier(Protocol):
 
 @dataclass(frozen=True)
 class InferenceOptions:
-    batch_size: int = 32
+    # 64 short texts make matrix products large enough for AMX tiles; long texts are capped by MAX_BATCH_TOKENS.
+    batch_size: int = 64
     threads: int | None = None
     device: Literal["auto", "cpu", "cuda"] = "auto"
     precision: Precision = "auto"
@@ -257,7 +258,7 @@ class SentimentModel:
         name: str,
         device: torch.device,
         max_length: int,
-        batch_size: int = 32,
+        batch_size: int = 64,
         report: LoadReport | None = None,
     ) -> None:
         self.model = model
@@ -514,20 +515,26 @@ class SentimentModel:
 # A batch may be at most this much padding (relative to its real tokens) once it holds MIN_CHUNK texts.
 MAX_PADDING = 0.25
 MIN_CHUNK = 4
+# A batch of long texts holds at most this many tokens, padding included (16 texts of 512 tokens): the activations,
+# and the attention scores that grow with the square of the length, stay bounded whatever the batch size.
+MAX_BATCH_TOKENS = 8192
 
 
 def _chunks(lengths: Sequence[int], batch_size: int) -> Iterator[list[int]]:
     """Positions of ascending ``lengths`` in batches of at most ``batch_size``, cut early where padding would grow.
 
-    A long run of similar lengths (a bulk job) fills whole batches; a handful of unlike texts gathered from
-    concurrent requests is cut where the longest would make the rest mostly padding.
+    A long run of similar lengths (a bulk job) fills whole batches, unless they are long enough to pass
+    MAX_BATCH_TOKENS; a handful of unlike texts gathered from concurrent requests is cut where the longest would make
+    the rest mostly padding.
     """
     chunk: list[int] = []
     tokens = 0
     for position, length in enumerate(lengths):
         padded = length * (len(chunk) + 1)
         if chunk and (
-            len(chunk) >= batch_size or (len(chunk) >= MIN_CHUNK and padded > (1 + MAX_PADDING) * (tokens + length))
+            len(chunk) >= batch_size
+            or padded > MAX_BATCH_TOKENS
+            or (len(chunk) >= MIN_CHUNK and padded > (1 + MAX_PADDING) * (tokens + length))
         ):
             yield chunk
             chunk, tokens = [], 0

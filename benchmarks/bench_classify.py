@@ -6,7 +6,7 @@ process so that its peak RSS is its own:
 
   (a) ``transformers.pipeline`` called once per text
   (b) the pipeline with ``batch_size=32``
-  (c) brandpulse in float32
+  (c) brandpulse in float32 (brandpulse rows at its default batch size, BRANDPULSE_BATCH_SIZE=64)
   (d0) brandpulse's default: bfloat16 where the CPU computes it natively
   (d) brandpulse's fastest path: (d0) compiled (BRANDPULSE_COMPILE=true)
   (e) brandpulse with int8 dynamic quantization
@@ -93,7 +93,7 @@ def run_one(mode: str, model_dir: str, texts: list[str], threads: int) -> dict[s
 
         precision = {"float32": "float32", "default": "auto", "fastest": "auto", "int8": "int8"}[mode]
         loading = time.perf_counter()
-        options = InferenceOptions(precision=precision, batch_size=32, tolerance=1.0, compile=mode == "fastest")
+        options = InferenceOptions(precision=precision, tolerance=1.0, compile=mode == "fastest")
         model = SentimentModel.load(model_dir, options)
         load_seconds = time.perf_counter() - loading
         if mode == "fastest" and not model.report.compiled:

@@ -36,7 +36,7 @@ def classify_pending(
     *,
     sessions: sessionmaker[Session],
     model: Classifier,
-    batch_size: int = 32,
+    batch_size: int = 64,
     limit: int | None = None,
     progress: Callable[[int], None] | None = None,
 ) -> ClassifyReport:

@@ -44,7 +44,7 @@ class Settings(BaseSettings):
     precision: Literal["auto", "float32", "bfloat16", "float16", "int8"] = Field(
         default="auto", description="Inference precision; auto picks bfloat16 where the CPU or GPU has it."
     )
-    batch_size: int = Field(default=32, ge=1, le=4096, description="Texts per inference batch.")
+    batch_size: int = Field(default=64, ge=1, le=4096, description="Texts per inference batch.")
     torch_threads: int | None = Field(default=None, ge=1, le=1024, description="CPU threads for inference.")
     compile: bool = Field(
         default=False,

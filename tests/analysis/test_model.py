@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from analysis.errors import InvalidInput, ModelUnavailable
-from analysis.model import InferenceOptions, Prediction, SentimentModel
+from analysis.model import MAX_BATCH_TOKENS, InferenceOptions, Prediction, SentimentModel, _chunks
 from tests.models import build_tiny_model, minilm_path
 
 NASTY = [
@@ -49,6 +49,20 @@ def test_nasty_texts_never_crash_and_long_ones_are_truncated(model: SentimentMod
     assert all(isinstance(r, Prediction) for r in results)
     ids, _ = model.preprocess(NASTY)
     assert all(token_ids is not None and len(token_ids) <= model.max_length for token_ids in ids)
+
+
+def test_batches_fill_with_short_texts_and_stay_bounded_with_long_ones() -> None:
+    lengths = [20] * 150 + [500] * 40
+    batches = list(_chunks(lengths, 64))
+    assert sorted(p for batch in batches for p in batch) == list(range(len(lengths)))
+    for batch in batches:
+        assert len(batch) <= 64
+        assert max(lengths[p] for p in batch) * len(batch) <= MAX_BATCH_TOKENS
+    assert [len(b) for b in batches if all(lengths[p] == 20 for p in b)] == [64, 64, 22]
+    # 500-token texts go 16 to a batch, not 64: the token cap, not the batch size, decides.
+    assert [len(b) for b in batches if all(lengths[p] == 500 for p in b)] == [16, 16, 8]
+    # A text alone in a batch is never refused, however long.
+    assert list(_chunks([MAX_BATCH_TOKENS * 2], 64)) == [[0]]
 
 
 @pytest.mark.parametrize("text", ["", "   ", "\n\t", "\x00\x00", "\u202e"])
