@@ -258,7 +258,7 @@ class SentimentModel:
         name: str,
         device: torch.device,
         max_length: int,
-        batch_size: int = 64,
+        batch_size: int = InferenceOptions.batch_size,
         report: LoadReport | None = None,
     ) -> None:
         self.model = model

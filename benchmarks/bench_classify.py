@@ -6,12 +6,13 @@ process so that its peak RSS is its own:
 
   (a) ``transformers.pipeline`` called once per text
   (b) the pipeline with ``batch_size=32``
-  (c) brandpulse in float32 (brandpulse rows at its default batch size, BRANDPULSE_BATCH_SIZE=64)
+  (c) brandpulse in float32
   (d0) brandpulse's default: bfloat16 where the CPU computes it natively
   (d) brandpulse's fastest path: (d0) compiled (BRANDPULSE_COMPILE=true)
   (e) brandpulse with int8 dynamic quantization
 
-Texts/s count classification only: loading (and compiling) is timed apart, in the "load" column.
+The brandpulse rows run at its default batch size (BRANDPULSE_BATCH_SIZE, 64 texts). Texts/s count classification
+only: loading (and compiling) is timed apart, in the "load" column.
 
 Label agreement of the fast paths with float32 needs a trained model (random weights make it meaningless): pass one
 with ``--agreement-model models/NAME-vN``. The cold start of ``brandpulse classify "text"`` is timed with a local model.
