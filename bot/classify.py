@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from analysis.errors import InvalidInput
 from analysis.labels import LABELS
-from analysis.model import Classifier, Prediction
+from analysis.model import Classifier, InferenceOptions, Prediction
 from storage.mentions import Classification, claim_pending, store_results
 
 log = logging.getLogger(__name__)
@@ -36,7 +36,7 @@ def classify_pending(
     *,
     sessions: sessionmaker[Session],
     model: Classifier,
-    batch_size: int = 64,
+    batch_size: int = InferenceOptions.batch_size,
     limit: int | None = None,
     progress: Callable[[int], None] | None = None,
 ) -> ClassifyReport:
