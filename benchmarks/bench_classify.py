@@ -69,7 +69,7 @@ def run_one(mode: str, model_dir: str, texts: list[str], threads: int) -> dict[s
     import torch
 
     torch.set_num_threads(threads)
-    from bot.context import quiet_transformers
+    from bot.runtime.context import quiet_transformers
 
     quiet_transformers()
     if mode in ("pipeline", "pipeline-batch"):

@@ -37,8 +37,8 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from benchmarks.bench_classify import TEST_SET, build_roberta_base, load_texts  # noqa: E402
-from tests.bot.slack_helpers import BOT_TOKEN, SIGNING_SECRET, slash_body  # noqa: E402
-from tests.fake_slack import FakeSlack  # noqa: E402
+from tests.support.fake_slack import FakeSlack  # noqa: E402
+from tests.support.slack import BOT_TOKEN, SIGNING_SECRET, slash_body  # noqa: E402
 
 SUBCOMMANDS = {"help", "history", "stats", "brands"}
 

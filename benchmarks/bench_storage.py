@@ -28,10 +28,10 @@ from sqlalchemy.orm import Session
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bot.brands import load_brands  # noqa: E402
-from bot.ingest import Importer  # noqa: E402
-from bot.settings import EXAMPLE_BRANDS_FILE  # noqa: E402
-from bot.stats import brand_stats  # noqa: E402
+from bot.config.brands import load_brands  # noqa: E402
+from bot.config.settings import EXAMPLE_BRANDS_FILE  # noqa: E402
+from bot.core.ingest import Importer  # noqa: E402
+from bot.core.stats import brand_stats  # noqa: E402
 from storage.db import make_engine, make_sessionmaker  # noqa: E402
 from storage.mentions import history, insert_mentions  # noqa: E402
 from storage.migrate import upgrade  # noqa: E402
@@ -132,7 +132,7 @@ def bench_baseline(db: Database, path: Path, limit: int) -> float:
     started = time.perf_counter()
     with sessions() as session:
         for line in lines:
-            session.add(Mention(**importer.to_row(json.loads(line), now)))
+            session.add(Mention(**importer.to_mention(json.loads(line), now).as_row()))
             session.commit()
     return limit / (time.perf_counter() - started)
 
@@ -144,7 +144,7 @@ def fill(db: Database, n: int, batch: int = 5000) -> None:
     now = datetime.now(UTC)
     rows: list[dict[str, Any]] = []
     for values in generate(n, seed=99):
-        row = importer.to_row(values, now)
+        row = importer.to_mention(values, now).as_row()
         if rng.random() < 0.8:
             row.update(status="classified", label=rng.choices(LABELS, weights=[3, 5, 2])[0])
         else:

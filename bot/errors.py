@@ -1,6 +1,14 @@
-"""Errors the application reports to the user with a message rather than a traceback."""
+"""The application's errors: each carries a message meant for the user.
+
+Errors of the packages below (``analysis.errors.AnalysisError``, ``storage.errors.StorageError``) carry one too;
+each boundary (the CLI's main, the Slack app's error handler, the HTTP app) maps all three trees in one place and
+answers anything else generically, with a traceback in the log.
+"""
 
 from __future__ import annotations
+
+from analysis.errors import AnalysisError
+from storage.errors import StorageError
 
 
 class BrandpulseError(Exception):
@@ -11,5 +19,13 @@ class ConfigError(BrandpulseError):
     """Settings or the brands file are invalid; the message names the source, the key and what is expected."""
 
 
-class InvalidInput(BrandpulseError):
-    """Something the user gave (a row of a file, an option) cannot be used; the message says why."""
+class UsageError(BrandpulseError):
+    """Something the user gave (a command's words, an option, a row of a file) cannot be used; the message says why."""
+
+
+class NotAllowed(BrandpulseError):
+    """The user may not do this (an admin command asked by someone who is not an admin); the message says so."""
+
+
+# What a boundary answers with its message; anything else is a bug, logged with its traceback.
+USER_ERRORS: tuple[type[Exception], ...] = (BrandpulseError, AnalysisError, StorageError)

@@ -30,5 +30,5 @@ def record_feedback(
         created_at=created_at,
     )
     session.add(row)
-    session.commit()
+    session.flush()
     return row

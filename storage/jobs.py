@@ -12,19 +12,18 @@ from storage.models import JobRun
 
 
 def claim_run(*, session: Session, job: str, scheduled_for: datetime, owner: str, at: datetime) -> int | None:
-    """Claim one occurrence of a job and commit; the run's id, or None when another process claimed it first."""
+    """Claim one occurrence of a job in the caller's transaction (commit it at once: the claim is what other
+    processes see); the run's id, or None when another process claimed it first."""
     values = {"job": job, "scheduled_for": scheduled_for, "owner": owner, "status": "running", "started_at": at}
-    with session.begin():
-        return insert_unless_exists(session, JobRun, values)
+    return insert_unless_exists(session, JobRun, values)
 
 
 def finish_run(*, session: Session, run_id: int, succeeded: bool, at: datetime, detail: str | None) -> None:
-    with session.begin():
-        session.execute(
-            update(JobRun)
-            .where(JobRun.id == run_id)
-            .values(status="succeeded" if succeeded else "failed", finished_at=at, detail=(detail or "")[:2000])
-        )
+    session.execute(
+        update(JobRun)
+        .where(JobRun.id == run_id)
+        .values(status="succeeded" if succeeded else "failed", finished_at=at, detail=(detail or "")[:2000])
+    )
 
 
 def last_successes(*, session: Session) -> dict[str, datetime]:

@@ -26,6 +26,36 @@ def storable_text(text: str) -> str:
     return text.replace("\x00", "").encode("utf-8", "replace").decode("utf-8")
 
 
+@dataclass(frozen=True, slots=True)
+class NewMention:
+    """A mention as it arrives from a source, before the model has seen it: the one way to build a mention row."""
+
+    source: str
+    external_id: str
+    brand: str
+    text: str
+    created_at: datetime
+    ingested_at: datetime
+    author: str | None = None
+    url: str | None = None
+    language: str | None = None
+
+    def as_row(self) -> dict[str, Any]:
+        """The row ``insert_mentions`` takes: the fields, waiting for the model."""
+        return {
+            "source": self.source,
+            "external_id": self.external_id,
+            "brand": self.brand,
+            "author": self.author,
+            "url": self.url,
+            "text": self.text,
+            "language": self.language,
+            "created_at": self.created_at,
+            "ingested_at": self.ingested_at,
+            "status": MentionStatus.PENDING.value,
+        }
+
+
 def insert_mentions(*, connection: Connection, rows: Sequence[Mapping[str, Any]]) -> int:
     """Insert rows, skipping any whose (source, external_id) is already stored; returns how many were new."""
     if not rows:

@@ -41,7 +41,7 @@ def enqueue(
 
 
 def claim_due(*, session: Session, now: datetime, lease: timedelta, limit: int = 10) -> list[OutboxMessage]:
-    """Take up to ``limit`` messages that are due, for ``lease``; commits.
+    """Take up to ``limit`` messages that are due, for ``lease``, in the caller's transaction (commit it at once).
 
     Taking one counts an attempt and moves its next attempt past the lease: a deliverer that dies holding it
     leaves it to be taken again when the lease runs out. On PostgreSQL rows another transaction is taking are
@@ -56,20 +56,19 @@ def claim_due(*, session: Session, now: datetime, lease: timedelta, limit: int =
         .with_for_update(skip_locked=True)
     )
     taken: list[OutboxMessage] = []
-    with session.begin():
-        for message in session.execute(query).scalars().all():
-            take = (
-                update(OutboxMessage)
-                .where(
-                    OutboxMessage.id == message.id,
-                    OutboxMessage.status == OutboxStatus.PENDING.value,
-                    OutboxMessage.next_attempt_at <= now,
-                )
-                .values(attempts=OutboxMessage.attempts + 1, next_attempt_at=now + lease)
+    for message in session.execute(query).scalars().all():
+        take = (
+            update(OutboxMessage)
+            .where(
+                OutboxMessage.id == message.id,
+                OutboxMessage.status == OutboxStatus.PENDING.value,
+                OutboxMessage.next_attempt_at <= now,
             )
-            if session.connection().execute(take).rowcount == 1:
-                session.refresh(message)
-                taken.append(message)
+            .values(attempts=OutboxMessage.attempts + 1, next_attempt_at=now + lease)
+        )
+        if session.connection().execute(take).rowcount == 1:
+            session.refresh(message)
+            taken.append(message)
     return taken
 
 
@@ -81,10 +80,7 @@ def _holding(message_id: int, attempt: int) -> Any:
 def record_step(*, session: Session, message_id: int, attempt: int, **values: str) -> bool:
     """Remember that Slack took one step of a message (``slack_channel``/``slack_ts`` of the post, ``file_id`` of
     the attachment), so that a retry skips it. False when another deliverer has taken the message since."""
-    with session.begin():
-        result = session.connection().execute(
-            update(OutboxMessage).where(_holding(message_id, attempt)).values(**values)
-        )
+    result = session.connection().execute(update(OutboxMessage).where(_holding(message_id, attempt)).values(**values))
     return bool(result.rowcount)
 
 
@@ -94,8 +90,7 @@ def mark_sent(*, session: Session, message_id: int, attempt: int, at: datetime) 
         .where(_holding(message_id, attempt))
         .values(status=OutboxStatus.SENT.value, sent_at=at, last_error=None)
     )
-    with session.begin():
-        return bool(session.connection().execute(statement).rowcount)
+    return bool(session.connection().execute(statement).rowcount)
 
 
 def mark_failed(*, session: Session, message_id: int, attempt: int, error: str, retry_at: datetime | None) -> bool:
@@ -105,12 +100,11 @@ def mark_failed(*, session: Session, message_id: int, attempt: int, error: str, 
         values["status"] = OutboxStatus.DEAD.value
     else:
         values["next_attempt_at"] = retry_at
-    with session.begin():
-        return bool(
-            session.connection()
-            .execute(update(OutboxMessage).where(_holding(message_id, attempt)).values(**values))
-            .rowcount
-        )
+    return bool(
+        session.connection()
+        .execute(update(OutboxMessage).where(_holding(message_id, attempt)).values(**values))
+        .rowcount
+    )
 
 
 def list_messages(*, session: Session, status: str | None = None, limit: int = 50) -> list[OutboxMessage]:
@@ -129,8 +123,7 @@ def retry_dead(*, session: Session, now: datetime, ids: Sequence[int] | None = N
     )
     if ids is not None:
         statement = statement.where(OutboxMessage.id.in_(list(ids)))
-    with session.begin():
-        return int(session.connection().execute(statement).rowcount)
+    return int(session.connection().execute(statement).rowcount)
 
 
 def count_by_status(*, session: Session) -> dict[str, int]:

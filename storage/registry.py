@@ -30,7 +30,7 @@ def register_model(
         training_config=training_config,
     )
     session.add(entry)
-    session.commit()
+    session.flush()
     return entry
 
 
@@ -40,7 +40,7 @@ def model_versions(*, session: Session) -> list[ModelVersion]:
 
 def record_evaluation(*, session: Session, run: EvaluationRun) -> EvaluationRun:
     session.add(run)
-    session.commit()
+    session.flush()
     return run
 
 

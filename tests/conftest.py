@@ -100,6 +100,6 @@ def restore_logging() -> Iterator[None]:
 @pytest.fixture(scope="session")
 def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A tiny random 3-class checkpoint with NEGATIVE / NEUTRAL / POSITIVE labels."""
-    from tests.models import build_tiny_model
+    from tests.support.models import build_tiny_model
 
     return build_tiny_model(tmp_path_factory.mktemp("models") / "tiny")

@@ -19,7 +19,7 @@ def test_readme_opens_with_the_two_commands() -> None:
 
 
 def test_every_setting_is_documented_in_the_readme() -> None:
-    from bot.settings import Settings
+    from bot.config.settings import Settings
 
     readme = (REPO / "README.md").read_text(encoding="utf-8")
     for name in Settings.model_fields:
@@ -53,7 +53,7 @@ def test_compose_file_runs_the_bot_against_postgres() -> None:
 def test_pyproject_declares_the_package() -> None:
     project = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))
     assert project["project"]["name"] == "brandpulse"
-    assert project["project"]["scripts"]["brandpulse"] == "bot.cli:main"
+    assert project["project"]["scripts"]["brandpulse"] == "bot.cli.main:main"
     assert "dev" in project["project"]["optional-dependencies"]
 
 
@@ -69,7 +69,7 @@ def test_no_model_weights_or_datasets_are_tracked() -> None:
 
 
 def test_the_slack_manifest_declares_what_the_app_listens_to() -> None:
-    from bot.listeners.sentiment import COMMAND
+    from bot.slack.views.sentiment import COMMAND
 
     manifest = yaml.safe_load((REPO / "slack" / "manifest.yml").read_text(encoding="utf-8"))
     commands = manifest["features"]["slash_commands"]

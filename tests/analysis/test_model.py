@@ -7,7 +7,7 @@ import torch
 
 from analysis.errors import InvalidInput, ModelUnavailable
 from analysis.model import MAX_BATCH_TOKENS, InferenceOptions, Prediction, SentimentModel, _chunks
-from tests.models import build_tiny_model, minilm_path
+from tests.support.models import build_tiny_model, minilm_path
 
 NASTY = [
     "😀🔥💯" * 200,
@@ -100,11 +100,28 @@ def test_a_checkpoint_that_is_not_a_sentiment_classifier_is_refused(tmp_path: Pa
         SentimentModel.load(str(path))
 
 
-def test_bfloat16_is_kept_when_it_labels_like_float32(tiny_model: Path) -> None:
-    loaded = SentimentModel.load(str(tiny_model), InferenceOptions(precision="bfloat16", tolerance=1.0))
-    assert loaded.report.precision == "bfloat16"
-    assert loaded.report.probe_agreement is not None
+@pytest.fixture(scope="module")
+def decisive_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny model whose logits lie far apart (every label at least 75% confident), so that a faithful fast path
+    gives every text float32's label and one that is not shows at once."""
+    return build_tiny_model(tmp_path_factory.mktemp("models") / "decisive", weight_scale=200.0, seed=3)
+
+
+SAMPLE = [f"sample text number {i} about the acme phone" for i in range(40)] + ["good", "bad", "meh", "ok then"]
+
+
+def test_bfloat16_is_kept_when_it_labels_like_float32(decisive_model: Path) -> None:
+    reference = SentimentModel.load(str(decisive_model), InferenceOptions(precision="float32"))
+    expected = reference.predict(SAMPLE)
+    # No tolerance: bfloat16 stays only because the probe found every label unchanged.
+    loaded = SentimentModel.load(str(decisive_model), InferenceOptions(precision="bfloat16", tolerance=0.0))
+    assert loaded.report.precision == "bfloat16" and loaded.report.fallback_reason is None
+    assert loaded.report.probe_agreement == 1.0
     assert next(loaded.model.parameters()).dtype == torch.bfloat16
+    got = loaded.predict(SAMPLE)
+    assert [p.label for p in got] == [p.label for p in expected]
+    for fast, exact in zip(got, expected, strict=True):
+        assert all(abs(fast.scores[k] - exact.scores[k]) < 0.02 for k in exact.scores)
 
 
 def test_fast_path_falls_back_to_float32_when_labels_change(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
@@ -119,10 +136,19 @@ def test_fast_path_falls_back_to_float32_when_labels_change(tmp_path: Path, capl
     assert [p.scores for p in loaded.predict(["a", "b c"])] == [p.scores for p in reference.predict(["a", "b c"])]
 
 
-def test_int8_dynamic_quantization(tiny_model: Path) -> None:
-    loaded = SentimentModel.load(str(tiny_model), InferenceOptions(precision="int8", tolerance=1.0))
-    assert loaded.report.precision == "int8"
-    assert isinstance(loaded.predict_one("quantized"), Prediction)
+def test_int8_dynamic_quantization(decisive_model: Path) -> None:
+    reference = SentimentModel.load(str(decisive_model), InferenceOptions(precision="float32"))
+    loaded = SentimentModel.load(str(decisive_model), InferenceOptions(precision="int8", tolerance=0.0))
+    assert loaded.report.precision == "int8" and loaded.report.probe_agreement == 1.0
+    # The linear layers really run as int8 kernels, not float32 ones under another name.
+    quantized = [
+        m for m in loaded.model.modules() if type(m).__name__ == "Linear" and "quantized" in type(m).__module__
+    ]
+    assert len(quantized) >= 8
+    expected, got = reference.predict(SAMPLE), loaded.predict(SAMPLE)
+    assert [p.label for p in got] == [p.label for p in expected]
+    for fast, exact in zip(got, expected, strict=True):
+        assert all(abs(fast.scores[k] - exact.scores[k]) < 0.05 for k in exact.scores)
 
 
 def test_offline_errors_name_the_setting_and_the_alternatives(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:

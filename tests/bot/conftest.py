@@ -4,7 +4,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.bot.pipeline_helpers import dispose_engines
+from tests.support.pipeline import dispose_engines
 
 
 @pytest.fixture(autouse=True)

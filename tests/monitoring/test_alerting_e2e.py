@@ -21,7 +21,7 @@ import yaml
 
 from monitoring.exporter import MetricsServer, build_registry
 from storage.registry import record_evaluation
-from tests.bot.pipeline_helpers import evaluation, job_context
+from tests.support.pipeline import evaluation, job_context
 
 REPO = Path(__file__).resolve().parents[2]
 MONITORING = REPO / "monitoring"
@@ -109,7 +109,7 @@ def _wait_ready(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
 def test_accuracy_below_threshold_reaches_slack_and_so_does_its_resolution(tmp_path: Path) -> None:
     assert PROMETHEUS is not None and ALERTMANAGER is not None
     ctx = job_context(tmp_path, f"sqlite:///{tmp_path / 'e2e.db'}")
-    with ctx.sessions() as session:
+    with ctx.sessions.begin() as session:
         record_evaluation(
             session=session, run=evaluation(dataset="tweet_eval_sentiment/validation.jsonl", accuracy=0.58)
         )
@@ -174,7 +174,7 @@ def test_accuracy_below_threshold_reaches_slack_and_so_does_its_resolution(tmp_p
                 )
 
             firing = webhook.wait_for(about_accuracy("FIRING"), timeout=90)
-            with ctx.sessions() as session:
+            with ctx.sessions.begin() as session:
                 record_evaluation(
                     session=session, run=evaluation(dataset="tweet_eval_sentiment/validation.jsonl", accuracy=0.74)
                 )  # a retrained model passes

@@ -21,7 +21,7 @@ from storage.feedback import record_feedback
 from storage.jobs import claim_run, finish_run
 from storage.outbox import enqueue
 from storage.registry import record_evaluation
-from tests.bot.pipeline_helpers import M, add, evaluation, job_context
+from tests.support.pipeline import M, add, evaluation, job_context
 
 REPO = Path(__file__).resolve().parents[2]
 MONITORING = REPO / "monitoring"
@@ -138,13 +138,13 @@ def _exposed_names(tmp_path: Path) -> set[str]:
         )
         enqueue(session=session, kind="alert", channel="#c", payload={"text": "x"}, at=now)
         session.commit()
-    with ctx.sessions() as session:
+    with ctx.sessions.begin() as session:
         run = claim_run(session=session, job="classify", scheduled_for=now, owner="t", at=now)
-    with ctx.sessions() as session:
+    with ctx.sessions.begin() as session:
         failed = claim_run(session=session, job="digest:acme", scheduled_for=now, owner="t", at=now)
     for run_id, succeeded in ((run, True), (failed, False)):
         assert run_id is not None
-        with ctx.sessions() as session:
+        with ctx.sessions.begin() as session:
             finish_run(session=session, run_id=run_id, succeeded=succeeded, at=now, detail="")
     registry = CollectorRegistry()
     registry.register(DatabaseCollector(ctx.sessions, brands=["acme"], accuracy_threshold=0.65))

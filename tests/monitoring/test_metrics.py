@@ -19,7 +19,7 @@ from storage.jobs import claim_run, finish_run
 from storage.models import Mention
 from storage.outbox import enqueue
 from storage.registry import record_evaluation
-from tests.bot.pipeline_helpers import M, add, evaluation, job_context
+from tests.support.pipeline import M, add, evaluation, job_context
 
 NOW = datetime.now(UTC).replace(microsecond=0)
 
@@ -57,17 +57,17 @@ def test_the_collector_reports_what_the_database_holds(tmp_path: Path, db_url: s
             )
         enqueue(session=session, kind="alert", channel="#c", payload={"text": "x"}, at=NOW)
         session.commit()
-    with ctx.sessions() as session:
+    with ctx.sessions.begin() as session:
         run = claim_run(session=session, job="spikes", scheduled_for=NOW, owner="t", at=NOW)
     assert run is not None
-    with ctx.sessions() as session:
+    with ctx.sessions.begin() as session:
         finish_run(session=session, run_id=run, succeeded=True, at=NOW + timedelta(seconds=2), detail="ok")
 
     registry = CollectorRegistry()
     registry.register(
         DatabaseCollector(ctx.sessions, brands=["acme", "globex"], accuracy_threshold=0.65, clock=lambda: NOW)
     )
-    with ctx.sessions() as session:
+    with ctx.sessions.begin() as session:
         # A hand-run evaluation of another model on another set, newer than the reference set's.
         record_evaluation(
             session=session,

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.bot.helpers import run_cli
 from tests.conftest import DATASETS
-from tests.models import minilm_path
+from tests.support.cli import run_cli
+from tests.support.models import minilm_path
 
 pytestmark = pytest.mark.slow
 

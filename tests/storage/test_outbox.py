@@ -19,7 +19,7 @@ LEASE = timedelta(minutes=5)
 def _queue(engine: Engine, n: int, **kwargs: object) -> list[int | None]:
     sessions = make_sessionmaker(engine)
     ids = []
-    with sessions() as session:
+    with sessions.begin() as session:
         for i in range(n):
             ids.append(
                 enqueue(
@@ -47,7 +47,7 @@ def test_a_claim_holds_a_message_for_its_lease(engine: Engine) -> None:
     sessions = make_sessionmaker(engine)
 
     def claim(now: datetime, limit: int = 10) -> list[OutboxMessage]:
-        with sessions() as session:
+        with sessions.begin() as session:
             return claim_due(session=session, now=now, lease=LEASE, limit=limit)
 
     first = claim(NOW, limit=2)
@@ -58,7 +58,7 @@ def test_a_claim_holds_a_message_for_its_lease(engine: Engine) -> None:
     assert claim(NOW + LEASE - timedelta(seconds=1)) == []
     again = claim(NOW + LEASE)
     assert sorted(m.attempts for m in again) == [2, 2, 2]
-    with sessions() as session:
+    with sessions.begin() as session:
         # A deliverer whose lease ran out (attempt 1) can no longer report on what another now holds (attempt 2).
         assert not mark_sent(session=session, message_id=again[0].id, attempt=1, at=NOW)
         assert mark_sent(session=session, message_id=again[0].id, attempt=2, at=NOW)
@@ -66,13 +66,13 @@ def test_a_claim_holds_a_message_for_its_lease(engine: Engine) -> None:
             session=session, message_id=again[1].id, attempt=2, error="ratelimited", retry_at=NOW + timedelta(hours=1)
         )
         assert mark_failed(session=session, message_id=again[2].id, attempt=2, error="channel_not_found", retry_at=None)
-    with sessions() as session:
+    with sessions.begin() as session:
         assert count_by_status(session=session) == {"sent": 1, "pending": 1, "dead": 1}
     assert claim(NOW + timedelta(minutes=30)) == []
-    with sessions() as session:
+    with sessions.begin() as session:
         dead = list_messages(session=session, status="dead")
     assert [m.last_error for m in dead] == ["channel_not_found"]
-    with sessions() as session:
+    with sessions.begin() as session:
         assert retry_dead(session=session, now=NOW, ids=[dead[0].id]) == 1
     revived = claim(NOW + timedelta(minutes=30))
     assert [m.id for m in revived] == [dead[0].id] and revived[0].attempts == 1
@@ -84,9 +84,12 @@ def test_concurrent_claims_never_share_a_message(engine: Engine) -> None:
     taken: list[list[int]] = [[], [], []]
 
     def take(slot: int) -> None:
-        with sessions() as session:
-            while batch := claim_due(session=session, now=NOW, lease=LEASE, limit=3):
-                taken[slot].extend(m.id for m in batch)
+        while True:
+            with sessions.begin() as session:
+                batch = claim_due(session=session, now=NOW, lease=LEASE, limit=3)
+            if not batch:
+                return
+            taken[slot].extend(m.id for m in batch)
 
     threads = [threading.Thread(target=take, args=(i,)) for i in range(3)]
     for thread in threads:
@@ -99,14 +102,14 @@ def test_concurrent_claims_never_share_a_message(engine: Engine) -> None:
 
 def test_one_claim_per_job_occurrence(engine: Engine) -> None:
     sessions = make_sessionmaker(engine)
-    with sessions() as session:
+    with sessions.begin() as session:
         run = claim_run(session=session, job="digest:acme", scheduled_for=NOW, owner="a:1", at=NOW)
     assert run is not None
-    with sessions() as session:
+    with sessions.begin() as session:
         assert claim_run(session=session, job="digest:acme", scheduled_for=NOW, owner="b:2", at=NOW) is None
-    with sessions() as session:
+    with sessions.begin() as session:
         assert claim_run(session=session, job="spikes", scheduled_for=NOW, owner="b:2", at=NOW) is not None
-    with sessions() as session:
+    with sessions.begin() as session:
         finish_run(session=session, run_id=run, succeeded=True, at=NOW + timedelta(seconds=3), detail="ok")
-    with sessions() as session:
+    with sessions.begin() as session:
         assert last_successes(session=session) == {"digest:acme": NOW + timedelta(seconds=3)}

@@ -1,0 +1,153 @@
+"""The ``brandpulse`` command line."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+from sqlalchemy.exc import OperationalError
+
+from bot.cli.mentions import history, ingest, stats
+from bot.cli.model import (
+    classify_command,
+    classify_pending_command,
+    evaluate_command,
+    models_command,
+    train_command,
+)
+from bot.cli.pipeline import outbox, replay, run_job, worker
+from bot.config.settings import Settings, load_settings
+from bot.errors import USER_ERRORS
+from bot.runtime.context import AppContext
+from bot.runtime.signals import run_until_signalled
+from storage.db import make_engine, safe_url
+from storage.migrate import current_revision, head_revision, upgrade
+
+log = logging.getLogger("brandpulse")
+
+
+class _Group(click.Group):
+    """Turns the errors users cause into one line on stderr and a non-zero exit code, never a traceback."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except USER_ERRORS as exc:
+            click.echo(f"error: {exc}", err=True)
+            ctx.exit(2)
+        except OperationalError as exc:
+            app: AppContext | None = ctx.obj
+            where = safe_url(app.settings.database_url) if app else "the database"
+            reason = str(exc.orig or exc).strip().splitlines()[0] if str(exc.orig or exc).strip() else "unknown error"
+            click.echo(f"error: cannot use the database {where}: {reason}", err=True)
+            ctx.exit(1)
+
+
+def _configure_logging(settings: Settings) -> None:
+    logging.basicConfig(
+        level=settings.log_level,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+        force=True,
+    )
+    # Alembic narrates every connection at INFO; brandpulse logs the upgrades that actually happen.
+    logging.getLogger("alembic").setLevel(max(logging.WARNING, logging.getLevelName(settings.log_level)))
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--env-file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=Path(".env"),
+    show_default=True,
+    help="Optional file of BRANDPULSE_* settings.",
+)
+@click.pass_context
+def cli(ctx: click.Context, env_file: Path) -> None:
+    """brandpulse: watch what people say about your brands and keep the team informed in Slack."""
+    settings = load_settings(env_file=env_file)
+    _configure_logging(settings)
+    ctx.obj = AppContext(settings)
+    ctx.call_on_close(ctx.obj.close)
+
+
+@cli.group()
+def db() -> None:
+    """Database schema migrations."""
+
+
+@db.command("upgrade")
+@click.option("--revision", default="head", show_default=True)
+@click.pass_obj
+def db_upgrade(app: AppContext, revision: str) -> None:
+    """Bring the database schema up to date (also done automatically at start)."""
+    engine = make_engine(app.settings.database_url)
+    try:
+        before = current_revision(engine)
+        upgrade(engine, revision)
+        after = current_revision(engine)
+    finally:
+        engine.dispose()
+    click.echo(f"{safe_url(engine)}: {before or 'empty'} -> {after}")
+
+
+@db.command("current")
+@click.pass_obj
+def db_current(app: AppContext) -> None:
+    """Show the schema revision of the database and of the code."""
+    engine = make_engine(app.settings.database_url)
+    try:
+        click.echo(f"database: {current_revision(engine) or 'empty'}\ncode:     {head_revision()}")
+    finally:
+        engine.dispose()
+
+
+@cli.command("config")
+@click.pass_obj
+def show_config(app: AppContext) -> None:
+    """Show the effective settings (secrets masked) and check the brands file."""
+    for name, value in app.settings.model_dump().items():
+        shown = safe_url(value) if name == "database_url" else value
+        click.echo(f"BRANDPULSE_{name.upper()}={'' if shown is None else shown}")
+    click.echo(f"# brands: {', '.join(app.brands.names)}")
+
+
+@cli.command()
+@click.pass_obj
+def exporter(app: AppContext) -> None:
+    """Serve the Prometheus /metrics of the database alone (BRANDPULSE_METRICS_PORT), until interrupted."""
+    # Imported when used, as are the other long-running commands' modules: a one-off command need not pay for them.
+    from bot.runtime.server import Exporter
+
+    run_until_signalled(Exporter(app), running="exporting the database's metrics; press Ctrl-C to stop")
+
+
+@cli.command()
+@click.pass_obj
+def serve(app: AppContext) -> None:
+    """Run brandpulse until interrupted (Ctrl-C or SIGTERM): Slack app, HTTP server (/healthz), model."""
+    from bot.runtime.server import Server
+
+    run_until_signalled(Server(app), running="brandpulse is running; press Ctrl-C to stop")
+
+
+cli.add_command(ingest)
+cli.add_command(history)
+cli.add_command(stats)
+cli.add_command(classify_command)
+cli.add_command(classify_pending_command)
+cli.add_command(evaluate_command)
+cli.add_command(train_command)
+cli.add_command(models_command)
+cli.add_command(run_job)
+cli.add_command(worker)
+cli.add_command(outbox)
+cli.add_command(replay)
+cli.add_command(exporter)
+
+
+def main() -> None:
+    cli(prog_name="brandpulse")

@@ -1,0 +1,259 @@
+"""Commands on mentions: ``ingest``, ``history`` and ``stats``."""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import click
+
+from bot.cli.options import FORMATS, Moment, pass_database
+from bot.cli.render import progress_bar, render
+from bot.core.ingest import Importer, ImportReport, Rejection, RowError, detect_format, parse_field_overrides
+from bot.core.stats import LABELS, brand_stats
+from bot.runtime.context import AppContext
+from storage.mentions import history as history_query
+
+
+def _warn_unknown_brand(app: AppContext, brand: str | None) -> None:
+    if brand is not None and brand not in app.brands.names:
+        click.echo(
+            f"warning: brand {brand!r} is not in {app.settings.brands_file} (defined: {', '.join(app.brands.names)})",
+            err=True,
+        )
+
+
+@click.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False, allow_dash=True))
+@click.option(
+    "--format",
+    "file_format",
+    type=click.Choice(["auto", "jsonl", "csv"]),
+    default="auto",
+    show_default=True,
+    help="File format; auto goes by the extension (.jsonl/.ndjson/.json, .csv/.tsv).",
+)
+@click.option(
+    "--field",
+    "fields",
+    multiple=True,
+    metavar="NAME=COLUMN",
+    help="Column holding a mention field (id, text, brand, author, url, created_at, language, source); "
+    "repeatable, e.g. --field text=body.",
+)
+@click.option("--source", default="import", show_default=True, help="Source name for rows without a source column.")
+@click.option("--brand", help="Store every row under this brand instead of reading or matching it.")
+@click.option("--delimiter", help="CSV delimiter (default: ',' and a tab for .tsv).")
+@click.option("--batch-size", type=click.IntRange(1, 100_000), default=2000, show_default=True)
+@click.option("--progress/--no-progress", default=None, help="Progress bar (default: when stderr is a terminal).")
+@pass_database
+def ingest(
+    app: AppContext,
+    files: tuple[str, ...],
+    file_format: str,
+    fields: tuple[str, ...],
+    source: str,
+    brand: str | None,
+    delimiter: str | None,
+    batch_size: int,
+    progress: bool | None,
+) -> None:
+    """Import mentions from JSONL or CSV files ('-' reads stdin).
+
+    The brand comes from the row's brand column or, failing that, from the brands file's keywords.
+    Rows already stored (same source and id) are skipped. Bad rows are reported as FILE:LINE: REASON and
+    the rest are imported; the exit code is 1 when any row was rejected.
+    """
+    importer = Importer(
+        engine=app.engine,
+        matcher=app.brands.matcher(),
+        tz=app.settings.tz,
+        fields=parse_field_overrides(list(fields)),
+        default_source=source,
+        brand=brand,
+        batch_size=batch_size,
+    )
+    rejected = False
+    for name in files:
+        chosen = None if file_format == "auto" else file_format
+        if name == "-" and chosen is None:
+            raise click.UsageError("reading stdin needs --format jsonl or --format csv")
+        try:
+            report = _import_one(importer, name, chosen, delimiter, progress)
+        except (OSError, RowError) as exc:
+            click.echo(f"{name}: {exc.strerror if isinstance(exc, OSError) else exc}; file skipped", err=True)
+            rejected = True
+            continue
+        rejected = rejected or bool(report.rejected)
+        click.echo(
+            f"{report.path}: {report.read:,} rows read, {report.added:,} added, "
+            f"{report.duplicates:,} already stored, {len(report.rejected):,} rejected"
+        )
+    if rejected:
+        sys.exit(1)
+
+
+def _import_one(
+    importer: Importer, name: str, file_format: str | None, delimiter: str | None, progress: bool | None
+) -> ImportReport:
+    """One file or stdin, with a progress bar over its bytes; rejected rows are printed as they are found."""
+    size = None if name == "-" else Path(name).stat().st_size
+    with progress_bar(total=size, unit="B", desc=Path(name).name, enabled=progress) as bar:
+
+        def advance(n: int) -> None:
+            bar.update(n)
+
+        def on_reject(rejection: Rejection) -> None:
+            bar.write(str(rejection), file=sys.stderr)
+
+        if name == "-":
+            return importer.import_stream(
+                sys.stdin.buffer,
+                path="<stdin>",
+                file_format=file_format or "jsonl",
+                delimiter=delimiter or ",",
+                advance=advance,
+                on_reject=on_reject,
+            )
+        return importer.import_file(
+            Path(name),
+            file_format=file_format or detect_format(name),
+            delimiter=delimiter,
+            advance=advance,
+            on_reject=on_reject,
+        )
+
+
+def _local(moment: datetime | None, app: AppContext) -> str:
+    return moment.astimezone(app.settings.tz).isoformat(timespec="seconds") if moment else ""
+
+
+@click.command()
+@click.option("--brand")
+@click.option("--since", type=Moment(), help="ISO date-time or a duration back from now (24h, 7d).")
+@click.option("--until", type=Moment(), help="ISO date-time or a duration back from now.")
+@click.option("--label", type=click.Choice(LABELS))
+@click.option("--source")
+@click.option("--search", help="Case-insensitive substring of the text; % and _ match literally.")
+@click.option("--limit", type=click.IntRange(1, 100_000), default=50, show_default=True)
+@click.option("--format", "fmt", type=FORMATS, default="table", show_default=True)
+@pass_database
+def history(
+    app: AppContext,
+    brand: str | None,
+    since: datetime | None,
+    until: datetime | None,
+    label: str | None,
+    source: str | None,
+    search: str | None,
+    limit: int,
+    fmt: str,
+) -> None:
+    """Stored mentions, newest first."""
+    _warn_unknown_brand(app, brand)
+    with app.sessions() as session:
+        mentions = history_query(
+            session=session,
+            brand=brand,
+            since=since,
+            until=until,
+            label=label,
+            source=source,
+            search=search,
+            limit=limit,
+        )
+    if fmt == "table":
+        headers = ["created_at", "brand", "source", "label", "author", "text"]
+        rows: list[list[Any]] = [
+            [_local(m.created_at, app), m.brand, m.source, m.label or m.status, m.author or "", m.text]
+            for m in mentions
+        ]
+        click.echo(render(fmt, headers, rows, widths={"text": 80, "author": 20}))
+        return
+    headers = [
+        "id",
+        "source",
+        "external_id",
+        "brand",
+        "created_at",
+        "author",
+        "url",
+        "language",
+        "text",
+        "status",
+        "label",
+        "score_negative",
+        "score_neutral",
+        "score_positive",
+        "model_version",
+        "classified_at",
+        "ingested_at",
+        "failure_reason",
+    ]
+    rows = [
+        [
+            m.id,
+            m.source,
+            m.external_id,
+            m.brand,
+            _local(m.created_at, app),
+            m.author,
+            m.url,
+            m.language,
+            m.text,
+            m.status,
+            m.label,
+            m.score_negative,
+            m.score_neutral,
+            m.score_positive,
+            m.model_version,
+            _local(m.classified_at, app),
+            _local(m.ingested_at, app),
+            m.failure_reason,
+        ]
+        for m in mentions
+    ]
+    click.echo(render(fmt, headers, rows))
+
+
+@click.command()
+@click.option("--brand", required=True)
+@click.option("--by", type=click.Choice(["hour", "day"]), default="day", show_default=True)
+@click.option("--since", type=Moment(), help="Start (default: 30 days back by day, 48 hours back by hour).")
+@click.option("--until", type=Moment(), help="End (default: now).")
+@click.option("--format", "fmt", type=FORMATS, default="table", show_default=True)
+@pass_database
+def stats(app: AppContext, brand: str, by: str, since: datetime | None, until: datetime | None, fmt: str) -> None:
+    """Mentions and label shares per hour or day, in the configured timezone."""
+    _warn_unknown_brand(app, brand)
+    until = until or datetime.now(UTC)
+    since = since or until - (timedelta(days=30) if by == "day" else timedelta(hours=48))
+    if since >= until:
+        raise click.BadParameter("--since must be before --until", param_hint="--since")
+    with app.sessions() as session:
+        buckets = brand_stats(
+            session=session,
+            brand=brand,
+            tz=app.settings.tz,
+            by="day" if by == "day" else "hour",
+            since=since,
+            until=until,
+        )
+    if fmt == "json":
+        click.echo(json.dumps([b.as_dict() for b in buckets], indent=2))
+        return
+
+    def pct(value: float | None) -> str:
+        return "" if value is None else f"{value * 100:.1f}%"
+
+    start_format = "%Y-%m-%d" if by == "day" else "%Y-%m-%d %H:%M%z"
+    headers = ["bucket", "mentions", "classified", *LABELS]
+    rows = [
+        [b.start.strftime(start_format), b.count, b.classified, *(pct(b.share(lbl)) for lbl in LABELS)] for b in buckets
+    ]
+    if fmt == "csv":
+        rows = [[b.start.isoformat(), b.count, b.classified, *(b.share(lbl) for lbl in LABELS)] for b in buckets]
+    click.echo(render(fmt, headers, rows))

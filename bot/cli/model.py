@@ -1,0 +1,340 @@
+"""Commands on the model: ``classify``, ``classify-pending``, ``evaluate``, ``train`` and ``models``."""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Literal
+
+import click
+from tqdm import tqdm
+
+from analysis.data import load_labelled
+from analysis.errors import InvalidInput
+from analysis.labels import LABELS, parse_label_map
+from analysis.metrics import Evaluation
+from analysis.train import EpochReport, TrainConfig, train
+from bot.cli.options import advance, pass_database
+from bot.cli.render import progress_bar, render
+from bot.core.classify import classify_pending
+from bot.core.evaluation import score_and_record
+from bot.runtime.context import AppContext, quiet_transformers
+from storage.mentions import count_by_status
+from storage.registry import model_versions, register_model
+
+
+def _label_map(value: str | None) -> dict[str, str]:
+    try:
+        return parse_label_map(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--label-map") from None
+
+
+def evaluation_table(result: Evaluation) -> str:
+    summary = render(
+        "table",
+        ["n", "accuracy", "macro_f1", "macro_recall"],
+        [[result.n, f"{result.accuracy:.4f}", f"{result.macro_f1:.4f}", f"{result.macro_recall:.4f}"]],
+    )
+    per_class = render(
+        "table",
+        ["class", "precision", "recall", "f1", "support"],
+        [
+            [label, f"{s.precision:.4f}", f"{s.recall:.4f}", f"{s.f1:.4f}", s.support]
+            for label, s in result.per_class.items()
+        ],
+    )
+    confusion = render(
+        "table",
+        ["true \\ predicted", *LABELS],
+        [[label, *row] for label, row in zip(LABELS, result.confusion_matrix, strict=True)],
+    )
+    return f"{summary}\n\n{per_class}\n\n{confusion}"
+
+
+@click.command("evaluate")
+@click.option("--data", "source", required=True, help="JSONL or CSV file, or a Hugging Face data set id.")
+@click.option("--split", help="Split of a hub data set (default: test).")
+@click.option("--subset", help="Configuration of a hub data set, e.g. 'sentiment' for tweet_eval.")
+@click.option("--text-field", default="text", show_default=True)
+@click.option("--label-field", default="label", show_default=True)
+@click.option(
+    "--label-map",
+    callback=lambda ctx, param, value: _label_map(value),
+    help="VALUE=LABEL pairs, e.g. '0=negative,1=neutral,2=positive' or 'bad=negative'.",
+)
+@click.option("--model", "model_source", help="Model to evaluate (default: BRANDPULSE_MODEL).")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object on stdout.")
+@click.option("--progress/--no-progress", default=None, help="Progress bar (default: when stderr is a terminal).")
+@click.pass_obj
+def evaluate_command(
+    app: AppContext,
+    source: str,
+    split: str | None,
+    subset: str | None,
+    text_field: str,
+    label_field: str,
+    label_map: dict[str, str],
+    model_source: str | None,
+    as_json: bool,
+    progress: bool | None,
+) -> None:
+    """Score the model on a labelled data set and store the run in the database."""
+    data = load_labelled(
+        source, split=split, subset=subset, text_field=text_field, label_field=label_field, label_map=label_map
+    )
+    model = app.load_model(model_source)
+    # The database is brought up to date only now: a data set or a model that cannot load says so first.
+    app.migrate()
+    with progress_bar(total=len(data.examples), unit="text", desc="evaluate", enabled=progress) as bar:
+        scored = score_and_record(sessions=app.sessions, model=model, data=data, progress=lambda n: advance(bar, n))
+    result, seconds, invalid = scored.result, scored.seconds, scored.invalid
+    if as_json:
+        click.echo(
+            json.dumps(
+                {
+                    **result.as_dict(),
+                    "model": model.name,
+                    "dataset": data.name,
+                    "skipped": data.skipped,
+                    "seconds": round(seconds, 2),
+                }
+            )
+        )
+        return
+    click.echo(f"model {model.name} on {data.name} ({seconds:.1f} s, {result.n / max(seconds, 1e-9):.0f} texts/s)")
+    if data.skipped:
+        click.echo("skipped: " + ", ".join(f"{n} {reason}" for reason, n in data.skipped.items()))
+    if invalid:
+        click.echo(f"{invalid} texts the model refused were counted as neutral")
+    click.echo(evaluation_table(result))
+
+
+@click.command("train")
+@click.option("--base", required=True, help="Base checkpoint: hub id or local directory (a bare encoder works).")
+@click.option("--train", "train_source", required=True, help="Labelled training data (JSONL/CSV or hub id).")
+@click.option("--validation", "validation_source", required=True, help="Labelled validation data for model selection.")
+@click.option("--epochs", type=click.IntRange(1, 100), default=3, show_default=True)
+@click.option("--lr", type=click.FloatRange(0, 1, min_open=True), default=5e-5, show_default=True)
+@click.option("--batch-size", type=click.IntRange(1, 4096), default=32, show_default=True)
+@click.option("--max-steps", type=click.IntRange(1), help="Stop after this many optimisation steps.")
+@click.option("--max-length", type=click.IntRange(8, 4096), default=128, show_default=True, help="Tokens per text.")
+@click.option("--seed", type=int, default=42, show_default=True)
+@click.option(
+    "--class-weights",
+    type=click.Choice(["balanced", "sqrt", "none"]),
+    default="balanced",
+    show_default=True,
+    help="Loss weight per class: inverse frequency, its square root, or none.",
+)
+@click.option("--name", default="sentiment", show_default=True, help="Version name prefix: NAME-v1, NAME-v2, ...")
+@click.option("--text-field", default="text", show_default=True)
+@click.option("--label-field", default="label", show_default=True)
+@click.option(
+    "--label-map", callback=lambda ctx, param, value: _label_map(value), help="VALUE=LABEL pairs for the data's labels."
+)
+@click.option("--progress/--no-progress", default=None, help="Progress bar (default: when stderr is a terminal).")
+@click.pass_obj
+def train_command(
+    app: AppContext,
+    base: str,
+    train_source: str,
+    validation_source: str,
+    epochs: int,
+    lr: float,
+    batch_size: int,
+    max_steps: int | None,
+    max_length: int,
+    seed: int,
+    class_weights: Literal["balanced", "sqrt", "none"],
+    name: str,
+    text_field: str,
+    label_field: str,
+    label_map: dict[str, str],
+    progress: bool | None,
+) -> None:
+    """Fine-tune a 3-class sentiment model and register it as a new version under BRANDPULSE_MODELS_DIR."""
+    fields: dict[str, Any] = {"text_field": text_field, "label_field": label_field, "label_map": label_map}
+    train_set = load_labelled(train_source, split="train", **fields)
+    validation_set = load_labelled(validation_source, split="validation", **fields)
+    click.echo(
+        f"training on {len(train_set.examples):,} texts, selecting on {len(validation_set.examples):,}", err=True
+    )
+    quiet_transformers()
+    config = TrainConfig(
+        base=base,
+        epochs=epochs,
+        lr=lr,
+        batch_size=batch_size,
+        max_steps=max_steps,
+        max_length=max_length,
+        seed=seed,
+        class_weights=class_weights,
+    )
+    bars: dict[str, tqdm[Any]] = {}
+
+    def show(phase: str, done: int, total: int, figures: dict[str, float]) -> None:
+        bar = bars.get(phase)
+        if bar is None or bar.total != total:
+            if bar is not None:
+                bar.close()
+            bar = bars[phase] = progress_bar(
+                total=total, unit="step" if phase == "train" else "text", desc=phase, enabled=progress
+            )
+        bar.update(done - bar.n)
+        if figures:
+            bar.set_postfix({k: round(v, 4) for k, v in figures.items()}, refresh=False)
+
+    def epoch_done(report: EpochReport) -> None:
+        v = report.validation
+        message = (
+            f"validation accuracy {v['accuracy']:.4f}, macro-F1 {v['macro_f1']:.4f}, "
+            f"macro-recall {v['macro_recall']:.4f}"
+        )
+        if report.averaged_from:
+            message = f"{report.label}: {message}"
+        else:
+            message = f"{report.label}: loss {report.train_loss:.4f}, {message} ({report.seconds:.0f} s)"
+        (bars["train"].write if "train" in bars else click.echo)(message, file=sys.stderr)
+        validate = bars.pop("validate", None)
+        if validate is not None:
+            validate.close()
+
+    try:
+        result = train(
+            config,
+            train_set,
+            validation_set,
+            output_root=app.settings.models_dir,
+            name=name,
+            progress=show,
+            on_epoch=epoch_done,
+        )
+    finally:
+        for bar in bars.values():
+            bar.close()
+    app.migrate()
+    with app.sessions.begin() as session:
+        register_model(
+            session=session,
+            version=result.version,
+            path=str(result.path.resolve()),
+            base_model=base,
+            created_at=datetime.now(UTC),
+            metrics=result.validation,
+            training_config=result.metadata["config"],
+        )
+    v = result.validation
+    click.echo(
+        f"{result.version}: saved to {result.path} and registered ({result.selected}; validation "
+        f"accuracy {v['accuracy']:.4f}, macro-F1 {v['macro_f1']:.4f}, macro-recall {v['macro_recall']:.4f}; "
+        f"{result.seconds / 60:.1f} min)"
+    )
+    click.echo(f"use it with BRANDPULSE_MODEL={result.path}")
+
+
+@click.command("models")
+@pass_database
+def models_command(app: AppContext) -> None:
+    """The registered model versions, newest first."""
+    with app.sessions() as session:
+        entries = model_versions(session=session)
+    rows = [
+        [
+            m.version,
+            m.created_at.isoformat(timespec="seconds"),
+            m.base_model,
+            f"{m.metrics.get('accuracy', 0):.4f}",
+            f"{m.metrics.get('macro_recall', 0):.4f}",
+            m.path + ("" if Path(m.path).exists() else " (missing)"),
+        ]
+        for m in entries
+    ]
+    click.echo(render("table", ["version", "created_at", "base", "val_accuracy", "val_macro_recall", "path"], rows))
+
+
+def _texts_from(texts: tuple[str, ...], file: Path | None) -> list[str]:
+    collected: list[str] = []
+    for text in texts:
+        if text == "-":
+            collected.extend(line.rstrip("\n") for line in sys.stdin if line.strip())
+        else:
+            collected.append(text)
+    if file is not None:
+        with file.open(encoding="utf-8", errors="replace") as handle:
+            collected.extend(line.rstrip("\n") for line in handle if line.strip())
+    return collected
+
+
+@click.command("classify")
+@click.argument("texts", nargs=-1)
+@click.option(
+    "--file",
+    "file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="A file with one text per line.",
+)
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per text (JSON Lines).")
+@click.option("--model", "model_source", help="Model to use (default: BRANDPULSE_MODEL).")
+@click.pass_obj
+def classify_command(
+    app: AppContext, texts: tuple[str, ...], file: Path | None, as_json: bool, model_source: str | None
+) -> None:
+    """Label texts as negative, neutral or positive ('-' reads one text per line from stdin).
+
+    \b
+    brandpulse classify "Questo progetto mi è piaciuto tantissimo!"
+    """
+    collected = _texts_from(texts, file)
+    if not collected:
+        raise click.UsageError("give at least one text, '-' for stdin, or --file")
+    model = app.load_model(model_source)
+    results = model.classify(collected)
+    refused = 0
+    rows = []
+    for text, result in zip(collected, results, strict=True):
+        if isinstance(result, InvalidInput):
+            refused += 1
+            if as_json:
+                click.echo(json.dumps({"text": text, "error": str(result)}, ensure_ascii=False))
+            else:
+                rows.append(["error", "", "", "", "", f"{text} ({result})"])
+            continue
+        if as_json:
+            click.echo(json.dumps({"text": text, **result.as_dict()}, ensure_ascii=False))
+        else:
+            rows.append(
+                [result.label, f"{result.confidence:.3f}", *(f"{result.scores[label]:.3f}" for label in LABELS), text]
+            )
+    if not as_json:
+        click.echo(render("table", ["label", "confidence", *LABELS, "text"], rows, widths={"text": 70}))
+        click.echo(f"model: {model.name} ({model.report.summary})", err=True)
+    if refused:
+        sys.exit(1)
+
+
+@click.command("classify-pending")
+@click.option("--limit", type=click.IntRange(1), help="Classify at most this many mentions.")
+@click.option("--batch-size", type=click.IntRange(1, 4096), help="Mentions per batch (default: BRANDPULSE_BATCH_SIZE).")
+@click.option("--progress/--no-progress", default=None, help="Progress bar (default: when stderr is a terminal).")
+@pass_database
+def classify_pending_command(app: AppContext, limit: int | None, batch_size: int | None, progress: bool | None) -> None:
+    """Classify the stored mentions that are waiting for the model."""
+    with app.sessions() as session:
+        pending = count_by_status(session=session).get("pending", 0)
+    total = min(pending, limit) if limit else pending
+    if total == 0:
+        click.echo("no pending mentions")
+        return
+    model = app.load_model()
+    with progress_bar(total=total, unit="mention", desc="classify", enabled=progress) as bar:
+        report = classify_pending(
+            sessions=app.sessions,
+            model=model,
+            batch_size=batch_size or app.settings.batch_size,
+            limit=limit,
+            progress=lambda n: advance(bar, n),
+        )
+    click.echo(f"{report.classified:,} classified, {report.failed:,} failed, model {model.name}")

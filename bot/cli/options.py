@@ -1,0 +1,51 @@
+"""What the commands share: the database-using commands' decorator, option types, and the progress callback."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any, Concatenate, ParamSpec, TypeVar
+
+import click
+from tqdm import tqdm
+
+from bot.core.timeparse import parse_moment
+from bot.runtime.context import AppContext
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def pass_database(command: Callable[Concatenate[AppContext, P], R]) -> Callable[P, R]:
+    """``click.pass_obj`` for a command that uses the database: its schema is brought up to date first."""
+
+    @functools.wraps(command)
+    def run(app: AppContext, /, *args: P.args, **kwargs: P.kwargs) -> R:
+        app.migrate()
+        return command(app, *args, **kwargs)
+
+    return click.pass_obj(run)
+
+
+def advance(bar: tqdm[Any], n: int) -> None:
+    bar.update(n)
+
+
+FORMATS = click.Choice(["table", "csv", "json"])
+
+
+class Moment(click.ParamType):  # type: ignore[type-arg]
+    """An ISO 8601 date-time (naive means the configured timezone) or a duration back from now."""
+
+    name = "WHEN"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> datetime:
+        if isinstance(value, datetime):
+            return value
+        app: AppContext | None = ctx.find_object(AppContext) if ctx else None
+        tz = app.settings.tz if app else UTC
+        try:
+            return parse_moment(str(value), tz=tz)
+        except ValueError as exc:
+            self.fail(str(exc), param, ctx)

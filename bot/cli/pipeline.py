@@ -1,0 +1,188 @@
+"""Commands of the scheduled pipeline: ``run-job``, ``worker``, ``outbox list|retry`` and ``replay``.
+
+The pipeline's machinery (Slack client, scheduler, metrics) is imported inside the commands that use it: every
+``brandpulse`` command imports this module, and ``brandpulse classify`` should not pay for it.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import click
+
+from bot.cli.options import FORMATS, advance, pass_database
+from bot.cli.render import progress_bar, render
+from bot.core.ingest import Importer
+from bot.errors import BrandpulseError
+from bot.jobs import spikes
+from bot.jobs.deps import Job
+from bot.jobs.registry import JOB_NAMES, build_jobs, run_now, run_occurrence, select_jobs
+from bot.runtime.context import AppContext
+from bot.runtime.signals import run_until_signalled
+from storage.outbox import list_messages, retry_dead
+
+log = logging.getLogger("brandpulse")
+
+
+@click.command("run-job")
+@click.argument("name", type=click.Choice(JOB_NAMES))
+@click.option("--brand", help="Only this brand (digest and spikes).")
+@pass_database
+def run_job(app: AppContext, name: str, brand: str | None) -> None:
+    """Run one job now, once: classify, spikes, digest, evaluate or retention.
+
+    A digest covers a period as long as its schedule's, ending now. Queued messages are delivered before the
+    command returns when BRANDPULSE_SLACK_BOT_TOKEN is set; otherwise they wait in the outbox.
+    """
+    from bot.runtime.pipeline import job_context, lazy_model, make_deliverer
+
+    if brand is not None and brand not in app.brands.names:
+        raise BrandpulseError(f"unknown brand {brand!r} (the brands file defines: {', '.join(app.brands.names)})")
+    ctx = job_context(app, lazy_model(app))
+    jobs = select_jobs(build_jobs(ctx), name, brand)
+    if name == "spikes" and brand is not None:
+        jobs = [Job("spikes", jobs[0].trigger, lambda now: spikes.run(ctx, now, brand))]
+    failed = False
+    for job in jobs:
+        outcome = run_now(ctx, job)
+        if outcome is None:  # another process claimed the very same instant: it ran it
+            click.echo(f"{job.name}: run by another process")
+            continue
+        click.echo(f"{job.name}: {outcome.summary}")
+        failed = failed or not outcome.succeeded
+    deliverer = make_deliverer(app)
+    if deliverer is not None:
+        sent = deliverer.deliver_due()
+        click.echo(f"outbox: {sent} delivered")
+    if failed:
+        sys.exit(1)
+
+
+@click.command()
+@click.pass_obj
+def worker(app: AppContext) -> None:
+    """Run the scheduled jobs and deliver the outbox, without Slack listeners or HTTP server, until interrupted.
+
+    Start several against one PostgreSQL database: each job occurrence runs in exactly one of them.
+    """
+    from bot.runtime.pipeline import Worker
+
+    run_until_signalled(Worker(app), running="worker running; press Ctrl-C to stop")
+
+
+@click.group()
+def outbox() -> None:
+    """Messages waiting for, sent to or refused by Slack."""
+
+
+@outbox.command("list")
+@click.option("--status", type=click.Choice(["pending", "sent", "dead"]), help="Only messages in this state.")
+@click.option("--limit", type=click.IntRange(1, 10_000), default=50, show_default=True)
+@click.option("--format", "fmt", type=FORMATS, default="table", show_default=True)
+@pass_database
+def outbox_list(app: AppContext, status: str | None, limit: int, fmt: str) -> None:
+    """The newest messages, with their state, attempts and last error."""
+    with app.sessions() as session:
+        messages = list_messages(session=session, status=status, limit=limit)
+    headers = ["id", "kind", "channel", "status", "attempts", "created_at", "last_error", "text"]
+    rows = [
+        [
+            m.id,
+            m.kind,
+            m.channel,
+            m.status,
+            m.attempts,
+            m.created_at.isoformat(timespec="seconds"),
+            m.last_error or "",
+            " ".join(str(m.payload.get("text", "")).split()),
+        ]
+        for m in messages
+    ]
+    click.echo(render(fmt, headers, rows, widths={"text": 60, "last_error": 40}))
+
+
+@outbox.command("retry")
+@click.argument("ids", nargs=-1, type=int)
+@click.option("--all", "retry_all", is_flag=True, help="Every dead message.")
+@pass_database
+def outbox_retry(app: AppContext, ids: tuple[int, ...], retry_all: bool) -> None:
+    """Give dead messages (IDS, or --all) a fresh set of attempts; a running serve or worker sends them."""
+    if not ids and not retry_all:
+        raise click.UsageError("name the message ids to retry, or --all")
+    with app.sessions.begin() as session:
+        count = retry_dead(session=session, now=datetime.now(UTC), ids=None if retry_all else list(ids))
+    click.echo(f"{count} message{'' if count == 1 else 's'} queued again")
+    if ids and count < len(ids):
+        click.echo("(only dead messages can be retried; see `brandpulse outbox list --status dead`)", err=True)
+
+
+@click.command()
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--speed",
+    type=click.FloatRange(0, min_open=True),
+    default=60.0,
+    show_default=True,
+    help="Simulated seconds per real second (3600: an hour a second).",
+)
+@click.option("--source", default="replay", show_default=True, help="Source name for rows without a source column.")
+@click.option(
+    "--tail-hours",
+    type=click.FloatRange(0),
+    default=24.0,
+    show_default=True,
+    help="Keep the clock running this long after the last mention, so the last digests come out.",
+)
+@click.option("--progress/--no-progress", default=None, help="Progress bar (default: when stderr is a terminal).")
+@pass_database
+def replay(app: AppContext, file: Path, speed: float, source: str, tail_hours: float, progress: bool | None) -> None:
+    """Ingest a timestamped JSONL/CSV file on a simulated clock, running the scheduled jobs at simulated times.
+
+    Mentions appear at their created_at times, SPEED times faster; classification, spike alerts and digests
+    run when the simulated clock reaches them, and their messages are delivered to Slack when
+    BRANDPULSE_SLACK_BOT_TOKEN is set (otherwise see `brandpulse outbox list`).
+    """
+    from bot.jobs.scheduler import SteppedSchedule
+    from bot.runtime.pipeline import job_context, lazy_model, make_deliverer, without_model_jobs_if_unavailable
+    from bot.runtime.replay import Replay, ReplayReport, load_rows
+
+    importer = Importer(engine=app.engine, matcher=app.brands.matcher(), tz=app.settings.tz, default_source=source)
+    report = ReplayReport(path=str(file))
+    rows = load_rows(importer, file, report)
+    for rejection in report.rejected:
+        click.echo(str(rejection), err=True)
+    if not rows:
+        raise BrandpulseError(f"{file}: no usable rows to replay")
+    ctx = job_context(app, lazy_model(app))
+    jobs = without_model_jobs_if_unavailable(build_jobs(ctx), ctx)
+    deliverer = make_deliverer(app)
+    if deliverer is not None:
+        ctx.queued = deliverer.wake
+        deliverer.start()
+    span = rows[-1].created_at - rows[0].created_at
+    click.echo(
+        f"replaying {len(rows):,} mentions from {rows[0].created_at:%Y-%m-%d %H:%M} to "
+        f"{rows[-1].created_at:%Y-%m-%d %H:%M} UTC at {speed:g}x "
+        f"(about {(span + timedelta(hours=tail_hours)).total_seconds() / speed:,.0f} s)",
+        err=True,
+    )
+    schedule = SteppedSchedule(jobs, lambda job, at: run_occurrence(ctx, job, at), start=rows[0].created_at)
+    try:
+        with progress_bar(total=len(rows), unit="mention", desc="replay", enabled=progress) as bar:
+            Replay(engine=app.engine, schedule=schedule, speed=speed, progress=lambda n: advance(bar, n)).run(
+                rows, report, tail=timedelta(hours=tail_hours)
+            )
+    finally:
+        if deliverer is not None:
+            deliverer.stop()
+            deliverer.deliver_due()
+    click.echo(
+        f"{report.path}: {report.read:,} rows read, {report.added:,} added, "
+        f"{report.duplicates:,} already stored, {len(report.rejected):,} rejected; "
+        f"{report.occurrences:,} job runs"
+    )
+    if report.rejected:
+        sys.exit(1)

@@ -1,0 +1,1 @@
+"""Configuration: the settings (environment, ``.env``) and the brands file."""

@@ -1,0 +1,119 @@
+"""The brands file: which brands to watch, how to recognise them, where to report about them."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Annotated, Any
+
+import yaml
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    model_validator,
+)
+
+from analysis.brand_match import BrandMatcher, BrandTerms
+from bot.config.cron import CronExpression
+from bot.errors import ConfigError
+
+Channel = Annotated[str, StringConstraints(pattern=r"^(#[a-z0-9][a-z0-9._-]{0,79}|[CG][A-Z0-9]{8,})$")]
+Term = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class DigestConfig(_Strict):
+    channel: Channel
+    schedule: CronExpression = "0 9 * * *"
+
+
+class AlertConfig(_Strict):
+    channel: Channel
+    negative_share: float = Field(default=0.5, gt=0, le=1)
+    volume_factor: float = Field(default=3.0, gt=1)
+    min_volume: int = Field(default=20, ge=1)
+    cooldown_minutes: int = Field(default=60, ge=0)
+
+
+class Brand(_Strict):
+    name: Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")]
+    keywords: list[Term] = Field(default_factory=list)
+    exclude: list[Term] = Field(default_factory=list)
+    digest: DigestConfig | None = None
+    alerts: AlertConfig | None = None
+
+
+class BrandsConfig(_Strict):
+    brands: list[Brand] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _unique_names(self) -> BrandsConfig:
+        seen: set[str] = set()
+        for brand in self.brands:
+            if brand.name in seen:
+                raise ValueError(f"brand name {brand.name!r} is defined twice")
+            seen.add(brand.name)
+        return self
+
+    def matcher(self) -> BrandMatcher:
+        return BrandMatcher(BrandTerms(b.name, b.keywords, b.exclude) for b in self.brands)
+
+    @property
+    def names(self) -> list[str]:
+        return [b.name for b in self.brands]
+
+
+def _location(loc: Sequence[int | str], raw: Any) -> str:
+    parts: list[str] = []
+    node = raw
+    for key in loc:
+        if isinstance(key, int):
+            name = node[key].get("name") if isinstance(node, list) and isinstance(node[key], dict) else None
+            parts.append(f"[{key}]" + (f" ({name})" if name else ""))
+        else:
+            parts.append(("." if parts else "") + key)
+        try:
+            node = node[key]
+        except (KeyError, IndexError, TypeError):
+            node = None
+    return "".join(parts) or "(top level)"
+
+
+def load_brands(path: Path) -> BrandsConfig:
+    """Read and validate a brands file; any problem raises ConfigError naming the file, the key and the fix."""
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"brands file {path}: not found (set BRANDPULSE_BRANDS_FILE to an existing file)") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"brands file {path}: not valid UTF-8 ({exc.reason} at byte {exc.start})") from None
+    except OSError as exc:
+        raise ConfigError(f"brands file {path}: cannot be read ({exc.strerror})") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark is not None else ""
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise ConfigError(f"brands file {path}: {where}invalid YAML: {problem}") from None
+    if not isinstance(raw, dict):
+        raise ConfigError(f"brands file {path}: expected a mapping with a 'brands' list at the top level")
+    try:
+        return BrandsConfig.model_validate(raw)
+    except ValidationError as exc:
+        lines = []
+        for error in exc.errors():
+            message = str(error["msg"]).removeprefix("Value error, ")
+            if error["type"] == "extra_forbidden":
+                message = "unknown key"
+            elif error["type"] == "string_pattern_mismatch" and error["loc"][-1] == "name":
+                message = "expected a lowercase name of letters, digits, '-' or '_'"
+            elif error["type"] == "string_pattern_mismatch":
+                message = "expected a channel such as '#brand-alerts' or a channel ID such as 'C0123ABCD'"
+            got = "" if error["type"] == "missing" else f" (got {error['input']!r})"
+            lines.append(f"{_location(error['loc'], raw)}: {message}{got}")
+        raise ConfigError(f"brands file {path}:\n  " + "\n  ".join(lines)) from None

@@ -1,0 +1,180 @@
+"""Application settings, read from ``BRANDPULSE_*`` environment variables and an optional ``.env`` file."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from bot.config.cron import CronExpression
+from bot.errors import ConfigError
+
+ENV_PREFIX = "BRANDPULSE_"
+EXAMPLE_BRANDS_FILE = Path(__file__).with_name("brands.example.yml")
+
+LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
+
+
+class Settings(BaseSettings):
+    """Every setting of the application; the README's configuration table documents each one."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX,
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        validate_default=True,
+    )
+
+    database_url: str = Field(
+        default="sqlite:///./data/brandpulse.db",
+        description="SQLAlchemy URL: sqlite:///path/to/file.db or postgresql+psycopg://user@host/db.",
+    )
+    brands_file: Path = Field(default=EXAMPLE_BRANDS_FILE, description="YAML file that defines the brands.")
+    model: str = Field(
+        default="cardiffnlp/twitter-roberta-base-sentiment-latest",
+        description="Hugging Face model id or local directory of a sequence-classification checkpoint.",
+    )
+    models_dir: Path = Field(default=Path("models"), description="Where `brandpulse train` writes model versions.")
+    device: Literal["auto", "cpu", "cuda"] = Field(default="auto", description="Where the model runs.")
+    precision: Literal["auto", "float32", "bfloat16", "float16", "int8"] = Field(
+        default="auto", description="Inference precision; auto picks bfloat16 where the CPU or GPU has it."
+    )
+    batch_size: int = Field(default=64, ge=1, le=4096, description="Texts per inference batch.")
+    torch_threads: int | None = Field(default=None, ge=1, le=1024, description="CPU threads for inference.")
+    compile: bool = Field(
+        default=False,
+        description="Compile the model with torch.compile at load: a slower start, faster batches (needs a C++ compiler).",
+    )
+    probe_tolerance: float = Field(
+        default=0.05, ge=0, le=1, description="Share of probe labels the fast path may change before float32 is used."
+    )
+    slack_bot_token: SecretStr | None = Field(default=None, description="Bot token (xoxb-...).")
+    slack_signing_secret: SecretStr | None = Field(default=None, description="Signing secret of the Slack app.")
+    slack_app_token: SecretStr | None = Field(default=None, description="App-level token (xapp-...), Socket Mode.")
+    slack_api_url: str = Field(
+        default="https://slack.com/api/", description="Slack Web API base URL (tests and proxies change it)."
+    )
+    admin_users: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, description="Slack user IDs allowed to query history and stats, comma-separated."
+    )
+    http_host: str = Field(default="127.0.0.1", description="Address the HTTP server (Slack events, /healthz) binds.")
+    http_port: int = Field(default=3000, ge=1, le=65535, description="Port of the HTTP server.")
+    metrics_port: int = Field(default=9108, ge=1, le=65535, description="Port of the Prometheus /metrics endpoint.")
+    accuracy_threshold: float = Field(
+        default=0.65, ge=0, le=1, description="Reference-set accuracy under which ModelAccuracyBelowThreshold fires."
+    )
+    timezone: str = Field(default="UTC", description="IANA timezone for stats buckets and schedules.")
+    run_jobs: bool = Field(default=True, description="Whether `serve` runs the scheduled jobs (`worker` always does).")
+    classify_interval_seconds: int = Field(
+        default=60, ge=1, le=86400, description="How often pending mentions are classified."
+    )
+    spike_interval_seconds: int = Field(default=300, ge=1, le=86400, description="How often spikes are looked for.")
+    spike_window_minutes: int = Field(
+        default=60, ge=1, le=1440, description="The window a spike is measured over (the last N minutes)."
+    )
+    spike_baseline_days: int = Field(
+        default=7, ge=1, le=90, description="Days whose same window makes the baseline of the spike tests."
+    )
+    spike_min_baseline_days: int = Field(
+        default=3,
+        ge=1,
+        le=90,
+        description="Days of history needed for that baseline; before, the preceding windows of the last 24 h.",
+    )
+    spike_alpha: float = Field(
+        default=0.0001, gt=0, lt=1, description="Significance level of each spike test (p-value below it)."
+    )
+    digest_top: int = Field(default=3, ge=0, le=10, description="Most negative and most positive mentions per digest.")
+    evaluation_data: Path | None = Field(
+        default=None, description="Labelled JSONL/CSV file the periodic evaluation job scores the model on."
+    )
+    evaluation_schedule: CronExpression = Field(default="0 3 * * *", description="Cron schedule of the evaluation job.")
+    retention_days: int | None = Field(
+        default=None, ge=1, description="Delete mentions older than this many days (daily job); unset: keep all."
+    )
+    job_grace_seconds: int = Field(
+        default=300, ge=1, description="How late a scheduled job may still start (after a pause or a busy spell)."
+    )
+    outbox_max_attempts: int = Field(default=8, ge=1, le=100, description="Delivery attempts before a message is dead.")
+    outbox_lease_seconds: int = Field(
+        default=300, ge=1, description="How long a deliverer holds a message before another may try it."
+    )
+    log_level: LogLevel = Field(default="INFO", description="DEBUG, INFO, WARNING, ERROR or CRITICAL.")
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_database(cls, value: str) -> str:
+        if not value.startswith(("sqlite://", "postgresql")):
+            raise ValueError("expected a sqlite:/// or postgresql+psycopg:// URL")
+        return value
+
+    @field_validator("slack_api_url")
+    @classmethod
+    def _api_url(cls, value: str) -> str:
+        if not value.startswith(("https://", "http://")):
+            raise ValueError("expected an http(s):// URL such as https://slack.com/api/")
+        return value if value.endswith("/") else value + "/"
+
+    @field_validator("admin_users", mode="before")
+    @classmethod
+    def _user_ids(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = [part for part in value.replace(",", " ").split() if part]
+        if isinstance(value, list):
+            for user in value:
+                if not isinstance(user, str) or user[:1] not in ("U", "W") or not user.isalnum():
+                    raise ValueError("expected Slack user IDs such as U012ABCDEF, separated by commas")
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError("expected an IANA timezone name such as 'UTC' or 'Europe/Rome'") from None
+        return value
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper_level(cls, value: Any) -> Any:
+        return value.upper() if isinstance(value, str) else value
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @property
+    def slack_enabled(self) -> bool:
+        """Whether Slack can be served: a bot token, and a signing secret (HTTP) or an app token (Socket Mode)."""
+        return self.slack_bot_token is not None and (
+            self.slack_signing_secret is not None or self.slack_app_token is not None
+        )
+
+
+def load_settings(env_file: Path | None = Path(".env"), **overrides: Any) -> Settings:
+    """Read settings; invalid values raise ConfigError naming the variable, where it came from and what is expected."""
+    try:
+        return Settings(_env_file=env_file, **overrides)
+    except ValidationError as exc:
+        lines = []
+        for error in exc.errors():
+            field = str(error["loc"][0]) if error["loc"] else "?"
+            variable = ENV_PREFIX + field.upper()
+            if variable in os.environ or field in overrides:
+                origin = "environment"
+            elif env_file is not None and env_file.exists():
+                origin = f"{env_file}"
+            else:
+                origin = "default"
+            message = str(error["msg"]).removeprefix("Value error, ")
+            got = error.get("input")
+            if field.startswith("slack_"):
+                got = "***"
+            lines.append(f"{origin}: {variable}: {message} (got {got!r})")
+        raise ConfigError("invalid settings:\n  " + "\n  ".join(lines)) from None

@@ -1,0 +1,57 @@
+"""Scoring a model on a labelled set and recording the run: ``brandpulse evaluate`` and the evaluation job."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from analysis.data import LabelledSet
+from analysis.errors import InvalidInput
+from analysis.metrics import Evaluation, evaluate
+from analysis.model import Classifier, Prediction
+from storage.models import EvaluationRun
+from storage.registry import record_evaluation
+
+
+@dataclass(frozen=True)
+class Scored:
+    result: Evaluation
+    seconds: float
+    # Texts the model refused (counted as neutral).
+    invalid: int
+
+
+def score_and_record(
+    *,
+    sessions: sessionmaker[Session],
+    model: Classifier,
+    data: LabelledSet,
+    progress: Callable[[int], None] | None = None,
+) -> Scored:
+    started = time.perf_counter()
+    results = model.classify(data.texts, progress=progress)
+    seconds = time.perf_counter() - started
+    predicted = [r.label if isinstance(r, Prediction) else "neutral" for r in results]
+    invalid = sum(isinstance(r, InvalidInput) for r in results)
+    result = evaluate(data.labels, predicted)
+    with sessions.begin() as session:
+        record_evaluation(
+            session=session,
+            run=EvaluationRun(
+                model_version=model.name,
+                dataset=data.name,
+                n=result.n,
+                accuracy=result.accuracy,
+                macro_f1=result.macro_f1,
+                macro_recall=result.macro_recall,
+                per_class={k: vars(v) for k, v in result.per_class.items()},
+                confusion_matrix=result.confusion_matrix,
+                seconds=seconds,
+                created_at=datetime.now(UTC),
+            ),
+        )
+    return Scored(result, seconds, invalid)

@@ -1,0 +1,419 @@
+"""Importing mentions from JSONL and CSV files: validate each row, report bad ones by line, store the rest."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import logging
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field, fields
+from datetime import UTC, datetime, tzinfo
+from pathlib import Path
+from typing import IO, Any
+
+from sqlalchemy import Engine
+from sqlalchemy.exc import InterfaceError, InternalError, OperationalError, StatementError
+
+from analysis.brand_match import BrandMatcher
+from bot.core.timeparse import parse_timestamp
+from bot.errors import UsageError
+from storage.mentions import MAX_TEXT_CHARS, NewMention, insert_mentions
+
+log = logging.getLogger(__name__)
+
+MAX_AUTHOR_CHARS = 255
+MAX_ID_CHARS = 255
+_SOURCE_NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,31}$")
+_EARLIEST = datetime(1990, 1, 1, tzinfo=UTC)
+_LATEST = datetime(2200, 1, 1, tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class FieldMap:
+    """Which column of the file holds each mention field."""
+
+    id: str = "id"
+    text: str = "text"
+    brand: str = "brand"
+    author: str = "author"
+    url: str = "url"
+    created_at: str = "created_at"
+    language: str = "language"
+    source: str = "source"
+
+    @classmethod
+    def names(cls) -> list[str]:
+        return [f.name for f in fields(cls)]
+
+
+@dataclass(frozen=True)
+class Rejection:
+    path: str
+    line: int
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}: {self.reason}"
+
+
+@dataclass
+class ImportReport:
+    path: str
+    read: int = 0
+    added: int = 0
+    rejected: list[Rejection] = field(default_factory=list)
+
+    @property
+    def duplicates(self) -> int:
+        return self.read - self.added - len(self.rejected)
+
+
+class RowError(UsageError):
+    """A row or an import option that cannot be used; the message is the reason shown to the user."""
+
+
+@dataclass(frozen=True)
+class _Record:
+    line: int
+    values: dict[str, Any] | None
+    error: str | None = None
+
+
+def detect_format(path: str) -> str:
+    lowered = path.lower()
+    if lowered.endswith((".csv", ".tsv")):
+        return "csv"
+    if lowered.endswith((".jsonl", ".ndjson", ".json")):
+        return "jsonl"
+    raise RowError(f"cannot tell the format of {path!r} from its name: pass --format jsonl or --format csv")
+
+
+def _jsonl_records(stream: IO[bytes], advance: Callable[[int], None]) -> Iterator[_Record]:
+    for number, raw in enumerate(stream, start=1):
+        advance(len(raw))
+        if not raw.strip():
+            continue
+        try:
+            line = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            yield _Record(number, None, f"invalid UTF-8 (byte 0x{raw[exc.start]:02x} at offset {exc.start})")
+            continue
+        try:
+            value = json.loads(line)
+        except json.JSONDecodeError as exc:
+            yield _Record(number, None, f"invalid JSON: {exc.msg} (column {exc.colno})")
+            continue
+        if not isinstance(value, dict):
+            yield _Record(number, None, f"expected a JSON object, got {type(value).__name__}")
+            continue
+        yield _Record(number, value)
+
+
+class _CountingReader(io.RawIOBase):
+    """Passes bytes through and reports how many went by, for the progress bar."""
+
+    def __init__(self, inner: IO[bytes], advance: Callable[[int], None]) -> None:
+        self._inner, self._advance = inner, advance
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        data = self._inner.read(len(buffer))
+        buffer[: len(data)] = data
+        self._advance(len(data))
+        return len(data)
+
+
+def _csv_records(stream: IO[bytes], advance: Callable[[int], None], delimiter: str) -> Iterator[_Record]:
+    # surrogateescape keeps reading past invalid bytes; the rows that hold them are rejected below.
+    text = io.TextIOWrapper(
+        io.BufferedReader(_CountingReader(stream, advance)),
+        encoding="utf-8-sig",
+        errors="surrogateescape",
+        newline="",
+    )
+    reader = csv.reader(text, delimiter=delimiter)
+    try:
+        header = next(reader)
+    except StopIteration:
+        return
+    except csv.Error as exc:
+        yield _Record(1, None, f"unreadable CSV header: {exc}")
+        return
+    header = [h.strip() for h in header]
+    previous_end = reader.line_num
+    while True:
+        start = previous_end + 1
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            previous_end = reader.line_num
+            yield _Record(start, None, f"malformed CSV: {exc}")
+            continue
+        previous_end = reader.line_num
+        if not row or (len(row) == 1 and not row[0].strip()):
+            continue
+        if len(row) != len(header):
+            yield _Record(start, None, f"expected {len(header)} fields as in the header, got {len(row)}")
+            continue
+        yield _Record(start, dict(zip(header, row, strict=True)))
+
+
+def _optional_str(values: dict[str, Any], key: str) -> str | None:
+    value = values.get(key)
+    if value is None:
+        return None
+    if type(value) is str:  # the common case, first
+        value = value.strip()
+        if "\x00" in value:
+            value = value.replace("\x00", "").strip()
+        return value or None
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        raise RowError(f"'{key}' must be a string, got {type(value).__name__}")
+    value = str(value).replace("\x00", "").strip()
+    return value or None
+
+
+def _check_unicode(key: str, value: str | None) -> None:
+    if value is None:
+        return
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise RowError(f"invalid UTF-8 in '{key}'") from None
+
+
+def _connection_trouble(exc: StatementError) -> bool:
+    """Errors of the database itself (down, locked, out of space), as opposed to a row it refuses."""
+    return isinstance(exc, OperationalError | InterfaceError | InternalError)
+
+
+class Importer:
+    """Turns file rows into stored mentions, in batches, one transaction per batch."""
+
+    def __init__(
+        self,
+        *,
+        engine: Engine,
+        matcher: BrandMatcher,
+        tz: tzinfo,
+        fields: FieldMap | None = None,
+        default_source: str = "import",
+        brand: str | None = None,
+        batch_size: int = 2000,
+        now: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        if not _SOURCE_NAME.match(default_source):
+            raise RowError(f"source {default_source!r}: expected up to 32 lowercase letters, digits, '.', '_', '-'")
+        if brand is not None and brand not in matcher.names:
+            raise RowError(f"unknown brand {brand!r} (the brands file defines: {', '.join(sorted(matcher.names))})")
+        self.engine = engine
+        self.matcher = matcher
+        self.tz = tz
+        self.fields = fields or FieldMap()
+        self.default_source = default_source
+        self.brand = brand
+        self.batch_size = batch_size
+        self.now = now
+
+    def to_mention(self, values: dict[str, Any], ingested_at: datetime) -> NewMention:
+        """The mention of one record of a file; RowError says why it cannot be imported."""
+        f = self.fields
+        raw_text = values.get(f.text)
+        if raw_text is None or (isinstance(raw_text, str) and not raw_text.strip()):
+            raise RowError(f"no text (field '{f.text}' is missing or empty)")
+        if not isinstance(raw_text, str):
+            raise RowError(f"'{f.text}' must be a string, got {type(raw_text).__name__}")
+        # PostgreSQL cannot store NUL characters; they carry no meaning in a mention.
+        text = raw_text.replace("\x00", "")
+        if not text.strip():
+            raise RowError(f"no text (field '{f.text}' holds only NUL characters)")
+        _check_unicode(f.text, text)
+        if len(text) > MAX_TEXT_CHARS:
+            raise RowError(f"text is {len(text):,} characters long, over the {MAX_TEXT_CHARS:,} limit")
+
+        author, url, language = (
+            _optional_str(values, f.author),
+            _optional_str(values, f.url),
+            _optional_str(values, f.language),
+        )
+        row_source = _optional_str(values, f.source)
+        for key, value in ((f.author, author), (f.url, url), (f.language, language), (f.source, row_source)):
+            if value is not None:
+                _check_unicode(key, value)
+        if author is not None and len(author) > MAX_AUTHOR_CHARS:
+            raise RowError(f"author is over {MAX_AUTHOR_CHARS} characters")
+        if language is not None and len(language) > 16:
+            raise RowError(f"language {language[:20]!r} is not a language code")
+        source = (row_source or self.default_source).lower()
+        if not _SOURCE_NAME.match(source):
+            raise RowError(f"source {source[:40]!r}: expected up to 32 lowercase letters, digits, '.', '_', '-'")
+
+        brand = self.brand or _optional_str(values, f.brand)
+        if brand is not None:
+            _check_unicode(f.brand, brand)
+            brand = brand.lower()
+            if brand not in self.matcher.names:
+                known = ", ".join(sorted(self.matcher.names))
+                raise RowError(f"unknown brand {brand[:64]!r} (the brands file defines: {known})")
+        else:
+            brand = self.matcher.first(text)
+            if brand is None:
+                raise RowError("mentions no configured brand (no brand field, and no brand keyword in the text)")
+
+        raw_created = values.get(f.created_at)
+        if raw_created is None or (isinstance(raw_created, str) and not raw_created.strip()):
+            created_at = ingested_at
+        else:
+            try:
+                created_at = parse_timestamp(raw_created, tz=self.tz)
+            except ValueError as exc:
+                raise RowError(f"'{f.created_at}': {exc}") from None
+            if not _EARLIEST <= created_at <= _LATEST:
+                raise RowError(f"'{f.created_at}': {created_at.isoformat()} is outside 1990-2200")
+
+        external_id = _optional_str(values, f.id)
+        _check_unicode(f.id, external_id)
+        if external_id is None:
+            # Without an id, the content identifies the row, so importing the file again adds nothing.
+            key = "\x1f".join([brand, author or "", str(raw_created or ""), text])
+            external_id = "sha256:" + hashlib.sha256(key.encode("utf-8")).hexdigest()[:40]
+        elif len(external_id) > MAX_ID_CHARS:
+            raise RowError(f"id is over {MAX_ID_CHARS} characters")
+
+        return NewMention(
+            source=source,
+            external_id=external_id,
+            brand=brand,
+            text=text,
+            created_at=created_at,
+            ingested_at=ingested_at,
+            author=author,
+            url=url,
+            language=language,
+        )
+
+    def _store(self, batch: list[tuple[int, NewMention]], report: ImportReport) -> None:
+        try:
+            with self.engine.begin() as connection:
+                report.added += insert_mentions(connection=connection, rows=[mention.as_row() for _, mention in batch])
+            return
+        except StatementError as exc:
+            if _connection_trouble(exc):
+                raise
+            log.warning("%s: a batch of %d rows was refused; retrying row by row", report.path, len(batch))
+        # Row by row, so that one row the database refuses costs that row only, with its line number.
+        for line, row in batch:
+            try:
+                with self.engine.begin() as connection:
+                    report.added += insert_mentions(connection=connection, rows=[row.as_row()])
+            except StatementError as exc:
+                if _connection_trouble(exc):
+                    raise
+                detail = str(exc.orig or exc).strip().splitlines()[0][:200]
+                report.rejected.append(Rejection(report.path, line, f"the database refused the row: {detail}"))
+
+    def rows(
+        self,
+        stream: IO[bytes],
+        *,
+        path: str,
+        file_format: str,
+        delimiter: str = ",",
+        advance: Callable[[int], None] = lambda n: None,
+        reject: Callable[[Rejection], None] = lambda r: None,
+        ingested_at: datetime | None = None,
+    ) -> Iterator[tuple[int, NewMention]]:
+        """The mentions of a file with their line numbers; rows that cannot be imported go to ``reject``."""
+        if file_format == "csv":
+            records = _csv_records(stream, advance, delimiter)
+        elif file_format == "jsonl":
+            records = _jsonl_records(stream, advance)
+        else:
+            raise RowError(f"unknown format {file_format!r}: expected jsonl or csv")
+        at = ingested_at or self.now()
+        for record in records:
+            if record.values is None:
+                reject(Rejection(path, record.line, record.error or "unreadable row"))
+                continue
+            try:
+                yield record.line, self.to_mention(record.values, at)
+            except RowError as exc:
+                reject(Rejection(path, record.line, str(exc)))
+
+    def import_stream(
+        self,
+        stream: IO[bytes],
+        *,
+        path: str,
+        file_format: str,
+        delimiter: str = ",",
+        advance: Callable[[int], None] = lambda n: None,
+        on_reject: Callable[[Rejection], None] = lambda r: None,
+    ) -> ImportReport:
+        report = ImportReport(path=path)
+        batch: list[tuple[int, NewMention]] = []
+
+        def reject(rejection: Rejection) -> None:
+            report.read += 1
+            report.rejected.append(rejection)
+            on_reject(rejection)
+
+        for line, row in self.rows(
+            stream, path=path, file_format=file_format, delimiter=delimiter, advance=advance, reject=reject
+        ):
+            report.read += 1
+            batch.append((line, row))
+            if len(batch) >= self.batch_size:
+                self._flush(batch, report, on_reject)
+                batch = []
+        self._flush(batch, report, on_reject)
+        return report
+
+    def _flush(
+        self,
+        batch: list[tuple[int, NewMention]],
+        report: ImportReport,
+        on_reject: Callable[[Rejection], None],
+    ) -> None:
+        if not batch:
+            return
+        already = len(report.rejected)
+        self._store(batch, report)
+        for rejection in report.rejected[already:]:
+            on_reject(rejection)
+
+    def import_file(self, path: Path, *, file_format: str | None = None, **kwargs: Any) -> ImportReport:
+        chosen = file_format or detect_format(str(path))
+        delimiter = kwargs.pop("delimiter", None) or ("\t" if str(path).lower().endswith(".tsv") else ",")
+        with path.open("rb") as stream:
+            return self.import_stream(stream, path=str(path), file_format=chosen, delimiter=delimiter, **kwargs)
+
+
+def parse_field_overrides(pairs: list[str]) -> FieldMap:
+    """``--field text=body`` options into a FieldMap."""
+    mapping: dict[str, str] = {}
+    for pair in pairs:
+        name, sep, column = pair.partition("=")
+        name, column = name.strip(), column.strip()
+        if not sep or not column or name not in FieldMap.names():
+            raise RowError(f"--field {pair!r}: expected NAME=COLUMN with NAME one of {', '.join(FieldMap.names())}")
+        mapping[name] = column
+    return FieldMap(**mapping)
+
+
+__all__ = [
+    "FieldMap",
+    "ImportReport",
+    "Importer",
+    "Rejection",
+    "RowError",
+    "detect_format",
+    "parse_field_overrides",
+]

@@ -1,0 +1,128 @@
+"""Mention counts and label shares per local hour or day."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Literal
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from storage.mentions import QUARTER_HOUR, QuarterCount, label_counts, quarter_hour_counts
+from storage.models import Label
+
+Granularity = Literal["hour", "day"]
+LABELS = [label.value for label in Label]
+
+
+@dataclass
+class Bucket:
+    """One hour or day in the configured timezone."""
+
+    start: datetime
+    count: int = 0
+    by_label: dict[str, int] = field(default_factory=lambda: dict.fromkeys(LABELS, 0))
+
+    @property
+    def classified(self) -> int:
+        return sum(self.by_label.values())
+
+    def share(self, label: str) -> float | None:
+        """Share of the classified mentions that carry ``label``; None when none are classified."""
+        return self.by_label[label] / self.classified if self.classified else None
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "start": self.start.isoformat(),
+            "mentions": self.count,
+            "classified": self.classified,
+            **{f"{label}_share": self.share(label) for label in LABELS},
+        }
+
+
+def _bucket_start(moment: datetime, tz: ZoneInfo, by: Granularity) -> datetime:
+    local = moment.astimezone(tz)
+    if by == "hour":
+        # Keep the offset: the repeated hour when clocks go back is two buckets, not one.
+        return local.replace(minute=0, second=0, microsecond=0)
+    day: date = local.date()
+    return datetime(day.year, day.month, day.day, tzinfo=tz)
+
+
+def _quarter_start(quarter: int) -> datetime:
+    return datetime.fromtimestamp(quarter * QUARTER_HOUR, UTC)
+
+
+def regroup(
+    counts: Iterable[QuarterCount],
+    *,
+    tz: ZoneInfo,
+    by: Granularity,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> list[Bucket]:
+    """Regroup UTC quarter-hour counts into local buckets; with ``since``, empty buckets are listed too."""
+    buckets: dict[tuple[datetime, timedelta | None], Bucket] = {}
+
+    def bucket_for(moment: datetime) -> Bucket:
+        start = _bucket_start(moment, tz, by)
+        key = (start.replace(tzinfo=None), start.utcoffset())
+        if key not in buckets:
+            buckets[key] = Bucket(start=start)
+        return buckets[key]
+
+    if since is not None:
+        end = until or datetime.now(UTC)
+        step = timedelta(seconds=QUARTER_HOUR)
+        moment = since.astimezone(UTC)
+        while moment < end:
+            bucket_for(moment)
+            moment += step
+    for item in counts:
+        bucket = bucket_for(_quarter_start(item.quarter))
+        bucket.count += item.count
+        if item.label in bucket.by_label:
+            bucket.by_label[item.label] += item.count
+    return sorted(buckets.values(), key=lambda b: b.start.astimezone(UTC))
+
+
+def brand_stats(
+    *,
+    session: Session,
+    brand: str,
+    tz: ZoneInfo,
+    by: Granularity,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> list[Bucket]:
+    counts = quarter_hour_counts(session=session, brand=brand, since=since, until=until)
+    return regroup(counts, tz=tz, by=by, since=since, until=until)
+
+
+def daily_stats(
+    sessions: sessionmaker[Session], *, brand: str, tz: ZoneInfo, since: datetime, until: datetime
+) -> list[Bucket]:
+    """A brand's mentions and label shares per local day in [since, until)."""
+    with sessions() as session:
+        return brand_stats(session=session, brand=brand, tz=tz, by="day", since=since, until=until)
+
+
+@dataclass(frozen=True)
+class BrandPulse:
+    """One brand's mentions per label (None: not classified yet) in a window and in the window before it."""
+
+    brand: str
+    now: dict[str | None, int]
+    before: dict[str | None, int]
+
+
+def brand_pulse(
+    sessions: sessionmaker[Session], *, brands: list[str], end: datetime, window: timedelta
+) -> list[BrandPulse]:
+    """Each brand's label counts in the window ending at ``end`` and in the one before, in the order given."""
+    with sessions() as session:
+        current = label_counts(session=session, since=end - window, until=end)
+        previous = label_counts(session=session, since=end - 2 * window, until=end - window)
+    return [BrandPulse(brand, current.get(brand, {}), previous.get(brand, {})) for brand in brands]

@@ -1,0 +1,40 @@
+"""What every job receives: the ``JobContext``, and the ``Job`` record. The bottom of the jobs wing: it imports none
+of the jobs, so that each job can import it and the registry can import each job."""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from apscheduler.triggers.base import BaseTrigger
+from sqlalchemy.orm import Session, sessionmaker
+
+from analysis.model import Classifier
+from bot.config.brands import BrandsConfig
+from bot.config.settings import Settings
+
+
+@dataclass
+class JobContext:
+    """What the jobs use, passed in (tests give their own database, brands and a tiny model); jobs get the time
+    of their occurrence as an argument, so a stepped clock drives them as well as the real one."""
+
+    settings: Settings
+    sessions: sessionmaker[Session]
+    brands: BrandsConfig
+    # Returns the model, loading it on first use; raises ModelUnavailable (an AnalysisError) when there is none.
+    model: Callable[[], Classifier]
+    # Called after a job queues messages, so that the deliverer sends them now rather than at its next poll.
+    queued: Callable[[], None] = lambda: None
+    owner: str = field(default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}")
+
+
+@dataclass(frozen=True)
+class Job:
+    name: str
+    trigger: BaseTrigger
+    # Runs the occurrence at the given time (the scheduled instant, or now for a manual run); returns a summary.
+    run: Callable[[datetime], str]

@@ -1,0 +1,50 @@
+"""The jobs that keep the data moving: classify pending mentions, score the model, forget old mentions."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from analysis.data import load_labelled
+from bot.core.classify import classify_pending
+from bot.core.evaluation import score_and_record
+from bot.jobs.deps import JobContext
+from storage.jobs import delete_runs_before
+from storage.mentions import delete_older_than
+from storage.outbox import delete_sent_before
+
+
+def classify(ctx: JobContext, now: datetime) -> str:
+    del now  # everything pending, whenever it was ingested
+    report = classify_pending(sessions=ctx.sessions, model=ctx.model(), batch_size=ctx.settings.batch_size)
+    return f"{report.classified} mentions classified, {report.failed} failed"
+
+
+def evaluate(ctx: JobContext, now: datetime) -> str:
+    del now
+    assert ctx.settings.evaluation_data is not None
+    data = load_labelled(str(ctx.settings.evaluation_data))
+    scored = score_and_record(sessions=ctx.sessions, model=ctx.model(), data=data)
+    result = scored.result
+    return (
+        f"{data.name}: accuracy {result.accuracy:.4f}, macro-F1 {result.macro_f1:.4f}, "
+        f"macro-recall {result.macro_recall:.4f} on {result.n} texts"
+    )
+
+
+# Job runs and delivered messages are kept this long: enough to look back on, not enough to grow without bound.
+BOOKKEEPING_DAYS = 30
+
+
+def retention(ctx: JobContext, now: datetime) -> str:
+    """Forget job runs and delivered messages after 30 days, and mentions after BRANDPULSE_RETENTION_DAYS (if set)."""
+    bookkeeping = now - timedelta(days=BOOKKEEPING_DAYS)
+    parts = []
+    with ctx.sessions() as session, session.begin():
+        if ctx.settings.retention_days is not None:
+            before = now - timedelta(days=ctx.settings.retention_days)
+            parts.append(
+                f"{delete_older_than(session=session, before=before)} mentions created before {before:%Y-%m-%d}"
+            )
+        parts.append(f"{delete_runs_before(session=session, before=bookkeeping)} job runs")
+        parts.append(f"{delete_sent_before(session=session, before=bookkeeping)} sent messages")
+    return "deleted " + ", ".join(parts)

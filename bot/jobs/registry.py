@@ -1,0 +1,107 @@
+"""The scheduled jobs, named and registered in one place; each also runs once from ``brandpulse run-job NAME``."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from apscheduler.triggers.base import BaseTrigger
+from apscheduler.triggers.cron import CronTrigger
+
+from bot.errors import USER_ERRORS, BrandpulseError
+from bot.jobs import digest, maintenance, spikes
+from bot.jobs.deps import Job, JobContext
+from bot.jobs.triggers import every, previous_fire_time
+from storage.jobs import claim_run, finish_run
+
+log = logging.getLogger(__name__)
+
+JOB_NAMES = ("classify", "spikes", "digest", "evaluate", "retention")
+
+
+def build_jobs(ctx: JobContext) -> list[Job]:
+    """Every scheduled job of this configuration."""
+    settings = ctx.settings
+    jobs = [
+        Job("classify", every(settings.classify_interval_seconds), lambda now: maintenance.classify(ctx, now)),
+        Job("spikes", every(settings.spike_interval_seconds), lambda now: spikes.run(ctx, now)),
+    ]
+    for brand in ctx.brands.brands:
+        if brand.digest is not None:
+            trigger = CronTrigger.from_crontab(brand.digest.schedule, timezone=settings.tz)
+            jobs.append(Job(f"digest:{brand.name}", trigger, _digest_runner(ctx, brand.name, trigger)))
+    if settings.evaluation_data is not None:
+        trigger = CronTrigger.from_crontab(settings.evaluation_schedule, timezone=settings.tz)
+        jobs.append(Job("evaluate", trigger, lambda now: maintenance.evaluate(ctx, now)))
+    # Always on: it also forgets old job runs and sent messages; mentions only when BRANDPULSE_RETENTION_DAYS is set.
+    trigger = CronTrigger.from_crontab("30 3 * * *", timezone=settings.tz)
+    jobs.append(Job("retention", trigger, lambda now: maintenance.retention(ctx, now)))
+    return jobs
+
+
+def _digest_runner(ctx: JobContext, brand: str, trigger: BaseTrigger) -> Callable[[datetime], str]:
+    def run(now: datetime) -> str:
+        # The period is the schedule's: from the previous occurrence to this one (a day for a daily digest). A
+        # manual run between occurrences covers a period of the same length ending now.
+        last = previous_fire_time(trigger, now + timedelta(microseconds=1))
+        before = previous_fire_time(trigger, last) if last is not None else None
+        length = last - before if last is not None and before is not None else timedelta(days=1)
+        return digest.queue(ctx, brand, start=now - length, end=now)
+
+    return run
+
+
+def select_jobs(jobs: list[Job], name: str, brand: str | None) -> list[Job]:
+    """The jobs ``run-job NAME [--brand B]`` means: BrandpulseError when there are none."""
+    if name not in JOB_NAMES:
+        raise BrandpulseError(f"unknown job {name!r}: expected one of {', '.join(JOB_NAMES)}")
+    if brand is not None and name not in ("digest", "spikes"):
+        raise BrandpulseError(f"--brand applies to the digest and spikes jobs, not to {name}")
+    if name == "digest":
+        wanted = [j for j in jobs if j.name.startswith("digest:") and (brand is None or j.name == f"digest:{brand}")]
+        if not wanted:
+            which = f"brand {brand!r}" if brand else "any brand"
+            raise BrandpulseError(f"no digest is configured for {which} (see the brands file's digest: key)")
+        return wanted
+    wanted = [j for j in jobs if j.name == name]
+    if not wanted:
+        raise BrandpulseError(f"the {name} job is off: set BRANDPULSE_EVALUATION_DATA to turn it on")
+    return wanted
+
+
+@dataclass(frozen=True)
+class Outcome:
+    succeeded: bool
+    summary: str
+
+
+def run_occurrence(ctx: JobContext, job: Job, scheduled_for: datetime) -> Outcome | None:
+    """Run one occurrence unless another process has: how it went, or None when it was not ours to run."""
+    with ctx.sessions.begin() as session:
+        run_id = claim_run(
+            session=session, job=job.name, scheduled_for=scheduled_for, owner=ctx.owner, at=datetime.now(UTC)
+        )
+    if run_id is None:
+        log.debug("job %s at %s: run by another process", job.name, scheduled_for.isoformat())
+        return None
+    succeeded, summary = False, ""
+    try:
+        summary = job.run(scheduled_for)
+        succeeded = True
+        log.info("job %s at %s: %s", job.name, scheduled_for.isoformat(), summary)
+    except USER_ERRORS as exc:
+        summary = str(exc)
+        log.error("job %s at %s failed: %s", job.name, scheduled_for.isoformat(), exc)
+    except Exception as exc:  # noqa: BLE001 - a job's bug must not stop the scheduler; it is logged and recorded
+        summary = f"{type(exc).__name__}: {exc}"
+        log.exception("job %s at %s failed", job.name, scheduled_for.isoformat())
+    with ctx.sessions.begin() as session:
+        finish_run(session=session, run_id=run_id, succeeded=succeeded, at=datetime.now(UTC), detail=summary)
+    return Outcome(succeeded, summary)
+
+
+def run_now(ctx: JobContext, job: Job) -> Outcome | None:
+    """A manual run (``run-job``), at the current time; recorded like any other run."""
+    return run_occurrence(ctx, job, datetime.now(UTC))

@@ -1,0 +1,290 @@
+"""Spike alerts: a brand's last window against its baseline, tested, explained by its words, queued for Slack.
+
+Baseline: the same window on each of the last ``spike_baseline_days`` days, once the brand has at least
+``spike_min_baseline_days`` of them in its history; before that (a new brand, a new deployment, a replay) the
+windows that precede it within the last 24 hours, at least three of them. A spike must clear every bar: the brand's
+``min_volume``, its threshold (``volume_factor`` times the baseline mean, or a ``negative_share``), and the test
+(p-value below ``spike_alpha``). The README explains the method and its settings.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.orm import Session
+
+from analysis.labels import LABELS
+from analysis.spikes import Term, distinguishing_terms, negative_share_test, volume_test, words
+from bot.config.brands import AlertConfig, Brand
+from bot.jobs.deps import JobContext
+from bot.slack.blocks import MAX_BLOCKS, Block, context, cut, escape, fallback, header, link, section
+from storage.alerts import latest_alert, record_alert
+from storage.db import lock_for_transaction
+from storage.mentions import brand_label_counts, first_mention_at, history, strongest, texts_between
+from storage.models import Mention
+from storage.outbox import enqueue
+
+MIN_ROLLING_WINDOWS = 3
+SAMPLES = 3
+# Texts per side for the words that drive a spike: enough for stable counts, bounded for the database.
+TEXT_LIMIT = 3000
+
+
+@dataclass(frozen=True)
+class Baseline:
+    windows: list[tuple[datetime, datetime]]
+    # "same window on the last N days" or "the preceding N windows"
+    description: str
+
+
+def baseline_windows(*, end: datetime, window: timedelta, first: datetime, days: int, min_days: int) -> Baseline | None:
+    """The windows the window ending at ``end`` is compared with, or None while the history is too short."""
+    day = timedelta(days=1)
+    same = [(end - d * day - window, end - d * day) for d in range(1, days + 1) if end - d * day - window >= first]
+    if len(same) >= min_days:
+        return Baseline(same, f"the same {_span(window)} on the last {len(same)} days")
+    rolling: list[tuple[datetime, datetime]] = []
+    start = end - window
+    while start - window >= max(first, end - day - window) and len(rolling) < day / window:
+        rolling.append((start - window, start))
+        start -= window
+    if len(rolling) >= MIN_ROLLING_WINDOWS:
+        return Baseline(rolling, f"the {len(rolling)} preceding {_span(window)} windows")
+    return None
+
+
+def _span(window: timedelta) -> str:
+    minutes = int(window.total_seconds() // 60)
+    if minutes % 60 == 0:
+        hours = minutes // 60
+        return "hour" if hours == 1 else f"{hours} hours"
+    return f"{minutes} minutes"
+
+
+@dataclass(frozen=True)
+class Spike:
+    brand: str
+    kind: str  # "volume" or "negative_share"
+    severity: str  # "warning" or "critical"
+    window: tuple[datetime, datetime]
+    baseline: Baseline
+    figures: dict[str, Any]
+    terms: list[Term]
+    samples: list[Mention]
+
+
+def _counts(session: Session, brand: str, windows: list[tuple[datetime, datetime]]) -> list[dict[str | None, int]]:
+    return [brand_label_counts(session=session, brand=brand, since=a, until=b) for a, b in windows]
+
+
+def _classified(counts: dict[str | None, int]) -> int:
+    return sum(counts.get(label, 0) for label in LABELS)
+
+
+def detect(
+    *,
+    session: Session,
+    brand: Brand,
+    config: AlertConfig,
+    end: datetime,
+    window: timedelta,
+    days: int,
+    min_days: int,
+    alpha: float,
+) -> list[Spike]:
+    """The spikes of the window ending at ``end`` (cooldowns are the caller's business)."""
+    first = first_mention_at(session=session, brand=brand.name)
+    if first is None:
+        return []
+    baseline = baseline_windows(end=end, window=window, first=first, days=days, min_days=min_days)
+    if baseline is None:
+        return []
+    span = (end - window, end)
+    current = brand_label_counts(session=session, brand=brand.name, since=span[0], until=span[1])
+    past = _counts(session, brand.name, baseline.windows)
+    exclude = frozenset(words(" ".join([brand.name, *brand.keywords])))
+    spikes: list[Spike] = []
+
+    def spike(kind: str, critical: bool, figures: dict[str, Any], *, label: str | None) -> Spike:
+        """A spike of the window, with the words that drive it and samples of ``label`` (None: any)."""
+        since, until = span
+        if label is None:
+            samples = history(session=session, brand=brand.name, since=since, until=until, limit=SAMPLES)
+        else:
+            samples = strongest(session=session, brand=brand.name, since=since, until=until, label=label, limit=SAMPLES)
+        return Spike(
+            brand=brand.name,
+            kind=kind,
+            severity="critical" if critical else "warning",
+            window=span,
+            baseline=baseline,
+            figures=figures,
+            terms=_terms(session, brand.name, span, baseline, exclude, label=label),
+            samples=samples,
+        )
+
+    volume = volume_test(sum(current.values()), [sum(c.values()) for c in past])
+    if (
+        volume.observed >= config.min_volume
+        and volume.observed >= config.volume_factor * volume.baseline_mean
+        and volume.p_value < alpha
+    ):
+        critical = volume.observed >= 2 * config.volume_factor * max(volume.baseline_mean, 1.0)
+        figures = {
+            "mentions": volume.observed,
+            "baseline_mean": round(volume.baseline_mean, 2),
+            "ratio": round(volume.ratio, 2) if volume.baseline_mean else None,
+            "p_value": volume.p_value,
+        }
+        spikes.append(spike("volume", critical, figures, label=None))
+
+    negative = current.get("negative", 0)
+    share = negative_share_test(
+        negative,
+        _classified(current),
+        sum(c.get("negative", 0) for c in past),
+        sum(_classified(c) for c in past),
+    )
+    if (
+        share.classified >= config.min_volume
+        and share.share >= config.negative_share
+        and share.share > share.baseline_share
+        and share.p_value < alpha
+    ):
+        critical = share.share >= (1 + config.negative_share) / 2
+        figures = {
+            "negative": share.negative,
+            "classified": share.classified,
+            "share": round(share.share, 4),
+            "baseline_share": round(share.baseline_share, 4),
+            "baseline_classified": share.baseline_classified,
+            "p_value": share.p_value,
+        }
+        spikes.append(spike("negative_share", critical, figures, label="negative"))
+    return spikes
+
+
+def _terms(
+    session: Session,
+    brand: str,
+    span: tuple[datetime, datetime],
+    baseline: Baseline,
+    exclude: frozenset[str],
+    label: str | None,
+) -> list[Term]:
+    window_texts = texts_between(
+        session=session, brand=brand, since=span[0], until=span[1], label=label, limit=TEXT_LIMIT
+    )
+    per_window = max(1, TEXT_LIMIT // len(baseline.windows))
+    baseline_texts = [
+        text
+        for since, until in baseline.windows
+        for text in texts_between(session=session, brand=brand, since=since, until=until, limit=per_window)
+    ]
+    return distinguishing_terms(window_texts, baseline_texts, exclude=exclude)
+
+
+def _p(value: float) -> str:
+    return "< 1e-12" if value < 1e-12 else f"{value:.1e}" if value < 0.001 else f"{value:.3f}"
+
+
+def render_alert(spike: Spike, tz: ZoneInfo) -> dict[str, Any]:
+    """chat.postMessage arguments for a spike: the numbers, the baseline, the words, sample mentions."""
+    brand = escape(spike.brand)
+    f = spike.figures
+    icon = ":rotating_light:" if spike.severity == "critical" else ":warning:"
+    start, end = (t.astimezone(tz) for t in spike.window)
+    when = f"{start:%a %d %b %H:%M}–{end:%H:%M} {tz.key}"
+    if spike.kind == "volume":
+        title = f"{spike.brand}: mention volume spike ({spike.severity})"
+        ratio = f", {f['ratio']:.1f}x" if f["ratio"] else ""
+        numbers = (
+            f"*{f['mentions']:,}* mentions in the last {_span(spike.window[1] - spike.window[0])}"
+            f" against a baseline of *{f['baseline_mean']:.1f}*{ratio} (p {_p(f['p_value'])})"
+        )
+        summary = f"{icon} {brand}: {f['mentions']:,} mentions, baseline {f['baseline_mean']:.1f} ({when})"
+    else:
+        title = f"{spike.brand}: negative sentiment spike ({spike.severity})"
+        numbers = (
+            f"*{f['share']:.0%}* negative ({f['negative']:,} of {f['classified']:,} classified)"
+            f" against a baseline of *{f['baseline_share']:.0%}* (p {_p(f['p_value'])})"
+        )
+        summary = f"{icon} {brand}: {f['share']:.0%} negative, baseline {f['baseline_share']:.0%} ({when})"
+    blocks: list[Block] = [header(title), section(f"{icon} {numbers}")]
+    if spike.terms:
+        driven = ", ".join(f"*{escape(t.word)}* ({t.window_count})" for t in spike.terms)
+        blocks.append(section(f"*Driven by:* {driven}"))
+        summary += ". Driven by: " + ", ".join(escape(t.word) for t in spike.terms)
+    if spike.samples:
+        lines = []
+        for mention in spike.samples:
+            label = f"_{mention.label}_ " if mention.label else ""
+            lines.append(f"• {label}{cut(' '.join(mention.text.split()), 280)} {link(mention.url, 'link')}".rstrip())
+        blocks.append(section("*Sample mentions*\n" + "\n".join(lines)))
+    blocks.append(context(f"{when} · baseline: {escape(spike.baseline.description)}"))
+    return {"text": fallback(summary), "blocks": blocks[:MAX_BLOCKS]}
+
+
+def run(ctx: JobContext, now: datetime, brand_name: str | None = None) -> str:
+    """Look for spikes of every brand with alerts (or one); alert unless the brand's cooldown is running."""
+    settings = ctx.settings
+    window = timedelta(minutes=settings.spike_window_minutes)
+    raised: list[str] = []
+    quiet: list[str] = []
+    for brand in ctx.brands.brands:
+        config = brand.alerts
+        if config is None or (brand_name is not None and brand.name != brand_name):
+            continue
+        with ctx.sessions() as session:
+            # One process at a time per brand from the cooldown check to the alert, so that a scheduled run and a
+            # run-job elsewhere cannot both find the cooldown over and both alert.
+            lock_for_transaction(session, f"brandpulse-spikes:{brand.name}")
+            spikes = detect(
+                session=session,
+                brand=brand,
+                config=config,
+                end=now,
+                window=window,
+                days=settings.spike_baseline_days,
+                min_days=settings.spike_min_baseline_days,
+                alpha=settings.spike_alpha,
+            )
+            for spike in spikes:
+                last = latest_alert(session=session, brand=brand.name, kind=spike.kind)
+                if last is not None and last.window_end > now - timedelta(minutes=config.cooldown_minutes):
+                    quiet.append(f"{brand.name} {spike.kind}")
+                    continue
+                details = {
+                    **spike.figures,
+                    "terms": [t.word for t in spike.terms],
+                    "baseline": spike.baseline.description,
+                }
+                if not record_alert(
+                    session=session,
+                    brand=brand.name,
+                    kind=spike.kind,
+                    severity=spike.severity,
+                    window=spike.window,
+                    details=details,
+                    at=datetime.now(UTC),
+                ):
+                    continue
+                enqueue(
+                    session=session,
+                    kind="alert",
+                    channel=config.channel,
+                    payload=render_alert(spike, settings.tz),
+                    at=datetime.now(UTC),
+                    dedup_key=f"alert:{brand.name}:{spike.kind}:{now.isoformat()}",
+                )
+                raised.append(f"{brand.name} {spike.kind} ({spike.severity})")
+            session.commit()
+    if raised:
+        ctx.queued()
+    parts = [f"alerts: {', '.join(raised)}" if raised else "no new spike"]
+    if quiet:
+        parts.append(f"in cooldown: {', '.join(quiet)}")
+    return "; ".join(parts)

@@ -1,0 +1,89 @@
+"""What every command needs, built once and only when needed: settings, database engine, brands."""
+
+from __future__ import annotations
+
+from functools import cached_property
+from typing import TYPE_CHECKING
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from analysis.model import InferenceOptions, SentimentModel
+from bot.config.brands import BrandsConfig, load_brands
+from bot.config.settings import Settings
+from storage.db import make_engine, make_sessionmaker
+from storage.migrate import ensure_schema
+
+if TYPE_CHECKING:
+    from prometheus_client import CollectorRegistry
+
+    from monitoring.metrics import Metrics
+
+
+class AppContext:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._migrated = False
+
+    @cached_property
+    def engine(self) -> Engine:
+        """The database engine (connecting lazily); ``migrate()`` brings its schema up to date."""
+        return make_engine(self.settings.database_url)
+
+    @cached_property
+    def sessions(self) -> sessionmaker[Session]:
+        return make_sessionmaker(self.engine)
+
+    def migrate(self) -> Engine:
+        """Bring the database's schema up to date (once per process); every command that uses the database calls
+        this first, so a database behind the code is never queried."""
+        if not self._migrated:
+            ensure_schema(self.engine)
+            self._migrated = True
+        return self.engine
+
+    @cached_property
+    def brands(self) -> BrandsConfig:
+        return load_brands(self.settings.brands_file)
+
+    def inference_options(self) -> InferenceOptions:
+        settings = self.settings
+        return InferenceOptions(
+            batch_size=settings.batch_size,
+            threads=settings.torch_threads,
+            device=settings.device,
+            precision=settings.precision,
+            tolerance=settings.probe_tolerance,
+            compile=settings.compile,
+        )
+
+    def load_model(self, source: str | None = None) -> SentimentModel:
+        """The sentiment model (BRANDPULSE_MODEL unless another source is given); ModelUnavailable says why not."""
+        quiet_transformers()
+        return SentimentModel.load(source or self.settings.model, self.inference_options())
+
+    def metrics_registry(self) -> tuple[CollectorRegistry, Metrics]:
+        """A registry with the database's figures and room for this process's own metrics."""
+        from monitoring.exporter import build_registry
+
+        settings = self.settings
+        # The evaluate job names its runs by the data file's path, as load_labelled reads it.
+        reference = str(settings.evaluation_data.expanduser()) if settings.evaluation_data is not None else None
+        return build_registry(
+            self.sessions,
+            brands=self.brands.names,
+            accuracy_threshold=settings.accuracy_threshold,
+            reference_dataset=reference,
+        )
+
+    def close(self) -> None:
+        if "engine" in self.__dict__:
+            self.engine.dispose()
+
+
+def quiet_transformers() -> None:
+    """transformers narrates every load (progress bars, weight reports); brandpulse logs what matters itself."""
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.set_verbosity_error()  # type: ignore[no-untyped-call]
+    hf_logging.disable_progress_bar()  # type: ignore[no-untyped-call]

@@ -1,0 +1,136 @@
+"""The proactive half of brandpulse, as ``serve`` and ``worker`` run it: the job scheduler and the outbox deliverer."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from datetime import timedelta
+
+from analysis.errors import ModelUnavailable
+from analysis.model import Classifier
+from bot.jobs.deps import Job, JobContext
+from bot.jobs.registry import build_jobs, run_occurrence
+from bot.jobs.scheduler import JobScheduler
+from bot.runtime.context import AppContext
+from bot.slack.client import web_client
+from bot.slack.outbox import Deliverer
+from storage.outbox import count_by_status
+
+log = logging.getLogger("brandpulse")
+
+OUTBOX_POLL_SECONDS = 2.0
+
+
+def lazy_model(app: AppContext) -> Callable[[], Classifier]:
+    """Loads BRANDPULSE_MODEL on first use, once; later calls get it (or the same error) at once."""
+    lock = threading.Lock()
+    state: dict[str, Classifier | ModelUnavailable] = {}
+
+    def get() -> Classifier:
+        with lock:
+            if "model" not in state:
+                try:
+                    state["model"] = app.load_model()
+                except ModelUnavailable as exc:
+                    state["model"] = exc
+            model = state["model"]
+        if isinstance(model, ModelUnavailable):
+            raise model
+        return model
+
+    return get
+
+
+def job_context(app: AppContext, model: Callable[[], Classifier]) -> JobContext:
+    return JobContext(settings=app.settings, sessions=app.sessions, brands=app.brands, model=model)
+
+
+def make_deliverer(app: AppContext) -> Deliverer | None:
+    """The outbox's deliverer, or None while there is no bot token (messages then wait in the outbox)."""
+    settings = app.settings
+    if settings.slack_bot_token is None:
+        return None
+    return Deliverer(
+        sessions=app.sessions,
+        client=web_client(settings),
+        max_attempts=settings.outbox_max_attempts,
+        lease=timedelta(seconds=settings.outbox_lease_seconds),
+    )
+
+
+MODEL_JOBS = ("classify", "evaluate")
+
+
+def without_model_jobs_if_unavailable(jobs: list[Job], ctx: JobContext) -> list[Job]:
+    """Without a model, the jobs that need one would fail at every occurrence: leave them out, and say so once."""
+    try:
+        ctx.model()
+    except ModelUnavailable as exc:
+        skipped = [j.name for j in jobs if j.name in MODEL_JOBS]
+        if skipped:
+            log.warning("not scheduling %s: the model is unavailable (%s)", " and ".join(skipped), exc)
+        return [j for j in jobs if j.name not in MODEL_JOBS]
+    return jobs
+
+
+class Pipeline:
+    """Scheduled jobs (unless ``run_jobs`` is off) and outbox delivery, started and stopped together."""
+
+    def __init__(self, app: AppContext, model: Callable[[], Classifier], *, run_jobs: bool = True) -> None:
+        self.app = app
+        self.ctx = job_context(app, model)
+        self.run_jobs = run_jobs
+        self.scheduler: JobScheduler | None = None
+        self.deliverer: Deliverer | None = None
+        self.jobs: list[Job] = []
+
+    def start(self) -> None:
+        self.deliverer = make_deliverer(self.app)
+        if self.deliverer is not None:
+            self.ctx.queued = self.deliverer.wake
+            self.deliverer.start(OUTBOX_POLL_SECONDS)
+            log.info("outbox: delivering to Slack")
+        else:
+            with self.app.sessions() as session:
+                waiting = count_by_status(session=session).get("pending", 0)
+            log.info("outbox: not delivering (no BRANDPULSE_SLACK_BOT_TOKEN); %d messages wait", waiting)
+        if not self.run_jobs:
+            log.info("scheduled jobs: off (BRANDPULSE_RUN_JOBS=false); `brandpulse worker` runs them")
+            return
+        self.jobs = without_model_jobs_if_unavailable(build_jobs(self.ctx), self.ctx)
+        ctx = self.ctx
+        self.scheduler = JobScheduler(
+            self.jobs, lambda job, at: run_occurrence(ctx, job, at), grace_seconds=self.app.settings.job_grace_seconds
+        )
+        self.scheduler.start()
+
+    def stop(self) -> None:
+        if self.scheduler is not None:
+            self.scheduler.stop()
+        if self.deliverer is not None:
+            self.deliverer.stop()
+
+
+class Worker:
+    """``brandpulse worker``: the scheduled jobs and outbox delivery, without Slack listeners or HTTP server."""
+
+    def __init__(self, app: AppContext) -> None:
+        self.app = app
+        self.pipeline: Pipeline | None = None
+
+    def start(self) -> None:
+        self.app.migrate()
+        model = lazy_model(self.app)
+        try:
+            loaded = model()
+            log.info("model %s ready", loaded.name)
+        except ModelUnavailable as exc:
+            log.error("model unavailable: %s", exc)
+        self.pipeline = Pipeline(self.app, model, run_jobs=True)
+        self.pipeline.start()
+        log.info("worker %s running %d jobs", self.pipeline.ctx.owner, len(self.pipeline.jobs))
+
+    def stop(self) -> None:
+        if self.pipeline is not None:
+            self.pipeline.stop()

@@ -1,0 +1,172 @@
+"""``brandpulse serve``: the model, the Slack app (HTTP or Socket Mode) and the HTTP server, started and stopped together."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from prometheus_client import CollectorRegistry
+from slack_sdk.errors import SlackApiError
+from sqlalchemy import text
+
+from analysis.batcher import Batcher
+from analysis.errors import AnalysisError, ModelUnavailable
+from analysis.model import Classifier
+from bot.errors import BrandpulseError
+from bot.runtime.context import AppContext
+from bot.runtime.pipeline import Pipeline
+from bot.runtime.web import SLACK_EVENTS_PATH, HttpServer, build_web_app
+from bot.slack.app import build_slack_app
+from bot.slack.deps import Services
+from monitoring.exporter import MetricsServer
+from storage.db import safe_url
+from storage.migrate import current_revision
+
+log = logging.getLogger("brandpulse")
+
+
+class Server:
+    """Everything ``serve`` runs. ``start()`` returns once it is all up; ``stop()`` undoes it in reverse order."""
+
+    def __init__(self, app: AppContext, *, load_model: bool = True) -> None:
+        self.app = app
+        self.load_model = load_model
+        self.services: Services | None = None
+        self.http: HttpServer | None = None
+        self.slack_mode = "disabled"
+        self._socket_handler: Any = None
+        self.pipeline: Pipeline | None = None
+        self.metrics_server: MetricsServer | None = None
+
+    def start(self) -> None:
+        settings, app = self.app.settings, self.app
+        engine = app.migrate()
+        log.info("database %s at schema revision %s", safe_url(engine), current_revision(engine))
+        log.info(
+            "watching %d brands: %s (from %s)",
+            len(app.brands.brands),
+            ", ".join(app.brands.names),
+            settings.brands_file,
+        )
+        registry, metrics = app.metrics_registry()
+        predictor, model_error = None, None
+        if self.load_model:
+            try:
+                model = app.load_model()
+                log.info("model %s ready (%s)", model.name, model.report.summary)
+                metrics.serving(
+                    name=model.name, source=settings.model, device=model.report.device, precision=model.report.precision
+                )
+                predictor = Batcher(metrics.measured(model), max_batch=settings.batch_size)
+            except AnalysisError as exc:
+                # Ingest, history and metrics keep working; classification waits for a model.
+                model_error = str(exc)
+                log.error("model unavailable: %s", exc)
+        else:
+            model_error = "no model is loaded"
+        self.services = Services(
+            settings=settings,
+            sessions=app.sessions,
+            brands=app.brands,
+            predictor=predictor,
+            model_error=model_error,
+            metrics=metrics,
+        )
+        slack_app = None
+        if settings.slack_enabled:
+            slack_app = build_slack_app(self.services)
+            self.slack_mode = "socket" if settings.slack_app_token is not None else "http"
+        elif settings.slack_bot_token is None:
+            log.info("Slack is disabled: BRANDPULSE_SLACK_BOT_TOKEN is not set")
+        else:
+            log.warning(
+                "Slack is disabled: set BRANDPULSE_SLACK_SIGNING_SECRET (HTTP mode) or BRANDPULSE_SLACK_APP_TOKEN "
+                "(Socket Mode) beside BRANDPULSE_SLACK_BOT_TOKEN"
+            )
+        web = build_web_app(slack_app=slack_app if self.slack_mode == "http" else None, health=self.health)
+        self.http = HttpServer(web, host=settings.http_host, port=settings.http_port)
+        self.http.start()
+        log.info("HTTP server on http://%s:%d (/healthz)", settings.http_host, self.http.port)
+        if self.slack_mode == "http":
+            log.info("Slack over HTTP: events, commands and interactivity at %s", SLACK_EVENTS_PATH)
+        elif self.slack_mode == "socket":
+            from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+            assert settings.slack_app_token is not None and slack_app is not None
+            self._socket_handler = SocketModeHandler(slack_app, settings.slack_app_token.get_secret_value())
+            try:
+                self._socket_handler.connect()
+            except (SlackApiError, OSError) as exc:
+                reason = exc.response.get("error") if isinstance(exc, SlackApiError) else exc
+                raise BrandpulseError(
+                    f"cannot connect to Slack in Socket Mode ({reason}); check BRANDPULSE_SLACK_APP_TOKEN "
+                    "(an xapp- token with connections:write) and the network"
+                ) from None
+            log.info("Slack over Socket Mode: connected, no public URL needed")
+        self.pipeline = Pipeline(app, self._model, run_jobs=settings.run_jobs)
+        self.pipeline.start()
+        self.metrics_server = start_metrics(registry, host=settings.http_host, port=settings.metrics_port)
+
+    def _model(self) -> Classifier:
+        """The jobs' model: the batcher, so that they share the one inference thread with /sentiment."""
+        services = self.services
+        if services is None or services.predictor is None:
+            raise ModelUnavailable(services.model_error if services and services.model_error else "no model is loaded")
+        return services.predictor
+
+    def health(self) -> dict[str, Any]:
+        report: dict[str, Any] = {"status": "ok", "slack": self.slack_mode}
+        try:
+            with self.app.engine.connect() as connection:
+                connection.execute(text("SELECT 1"))
+            report["database"] = "ok"
+        except Exception as exc:  # noqa: BLE001 - health reports any failure, it never raises
+            report["status"] = "error"
+            report["database"] = f"error: {type(exc).__name__}"
+        services = self.services
+        if services is not None and services.predictor is not None:
+            report["model"] = services.predictor.model.name
+        else:
+            report["model"] = "unavailable"
+        return report
+
+    def stop(self) -> None:
+        if self.metrics_server is not None:
+            self.metrics_server.stop()
+        if self.pipeline is not None:
+            self.pipeline.stop()
+        if self._socket_handler is not None:
+            self._socket_handler.close()
+        if self.http is not None:
+            self.http.stop()
+        if self.services is not None and self.services.predictor is not None:
+            self.services.predictor.close()
+
+
+def start_metrics(registry: CollectorRegistry, *, host: str, port: int) -> MetricsServer:
+    server = MetricsServer(registry, host=host, port=port)
+    try:
+        server.start()
+    except OSError as exc:
+        raise BrandpulseError(
+            f"cannot serve metrics on {host}:{port} ({exc.strerror}); set BRANDPULSE_METRICS_PORT to a free port"
+        ) from None
+    log.info("Prometheus metrics on http://%s:%d/metrics", host, server.port)
+    return server
+
+
+class Exporter:
+    """``brandpulse exporter``: the database's figures on /metrics, without the rest of ``serve``."""
+
+    def __init__(self, app: AppContext) -> None:
+        self.app = app
+        self.server: MetricsServer | None = None
+
+    def start(self) -> None:
+        self.app.migrate()
+        registry, _ = self.app.metrics_registry()
+        self.server = start_metrics(registry, host=self.app.settings.http_host, port=self.app.settings.metrics_port)
+
+    def stop(self) -> None:
+        if self.server is not None:
+            self.server.stop()

@@ -1,0 +1,115 @@
+"""``/sentiment history|stats|brands``: parse the words, ask core/, render; for the admins in BRANDPULSE_ADMIN_USERS.
+
+Shared by the ``/sentiment`` listener and the history page's "More" button. A bad argument is a UsageError and
+a non-admin's request NotAllowed: the app's error handler answers both with their message.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from datetime import datetime, timedelta
+from typing import Any
+
+from analysis.labels import LABELS
+from bot.core.history import latest_mentions
+from bot.core.stats import daily_stats
+from bot.errors import NotAllowed, UsageError
+from bot.slack.deps import Services
+from bot.slack.views.admin import HistoryQuery, brands_answer, history_answer, stats_answer
+from bot.slack.views.sentiment import COMMAND
+
+log = logging.getLogger(__name__)
+
+COMMANDS = ("history", "stats", "brands")
+PAGE_SIZE = 10
+_PERIOD = re.compile(r"^(\d{1,4})([hdw])$")
+_UNITS = {"h": timedelta(hours=1), "d": timedelta(days=1), "w": timedelta(weeks=1)}
+MAX_PERIOD = timedelta(days=366)
+MAX_WORDS = 200
+
+
+def period_of(value: str) -> timedelta:
+    match = _PERIOD.match(value)
+    if not match or int(match.group(1)) == 0:
+        raise UsageError(f"`{value}` is not a period: write it like `24h`, `7d` or `4w`")
+    length = int(match.group(1)) * _UNITS[match.group(2)]
+    if length > MAX_PERIOD:
+        raise UsageError("the longest period is a year (`366d`)")
+    return length
+
+
+def parse_history(services: Services, args: list[str]) -> HistoryQuery:
+    if not args:
+        raise UsageError(f"write `{COMMAND} history <brand> [7d] [negative|neutral|positive] [words]`")
+    brand, rest = known_brand(services, args[0]), args[1:]
+    period = "7d"
+    if rest and _PERIOD.match(rest[0].lower()):
+        period = rest.pop(0).lower()
+        period_of(period)
+    label = None
+    if rest and rest[0].lower() in LABELS:
+        label = rest.pop(0).lower()
+    words = " ".join(rest)
+    if len(words) > MAX_WORDS:
+        raise UsageError(f"search for at most {MAX_WORDS} characters of words")
+    return HistoryQuery(brand=brand, period=period, label=label, words=words)
+
+
+def known_brand(services: Services, name: str) -> str:
+    wanted = name.lower()
+    if wanted not in services.brands.names:
+        known = ", ".join(f"`{b}`" for b in services.brands.names)
+        shown = name if len(name) <= 64 else name[:63] + "…"  # plain text: the error handler escapes it
+        raise UsageError(f"`{shown}` is not a brand brandpulse watches; try one of {known}")
+    return wanted
+
+
+def history(services: Services, query: HistoryQuery) -> dict[str, Any]:
+    """One page of the history ``query`` asks for."""
+    since = services.clock() - period_of(query.period)
+    before = (datetime.fromisoformat(query.before[0]), query.before[1]) if query.before else None
+    mentions = latest_mentions(
+        services.sessions,
+        brand=query.brand,
+        since=since,
+        label=query.label,
+        search=query.words or None,
+        limit=PAGE_SIZE + 1,
+        before=before,
+    )
+    settings = services.settings
+    return history_answer(
+        query, mentions[:PAGE_SIZE], more=len(mentions) > PAGE_SIZE, tz=settings.tz, timezone=settings.timezone
+    )
+
+
+def stats(services: Services, args: list[str]) -> dict[str, Any]:
+    if not args:
+        raise UsageError(f"write `{COMMAND} stats <brand> [30d]`")
+    brand = known_brand(services, args[0])
+    period = args[1].lower() if len(args) > 1 else "30d"
+    now, settings = services.clock(), services.settings
+    # Whole local days: from the start of the first day of the period up to now.
+    first = (now - period_of(period)).astimezone(settings.tz).replace(hour=0, minute=0, second=0, microsecond=0)
+    days = daily_stats(services.sessions, brand=brand, tz=settings.tz, since=first, until=now)
+    return stats_answer(brand, period, days, timezone=settings.timezone)
+
+
+def check_admin(services: Services, user: str, command: str) -> None:
+    if not services.is_admin(user):
+        log.warning("refused /sentiment %s for %s: not in BRANDPULSE_ADMIN_USERS", command, user)
+        raise NotAllowed(
+            f"Sorry, `{COMMAND} {command}` is for brandpulse admins. Ask one to add you to the admin list."
+        )
+
+
+def answer(services: Services, user: str, words: list[str]) -> dict[str, Any]:
+    """The answer to ``/sentiment history|stats|brands ...``."""
+    command, args = words[0].lower(), words[1:]
+    if command == "brands":
+        return brands_answer(services.brands)
+    check_admin(services, user, command)
+    if command == "history":
+        return history(services, parse_history(services, args))
+    return stats(services, args)

@@ -1,0 +1,16 @@
+"""Slack listeners, one module per feature, each with ``register(app, services)``: parse, call core/, render."""
+
+from __future__ import annotations
+
+from slack_bolt import App
+
+from bot.slack.deps import Services
+from bot.slack.listeners import admin, feedback, home, messages, sentiment
+
+
+def register_all(app: App, services: Services) -> None:
+    sentiment.register(app, services)
+    feedback.register(app, services)
+    admin.register(app, services)
+    messages.register(app, services)
+    home.register(app, services)

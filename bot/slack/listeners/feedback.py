@@ -1,0 +1,42 @@
+"""Feedback buttons under a ``/sentiment`` answer: store the verdict, then thank the user in place of the buttons."""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any
+
+from slack_bolt import Ack, App, Respond
+
+from bot.core.feedback import record_verdict
+from bot.slack.deps import Services, reply
+from bot.slack.errors import reported
+from bot.slack.views.sentiment import FEEDBACK_ACTION, parse_feedback_value, thanked_answer
+
+log = logging.getLogger(__name__)
+
+
+def register(app: App, services: Services) -> None:
+    @app.action(re.compile(rf"^{FEEDBACK_ACTION}_(correct|negative|neutral|positive)$"))
+    @reported
+    def on_feedback(ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
+        ack()
+        user = str(body.get("user", {}).get("id", ""))
+        channel = body.get("channel", {}).get("id") or body.get("container", {}).get("channel_id")
+        try:
+            prediction, text, given = parse_feedback_value(str(action.get("value", "")))
+        except (ValueError, KeyError, TypeError):
+            log.warning("ignored a feedback click with a value that is not brandpulse's (user %s)", user)
+            return
+        record_verdict(
+            services.sessions,
+            text=text,
+            predicted=prediction.label,
+            given=given,
+            model_version=prediction.model,
+            user=user,
+            channel=channel,
+            at=services.clock(),
+        )
+        log.info("feedback from %s: predicted %s, given %s", user, prediction.label, given)
+        reply(respond, thanked_answer(prediction, text, user=user, given=given))

@@ -1,0 +1,99 @@
+"""Channel monitoring: messages that mention a brand, in channels the bot is a member of, become mentions.
+
+An edit updates the stored text (and sends it back to be classified), a deletion removes it. The bot's own messages
+and other bots' are ignored.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+from typing import Any
+
+from slack_bolt import App
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from bot.core.mentions import Edit, edit_mention, forget_mention, store_mention
+from bot.slack.blocks import plain_text
+from bot.slack.deps import Services
+from bot.slack.errors import reported
+from storage.mentions import MAX_TEXT_CHARS, NewMention, storable_text
+
+log = logging.getLogger(__name__)
+
+SOURCE = "slack"
+# Subtypes that are someone saying something; the rest (joins, topic changes, bots...) are not mentions.
+SAID = {None, "thread_broadcast", "file_share", "me_message"}
+
+
+def external_id(channel: str, ts: str) -> str:
+    return f"{channel}:{ts}"
+
+
+def _from_bot(message: dict[str, Any]) -> bool:
+    return bool(message.get("bot_id") or message.get("bot_profile")) or message.get("subtype") == "bot_message"
+
+
+def _text(message: dict[str, Any]) -> str:
+    return storable_text(plain_text(str(message.get("text") or "")))[:MAX_TEXT_CHARS]
+
+
+def register(app: App, services: Services) -> None:
+    matcher = services.brands.matcher()
+
+    def permalink(client: WebClient, channel: str, ts: str) -> str | None:
+        try:
+            return str(client.chat_getPermalink(channel=channel, message_ts=ts)["permalink"])
+        except (SlackApiError, KeyError, OSError) as exc:
+            # The mention is worth keeping without its link.
+            log.warning("no permalink for %s/%s: %s", channel, ts, exc)
+            return None
+
+    def store_new(client: WebClient, channel: str, message: dict[str, Any]) -> None:
+        text = _text(message)
+        brand = matcher.first(text) if text.strip() else None
+        if brand is None:
+            return
+        ts = str(message["ts"])
+        mention = NewMention(
+            source=SOURCE,
+            external_id=external_id(channel, ts),
+            brand=brand,
+            text=text,
+            created_at=datetime.fromtimestamp(float(ts), UTC),
+            ingested_at=services.clock(),
+            author=message.get("user"),
+            url=permalink(client, channel, ts),
+        )
+        if store_mention(services.sessions, mention):
+            log.info("stored a %s mention from Slack channel %s", brand, channel)
+
+    def store_edit(client: WebClient, channel: str, message: dict[str, Any]) -> None:
+        text = _text(message)
+        brand = matcher.first(text) if text.strip() else None
+        key = external_id(channel, str(message.get("ts") or ""))
+        if edit_mention(services.sessions, source=SOURCE, external_id=key, text=text, brand=brand) is Edit.NEW:
+            store_new(client, channel, message)
+
+    @app.event("message")
+    @reported
+    def on_message(event: dict[str, Any], client: WebClient) -> None:
+        subtype = event.get("subtype")
+        channel = str(event.get("channel") or "")
+        if not channel:
+            return
+        if subtype == "message_deleted":
+            forget_mention(
+                services.sessions, source=SOURCE, external_id=external_id(channel, str(event.get("deleted_ts")))
+            )
+        elif subtype == "message_changed" and (event.get("message") or {}).get("subtype") == "tombstone":
+            # A deleted message that has thread replies stays as a tombstone: the mention goes all the same.
+            ts = str(event["message"].get("ts") or "")
+            forget_mention(services.sessions, source=SOURCE, external_id=external_id(channel, ts))
+        elif subtype == "message_changed":
+            message = event.get("message") or {}
+            if not _from_bot(message) and message.get("subtype") in SAID:
+                store_edit(client, channel, message)
+        elif subtype in SAID and not _from_bot(event) and event.get("ts"):
+            store_new(client, channel, event)

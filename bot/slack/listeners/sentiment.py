@@ -1,0 +1,53 @@
+"""``/sentiment <text>``: acknowledge at once, classify, answer through the response URL with feedback buttons.
+
+``/sentiment history|stats|brands`` go to the admin commands. Errors (a text the model refuses, no model, a bad
+argument) are raised and answered by the app's one error handler.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from slack_bolt import Ack, App, Respond
+
+from analysis.errors import ModelUnavailable
+from bot.slack import admin_commands as admin
+from bot.slack.blocks import plain_text
+from bot.slack.deps import Services, reply
+from bot.slack.errors import reported
+from bot.slack.views.sentiment import COMMAND, prediction_answer, usage
+
+# The answer must not keep a user waiting forever on a stuck model.
+ANSWER_TIMEOUT_S = 120.0
+
+
+def register(app: App, services: Services) -> None:
+    @app.command(COMMAND)
+    @reported
+    def on_sentiment(ack: Ack, command: dict[str, Any], respond: Respond) -> None:
+        # Slack sends the text encoded (&amp; &lt; &gt;, <@U…> for mentions): classify what the user typed.
+        text = plain_text(str(command.get("text") or ""))
+        words = text.split()
+        if not words or words[0].lower() == "help":
+            ack(**usage())
+            return
+        # Slack gives up after 3 seconds: acknowledge first, whatever the model's or database's speed.
+        started = time.perf_counter()
+        ack()
+        kind = words[0].lower() if words[0].lower() in admin.COMMANDS else "classify"
+        try:
+            if kind != "classify":
+                reply(respond, admin.answer(services, str(command.get("user_id", "")), words))
+            else:
+                reply(respond, answer(services, text))
+        finally:
+            if services.metrics is not None:
+                services.metrics.slash_command_seconds.labels(kind).observe(time.perf_counter() - started)
+
+
+def answer(services: Services, text: str) -> dict[str, Any]:
+    """The ephemeral reply to ``/sentiment text``; ModelUnavailable or InvalidInput say why there is none."""
+    if services.predictor is None:
+        raise ModelUnavailable(services.model_error or "no model is loaded")
+    return prediction_answer(services.predictor.predict(text, timeout=ANSWER_TIMEOUT_S), text)

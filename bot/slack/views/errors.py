@@ -1,0 +1,27 @@
+"""The answer a user sees when a Slack request fails: the error's own message for the errors users cause."""
+
+from __future__ import annotations
+
+from analysis.errors import AnalysisError, InvalidInput, ModelUnavailable
+from bot.errors import BrandpulseError, NotAllowed, UsageError
+from bot.slack.blocks import escape
+from bot.slack.views.sentiment import COMMAND
+from storage.errors import StorageError
+
+GENERIC = ":warning: Sorry, something went wrong."
+
+
+def error_answer(error: Exception) -> str:
+    """The ephemeral text for ``error``: messages are plain text, escaped here so that none can ping anyone."""
+    message = escape(str(error))
+    if isinstance(error, InvalidInput):
+        return f":thinking_face: I can't classify that: {message}. Try `{COMMAND} help`."
+    if isinstance(error, ModelUnavailable):
+        return f":warning: The sentiment model is unavailable right now ({message}). Ask an admin."
+    if isinstance(error, NotAllowed):
+        return f":lock: {message}"
+    if isinstance(error, UsageError):
+        return f":thinking_face: {message}"
+    if isinstance(error, BrandpulseError | AnalysisError | StorageError):
+        return f":warning: {message}"
+    return GENERIC

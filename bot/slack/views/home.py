@@ -1,0 +1,38 @@
+"""App Home: the last 24 hours per brand (volume, sentiment shares) against the 24 hours before."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from analysis.labels import LABELS
+from bot.core.stats import BrandPulse
+from bot.slack.blocks import MAX_HOME_BLOCKS, Block, bar, change, context, escape, header, section
+
+
+def home_view(pulses: list[BrandPulse], *, end: datetime, tz: ZoneInfo, timezone: str) -> dict[str, Any]:
+    """The Home tab: one section per brand, in the brands file's order."""
+    blocks: list[Block] = [header("Brand pulse: the last 24 hours")]
+    for pulse in pulses:
+        now, before = pulse.now, pulse.before
+        volume, volume_before = sum(now.values()), sum(before.values())
+        classified = sum(now.get(label, 0) for label in LABELS)
+        classified_before = sum(before.get(label, 0) for label in LABELS)
+        lines = [
+            f"*{escape(pulse.brand)}*: {volume:,} mention{'' if volume == 1 else 's'} ({change(volume, volume_before)} vs the 24 hours before)"
+        ]
+        for label in LABELS:
+            if not classified:
+                break
+            share = now.get(label, 0) / classified
+            points = ""
+            if classified_before:
+                delta = (share - before.get(label, 0) / classified_before) * 100
+                points = f" ({delta:+.0f} pts)"
+            lines.append(f"`{label:<8}` `{bar(share, 12)}` {share:4.0%}{points}")
+        if volume and not classified:
+            lines.append("_not classified yet_")
+        blocks.append(section("\n".join(lines)))
+    blocks.append(context(f"updated {end.astimezone(tz):%Y-%m-%d %H:%M} {escape(timezone)}"))
+    return {"type": "home", "blocks": blocks[:MAX_HOME_BLOCKS]}

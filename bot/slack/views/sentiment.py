@@ -1,0 +1,134 @@
+"""The ``/sentiment <text>`` answer: the label, the scores, and feedback buttons whose values the feedback listener
+reads back."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from analysis.labels import LABELS
+from analysis.model import Prediction
+from bot.slack.blocks import (
+    BUTTON_VALUE_LIMIT,
+    LABEL_EMOJI,
+    Block,
+    context,
+    cut,
+    fallback,
+    quote,
+    score_lines,
+    section,
+)
+
+COMMAND = "/sentiment"
+FEEDBACK_ACTION = "sentiment_feedback"
+QUOTE_LIMIT = 2900
+
+USAGE = (
+    f"*Usage*\n"
+    f"• `{COMMAND} &lt;text&gt;`: the sentiment of a text (only you see the answer)\n"
+    f"• `{COMMAND} brands`: the brands brandpulse watches\n"
+    f"• `{COMMAND} history &lt;brand&gt; [7d] [negative|neutral|positive] [words]`: latest mentions (admins)\n"
+    f"• `{COMMAND} stats &lt;brand&gt; [30d]`: volume and sentiment per day (admins)\n"
+    f"• `{COMMAND} help`: this message"
+)
+
+
+def usage() -> dict[str, Any]:
+    return {"response_type": "ephemeral", "text": USAGE, "blocks": [section(USAGE)]}
+
+
+def prediction_answer(prediction: Prediction, text: str) -> dict[str, Any]:
+    """The ephemeral reply to ``/sentiment text``, with the feedback buttons."""
+    return {
+        "response_type": "ephemeral",
+        "text": fallback(summary(prediction, text)),
+        "blocks": answer_blocks(prediction, text, with_buttons=True),
+    }
+
+
+def thanked_answer(prediction: Prediction, text: str, *, user: str, given: str) -> dict[str, Any]:
+    """The answer again, its buttons replaced by thanks for the verdict."""
+    verdict = "confirmed it" if given == prediction.label else f"said it is *{given}*"
+    who = f"<@{user}>" if user.isalnum() else "there"  # a Slack user ID, never free text
+    thanks = f":pray: Thanks {who}! You {verdict}; recorded to improve the model."
+    return {
+        "replace_original": True,
+        "response_type": "ephemeral",
+        "text": summary(prediction, text),
+        "blocks": [*answer_blocks(prediction, text, with_buttons=False), context(thanks)],
+    }
+
+
+def summary(prediction: Prediction, text: str) -> str:
+    return f"{prediction.label} ({prediction.confidence:.0%} confident): {cut(text, 200)}"
+
+
+def answer_blocks(prediction: Prediction, text: str, *, with_buttons: bool) -> list[Block]:
+    emoji = LABEL_EMOJI[prediction.label]
+    blocks = [
+        section(f"{emoji} *{prediction.label.capitalize()}* · {prediction.confidence:.1%} confident"),
+        section(quote(text, QUOTE_LIMIT)),
+        section(score_lines(prediction.scores)),
+        context(f"model `{cut(prediction.model, 200)}` · `{COMMAND} help`"),
+    ]
+    if with_buttons:
+        blocks.append(feedback_buttons(prediction, text))
+    return blocks
+
+
+def feedback_buttons(prediction: Prediction, text: str) -> Block:
+    """ "Correct" and one "actually ..." button per other label; each carries what the feedback row needs."""
+    buttons: list[Block] = [
+        {
+            "type": "button",
+            "action_id": f"{FEEDBACK_ACTION}_correct",
+            "text": {"type": "plain_text", "text": "👍 Correct"},
+            "style": "primary",
+            "value": feedback_value(prediction, text, prediction.label),
+        }
+    ]
+    for label in LABELS:
+        if label != prediction.label:
+            buttons.append(
+                {
+                    "type": "button",
+                    "action_id": f"{FEEDBACK_ACTION}_{label}",
+                    "text": {"type": "plain_text", "text": f"Actually {label}"},
+                    "value": feedback_value(prediction, text, label),
+                }
+            )
+    return {"type": "actions", "block_id": FEEDBACK_ACTION, "elements": buttons}
+
+
+def feedback_value(prediction: Prediction, text: str, given: str) -> str:
+    """The button's value: the prediction and the text, the text cut to fit Slack's 2,000-character limit."""
+    payload: dict[str, Any] = {
+        "g": given,
+        "l": prediction.label,
+        "s": [round(prediction.scores[label], 4) for label in LABELS],
+        "m": prediction.model[:200],
+        "t": text,
+    }
+
+    def encode(length: int) -> str:
+        return json.dumps({**payload, "t": text[:length]}, ensure_ascii=False, separators=(",", ":"))
+
+    if len(value := encode(len(text))) <= BUTTON_VALUE_LIMIT:
+        return value
+    # The longest prefix of the text that fits (JSON escapes make some characters longer than one).
+    low, high = 0, min(len(text), BUTTON_VALUE_LIMIT)
+    while low < high:
+        middle = (low + high + 1) // 2
+        low, high = (middle, high) if len(encode(middle)) <= BUTTON_VALUE_LIMIT else (low, middle - 1)
+    return encode(low)
+
+
+def parse_feedback_value(value: str) -> tuple[Prediction, str, str]:
+    """(prediction, text, given label) from a button's value; ValueError if it is not one of ours."""
+    payload = json.loads(value)
+    given, label, scores, model, text = payload["g"], payload["l"], payload["s"], payload["m"], payload["t"]
+    if given not in LABELS or label not in LABELS or len(scores) != len(LABELS):
+        raise ValueError(f"not a feedback value: {value[:80]!r}")
+    prediction = Prediction(label=label, scores=dict(zip(LABELS, map(float, scores), strict=True)), model=str(model))
+    return prediction, str(text), given

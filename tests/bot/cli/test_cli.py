@@ -1,0 +1,149 @@
+from __future__ import annotations
+
+import csv
+import io
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import update
+
+from storage.db import make_engine
+from storage.models import Mention
+from tests.support.cli import run_cli
+
+NOW = datetime.now(UTC).replace(microsecond=0)
+
+
+@pytest.fixture
+def loaded(monkeypatch: pytest.MonkeyPatch, db_url: str, tmp_path: Path) -> str:
+    rows = [
+        {
+            "id": "1",
+            "brand": "apple",
+            "created_at": (NOW - timedelta(hours=1)).isoformat(),
+            "text": "iPhone battery: 50% gone <!channel>",
+        },
+        {
+            "id": "2",
+            "brand": "apple",
+            "created_at": (NOW - timedelta(days=2)).isoformat(),
+            "text": "love my mac\nsecond line",
+        },
+        {
+            "id": "3",
+            "brand": "google",
+            "created_at": (NOW - timedelta(hours=2)).isoformat(),
+            "text": "android 5_0 \x1b[31mred",
+        },
+        {
+            "id": "4",
+            "brand": "apple",
+            "created_at": (NOW - timedelta(days=40)).isoformat(),
+            "text": "old news",
+            "source": "rss",
+        },
+    ]
+    path = tmp_path / "m.jsonl"
+    path.write_text("\n".join(json.dumps(r) for r in rows))
+    assert run_cli(monkeypatch, db_url, "ingest", str(path)).exit_code == 0
+    engine = make_engine(db_url)
+    with engine.begin() as connection:
+        connection.execute(
+            update(Mention).where(Mention.external_id == "1").values(label="negative", status="classified")
+        )
+        connection.execute(
+            update(Mention).where(Mention.external_id == "2").values(label="positive", status="classified")
+        )
+    engine.dispose()
+    return db_url
+
+
+def ids_from_json(output: str) -> list[str]:
+    return [row["external_id"] for row in json.loads(output)]
+
+
+def test_history_filters(monkeypatch: pytest.MonkeyPatch, loaded: str) -> None:
+    def ids(*args: str) -> list[str]:
+        result = run_cli(monkeypatch, loaded, "history", "--format", "json", *args)
+        assert result.exit_code == 0, result.output
+        return ids_from_json(result.stdout)
+
+    assert ids() == ["1", "3", "2", "4"]
+    assert ids("--brand", "apple") == ["1", "2", "4"]
+    assert ids("--since", "24h") == ["1", "3"]
+    assert ids("--since", "7d", "--until", "90m") == ["3", "2"]
+    assert ids("--label", "negative") == ["1"]
+    assert ids("--source", "rss") == ["4"]
+    assert ids("--search", "50%") == ["1"]
+    assert ids("--search", "5_0") == ["3"]
+    assert ids("--search", "5%0") == []
+    assert ids("--limit", "1") == ["1"]
+    since = (NOW - timedelta(days=3)).date().isoformat()
+    assert ids("--since", since, "--brand", "apple") == ["1", "2"]
+
+
+def test_history_table_and_csv(monkeypatch: pytest.MonkeyPatch, loaded: str) -> None:
+    table = run_cli(monkeypatch, loaded, "history", "--brand", "google").stdout
+    assert table.splitlines()[0].split() == ["created_at", "brand", "source", "label", "author", "text"]
+    assert "\x1b" not in table and "android 5_0  [31mred" in table
+    two_lines = run_cli(monkeypatch, loaded, "history", "--search", "second line").stdout
+    assert len(two_lines.splitlines()) == 3  # header, rule, one row: the newline is not printed raw
+
+    rows = list(csv.DictReader(io.StringIO(run_cli(monkeypatch, loaded, "history", "--format", "csv").stdout)))
+    assert [r["external_id"] for r in rows] == ["1", "3", "2", "4"]
+    assert rows[0]["label"] == "negative" and rows[0]["text"] == "iPhone battery: 50% gone <!channel>"
+
+
+def test_history_times_in_configured_timezone(monkeypatch: pytest.MonkeyPatch, loaded: str) -> None:
+    result = run_cli(
+        monkeypatch, loaded, "history", "--format", "json", "--limit", "1", BRANDPULSE_TIMEZONE="Asia/Tokyo"
+    )
+    assert json.loads(result.stdout)[0]["created_at"].endswith("+09:00")
+
+
+def test_bad_arguments_exit_2_with_message(monkeypatch: pytest.MonkeyPatch, loaded: str) -> None:
+    result = run_cli(monkeypatch, loaded, "history", "--since", "last tuesday")
+    assert result.exit_code == 2 and "is not a date-time" in result.stderr
+    result = run_cli(monkeypatch, loaded, "history", "--label", "angry")
+    assert result.exit_code == 2
+    result = run_cli(monkeypatch, loaded, "stats", "--brand", "apple", "--since", "1d", "--until", "2d")
+    assert result.exit_code == 2 and "--since must be before --until" in result.stderr
+
+
+def test_stats_by_day_and_hour(monkeypatch: pytest.MonkeyPatch, loaded: str) -> None:
+    result = run_cli(monkeypatch, loaded, "stats", "--brand", "apple", "--by", "day", "--format", "json")
+    days = json.loads(result.stdout)
+    assert 30 <= len(days) <= 31  # 30 days back from now, partial first day included
+    assert sum(d["mentions"] for d in days) == 2  # the 40-day-old mention is outside the default window
+    assert sum(d["classified"] for d in days) == 2
+    negative_day = next(d for d in days if d["negative_share"])
+    assert negative_day["negative_share"] == 1.0 and negative_day["positive_share"] == 0.0
+
+    hours = json.loads(
+        run_cli(monkeypatch, loaded, "stats", "--brand", "google", "--by", "hour", "--format", "json").stdout
+    )
+    assert 48 <= len(hours) <= 49 and sum(h["mentions"] for h in hours) == 1
+    assert hours[0]["negative_share"] is None
+
+    table = run_cli(monkeypatch, loaded, "stats", "--brand", "apple", "--since", "60d").stdout
+    assert table.splitlines()[0].split() == ["bucket", "mentions", "classified", "negative", "neutral", "positive"]
+    assert "100.0%" in table
+
+    tokyo = json.loads(
+        run_cli(
+            monkeypatch, loaded, "stats", "--brand", "apple", "--format", "json", BRANDPULSE_TIMEZONE="Asia/Tokyo"
+        ).stdout
+    )
+    assert all(d["start"].endswith("T00:00:00+09:00") for d in tokyo)
+
+    unknown = run_cli(monkeypatch, loaded, "stats", "--brand", "nokia")
+    assert unknown.exit_code == 0 and "warning: brand 'nokia' is not in" in unknown.stderr
+
+
+def test_unreachable_database_is_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    result = run_cli(monkeypatch, "postgresql+psycopg://nobody:pw@127.0.0.1:1/none", "history")
+    assert result.exit_code == 1
+    assert result.stderr.startswith("error: cannot use the database postgresql+psycopg://nobody:***@127.0.0.1:1/none")
+    assert "pw@" not in result.stderr

@@ -1,0 +1,210 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from storage.db import make_engine, make_sessionmaker
+from storage.models import Mention
+from tests.support.cli import run_cli
+
+
+def stored(db_url: str) -> list[Mention]:
+    engine = make_engine(db_url)
+    try:
+        with make_sessionmaker(engine)() as session:
+            return list(session.execute(select(Mention).order_by(Mention.id)).scalars())
+    finally:
+        engine.dispose()
+
+
+def test_sanders_corpus_imports_once(monkeypatch: pytest.MonkeyPatch, db_url: str, sanders: Path) -> None:
+    first = run_cli(monkeypatch, db_url, "ingest", str(sanders))
+    assert first.exit_code == 0, first.output
+    assert "5,113 rows read, 5,113 added, 0 already stored, 0 rejected" in first.stdout
+    second = run_cli(monkeypatch, db_url, "ingest", str(sanders))
+    assert second.exit_code == 0
+    assert "5,113 rows read, 0 added, 5,113 already stored, 0 rejected" in second.stdout
+
+    engine = make_engine(db_url)
+    with make_sessionmaker(engine)() as session:
+        per_brand = dict(session.execute(select(Mention.brand, func.count()).group_by(Mention.brand)).all())
+        first_row = session.execute(
+            select(Mention).where(Mention.external_id == "sanders-125082707389718529")
+        ).scalar_one()
+    engine.dispose()
+    assert per_brand == {"apple": 1142, "google": 1317, "microsoft": 1364, "twitter": 1290}
+    assert first_row.source == "import"
+    assert first_row.status == "pending" and first_row.label is None
+    assert first_row.created_at.isoformat() == "2011-10-15T05:36:56+00:00"
+
+
+def test_bad_rows_are_reported_by_line_and_good_rows_land(
+    monkeypatch: pytest.MonkeyPatch, db_url: str, tmp_path: Path
+) -> None:
+    good = {"id": "g1", "brand": "apple", "created_at": "2024-01-01T10:00:00Z", "text": "my iphone is great"}
+    lines = [
+        json.dumps(good).encode(),  # 1
+        json.dumps({"id": "b2", "brand": "apple", "text": "   "}).encode(),  # 2 no text
+        json.dumps({"id": "b3", "brand": "apple", "created_at": "yesterday-ish", "text": "x"}).encode(),  # 3
+        b'{"id": "b4", "brand": "apple", "text": "caf\xe9"}',  # 4 invalid UTF-8
+        json.dumps({"id": "b5", "brand": "apple", "text": "a" * 40_001}).encode(),  # 5 too long
+        json.dumps({"id": "b6", "brand": "nokia", "text": "my nokia"}).encode(),  # 6 unknown brand
+        b"",  # 7 blank lines are skipped
+        b'{"id": "b8", "text": ',  # 8 invalid JSON
+        json.dumps({"id": "g9", "text": "Switching to #Android from @apple"}).encode(),  # 9 matched: google
+        json.dumps({"id": "b10", "text": "no brand in here"}).encode(),  # 10 nothing matches
+        b'["a", "list"]',  # 11
+        b'{"id": "b12", "brand": "apple", "text": "lone \\ud800 surrogate"}',  # 12
+        json.dumps({"id": "g13", "brand": "Microsoft", "text": "NUL\u0000 and <!channel> \u202e"}).encode(),  # 13
+        json.dumps({"id": "b14", "brand": "apple", "text": 42}).encode(),  # 14
+        json.dumps({"id": "b15", "brand": "apple", "text": "ok", "created_at": "0001-01-01T00:00:00"}).encode(),
+    ]
+    path = tmp_path / "bad.jsonl"
+    path.write_bytes(b"\n".join(lines) + b"\n")
+
+    result = run_cli(monkeypatch, db_url, "ingest", str(path))
+    assert result.exit_code == 1
+    errors = [line for line in result.stderr.splitlines() if line.startswith(str(path))]
+    reasons = {int(line.split(":")[1]): line.split(":", 2)[2].strip() for line in errors}
+    assert sorted(reasons) == [2, 3, 4, 5, 6, 8, 10, 11, 12, 14, 15]
+    assert reasons[2].startswith("no text")
+    assert "cannot parse date 'yesterday-ish'" in reasons[3]
+    assert reasons[4].startswith("invalid UTF-8")
+    assert "40,001 characters" in reasons[5]
+    assert reasons[6].startswith("unknown brand 'nokia'")
+    assert reasons[8].startswith("invalid JSON")
+    assert reasons[10].startswith("mentions no configured brand")
+    assert reasons[11].startswith("expected a JSON object")
+    assert reasons[12].startswith("invalid UTF-8 in 'text'")
+    assert reasons[14] == "'text' must be a string, got int"
+    assert "outside 1990-2200" in reasons[15]
+    assert "14 rows read, 3 added, 0 already stored, 11 rejected" in result.stdout
+
+    mentions = {m.external_id: m for m in stored(db_url)}
+    assert set(mentions) == {"g1", "g9", "g13"}
+    assert mentions["g9"].brand == "google"
+    assert mentions["g13"].brand == "microsoft"
+    assert mentions["g13"].text == "NUL and <!channel> \u202e"
+
+
+def test_csv_with_mapped_columns_and_multiline_fields(
+    monkeypatch: pytest.MonkeyPatch, db_url: str, tmp_path: Path
+) -> None:
+    path = tmp_path / "export.csv"
+    path.write_bytes(
+        b"tweet_id,body,when,user\n"
+        b'1,"Love the new iPhone",2024-05-01 09:30:00,alice\n'
+        b'2,"two\nline text about #Google",2024-05-01T10:00:00+02:00,bob\n'
+        b"3,,2024-05-01,carol\n"
+        b"4,caf\xe9 apple,2024-05-01,dave\n"
+        b"5,too,many,fields,here\n"
+        b"6,windows crashed again,,erin\n"
+    )
+    result = run_cli(
+        monkeypatch,
+        db_url,
+        "ingest",
+        str(path),
+        "--field",
+        "id=tweet_id",
+        "--field",
+        "text=body",
+        "--field",
+        "created_at=when",
+        "--field",
+        "author=user",
+        "--source",
+        "crm",
+        BRANDPULSE_TIMEZONE="Europe/Rome",
+    )
+    assert result.exit_code == 1
+    assert f"{path}:5: no text" in result.stderr
+    assert f"{path}:6: invalid UTF-8 in 'body'" in result.stderr
+    assert f"{path}:7: expected 4 fields as in the header, got 5" in result.stderr
+    mentions = {m.external_id: m for m in stored(db_url)}
+    assert set(mentions) == {"1", "2", "6"}
+    assert mentions["1"].author == "alice" and mentions["1"].brand == "apple" and mentions["1"].source == "crm"
+    # A naive time is read in the configured timezone.
+    assert mentions["1"].created_at.isoformat() == "2024-05-01T07:30:00+00:00"
+    assert mentions["2"].text == "two\nline text about #Google" and mentions["2"].brand == "google"
+    assert mentions["6"].brand == "microsoft"
+
+
+def test_rows_without_id_are_deduplicated_by_content(
+    monkeypatch: pytest.MonkeyPatch, db_url: str, tmp_path: Path
+) -> None:
+    path = tmp_path / "noid.jsonl"
+    path.write_text('{"text": "apple again"}\n{"text": "apple again", "created_at": "2024-01-01"}\n')
+    assert run_cli(monkeypatch, db_url, "ingest", str(path)).exit_code == 0
+    again = run_cli(monkeypatch, db_url, "ingest", str(path))
+    assert "2 rows read, 0 added, 2 already stored" in again.stdout
+    assert len(stored(db_url)) == 2
+
+
+def test_stdin_forced_brand_and_unreadable_files(monkeypatch: pytest.MonkeyPatch, db_url: str, tmp_path: Path) -> None:
+    result = run_cli(
+        monkeypatch,
+        db_url,
+        "ingest",
+        "-",
+        "--format",
+        "jsonl",
+        "--brand",
+        "twitter",
+        input='{"id": "s1", "text": "nothing branded"}\n',
+    )
+    assert result.exit_code == 0, result.output
+    assert [m.brand for m in stored(db_url)] == ["twitter"]
+
+    missing = run_cli(monkeypatch, db_url, "ingest", str(tmp_path / "missing.jsonl"))
+    assert missing.exit_code == 1 and "missing.jsonl" in missing.stderr
+
+    unknown = run_cli(monkeypatch, db_url, "ingest", "-", "--format", "jsonl", "--brand", "nokia", input="")
+    assert unknown.exit_code == 2 and "unknown brand 'nokia'" in unknown.stderr
+
+    odd = tmp_path / "data.xml"
+    odd.write_text("<x/>")
+    assert "--format jsonl" in run_cli(monkeypatch, db_url, "ingest", str(odd)).stderr
+
+    bad_field = run_cli(monkeypatch, db_url, "ingest", str(odd), "--field", "body")
+    assert bad_field.exit_code == 2 and "expected NAME=COLUMN" in bad_field.stderr
+
+
+def test_a_row_the_database_refuses_costs_only_that_row(db_url: str, tmp_path: Path) -> None:
+    from dataclasses import fields
+    from datetime import UTC
+    from typing import Any
+
+    from bot.config.brands import load_brands
+    from bot.config.settings import EXAMPLE_BRANDS_FILE
+    from bot.core.ingest import Importer
+    from storage.mentions import NewMention
+    from storage.migrate import upgrade
+
+    class Labelled(NewMention):
+        def as_row(self) -> dict[str, Any]:
+            return {**super().as_row(), "label": "furious" if self.external_id == "2" else None}
+
+    class LabellingImporter(Importer):
+        """Stores a label the schema's CHECK constraint refuses, on one row only."""
+
+        def to_mention(self, values: dict[str, Any], ingested_at: Any) -> NewMention:
+            mention = super().to_mention(values, ingested_at)
+            return Labelled(**{f.name: getattr(mention, f.name) for f in fields(mention)})
+
+    path = tmp_path / "rows.jsonl"
+    path.write_text(
+        "".join(json.dumps({"id": str(i), "brand": "apple", "text": f"row {i}"}) + "\n" for i in range(1, 5))
+    )
+    engine = make_engine(db_url)
+    upgrade(engine)
+    importer = LabellingImporter(engine=engine, matcher=load_brands(EXAMPLE_BRANDS_FILE).matcher(), tz=UTC)
+    report = importer.import_file(path)
+    engine.dispose()
+    assert report.added == 3
+    assert [(r.line, r.reason.split(":")[0]) for r in report.rejected] == [(2, "the database refused the row")]
+    assert "ck_mentions_label" in report.rejected[0].reason or "CHECK constraint" in report.rejected[0].reason
+    assert sorted(m.external_id for m in stored(db_url)) == ["1", "3", "4"]

@@ -1,0 +1,92 @@
+"""Digests: figures against the previous period, strongest mentions with links, the chart, the empty period."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from pathlib import Path
+
+from sqlalchemy import select
+
+from bot.jobs import digest
+from bot.jobs.registry import build_jobs, run_occurrence
+from storage.models import OutboxMessage
+from tests.support.fake_slack import block_kit_problems
+from tests.support.pipeline import T0, M, add, job_context, stream
+
+DAY = timedelta(days=1)
+
+
+def _queued(ctx) -> list[OutboxMessage]:  # type: ignore[no-untyped-def]
+    with ctx.sessions() as session:
+        return list(session.execute(select(OutboxMessage).order_by(OutboxMessage.id)).scalars())
+
+
+def test_a_daily_digest_compares_with_the_day_before(tmp_path: Path, db_url: str) -> None:
+    ctx = job_context(tmp_path, db_url, timezone="Europe/Rome")
+    start = T0 + 9 * timedelta(hours=1) - timedelta(hours=1)  # 09:00 Rome is 08:00 UTC in March
+    add(ctx.sessions, [M(start - DAY + timedelta(hours=i), f"acmephone ok {i}", "neutral") for i in range(10)])
+    today = [M(start + timedelta(hours=i % 20), f"acmephone great {i}", "positive") for i in range(12)]
+    today += [
+        M(start + timedelta(hours=3), "acmephone <!channel> broke & died", "negative", url="https://t.test/s?a=1&b=2"),
+        M(start + timedelta(hours=4), "acmephone slow", "negative"),
+        M(start + timedelta(hours=5), "acmephone not yet classified"),
+    ]
+    add(ctx.sessions, today)
+    summary = digest.queue(ctx, "acme", start=start, end=start + DAY)
+    assert summary == "digest of acme queued for #acme: 15 mentions"
+    [message] = _queued(ctx)
+    assert message.kind == "digest" and message.channel == "#acme"
+    text = message.payload["text"]
+    assert "15 mentions" in text and "positive 86% (+86 pts)" in text and "negative 14%" in text
+    assert "Mon 02 Mar 09:00 – Tue 03 Mar 09:00 Europe/Rome" in text
+    blocks = message.payload["blocks"]
+    assert block_kit_problems(blocks) == []
+    shown = json.dumps(blocks)
+    assert "+50% vs the previous period's 10" in shown
+    assert "&lt;!channel&gt; broke &amp; died" in shown and "<!channel>" not in shown
+    assert "<https://t.test/s?a=1&amp;b=2|link>" in shown
+    assert "1 not classified yet" in shown
+    assert message.attachment is not None and message.attachment.startswith(b"\x89PNG")
+    assert message.attachment_name == "acme-20260303-0900.png"
+    # The same digest again (another process, a manual re-run of the occurrence) is not queued twice.
+    assert "already queued" in digest.queue(ctx, "acme", start=start, end=start + DAY)
+
+
+def test_a_period_without_mentions_gives_a_short_digest(tmp_path: Path, db_url: str) -> None:
+    ctx = job_context(tmp_path, db_url)
+    digest.queue(ctx, "globex", start=T0, end=T0 + 7 * DAY)
+    [message] = _queued(ctx)
+    assert message.channel == "C0GLOBEX01"
+    assert "no mentions in this period" in message.payload["text"]
+    assert len(message.payload["blocks"]) == 3 and message.attachment is None
+
+
+def test_the_scheduled_digest_covers_its_cron_period(tmp_path: Path, db_url: str) -> None:
+    ctx = job_context(tmp_path, db_url)
+    add(ctx.sessions, stream(start=T0, hours=14 * 24, rate=2, seed=9))
+    jobs = {job.name: job for job in build_jobs(ctx)}
+    # globex's digest is weekly (Mondays 09:00): its period is the week before.
+    monday = T0 + 7 * DAY + timedelta(hours=9)
+    run_occurrence(ctx, jobs["digest:globex"], monday)
+    run_occurrence(ctx, jobs["digest:acme"], monday)
+    run_occurrence(ctx, jobs["digest:acme"], monday)  # a second process: claimed already, nothing happens
+    globex, acme = _queued(ctx)
+    assert "Mon 02 Mar 09:00 – Mon 09 Mar 09:00" in globex.payload["text"]
+    assert "Sun 08 Mar 09:00 – Mon 09 Mar 09:00" in acme.payload["text"]
+    assert len(_queued(ctx)) == 2
+
+
+def test_ten_long_mentions_with_long_links_still_fit_block_kit(tmp_path: Path, db_url: str) -> None:
+    ctx = job_context(tmp_path, db_url, digest_top=10)
+    url = "https://t.test/" + "x" * 900
+    add(
+        ctx.sessions,
+        [M(T0 + timedelta(hours=i), f"acmephone {'broken ' * 60}{i}", "negative", url=url) for i in range(10)],
+    )
+    digest.queue(ctx, "acme", start=T0, end=T0 + DAY)
+    [message] = _queued(ctx)
+    blocks = message.payload["blocks"]
+    assert block_kit_problems(blocks) == []
+    shown = json.dumps(blocks)
+    assert shown.count("|link>") == 10 and shown.count(":rage:") == 10

@@ -1,0 +1,147 @@
+"""Spike alerts on synthetic streams (injected spikes alert, noise does not) and on a replay of the Sanders corpus."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from bot.jobs import spikes
+from bot.jobs.spikes import baseline_windows
+from storage.models import OutboxMessage, SpikeAlert
+from tests.support.fake_slack import block_kit_problems
+from tests.support.pipeline import T0, M, add, job_context, replayable, stream
+
+REPO = Path(__file__).resolve().parents[3]
+DAY = timedelta(days=1)
+HOUR = timedelta(hours=1)
+
+
+def _alerts(ctx) -> list[OutboxMessage]:  # type: ignore[no-untyped-def]
+    with ctx.sessions() as session:
+        return list(session.execute(select(OutboxMessage).where(OutboxMessage.kind == "alert")).scalars())
+
+
+def test_baseline_is_the_same_hour_on_past_days_once_there_is_history() -> None:
+    end = T0 + 10 * DAY + 14 * HOUR
+    full = baseline_windows(end=end, window=HOUR, first=T0, days=7, min_days=3)
+    assert full is not None and len(full.windows) == 7
+    assert full.windows[0] == (end - DAY - HOUR, end - DAY)
+    assert "same hour on the last 7 days" in full.description
+    young = baseline_windows(end=T0 + DAY + 5 * HOUR, window=HOUR, first=T0, days=7, min_days=3)
+    assert young is not None and young.description == "the 24 preceding hour windows"
+    assert young.windows[0] == (T0 + DAY + 3 * HOUR, T0 + DAY + 4 * HOUR)
+    assert baseline_windows(end=T0 + 3 * HOUR, window=HOUR, first=T0, days=7, min_days=3) is None
+
+
+def test_an_injected_negative_spike_alerts_with_the_words_that_drive_it(tmp_path: Path, db_url: str) -> None:
+    ctx = job_context(tmp_path, db_url)
+    add(ctx.sessions, stream(start=T0, hours=8 * 24, rate=12, negative=0.2, seed=1))
+    end = T0 + 8 * DAY + 15 * HOUR
+    spike = [
+        M(
+            end - timedelta(minutes=55 - i),
+            f"acmephone battery explodes, recall now {i}",
+            "negative",
+            url="https://x.test/1?a=1&b=2",
+        )
+        for i in range(45)
+    ]
+    add(ctx.sessions, spike + stream(start=end - HOUR, hours=1, rate=12, negative=0.2, seed=2))
+
+    summary = spikes.run(ctx, end)
+
+    assert "acme negative_share" in summary and "acme volume" in summary
+    assert len(_alerts(ctx)) == 2
+    negative = next(m for m in _alerts(ctx) if "negative" in m.payload["text"])
+    assert negative.channel == "#acme-alerts"
+    text = negative.payload["text"]
+    assert "Driven by: " in text
+    drivers = text.split("Driven by: ")[1]
+    assert "explodes" in drivers and "recall" in drivers
+    assert "acmephone" not in drivers  # the brand's own keyword explains nothing
+    blocks = negative.payload["blocks"]
+    assert block_kit_problems(blocks) == []
+    shown = json.dumps(blocks)
+    assert "baseline" in shown and "same hour on the last 7 days" in shown
+    assert "&amp;b=2|link>" in shown  # sample mentions carry their links, escaped
+    with ctx.sessions() as session:
+        stored = {a.kind: a for a in session.execute(select(SpikeAlert)).scalars()}
+    assert stored["negative_share"].severity in ("warning", "critical")
+    assert stored["negative_share"].details["share"] > 0.5
+    assert stored["negative_share"].details["p_value"] < 0.001
+
+
+@pytest.mark.parametrize("seed", [3, 4, 5])
+def test_noise_alone_raises_no_alert(tmp_path: Path, db_url: str, seed: int) -> None:
+    ctx = job_context(tmp_path, db_url)
+    add(ctx.sessions, stream(start=T0, hours=10 * 24, rate=25, negative=0.3, seed=seed))
+    # Every 5 minutes of the last three days, as the scheduled job would look.
+    for step in range(0, 3 * 24 * 12):
+        spikes.run(ctx, T0 + 7 * DAY + step * timedelta(minutes=5))
+    assert _alerts(ctx) == []
+
+
+def test_cooldown_and_deduplication(tmp_path: Path, db_url: str) -> None:
+    ctx = job_context(tmp_path, db_url)
+    add(ctx.sessions, stream(start=T0, hours=4 * 24, rate=5, seed=6))
+    end = T0 + 4 * DAY + 10 * HOUR
+    add(ctx.sessions, [M(end - timedelta(minutes=i + 1), f"acmephone outage {i}", "neutral") for i in range(40)])
+    assert "acme volume" in spikes.run(ctx, end)
+    # The same occurrence again (another process, a retry) and the next ones within the hour: one alert.
+    assert spikes.run(ctx, end).startswith("no new spike")
+    later = spikes.run(ctx, end + timedelta(minutes=5))
+    assert "in cooldown: acme volume" in later
+    assert len(_alerts(ctx)) == 1
+
+
+def test_a_window_below_the_minimum_volume_never_alerts(tmp_path: Path, db_url: str) -> None:
+    ctx = job_context(tmp_path, db_url)
+    add(ctx.sessions, stream(start=T0, hours=4 * 24, rate=0.5, seed=7))
+    end = T0 + 4 * DAY + 10 * HOUR
+    # 15 mentions, all negative, against a baseline of about one an hour: striking, but under min_volume (20).
+    add(ctx.sessions, [M(end - timedelta(minutes=i + 1), f"acmephone broken {i}", "negative") for i in range(15)])
+    assert spikes.run(ctx, end) == "no new spike"
+
+
+def test_sanders_replay_alerts_with_cooldowns_and_significance(tmp_path: Path, sanders: Path) -> None:
+    """The Sanders corpus replayed on a simulated clock, hand labels standing in for the model (irrelevant tweets
+    left out): the spike job, every 5 simulated minutes, raises alerts that are significant and cooled down."""
+    from bot.config.brands import load_brands
+    from bot.jobs.deps import Job
+    from bot.jobs.registry import run_occurrence
+    from bot.jobs.scheduler import SteppedSchedule
+    from bot.jobs.triggers import every
+    from bot.runtime.replay import Replay, ReplayReport
+
+    ctx = job_context(tmp_path, f"sqlite:///{tmp_path / 'sanders.db'}")
+    ctx.brands = load_brands(REPO / "bot" / "config" / "brands.example.yml")
+    mentions = []
+    for line in sanders.read_text(encoding="utf-8").splitlines():
+        item = json.loads(line)
+        if item["label"] != "irrelevant":
+            at = datetime.fromisoformat(item["created_at"].replace("Z", "+00:00"))
+            mentions.append(M(at, item["text"], item["label"], item["brand"]))
+    rows = replayable(mentions)
+    schedule = SteppedSchedule(
+        [Job("spikes", every(300), lambda now: spikes.run(ctx, now))],
+        lambda job, at: run_occurrence(ctx, job, at),
+        start=rows[0].created_at,
+    )
+    engine = ctx.sessions.kw["bind"]
+    report = Replay(engine=engine, schedule=schedule, speed=1e9).run(rows, ReplayReport("sanders"), tail=HOUR)
+    assert report.added == len(rows) and report.occurrences > 1000
+
+    with ctx.sessions() as session:
+        raised = list(session.execute(select(SpikeAlert).order_by(SpikeAlert.window_end)).scalars())
+    assert raised, "the replay raised no alert"
+    assert {a.brand for a in raised} <= {"apple", "google", "microsoft", "twitter"}
+    for alert in raised:
+        assert alert.details["p_value"] < ctx.settings.spike_alpha
+    for first, second in zip(raised, raised[1:], strict=False):
+        if (first.brand, first.kind) == (second.brand, second.kind):
+            assert second.window_end - first.window_end >= timedelta(minutes=60)
+    assert len(_alerts(ctx)) == len(raised)

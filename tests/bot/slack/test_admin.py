@@ -1,0 +1,152 @@
+"""``/sentiment history|stats|brands`` over signed HTTP: admins get answers, everyone else a polite refusal."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from storage.db import make_engine
+from storage.mentions import insert_mentions
+from tests.support.slack import ADMIN, Served, served
+
+NOW = datetime.now(UTC).replace(microsecond=0)
+
+
+def _rows() -> list[dict[str, Any]]:
+    rows = []
+    for i in range(25):
+        label = ("negative", "neutral", "positive")[i % 3]
+        rows.append(
+            {
+                "source": "import",
+                "external_id": f"m{i}",
+                "brand": "apple" if i < 23 else "google",
+                "author": None,
+                "url": f"https://example.com/{i}?a=1&b=2" if i != 0 else "javascript:alert(1)",
+                "text": f"mention {i} about the phone" + (" <!channel> battery" if i == 3 else ""),
+                "language": None,
+                "created_at": NOW - timedelta(hours=i * 5),
+                "ingested_at": NOW,
+                "status": "classified",
+                "label": label,
+                "score_negative": 0.1,
+                "score_neutral": 0.1,
+                "score_positive": 0.8,
+                "model_version": "tiny",
+                "classified_at": NOW,
+            }
+        )
+    return rows
+
+
+@pytest.fixture
+def app(tmp_path: Path, db_url: str) -> Iterator[Served]:
+    engine = make_engine(db_url)
+    with served(tmp_path, None, database_url=db_url) as s:
+        with engine.begin() as connection:
+            insert_mentions(connection=connection, rows=_rows())
+        engine.dispose()
+        yield s
+
+
+def _ask(app: Served, text: str, user: str = ADMIN, count: int = 1) -> dict[str, Any]:
+    status, _, seconds = app.slash(text, user=user)
+    assert status == 200 and seconds < 3
+    app.fake.wait_for(lambda f: len(f.responses) >= count)
+    return app.fake.responses[count - 1]
+
+
+def _texts(answer: dict[str, Any]) -> list[str]:
+    return [b["text"]["text"] for b in answer.get("blocks", []) if b["type"] == "section"]
+
+
+def test_history_pages_through_the_latest_mentions_with_links_and_labels(app: Served) -> None:
+    first = _ask(app, "history apple 7d")
+    sections = _texts(first)
+    # 7 days = 168 hours: mentions 0..23 at 5-hour steps are within 7 days up to i=33; apple has 0..22.
+    assert len(sections) == 10 and "mention 0 about" in sections[0] and "mention 9 about" in sections[9]
+    assert "<https://example.com/1?a=1&amp;b=2|link>" in sections[1]
+    assert "javascript:" not in json.dumps(first)  # only web links become links
+    assert "&lt;!channel&gt;" in sections[3] and "<!channel>" not in json.dumps(first)
+    more = next(b for b in first["blocks"] if b["type"] == "actions")["elements"][0]
+    app.click(more, user=ADMIN)
+    app.fake.wait_for(lambda f: len(f.responses) >= 2)
+    second = _texts(app.fake.responses[1])
+    assert "mention 10 about" in second[0] and len(second) == 10
+    more = next(b for b in app.fake.responses[1]["blocks"] if b["type"] == "actions")["elements"][0]
+    app.click(more, user=ADMIN, response="r3")
+    app.fake.wait_for(lambda f: len(f.responses) >= 3)
+    third = app.fake.responses[2]
+    assert len(_texts(third)) == 3 and not any(b["type"] == "actions" for b in third["blocks"])
+    assert app.fake.violations == []
+
+
+def test_history_filters_by_period_label_and_words(app: Served) -> None:
+    day = _texts(_ask(app, "history apple 24h negative"))
+    # Within 24 hours: i = 0..4; negative ones: 0 and 3.
+    assert [s.split("> ")[1].split(" about")[0] for s in day] == ["mention 0", "mention 3"]
+    words = _texts(_ask(app, "history APPLE 30d battery", count=2))
+    assert len(words) == 1 and "mention 3" in words[0]
+    none = _ask(app, "history google 24h positive", count=3)
+    assert none["text"].startswith("No mentions of *google* match")
+
+
+def test_stats_shows_volume_and_shares_per_day(app: Served) -> None:
+    answer = _ask(app, "stats apple 7d")
+    assert answer["blocks"][0]["text"]["text"] == "apple: 23 mentions in the last 7d"
+    body = "\n".join(_texts(answer)[1:])
+    lines = body.splitlines()
+    assert 5 <= len(lines) <= 8  # one line per local day
+    volumes = [int(line.split("`")[3].replace(",", "")) for line in lines]
+    assert sum(volumes) == 23
+
+
+def test_brands_is_for_everyone(app: Served) -> None:
+    answer = _ask(app, "brands", user="U0SOMEONE1")
+    assert "*apple*" in answer["text"] and "*twitter*" in answer["text"]
+
+
+@pytest.mark.parametrize("command", ["history apple", "stats apple 30d"])
+def test_non_admins_are_refused_politely_and_the_refusal_is_logged(
+    app: Served, command: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.WARNING):
+        answer = _ask(app, command, user="U0SOMEONE1")
+    assert answer["response_type"] == "ephemeral" and "for brandpulse admins" in answer["text"]
+    assert "apple" not in json.dumps(answer.get("blocks", []))
+    assert any("refused /sentiment" in r.getMessage() and "U0SOMEONE1" in r.getMessage() for r in caplog.records)
+
+
+@pytest.mark.parametrize(
+    ("command", "message"),
+    [
+        ("history", "write `/sentiment history &lt;brand&gt;"),
+        ("history nokia", "is not a brand brandpulse watches"),
+        ("history <!channel>", "`&lt;!channel&gt;` is not a brand"),
+        ("stats apple 0d", "is not a period"),
+        ("stats apple 9999d", "the longest period is a year"),
+        ("stats", "write `/sentiment stats &lt;brand&gt; [30d]`"),
+        ("history apple 7d " + "w" * 201, "search for at most 200 characters"),
+    ],
+)
+def test_bad_arguments_say_how_to_write_them(app: Served, command: str, message: str) -> None:
+    answer = _ask(app, command)
+    assert message in answer["text"]
+    assert "<!channel>" not in answer["text"]
+
+
+def test_a_forged_more_button_is_ignored(app: Served) -> None:
+    status, _, _ = app.click({"action_id": "history_more", "value": '{"b": "nokia", "p": "7d"}'}, user=ADMIN)
+    assert status == 200
+    app.click({"action_id": "history_more", "value": "garbage"}, user=ADMIN, response="r3")
+    refused = app.click({"action_id": "history_more", "value": "{}"}, user="U0SOMEONE1", response="r4")
+    assert refused[0] == 200
+    # A real command last: once its answer is in, the forged clicks have long been handled.
+    _ask(app, "brands", count=2)
+    assert [r["url"] for r in app.fake.responses] == ["/response/r4", "/response/r1"]

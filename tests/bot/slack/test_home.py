@@ -1,0 +1,60 @@
+"""App Home: the last-24-hours summary per brand, published when a user opens the tab."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from storage.db import make_engine
+from storage.mentions import insert_mentions
+from tests.support.slack import send_event, served
+
+NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
+
+
+def _row(i: int, brand: str, label: str | None, hours_ago: float) -> dict[str, Any]:
+    return {
+        "source": "import",
+        "external_id": f"h{i}",
+        "brand": brand,
+        "text": f"{brand} text {i}",
+        "created_at": NOW - timedelta(hours=hours_ago),
+        "ingested_at": NOW,
+        "status": "classified" if label else "pending",
+        "label": label,
+    }
+
+
+def test_home_tab_summarises_the_last_day_against_the_day_before(tmp_path: Path, db_url: str) -> None:
+    rows = [_row(i, "apple", ("negative", "positive", "positive", "neutral")[i % 4], 1 + i) for i in range(8)]
+    rows += [_row(100 + i, "apple", "positive", 30) for i in range(4)]  # the 24 hours before
+    rows += [_row(200, "google", None, 2)]
+    engine = make_engine(db_url)
+    with served(tmp_path, None, database_url=db_url) as app:
+        with engine.begin() as connection:
+            insert_mentions(connection=connection, rows=rows)
+        app.services.clock = lambda: NOW
+        send_event(
+            app,
+            {
+                "type": "app_home_opened",
+                "user": "U0PERSON01",
+                "channel": "D0000000001",
+                "tab": "home",
+                "ts": "1700000000.000100",
+            },
+        )
+        app.fake.wait_for(lambda f: bool(f.calls_to("views.publish")))
+        call = app.fake.calls_to("views.publish")[0]
+        assert call.params["user_id"] == "U0PERSON01"
+        sections = [b["text"]["text"] for b in call.params["view"]["blocks"] if b["type"] == "section"]
+        apple, google, microsoft, twitter = sections
+        assert apple.startswith("*apple*: 8 mentions (+100% vs the 24 hours before)")
+        # 2 of 8 negative (25%), 4 of 8 positive (50%, down from 100%).
+        assert "`negative`" in apple and " 25%" in apple and "(+25 pts)" in apple
+        assert " 50% (-50 pts)" in apple
+        assert google.startswith("*google*: 1 mention (new") and "not classified yet" in google
+        assert microsoft == "*microsoft*: 0 mentions (no change vs the 24 hours before)"
+        assert app.fake.violations == []
+    engine.dispose()

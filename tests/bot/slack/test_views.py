@@ -1,0 +1,51 @@
+"""The Slack views on their own: the feedback buttons' values and the answers to errors."""
+
+from __future__ import annotations
+
+import pytest
+
+from analysis.errors import DataError, InvalidInput, ModelUnavailable
+from analysis.model import Prediction
+from bot.errors import ConfigError, NotAllowed, UsageError
+from bot.slack.views.errors import GENERIC, error_answer
+from bot.slack.views.sentiment import feedback_value, parse_feedback_value
+from storage.errors import StorageError
+
+
+def test_long_texts_fit_the_button_value_limit() -> None:
+    prediction = Prediction("neutral", {"negative": 0.2, "neutral": 0.5, "positive": 0.3}, "m")
+    for text in ["é" * 5000, '"\\' * 3000, "\x01" * 3000, "plain " * 1000]:
+        value = feedback_value(prediction, text, "positive")
+        assert len(value) <= 2000
+        parsed, kept, given = parse_feedback_value(value)
+        assert parsed == prediction and given == "positive" and text.startswith(kept) and len(kept) > 200
+
+
+@pytest.mark.parametrize(
+    ("error", "expected"),
+    [
+        (
+            InvalidInput("the text is empty"),
+            ":thinking_face: I can't classify that: the text is empty. Try `/sentiment help`.",
+        ),
+        (
+            ModelUnavailable("no <model> here"),
+            ":warning: The sentiment model is unavailable right now (no &lt;model&gt; here). Ask an admin.",
+        ),
+        (NotAllowed("admins only"), ":lock: admins only"),
+        (
+            UsageError("write `/sentiment stats <brand>` & retry"),
+            ":thinking_face: write `/sentiment stats &lt;brand&gt;` &amp; retry",
+        ),
+        (ConfigError("brands file: bad"), ":warning: brands file: bad"),
+        (DataError("no labels"), ":warning: no labels"),
+        (StorageError("database is down"), ":warning: database is down"),
+    ],
+)
+def test_users_errors_are_answered_with_their_escaped_message(error: Exception, expected: str) -> None:
+    assert error_answer(error) == expected
+
+
+def test_anything_else_is_answered_generically_without_its_message() -> None:
+    answer = error_answer(RuntimeError("secret token xoxb-1 <!channel>"))
+    assert answer == GENERIC and "xoxb" not in answer
