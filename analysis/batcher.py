@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 
 from analysis.errors import AnalysisError, InvalidInput
-from analysis.model import Classifier, Prediction
+from analysis.prediction import Classifier, Prediction
 
 log = logging.getLogger(__name__)
 

@@ -22,11 +22,13 @@ from typing import Any, Literal
 
 import torch
 
+from analysis.batching import pad_batch
 from analysis.data import LabelledSet
 from analysis.errors import ModelUnavailable
+from analysis.fast_path import native_bfloat16
 from analysis.labels import LABELS, map_model_labels
+from analysis.loading import METADATA_FILE
 from analysis.metrics import Evaluation, evaluate
-from analysis.model import METADATA_FILE, native_bfloat16, pad_batch
 from analysis.preprocess import prepare
 
 log = logging.getLogger(__name__)

@@ -90,12 +90,14 @@ def run_one(mode: str, model_dir: str, texts: list[str], threads: int) -> dict[s
         labels = [str(o["label"]).lower() for o in outputs]
         precision = "float32"
     else:
-        from analysis.model import InferenceOptions, SentimentModel
+        from analysis.loading import load_model
+        from analysis.options import InferenceOptions
+        from bot.config.settings import cache_dir
 
         precision = {"float32": "float32", "default": "auto", "fastest": "auto", "int8": "int8"}[mode]
         loading = time.perf_counter()
-        options = InferenceOptions(precision=precision, tolerance=1.0, compile=mode == "fastest")
-        model = SentimentModel.load(model_dir, options)
+        options = InferenceOptions(precision=precision, tolerance=1.0, compile=mode == "fastest", cache_dir=cache_dir())
+        model = load_model(model_dir, options)
         load_seconds = time.perf_counter() - loading
         if mode == "fastest" and not model.report.compiled:
             raise SystemExit(f"the fastest path did not compile: {model.report.notes}")

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from analysis.errors import InvalidInput
 from analysis.labels import LABELS
-from analysis.model import Classifier, Prediction
+from analysis.prediction import Classifier, Prediction
 from storage.figures import (
     feedback_agreement,
     label_counts_between,

@@ -26,8 +26,6 @@ from bot.runtime.signals import run_until_signalled
 from storage.db import make_engine, safe_url
 from storage.migrate import current_revision, head_revision, upgrade
 
-log = logging.getLogger("brandpulse")
-
 
 class _Group(click.Group):
     """Turns the errors users cause into one line on stderr and a non-zero exit code, never a traceback."""

@@ -12,10 +12,10 @@ import click
 
 from bot.cli.options import FORMATS, Moment, pass_database
 from bot.cli.render import progress_bar, render
+from bot.core.history import latest_mentions
 from bot.core.ingest import Importer, ImportReport, Rejection, RowError, detect_format, parse_field_overrides
 from bot.core.stats import LABELS, brand_stats
 from bot.runtime.context import AppContext
-from storage.mentions import history as history_query
 
 
 def _warn_unknown_brand(app: AppContext, brand: str | None) -> None:
@@ -154,17 +154,9 @@ def history(
 ) -> None:
     """Stored mentions, newest first."""
     _warn_unknown_brand(app, brand)
-    with app.sessions() as session:
-        mentions = history_query(
-            session=session,
-            brand=brand,
-            since=since,
-            until=until,
-            label=label,
-            source=source,
-            search=search,
-            limit=limit,
-        )
+    mentions = latest_mentions(
+        app.sessions, brand=brand, since=since, until=until, label=label, source=source, search=search, limit=limit
+    )
     if fmt == "table":
         headers = ["created_at", "brand", "source", "label", "author", "text"]
         rows: list[list[Any]] = [

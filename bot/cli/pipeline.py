@@ -6,7 +6,6 @@ The pipeline's machinery (Slack client, scheduler, metrics) is imported inside t
 
 from __future__ import annotations
 
-import logging
 import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -23,8 +22,6 @@ from bot.jobs.registry import JOB_NAMES, build_jobs, run_now, run_occurrence, se
 from bot.runtime.context import AppContext
 from bot.runtime.signals import run_until_signalled
 from storage.outbox import list_messages, retry_dead
-
-log = logging.getLogger("brandpulse")
 
 
 @click.command("run-job")

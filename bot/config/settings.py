@@ -157,6 +157,12 @@ class Settings(BaseSettings):
         )
 
 
+def cache_dir() -> Path:
+    """Where brandpulse keeps what it can work out again (the model's probe verdicts): $XDG_CACHE_HOME/brandpulse,
+    ~/.cache/brandpulse by default."""
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "brandpulse"
+
+
 def load_settings(env_file: Path | None = Path(".env"), **overrides: Any) -> Settings:
     """Read settings; invalid values raise ConfigError naming the variable, where it came from and what is expected."""
     try:

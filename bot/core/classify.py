@@ -11,7 +11,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from analysis.errors import InvalidInput
 from analysis.labels import LABELS
-from analysis.model import Classifier, InferenceOptions, Prediction
+from analysis.options import InferenceOptions
+from analysis.prediction import Classifier, Prediction
 from storage.mentions import Classification, claim_pending, store_results
 
 log = logging.getLogger(__name__)

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from analysis.data import LabelledSet
 from analysis.errors import InvalidInput
 from analysis.metrics import Evaluation, evaluate
-from analysis.model import Classifier, Prediction
+from analysis.prediction import Classifier, Prediction
 from storage.models import EvaluationRun
 from storage.registry import record_evaluation
 

@@ -12,7 +12,7 @@ from datetime import datetime
 from apscheduler.triggers.base import BaseTrigger
 from sqlalchemy.orm import Session, sessionmaker
 
-from analysis.model import Classifier
+from analysis.prediction import Classifier
 from bot.config.brands import BrandsConfig
 from bot.config.settings import Settings
 

@@ -8,9 +8,11 @@ from typing import TYPE_CHECKING
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from analysis.model import InferenceOptions, SentimentModel
+from analysis.loading import load_model
+from analysis.model import SentimentModel
+from analysis.options import InferenceOptions
 from bot.config.brands import BrandsConfig, load_brands
-from bot.config.settings import Settings
+from bot.config.settings import Settings, cache_dir
 from storage.db import make_engine, make_sessionmaker
 from storage.migrate import ensure_schema
 
@@ -55,12 +57,13 @@ class AppContext:
             precision=settings.precision,
             tolerance=settings.probe_tolerance,
             compile=settings.compile,
+            cache_dir=cache_dir(),
         )
 
     def load_model(self, source: str | None = None) -> SentimentModel:
         """The sentiment model (BRANDPULSE_MODEL unless another source is given); ModelUnavailable says why not."""
         quiet_transformers()
-        return SentimentModel.load(source or self.settings.model, self.inference_options())
+        return load_model(source or self.settings.model, self.inference_options())
 
     def metrics_registry(self) -> tuple[CollectorRegistry, Metrics]:
         """A registry with the database's figures and room for this process's own metrics."""

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from datetime import timedelta
 
 from analysis.errors import ModelUnavailable
-from analysis.model import Classifier
+from analysis.prediction import Classifier
 from bot.jobs.deps import Job, JobContext
 from bot.jobs.registry import build_jobs, run_occurrence
 from bot.jobs.scheduler import JobScheduler

@@ -3,7 +3,6 @@ scheduled jobs run at their simulated times, so digests and alerts happen as the
 
 from __future__ import annotations
 
-import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -15,8 +14,6 @@ from sqlalchemy import Engine
 from bot.core.ingest import Importer, ImportReport, detect_format
 from bot.jobs.scheduler import SteppedSchedule
 from storage.mentions import NewMention, insert_mentions
-
-log = logging.getLogger(__name__)
 
 INSERT_BATCH = 500
 

@@ -11,7 +11,7 @@ from sqlalchemy import text
 
 from analysis.batcher import Batcher
 from analysis.errors import AnalysisError, ModelUnavailable
-from analysis.model import Classifier
+from analysis.prediction import Classifier
 from bot.errors import BrandpulseError
 from bot.runtime.context import AppContext
 from bot.runtime.pipeline import Pipeline

@@ -13,8 +13,6 @@ from bot.slack.deps import Services
 from bot.slack.errors import handle_error
 from bot.slack.listeners import register_all
 
-log = logging.getLogger(__name__)
-
 LISTENER_THREADS = 64
 
 

@@ -10,7 +10,10 @@ import pytest
 
 from analysis.batcher import Batcher, BatcherClosed
 from analysis.errors import InvalidInput
-from analysis.model import InferenceOptions, Prediction, SentimentModel
+from analysis.loading import load_model
+from analysis.model import SentimentModel
+from analysis.options import InferenceOptions
+from analysis.prediction import Prediction
 
 
 class Recording:
@@ -33,7 +36,7 @@ class Recording:
 
 @pytest.fixture(scope="module")
 def model(tiny_model: Path) -> SentimentModel:
-    return SentimentModel.load(str(tiny_model), InferenceOptions(precision="float32"))
+    return load_model(str(tiny_model), InferenceOptions(precision="float32"))
 
 
 def test_concurrent_callers_share_batches_and_get_their_own_answers(model: SentimentModel) -> None:

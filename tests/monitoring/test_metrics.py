@@ -11,7 +11,8 @@ import pytest
 from prometheus_client import CollectorRegistry
 from sqlalchemy import select
 
-from analysis.model import InferenceOptions, SentimentModel
+from analysis.loading import load_model
+from analysis.options import InferenceOptions
 from monitoring.exporter import MetricsServer, build_registry
 from monitoring.metrics import DatabaseCollector, Metrics, jensen_shannon_distance
 from storage.feedback import record_feedback
@@ -130,7 +131,7 @@ def test_an_empty_database_scrapes_without_invented_figures(tmp_path: Path, db_u
 def test_classification_is_timed_per_batch(tiny_model: Path) -> None:
     registry = CollectorRegistry()
     metrics = Metrics(registry)
-    model = metrics.measured(SentimentModel.load(str(tiny_model), InferenceOptions(precision="float32")))
+    model = metrics.measured(load_model(str(tiny_model), InferenceOptions(precision="float32")))
     model.classify(["one", "two", "three"])
     model.classify(["four"])
     assert registry.get_sample_value("brandpulse_classification_batch_size_sum") == 4

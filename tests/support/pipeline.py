@@ -14,7 +14,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from analysis.errors import ModelUnavailable
-from analysis.model import Classifier
+from analysis.prediction import Classifier
 from bot.config.brands import load_brands
 from bot.config.settings import load_settings
 from bot.jobs.deps import JobContext

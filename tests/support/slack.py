@@ -18,7 +18,8 @@ from slack_sdk.signature import SignatureVerifier
 
 from analysis.batcher import Batcher
 from analysis.errors import InvalidInput
-from analysis.model import Prediction, SentimentModel
+from analysis.model import SentimentModel
+from analysis.prediction import Prediction
 from bot.config.brands import load_brands
 from bot.config.settings import Settings, load_settings
 from bot.runtime.web import HttpServer, build_web_app

@@ -7,7 +7,7 @@ import json
 from typing import Any
 
 from analysis.labels import LABELS
-from analysis.model import Prediction
+from analysis.prediction import Prediction
 from bot.slack.blocks import (
     BUTTON_VALUE_LIMIT,
     LABEL_EMOJI,

@@ -81,7 +81,7 @@ def test_cli_reports_invalid_settings_without_traceback(tmp_path: Path) -> None:
 
 
 def test_inference_settings_reach_the_model_options(monkeypatch: pytest.MonkeyPatch) -> None:
-    from analysis.model import InferenceOptions
+    from analysis.options import InferenceOptions
     from bot.runtime.context import AppContext
 
     assert AppContext(load_settings()).inference_options() == InferenceOptions(tolerance=0.05)

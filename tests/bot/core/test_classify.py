@@ -12,7 +12,10 @@ import pytest
 from sqlalchemy import Engine, select, text
 
 from analysis.errors import InvalidInput
-from analysis.model import InferenceOptions, Prediction, SentimentModel
+from analysis.loading import load_model
+from analysis.model import SentimentModel
+from analysis.options import InferenceOptions
+from analysis.prediction import Prediction
 from bot.core.classify import classify_pending
 from storage.db import make_engine, make_sessionmaker
 from storage.mentions import count_by_status, insert_mentions
@@ -43,7 +46,7 @@ def add_mentions(engine: Engine, texts: Sequence[str]) -> None:
 
 @pytest.fixture(scope="module")
 def loaded_model(tiny_model: Path) -> SentimentModel:
-    return SentimentModel.load(str(tiny_model), InferenceOptions(precision="float32"))
+    return load_model(str(tiny_model), InferenceOptions(precision="float32"))
 
 
 def test_pending_mentions_are_classified_and_refused_ones_fail(engine: Engine, loaded_model: SentimentModel) -> None:

@@ -11,14 +11,16 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from analysis.model import InferenceOptions, SentimentModel
+from analysis.loading import load_model
+from analysis.model import SentimentModel
+from analysis.options import InferenceOptions
 from storage.models import Feedback
 from tests.support.slack import Served, SlowModel, served
 
 
 @pytest.fixture(scope="module")
 def model(tiny_model: Path) -> SentimentModel:
-    return SentimentModel.load(str(tiny_model), InferenceOptions(precision="float32"))
+    return load_model(str(tiny_model), InferenceOptions(precision="float32"))
 
 
 @pytest.fixture

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from analysis.errors import DataError, InvalidInput, ModelUnavailable
-from analysis.model import Prediction
+from analysis.prediction import Prediction
 from bot.errors import ConfigError, NotAllowed, UsageError
 from bot.slack.views.errors import GENERIC, error_answer
 from bot.slack.views.sentiment import feedback_value, parse_feedback_value

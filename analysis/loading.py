@@ -1,0 +1,135 @@
+"""Loading a sentiment checkpoint (a Hugging Face hub id or a local directory) with the options it runs under."""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import time
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from analysis.errors import ModelUnavailable
+from analysis.fast_path import choose_precision, compile_network
+from analysis.hub import hub_reachable, offline
+from analysis.labels import map_model_labels
+from analysis.model import LoadReport, SentimentModel
+from analysis.options import InferenceOptions
+
+log = logging.getLogger(__name__)
+
+METADATA_FILE = "brandpulse.json"
+_HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*(/[\w.-]+)?$")
+
+
+def load_model(source: str, options: InferenceOptions | None = None) -> SentimentModel:
+    """Load a checkpoint by hub id or local directory and pick the fastest path that labels like float32."""
+    # Imported here: transformers' model code costs seconds, which commands that never load a model need not pay.
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    options = options or InferenceOptions()
+    started = time.perf_counter()
+    if options.threads:
+        torch.set_num_threads(options.threads)
+    local = Path(source).expanduser()
+    if not local.exists() and (source.startswith((".", "/", "~")) or not _HUB_ID.match(source)):
+        raise ModelUnavailable(
+            f"cannot load model {source!r} (BRANDPULSE_MODEL): no such directory, and not a Hugging Face model id "
+            "(owner/name)"
+        )
+    local_only = _cache_only(source)
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(source, local_files_only=local_only)
+        model = AutoModelForSequenceClassification.from_pretrained(
+            source, dtype=torch.float32, local_files_only=local_only
+        )
+    except (OSError, ValueError, KeyError) as exc:
+        raise _unavailable(source, exc) from None
+    labels = map_model_labels(model.config.id2label, model=source)
+    model.eval()
+    device = torch.device("cuda" if options.device != "cpu" and torch.cuda.is_available() else "cpu")
+    if options.device == "cuda" and device.type != "cuda":
+        raise ModelUnavailable("BRANDPULSE device 'cuda' was asked for, but torch sees no CUDA device")
+    report = LoadReport(source=source, device=device.type)
+    reference = SentimentModel(
+        model=model.to(device),
+        tokenizer=tokenizer,
+        labels=labels,
+        name=_model_name(source, model.config),
+        device=device,
+        max_length=_max_length(tokenizer, model.config, options.max_length),
+        batch_size=options.batch_size,
+        report=report,
+    )
+    chosen = choose_precision(reference, options)
+    if options.compile:
+        compile_network(chosen, options.tolerance)
+    report.seconds = time.perf_counter() - started
+    log.info(
+        "model %s loaded (%s) in %.1f s%s",
+        chosen.name,
+        report.summary,
+        report.seconds,
+        f"; {report.fallback_reason}" if report.fallback_reason else "",
+    )
+    return chosen
+
+
+def _unavailable(source: str, exc: Exception) -> ModelUnavailable:
+    reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    is_offline = offline()
+    local = Path(source).expanduser()
+    if local.exists():
+        hint = f"the directory {local} does not hold a usable checkpoint (config.json, weights and tokenizer files)"
+    else:
+        where = (
+            "HF_HUB_OFFLINE is set, so the Hugging Face Hub is not asked"
+            if is_offline
+            else ("the Hugging Face Hub could not be reached or does not know it, and it is not in the local cache")
+        )
+        hint = (
+            f"{where}. Set BRANDPULSE_MODEL to a local directory holding a checkpoint, or to a model trained with "
+            "`brandpulse train` (its directory under BRANDPULSE_MODELS_DIR)"
+        )
+    return ModelUnavailable(f"cannot load model {source!r} (BRANDPULSE_MODEL): {hint}. ({reason})")
+
+
+def _cache_only(source: str) -> bool:
+    """Whether to load a hub id from the local cache only; raises at once when neither hub nor cache can serve it."""
+    if Path(source).expanduser().exists():
+        return False
+    if offline():
+        return True
+    if hub_reachable():
+        return False
+    from huggingface_hub import try_to_load_from_cache
+
+    if isinstance(try_to_load_from_cache(source, "config.json"), str):
+        log.info("the Hugging Face Hub cannot be reached; loading %s from the local cache", source)
+        return True
+    raise _unavailable(source, OSError("the Hugging Face Hub cannot be reached and the model is not cached"))
+
+
+def _model_name(source: str, config: Any) -> str:
+    local = Path(source).expanduser()
+    if local.is_dir():
+        metadata = local / METADATA_FILE
+        if metadata.exists():
+            try:
+                return str(json.loads(metadata.read_text(encoding="utf-8"))["version"])
+            except (ValueError, KeyError, OSError):
+                pass
+        return local.resolve().name
+    commit = getattr(config, "_commit_hash", None)
+    return f"{source}@{commit[:8]}" if commit else source
+
+
+def _max_length(tokenizer: Any, config: Any, cap: int | None) -> int:
+    limit = int(getattr(tokenizer, "model_max_length", 512) or 512)
+    positions = int(getattr(config, "max_position_embeddings", 512) or 512)
+    # RoBERTa-family position ids start after the padding index, so two positions are never usable.
+    usable = positions - 2 if "roberta" in str(getattr(config, "model_type", "")) else positions
+    length = min(limit, usable) if limit < 100_000 else usable
+    return min(length, cap) if cap else length

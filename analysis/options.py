@@ -1,0 +1,26 @@
+"""How a model is loaded and run: batch size, threads, device, precision, compilation, where verdicts are kept."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from analysis.batching import DEFAULT_BATCH_SIZE
+
+Precision = Literal["auto", "float32", "bfloat16", "float16", "int8"]
+
+
+@dataclass(frozen=True)
+class InferenceOptions:
+    batch_size: int = DEFAULT_BATCH_SIZE
+    threads: int | None = None
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+    precision: Precision = "auto"
+    # Share of the probe texts whose label the fast path may change before it is abandoned for float32.
+    tolerance: float = 0.0
+    max_length: int | None = None
+    # Compile the network with torch.compile once the precision is chosen: a slower start, faster batches.
+    compile: bool = False
+    # Where probe verdicts are remembered between loads (None: nowhere, the probe runs at every load).
+    cache_dir: Path | None = None
