@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -84,7 +85,9 @@ def test_inference_settings_reach_the_model_options(monkeypatch: pytest.MonkeyPa
     from analysis.options import InferenceOptions
     from bot.runtime.context import AppContext
 
-    assert AppContext(load_settings()).inference_options() == InferenceOptions(tolerance=0.05)
+    # Probe verdicts go where XDG says (conftest points XDG_CACHE_HOME into the test's folder).
+    cache = Path(os.environ["XDG_CACHE_HOME"]) / "brandpulse"
+    assert AppContext(load_settings()).inference_options() == InferenceOptions(tolerance=0.05, cache_dir=cache)
     for name, value in {
         "BATCH_SIZE": "8",
         "TORCH_THREADS": "1",
@@ -95,5 +98,5 @@ def test_inference_settings_reach_the_model_options(monkeypatch: pytest.MonkeyPa
     }.items():
         monkeypatch.setenv(f"BRANDPULSE_{name}", value)
     assert AppContext(load_settings()).inference_options() == InferenceOptions(
-        batch_size=8, threads=1, device="cpu", precision="int8", tolerance=0.1, compile=True
+        batch_size=8, threads=1, device="cpu", precision="int8", tolerance=0.1, compile=True, cache_dir=cache
     )
