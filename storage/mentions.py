@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypedDict
 
 from sqlalchemy import Connection, Integer, Select, Table, and_, bindparam, delete, func, or_, select, text, update
 from sqlalchemy.ext.compiler import compiles
@@ -26,34 +26,50 @@ def storable_text(text: str) -> str:
     return text.replace("\x00", "").encode("utf-8", "replace").decode("utf-8")
 
 
-@dataclass(frozen=True, slots=True)
-class NewMention:
-    """A mention as it arrives from a source, before the model has seen it: the one way to build a mention row."""
+class MentionRow(TypedDict):
+    """A new mention's row, as ``insert_mentions`` takes it: built by ``new_mention`` only."""
 
     source: str
     external_id: str
     brand: str
+    author: str | None
+    url: str | None
     text: str
+    language: str | None
     created_at: datetime
     ingested_at: datetime
-    author: str | None = None
-    url: str | None = None
-    language: str | None = None
+    status: str
 
-    def as_row(self) -> dict[str, Any]:
-        """The row ``insert_mentions`` takes: the fields, waiting for the model."""
-        return {
-            "source": self.source,
-            "external_id": self.external_id,
-            "brand": self.brand,
-            "author": self.author,
-            "url": self.url,
-            "text": self.text,
-            "language": self.language,
-            "created_at": self.created_at,
-            "ingested_at": self.ingested_at,
-            "status": MentionStatus.PENDING.value,
-        }
+
+def new_mention(
+    *,
+    source: str,
+    external_id: str,
+    brand: str,
+    text: str,
+    created_at: datetime,
+    ingested_at: datetime,
+    author: str | None = None,
+    url: str | None = None,
+    language: str | None = None,
+) -> MentionRow:
+    """A mention as it arrives from a source, waiting for the model: the one way to build a mention row.
+
+    A plain dict rather than a dataclass that converts to one: an import builds one per row, and the conversion
+    cost it a tenth of its rate.
+    """
+    return {
+        "source": source,
+        "external_id": external_id,
+        "brand": brand,
+        "author": author,
+        "url": url,
+        "text": text,
+        "language": language,
+        "created_at": created_at,
+        "ingested_at": ingested_at,
+        "status": MentionStatus.PENDING.value,
+    }
 
 
 def insert_mentions(*, connection: Connection, rows: Sequence[Mapping[str, Any]]) -> int:

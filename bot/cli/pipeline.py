@@ -159,14 +159,14 @@ def replay(app: AppContext, file: Path, speed: float, source: str, tail_hours: f
     if deliverer is not None:
         ctx.queued = deliverer.wake
         deliverer.start()
-    span = rows[-1].created_at - rows[0].created_at
+    span = rows[-1]["created_at"] - rows[0]["created_at"]
     click.echo(
-        f"replaying {len(rows):,} mentions from {rows[0].created_at:%Y-%m-%d %H:%M} to "
-        f"{rows[-1].created_at:%Y-%m-%d %H:%M} UTC at {speed:g}x "
+        f"replaying {len(rows):,} mentions from {rows[0]['created_at']:%Y-%m-%d %H:%M} to "
+        f"{rows[-1]['created_at']:%Y-%m-%d %H:%M} UTC at {speed:g}x "
         f"(about {(span + timedelta(hours=tail_hours)).total_seconds() / speed:,.0f} s)",
         err=True,
     )
-    schedule = SteppedSchedule(jobs, lambda job, at: run_occurrence(ctx, job, at), start=rows[0].created_at)
+    schedule = SteppedSchedule(jobs, lambda job, at: run_occurrence(ctx, job, at), start=rows[0]["created_at"])
     try:
         with progress_bar(total=len(rows), unit="mention", desc="replay", enabled=progress) as bar:
             Replay(engine=app.engine, schedule=schedule, speed=speed, progress=lambda n: advance(bar, n)).run(

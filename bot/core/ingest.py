@@ -20,7 +20,7 @@ from sqlalchemy.exc import InterfaceError, InternalError, OperationalError, Stat
 from analysis.brand_match import BrandMatcher
 from bot.core.timeparse import parse_timestamp
 from bot.errors import UsageError
-from storage.mentions import MAX_TEXT_CHARS, NewMention, insert_mentions
+from storage.mentions import MAX_TEXT_CHARS, MentionRow, insert_mentions, new_mention
 
 log = logging.getLogger(__name__)
 
@@ -222,8 +222,8 @@ class Importer:
         self.batch_size = batch_size
         self.now = now
 
-    def to_mention(self, values: dict[str, Any], ingested_at: datetime) -> NewMention:
-        """The mention of one record of a file; RowError says why it cannot be imported."""
+    def to_row(self, values: dict[str, Any], ingested_at: datetime) -> MentionRow:
+        """The mention row for one record of a file; RowError says why it cannot be imported."""
         f = self.fields
         raw_text = values.get(f.text)
         if raw_text is None or (isinstance(raw_text, str) and not raw_text.strip()):
@@ -287,7 +287,7 @@ class Importer:
         elif len(external_id) > MAX_ID_CHARS:
             raise RowError(f"id is over {MAX_ID_CHARS} characters")
 
-        return NewMention(
+        return new_mention(
             source=source,
             external_id=external_id,
             brand=brand,
@@ -299,10 +299,10 @@ class Importer:
             language=language,
         )
 
-    def _store(self, batch: list[tuple[int, NewMention]], report: ImportReport) -> None:
+    def _store(self, batch: list[tuple[int, MentionRow]], report: ImportReport) -> None:
         try:
             with self.engine.begin() as connection:
-                report.added += insert_mentions(connection=connection, rows=[mention.as_row() for _, mention in batch])
+                report.added += insert_mentions(connection=connection, rows=[row for _, row in batch])
             return
         except StatementError as exc:
             if _connection_trouble(exc):
@@ -312,7 +312,7 @@ class Importer:
         for line, row in batch:
             try:
                 with self.engine.begin() as connection:
-                    report.added += insert_mentions(connection=connection, rows=[row.as_row()])
+                    report.added += insert_mentions(connection=connection, rows=[row])
             except StatementError as exc:
                 if _connection_trouble(exc):
                     raise
@@ -329,8 +329,8 @@ class Importer:
         advance: Callable[[int], None] = lambda n: None,
         reject: Callable[[Rejection], None] = lambda r: None,
         ingested_at: datetime | None = None,
-    ) -> Iterator[tuple[int, NewMention]]:
-        """The mentions of a file with their line numbers; rows that cannot be imported go to ``reject``."""
+    ) -> Iterator[tuple[int, MentionRow]]:
+        """The mention rows of a file with their line numbers; rows that cannot be imported go to ``reject``."""
         if file_format == "csv":
             records = _csv_records(stream, advance, delimiter)
         elif file_format == "jsonl":
@@ -343,7 +343,7 @@ class Importer:
                 reject(Rejection(path, record.line, record.error or "unreadable row"))
                 continue
             try:
-                yield record.line, self.to_mention(record.values, at)
+                yield record.line, self.to_row(record.values, at)
             except RowError as exc:
                 reject(Rejection(path, record.line, str(exc)))
 
@@ -358,7 +358,7 @@ class Importer:
         on_reject: Callable[[Rejection], None] = lambda r: None,
     ) -> ImportReport:
         report = ImportReport(path=path)
-        batch: list[tuple[int, NewMention]] = []
+        batch: list[tuple[int, MentionRow]] = []
 
         def reject(rejection: Rejection) -> None:
             report.read += 1
@@ -378,7 +378,7 @@ class Importer:
 
     def _flush(
         self,
-        batch: list[tuple[int, NewMention]],
+        batch: list[tuple[int, MentionRow]],
         report: ImportReport,
         on_reject: Callable[[Rejection], None],
     ) -> None:

@@ -6,7 +6,7 @@ from enum import Enum
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from storage.mentions import NewMention, delete_mention, insert_mentions, replace_text, stored_text
+from storage.mentions import MentionRow, delete_mention, insert_mentions, replace_text, stored_text
 
 
 class Edit(Enum):
@@ -17,10 +17,10 @@ class Edit(Enum):
     IGNORED = "ignored"  # neither before nor after a mention
 
 
-def store_mention(sessions: sessionmaker[Session], mention: NewMention) -> bool:
+def store_mention(sessions: sessionmaker[Session], mention: MentionRow) -> bool:
     """Store one mention unless it is already stored; whether it was new."""
     with sessions.begin() as session:
-        return insert_mentions(connection=session.connection(), rows=[mention.as_row()]) > 0
+        return insert_mentions(connection=session.connection(), rows=[mention]) > 0
 
 
 def edit_mention(

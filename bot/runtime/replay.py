@@ -13,7 +13,7 @@ from sqlalchemy import Engine
 
 from bot.core.ingest import Importer, ImportReport, detect_format
 from bot.jobs.scheduler import SteppedSchedule
-from storage.mentions import NewMention, insert_mentions
+from storage.mentions import MentionRow, insert_mentions
 
 INSERT_BATCH = 500
 
@@ -27,16 +27,16 @@ class ReplayReport(ImportReport):
     last: datetime | None = None
 
 
-def load_rows(importer: Importer, path: Path, report: ReplayReport) -> list[NewMention]:
+def load_rows(importer: Importer, path: Path, report: ReplayReport) -> list[MentionRow]:
     """Every usable row of the file, oldest first (a stable sort: rows of one instant keep the file's order)."""
-    rows: list[NewMention] = []
+    rows: list[MentionRow] = []
     with path.open("rb") as stream:
         for _line, row in importer.rows(
             stream, path=str(path), file_format=detect_format(str(path)), reject=report.rejected.append
         ):
             rows.append(row)
     report.read = len(rows) + len(report.rejected)
-    rows.sort(key=lambda r: r.created_at)
+    rows.sort(key=lambda r: r["created_at"])
     return rows
 
 
@@ -60,12 +60,12 @@ class Replay:
         self.monotonic = monotonic
         self.progress = progress
 
-    def run(self, rows: list[NewMention], report: ReplayReport, *, tail: timedelta) -> ReplayReport:
+    def run(self, rows: list[MentionRow], report: ReplayReport, *, tail: timedelta) -> ReplayReport:
         """Insert ``rows`` as the simulated clock passes their times; run the jobs due up to ``tail`` after the last."""
         if not rows:
             return report
-        start = rows[0].created_at
-        report.first, report.last = start, rows[-1].created_at
+        start = rows[0]["created_at"]
+        report.first, report.last = start, rows[-1]["created_at"]
         self.schedule.now = start - timedelta(microseconds=1)
         wall_start = self.monotonic()
 
@@ -76,19 +76,19 @@ class Replay:
 
         i = 0
         while i < len(rows):
-            due = rows[i].created_at
+            due = rows[i]["created_at"]
             fire = self.schedule.next_fire(until=due)
             if fire is not None:
                 wait_until(fire)
                 report.occurrences += self.schedule.advance(fire)
                 continue
             wait_until(due)
-            batch: list[NewMention] = []
-            while i < len(rows) and rows[i].created_at <= due and len(batch) < INSERT_BATCH:
+            batch: list[MentionRow] = []
+            while i < len(rows) and rows[i]["created_at"] <= due and len(batch) < INSERT_BATCH:
                 batch.append(rows[i])
                 i += 1
             with self.engine.begin() as connection:
-                report.added += insert_mentions(connection=connection, rows=[m.as_row() for m in batch])
+                report.added += insert_mentions(connection=connection, rows=list(batch))
             self.progress(len(batch))
         end = report.last + tail
         while (fire := self.schedule.next_fire(until=end)) is not None:

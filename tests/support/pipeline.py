@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterable
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -19,7 +19,7 @@ from bot.config.brands import load_brands
 from bot.config.settings import load_settings
 from bot.jobs.deps import JobContext
 from storage.db import make_engine, make_sessionmaker
-from storage.mentions import NewMention, insert_mentions
+from storage.mentions import insert_mentions
 from storage.migrate import ensure_schema
 from storage.models import EvaluationRun
 
@@ -78,25 +78,6 @@ class M:
     label: str | None = None
     brand: str = "acme"
     url: str | None = None
-
-
-class _Stored(NewMention):
-    """A new mention that stores as the row it was made from (classified already, where that row says so)."""
-
-    def as_row(self) -> dict[str, Any]:
-        row: dict[str, Any] = self.__dict__["row"]
-        return row
-
-
-def replayable(mentions: Iterable[M]) -> list[NewMention]:
-    """The mentions as ``Replay`` takes them, oldest first, stored as ``rows_of`` makes them."""
-    names = [f.name for f in fields(NewMention)]
-    replayed = []
-    for row in sorted(rows_of(mentions), key=lambda r: r["created_at"]):
-        mention = _Stored(**{name: row[name] for name in names})
-        mention.__dict__["row"] = row
-        replayed.append(mention)
-    return replayed
 
 
 def add(sessions: sessionmaker[Session], mentions: Iterable[M]) -> int:

@@ -18,7 +18,7 @@ from bot.core.mentions import Edit, edit_mention, forget_mention, store_mention
 from bot.slack.blocks import plain_text
 from bot.slack.deps import Services
 from bot.slack.errors import reported
-from storage.mentions import MAX_TEXT_CHARS, NewMention, storable_text
+from storage.mentions import MAX_TEXT_CHARS, new_mention, storable_text
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +56,7 @@ def register(app: App, services: Services) -> None:
         if brand is None:
             return
         ts = str(message["ts"])
-        mention = NewMention(
+        mention = new_mention(
             source=SOURCE,
             external_id=external_id(channel, ts),
             brand=brand,

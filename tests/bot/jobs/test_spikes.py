@@ -13,7 +13,7 @@ from bot.jobs import spikes
 from bot.jobs.spikes import baseline_windows
 from storage.models import OutboxMessage, SpikeAlert
 from tests.support.fake_slack import block_kit_problems
-from tests.support.pipeline import T0, M, add, job_context, replayable, stream
+from tests.support.pipeline import T0, M, add, job_context, rows_of, stream
 
 REPO = Path(__file__).resolve().parents[3]
 DAY = timedelta(days=1)
@@ -125,11 +125,11 @@ def test_sanders_replay_alerts_with_cooldowns_and_significance(tmp_path: Path, s
         if item["label"] != "irrelevant":
             at = datetime.fromisoformat(item["created_at"].replace("Z", "+00:00"))
             mentions.append(M(at, item["text"], item["label"], item["brand"]))
-    rows = replayable(mentions)
+    rows = sorted(rows_of(mentions), key=lambda r: r["created_at"])
     schedule = SteppedSchedule(
         [Job("spikes", every(300), lambda now: spikes.run(ctx, now))],
         lambda job, at: run_occurrence(ctx, job, at),
-        start=rows[0].created_at,
+        start=rows[0]["created_at"],
     )
     engine = ctx.sessions.kw["bind"]
     report = Replay(engine=engine, schedule=schedule, speed=1e9).run(rows, ReplayReport("sanders"), tail=HOUR)
