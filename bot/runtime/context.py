@@ -67,6 +67,7 @@ class AppContext:
 
     def metrics_registry(self) -> tuple[CollectorRegistry, Metrics]:
         """A registry with the database's figures and room for this process's own metrics."""
+        # Imported when asked for (about 0.6 s cold): the one-off commands that serve no metrics need not pay for it.
         from monitoring.exporter import build_registry
 
         settings = self.settings
