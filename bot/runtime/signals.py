@@ -29,10 +29,10 @@ def until_signalled() -> threading.Event:
     return stop
 
 
-def run_until_signalled(service: Service, *, running: str, stop: threading.Event | None = None) -> None:
-    """Start ``service``, log ``running``, wait for a signal (or ``stop``), then stop it, whatever happened."""
+def run_until_signalled(service: Service, *, running: str) -> None:
+    """Start ``service``, log ``running``, wait for SIGTERM or Ctrl-C, then stop it, whatever happened."""
     # The handlers go in before the start: a Ctrl-C while the model loads stops the service rather than killing it.
-    stop = stop or until_signalled()
+    stop = until_signalled()
     try:
         service.start()
         log.info(running)
