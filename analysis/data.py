@@ -61,8 +61,11 @@ def _file_rows(path: Path) -> Iterator[Mapping[str, Any]]:
 def _hub_rows(name: str, *, subset: str | None, split: str) -> Iterator[Mapping[str, Any]]:
     try:
         import datasets
-    except ImportError:  # pragma: no cover - datasets is a dependency; kept for slim installs
-        raise DataError("reading hub data sets needs the `datasets` package") from None
+    except ImportError:
+        raise DataError(
+            f"reading the hub data set {name!r} needs the optional `datasets` package: pip install 'brandpulse[hub]' "
+            "(or pass a local JSONL or CSV file)"
+        ) from None
     if not offline() and not hub_reachable():
         raise DataError(
             f"cannot load data set {name!r}: the Hugging Face Hub cannot be reached. Pass a local JSONL or CSV file, "

@@ -8,6 +8,7 @@ brands file (anything else is ``other``), labels are the three sentiments, statu
 
 from __future__ import annotations
 
+import logging
 import math
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -17,6 +18,7 @@ from datetime import UTC, datetime, timedelta
 from prometheus_client import CollectorRegistry, Histogram, Info
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 from analysis.errors import InvalidInput
@@ -34,6 +36,8 @@ from storage.figures import (
 from storage.jobs import last_failures, last_successes
 from storage.mentions import label_counts
 from storage.outbox import count_by_status
+
+log = logging.getLogger(__name__)
 
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 BATCH_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512)
@@ -137,6 +141,7 @@ class DatabaseCollector(Collector):
         self.reference_dataset = reference_dataset
         self.windows = windows or Windows()
         self.clock = clock
+        self._database_up = True
 
     def _brand(self, brand: str) -> str:
         return brand if brand in self.brands else "other"
@@ -147,13 +152,34 @@ class DatabaseCollector(Collector):
 
     def collect(self) -> Iterator[Metric]:
         now = self.clock()
-        with self.sessions() as session:
-            yield from self._mentions(session)
-            yield from self._evaluation(session, now)
-            yield from self._live_accuracy(session, now)
-            yield from self._predictions(session, now)
-            yield from self._brands_recent(session, now)
-            yield from self._outbox_and_jobs(session)
+        up = GaugeMetricFamily(
+            "brandpulse_database_up", "1 when the last scrape could read the database, 0 while it cannot."
+        )
+        try:
+            # Read whole before anything is yielded: a scrape never carries half the database's figures.
+            with self.sessions() as session:
+                figures = [
+                    *self._mentions(session),
+                    *self._evaluation(session, now),
+                    *self._live_accuracy(session, now),
+                    *self._predictions(session, now),
+                    *self._brands_recent(session, now),
+                    *self._outbox_and_jobs(session),
+                ]
+        except DBAPIError as exc:
+            # The process's own metrics still answer; the gauge says why the database's are missing.
+            if self._database_up:
+                log.warning("metrics: the database cannot be read (%s)", type(exc).__name__)
+            self._database_up = False
+            up.add_metric([], 0)
+            yield up
+            return
+        if not self._database_up:
+            log.info("metrics: the database can be read again")
+        self._database_up = True
+        up.add_metric([], 1)
+        yield up
+        yield from figures
 
     def _mentions(self, session: Session) -> Iterator[Metric]:
         ingested = CounterMetricFamily(

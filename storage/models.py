@@ -258,3 +258,13 @@ class MentionTally(Base):
     removed: Mapped[int] = mapped_column(BigInteger)
 
     __table_args__ = (UniqueConstraint("brand", "source", "label"),)
+
+
+class SeenRequest(Base):
+    """Signed requests already answered, kept for as long as their signature is accepted (Slack's five minutes), so
+    that a replayed request is answered once, whichever process of a deployment it reaches."""
+
+    __tablename__ = "seen_requests"
+
+    signature: Mapped[str] = mapped_column(String(64), primary_key=True)
+    seen_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)

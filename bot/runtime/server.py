@@ -15,7 +15,8 @@ from analysis.prediction import Classifier
 from bot.errors import BrandpulseError
 from bot.runtime.context import AppContext
 from bot.runtime.pipeline import Pipeline
-from bot.runtime.web import SLACK_EVENTS_PATH, HttpServer, build_web_app
+from bot.runtime.slack_http import ReplayGuard
+from bot.runtime.web import SLACK_EVENTS_PATH, HttpServer, SlackEndpoint, build_web_app
 from bot.slack.app import build_slack_app
 from bot.slack.deps import Services
 from monitoring.exporter import MetricsServer
@@ -83,7 +84,15 @@ class Server:
                 "Slack is disabled: set BRANDPULSE_SLACK_SIGNING_SECRET (HTTP mode) or BRANDPULSE_SLACK_APP_TOKEN "
                 "(Socket Mode) beside BRANDPULSE_SLACK_BOT_TOKEN"
             )
-        web = build_web_app(slack_app=slack_app if self.slack_mode == "http" else None, health=self.health)
+        endpoint = None
+        if self.slack_mode == "http":
+            assert slack_app is not None and settings.slack_signing_secret is not None
+            endpoint = SlackEndpoint(
+                app=slack_app,
+                signing_secret=settings.slack_signing_secret.get_secret_value().encode(),
+                replays=ReplayGuard(app.sessions),
+            )
+        web = build_web_app(slack=endpoint, health=self.health)
         self.http = HttpServer(web, host=settings.http_host, port=settings.http_port)
         self.http.start()
         log.info("HTTP server on http://%s:%d (/healthz)", settings.http_host, self.http.port)

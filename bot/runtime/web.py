@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import uvicorn
@@ -18,37 +20,66 @@ from starlette.routing import Route
 
 from analysis.errors import ModelUnavailable
 from bot.errors import USER_ERRORS, BrandpulseError
+from bot.runtime.slack_http import Refused, ReplayGuard, ThrottledLog, check_shape, read_capped, signature_problem
 from storage.errors import StorageError
 
 log = logging.getLogger(__name__)
 
 SLACK_EVENTS_PATH = "/slack/events"
-# Slack sends at most a few kilobytes (a 40,000-character message is ~160 KB escaped); refuse anything absurd.
-MAX_BODY_BYTES = 1_000_000
 
 
-def build_web_app(*, slack_app: App | None, health: Callable[[], dict[str, Any]]) -> Starlette:
+@dataclass
+class SlackEndpoint:
+    """What ``/slack/events`` needs: the bolt app, the secret its requests are signed with, the replay guard."""
+
+    app: App
+    signing_secret: bytes
+    replays: ReplayGuard
+    clock: Callable[[], float] = time.time
+
+
+def build_web_app(*, slack: SlackEndpoint | None, health: Callable[[], dict[str, Any]]) -> Starlette:
     """``POST /slack/events`` (when Slack runs over HTTP) and ``GET /healthz``; later features add routes."""
+    unverified = ThrottledLog(log)
 
     async def healthz(request: Request) -> Response:
         report = await run_in_threadpool(health)
         return JSONResponse(report, status_code=200 if report.get("status") == "ok" else 503)
 
     async def slack_events(request: Request) -> Response:
-        assert slack_app is not None
-        if int(request.headers.get("content-length") or 0) > MAX_BODY_BYTES:
-            return JSONResponse({"error": "request body too large"}, status_code=413)
-        body = await request.body()
+        assert slack is not None
         try:
-            bolt_request = to_bolt_request(request, body)
-        except UnicodeDecodeError:
-            return JSONResponse({"error": "request body is not UTF-8"}, status_code=400)
+            body = await read_capped(request)
+        except Refused as refused:
+            unverified.warning("%s %s: %d %s", request.method, request.url.path, refused.status, refused.reason)
+            # The rest of an oversized body is never read: the connection goes with the answer.
+            return JSONResponse({"error": refused.reason}, status_code=refused.status, headers={"Connection": "close"})
+        timestamp = request.headers.get("x-slack-request-timestamp")
+        signature = request.headers.get("x-slack-signature")
+        problem = signature_problem(
+            secret=slack.signing_secret, timestamp=timestamp, signature=signature, body=body, now=slack.clock()
+        )
+        if problem is not None:
+            unverified.warning("%s %s: 401 unverified request (%s)", request.method, request.url.path, problem)
+            return JSONResponse({"error": "invalid request signature"}, status_code=401)
+        assert signature is not None
+        try:
+            check_shape(request.headers.get("content-type", ""), body)
+        except Refused as refused:
+            log.warning("%s %s: %d %s", request.method, request.url.path, refused.status, refused.reason)
+            return JSONResponse({"error": refused.reason}, status_code=refused.status)
+        if not await run_in_threadpool(slack.replays.claim, signature.removeprefix("v0=")):
+            log.warning("%s %s: 409 a signed request replayed, not answered again", request.method, request.url.path)
+            return JSONResponse({"error": "request already answered"}, status_code=409)
         # bolt's dispatch blocks until the listener acks; a worker thread keeps the event loop free meanwhile.
-        bolt_response = await run_in_threadpool(slack_app.dispatch, bolt_request)
+        bolt_response = await run_in_threadpool(slack.app.dispatch, to_bolt_request(request, body))
+        if bolt_response.status >= 300:
+            # Not answered: Slack's retry (or the user's second try) must be served.
+            await run_in_threadpool(slack.replays.release, signature.removeprefix("v0="))
         return to_starlette_response(bolt_response)
 
     routes = [Route("/healthz", healthz, methods=["GET"])]
-    if slack_app is not None:
+    if slack is not None:
         routes.append(Route(SLACK_EVENTS_PATH, slack_events, methods=["POST"]))
     # Anything else is Starlette's plain 500, its traceback in the log.
     handlers: dict[Any, Any] = dict.fromkeys(USER_ERRORS, user_error)

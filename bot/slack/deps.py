@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -33,6 +36,36 @@ class Services:
 
     def is_admin(self, user_id: str) -> bool:
         return user_id in self.settings.admin_users
+
+    @property
+    def signer(self) -> ValueSigner:
+        """Signs button values with a key derived from the app's secret, the same in every process."""
+        settings = self.settings
+        secret = settings.slack_signing_secret or settings.slack_app_token or settings.slack_bot_token
+        return ValueSigner(secret.get_secret_value().encode() if secret is not None else b"")
+
+
+class ValueSigner:
+    """Button values the bot wrote come back with its signature: a click cannot carry a value it did not write."""
+
+    TAG_CHARS = 22  # 128 bits, URL-safe base64
+
+    def __init__(self, secret: bytes) -> None:
+        self._key = hashlib.sha256(b"brandpulse button values\x00" + secret).digest()
+
+    def _tag(self, value: str) -> str:
+        digest = hmac.new(self._key, value.encode("utf-8", "surrogatepass"), hashlib.sha256).digest()[:16]
+        return base64.urlsafe_b64encode(digest).decode("ascii").rstrip("=")
+
+    def sign(self, value: str) -> str:
+        return f"{value}.{self._tag(value)}"
+
+    def open(self, signed: str) -> str:
+        """The value that ``signed`` carries; ValueError when the bot did not sign it."""
+        value, dot, tag = signed.rpartition(".")
+        if not dot or len(tag) != self.TAG_CHARS or not hmac.compare_digest(tag, self._tag(value)):
+            raise ValueError("not a value brandpulse signed")
+        return value
 
 
 def reply(respond: Respond, message: dict[str, Any]) -> None:

@@ -12,6 +12,8 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
+from sqlalchemy.exc import DBAPIError
+
 from bot.errors import USER_ERRORS
 from bot.slack.views.errors import error_answer
 
@@ -22,6 +24,8 @@ def handle_error(error: Exception, body: dict[str, Any], respond: Any) -> None:
     what = body.get("command") or body.get("type") or "Slack"
     if isinstance(error, USER_ERRORS):
         log.warning("%s from %s: %s", what, _user(body), error)
+    elif isinstance(error, DBAPIError):
+        log.warning("%s from %s: the database is unavailable (%s)", what, _user(body), type(error).__name__)
     else:
         log.error("Slack handler failed on a %s request", what, exc_info=error)
     if respond is not None and body.get("response_url"):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import time
 import urllib.error
@@ -22,7 +23,8 @@ from analysis.model import SentimentModel
 from analysis.prediction import Prediction
 from bot.config.brands import load_brands
 from bot.config.settings import Settings, load_settings
-from bot.runtime.web import HttpServer, build_web_app
+from bot.runtime.slack_http import ReplayGuard
+from bot.runtime.web import HttpServer, SlackEndpoint, build_web_app
 from bot.slack.app import build_slack_app
 from bot.slack.deps import Services
 from storage.db import make_engine, make_sessionmaker
@@ -108,9 +110,17 @@ def slash_body(text: str, *, user: str, response_url: str, command: str = "/sent
             "text": text,
             "api_app_id": "A0000000001",
             "response_url": response_url,
-            "trigger_id": "1234.5678.abcdef",
+            # Unique per request, as Slack's are: two identical commands are two requests, not a replay.
+            "trigger_id": _trigger_id(),
         }
     )
+
+
+_triggers = itertools.count(1)
+
+
+def _trigger_id() -> str:
+    return f"1234.5678.{next(_triggers):06x}"
 
 
 def block_actions_payload(action: dict[str, Any], *, user: str, response_url: str) -> dict[str, Any]:
@@ -126,7 +136,7 @@ def block_actions_payload(action: dict[str, Any], *, user: str, response_url: st
             "channel_id": "C0000000001",
             "is_ephemeral": True,
         },
-        "trigger_id": "1234.5678.abcdef",
+        "trigger_id": _trigger_id(),
         "channel": {"id": "C0000000001", "name": "marketing"},
         "response_url": response_url,
         "actions": [
@@ -176,7 +186,12 @@ def served(
             predictor=predictor,
             model_error=None if model is not None else "no model is loaded",
         )
-        web = build_web_app(slack_app=build_slack_app(services), health=lambda: {"status": "ok"})
+        endpoint = SlackEndpoint(
+            app=build_slack_app(services),
+            signing_secret=SIGNING_SECRET.encode(),
+            replays=ReplayGuard(services.sessions),
+        )
+        web = build_web_app(slack=endpoint, health=lambda: {"status": "ok"})
         server = HttpServer(web, host="127.0.0.1", port=0)
         server.start()
         try:
@@ -190,6 +205,14 @@ def served(
 
 def send_event(app: Served, event: dict[str, Any], event_id: str = "Ev0000000001") -> None:
     """Deliver an Events API envelope, checked against Slack's schema, as Slack would: signed, over HTTP."""
+    status, _, seconds = post_event(app, event, event_id)
+    assert status == 200 and seconds < 3
+
+
+def post_event(
+    app: Served, event: dict[str, Any], event_id: str = "Ev0000000001", *, retry: int | None = None
+) -> tuple[int, str, float]:
+    """POST an Events API envelope (as Slack's ``retry``-th resend when given); (status, body, seconds)."""
     envelope = {
         "token": "legacy-verification-token",
         "team_id": "T0000000001",
@@ -201,5 +224,5 @@ def send_event(app: Served, event: dict[str, Any], event_id: str = "Ev0000000001
         "authed_users": ["U0BOT00001"],
     }
     jsonschema.Draft7Validator(EVENT_SCHEMA).validate(envelope)
-    status, _, seconds = app.post(json.dumps(envelope), content_type="application/json")
-    assert status == 200 and seconds < 3
+    headers = {"X-Slack-Retry-Num": str(retry), "X-Slack-Retry-Reason": "http_error"} if retry else None
+    return app.post(json.dumps(envelope), content_type="application/json", headers=headers)

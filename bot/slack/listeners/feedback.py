@@ -24,9 +24,9 @@ def register(app: App, services: Services) -> None:
         user = str(body.get("user", {}).get("id", ""))
         channel = body.get("channel", {}).get("id") or body.get("container", {}).get("channel_id")
         try:
-            prediction, text, given = parse_feedback_value(str(action.get("value", "")))
-        except (ValueError, KeyError, TypeError):
-            log.warning("ignored a feedback click with a value that is not brandpulse's (user %s)", user)
+            prediction, text, given = parse_feedback_value(str(action.get("value", "")), services.signer)
+        except (ValueError, RecursionError):
+            log.warning("refused a feedback click with a value brandpulse did not write (user %s)", user)
             return
         record_verdict(
             services.sessions,

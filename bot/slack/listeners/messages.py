@@ -7,17 +7,18 @@ and other bots' are ignored.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from slack_bolt import App
+from slack_bolt import App, BoltResponse
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
+from sqlalchemy.exc import DBAPIError
 
 from bot.core.mentions import Edit, edit_mention, forget_mention, store_mention
 from bot.slack.blocks import plain_text
 from bot.slack.deps import Services
-from bot.slack.errors import reported
 from storage.mentions import MAX_TEXT_CHARS, new_mention, storable_text
 
 log = logging.getLogger(__name__)
@@ -76,9 +77,7 @@ def register(app: App, services: Services) -> None:
         if edit_mention(services.sessions, source=SOURCE, external_id=key, text=text, brand=brand) is Edit.NEW:
             store_new(client, channel, message)
 
-    @app.event("message")
-    @reported
-    def on_message(event: dict[str, Any], client: WebClient) -> None:
+    def handle(event: dict[str, Any], client: WebClient) -> None:
         subtype = event.get("subtype")
         channel = str(event.get("channel") or "")
         if not channel:
@@ -97,3 +96,24 @@ def register(app: App, services: Services) -> None:
                 store_edit(client, channel, message)
         elif subtype in SAID and not _from_bot(event) and event.get("ts"):
             store_new(client, channel, event)
+
+    def stored_before_ack(event: dict[str, Any], client: WebClient, next: Callable[[], None]) -> BoltResponse | None:
+        """The message is stored (or edited, or forgotten) before Slack gets its answer: while the database is away
+        the answer is a 503, and Slack sends the event again later (duplicates are ignored by their key)."""
+        try:
+            handle(event, client)
+        except DBAPIError as exc:
+            log.warning(
+                "a message event in %s was not stored (database unavailable: %s); answered 503 so Slack resends it",
+                event.get("channel"),
+                type(exc).__name__,
+            )
+            return BoltResponse(status=503, body={"error": "database unavailable, retry later"})
+        except Exception:  # noqa: BLE001 - an event Slack would resend to the same end is acknowledged, and logged
+            log.exception("a message event in %s could not be handled", event.get("channel"))
+        next()
+        return None
+
+    @app.event("message", middleware=[stored_before_ack])
+    def on_message() -> None:
+        """Nothing is left to do: ``stored_before_ack`` did it before the acknowledgement."""

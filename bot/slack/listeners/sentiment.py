@@ -50,4 +50,4 @@ def answer(services: Services, text: str) -> dict[str, Any]:
     """The ephemeral reply to ``/sentiment text``; ModelUnavailable or InvalidInput say why there is none."""
     if services.predictor is None:
         raise ModelUnavailable(services.model_error or "no model is loaded")
-    return prediction_answer(services.predictor.predict(text, timeout=ANSWER_TIMEOUT_S), text)
+    return prediction_answer(services.predictor.predict(text, timeout=ANSWER_TIMEOUT_S), text, services.signer)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from sqlalchemy.exc import DBAPIError
+
 from analysis.errors import AnalysisError, InvalidInput, ModelUnavailable
 from bot.errors import BrandpulseError, NotAllowed, UsageError
 from bot.slack.blocks import escape
@@ -9,6 +11,7 @@ from bot.slack.views.sentiment import COMMAND
 from storage.errors import StorageError
 
 GENERIC = ":warning: Sorry, something went wrong."
+DATABASE_AWAY = ":warning: The database is unavailable right now, so I can't answer that. Try again in a minute."
 
 
 def error_answer(error: Exception) -> str:
@@ -24,4 +27,7 @@ def error_answer(error: Exception) -> str:
         return f":thinking_face: {message}"
     if isinstance(error, BrandpulseError | AnalysisError | StorageError):
         return f":warning: {message}"
+    if isinstance(error, DBAPIError):
+        # Never the driver's message: it can name hosts and users.
+        return DATABASE_AWAY
     return GENERIC

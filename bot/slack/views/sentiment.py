@@ -4,6 +4,7 @@ reads back."""
 from __future__ import annotations
 
 import json
+import math
 from typing import Any
 
 from analysis.labels import LABELS
@@ -19,10 +20,12 @@ from bot.slack.blocks import (
     score_lines,
     section,
 )
+from bot.slack.deps import ValueSigner
 
 COMMAND = "/sentiment"
 FEEDBACK_ACTION = "sentiment_feedback"
 QUOTE_LIMIT = 2900
+MODEL_CHARS = 200
 
 USAGE = (
     f"*Usage*\n"
@@ -38,12 +41,12 @@ def usage() -> dict[str, Any]:
     return {"response_type": "ephemeral", "text": USAGE, "blocks": [section(USAGE)]}
 
 
-def prediction_answer(prediction: Prediction, text: str) -> dict[str, Any]:
+def prediction_answer(prediction: Prediction, text: str, signer: ValueSigner) -> dict[str, Any]:
     """The ephemeral reply to ``/sentiment text``, with the feedback buttons."""
     return {
         "response_type": "ephemeral",
         "text": fallback(summary(prediction, text)),
-        "blocks": answer_blocks(prediction, text, with_buttons=True),
+        "blocks": [*answer_blocks(prediction, text), feedback_buttons(prediction, text, signer)],
     }
 
 
@@ -56,7 +59,7 @@ def thanked_answer(prediction: Prediction, text: str, *, user: str, given: str) 
         "replace_original": True,
         "response_type": "ephemeral",
         "text": summary(prediction, text),
-        "blocks": [*answer_blocks(prediction, text, with_buttons=False), context(thanks)],
+        "blocks": [*answer_blocks(prediction, text), context(thanks)],
     }
 
 
@@ -64,20 +67,17 @@ def summary(prediction: Prediction, text: str) -> str:
     return f"{prediction.label} ({prediction.confidence:.0%} confident): {cut(text, 200)}"
 
 
-def answer_blocks(prediction: Prediction, text: str, *, with_buttons: bool) -> list[Block]:
+def answer_blocks(prediction: Prediction, text: str) -> list[Block]:
     emoji = LABEL_EMOJI[prediction.label]
-    blocks = [
+    return [
         section(f"{emoji} *{prediction.label.capitalize()}* · {prediction.confidence:.1%} confident"),
         section(quote(text, QUOTE_LIMIT)),
         section(score_lines(prediction.scores)),
         context(f"model `{cut(prediction.model, 200)}` · `{COMMAND} help`"),
     ]
-    if with_buttons:
-        blocks.append(feedback_buttons(prediction, text))
-    return blocks
 
 
-def feedback_buttons(prediction: Prediction, text: str) -> Block:
+def feedback_buttons(prediction: Prediction, text: str, signer: ValueSigner) -> Block:
     """ "Correct" and one "actually ..." button per other label; each carries what the feedback row needs."""
     buttons: list[Block] = [
         {
@@ -85,7 +85,7 @@ def feedback_buttons(prediction: Prediction, text: str) -> Block:
             "action_id": f"{FEEDBACK_ACTION}_correct",
             "text": {"type": "plain_text", "text": "👍 Correct"},
             "style": "primary",
-            "value": feedback_value(prediction, text, prediction.label),
+            "value": feedback_value(prediction, text, prediction.label, signer),
         }
     ]
     for label in LABELS:
@@ -95,40 +95,54 @@ def feedback_buttons(prediction: Prediction, text: str) -> Block:
                     "type": "button",
                     "action_id": f"{FEEDBACK_ACTION}_{label}",
                     "text": {"type": "plain_text", "text": f"Actually {label}"},
-                    "value": feedback_value(prediction, text, label),
+                    "value": feedback_value(prediction, text, label, signer),
                 }
             )
     return {"type": "actions", "block_id": FEEDBACK_ACTION, "elements": buttons}
 
 
-def feedback_value(prediction: Prediction, text: str, given: str) -> str:
-    """The button's value: the prediction and the text, the text cut to fit Slack's 2,000-character limit."""
+def feedback_value(prediction: Prediction, text: str, given: str, signer: ValueSigner) -> str:
+    """The button's signed value: the prediction and the text, the text cut to fit Slack's 2,000-character limit."""
     payload: dict[str, Any] = {
         "g": given,
         "l": prediction.label,
         "s": [round(prediction.scores[label], 4) for label in LABELS],
-        "m": prediction.model[:200],
+        "m": prediction.model[:MODEL_CHARS],
         "t": text,
     }
+    limit = BUTTON_VALUE_LIMIT - signer.TAG_CHARS - 1
 
     def encode(length: int) -> str:
         return json.dumps({**payload, "t": text[:length]}, ensure_ascii=False, separators=(",", ":"))
 
-    if len(value := encode(len(text))) <= BUTTON_VALUE_LIMIT:
-        return value
-    # The longest prefix of the text that fits (JSON escapes make some characters longer than one).
-    low, high = 0, min(len(text), BUTTON_VALUE_LIMIT)
-    while low < high:
-        middle = (low + high + 1) // 2
-        low, high = (middle, high) if len(encode(middle)) <= BUTTON_VALUE_LIMIT else (low, middle - 1)
-    return encode(low)
+    if len(value := encode(len(text))) > limit:
+        # The longest prefix of the text that fits (JSON escapes make some characters longer than one).
+        low, high = 0, min(len(text), limit)
+        while low < high:
+            middle = (low + high + 1) // 2
+            low, high = (middle, high) if len(encode(middle)) <= limit else (low, middle - 1)
+        value = encode(low)
+    return signer.sign(value)
 
 
-def parse_feedback_value(value: str) -> tuple[Prediction, str, str]:
-    """(prediction, text, given label) from a button's value; ValueError if it is not one of ours."""
-    payload = json.loads(value)
+def parse_feedback_value(value: str, signer: ValueSigner) -> tuple[Prediction, str, str]:
+    """(prediction, text, given label) from a button's value; ValueError if brandpulse did not write it."""
+    if len(value) > BUTTON_VALUE_LIMIT:
+        raise ValueError("a feedback value longer than a button can hold")
+    payload = json.loads(signer.open(value))
+    # Signed, and checked all the same: a value is only ever one the bot could have written.
+    if not isinstance(payload, dict) or set(payload) != {"g", "l", "s", "m", "t"}:
+        raise ValueError("not a feedback value")
     given, label, scores, model, text = payload["g"], payload["l"], payload["s"], payload["m"], payload["t"]
-    if given not in LABELS or label not in LABELS or len(scores) != len(LABELS):
-        raise ValueError(f"not a feedback value: {value[:80]!r}")
-    prediction = Prediction(label=label, scores=dict(zip(LABELS, map(float, scores), strict=True)), model=str(model))
-    return prediction, str(text), given
+    if given not in LABELS or label not in LABELS:
+        raise ValueError("unknown label in a feedback value")
+    if not isinstance(scores, list) or len(scores) != len(LABELS) or not all(_score(s) for s in scores):
+        raise ValueError("scores of a feedback value are not probabilities")
+    if not isinstance(model, str) or len(model) > MODEL_CHARS or not isinstance(text, str) or not text.strip():
+        raise ValueError("model or text of a feedback value is not what the bot writes")
+    prediction = Prediction(label=label, scores=dict(zip(LABELS, map(float, scores), strict=True)), model=model)
+    return prediction, text, given
+
+
+def _score(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value) and 0 <= value <= 1

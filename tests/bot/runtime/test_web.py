@@ -17,7 +17,7 @@ from storage.errors import StorageError
 
 
 def _get(health: Callable[[], dict[str, Any]]) -> tuple[int, bytes]:
-    server = HttpServer(build_web_app(slack_app=None, health=health), host="127.0.0.1", port=0)
+    server = HttpServer(build_web_app(slack=None, health=health), host="127.0.0.1", port=0)
     server.start()
     try:
         with urllib.request.urlopen(f"http://127.0.0.1:{server.port}/healthz", timeout=10) as response:

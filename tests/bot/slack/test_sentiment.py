@@ -183,7 +183,7 @@ def test_feedback_is_stored_and_the_message_thanks_the_user(app_on_each_database
     assert row.text == "the battery died after a week <!here> "  # NUL dropped: PostgreSQL text cannot hold it
     assert row.slack_user == "U0FEEDBACK1" and row.slack_channel == "C0000000001"
     assert row.model_version == app.services.predictor.model.name  # type: ignore[union-attr]
-    predicted = button["value"] and json.loads(button["value"])["l"]
+    predicted = json.loads(app.services.signer.open(button["value"]))["l"]
     assert row.predicted_label == predicted
     if choice == "correct":
         assert row.given_label == predicted
