@@ -59,18 +59,18 @@ def _file_rows(path: Path) -> Iterator[Mapping[str, Any]]:
 
 
 def _hub_rows(name: str, *, subset: str | None, split: str) -> Iterator[Mapping[str, Any]]:
-    try:
-        import datasets
-    except ImportError:
-        raise DataError(
-            f"reading the hub data set {name!r} needs the optional `datasets` package: pip install 'brandpulse[hub]' "
-            "(or pass a local JSONL or CSV file)"
-        ) from None
     if not offline() and not hub_reachable():
         raise DataError(
             f"cannot load data set {name!r}: the Hugging Face Hub cannot be reached. Pass a local JSONL or CSV file, "
             "or set HF_HUB_OFFLINE=1 to use a copy in the local cache"
         )
+    try:
+        import datasets
+    except ImportError:
+        raise DataError(
+            f"cannot load data set {name!r}{f' ({subset})' if subset else ''}, split {split!r}: hub data sets need "
+            "the optional `datasets` package (pip install 'brandpulse[hub]'); or pass a local JSONL or CSV file"
+        ) from None
     try:
         loaded = datasets.load_dataset(name, subset, split=split)
     except Exception as exc:  # datasets raises many types for "not found" and "no network"

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -43,11 +45,29 @@ def current_revision(engine: Engine) -> str | None:
         return MigrationContext.configure(connection).get_current_revision()
 
 
+@contextmanager
+def _sqlite_file_lock(engine: Engine) -> Iterator[None]:
+    """Processes migrating one SQLite file take turns: the second finds the schema made (an flock on the file
+    itself, which SQLite's own byte-range locks ignore)."""
+    database = engine.url.database
+    if engine.dialect.name != "sqlite" or not database or database == ":memory:" or database.startswith("file:"):
+        yield
+        return
+    import fcntl
+
+    with open(Path(database).expanduser(), "ab") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 def upgrade(engine: Engine, revision: str = "head") -> None:
-    """Bring the schema to ``revision``; concurrent callers on PostgreSQL wait for each other."""
+    """Bring the schema to ``revision``; concurrent callers (PostgreSQL, or one SQLite file) wait for each other."""
     from alembic import command
 
-    with engine.begin() as connection:
+    with _sqlite_file_lock(engine), engine.begin() as connection:
         if connection.dialect.name == "postgresql":
             connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_MIGRATION_LOCK})
         command.upgrade(_config(connection), revision)
@@ -66,5 +86,17 @@ def ensure_schema(engine: Engine) -> bool:
     if before == head:
         return False
     upgrade(engine)
-    log.info("database schema upgraded from %s to %s", before or "empty", head)
+    if before is None:
+        # A mistyped or relative URL opens a new, empty database without complaint: say which one this is.
+        log.info("created a new database at %s", where(engine))
+    else:
+        log.info("database schema upgraded from %s to %s", before, head)
     return True
+
+
+def where(engine: Engine) -> str:
+    """The database for a person to find: a SQLite file's absolute path, a server URL without its password."""
+    database = engine.url.database
+    if engine.dialect.name == "sqlite" and database and database != ":memory:" and not database.startswith("file:"):
+        return str(Path(database).expanduser().resolve())
+    return engine.url.render_as_string(hide_password=True)

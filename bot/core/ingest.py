@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+import codecs
 import csv
 import hashlib
-import io
 import json
 import logging
 import re
@@ -24,6 +24,9 @@ from storage.mentions import MAX_TEXT_CHARS, MentionRow, insert_mentions, new_me
 
 log = logging.getLogger(__name__)
 
+# The longest line of a JSONL file or of a CSV file (and the longest CSV field) read; longer ones are rejected.
+MAX_RECORD_BYTES = 1_000_000
+_SKIP_PIECE = 1 << 20
 MAX_AUTHOR_CHARS = 255
 MAX_ID_CHARS = 255
 _SOURCE_NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,31}$")
@@ -91,9 +94,34 @@ def detect_format(path: str) -> str:
     raise RowError(f"cannot tell the format of {path!r} from its name: pass --format jsonl or --format csv")
 
 
-def _jsonl_records(stream: IO[bytes], advance: Callable[[int], None]) -> Iterator[_Record]:
-    for number, raw in enumerate(stream, start=1):
+def _lines(stream: IO[bytes], advance: Callable[[int], None], limit: int) -> Iterator[tuple[int, bytes | None]]:
+    """The file's physical lines with their numbers; None stands for a line over ``limit`` bytes, which is skipped
+    in pieces, never held whole (``/dev/zero`` as input costs no memory)."""
+    number = 0
+    while raw := stream.readline(limit + 1):
         advance(len(raw))
+        number += 1
+        if len(raw) > limit and not raw.endswith(b"\n"):
+            while rest := stream.readline(_SKIP_PIECE):
+                advance(len(rest))
+                if rest.endswith(b"\n"):
+                    break
+            yield number, None
+            continue
+        yield number, raw
+
+
+def _too_long(limit: int) -> str:
+    return f"line is over {limit:,} bytes (the longest a record may be); skipped"
+
+
+def _jsonl_records(stream: IO[bytes], advance: Callable[[int], None], limit: int) -> Iterator[_Record]:
+    for number, raw in _lines(stream, advance, limit):
+        if raw is None:
+            yield _Record(number, None, _too_long(limit))
+            continue
+        if number == 1 and raw.startswith(codecs.BOM_UTF8):
+            raw = raw[len(codecs.BOM_UTF8) :]
         if not raw.strip():
             continue
         try:
@@ -106,61 +134,88 @@ def _jsonl_records(stream: IO[bytes], advance: Callable[[int], None]) -> Iterato
         except json.JSONDecodeError as exc:
             yield _Record(number, None, f"invalid JSON: {exc.msg} (column {exc.colno})")
             continue
+        except RecursionError:
+            yield _Record(number, None, "invalid JSON: nested too deeply")
+            continue
+        except ValueError as exc:  # a number too long to convert, for one
+            yield _Record(number, None, f"invalid JSON: {str(exc)[:120]}")
+            continue
         if not isinstance(value, dict):
             yield _Record(number, None, f"expected a JSON object, got {type(value).__name__}")
             continue
         yield _Record(number, value)
 
 
-class _CountingReader(io.RawIOBase):
-    """Passes bytes through and reports how many went by, for the progress bar."""
+class _PhysicalLines:
+    """The decoded lines the CSV reader pulls, numbered, so that a record's first and last line are known; lines
+    over the cap are left out and noted in ``too_long``."""
 
-    def __init__(self, inner: IO[bytes], advance: Callable[[int], None]) -> None:
-        self._inner, self._advance = inner, advance
+    def __init__(self, stream: IO[bytes], advance: Callable[[int], None], limit: int) -> None:
+        self._lines = _lines(stream, advance, limit)
+        self.number = 0
+        self.too_long: list[int] = []
 
-    def readable(self) -> bool:
-        return True
+    def __iter__(self) -> Iterator[str]:
+        for number, raw in self._lines:
+            self.number = number
+            if raw is None:
+                self.too_long.append(number)
+                continue
+            if number == 1 and raw.startswith(codecs.BOM_UTF8):
+                raw = raw[len(codecs.BOM_UTF8) :]
+            # surrogateescape keeps reading past invalid bytes; the rows that hold them are rejected later.
+            yield raw.decode("utf-8", "surrogateescape")
 
-    def readinto(self, buffer: Any) -> int:
-        data = self._inner.read(len(buffer))
-        buffer[: len(data)] = data
-        self._advance(len(data))
-        return len(data)
 
+def _csv_records(
+    stream: IO[bytes], advance: Callable[[int], None], delimiter: str, limit: int, text_field: str
+) -> Iterator[_Record]:
+    lines = _PhysicalLines(stream, advance, limit)
+    # strict: a quote where none may be is an error, not a field that swallows the rows after it in silence.
+    reader = csv.reader(iter(lines), delimiter=delimiter, strict=True)
 
-def _csv_records(stream: IO[bytes], advance: Callable[[int], None], delimiter: str) -> Iterator[_Record]:
-    # surrogateescape keeps reading past invalid bytes; the rows that hold them are rejected below.
-    text = io.TextIOWrapper(
-        io.BufferedReader(_CountingReader(stream, advance)),
-        encoding="utf-8-sig",
-        errors="surrogateescape",
-        newline="",
-    )
-    reader = csv.reader(text, delimiter=delimiter)
+    def too_long() -> Iterator[_Record]:
+        for number in lines.too_long:
+            yield _Record(number, None, _too_long(limit))
+        lines.too_long.clear()
+
     try:
         header = next(reader)
     except StopIteration:
+        yield from too_long()
         return
     except csv.Error as exc:
         yield _Record(1, None, f"unreadable CSV header: {exc}")
         return
     header = [h.strip() for h in header]
-    previous_end = reader.line_num
+    if text_field not in header:
+        shown = ", ".join(repr(h[:40]) for h in header[:20])
+        raise RowError(
+            f"the CSV header has no {text_field!r} column (it has {shown}): name the column that holds the text "
+            f"with --field text=COLUMN"
+        )
+    previous_end = lines.number
     while True:
         start = previous_end + 1
         try:
             row = next(reader)
+            problem = None
         except StopIteration:
+            yield from too_long()
             return
         except csv.Error as exc:
-            previous_end = reader.line_num
-            yield _Record(start, None, f"malformed CSV: {exc}")
+            row, problem = [], f"malformed CSV: {exc}"
+        end, previous_end = lines.number, lines.number
+        yield from too_long()
+        if problem is None and row and not (len(row) == 1 and not row[0].strip()) and len(row) != len(header):
+            problem = f"expected {len(header)} fields as in the header, got {len(row)}"
+        if problem is not None:
+            yield _Record(start, None, problem)
+            # A misplaced quote joins the lines after it into one record: each of them is a row lost, said so.
+            for swallowed in range(start + 1, end + 1):
+                yield _Record(swallowed, None, f"part of the malformed record that starts on line {start}")
             continue
-        previous_end = reader.line_num
         if not row or (len(row) == 1 and not row[0].strip()):
-            continue
-        if len(row) != len(header):
-            yield _Record(start, None, f"expected {len(header)} fields as in the header, got {len(row)}")
             continue
         yield _Record(start, dict(zip(header, row, strict=True)))
 
@@ -207,6 +262,7 @@ class Importer:
         default_source: str = "import",
         brand: str | None = None,
         batch_size: int = 2000,
+        max_record_bytes: int = MAX_RECORD_BYTES,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         if not _SOURCE_NAME.match(default_source):
@@ -220,6 +276,7 @@ class Importer:
         self.default_source = default_source
         self.brand = brand
         self.batch_size = batch_size
+        self.max_record_bytes = max_record_bytes
         self.now = now
 
     def to_row(self, values: dict[str, Any], ingested_at: datetime) -> MentionRow:
@@ -332,9 +389,9 @@ class Importer:
     ) -> Iterator[tuple[int, MentionRow]]:
         """The mention rows of a file with their line numbers; rows that cannot be imported go to ``reject``."""
         if file_format == "csv":
-            records = _csv_records(stream, advance, delimiter)
+            records = _csv_records(stream, advance, delimiter, self.max_record_bytes, self.fields.text)
         elif file_format == "jsonl":
-            records = _jsonl_records(stream, advance)
+            records = _jsonl_records(stream, advance, self.max_record_bytes)
         else:
             raise RowError(f"unknown format {file_format!r}: expected jsonl or csv")
         at = ingested_at or self.now()
@@ -343,9 +400,15 @@ class Importer:
                 reject(Rejection(path, record.line, record.error or "unreadable row"))
                 continue
             try:
-                yield record.line, self.to_row(record.values, at)
+                row = self.to_row(record.values, at)
             except RowError as exc:
                 reject(Rejection(path, record.line, str(exc)))
+                continue
+            except (ValueError, TypeError, OverflowError, RecursionError) as exc:
+                # Whatever a value can do to the parsers below costs that row, never the rest of the file.
+                reject(Rejection(path, record.line, f"unreadable value ({type(exc).__name__}: {str(exc)[:120]})"))
+                continue
+            yield record.line, row
 
     def import_stream(
         self,
@@ -411,6 +474,7 @@ def parse_field_overrides(pairs: list[str]) -> FieldMap:
 __all__ = [
     "FieldMap",
     "ImportReport",
+    "MAX_RECORD_BYTES",
     "Importer",
     "Rejection",
     "RowError",
