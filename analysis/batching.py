@@ -6,9 +6,6 @@ from collections.abc import Iterator, Sequence
 
 import torch
 
-# 64 short texts make matrix products large enough for AMX tiles; long texts are capped by MAX_BATCH_TOKENS.
-DEFAULT_BATCH_SIZE = 64
-
 
 def pad_batch(batch: Sequence[Sequence[int]], pad_id: int, device: torch.device) -> dict[str, torch.Tensor]:
     """Token id lists padded to the longest of the batch (dynamic padding), with their attention mask."""

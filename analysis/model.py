@@ -12,9 +12,10 @@ from typing import Any
 
 import torch
 
-from analysis.batching import DEFAULT_BATCH_SIZE, chunks, pad_batch
+from analysis.batching import chunks, pad_batch
 from analysis.errors import InvalidInput
 from analysis.labels import LABELS
+from analysis.options import DEFAULT_BATCH_SIZE
 from analysis.prediction import Prediction
 from analysis.preprocess import prepare
 

@@ -6,9 +6,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from analysis.batching import DEFAULT_BATCH_SIZE
-
 Precision = Literal["auto", "float32", "bfloat16", "float16", "int8"]
+# 64 short texts make matrix products large enough for AMX tiles; long texts are capped by MAX_BATCH_TOKENS.
+DEFAULT_BATCH_SIZE = 64
 
 
 @dataclass(frozen=True)

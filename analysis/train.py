@@ -56,6 +56,8 @@ class TrainConfig:
     # Also try the mean of the checkpoints from the second half of training (a uniform "model soup" along one
     # run); it competes with the single checkpoints on validation like any other candidate.
     average: bool = True
+    # CPU threads (BRANDPULSE_TORCH_THREADS); None keeps torch's default of one per core.
+    threads: int | None = None
 
 
 @dataclass
@@ -233,6 +235,8 @@ def train(
     interrupted run leaves no half-written version (and removes its temporary directory).
     """
     started = time.perf_counter()
+    if config.threads:
+        torch.set_num_threads(config.threads)
     random.seed(config.seed)
     torch.manual_seed(config.seed)
     model, tokenizer, labels = _load_base(config)

@@ -7,6 +7,8 @@ answers anything else generically, with a traceback in the log.
 
 from __future__ import annotations
 
+import re
+
 from analysis.errors import AnalysisError
 from storage.errors import StorageError
 
@@ -29,3 +31,12 @@ class NotAllowed(BrandpulseError):
 
 # What a boundary answers with its message; anything else is a bug, logged with its traceback.
 USER_ERRORS: tuple[type[Exception], ...] = (BrandpulseError, AnalysisError, StorageError)
+
+
+# scheme://user:password@host: the password is everything up to the last '@' of the word (unencoded '@'s included).
+_URL_PASSWORD = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*://[^:/@\s'\"]*):[^\s]*@")
+
+
+def mask_secrets(text: str) -> str:
+    """``text`` with the password of every URL in it replaced by ``***``: for any message or log line."""
+    return _URL_PASSWORD.sub(r"\1:***@", text)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -19,12 +20,14 @@ from bot.cli.model import (
     train_command,
 )
 from bot.cli.pipeline import outbox, replay, run_job, worker
-from bot.config.settings import Settings, load_settings
-from bot.errors import USER_ERRORS
+from bot.config.settings import Settings, load_settings, unknown_variables
+from bot.errors import USER_ERRORS, ConfigError, mask_secrets
 from bot.runtime.context import AppContext
 from bot.runtime.signals import run_until_signalled
 from storage.db import make_engine, safe_url
 from storage.migrate import current_revision, head_revision, upgrade
+
+DEFAULT_ENV_FILE = Path(".env")
 
 
 class _Group(click.Group):
@@ -34,23 +37,27 @@ class _Group(click.Group):
         try:
             return super().invoke(ctx)
         except USER_ERRORS as exc:
-            click.echo(f"error: {exc}", err=True)
+            click.echo(mask_secrets(f"error: {exc}"), err=True)
             ctx.exit(2)
         except OperationalError as exc:
             app: AppContext | None = ctx.obj
             where = safe_url(app.settings.database_url) if app else "the database"
             reason = str(exc.orig or exc).strip().splitlines()[0] if str(exc.orig or exc).strip() else "unknown error"
-            click.echo(f"error: cannot use the database {where}: {reason}", err=True)
+            click.echo(mask_secrets(f"error: cannot use the database {where}: {reason}"), err=True)
             ctx.exit(1)
 
 
+class _MaskingFormatter(logging.Formatter):
+    """Log lines (tracebacks included) with the password of any URL in them masked."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return mask_secrets(super().format(record))
+
+
 def _configure_logging(settings: Settings) -> None:
-    logging.basicConfig(
-        level=settings.log_level,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-        force=True,
-    )
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(_MaskingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logging.basicConfig(level=settings.log_level, handlers=[handler], force=True)
     # Alembic narrates every connection at INFO; brandpulse logs the upgrades that actually happen.
     logging.getLogger("alembic").setLevel(max(logging.WARNING, logging.getLevelName(settings.log_level)))
 
@@ -59,13 +66,18 @@ def _configure_logging(settings: Settings) -> None:
 @click.option(
     "--env-file",
     type=click.Path(dir_okay=False, path_type=Path),
-    default=Path(".env"),
-    show_default=True,
-    help="Optional file of BRANDPULSE_* settings.",
+    default=None,
+    help="File of BRANDPULSE_* settings (default: ./.env when there is one).",
 )
+@click.version_option(package_name="brandpulse", prog_name="brandpulse")
 @click.pass_context
-def cli(ctx: click.Context, env_file: Path) -> None:
+def cli(ctx: click.Context, env_file: Path | None) -> None:
     """brandpulse: watch what people say about your brands and keep the team informed in Slack."""
+    if env_file is not None and not env_file.is_file():
+        raise ConfigError(f"--env-file {env_file}: no such file")
+    env_file = env_file or DEFAULT_ENV_FILE
+    for warning in unknown_variables(os.environ, env_file):
+        click.echo(f"warning: {warning}", err=True)
     settings = load_settings(env_file=env_file)
     _configure_logging(settings)
     ctx.obj = AppContext(settings)

@@ -15,7 +15,6 @@ from analysis.data import load_labelled
 from analysis.errors import InvalidInput
 from analysis.labels import LABELS, parse_label_map
 from analysis.metrics import Evaluation
-from analysis.train import EpochReport, TrainConfig, train
 from bot.cli.options import advance, pass_database
 from bot.cli.render import progress_bar, render
 from bot.core.classify import classify_pending
@@ -156,6 +155,9 @@ def train_command(
     progress: bool | None,
 ) -> None:
     """Fine-tune a 3-class sentiment model and register it as a new version under BRANDPULSE_MODELS_DIR."""
+    # Imported here: torch costs seconds that `brandpulse --help` and the other commands need not pay.
+    from analysis.train import EpochReport, TrainConfig, train
+
     fields: dict[str, Any] = {"text_field": text_field, "label_field": label_field, "label_map": label_map}
     train_set = load_labelled(train_source, split="train", **fields)
     validation_set = load_labelled(validation_source, split="validation", **fields)
@@ -172,6 +174,7 @@ def train_command(
         max_length=max_length,
         seed=seed,
         class_weights=class_weights,
+        threads=app.settings.torch_threads,
     )
     bars: dict[str, tqdm[Any]] = {}
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import difflib
 import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -11,7 +13,7 @@ from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from bot.config.cron import CronExpression
-from bot.errors import ConfigError
+from bot.errors import ConfigError, mask_secrets
 
 ENV_PREFIX = "BRANDPULSE_"
 EXAMPLE_BRANDS_FILE = Path(__file__).with_name("brands.example.yml")
@@ -109,7 +111,7 @@ class Settings(BaseSettings):
     @field_validator("database_url")
     @classmethod
     def _known_database(cls, value: str) -> str:
-        if not value.startswith(("sqlite://", "postgresql")):
+        if not value.startswith(("sqlite://", "postgresql", "postgres://")):
             raise ValueError("expected a sqlite:/// or postgresql+psycopg:// URL")
         return value
 
@@ -163,16 +165,25 @@ def cache_dir() -> Path:
     return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "brandpulse"
 
 
+# Settings that containers may pass as files (Docker and Kubernetes secrets): BRANDPULSE_<NAME>_FILE holds the value.
+FILE_SETTINGS = ("slack_bot_token", "slack_signing_secret", "slack_app_token", "database_url")
+# BRANDPULSE_ variables that are not settings but are read elsewhere (the test suite's).
+OTHER_VARIABLES = {"BRANDPULSE_TEST_POSTGRES_URL", "BRANDPULSE_DATASETS", "BRANDPULSE_REQUIRE_DATASETS"}
+
+
 def load_settings(env_file: Path | None = Path(".env"), **overrides: Any) -> Settings:
     """Read settings; invalid values raise ConfigError naming the variable, where it came from and what is expected."""
+    from_files: dict[str, Any] = {k: v for k, v in _secret_files(os.environ).items() if k not in overrides}
     try:
-        return Settings(_env_file=env_file, **overrides)
+        return Settings(_env_file=env_file, **from_files, **overrides)
     except ValidationError as exc:
         lines = []
         for error in exc.errors():
             field = str(error["loc"][0]) if error["loc"] else "?"
             variable = ENV_PREFIX + field.upper()
-            if variable in os.environ or field in overrides:
+            if field in from_files:
+                origin = f"{variable}_FILE"
+            elif variable in os.environ or field in overrides:
                 origin = "environment"
             elif env_file is not None and env_file.exists():
                 origin = f"{env_file}"
@@ -182,5 +193,42 @@ def load_settings(env_file: Path | None = Path(".env"), **overrides: Any) -> Set
             got = error.get("input")
             if field.startswith("slack_"):
                 got = "***"
-            lines.append(f"{origin}: {variable}: {message} (got {got!r})")
+            lines.append(mask_secrets(f"{origin}: {variable}: {message} (got {got!r})"))
         raise ConfigError("invalid settings:\n  " + "\n  ".join(lines)) from None
+
+
+def _secret_files(environ: Mapping[str, str]) -> dict[str, str]:
+    values = {}
+    for name in FILE_SETTINGS:
+        variable = f"{ENV_PREFIX}{name.upper()}"
+        path = environ.get(f"{variable}_FILE")
+        if not path:
+            continue
+        if environ.get(variable):
+            raise ConfigError(f"{variable} and {variable}_FILE are both set: keep one")
+        try:
+            values[name] = Path(path).read_text(encoding="utf-8").strip()
+        except (OSError, UnicodeDecodeError) as exc:
+            reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
+            raise ConfigError(f"{variable}_FILE: cannot read {path}: {reason}") from None
+    return values
+
+
+def unknown_variables(environ: Mapping[str, str], env_file: Path | None) -> list[str]:
+    """Warnings for BRANDPULSE_ variables (in the environment or the env file) that no setting reads, each naming
+    the closest setting: a misspelled variable is otherwise silently ignored."""
+    known = {ENV_PREFIX + name.upper() for name in Settings.model_fields}
+    known |= {f"{ENV_PREFIX}{name.upper()}_FILE" for name in FILE_SETTINGS} | OTHER_VARIABLES
+    found = [(name, "environment") for name in environ if name.upper().startswith(ENV_PREFIX)]
+    if env_file is not None and env_file.is_file():
+        from dotenv import dotenv_values
+
+        found += [(name, str(env_file)) for name in dotenv_values(env_file) if name.upper().startswith(ENV_PREFIX)]
+    warnings = []
+    for name, origin in found:
+        if name.upper() in known:
+            continue
+        close = difflib.get_close_matches(name.upper(), sorted(known), n=1, cutoff=0.6)
+        hint = f"; did you mean {close[0]}?" if close else ""
+        warnings.append(f"{origin}: {name} is not a brandpulse setting and is ignored{hint}")
+    return warnings

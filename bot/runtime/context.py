@@ -8,8 +8,6 @@ from typing import TYPE_CHECKING
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from analysis.loading import load_model
-from analysis.model import SentimentModel
 from analysis.options import InferenceOptions
 from bot.config.brands import BrandsConfig, load_brands
 from bot.config.settings import Settings, cache_dir
@@ -19,6 +17,7 @@ from storage.migrate import ensure_schema
 if TYPE_CHECKING:
     from prometheus_client import CollectorRegistry
 
+    from analysis.model import SentimentModel
     from monitoring.metrics import Metrics
 
 
@@ -62,6 +61,9 @@ class AppContext:
 
     def load_model(self, source: str | None = None) -> SentimentModel:
         """The sentiment model (BRANDPULSE_MODEL unless another source is given); ModelUnavailable says why not."""
+        # torch and transformers load with the model (seconds): `--help` and the commands that need no model skip them.
+        from analysis.loading import load_model
+
         quiet_transformers()
         return load_model(source or self.settings.model, self.inference_options())
 
