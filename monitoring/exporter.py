@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from prometheus_client import CollectorRegistry, start_http_server
@@ -21,15 +21,19 @@ def build_registry(
     brands: Sequence[str],
     accuracy_threshold: float,
     reference_dataset: str | None = None,
+    thresholds: Mapping[str, tuple[float, int]] | None = None,
 ) -> tuple[CollectorRegistry, Metrics]:
-    """A fresh registry holding the database collector and the process metrics."""
+    """A fresh registry holding the database collector and the process metrics (with each brand's spike
+    ``thresholds``: negative share, minimum volume)."""
     registry = CollectorRegistry()
     registry.register(
         DatabaseCollector(
             sessions, brands=brands, accuracy_threshold=accuracy_threshold, reference_dataset=reference_dataset
         )
     )
-    return registry, Metrics(registry)
+    metrics = Metrics(registry)
+    metrics.thresholds(thresholds or {})
+    return registry, metrics
 
 
 class MetricsServer:

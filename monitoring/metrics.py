@@ -11,11 +11,11 @@ from __future__ import annotations
 import logging
 import math
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from prometheus_client import CollectorRegistry, Histogram, Info
+from prometheus_client import CollectorRegistry, Gauge, Histogram, Info
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 from sqlalchemy.exc import DBAPIError
@@ -68,6 +68,25 @@ class Metrics:
             registry=registry,
         )
         self.model_info = Info("brandpulse_model", "The sentiment model this process serves.", registry=registry)
+        # The brands file's spike thresholds, so that the NegativeSentimentSpike rule applies each brand's own.
+        self.alert_negative_share = Gauge(
+            "brandpulse_brand_alert_negative_share",
+            "Negative share over which a brand's last hour is a spike (alerts.negative_share in the brands file).",
+            ["brand"],
+            registry=registry,
+        )
+        self.alert_min_volume = Gauge(
+            "brandpulse_brand_alert_min_volume",
+            "Classified mentions a brand's last hour needs before its negative share counts (alerts.min_volume).",
+            ["brand"],
+            registry=registry,
+        )
+
+    def thresholds(self, thresholds: Mapping[str, tuple[float, int]]) -> None:
+        """Each brand's (negative share, minimum volume) alert thresholds."""
+        for brand, (negative_share, min_volume) in thresholds.items():
+            self.alert_negative_share.labels(brand).set(negative_share)
+            self.alert_min_volume.labels(brand).set(min_volume)
 
     def serving(self, *, name: str, source: str, device: str, precision: str) -> None:
         self.model_info.info({"name": source, "version": name, "device": device, "precision": precision})

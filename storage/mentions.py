@@ -7,7 +7,21 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypedDict
 
-from sqlalchemy import Connection, Integer, Select, Table, and_, bindparam, delete, func, or_, select, text, update
+from sqlalchemy import (
+    Connection,
+    Integer,
+    Select,
+    Table,
+    and_,
+    bindparam,
+    case,
+    delete,
+    func,
+    or_,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.compiler import SQLCompiler
@@ -374,6 +388,32 @@ def brand_label_counts(*, session: Session, brand: str, since: datetime, until: 
         .group_by(Mention.label)
     )
     return {label: int(n) for label, n in session.execute(query)}
+
+
+def brand_label_counts_per_window(
+    *, session: Session, brand: str, windows: Sequence[tuple[datetime, datetime]]
+) -> list[dict[str | None, int]]:
+    """``brand_label_counts`` for each of several windows [since, until), in one query; the windows must not
+    overlap (a spike test's baseline: the same hour on each of the days before)."""
+    if not windows:
+        return []
+    ordered = sorted(windows)
+    if any(a[1] > b[0] for a, b in zip(ordered, ordered[1:], strict=False)):
+        return [brand_label_counts(session=session, brand=brand, since=a, until=b) for a, b in windows]
+    slot = case(
+        *[(and_(Mention.created_at >= a, Mention.created_at < b), index) for index, (a, b) in enumerate(windows)],
+        else_=-1,
+    ).label("slot")
+    query = (
+        select(slot, Mention.label, func.count())
+        .where(Mention.brand == brand, Mention.created_at >= ordered[0][0], Mention.created_at < ordered[-1][1])
+        .group_by(text("slot"), Mention.label)
+    )
+    counts: list[dict[str | None, int]] = [{} for _ in windows]
+    for index, label, n in session.execute(query):
+        if index >= 0:
+            counts[index][label] = int(n)
+    return counts
 
 
 def first_mention_at(*, session: Session, brand: str) -> datetime | None:

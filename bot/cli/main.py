@@ -45,6 +45,20 @@ class _Group(click.Group):
             reason = str(exc.orig or exc).strip().splitlines()[0] if str(exc.orig or exc).strip() else "unknown error"
             click.echo(mask_secrets(f"error: cannot use the database {where}: {reason}"), err=True)
             ctx.exit(1)
+        except (click.ClickException, click.exceptions.Exit, click.Abort):
+            raise
+        except OSError as exc:
+            # A file or folder the command cannot use: the system's reason and the path say it all.
+            where = f": {exc.filename}" if exc.filename else ""
+            click.echo(mask_secrets(f"error: {exc.strerror or exc}{where}"), err=True)
+            ctx.exit(1)
+        except Exception as exc:  # noqa: BLE001 - every failure is one line; the traceback goes to the log at DEBUG
+            logging.getLogger("brandpulse").debug("unexpected failure", exc_info=exc)
+            click.echo(
+                mask_secrets(f"error: unexpected {type(exc).__name__}: {exc} (BRANDPULSE_LOG_LEVEL=DEBUG shows where)"),
+                err=True,
+            )
+            ctx.exit(1)
 
 
 class _MaskingFormatter(logging.Formatter):
@@ -59,7 +73,10 @@ def _configure_logging(settings: Settings) -> None:
     handler.setFormatter(_MaskingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     logging.basicConfig(level=settings.log_level, handlers=[handler], force=True)
     # Alembic narrates every connection at INFO; brandpulse logs the upgrades that actually happen.
-    logging.getLogger("alembic").setLevel(max(logging.WARNING, logging.getLevelName(settings.log_level)))
+    quieter = max(logging.WARNING, logging.getLevelName(settings.log_level))
+    logging.getLogger("alembic").setLevel(quieter)
+    # matplotlib says when it builds its font cache (the first digest chart): not the reader's concern.
+    logging.getLogger("matplotlib").setLevel(quieter)
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})

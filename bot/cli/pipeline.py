@@ -15,7 +15,7 @@ import click
 from bot.cli.options import FORMATS, advance, pass_database
 from bot.cli.render import progress_bar, render
 from bot.core.ingest import Importer
-from bot.errors import BrandpulseError
+from bot.errors import BrandpulseError, UsageError
 from bot.jobs import spikes
 from bot.jobs.deps import Job
 from bot.jobs.registry import JOB_NAMES, build_jobs, run_now, run_occurrence, select_jobs
@@ -112,8 +112,12 @@ def outbox_retry(app: AppContext, ids: tuple[int, ...], retry_all: bool) -> None
     with app.sessions.begin() as session:
         count = retry_dead(session=session, now=datetime.now(UTC), ids=None if retry_all else list(ids))
     click.echo(f"{count} message{'' if count == 1 else 's'} queued again")
-    if ids and count < len(ids):
-        click.echo("(only dead messages can be retried; see `brandpulse outbox list --status dead`)", err=True)
+    if ids and count < len(set(ids)):
+        # Named ids that were not retried: unknown, or not dead. A script must see that it did not happen.
+        raise UsageError(
+            f"{len(set(ids)) - count} of the ids named are not dead messages (unknown, or not dead); "
+            "see `brandpulse outbox list --status dead`"
+        )
 
 
 @click.command()
@@ -144,7 +148,7 @@ def replay(app: AppContext, file: Path, speed: float, source: str, tail_hours: f
     """
     from bot.jobs.scheduler import SteppedSchedule
     from bot.runtime.pipeline import job_context, lazy_model, make_deliverer, without_model_jobs_if_unavailable
-    from bot.runtime.replay import Replay, ReplayReport, load_rows
+    from bot.runtime.replay import DeferredClassification, Replay, ReplayReport, load_rows
 
     importer = Importer(engine=app.engine, matcher=app.brands.matcher(), tz=app.settings.tz, default_source=source)
     report = ReplayReport(path=str(file))
@@ -163,15 +167,22 @@ def replay(app: AppContext, file: Path, speed: float, source: str, tail_hours: f
     click.echo(
         f"replaying {len(rows):,} mentions from {rows[0]['created_at']:%Y-%m-%d %H:%M} to "
         f"{rows[-1]['created_at']:%Y-%m-%d %H:%M} UTC at {speed:g}x "
-        f"(about {(span + timedelta(hours=tail_hours)).total_seconds() / speed:,.0f} s)",
+        f"(the clock alone: {(span + timedelta(hours=tail_hours)).total_seconds() / speed:,.0f} s; the jobs add theirs)",
         err=True,
     )
-    schedule = SteppedSchedule(jobs, lambda job, at: run_occurrence(ctx, job, at), start=rows[0]["created_at"])
+    runner = DeferredClassification(jobs, lambda job, at, quiet: run_occurrence(ctx, job, at, quiet=quiet))
+    schedule = SteppedSchedule(jobs, runner.run, start=rows[0]["created_at"])
     try:
         with progress_bar(total=len(rows), unit="mention", desc="replay", enabled=progress) as bar:
-            Replay(engine=app.engine, schedule=schedule, speed=speed, progress=lambda n: advance(bar, n)).run(
+
+            def inserted(count: int) -> None:
+                runner.arrived += count
+                advance(bar, count)
+
+            Replay(engine=app.engine, schedule=schedule, speed=speed, progress=inserted).run(
                 rows, report, tail=timedelta(hours=tail_hours)
             )
+            report.occurrences += runner.finish(report.last + timedelta(hours=tail_hours)) if report.last else 0
     finally:
         if deliverer is not None:
             deliverer.stop()

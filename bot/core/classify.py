@@ -63,5 +63,6 @@ def classify_pending(
         if progress is not None:
             progress(len(verdicts))
     if report.classified or report.failed:
-        log.info("classified %d mentions (%d failed) in %d batches", report.classified, report.failed, report.batches)
+        # DEBUG: the job's line and the CLI's summary say it for the reader.
+        log.debug("classified %d mentions (%d failed) in %d batches", report.classified, report.failed, report.batches)
     return report

@@ -32,6 +32,13 @@ class JobContext:
     owner: str = field(default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}")
 
 
+class Idle(str):
+    """A run's summary when it found nothing to do: recorded like any other, logged at DEBUG only (a per-minute
+    "0 mentions classified" line would bury the lines that matter)."""
+
+    __slots__ = ()
+
+
 @dataclass(frozen=True)
 class Job:
     name: str

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from analysis.data import load_labelled
 from bot.core.classify import classify_pending
 from bot.core.evaluation import score_and_record
-from bot.jobs.deps import JobContext
+from bot.jobs.deps import Idle, JobContext
 from storage.jobs import delete_runs_before
 from storage.mentions import delete_older_than
 from storage.outbox import delete_sent_before
@@ -16,7 +16,8 @@ from storage.outbox import delete_sent_before
 def classify(ctx: JobContext, now: datetime) -> str:
     del now  # everything pending, whenever it was ingested
     report = classify_pending(sessions=ctx.sessions, model=ctx.model(), batch_size=ctx.settings.batch_size)
-    return f"{report.classified} mentions classified, {report.failed} failed"
+    summary = f"{report.classified} mentions classified, {report.failed} failed"
+    return summary if report.classified or report.failed else Idle(summary)
 
 
 def evaluate(ctx: JobContext, now: datetime) -> str:

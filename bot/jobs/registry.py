@@ -12,7 +12,7 @@ from apscheduler.triggers.cron import CronTrigger
 
 from bot.errors import USER_ERRORS, BrandpulseError
 from bot.jobs import digest, maintenance, spikes
-from bot.jobs.deps import Job, JobContext
+from bot.jobs.deps import Idle, Job, JobContext
 from bot.jobs.triggers import every, previous_fire_time
 from storage.jobs import claim_run, finish_run
 
@@ -77,8 +77,9 @@ class Outcome:
     summary: str
 
 
-def run_occurrence(ctx: JobContext, job: Job, scheduled_for: datetime) -> Outcome | None:
-    """Run one occurrence unless another process has: how it went, or None when it was not ours to run."""
+def run_occurrence(ctx: JobContext, job: Job, scheduled_for: datetime, *, quiet: bool = False) -> Outcome | None:
+    """Run one occurrence unless another process has: how it went, or None when it was not ours to run. ``quiet``
+    logs its success at DEBUG (a replay's thousands of classification runs)."""
     with ctx.sessions.begin() as session:
         run_id = claim_run(
             session=session, job=job.name, scheduled_for=scheduled_for, owner=ctx.owner, at=datetime.now(UTC)
@@ -90,7 +91,8 @@ def run_occurrence(ctx: JobContext, job: Job, scheduled_for: datetime) -> Outcom
     try:
         summary = job.run(scheduled_for)
         succeeded = True
-        log.info("job %s at %s: %s", job.name, scheduled_for.isoformat(), summary)
+        level = logging.DEBUG if quiet or isinstance(summary, Idle) else logging.INFO
+        log.log(level, "job %s at %s: %s", job.name, scheduled_for.isoformat(), summary)
     except USER_ERRORS as exc:
         summary = str(exc)
         log.error("job %s at %s failed: %s", job.name, scheduled_for.isoformat(), exc)

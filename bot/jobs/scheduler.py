@@ -53,25 +53,56 @@ class JobScheduler:
 
 
 class SteppedSchedule:
-    """The same jobs on a clock the caller moves: ``advance(to)`` runs every occurrence up to ``to``, in order."""
+    """The same jobs on a clock the caller moves: ``advance(to)`` runs every occurrence up to ``to``, in order.
+
+    Each job's next fire time is computed once and kept until it passes: a replay asks "what fires next?" for
+    every batch of mentions, and asking the cron triggers each time cost more than the jobs.
+    """
 
     def __init__(self, jobs: Sequence[Job], run: Runner, *, start: datetime) -> None:
         self.jobs = list(jobs)
         self.run = run
-        self.now = start
+        self._now = start
+        self._upcoming: list[datetime | None | object] = [_UNKNOWN] * len(self.jobs)
+
+    @property
+    def now(self) -> datetime:
+        return self._now
+
+    @now.setter
+    def now(self, value: datetime) -> None:
+        self._now = value
+        self._upcoming = [_UNKNOWN] * len(self.jobs)
+
+    def _first(self, index: int) -> datetime | None:
+        """The job's first fire time after now (None: none within the horizon)."""
+        cached = self._upcoming[index]
+        if cached is _UNKNOWN:
+            times = fire_times(self.jobs[index].trigger, self._now, self._now + _HORIZON, limit=1)
+            cached = self._upcoming[index] = times[0] if times else None
+        assert cached is None or isinstance(cached, datetime)
+        return cached
 
     def next_fire(self, until: datetime) -> datetime | None:
         """The earliest occurrence in (now, until], if any."""
-        times = [t for job in self.jobs for t in fire_times(job.trigger, self.now, until, limit=1)]
+        times = [t for i in range(len(self.jobs)) if (t := self._first(i)) is not None and t <= until]
         return min(times) if times else None
 
     def advance(self, to: datetime) -> int:
-        """Run the occurrences in (now, to] in time order; returns how many ran."""
-        due = sorted(
-            ((t, i) for i, job in enumerate(self.jobs) for t in fire_times(job.trigger, self.now, to)),
-            key=lambda pair: pair,
-        )
-        for moment, index in due:
-            self.run(self.jobs[index], moment)
-        self.now = max(self.now, to)
-        return len(due)
+        """Run the occurrences in (now, to] in time order; returns how many ran (a runner that returns None skipped
+        one)."""
+        due: list[tuple[datetime, int]] = []
+        for index, job in enumerate(self.jobs):
+            first = self._first(index)
+            if first is None or first > to:
+                continue  # still the job's next fire time after ``to``
+            due += [(first, index)] + [(t, index) for t in fire_times(job.trigger, first, to)]
+            self._upcoming[index] = _UNKNOWN
+        due.sort()
+        self._now = max(self._now, to)
+        return sum(self.run(self.jobs[index], moment) is not None for moment, index in due)
+
+
+# How far ahead a job's next fire time is looked for (a yearly cron schedule fires within it).
+_HORIZON = timedelta(days=400)
+_UNKNOWN = object()

@@ -19,11 +19,18 @@ from sqlalchemy.orm import Session
 from analysis.labels import LABELS
 from analysis.spikes import Term, distinguishing_terms, negative_share_test, volume_test, words
 from bot.config.brands import AlertConfig, Brand
-from bot.jobs.deps import JobContext
+from bot.jobs.deps import Idle, JobContext
 from bot.slack.blocks import MAX_BLOCKS, Block, context, cut, escape, fallback, header, link, section
 from storage.alerts import latest_alert, record_alert
 from storage.db import lock_for_transaction
-from storage.mentions import brand_label_counts, first_mention_at, history, strongest, texts_between
+from storage.mentions import (
+    brand_label_counts,
+    brand_label_counts_per_window,
+    first_mention_at,
+    history,
+    strongest,
+    texts_between,
+)
 from storage.models import Mention
 from storage.outbox import enqueue
 
@@ -77,7 +84,7 @@ class Spike:
 
 
 def _counts(session: Session, brand: str, windows: list[tuple[datetime, datetime]]) -> list[dict[str | None, int]]:
-    return [brand_label_counts(session=session, brand=brand, since=a, until=b) for a, b in windows]
+    return brand_label_counts_per_window(session=session, brand=brand, windows=windows)
 
 
 def _classified(counts: dict[str | None, int]) -> int:
@@ -287,4 +294,4 @@ def run(ctx: JobContext, now: datetime, brand_name: str | None = None) -> str:
     parts = [f"alerts: {', '.join(raised)}" if raised else "no new spike"]
     if quiet:
         parts.append(f"in cooldown: {', '.join(quiet)}")
-    return "; ".join(parts)
+    return "; ".join(parts) if raised or quiet else Idle(parts[0])

@@ -80,6 +80,11 @@ class AppContext:
             brands=self.brands.names,
             accuracy_threshold=settings.accuracy_threshold,
             reference_dataset=reference,
+            thresholds={
+                brand.name: (brand.alerts.negative_share, brand.alerts.min_volume)
+                for brand in self.brands.brands
+                if brand.alerts is not None
+            },
         )
 
     def close(self) -> None:

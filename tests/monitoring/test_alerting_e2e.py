@@ -49,6 +49,8 @@ class Webhook:
 
             def do_POST(self) -> None:  # noqa: N802 - http.server's name
                 body = json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)))
+                # One webhook per channel: the path says which one was used.
+                body["_webhook_path"] = self.path
                 with hook.lock:
                     hook.bodies.append(body)
                     hook.lock.notify_all()
@@ -139,10 +141,10 @@ def test_accuracy_below_threshold_reaches_slack_and_so_does_its_resolution(tmp_p
     alerting["templates"] = [str(MONITORING / "alertmanager" / "templates" / "*.tmpl")]
     for route in [alerting["route"], *alerting["route"]["routes"]]:
         route.update({"group_wait": "1s", "group_interval": "2s"})
-    secret = tmp_path / "webhook-url"
-    secret.write_text(webhook.url, encoding="utf-8")
     for receiver in alerting["receivers"]:
-        for slack in receiver["slack_configs"]:
+        for slack in receiver.get("slack_configs", []):
+            secret = tmp_path / f"webhook-url-{receiver['name']}"
+            secret.write_text(f"{webhook.url}/{receiver['name']}", encoding="utf-8")
             slack["api_url_file"] = str(secret)
     (tmp_path / "alertmanager.yml").write_text(yaml.safe_dump(alerting), encoding="utf-8")
 
@@ -185,7 +187,7 @@ def test_accuracy_below_threshold_reaches_slack_and_so_does_its_resolution(tmp_p
         webhook.server.server_close()
 
     (tmp_path / "slack-messages.json").write_text(json.dumps([firing, resolved], indent=2), encoding="utf-8")
-    assert firing["channel"] == "#brandpulse-oncall"  # severity page goes to the on-call channel
+    assert firing["_webhook_path"].endswith("/slack-pages")  # severity page goes to the on-call channel's webhook
     [attachment] = firing["attachments"]
     assert attachment["title"] == "[FIRING x1] ModelAccuracyBelowThreshold"
     assert attachment["title_link"].endswith("README.md#modelaccuracybelowthreshold")

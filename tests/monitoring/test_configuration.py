@@ -78,7 +78,7 @@ def test_each_alert_fires_on_its_scenario_and_not_on_a_healthy_one() -> None:
 @pytest.mark.skipif(AMTOOL is None, reason="amtool is not installed (apt-get install prometheus-alertmanager)")
 def test_alertmanager_config_passes_amtool() -> None:
     output = _run(str(AMTOOL), "check-config", str(MONITORING / "alertmanager" / "alertmanager.yml"))
-    assert "SUCCESS" in output and "2 receivers" in output and "1 templates" in output
+    assert "SUCCESS" in output and "3 receivers" in output and "1 templates" in output
 
 
 def test_alertmanager_routes_by_severity_to_slack_with_secrets_from_files() -> None:
@@ -86,8 +86,16 @@ def test_alertmanager_routes_by_severity_to_slack_with_secrets_from_files() -> N
     receivers = {r["name"]: r for r in config["receivers"]}
     routes = {tuple(r["matchers"]): r["receiver"] for r in config["route"]["routes"]}
     assert routes[('severity="page"',)] == "slack-pages" and routes[('severity="warning"',)] == "slack-warnings"
+    # The bot posts its own spike alerts: Alertmanager must not post the same condition again.
+    assert config["route"]["routes"][0] == {
+        "receiver": "posted-by-brandpulse",
+        "matchers": ['alertname="NegativeSentimentSpike"'],
+    }
+    assert receivers.pop("posted-by-brandpulse") == {"name": "posted-by-brandpulse"}
     for receiver in receivers.values():
         [slack] = receiver["slack_configs"]
+        # Incoming webhooks ignore these overrides: a config that sets them promises what Slack does not do.
+        assert not {"channel", "username", "icon_emoji"} & set(slack)
         assert (
             slack["send_resolved"] is True
             and "api_url" not in slack
@@ -105,7 +113,7 @@ def test_every_alert_has_severity_summary_description_and_a_runbook_section() ->
     }
     rules = _alert_rules()
     assert REQUIRED_ALERTS <= {rule["alert"] for rule in rules}
-    grafana_rules = _yaml(GRAFANA / "provisioning" / "alerting" / "rules.yml")["groups"][0]["rules"]
+    grafana_rules = _yaml(GRAFANA / "alerting" / "rules.yml")["groups"][0]["rules"]
     for rule in [*rules, *grafana_rules]:
         assert rule["labels"]["severity"] in ("page", "warning")
         assert rule["annotations"]["summary"] and rule["annotations"]["description"]
@@ -150,6 +158,7 @@ def _exposed_names(tmp_path: Path) -> set[str]:
     registry.register(DatabaseCollector(ctx.sessions, brands=["acme"], accuracy_threshold=0.65))
     metrics = Metrics(registry)
     metrics.serving(name="m", source="m", device="cpu", precision="float32")
+    metrics.thresholds({"acme": (0.5, 20)})
     metrics.slash_command_seconds.labels("classify").observe(0.1)
     return {sample.name for family in registry.collect() for sample in family.samples} | {"up"}
 
@@ -162,7 +171,7 @@ def _expressions() -> dict[str, str]:
     for panel in dashboard["panels"]:
         for target in panel["targets"]:
             found[f"panel {panel['title']!r} {target['refId']}"] = target["expr"]
-    for rule in _yaml(GRAFANA / "provisioning" / "alerting" / "rules.yml")["groups"][0]["rules"]:
+    for rule in _yaml(GRAFANA / "alerting" / "rules.yml")["groups"][0]["rules"]:
         for query in rule["data"]:
             if query["datasourceUid"] == "prometheus":
                 found[f"grafana rule {rule['title']!r} {query['refId']}"] = query["model"]["expr"]
@@ -223,14 +232,14 @@ def test_grafana_provisioning_hangs_together() -> None:
     assert (
         f"./monitoring/grafana/dashboards:{provider['options']['path']}:ro" in compose["services"]["grafana"]["volumes"]
     )
-    contacts = _yaml(GRAFANA / "provisioning" / "alerting" / "contact-points.yml")["contactPoints"]
+    contacts = _yaml(GRAFANA / "alerting" / "contact-points.yml")["contactPoints"]
     names = {c["name"] for c in contacts}
     assert all(
         r["type"] == "slack" and r["settings"]["url"] == "$SLACK_WEBHOOK_URL" for c in contacts for r in c["receivers"]
     )
-    policies = _yaml(GRAFANA / "provisioning" / "alerting" / "policies.yml")["policies"]
+    policies = _yaml(GRAFANA / "alerting" / "policies.yml")["policies"]
     assert {p["receiver"] for p in policies} | {r["receiver"] for p in policies for r in p.get("routes", [])} <= names
-    for rule in _yaml(GRAFANA / "provisioning" / "alerting" / "rules.yml")["groups"][0]["rules"]:
+    for rule in _yaml(GRAFANA / "alerting" / "rules.yml")["groups"][0]["rules"]:
         refs = {q["refId"] for q in rule["data"]}
         assert rule["condition"] in refs
         assert {q["datasourceUid"] for q in rule["data"]} <= {datasource["uid"], "__expr__"}
@@ -246,6 +255,8 @@ def test_compose_runs_the_whole_stack_with_pinned_images_and_existing_mounts() -
             image, _, tag = service["image"].rpartition(":")
             assert image and tag and tag != "latest" and re.match(r"v?\d+\.\d+", tag), service["image"]
         for volume in service.get("volumes", []):
+            # ${VAR:-default}: the default is what a fresh checkout mounts.
+            volume = re.sub(r"^\$\{\w+:-([^}]+)\}", r"\1", volume)
             source = volume.split(":")[0]
             if source.startswith("."):
                 assert (REPO / source).exists(), f"{name} mounts {source}, which does not exist"
@@ -258,7 +269,18 @@ def test_compose_runs_the_whole_stack_with_pinned_images_and_existing_mounts() -
     prometheus = _yaml(PROMETHEUS_DIR / "prometheus.yml")
     [target] = prometheus["scrape_configs"][0]["static_configs"][0]["targets"]
     host, port = target.split(":")
-    assert host == "brandpulse" and f"{port}:{port}" in services["brandpulse"]["ports"]
+    assert host == "brandpulse" and f"127.0.0.1:{port}:{port}" in services["brandpulse"]["ports"]
+    # Nothing without authentication is published beyond this machine.
+    assert "127.0.0.1:9090:9090" in services["prometheus"]["ports"]
+    assert "127.0.0.1:9093:9093" in services["alertmanager"]["ports"]
+    # The model cache on a volume, the brands file mounted and used.
+    assert "brandpulse-cache:/cache" in services["brandpulse"]["volumes"]
+    assert services["brandpulse"]["environment"]["BRANDPULSE_BRANDS_FILE"] == "/config/brands.yml"
+    assert any(v.endswith(":/config/brands.yml:ro") for v in services["brandpulse"]["volumes"])
+    dockerfile = (REPO / "Dockerfile").read_text(encoding="utf-8")
+    assert "\nUSER brandpulse\n" in dockerfile and "XDG_CACHE_HOME=/cache" in dockerfile
+    ignored = (REPO / ".dockerignore").read_text(encoding="utf-8").split()
+    assert {".venv", "data", "models", ".env", "secrets", ".git"} <= set(ignored)
     assert services["brandpulse"]["environment"]["BRANDPULSE_METRICS_PORT"] == port
     [alertmanager] = prometheus["alerting"]["alertmanagers"][0]["static_configs"][0]["targets"]
     assert alertmanager == "alertmanager:9093"

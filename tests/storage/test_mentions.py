@@ -8,7 +8,14 @@ from sqlalchemy import Engine, update
 from sqlalchemy.orm import Session
 
 from storage.db import make_sessionmaker
-from storage.mentions import count_mentions, history, insert_mentions, quarter_hour_counts
+from storage.mentions import (
+    brand_label_counts,
+    brand_label_counts_per_window,
+    count_mentions,
+    history,
+    insert_mentions,
+    quarter_hour_counts,
+)
 from storage.models import Mention
 
 T0 = datetime(2024, 3, 1, 12, 0, tzinfo=UTC)
@@ -132,3 +139,23 @@ def test_quarter_hour_counts_group_by_utc_quarter_and_label(engine: Engine, sess
     assert (
         sum(c.count for c in quarter_hour_counts(session=session, brand="apple", until=T0 + timedelta(minutes=15))) == 2
     )
+
+
+def test_counts_per_window_in_one_query_match_one_query_per_window(engine: Engine, session: Session) -> None:
+    labels = ["negative", "neutral", "positive", None]
+    rows = [
+        row(str(i), created_at=T0 + timedelta(minutes=7 * i), label=labels[i % 4], status="classified")
+        for i in range(400)
+    ]
+    rows.append(row("other-brand", brand="google", created_at=T0 + timedelta(hours=1)))
+    with engine.begin() as connection:
+        insert_mentions(connection=connection, rows=rows)
+    hour = timedelta(hours=1)
+    windows = [(T0 + day * timedelta(hours=5) + hour, T0 + day * timedelta(hours=5) + 2 * hour) for day in range(8)]
+    one_by_one = [brand_label_counts(session=session, brand="apple", since=a, until=b) for a, b in windows]
+    assert brand_label_counts_per_window(session=session, brand="apple", windows=windows) == one_by_one
+    assert sum(sum(c.values()) for c in one_by_one) > 50
+    overlapping = [(T0, T0 + 2 * hour), (T0 + hour, T0 + 3 * hour)]
+    assert brand_label_counts_per_window(session=session, brand="apple", windows=overlapping) == [
+        brand_label_counts(session=session, brand="apple", since=a, until=b) for a, b in overlapping
+    ]

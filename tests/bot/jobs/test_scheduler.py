@@ -61,11 +61,21 @@ def test_stepped_schedule_runs_every_occurrence_in_time_order(tmp_path: Path) ->
         Job("hourly", CronTrigger.from_crontab("0 * * * *", timezone=UTC), lambda now: "ok"),
     ]
     start = datetime(2026, 1, 1, tzinfo=UTC)
-    schedule = SteppedSchedule(jobs, lambda job, at: ran.append((job.name, at)), start=start)
+
+    def run(job: Job, at: datetime) -> bool | None:
+        ran.append((job.name, at))
+        return None if job.name == "hourly" else True  # None: the runner skipped it, not counted as a run
+
+    schedule = SteppedSchedule(jobs, run, start=start)
     assert schedule.next_fire(start + timedelta(hours=1)) == start + timedelta(minutes=10)
-    assert schedule.advance(start + timedelta(hours=1)) == 7
+    assert schedule.advance(start + timedelta(hours=1)) == 6
     assert [name for name, _ in ran] == ["fast"] * 5 + ["fast", "hourly"]
     assert [at for _, at in ran] == sorted(at for _, at in ran)
+    # The cached next fire times move on with the clock, in small steps as in large ones.
+    assert schedule.next_fire(start + timedelta(hours=3)) == start + timedelta(minutes=70)
+    assert schedule.advance(start + timedelta(minutes=65)) == 0
+    assert schedule.advance(start + timedelta(hours=2, minutes=5)) == 6
+    assert [at for _, at in ran][-7:] == [start + timedelta(minutes=m) for m in (70, 80, 90, 100, 110, 120, 120)]
 
 
 def test_apscheduler_runs_jobs_and_records_each_occurrence_once(tmp_path: Path) -> None:
