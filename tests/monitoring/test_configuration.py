@@ -38,6 +38,7 @@ REQUIRED_ALERTS = {
     "ClassificationBacklog",
     "OutboxDeadLetters",
     "BrandpulseDown",
+    "DatabaseUnavailable",
 }
 needs_promtool = pytest.mark.skipif(PROMTOOL is None, reason="promtool is not installed (apt-get install prometheus)")
 
@@ -60,7 +61,7 @@ def _alert_rules() -> list[dict[str, Any]]:
 @needs_promtool
 def test_prometheus_config_and_rules_pass_promtool() -> None:
     assert "SUCCESS" in _run(str(PROMTOOL), "check", "config", str(PROMETHEUS_DIR / "prometheus.yml"))
-    assert "SUCCESS: 10 rules found" in _run(
+    assert "SUCCESS: 11 rules found" in _run(
         str(PROMTOOL), "check", "rules", str(PROMETHEUS_DIR / "rules" / "brandpulse.yml")
     )
 

@@ -17,7 +17,6 @@ from typing import Any
 
 import pytest
 
-from storage.migrate import head_revision
 from tests.support.fake_slack import FakeSlack
 from tests.support.slack import BOT_TOKEN, SIGNING_SECRET, Served
 
@@ -71,7 +70,7 @@ def test_serve_without_slack_or_model_keeps_running(tmp_path: Path) -> None:
         assert "brandpulse_classification_backlog 0.0" in metrics and "xoxb" not in metrics
     output = "".join(lines)
     assert (tmp_path / "data" / "brandpulse.db").exists()
-    assert f"database schema upgraded from empty to {head_revision()}" in output
+    assert f"created a new database at {tmp_path / 'data' / 'brandpulse.db'}" in output
     # The scheduled jobs run, and the outbox is delivered (a bot token is all that posting needs).
     assert "job digest:apple: next run at" in output and "job spikes: next run at" in output
     assert "outbox: delivering to Slack" in output
