@@ -19,7 +19,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from analysis.errors import ModelUnavailable
-from bot.errors import USER_ERRORS, BrandpulseError
+from bot.errors import USER_ERRORS, BrandpulseError, mask_secrets
 from bot.runtime.slack_http import Refused, ReplayGuard, ThrottledLog, check_shape, read_capped, signature_problem
 from storage.errors import StorageError
 
@@ -89,8 +89,9 @@ def build_web_app(*, slack: SlackEndpoint | None, health: Callable[[], dict[str,
 async def user_error(request: Request, exc: Exception) -> Response:
     """An error a user's request caused, answered with its message: 503 while a dependency is away, else 400."""
     status = 503 if isinstance(exc, StorageError | ModelUnavailable) else 400
-    log.warning("%s %s: %d %s", request.method, request.url.path, status, exc)
-    return JSONResponse({"error": str(exc)}, status_code=status)
+    message = mask_secrets(str(exc))
+    log.warning("%s %s: %d %s", request.method, request.url.path, status, message)
+    return JSONResponse({"error": message}, status_code=status)
 
 
 class HttpServer:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy.exc import DBAPIError
 
 from analysis.errors import AnalysisError, InvalidInput, ModelUnavailable
-from bot.errors import BrandpulseError, NotAllowed, UsageError
+from bot.errors import BrandpulseError, NotAllowed, UsageError, mask_secrets
 from bot.slack.blocks import escape
 from bot.slack.views.sentiment import COMMAND
 from storage.errors import StorageError
@@ -16,7 +16,7 @@ DATABASE_AWAY = ":warning: The database is unavailable right now, so I can't ans
 
 def error_answer(error: Exception) -> str:
     """The ephemeral text for ``error``: messages are plain text, escaped here so that none can ping anyone."""
-    message = escape(str(error))
+    message = escape(mask_secrets(str(error)))
     if isinstance(error, InvalidInput):
         return f":thinking_face: I can't classify that: {message}. Try `{COMMAND} help`."
     if isinstance(error, ModelUnavailable):

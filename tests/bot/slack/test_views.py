@@ -84,3 +84,8 @@ def test_users_errors_are_answered_with_their_escaped_message(error: Exception, 
 def test_anything_else_is_answered_generically_without_its_message() -> None:
     answer = error_answer(RuntimeError("secret token xoxb-1 <!channel>"))
     assert answer == GENERIC and "xoxb" not in answer
+
+
+def test_an_error_answer_never_shows_a_url_password() -> None:
+    answer = error_answer(StorageError("cannot reach postgresql://bp:hunter2@db/x"))
+    assert "hunter2" not in answer and "postgresql://bp:***@db/x" in answer
