@@ -130,3 +130,49 @@ def test_metrics_still_answer_with_a_gauge_saying_the_database_is_down(database:
     finally:
         server.stop()
         engine.dispose()
+
+
+def test_in_socket_mode_an_unstored_message_is_not_acknowledged(tmp_path: Path, database: str) -> None:
+    from bot.config.settings import load_settings
+    from bot.runtime.context import AppContext
+    from bot.runtime.server import Server
+    from tests.bot.runtime.test_serve import _free_port
+    from tests.support.fake_slack import FakeSlack
+    from tests.support.slack import BOT_TOKEN
+
+    name = database.rsplit("/", 1)[1]
+    envelope = {
+        "token": "legacy-verification-token",
+        "team_id": "T0000000001",
+        "api_app_id": "A0000000001",
+        "event": {**MESSAGE, "event_ts": MESSAGE["ts"]},
+        "type": "event_callback",
+        "event_id": "Ev0SOCKET01",
+        "event_time": 1700000123,
+    }
+    with FakeSlack() as fake:
+        settings = load_settings(
+            env_file=None,
+            database_url=database,
+            slack_bot_token=BOT_TOKEN,
+            slack_app_token="xapp-1-socket-test",
+            slack_api_url=fake.api_url,
+            http_port=_free_port(),
+            metrics_port=_free_port(),
+        )
+        app = AppContext(settings)
+        server = Server(app, load_model=False)
+        server.start()
+        try:
+            with outage(name):
+                lost = fake.push("events_api", envelope)
+                time.sleep(2)
+                # No acknowledgement: Slack delivers the envelope again.
+                assert all(a.get("envelope_id") != lost for a in fake.socket_acks)
+            again = fake.push("events_api", envelope)
+            fake.wait_for(lambda f: any(a.get("envelope_id") == again for a in f.socket_acks))
+            with app.sessions() as session:
+                assert session.execute(select(func.count()).select_from(Mention)).scalar_one() == 1
+        finally:
+            server.stop()
+            app.close()
