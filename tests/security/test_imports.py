@@ -7,15 +7,14 @@ import json
 import re
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
 import pytest
 
 from bot.core.ingest import MAX_RECORD_BYTES
-from tests.security.test_slack_http import _rss_bytes
 from tests.support.cli import run_cli
+from tests.support.memory import peak_rss_growth
 
 GOOD = "my iphone is great, line {n}"
 
@@ -54,24 +53,12 @@ def test_a_line_over_the_cap_is_rejected_without_being_read_whole(
         handle.write(_good(1) + b"\n")
         handle.write(b'{"text": "' + b"a" * (150 << 20))  # 150 MB on line 2, never closed
         handle.write(b'"}\n' + _good(3) + b"\n")
-    peak, baseline, done = [0], _rss_bytes(), threading.Event()
-
-    def sample() -> None:
-        while not done.is_set():
-            peak[0] = max(peak[0], _rss_bytes())
-            time.sleep(0.005)
-
-    sampler = threading.Thread(target=sample, daemon=True)
-    sampler.start()
-    try:
+    with peak_rss_growth() as growth:
         result = run_cli(monkeypatch, db_url, "ingest", str(path))
-    finally:
-        done.set()
-        sampler.join()
     assert result.exit_code == 1, result.output
     assert "3 rows read, 2 added, 0 already stored, 1 rejected" in _summary(result.stdout)
     assert f"long.jsonl:2: line is over {MAX_RECORD_BYTES:,} bytes" in result.output
-    assert peak[0] - baseline < 60 << 20, f"resident size grew by {(peak[0] - baseline) >> 20} MB"
+    assert growth.bytes < 60 << 20, f"resident size grew by {growth.bytes >> 20} MB"
 
 
 def test_dev_zero_as_input_costs_no_memory(tmp_path: Path) -> None:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import logging
 import socket
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,9 +18,8 @@ from analysis.loading import load_model
 from analysis.model import SentimentModel
 from analysis.options import InferenceOptions
 from storage.models import Feedback
+from tests.support.memory import peak_rss_growth
 from tests.support.slack import Served, block_actions_payload, served, slash_body
-
-PAGE = 4096
 
 
 @pytest.fixture(scope="module")
@@ -83,11 +81,6 @@ def test_a_flood_of_unverified_requests_logs_a_line_now_and_then(app: Served, ca
     assert 1 <= len(lines) <= 2
 
 
-def _rss_bytes() -> int:
-    with open("/proc/self/statm") as statm:
-        return int(statm.read().split()[1]) * PAGE
-
-
 def _send_chunked(
     url: str, total: int, *, chunk: int = 1 << 20, content_length: int | None = None
 ) -> tuple[int, bytes]:
@@ -116,28 +109,16 @@ def _send_chunked(
 
 @pytest.mark.parametrize("framing", ["chunked", "content-length-lie"])
 def test_a_huge_body_is_refused_while_it_streams_and_memory_stays_bounded(app: Served, framing: str) -> None:
-    peak, baseline, done = [0], _rss_bytes(), threading.Event()
-
-    def sample() -> None:
-        while not done.is_set():
-            peak[0] = max(peak[0], _rss_bytes())
-            time.sleep(0.005)
-
-    sampler = threading.Thread(target=sample, daemon=True)
-    sampler.start()
     total = 200 << 20
-    try:
+    with peak_rss_growth() as growth:
         # A lie: a small declared length and a huge body, or no length at all.
         sent, answer = _send_chunked(app.url, total, content_length=1000 if framing != "chunked" else None)
-    finally:
-        done.set()
-        sampler.join()
     if framing == "chunked":
         assert answer.startswith(b"HTTP/1.1 413") and sent < total
     else:
         # The declared 1,000 bytes are read (and found unsigned); what follows is never read as a body.
         assert answer.startswith(b"HTTP/1.1 401")
-    assert peak[0] - baseline < 60 << 20, f"resident size grew by {(peak[0] - baseline) >> 20} MB"
+    assert growth.bytes < 60 << 20, f"resident size grew by {growth.bytes >> 20} MB"
     _nothing_sent(app)
 
 
