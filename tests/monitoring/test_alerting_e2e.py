@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import socket
 import subprocess
 import threading
 import time
@@ -21,18 +20,13 @@ import yaml
 
 from monitoring.exporter import MetricsServer, build_registry
 from storage.registry import record_evaluation
+from tests.support.net import free_port
 from tests.support.pipeline import evaluation, job_context
 
 REPO = Path(__file__).resolve().parents[2]
 MONITORING = REPO / "monitoring"
 PROMETHEUS = shutil.which("prometheus")
 ALERTMANAGER = shutil.which("prometheus-alertmanager") or shutil.which("alertmanager")
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 class Webhook:
@@ -120,7 +114,7 @@ def test_accuracy_below_threshold_reaches_slack_and_so_does_its_resolution(tmp_p
     exporter.start()
     webhook = Webhook()
     webhook.thread.start()
-    prometheus_port, alertmanager_port = _free_port(), _free_port()
+    prometheus_port, alertmanager_port = free_port(), free_port()
 
     # The project's rules, with every `for:` cut to 2 s so that the test takes seconds, not minutes.
     rules = yaml.safe_load((MONITORING / "prometheus" / "rules" / "brandpulse.yml").read_text(encoding="utf-8"))

@@ -18,6 +18,7 @@ from bot.slack.views.errors import DATABASE_AWAY
 from monitoring.exporter import MetricsServer, build_registry
 from storage.models import Mention
 from tests.conftest import POSTGRES_URL
+from tests.support.net import free_port
 from tests.support.slack import ADMIN, Served, post_event, served
 
 pytestmark = pytest.mark.postgres
@@ -136,7 +137,6 @@ def test_in_socket_mode_an_unstored_message_is_not_acknowledged(tmp_path: Path, 
     from bot.config.settings import load_settings
     from bot.runtime.context import AppContext
     from bot.runtime.server import Server
-    from tests.bot.runtime.test_serve import _free_port
     from tests.support.fake_slack import FakeSlack
     from tests.support.slack import BOT_TOKEN
 
@@ -157,8 +157,8 @@ def test_in_socket_mode_an_unstored_message_is_not_acknowledged(tmp_path: Path, 
             slack_bot_token=BOT_TOKEN,
             slack_app_token="xapp-1-socket-test",
             slack_api_url=fake.api_url,
-            http_port=_free_port(),
-            metrics_port=_free_port(),
+            http_port=free_port(),
+            metrics_port=free_port(),
         )
         app = AppContext(settings)
         server = Server(app, load_model=False)

@@ -18,19 +18,14 @@ from typing import Any
 import pytest
 
 from tests.support.fake_slack import FakeSlack
+from tests.support.net import free_port
 from tests.support.slack import BOT_TOKEN, SIGNING_SECRET, Served
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @contextmanager
 def serving(cwd: Path, **env: str) -> Iterator[tuple[subprocess.Popen[str], list[str]]]:
     """Start ``brandpulse serve``; yield once it runs; SIGTERM it and check it stops cleanly."""
-    environment = {**os.environ, "HF_HUB_OFFLINE": "1", "BRANDPULSE_METRICS_PORT": str(_free_port()), **env}
+    environment = {**os.environ, "HF_HUB_OFFLINE": "1", "BRANDPULSE_METRICS_PORT": str(free_port()), **env}
     process = subprocess.Popen(
         [sys.executable, "-m", "bot", "serve"], cwd=cwd, env=environment, stderr=subprocess.PIPE, text=True
     )
@@ -57,7 +52,7 @@ def _health(port: int) -> dict[str, Any]:
 
 
 def test_serve_without_slack_or_model_keeps_running(tmp_path: Path) -> None:
-    port, metrics_port = _free_port(), _free_port()
+    port, metrics_port = free_port(), free_port()
     with serving(
         tmp_path,
         BRANDPULSE_SLACK_BOT_TOKEN="xoxb-do-not-log",
@@ -84,7 +79,7 @@ def test_serve_without_slack_or_model_keeps_running(tmp_path: Path) -> None:
 
 
 def test_serve_answers_slack_over_http(tmp_path: Path, tiny_model: Path) -> None:
-    port = _free_port()
+    port = free_port()
     with (
         FakeSlack() as fake,
         serving(
@@ -125,8 +120,8 @@ def test_serve_answers_slack_over_socket_mode(tmp_path: Path, tiny_model: Path) 
             slack_bot_token=BOT_TOKEN,
             slack_app_token="xapp-1-socket-test",
             slack_api_url=fake.api_url,
-            http_port=_free_port(),
-            metrics_port=_free_port(),
+            http_port=free_port(),
+            metrics_port=free_port(),
         )
         server = Server(AppContext(settings))
         server.start()
@@ -158,7 +153,7 @@ def test_a_taken_port_is_one_clear_error(tmp_path: Path) -> None:
                 "HF_HUB_OFFLINE": "1",
                 "BRANDPULSE_MODEL": str(tmp_path / "none"),
                 "BRANDPULSE_HTTP_PORT": str(port),
-                "BRANDPULSE_METRICS_PORT": str(_free_port()),
+                "BRANDPULSE_METRICS_PORT": str(free_port()),
             },
             capture_output=True,
             text=True,
@@ -183,7 +178,7 @@ def test_a_refused_socket_mode_token_is_one_clear_error(tmp_path: Path) -> None:
             slack_bot_token=BOT_TOKEN,
             slack_app_token="xapp-1-revoked",
             slack_api_url=fake.api_url,
-            http_port=_free_port(),
+            http_port=free_port(),
         )
         server = Server(AppContext(settings), load_model=False)
         with pytest.raises(BrandpulseError, match=r"cannot connect to Slack in Socket Mode \(invalid_auth\)") as error:
