@@ -2,24 +2,28 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypedDict
 
 from sqlalchemy import (
+    BindParameter,
+    CompoundSelect,
     Connection,
     Integer,
     Select,
     Table,
     and_,
     bindparam,
-    case,
     delete,
     func,
+    literal,
     or_,
     select,
     text,
+    union_all,
     update,
 )
 from sqlalchemy.ext.compiler import compiles
@@ -390,34 +394,67 @@ def brand_label_counts(*, session: Session, brand: str, since: datetime, until: 
     return {label: int(n) for label, n in session.execute(query)}
 
 
-def brand_label_counts_per_window(
-    *, session: Session, brand: str, windows: Sequence[tuple[datetime, datetime]]
-) -> list[dict[str | None, int]]:
-    """``brand_label_counts`` for each of several windows [since, until), in one query; the windows must not
-    overlap (a spike test's baseline: the same hour on each of the days before)."""
-    if not windows:
-        return []
-    ordered = sorted(windows)
-    if any(a[1] > b[0] for a, b in zip(ordered, ordered[1:], strict=False)):
-        return [brand_label_counts(session=session, brand=brand, since=a, until=b) for a, b in windows]
-    slot = case(
-        *[(and_(Mention.created_at >= a, Mention.created_at < b), index) for index, (a, b) in enumerate(windows)],
-        else_=-1,
-    ).label("slot")
-    query = (
-        select(slot, Mention.label, func.count())
-        .where(Mention.brand == brand, Mention.created_at >= ordered[0][0], Mention.created_at < ordered[-1][1])
-        .group_by(text("slot"), Mention.label)
-    )
-    counts: list[dict[str | None, int]] = [{} for _ in windows]
-    for index, label, n in session.execute(query):
-        if index >= 0:
-            counts[index][label] = int(n)
+def label_counts_per_window(
+    *, session: Session, brands: Sequence[str], windows: Sequence[tuple[datetime, datetime]]
+) -> dict[str, list[dict[str | None, int]]]:
+    """For each brand, its mentions per label in each window [since, until): windows may overlap, and a window given
+    twice is read once. One query reads up to ``SLOTS_PER_QUERY`` windows for every brand."""
+    counts: dict[str, list[dict[str | None, int]]] = {brand: [{} for _ in windows] for brand in brands}
+    if not windows or not brands:
+        return counts
+    positions: dict[tuple[datetime, datetime], list[int]] = {}
+    for position, window in enumerate(windows):
+        positions.setdefault(window, []).append(position)
+    distinct = list(positions)
+    for start in range(0, len(distinct), SLOTS_PER_QUERY):
+        chunk = distinct[start : start + SLOTS_PER_QUERY]
+        parameters: dict[str, Any] = {"brands": sorted(set(brands))}
+        for slot, (since, until) in enumerate(chunk):
+            parameters[f"since_{slot}"], parameters[f"until_{slot}"] = since, until
+        for brand, slot, label, n in session.execute(_counts_per_slot(len(chunk)), parameters):
+            for position in positions[chunk[slot]]:
+                counts[brand][position][label] = int(n)
     return counts
 
 
+# SQLite allows at most 500 terms in a compound SELECT.
+SLOTS_PER_QUERY = 200
+
+
+@functools.cache
+def _counts_per_slot(slots: int) -> CompoundSelect[str, int, str | None, int]:
+    """Mentions per brand, slot and label, slot ``i`` being [since_i, until_i): one indexed range per slot, so that
+    the database reads the mentions of the windows and not of the days between them. A spike run asks for this every
+    few minutes: the statement is built once per number of slots and its compiled form is reused."""
+    brands: BindParameter[list[str]] = bindparam("brands", expanding=True)
+    return union_all(
+        *[
+            select(Mention.brand, literal(i, Integer), Mention.label, func.count())
+            .where(
+                Mention.brand.in_(brands),
+                Mention.created_at >= bindparam(f"since_{i}"),
+                Mention.created_at < bindparam(f"until_{i}"),
+            )
+            .group_by(Mention.brand, Mention.label)
+            for i in range(slots)
+        ]
+    )
+
+
 def first_mention_at(*, session: Session, brand: str) -> datetime | None:
-    return session.execute(select(func.min(Mention.created_at)).where(Mention.brand == brand)).scalar_one_or_none()
+    return first_mentions(session=session, brands=[brand]).get(brand)
+
+
+def first_mentions(*, session: Session, brands: Sequence[str]) -> dict[str, datetime]:
+    """When each brand's oldest stored mention was created (brands with none are left out)."""
+    if not brands:
+        return {}
+    query = (
+        select(Mention.brand, func.min(Mention.created_at))
+        .where(Mention.brand.in_(sorted(set(brands))))
+        .group_by(Mention.brand)
+    )
+    return {brand: first for brand, first in session.execute(query) if first is not None}
 
 
 _SCORE_OF = {"negative": Mention.score_negative, "neutral": Mention.score_neutral, "positive": Mention.score_positive}

@@ -6,6 +6,7 @@ The pipeline's machinery (Slack client, scheduler, metrics) is imported inside t
 
 from __future__ import annotations
 
+import functools
 import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -148,7 +149,7 @@ def replay(app: AppContext, file: Path, speed: float, source: str, tail_hours: f
     """
     from bot.jobs.scheduler import SteppedSchedule
     from bot.runtime.pipeline import job_context, lazy_model, make_deliverer, without_model_jobs_if_unavailable
-    from bot.runtime.replay import DeferredClassification, Replay, ReplayReport, load_rows
+    from bot.runtime.replay import DeferredClassification, Lookahead, Replay, ReplayReport, load_rows
 
     importer = Importer(engine=app.engine, matcher=app.brands.matcher(), tz=app.settings.tz, default_source=source)
     report = ReplayReport(path=str(file))
@@ -157,7 +158,8 @@ def replay(app: AppContext, file: Path, speed: float, source: str, tail_hours: f
         click.echo(str(rejection), err=True)
     if not rows:
         raise BrandpulseError(f"{file}: no usable rows to replay")
-    ctx = job_context(app, lazy_model(app))
+    load, texts = lazy_model(app), [row["text"] for row in rows]
+    ctx = job_context(app, functools.cache(lambda: Lookahead(load(), texts)))
     jobs = without_model_jobs_if_unavailable(build_jobs(ctx), ctx)
     deliverer = make_deliverer(app)
     if deliverer is not None:

@@ -9,6 +9,7 @@ windows that precede it within the last 24 hours, at least three of them. A spik
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -24,10 +25,9 @@ from bot.slack.blocks import MAX_BLOCKS, Block, context, cut, escape, fallback, 
 from storage.alerts import latest_alert, record_alert
 from storage.db import lock_for_transaction
 from storage.mentions import (
-    brand_label_counts,
-    brand_label_counts_per_window,
-    first_mention_at,
+    first_mentions,
     history,
+    label_counts_per_window,
     strongest,
     texts_between,
 )
@@ -83,56 +83,56 @@ class Spike:
     samples: list[Mention]
 
 
-def _counts(session: Session, brand: str, windows: list[tuple[datetime, datetime]]) -> list[dict[str | None, int]]:
-    return brand_label_counts_per_window(session=session, brand=brand, windows=windows)
+@dataclass(frozen=True)
+class Observation:
+    """What a brand's spike test reads: its mentions per label in the window and in each baseline window."""
+
+    window: tuple[datetime, datetime]
+    baseline: Baseline
+    current: dict[str | None, int]
+    past: list[dict[str | None, int]]
+
+
+@dataclass(frozen=True)
+class Finding:
+    """A spike the figures show, before its words and samples are looked up."""
+
+    kind: str
+    critical: bool
+    figures: dict[str, Any]
+    label: str | None  # the label of the samples that illustrate it (None: any)
+
+
+def observe(
+    *, session: Session, brands: Sequence[str], end: datetime, window: timedelta, days: int, min_days: int
+) -> dict[str, Observation]:
+    """The observations of the window ending at ``end`` for each brand with history enough for a baseline. Every
+    spike run reads them for every brand: one query for the brands' first mentions, one for their counts."""
+    firsts = first_mentions(session=session, brands=brands)
+    baselines = {
+        brand: baseline
+        for brand in brands
+        if brand in firsts
+        and (baseline := baseline_windows(end=end, window=window, first=firsts[brand], days=days, min_days=min_days))
+    }
+    span = (end - window, end)
+    union = list(dict.fromkeys([span, *(w for baseline in baselines.values() for w in baseline.windows)]))
+    found = label_counts_per_window(session=session, brands=list(baselines), windows=union)
+    counts = {brand: dict(zip(union, found[brand], strict=True)) for brand in baselines}
+    return {
+        brand: Observation(span, baseline, counts[brand][span], [counts[brand][w] for w in baseline.windows])
+        for brand, baseline in baselines.items()
+    }
 
 
 def _classified(counts: dict[str | None, int]) -> int:
     return sum(counts.get(label, 0) for label in LABELS)
 
 
-def detect(
-    *,
-    session: Session,
-    brand: Brand,
-    config: AlertConfig,
-    end: datetime,
-    window: timedelta,
-    days: int,
-    min_days: int,
-    alpha: float,
-) -> list[Spike]:
-    """The spikes of the window ending at ``end`` (cooldowns are the caller's business)."""
-    first = first_mention_at(session=session, brand=brand.name)
-    if first is None:
-        return []
-    baseline = baseline_windows(end=end, window=window, first=first, days=days, min_days=min_days)
-    if baseline is None:
-        return []
-    span = (end - window, end)
-    current = brand_label_counts(session=session, brand=brand.name, since=span[0], until=span[1])
-    past = _counts(session, brand.name, baseline.windows)
-    exclude = frozenset(words(" ".join([brand.name, *brand.keywords])))
-    spikes: list[Spike] = []
-
-    def spike(kind: str, critical: bool, figures: dict[str, Any], *, label: str | None) -> Spike:
-        """A spike of the window, with the words that drive it and samples of ``label`` (None: any)."""
-        since, until = span
-        if label is None:
-            samples = history(session=session, brand=brand.name, since=since, until=until, limit=SAMPLES)
-        else:
-            samples = strongest(session=session, brand=brand.name, since=since, until=until, label=label, limit=SAMPLES)
-        return Spike(
-            brand=brand.name,
-            kind=kind,
-            severity="critical" if critical else "warning",
-            window=span,
-            baseline=baseline,
-            figures=figures,
-            terms=_terms(session, brand.name, span, baseline, exclude, label=label),
-            samples=samples,
-        )
-
+def findings(observation: Observation, config: AlertConfig, *, alpha: float) -> list[Finding]:
+    """The spikes an observation shows: each must clear the brand's minimum volume, its threshold and the test."""
+    current, past = observation.current, observation.past
+    found: list[Finding] = []
     volume = volume_test(sum(current.values()), [sum(c.values()) for c in past])
     if (
         volume.observed >= config.min_volume
@@ -146,7 +146,7 @@ def detect(
             "ratio": round(volume.ratio, 2) if volume.baseline_mean else None,
             "p_value": volume.p_value,
         }
-        spikes.append(spike("volume", critical, figures, label=None))
+        found.append(Finding("volume", critical, figures, label=None))
 
     negative = current.get("negative", 0)
     share = negative_share_test(
@@ -170,8 +170,30 @@ def detect(
             "baseline_classified": share.baseline_classified,
             "p_value": share.p_value,
         }
-        spikes.append(spike("negative_share", critical, figures, label="negative"))
-    return spikes
+        found.append(Finding("negative_share", critical, figures, label="negative"))
+    return found
+
+
+def explain(*, session: Session, brand: Brand, observation: Observation, finding: Finding) -> Spike:
+    """A finding with the words that drive it and sample mentions of its label."""
+    since, until = observation.window
+    if finding.label is None:
+        samples = history(session=session, brand=brand.name, since=since, until=until, limit=SAMPLES)
+    else:
+        samples = strongest(
+            session=session, brand=brand.name, since=since, until=until, label=finding.label, limit=SAMPLES
+        )
+    exclude = frozenset(words(" ".join([brand.name, *brand.keywords])))
+    return Spike(
+        brand=brand.name,
+        kind=finding.kind,
+        severity="critical" if finding.critical else "warning",
+        window=observation.window,
+        baseline=observation.baseline,
+        figures=finding.figures,
+        terms=_terms(session, brand.name, observation.window, observation.baseline, exclude, label=finding.label),
+        samples=samples,
+    )
 
 
 def _terms(
@@ -241,29 +263,38 @@ def run(ctx: JobContext, now: datetime, brand_name: str | None = None) -> str:
     window = timedelta(minutes=settings.spike_window_minutes)
     raised: list[str] = []
     quiet: list[str] = []
-    for brand in ctx.brands.brands:
+    watched = [
+        brand
+        for brand in ctx.brands.brands
+        if brand.alerts is not None and (brand_name is None or brand.name == brand_name)
+    ]
+    with ctx.sessions() as session:
+        observed = observe(
+            session=session,
+            brands=[brand.name for brand in watched],
+            end=now,
+            window=window,
+            days=settings.spike_baseline_days,
+            min_days=settings.spike_min_baseline_days,
+        )
+    for brand in watched:
         config = brand.alerts
-        if config is None or (brand_name is not None and brand.name != brand_name):
+        observation = observed.get(brand.name)
+        if config is None or observation is None:
             continue
+        found = findings(observation, config, alpha=settings.spike_alpha)
+        if not found:
+            continue  # the common case: no session, no lock
         with ctx.sessions() as session:
             # One process at a time per brand from the cooldown check to the alert, so that a scheduled run and a
             # run-job elsewhere cannot both find the cooldown over and both alert.
             lock_for_transaction(session, f"brandpulse-spikes:{brand.name}")
-            spikes = detect(
-                session=session,
-                brand=brand,
-                config=config,
-                end=now,
-                window=window,
-                days=settings.spike_baseline_days,
-                min_days=settings.spike_min_baseline_days,
-                alpha=settings.spike_alpha,
-            )
-            for spike in spikes:
-                last = latest_alert(session=session, brand=brand.name, kind=spike.kind)
+            for finding in found:
+                last = latest_alert(session=session, brand=brand.name, kind=finding.kind)
                 if last is not None and last.window_end > now - timedelta(minutes=config.cooldown_minutes):
-                    quiet.append(f"{brand.name} {spike.kind}")
+                    quiet.append(f"{brand.name} {finding.kind}")
                     continue
+                spike = explain(session=session, brand=brand, observation=observation, finding=finding)
                 details = {
                     **spike.figures,
                     "terms": [t.word for t in spike.terms],

@@ -11,6 +11,8 @@ from pathlib import Path
 
 from sqlalchemy import Engine
 
+from analysis.errors import InvalidInput
+from analysis.prediction import Classifier, Prediction
 from bot.core.ingest import Importer, ImportReport, detect_format
 from bot.jobs.deps import Job
 from bot.jobs.scheduler import SteppedSchedule
@@ -18,6 +20,8 @@ from storage.mentions import MentionRow, insert_mentions
 
 INSERT_BATCH = 500
 CLASSIFY = "classify"
+# Texts of the file classified together when the model is asked about one it has not seen.
+LOOKAHEAD = 1024
 
 
 @dataclass
@@ -126,3 +130,37 @@ class DeferredClassification:
         """Classify what is left; how many classification runs the replay took."""
         self._catch_up(at)
         return self.runs
+
+
+class Lookahead:
+    """The model, read ahead along the replayed file: asked about a text it has not classified yet, it classifies it
+    together with the file's next ``ahead`` texts in one call, and answers later calls from those results.
+
+    Classification still happens when the replay's jobs run and through the same job; only the forward passes move,
+    from hundreds of runs of a few mentions each (those that arrive between two spike runs) to full batches of texts
+    of similar length. The results are the model's own. It keeps the results of the last ``4 * ahead`` texts: the
+    jobs consume them in the file's order, and a text met again after that is classified again.
+    """
+
+    def __init__(self, model: Classifier, texts: Sequence[str], *, ahead: int = LOOKAHEAD) -> None:
+        self._model = model
+        self.name = model.name
+        self._texts = texts
+        self._ahead = ahead
+        self._next = 0  # the first text of the file not read ahead yet
+        self._known: dict[str, Prediction | InvalidInput] = {}  # oldest first
+
+    def classify(
+        self, texts: Sequence[str], *, progress: Callable[[int], None] | None = None
+    ) -> list[Prediction | InvalidInput]:
+        if any(text not in self._known for text in texts):
+            upcoming = self._texts[self._next : self._next + self._ahead]
+            self._next += len(upcoming)
+            batch = list(dict.fromkeys(text for text in [*texts, *upcoming] if text not in self._known))
+            self._known.update(zip(batch, self._model.classify(batch), strict=True))
+        results = [self._known[text] for text in texts]
+        for stale in list(self._known)[: max(0, len(self._known) - 4 * self._ahead)]:
+            del self._known[stale]
+        if progress is not None:
+            progress(len(texts))
+        return results

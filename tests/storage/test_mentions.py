@@ -10,10 +10,11 @@ from sqlalchemy.orm import Session
 from storage.db import make_sessionmaker
 from storage.mentions import (
     brand_label_counts,
-    brand_label_counts_per_window,
     count_mentions,
+    first_mentions,
     history,
     insert_mentions,
+    label_counts_per_window,
     quarter_hour_counts,
 )
 from storage.models import Mention
@@ -153,9 +154,39 @@ def test_counts_per_window_in_one_query_match_one_query_per_window(engine: Engin
     hour = timedelta(hours=1)
     windows = [(T0 + day * timedelta(hours=5) + hour, T0 + day * timedelta(hours=5) + 2 * hour) for day in range(8)]
     one_by_one = [brand_label_counts(session=session, brand="apple", since=a, until=b) for a, b in windows]
-    assert brand_label_counts_per_window(session=session, brand="apple", windows=windows) == one_by_one
+    assert label_counts_per_window(session=session, brands=["apple"], windows=windows) == {"apple": one_by_one}
     assert sum(sum(c.values()) for c in one_by_one) > 50
     overlapping = [(T0, T0 + 2 * hour), (T0 + hour, T0 + 3 * hour)]
-    assert brand_label_counts_per_window(session=session, brand="apple", windows=overlapping) == [
-        brand_label_counts(session=session, brand="apple", since=a, until=b) for a, b in overlapping
+    assert label_counts_per_window(session=session, brands=["apple"], windows=overlapping) == {
+        "apple": [brand_label_counts(session=session, brand="apple", since=a, until=b) for a, b in overlapping]
+    }
+
+
+def test_counts_per_window_for_several_brands_match_one_query_per_brand_and_window(
+    engine: Engine, session: Session
+) -> None:
+    labels = ["negative", "neutral", "positive", None]
+    rows = [
+        row(f"{brand}-{i}", brand=brand, created_at=T0 + timedelta(minutes=step * i), label=labels[i % 4])
+        for brand, step in (("apple", 7), ("google", 11), ("nokia", 13))
+        for i in range(300)
     ]
+    with engine.begin() as connection:
+        insert_mentions(connection=connection, rows=rows)
+    hour = timedelta(hours=1)
+    windows = [(T0 + k * 3 * hour, T0 + k * 3 * hour + hour) for k in range(10)]
+    windows.append(windows[2])  # asked twice, counted once, answered in both places
+    brands = ["apple", "google", "samsung"]  # samsung has no mention: empty counts
+    expected = {
+        brand: [brand_label_counts(session=session, brand=brand, since=a, until=b) for a, b in windows]
+        for brand in brands
+    }
+    assert label_counts_per_window(session=session, brands=brands, windows=windows) == expected
+    assert sum(sum(c.values()) for c in expected["google"]) > 50 and expected["samsung"][0] == {}
+    assert first_mentions(session=session, brands=brands) == {"apple": T0, "google": T0}
+    # More windows than one statement may hold (SQLite: 500 terms in a compound SELECT): read in several.
+    minute = timedelta(minutes=1)
+    many = [(T0 + k * 5 * minute, T0 + (k + 1) * 5 * minute) for k in range(600)]
+    assert label_counts_per_window(session=session, brands=["apple"], windows=many) == {
+        "apple": [brand_label_counts(session=session, brand="apple", since=a, until=b) for a, b in many]
+    }

@@ -10,7 +10,8 @@ import pytest
 from sqlalchemy import select
 
 from bot.jobs import spikes
-from bot.jobs.spikes import baseline_windows
+from bot.jobs.spikes import baseline_windows, observe
+from storage.mentions import brand_label_counts
 from storage.models import OutboxMessage, SpikeAlert
 from tests.support.fake_slack import block_kit_problems
 from tests.support.pipeline import T0, M, add, job_context, rows_of, stream
@@ -35,6 +36,35 @@ def test_baseline_is_the_same_hour_on_past_days_once_there_is_history() -> None:
     assert young is not None and young.description == "the 24 preceding hour windows"
     assert young.windows[0] == (T0 + DAY + 3 * HOUR, T0 + DAY + 4 * HOUR)
     assert baseline_windows(end=T0 + 3 * HOUR, window=HOUR, first=T0, days=7, min_days=3) is None
+
+
+@pytest.mark.parametrize("minutes", [60, 7])  # 7 does not divide a day: one brand's windows overlap another's
+def test_one_observation_for_all_brands_counts_what_each_window_holds(
+    tmp_path: Path, db_url: str, minutes: int
+) -> None:
+    ctx = job_context(tmp_path, db_url)
+    add(ctx.sessions, stream(start=T0, hours=8 * 24, rate=3, negative=0.3, seed=3))
+    # globex from day 7 on, a mention a minute: its windows and acme's meet where 7 minutes do not divide a day
+    minute = timedelta(minutes=1)
+    add(ctx.sessions, [M(T0 + 7 * DAY + i * minute, f"globex launch {i}", brand="globex") for i in range(1900)])
+    end, window = T0 + 8 * DAY + 15 * HOUR, timedelta(minutes=minutes)
+    with ctx.sessions() as session:
+        observed = observe(
+            session=session, brands=["acme", "globex", "initech"], end=end, window=window, days=7, min_days=3
+        )
+        assert set(observed) == {"acme", "globex"}  # initech has no mention, so no baseline
+        assert "last 7 days" in observed["acme"].baseline.description
+        assert "preceding" in observed["globex"].baseline.description  # its history is a day and a half long
+        for brand, observation in observed.items():
+            assert observation.window == (end - window, end)
+            assert observation.current == brand_label_counts(
+                session=session, brand=brand, since=end - window, until=end
+            )
+            assert observation.past == [
+                brand_label_counts(session=session, brand=brand, since=a, until=b)
+                for a, b in observation.baseline.windows
+            ]
+        assert sum(sum(c.values()) for c in observed["acme"].past) > 0
 
 
 def test_an_injected_negative_spike_alerts_with_the_words_that_drive_it(tmp_path: Path, db_url: str) -> None:
