@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -86,3 +88,24 @@ def lock_for_transaction(session: Session, name: str) -> None:
 
     if session.get_bind().dialect.name == "postgresql":
         session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:name))"), {"name": name})
+
+
+@contextmanager
+def holding_lock(engine: Engine, name: str) -> Iterator[bool]:
+    """A named lock held across several transactions (a source's poll reads its state, fetches, then stores), tried
+    rather than waited for: on PostgreSQL a session advisory lock on a connection of its own; SQLite (one process
+    per file) needs none. Yields whether this process holds it."""
+    from sqlalchemy import text
+
+    if engine.dialect.name != "postgresql":
+        yield True
+        return
+    with engine.connect() as connection:
+        held = bool(connection.execute(text("SELECT pg_try_advisory_lock(hashtext(:name))"), {"name": name}).scalar())
+        connection.commit()
+        try:
+            yield held
+        finally:
+            if held:
+                connection.execute(text("SELECT pg_advisory_unlock(hashtext(:name))"), {"name": name})
+                connection.commit()

@@ -57,6 +57,10 @@ class MentionRow(TypedDict):
     created_at: datetime
     ingested_at: datetime
     status: str
+    likes: int | None
+    reposts: int | None
+    replies: int | None
+    author_followers: int | None
 
 
 def new_mention(
@@ -70,6 +74,10 @@ def new_mention(
     author: str | None = None,
     url: str | None = None,
     language: str | None = None,
+    likes: int | None = None,
+    reposts: int | None = None,
+    replies: int | None = None,
+    author_followers: int | None = None,
 ) -> MentionRow:
     """A mention as it arrives from a source, waiting for the model: the one way to build a mention row.
 
@@ -87,6 +95,10 @@ def new_mention(
         "created_at": created_at,
         "ingested_at": ingested_at,
         "status": MentionStatus.PENDING.value,
+        "likes": likes,
+        "reposts": reposts,
+        "replies": replies,
+        "author_followers": author_followers,
     }
 
 

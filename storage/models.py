@@ -97,6 +97,11 @@ class Mention(Base):
     score_positive: Mapped[float | None] = mapped_column(Float)
     model_version: Mapped[str | None] = mapped_column(String(255))
     classified_at: Mapped[datetime | None]
+    # Engagement, where the source gives it (None: not given, not zero).
+    likes: Mapped[int | None] = mapped_column(Integer)
+    reposts: Mapped[int | None] = mapped_column(Integer)
+    replies: Mapped[int | None] = mapped_column(Integer)
+    author_followers: Mapped[int | None] = mapped_column(Integer)
 
     __table_args__ = (
         UniqueConstraint("source", "external_id"),
@@ -268,3 +273,39 @@ class SeenRequest(Base):
 
     signature: Mapped[str] = mapped_column(String(64), primary_key=True)
     seen_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+
+class SourceState(Base):
+    """Where a configured source stands: its cursor (what the connector needs to resume), its backoff, and how its
+    polls went. One row per source name, written in the transaction that stores what a poll fetched."""
+
+    __tablename__ = "source_states"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    type: Mapped[str] = mapped_column(String(32))
+    cursor: Mapped[dict[str, Any]] = mapped_column(JSON)
+    backoff_until: Mapped[datetime | None]
+    last_attempt_at: Mapped[datetime | None]
+    last_success_at: Mapped[datetime | None]
+    last_error_at: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    # Running totals for the metrics (counters never go down, so they are not derived from pruned poll rows).
+    polls_total: Mapped[int] = mapped_column(BigInteger, default=0)
+    errors_total: Mapped[int] = mapped_column(BigInteger, default=0)
+    added_total: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class SourcePoll(Base):
+    """One poll of a source: what it fetched, matched to brands and added, or why it failed."""
+
+    __tablename__ = "source_polls"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    source: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime]
+    fetched: Mapped[int] = mapped_column(Integer)
+    matched: Mapped[int] = mapped_column(Integer)
+    added: Mapped[int] = mapped_column(Integer)
+    error: Mapped[str | None] = mapped_column(Text)
+
+    __table_args__ = (Index(None, "source", "at"), Index(None, "at"))

@@ -20,6 +20,7 @@ from bot.cli.model import (
     train_command,
 )
 from bot.cli.pipeline import outbox, replay, run_job, worker
+from bot.cli.sources import sources
 from bot.config.settings import Settings, load_settings, unknown_variables
 from bot.errors import USER_ERRORS, ConfigError, mask_secrets
 from bot.runtime.context import AppContext
@@ -174,6 +175,7 @@ cli.add_command(worker)
 cli.add_command(outbox)
 cli.add_command(replay)
 cli.add_command(exporter)
+cli.add_command(sources)
 
 
 def main() -> None:

@@ -18,6 +18,7 @@ from pydantic import (
 
 from analysis.brand_match import BrandMatcher, BrandTerms
 from bot.config.cron import CronExpression
+from bot.config.sources import SourceConfig
 from bot.errors import ConfigError
 
 Channel = Annotated[str, StringConstraints(pattern=r"^(#[a-z0-9][a-z0-9._-]{0,79}|[CG][A-Z0-9]{8,})$")]
@@ -51,6 +52,7 @@ class Brand(_Strict):
 
 class BrandsConfig(_Strict):
     brands: list[Brand] = Field(min_length=1)
+    sources: list[SourceConfig] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _unique_names(self) -> BrandsConfig:
@@ -59,10 +61,26 @@ class BrandsConfig(_Strict):
             if brand.name in seen:
                 raise ValueError(f"brand name {brand.name!r} is defined twice")
             seen.add(brand.name)
+        sources: set[str] = set()
+        for source in self.sources:
+            if source.name in sources:
+                raise ValueError(f"source name {source.name!r} is defined twice")
+            sources.add(source.name)
+            unknown = [b for b in source.brands or () if b not in seen]
+            if unknown:
+                raise ValueError(f"source {source.name!r} names brands that are not defined: {', '.join(unknown)}")
         return self
 
+    def source(self, name: str) -> SourceConfig | None:
+        return next((s for s in self.sources if s.name == name), None)
+
+    def matcher_for(self, names: Sequence[str] | None) -> BrandMatcher:
+        """A matcher over the named brands (None: all of them)."""
+        wanted = self.brands if names is None else [b for b in self.brands if b.name in names]
+        return BrandMatcher(BrandTerms(b.name, b.keywords, b.exclude) for b in wanted)
+
     def matcher(self) -> BrandMatcher:
-        return BrandMatcher(BrandTerms(b.name, b.keywords, b.exclude) for b in self.brands)
+        return self.matcher_for(None)
 
     @property
     def names(self) -> list[str]:

@@ -106,6 +106,12 @@ class Settings(BaseSettings):
     outbox_lease_seconds: int = Field(
         default=300, ge=1, description="How long a deliverer holds a message before another may try it."
     )
+    source_timeout_seconds: float = Field(
+        default=20.0, gt=0, le=300, description="How long a source's answer may take (each request of a poll)."
+    )
+    source_max_bytes: int = Field(
+        default=10_000_000, ge=10_000, description="The largest answer a source may send; a larger one fails the poll."
+    )
     log_level: LogLevel = Field(default="INFO", description="DEBUG, INFO, WARNING, ERROR or CRITICAL.")
 
     @field_validator("database_url")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 import socket
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -30,6 +30,8 @@ class JobContext:
     # Called after a job queues messages, so that the deliverer sends them now rather than at its next poll.
     queued: Callable[[], None] = lambda: None
     owner: str = field(default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}")
+    # Where the sources' ${VARIABLE} references are read.
+    env: Mapping[str, str] = field(default_factory=lambda: os.environ)
 
 
 class Idle(str):

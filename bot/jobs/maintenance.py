@@ -11,6 +11,7 @@ from bot.jobs.deps import Idle, JobContext
 from storage.jobs import delete_runs_before
 from storage.mentions import delete_older_than
 from storage.outbox import delete_sent_before
+from storage.sources import delete_polls_before
 
 
 def classify(ctx: JobContext, now: datetime) -> str:
@@ -37,7 +38,7 @@ BOOKKEEPING_DAYS = 30
 
 
 def retention(ctx: JobContext, now: datetime) -> str:
-    """Forget job runs and delivered messages after 30 days, and mentions after BRANDPULSE_RETENTION_DAYS (if set)."""
+    """Forget job runs, delivered messages and source polls after 30 days, and mentions after BRANDPULSE_RETENTION_DAYS (if set)."""
     bookkeeping = now - timedelta(days=BOOKKEEPING_DAYS)
     parts = []
     with ctx.sessions() as session, session.begin():
@@ -48,4 +49,5 @@ def retention(ctx: JobContext, now: datetime) -> str:
             )
         parts.append(f"{delete_runs_before(session=session, before=bookkeeping)} job runs")
         parts.append(f"{delete_sent_before(session=session, before=bookkeeping)} sent messages")
+        parts.append(f"{delete_polls_before(session=session, before=bookkeeping)} source polls")
     return "deleted " + ", ".join(parts)

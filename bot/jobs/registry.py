@@ -11,14 +11,14 @@ from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.cron import CronTrigger
 
 from bot.errors import USER_ERRORS, BrandpulseError
-from bot.jobs import digest, maintenance, spikes
+from bot.jobs import digest, maintenance, sources, spikes
 from bot.jobs.deps import Idle, Job, JobContext
 from bot.jobs.triggers import every, previous_fire_time
 from storage.jobs import claim_run, finish_run
 
 log = logging.getLogger(__name__)
 
-JOB_NAMES = ("classify", "spikes", "digest", "evaluate", "retention")
+JOB_NAMES = ("classify", "spikes", "digest", "evaluate", "retention", "sources")
 
 
 def build_jobs(ctx: JobContext) -> list[Job]:
@@ -35,6 +35,10 @@ def build_jobs(ctx: JobContext) -> list[Job]:
     if settings.evaluation_data is not None:
         trigger = CronTrigger.from_crontab(settings.evaluation_schedule, timezone=settings.tz)
         jobs.append(Job("evaluate", trigger, lambda now: maintenance.evaluate(ctx, now)))
+    for source in ctx.brands.sources:
+        jobs.append(
+            Job(f"source:{source.name}", every(round(source.interval_minutes * 60)), _source_runner(ctx, source.name))
+        )
     # Always on: it also forgets old job runs and sent messages; mentions only when BRANDPULSE_RETENTION_DAYS is set.
     trigger = CronTrigger.from_crontab("30 3 * * *", timezone=settings.tz)
     jobs.append(Job("retention", trigger, lambda now: maintenance.retention(ctx, now)))
@@ -53,6 +57,10 @@ def _digest_runner(ctx: JobContext, brand: str, trigger: BaseTrigger) -> Callabl
     return run
 
 
+def _source_runner(ctx: JobContext, name: str) -> Callable[[datetime], str]:
+    return lambda now: sources.poll(ctx, name, now)
+
+
 def select_jobs(jobs: list[Job], name: str, brand: str | None) -> list[Job]:
     """The jobs ``run-job NAME [--brand B]`` means: BrandpulseError when there are none."""
     if name not in JOB_NAMES:
@@ -64,6 +72,11 @@ def select_jobs(jobs: list[Job], name: str, brand: str | None) -> list[Job]:
         if not wanted:
             which = f"brand {brand!r}" if brand else "any brand"
             raise BrandpulseError(f"no digest is configured for {which} (see the brands file's digest: key)")
+        return wanted
+    if name == "sources":
+        wanted = [j for j in jobs if j.name.startswith("source:")]
+        if not wanted:
+            raise BrandpulseError("no source is configured (see the brands file's sources: key)")
         return wanted
     wanted = [j for j in jobs if j.name == name]
     if not wanted:

@@ -55,9 +55,13 @@ def dispose_engines() -> None:
         _engines.pop().dispose()
 
 
-def job_context(tmp_path: Path, db_url: str, *, model: Classifier | None = None, **overrides: Any) -> JobContext:
+def job_context(
+    tmp_path: Path, db_url: str, *, model: Classifier | None = None, brands: str = BRANDS_YAML, **overrides: Any
+) -> JobContext:
     """A job context on ``db_url``; its engine is disposed after the test (tests/bot/conftest.py)."""
-    settings = load_settings(env_file=None, database_url=db_url, brands_file=write_brands(tmp_path), **overrides)
+    settings = load_settings(
+        env_file=None, database_url=db_url, brands_file=write_brands(tmp_path, brands), **overrides
+    )
     engine = make_engine(db_url)
     _engines.append(engine)
     ensure_schema(engine)

@@ -76,3 +76,58 @@ def test_missing_and_undecodable_files(tmp_path: Path) -> None:
     bad.write_bytes(b"brands:\n  - name: caf\xe9\n")
     with pytest.raises(ConfigError, match="not valid UTF-8"):
         load_brands(bad)
+
+
+SOURCES = (
+    VALID
+    + """
+  - name: globex
+    keywords: [globex]
+sources:
+  - name: acme-news
+    type: feed
+    url: "https://news.google.com/rss/search?q=acme&hl=en-US"
+    interval_minutes: 30
+    brands: [acme]
+  - {name: tech, type: feed, url: "https://feeds.example/tech.xml?token=${FEED_TOKEN}"}
+"""
+)
+
+
+def test_sources_are_read_with_their_brands_interval_and_references(tmp_path: Path) -> None:
+    config = load_brands(write(tmp_path, SOURCES))
+    news, tech = config.sources
+    assert (news.name, news.type, news.interval_minutes, news.brands) == ("acme-news", "feed", 30, ["acme"])
+    assert (tech.interval_minutes, tech.brands) == (15, None)  # every 15 minutes, any brand by keyword
+    assert config.source("tech") is tech and config.source("nope") is None
+    assert config.matcher_for(["globex"]).matches("acme and globex") == ["globex"]
+
+
+@pytest.mark.parametrize(
+    ("source", "expected"),
+    [
+        ("{name: x, type: feed, url: 'ftp://x.example/f'}", "sources[0] (x).url: expected an http:// or https:// URL"),
+        (
+            "{name: x, type: feed, url: 'https://me:hunter2@x.example/f'}",
+            "sources[0] (x).url: the URL holds a password: write it as a ${VARIABLE} reference",
+        ),
+        ("{name: x, type: feed, url: 'https://x.example/f', brands: [initech]}", "names brands that are not defined"),
+        ("{name: x, type: gopher, url: 'https://x.example/f'}", "sources[0] (x).type: Input should be 'feed'"),
+        ("{name: x, type: feed, url: 'https://x.example/f', every: 5}", "sources[0] (x).every: unknown key"),
+        (
+            "{name: x, type: feed, url: 'https://x.example/f', interval_minutes: 0.5}",
+            "interval_minutes: Input should be",
+        ),
+        ("{name: X!, type: feed, url: 'https://x.example/f'}", "sources[0] (X!).name: expected a lowercase name"),
+    ],
+)
+def test_invalid_sources_name_the_source_key_and_fix(tmp_path: Path, source: str, expected: str) -> None:
+    with pytest.raises(ConfigError) as error:
+        load_brands(write(tmp_path, VALID + f"sources:\n  - {source}\n"))
+    assert expected in str(error.value)
+
+
+def test_two_sources_of_one_name_are_refused(tmp_path: Path) -> None:
+    twice = "  - {name: x, type: feed, url: 'https://x.example/a'}\n" * 2
+    with pytest.raises(ConfigError, match="source name 'x' is defined twice"):
+        load_brands(write(tmp_path, VALID + "sources:\n" + twice))

@@ -135,7 +135,9 @@ def test_the_registry_names_every_job_of_the_configuration(tmp_path: Path) -> No
 
 def test_retention_forgets_old_mentions_runs_and_sent_messages_only(tmp_path: Path, db_url: str) -> None:
     from bot.jobs.maintenance import retention
+    from storage.models import SourcePoll, SourceState
     from storage.outbox import count_by_status, enqueue, mark_sent
+    from storage.sources import PollRecord, record_poll
     from tests.support.pipeline import T0, M, add
 
     now = T0 + timedelta(days=100)
@@ -149,10 +151,15 @@ def test_retention_forgets_old_mentions_runs_and_sent_messages_only(tmp_path: Pa
     with kept.sessions.begin() as session:
         mark_sent(session=session, message_id=old, attempt=0, at=T0)
     run_occurrence(kept, Job("spikes", every(60), lambda at: "ok"), T0)
-    # No BRANDPULSE_RETENTION_DAYS: the mentions stay; the job run and the sent message go.
-    assert retention(kept, now) == "deleted 1 job runs, 1 sent messages"
+    with kept.sessions.begin() as session:  # a source's polls: the old record goes, the recent one and the totals stay
+        for at in (T0, now - timedelta(days=1)):
+            record_poll(session=session, name="news", type="feed", poll=PollRecord(at=at, fetched=1))
+    # No BRANDPULSE_RETENTION_DAYS: the mentions stay; the job run, the sent message and the old poll go.
+    assert retention(kept, now) == "deleted 1 job runs, 1 sent messages, 1 source polls"
     with kept.sessions() as session:
         assert count_by_status(session=session) == {"pending": 1}
         assert session.execute(select(JobRun)).scalars().all() == []
+        assert session.execute(select(SourcePoll.at)).scalars().all() == [now - timedelta(days=1)]
+        assert session.execute(select(SourceState.polls_total)).scalar_one() == 2
     ctx = job_context(tmp_path, db_url, retention_days=30)
     assert retention(ctx, now).startswith("deleted 1 mentions created before")

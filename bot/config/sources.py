@@ -1,0 +1,70 @@
+"""The brands file's ``sources:`` list: where mentions are fetched from, how often, and for which brands.
+
+Secrets never sit in the file: a credential is written as a ``${VARIABLE}`` reference to the environment and is
+read when the source is polled. Any other string parameter may use references too (a feed URL with a token in it).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Annotated, Literal
+from urllib.parse import urlsplit
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+
+from bot.errors import ConfigError
+
+SourceName = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")]
+_REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+def references(value: str) -> list[str]:
+    """The environment variables a parameter refers to."""
+    return _REFERENCE.findall(value)
+
+
+def resolve(value: str, env: Mapping[str, str], *, source: str, key: str) -> str:
+    """A parameter with its ``${VARIABLE}`` references replaced from ``env``; ConfigError names a missing one."""
+
+    def replace(match: re.Match[str]) -> str:
+        variable = match.group(1)
+        if variable not in env or env[variable] == "":
+            raise ConfigError(f"source {source}: {key} refers to ${{{variable}}}, which is not set in the environment")
+        return env[variable]
+
+    return _REFERENCE.sub(replace, value)
+
+
+def _check_url(value: str) -> str:
+    if references(value):
+        return value  # checked once resolved
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ValueError("expected an http:// or https:// URL")
+    if parts.password:
+        raise ValueError("the URL holds a password: write it as a ${VARIABLE} reference to the environment")
+    return value
+
+
+class _Source(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: SourceName
+    # How often it is polled; each connector documents what its API allows.
+    interval_minutes: float = Field(default=15, ge=1, le=24 * 60)
+    # The brands its mentions may belong to (matched by keyword among these; one brand: all of them). None: any.
+    brands: list[str] | None = Field(default=None, min_length=1)
+
+
+class FeedSource(_Source):
+    """An RSS or Atom feed (a Google News search is one): polled with conditional GET."""
+
+    type: Literal["feed"]
+    url: str
+
+    _url = field_validator("url")(_check_url)
+
+
+# One model per type; more types join as a discriminated union on ``type``.
+SourceConfig = FeedSource

@@ -1,0 +1,65 @@
+"""What every connector shares: the items it fetched, the cursor it leaves, and the errors it raises."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol
+
+from bot.errors import BrandpulseError
+
+# The longest external id a mention keeps (the column's size); longer ones are replaced by their hash.
+MAX_EXTERNAL_ID = 255
+
+
+class SourceError(BrandpulseError):
+    """A poll failed (the source answered with an error, too much, or nothing in time); one line for the log."""
+
+
+class RateLimited(SourceError):
+    """The source asked us to wait: no poll of it until ``until``."""
+
+    def __init__(self, message: str, *, until: datetime) -> None:
+        super().__init__(message)
+        self.until = until
+
+
+@dataclass(frozen=True)
+class Item:
+    """One post, comment or article as a source gave it."""
+
+    external_id: str
+    text: str
+    created_at: datetime | None  # None: the source gave no time; the poll's time is used
+    url: str | None = None
+    author: str | None = None
+    language: str | None = None
+    likes: int | None = None
+    reposts: int | None = None
+    replies: int | None = None
+    author_followers: int | None = None
+
+
+@dataclass(frozen=True)
+class Fetch:
+    """What one poll brought: items (any order), the cursor to store once they are, and how long to wait."""
+
+    items: list[Item]
+    cursor: dict[str, Any]
+    backoff_until: datetime | None = None  # the source's rate-limit headers said to slow down
+
+
+class Connector(Protocol):
+    # The mentions' ``source``: one per network, so that two queries finding the same post store it once.
+    source: str
+
+    def fetch(self, cursor: Mapping[str, Any], *, now: datetime) -> Fetch: ...
+
+
+def external_id(value: str) -> str:
+    """An id that fits the column: itself, or a hash of it when it is longer."""
+    if len(value) <= MAX_EXTERNAL_ID:
+        return value
+    return "sha256:" + hashlib.sha256(value.encode("utf-8", "replace")).hexdigest()

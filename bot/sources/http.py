@@ -1,0 +1,129 @@
+"""The connectors' HTTP: timeouts on every call, bodies capped while they stream, rate limits turned into backoff.
+
+Error messages name the host, never the URL: a URL may carry a token from the environment.
+"""
+
+from __future__ import annotations
+
+import email.utils
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from urllib.parse import urlsplit
+
+import httpx
+
+from bot.sources.base import RateLimited, SourceError
+
+# Without a Retry-After, a 429 keeps the source quiet this long.
+DEFAULT_BACKOFF = timedelta(minutes=5)
+MAX_BACKOFF = timedelta(hours=6)
+
+
+@dataclass(frozen=True)
+class HttpOptions:
+    timeout_seconds: float = 20.0
+    max_bytes: int = 10_000_000
+    user_agent: str = "brandpulse (+https://github.com/brandpulse/brandpulse)"
+
+
+@dataclass(frozen=True)
+class Response:
+    status: int
+    headers: httpx.Headers
+    body: bytes
+    url: str  # after redirects
+
+
+def host(url: str) -> str:
+    return urlsplit(url).hostname or "the source"
+
+
+def retry_after(headers: Mapping[str, str], now: datetime) -> datetime | None:
+    """When a ``Retry-After`` header (seconds or an HTTP date) says to try again, within MAX_BACKOFF."""
+    value = headers.get("retry-after", "").strip()
+    if not value:
+        return None
+    if value.isdigit() and len(value) <= 9:
+        until = now + timedelta(seconds=int(value))
+    else:
+        try:
+            until = email.utils.parsedate_to_datetime(value).astimezone(UTC)
+        except (TypeError, ValueError, IndexError, OverflowError):
+            return None
+    return min(max(until, now), now + MAX_BACKOFF)
+
+
+class SourceClient:
+    """One httpx client per poll: GET with a timeout and a size cap; 429 raises RateLimited, other failures
+    SourceError."""
+
+    def __init__(self, options: HttpOptions, *, transport: httpx.BaseTransport | None = None) -> None:
+        self.options = options
+        self._client = httpx.Client(
+            timeout=httpx.Timeout(options.timeout_seconds),
+            headers={"User-Agent": options.user_agent},
+            follow_redirects=True,
+            max_redirects=5,
+            transport=transport,
+        )
+
+    def __enter__(self) -> SourceClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._client.close()
+
+    def request(
+        self,
+        method: str,
+        url: str,
+        *,
+        now: datetime,
+        headers: Mapping[str, str] | None = None,
+        params: Mapping[str, str | int] | None = None,
+        data: Mapping[str, str] | None = None,
+        json: object = None,
+        auth: tuple[str, str] | None = None,
+    ) -> Response:
+        where = host(url)
+        cap = self.options.max_bytes
+        try:
+            with self._client.stream(
+                method, url, headers=headers, params=params, data=data, json=json, auth=auth
+            ) as response:
+                if response.status_code == 429:
+                    until = retry_after(response.headers, now) or now + DEFAULT_BACKOFF
+                    raise RateLimited(
+                        f"{where} answered 429 Too Many Requests; waiting until {until:%H:%M:%S} UTC", until=until
+                    )
+                declared = response.headers.get("content-length", "")
+                if declared.isdigit() and int(declared) > cap:
+                    raise SourceError(f"{where} sent {int(declared):,} bytes, over the {cap:,}-byte cap")
+                body = bytearray()
+                for chunk in response.iter_bytes():
+                    body += chunk
+                    if len(body) > cap:
+                        raise SourceError(f"{where} sent more than the {cap:,}-byte cap")
+                status, final = response.status_code, str(response.url)
+                result = Response(status, response.headers, bytes(body), final)
+        except httpx.TimeoutException:
+            raise SourceError(f"{where} did not answer within {self.options.timeout_seconds:g} s") from None
+        except httpx.TooManyRedirects:
+            raise SourceError(f"{where} redirected too many times") from None
+        except httpx.HTTPError as exc:
+            reason = str(exc).replace(url, where) or type(exc).__name__
+            raise SourceError(f"cannot reach {where}: {reason}") from None
+        if status >= 400 and status != 304:
+            raise SourceError(f"{where} answered HTTP {status}")
+        return result
+
+    def get(
+        self,
+        url: str,
+        *,
+        now: datetime,
+        headers: Mapping[str, str] | None = None,
+        params: Mapping[str, str | int] | None = None,
+    ) -> Response:
+        return self.request("GET", url, now=now, headers=headers, params=params)

@@ -1,0 +1,180 @@
+"""Polling a source: resume from its stored cursor, fetch, match the items to brands, store them with the new cursor.
+
+The fetch holds no transaction open: the state is read in one, the items and the cursor are written in another, so
+a crash between the two refetches rather than loses. On PostgreSQL a named lock keeps two processes from polling one
+source at once.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.config.brands import BrandsConfig
+from bot.config.sources import SourceConfig, resolve
+from bot.errors import BrandpulseError, ConfigError
+from bot.sources.base import Connector, Item, RateLimited, SourceError
+from bot.sources.feeds import FeedConnector
+from bot.sources.http import HttpOptions, SourceClient
+from storage.db import holding_lock
+from storage.mentions import MAX_TEXT_CHARS, MentionRow, insert_mentions, new_mention, storable_text
+from storage.models import Mention
+from storage.sources import PollRecord, record_poll, source_state
+
+log = logging.getLogger(__name__)
+
+
+def connector(config: SourceConfig, *, env: Mapping[str, str], client: SourceClient) -> Connector:
+    """The connector a configuration describes, its ``${VARIABLE}`` references read from ``env``."""
+    url = resolve(config.url, env, source=config.name, key="url")
+    return FeedConnector(url=url, client=client)
+
+
+@dataclass
+class Match:
+    item: Item
+    brand: str
+    new: bool = True  # not stored yet (a dry run says what it would add)
+
+
+@dataclass
+class PollReport:
+    name: str
+    fetched: int = 0
+    matches: list[Match] = field(default_factory=list)
+    added: int = 0
+    skipped: str | None = None  # why it did not poll (another process is, or the source asked us to wait)
+    error: str | None = None
+
+    @property
+    def matched(self) -> int:
+        return len(self.matches)
+
+    def summary(self) -> str:
+        if self.skipped:
+            return f"{self.name}: not polled: {self.skipped}"
+        if self.error:
+            return f"{self.name}: failed: {self.error}"
+        return f"{self.name}: {self.fetched} fetched, {self.matched} matched a brand, {self.added} added"
+
+
+def _brand_of(text: str, config: SourceConfig, brands: BrandsConfig) -> str | None:
+    if config.brands is not None and len(config.brands) == 1:
+        return config.brands[0]  # a source set up for one brand: everything it finds is about that brand
+    return brands.matcher_for(config.brands).first(text)
+
+
+def _row(item: Item, brand: str, source: str, now: datetime) -> MentionRow:
+    return new_mention(
+        source=source,
+        external_id=item.external_id,
+        brand=brand,
+        text=storable_text(item.text)[:MAX_TEXT_CHARS],
+        created_at=item.created_at or now,
+        ingested_at=now,
+        author=item.author,
+        url=item.url,
+        language=item.language,
+        likes=item.likes,
+        reposts=item.reposts,
+        replies=item.replies,
+        author_followers=item.author_followers,
+    )
+
+
+def _stored(session: Session, source: str, ids: list[str]) -> set[str]:
+    found: set[str] = set()
+    for start in range(0, len(ids), 500):
+        query = select(Mention.external_id).where(
+            Mention.source == source, Mention.external_id.in_(ids[start : start + 500])
+        )
+        found.update(session.execute(query).scalars())
+    return found
+
+
+def poll_source(
+    *,
+    config: SourceConfig,
+    brands: BrandsConfig,
+    sessions: sessionmaker[Session],
+    env: Mapping[str, str],
+    options: HttpOptions,
+    now: datetime,
+    dry_run: bool = False,
+    make_client: Callable[[HttpOptions], SourceClient] = SourceClient,
+) -> PollReport:
+    """Poll one source now. Failures are recorded in its state and returned in the report, never raised."""
+    report = PollReport(config.name)
+    engine = sessions.kw["bind"]
+    with holding_lock(engine, f"brandpulse-source:{config.name}") as held:
+        if not held:
+            report.skipped = "another process is polling it"
+            return report
+        with sessions() as session:
+            state = source_state(session=session, name=config.name)
+            cursor = dict(state.cursor) if state is not None else {}
+            backoff = state.backoff_until if state is not None else None
+        if backoff is not None and backoff > now and not dry_run:
+            report.skipped = f"the source asked to wait until {backoff:%Y-%m-%d %H:%M:%S} UTC"
+            return report
+        backoff_until = None
+        try:
+            with make_client(options) as client:
+                fetch = connector(config, env=env, client=client).fetch(cursor, now=now)
+        except RateLimited as exc:
+            report.error, backoff_until = str(exc), exc.until
+        except (SourceError, ConfigError) as exc:
+            report.error = str(exc)
+        except Exception as exc:  # noqa: BLE001 - a connector's bug fails this source's poll, not the others
+            log.debug("source %s: unexpected failure", config.name, exc_info=exc)
+            report.error = f"unexpected {type(exc).__name__}: {exc}"[:500]
+        if report.error is not None:
+            log.warning("source %s: %s", config.name, report.error)
+            if not dry_run:
+                with sessions.begin() as session:
+                    poll = PollRecord(at=now, error=report.error)
+                    record_poll(
+                        session=session, name=config.name, type=config.type, poll=poll, backoff_until=backoff_until
+                    )
+            return report
+        report.fetched = len(fetch.items)
+        source = FeedConnector.source
+        unique = {item.external_id: item for item in fetch.items}  # a page may repeat an item
+        for item in unique.values():
+            brand = _brand_of(item.text, config, brands)
+            if brand is not None:
+                report.matches.append(Match(item, brand))
+        rows = [_row(m.item, m.brand, source, now) for m in report.matches]
+        if dry_run:
+            with sessions() as session:
+                stored = _stored(session, source, [m.item.external_id for m in report.matches])
+            for match in report.matches:
+                match.new = match.item.external_id not in stored
+            report.added = sum(m.new for m in report.matches)
+            return report
+        with sessions.begin() as session:
+            report.added = insert_mentions(connection=session.connection(), rows=rows) if rows else 0
+            poll = PollRecord(at=now, fetched=report.fetched, matched=report.matched, added=report.added)
+            record_poll(
+                session=session,
+                name=config.name,
+                type=config.type,
+                poll=poll,
+                cursor=fetch.cursor,
+                backoff_until=fetch.backoff_until,
+            )
+        return report
+
+
+def check(config: SourceConfig, env: Mapping[str, str]) -> str | None:
+    """What keeps a source from being polled (an unset variable), or None."""
+    try:
+        resolve(config.url, env, source=config.name, key="url")
+    except BrandpulseError as exc:
+        return str(exc)
+    return None

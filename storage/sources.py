@@ -1,0 +1,87 @@
+"""The state of each configured source (its cursor, backoff and totals) and the record of its polls."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session
+
+from storage.models import SourcePoll, SourceState
+
+
+def source_state(*, session: Session, name: str) -> SourceState | None:
+    return session.get(SourceState, name)
+
+
+@dataclass(frozen=True)
+class PollRecord:
+    """How one poll went, as the caller stores it beside the items it fetched."""
+
+    at: datetime
+    fetched: int = 0
+    matched: int = 0
+    added: int = 0
+    error: str | None = None
+
+
+def record_poll(
+    *,
+    session: Session,
+    name: str,
+    type: str,
+    poll: PollRecord,
+    cursor: dict[str, Any] | None = None,
+    backoff_until: datetime | None = None,
+) -> None:
+    """Store a poll and move the source's state on: its new cursor (None: unchanged), its backoff, its totals.
+
+    Called in the transaction that stores the poll's mentions, so the cursor moves exactly when they are stored."""
+    state = session.get(SourceState, name, with_for_update=True)
+    if state is None:
+        state = SourceState(name=name, type=type, cursor={}, polls_total=0, errors_total=0, added_total=0)
+        session.add(state)
+    state.type = type
+    if cursor is not None:
+        state.cursor = cursor
+    state.backoff_until = backoff_until
+    state.last_attempt_at = poll.at
+    state.polls_total += 1
+    state.added_total += poll.added
+    if poll.error is None:
+        state.last_success_at = poll.at
+    else:
+        state.errors_total += 1
+        state.last_error_at, state.last_error = poll.at, poll.error
+    session.add(
+        SourcePoll(
+            source=name, at=poll.at, fetched=poll.fetched, matched=poll.matched, added=poll.added, error=poll.error
+        )
+    )
+    session.flush()
+
+
+@dataclass(frozen=True)
+class SourceSummary:
+    state: SourceState
+    added_recently: int  # mentions its polls added since the time asked about
+
+
+def source_summaries(*, session: Session, since: datetime) -> dict[str, SourceSummary]:
+    """Every source that has been polled, by name, with the mentions its polls added since ``since``."""
+    added = dict(
+        session.execute(
+            select(SourcePoll.source, func.sum(SourcePoll.added))
+            .where(SourcePoll.at >= since)
+            .group_by(SourcePoll.source)
+        ).all()
+    )
+    states = session.execute(select(SourceState).order_by(SourceState.name)).scalars()
+    return {s.name: SourceSummary(s, int(added.get(s.name) or 0)) for s in states}
+
+
+def delete_polls_before(*, session: Session, before: datetime) -> int:
+    """Forget poll records older than ``before`` (the totals in source_states stay)."""
+    return int(session.connection().execute(delete(SourcePoll).where(SourcePoll.at < before)).rowcount)

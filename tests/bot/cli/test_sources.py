@@ -1,0 +1,75 @@
+"""``brandpulse sources list|poll`` against a feed on loopback, and the sources job as run-job runs it."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.bot.sources.test_feeds import RSS, brands_with
+from tests.support.cli import run_cli
+from tests.support.feeds import FeedServer, Route, serve_feeds
+from tests.support.pipeline import write_brands
+
+
+@pytest.fixture
+def feeds() -> Iterator[FeedServer]:
+    yield from serve_feeds()
+
+
+def test_list_poll_and_dry_run(tmp_path: Path, db_url: str, feeds: FeedServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    feeds.routes["/tech.xml"] = Route(RSS, etag='"v1"')
+    feeds.routes["/down.xml"] = Route(b"", status=500)
+    brands = write_brands(
+        tmp_path,
+        brands_with(
+            f"  - {{name: tech, type: feed, url: '{feeds.url}/tech.xml', interval_minutes: 5}}\n",
+            f"  - {{name: down, type: feed, url: '{feeds.url}/down.xml', brands: [acme]}}\n",
+            f"  - {{name: keyed, type: feed, url: '{feeds.url}/k.xml?key=${{BP_TEST_KEY}}'}}\n",
+        ),
+    )
+    env = {"BRANDPULSE_BRANDS_FILE": str(brands)}
+    monkeypatch.delenv("BP_TEST_KEY", raising=False)
+
+    dry = run_cli(monkeypatch, db_url, "sources", "poll", "tech", "--dry-run", **env)
+    assert dry.exit_code == 0, dry.output
+    assert "+ acme" in dry.output and "+ globex" in dry.output and "Weather" not in dry.output
+    assert dry.output.splitlines()[-1] == "dry run, nothing stored: tech: 3 fetched, 2 matched a brand, 2 new"
+
+    polled = run_cli(monkeypatch, db_url, "sources", "poll", "tech", **env)
+    assert polled.output.splitlines()[-1] == "tech: 3 fetched, 2 matched a brand, 2 added"
+    again = run_cli(monkeypatch, db_url, "sources", "poll", "tech", "--dry-run", **env)
+    assert again.output.splitlines()[-1].endswith("0 fetched, 0 matched a brand, 0 new")  # 304: unchanged
+
+    failed = run_cli(monkeypatch, db_url, "sources", "poll", "down", **env)
+    assert failed.exit_code == 1 and failed.output.strip().endswith("down: failed: 127.0.0.1 answered HTTP 500")
+    unknown = run_cli(monkeypatch, db_url, "sources", "poll", "nope", **env)
+    assert unknown.exit_code == 2 and "unknown source 'nope' (tech, down, keyed)" in unknown.output
+
+    listed = run_cli(monkeypatch, db_url, "sources", "list", "--format", "csv", **env)
+    assert listed.exit_code == 0, listed.output
+    header, tech, down, keyed = csv.reader(io.StringIO(listed.output))
+    assert header == ["name", "type", "every", "brands", "last_success", "last_error", "cursor", "added_24h", "problem"]
+    assert tech[:4] == ["tech", "feed", "5 min", "(by keyword)"] and tech[6:8] == ['etag="v1"', "2"]
+    assert tech[4].startswith("20") and tech[5] == ""
+    assert down[4] == "never" and down[5].endswith("127.0.0.1 answered HTTP 500") and down[3] == "acme"
+    assert (
+        keyed[4] == "never"
+        and keyed[8] == "source keyed: url refers to ${BP_TEST_KEY}, which is not set in the environment"
+    )
+
+
+def test_run_job_sources_polls_every_source(
+    tmp_path: Path, db_url: str, feeds: FeedServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    feeds.routes["/tech.xml"] = Route(RSS)
+    brands = write_brands(tmp_path, brands_with(f"  - {{name: tech, type: feed, url: '{feeds.url}/tech.xml'}}\n"))
+    result = run_cli(monkeypatch, db_url, "run-job", "sources", BRANDPULSE_BRANDS_FILE=str(brands))
+    assert result.exit_code == 0, result.output
+    assert "source:tech: tech: 3 fetched, 2 matched a brand, 2 added" in result.output
+    none = write_brands(tmp_path, brands_with("  []\n").replace("sources:\n  []\n", ""))
+    refused = run_cli(monkeypatch, db_url, "run-job", "sources", BRANDPULSE_BRANDS_FILE=str(none))
+    assert refused.exit_code == 2 and "no source is configured" in refused.output
