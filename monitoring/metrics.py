@@ -36,6 +36,7 @@ from storage.figures import (
 from storage.jobs import last_failures, last_successes
 from storage.mentions import label_counts
 from storage.outbox import count_by_status
+from storage.sources import source_states
 
 log = logging.getLogger(__name__)
 
@@ -184,6 +185,7 @@ class DatabaseCollector(Collector):
                     *self._predictions(session, now),
                     *self._brands_recent(session, now),
                     *self._outbox_and_jobs(session),
+                    *self._sources(session),
                 ]
         except DBAPIError as exc:
             # The process's own metrics still answer; the gauge says why the database's are missing.
@@ -357,3 +359,31 @@ class DatabaseCollector(Collector):
             for job, at in sorted(times.items()):
                 family.add_metric([job], at.timestamp())
             yield family
+
+    def _sources(self, session: Session) -> Iterator[Metric]:
+        """Each polled source's totals and last outcomes (its name is bounded by the brands file)."""
+        states = source_states(session=session)
+        polls = CounterMetricFamily("brandpulse_source_polls", "Polls of each source.", labels=["source"])
+        errors = CounterMetricFamily("brandpulse_source_errors", "Polls of each source that failed.", labels=["source"])
+        added = CounterMetricFamily(
+            "brandpulse_source_mentions_added", "Mentions each source added.", labels=["source"]
+        )
+        success = GaugeMetricFamily(
+            "brandpulse_source_last_success_timestamp_seconds",
+            "When each source was last polled successfully (Unix time).",
+            labels=["source"],
+        )
+        error = GaugeMetricFamily(
+            "brandpulse_source_last_error_timestamp_seconds",
+            "When each source last failed (Unix time).",
+            labels=["source"],
+        )
+        for state in states:
+            polls.add_metric([state.name], state.polls_total)
+            errors.add_metric([state.name], state.errors_total)
+            added.add_metric([state.name], state.added_total)
+            if state.last_success_at is not None:
+                success.add_metric([state.name], state.last_success_at.timestamp())
+            if state.last_error_at is not None:
+                error.add_metric([state.name], state.last_error_at.timestamp())
+        yield from (polls, errors, added, success, error)

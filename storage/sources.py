@@ -63,6 +63,10 @@ def record_poll(
     session.flush()
 
 
+def source_states(*, session: Session) -> list[SourceState]:
+    return list(session.execute(select(SourceState).order_by(SourceState.name)).scalars())
+
+
 @dataclass(frozen=True)
 class SourceSummary:
     state: SourceState
@@ -78,8 +82,7 @@ def source_summaries(*, session: Session, since: datetime) -> dict[str, SourceSu
             .group_by(SourcePoll.source)
         ).all()
     )
-    states = session.execute(select(SourceState).order_by(SourceState.name)).scalars()
-    return {s.name: SourceSummary(s, int(added.get(s.name) or 0)) for s in states}
+    return {s.name: SourceSummary(s, int(added.get(s.name) or 0)) for s in source_states(session=session)}
 
 
 def delete_polls_before(*, session: Session, before: datetime) -> int:

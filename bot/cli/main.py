@@ -141,6 +141,8 @@ def show_config(app: AppContext) -> None:
         shown = safe_url(value) if name == "database_url" else value
         click.echo(f"BRANDPULSE_{name.upper()}={'' if shown is None else shown}")
     click.echo(f"# brands: {', '.join(app.brands.names)}")
+    if app.brands.sources:
+        click.echo(f"# sources: {', '.join(f'{s.name} ({s.type})' for s in app.brands.sources)}")
 
 
 @cli.command()

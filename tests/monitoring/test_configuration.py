@@ -21,6 +21,7 @@ from storage.feedback import record_feedback
 from storage.jobs import claim_run, finish_run
 from storage.outbox import enqueue
 from storage.registry import record_evaluation
+from storage.sources import PollRecord, record_poll
 from tests.support.pipeline import M, add, evaluation, job_context
 
 REPO = Path(__file__).resolve().parents[2]
@@ -61,7 +62,7 @@ def _alert_rules() -> list[dict[str, Any]]:
 @needs_promtool
 def test_prometheus_config_and_rules_pass_promtool() -> None:
     assert "SUCCESS" in _run(str(PROMTOOL), "check", "config", str(PROMETHEUS_DIR / "prometheus.yml"))
-    assert "SUCCESS: 11 rules found" in _run(
+    assert "SUCCESS: 12 rules found" in _run(
         str(PROMTOOL), "check", "rules", str(PROMETHEUS_DIR / "rules" / "brandpulse.yml")
     )
 
@@ -155,6 +156,9 @@ def _exposed_names(tmp_path: Path) -> set[str]:
         assert run_id is not None
         with ctx.sessions.begin() as session:
             finish_run(session=session, run_id=run_id, succeeded=succeeded, at=now, detail="")
+    with ctx.sessions.begin() as session:  # a source that succeeded, then failed
+        record_poll(session=session, name="news", type="feed", poll=PollRecord(at=now, fetched=2, added=1))
+        record_poll(session=session, name="news", type="feed", poll=PollRecord(at=now, error="answered HTTP 500"))
     registry = CollectorRegistry()
     registry.register(DatabaseCollector(ctx.sessions, brands=["acme"], accuracy_threshold=0.65))
     metrics = Metrics(registry)

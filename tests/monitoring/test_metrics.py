@@ -20,6 +20,7 @@ from storage.jobs import claim_run, finish_run
 from storage.models import Mention
 from storage.outbox import enqueue
 from storage.registry import record_evaluation
+from storage.sources import PollRecord, record_poll
 from tests.support.pipeline import M, add, evaluation, job_context
 
 NOW = datetime.now(UTC).replace(microsecond=0)
@@ -186,3 +187,24 @@ def test_running_totals_survive_deletions(tmp_path: Path, db_url: str) -> None:
         assert delete_mention(session=session, source="test", external_id=newest.external_id)
     assert totals() == before  # counters never go down: Prometheus would read a drop as a reset
     assert registry.get_sample_value("brandpulse_classification_backlog") == 0
+
+
+def test_each_source_reports_its_polls_errors_additions_and_last_outcomes(tmp_path: Path, db_url: str) -> None:
+    ctx = job_context(tmp_path, db_url)
+    earlier, later = NOW - timedelta(minutes=30), NOW - timedelta(minutes=15)
+    with ctx.sessions.begin() as session:
+        record_poll(
+            session=session, name="news", type="feed", poll=PollRecord(at=earlier, fetched=5, matched=4, added=3)
+        )
+        record_poll(session=session, name="news", type="feed", poll=PollRecord(at=later, error="answered HTTP 500"))
+        record_poll(session=session, name="blog", type="feed", poll=PollRecord(at=later, error="answered HTTP 404"))
+    registry = CollectorRegistry()
+    registry.register(DatabaseCollector(ctx.sessions, brands=["acme"], accuracy_threshold=0.7))
+    value = registry.get_sample_value
+    assert value("brandpulse_source_polls_total", {"source": "news"}) == 2
+    assert value("brandpulse_source_errors_total", {"source": "news"}) == 1
+    assert value("brandpulse_source_mentions_added_total", {"source": "news"}) == 3
+    assert value("brandpulse_source_last_success_timestamp_seconds", {"source": "news"}) == earlier.timestamp()
+    assert value("brandpulse_source_last_error_timestamp_seconds", {"source": "news"}) == later.timestamp()
+    assert value("brandpulse_source_last_success_timestamp_seconds", {"source": "blog"}) is None  # never succeeded
+    assert value("brandpulse_source_errors_total", {"source": "blog"}) == 1
