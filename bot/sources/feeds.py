@@ -7,6 +7,7 @@ before are stored once all the same: a mention is unique by (source, external id
 from __future__ import annotations
 
 import calendar
+import hashlib
 import re
 import time
 from collections.abc import Mapping
@@ -76,15 +77,17 @@ class FeedConnector:
         self.url = url
         self.client = client
 
-    def _entry_id(self, entry: Mapping[str, Any]) -> str | None:
-        """The entry's id, made global: a guid such as '42' is only unique within its feed."""
+    def _entry_id(self, entry: Mapping[str, Any], text: str) -> str:
+        """The entry's id, made global: a guid such as '42' is only unique within its feed, and an entry with
+        neither id nor link is known by its text."""
         value = str(entry.get("id") or entry.get("link") or "").strip()
-        if not value:
-            return None
         if ":" in value:  # a URL or a URN: unique as it is
             return external_id(value)
         parts = urlsplit(self.url)  # the feed's address without its query, which may hold a token
-        return external_id(f"{parts.scheme}://{parts.netloc}{parts.path}#{value}")
+        feed = f"{parts.scheme}://{parts.netloc}{parts.path}"
+        if value:
+            return external_id(f"{feed}#{value}")
+        return "sha256:" + hashlib.sha256(f"{feed}\n{text}".encode("utf-8", "replace")).hexdigest()
 
     def fetch(self, cursor: Mapping[str, Any], *, now: datetime) -> Fetch:
         headers = {"Accept": "application/rss+xml, application/atom+xml, application/xml;q=0.9, */*;q=0.8"}
@@ -99,7 +102,7 @@ class FeedConnector:
         response_headers = {k.lower(): v for k, v in response.headers.items() if k.lower() != "content-encoding"}
         response_headers["content-location"] = response.url
         parsed = feedparser.parse(response.body, response_headers=response_headers)
-        if parsed.bozo and not parsed.entries:
+        if parsed.bozo and not parsed.entries and not parsed.get("version"):  # ill-formed, and no feed in it
             reason = getattr(parsed.get("bozo_exception"), "getMessage", lambda: None)() or str(
                 parsed.get("bozo_exception") or "unknown problem"
             )
@@ -107,9 +110,10 @@ class FeedConnector:
         language = _language(parsed.feed.get("language"))
         items: list[Item] = []
         for entry in parsed.entries:
-            entry_id, text = self._entry_id(entry), entry_text(entry)
-            if entry_id is None or not text:
-                continue  # nothing to store or nothing to say
+            text = entry_text(entry)
+            if not text:
+                continue  # nothing to say
+            entry_id = self._entry_id(entry, text)
             author = str(entry.get("author") or "").strip()[:255] or None
             link = str(entry.get("link") or "").strip() or None
             items.append(

@@ -6,6 +6,8 @@ Error messages name the host, never the URL: a URL may carry a token from the en
 from __future__ import annotations
 
 import email.utils
+import functools
+import ssl
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -54,6 +56,12 @@ def retry_after(headers: Mapping[str, str], now: datetime) -> datetime | None:
     return min(max(until, now), now + MAX_BACKOFF)
 
 
+@functools.cache
+def _tls() -> ssl.SSLContext:
+    """One TLS context for every poll: building one (reading the CA bundle) costs more than most polls."""
+    return httpx.create_ssl_context()
+
+
 class SourceClient:
     """One httpx client per poll: GET with a timeout and a size cap; 429 raises RateLimited, other failures
     SourceError."""
@@ -65,6 +73,7 @@ class SourceClient:
             headers={"User-Agent": options.user_agent},
             follow_redirects=True,
             max_redirects=5,
+            verify=_tls(),
             transport=transport,
         )
 
@@ -111,6 +120,8 @@ class SourceClient:
             raise SourceError(f"{where} did not answer within {self.options.timeout_seconds:g} s") from None
         except httpx.TooManyRedirects:
             raise SourceError(f"{where} redirected too many times") from None
+        except httpx.DecodingError:
+            raise SourceError(f"{where} sent a compressed body that does not decompress") from None
         except httpx.HTTPError as exc:
             reason = str(exc).replace(url, where) or type(exc).__name__
             raise SourceError(f"cannot reach {where}: {reason}") from None
