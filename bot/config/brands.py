@@ -18,7 +18,7 @@ from pydantic import (
 
 from analysis.brand_match import BrandMatcher, BrandTerms
 from bot.config.cron import CronExpression
-from bot.config.sources import SourceConfig
+from bot.config.sources import SOURCE_TYPES, SourceConfig
 from bot.errors import ConfigError
 
 Channel = Annotated[str, StringConstraints(pattern=r"^(#[a-z0-9][a-z0-9._-]{0,79}|[CG][A-Z0-9]{8,})$")]
@@ -94,6 +94,8 @@ def _location(loc: Sequence[int | str], raw: Any) -> str:
         if isinstance(key, int):
             name = node[key].get("name") if isinstance(node, list) and isinstance(node[key], dict) else None
             parts.append(f"[{key}]" + (f" ({name})" if name else ""))
+        elif isinstance(node, dict) and key not in node and node.get("type") == key:
+            continue  # the tag pydantic adds for a discriminated union (a source's type), not a key of the file
         else:
             parts.append(("." if parts else "") + key)
         try:
@@ -126,6 +128,12 @@ def load_brands(path: Path) -> BrandsConfig:
         lines = []
         for error in exc.errors():
             message = str(error["msg"]).removeprefix("Value error, ")
+            where = _location(error["loc"], raw)
+            if error["type"] in ("union_tag_invalid", "union_tag_not_found"):
+                tag = (error.get("ctx") or {}).get("tag")
+                message = f"unknown type {tag!r}" if tag is not None else "no type given"
+                lines.append(f"{where}.type: {message} (expected one of {', '.join(map(repr, SOURCE_TYPES))})")
+                continue
             if error["type"] == "extra_forbidden":
                 message = "unknown key"
             elif error["type"] == "string_pattern_mismatch" and error["loc"][-1] == "name":
@@ -133,5 +141,5 @@ def load_brands(path: Path) -> BrandsConfig:
             elif error["type"] == "string_pattern_mismatch":
                 message = "expected a channel such as '#brand-alerts' or a channel ID such as 'C0123ABCD'"
             got = "" if error["type"] == "missing" else f" (got {error['input']!r})"
-            lines.append(f"{_location(error['loc'], raw)}: {message}{got}")
+            lines.append(f"{where}: {message}{got}")
         raise ConfigError(f"brands file {path}:\n  " + "\n  ".join(lines)) from None

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
@@ -66,5 +66,29 @@ class FeedSource(_Source):
     _url = field_validator("url")(_check_url)
 
 
-# One model per type; more types join as a discriminated union on ``type``.
-SourceConfig = FeedSource
+class HackerNewsSource(_Source):
+    """Hacker News stories and comments that match a query, newest first (Algolia's HN Search API, no key)."""
+
+    type: Literal["hackernews"]
+    query: str = Field(min_length=1, max_length=500)
+    # "story", "comment", or both (Algolia's OR syntax).
+    tags: Literal["story", "comment", "(story,comment)"] = "(story,comment)"
+    # The first poll reaches this far back; later ones resume from the newest item seen.
+    lookback_hours: float = Field(default=24, gt=0, le=24 * 30)
+    base_url: str = "https://hn.algolia.com/api/v1"
+
+    _url = field_validator("base_url")(_check_url)
+
+
+SourceConfig = Annotated[FeedSource | HackerNewsSource, Field(discriminator="type")]
+SOURCE_TYPES = ("feed", "hackernews")
+
+
+def resolved(config: BaseModel, env: Mapping[str, str]) -> dict[str, Any]:
+    """The configuration's parameters with every ``${VARIABLE}`` read from ``env`` (ConfigError names a missing one)."""
+    name = str(getattr(config, "name", "?"))
+    values = config.model_dump()
+    return {
+        key: resolve(value, env, source=name, key=key) if isinstance(value, str) else value
+        for key, value in values.items()
+    }

@@ -10,16 +10,17 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.config.brands import BrandsConfig
-from bot.config.sources import SourceConfig, resolve
+from bot.config.sources import HackerNewsSource, SourceConfig, resolved
 from bot.errors import BrandpulseError, ConfigError
 from bot.sources.base import Connector, Item, RateLimited, SourceError
 from bot.sources.feeds import FeedConnector
+from bot.sources.hackernews import HackerNewsConnector
 from bot.sources.http import HttpOptions, SourceClient
 from storage.db import holding_lock
 from storage.mentions import MAX_TEXT_CHARS, MentionRow, insert_mentions, new_mention, storable_text
@@ -31,8 +32,16 @@ log = logging.getLogger(__name__)
 
 def connector(config: SourceConfig, *, env: Mapping[str, str], client: SourceClient) -> Connector:
     """The connector a configuration describes, its ``${VARIABLE}`` references read from ``env``."""
-    url = resolve(config.url, env, source=config.name, key="url")
-    return FeedConnector(url=url, client=client)
+    params = resolved(config, env)
+    if isinstance(config, HackerNewsSource):
+        return HackerNewsConnector(
+            query=params["query"],
+            tags=params["tags"],
+            lookback=timedelta(hours=config.lookback_hours),
+            base_url=params["base_url"],
+            client=client,
+        )
+    return FeedConnector(url=params["url"], client=client)
 
 
 @dataclass
@@ -125,7 +134,9 @@ def poll_source(
         backoff_until = None
         try:
             with make_client(options) as client:
-                fetch = connector(config, env=env, client=client).fetch(cursor, now=now)
+                made = connector(config, env=env, client=client)
+                fetch_source = made.source
+                fetch = made.fetch(cursor, now=now)
         except RateLimited as exc:
             report.error, backoff_until = str(exc), exc.until
         except (SourceError, ConfigError) as exc:
@@ -143,7 +154,7 @@ def poll_source(
                     )
             return report
         report.fetched = len(fetch.items)
-        source = FeedConnector.source
+        source = fetch_source
         unique = {item.external_id: item for item in fetch.items}  # a page may repeat an item
         for item in unique.values():
             brand = _brand_of(item.text, config, brands)
@@ -174,7 +185,7 @@ def poll_source(
 def check(config: SourceConfig, env: Mapping[str, str]) -> str | None:
     """What keeps a source from being polled (an unset variable), or None."""
     try:
-        resolve(config.url, env, source=config.name, key="url")
+        resolved(config, env)
     except BrandpulseError as exc:
         return str(exc)
     return None

@@ -7,9 +7,15 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+
+@dataclass
+class Seen:
+    path: str
+    headers: dict[str, str]
 
 
 @dataclass
@@ -21,12 +27,8 @@ class Route:
     last_modified: str | None = None
     delay: float = 0.0  # seconds before the answer
     endless: bool = False  # chunked, without end
-
-
-@dataclass
-class Seen:
-    path: str
-    headers: dict[str, str]
+    # Answers computed from the request (a fake API): (status, headers, body).
+    handler: Callable[[Seen], tuple[int, dict[str, str], bytes]] | None = None
 
 
 class FeedServer:
@@ -56,6 +58,10 @@ class FeedServer:
                     server._closing.wait(route.delay)
                 if route.endless:
                     self._endless()
+                    return
+                if route.handler is not None:
+                    status, headers, body = route.handler(server.requests[-1])
+                    self._answer(status, body, headers)
                     return
                 validators = {"ETag": route.etag, "Last-Modified": route.last_modified}
                 validators = {k: v for k, v in validators.items() if v}

@@ -1,11 +1,13 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import get_args
 
 import pytest
 
 from bot.config.brands import load_brands
 from bot.config.settings import EXAMPLE_BRANDS_FILE
+from bot.config.sources import SOURCE_TYPES, SourceConfig
 from bot.errors import ConfigError
 
 VALID = """
@@ -112,7 +114,12 @@ def test_sources_are_read_with_their_brands_interval_and_references(tmp_path: Pa
             "sources[0] (x).url: the URL holds a password: write it as a ${VARIABLE} reference",
         ),
         ("{name: x, type: feed, url: 'https://x.example/f', brands: [initech]}", "names brands that are not defined"),
-        ("{name: x, type: gopher, url: 'https://x.example/f'}", "sources[0] (x).type: Input should be 'feed'"),
+        (
+            "{name: x, type: gopher, url: 'https://x.example/f'}",
+            "sources[0] (x).type: unknown type 'gopher' (expected one of 'feed', 'hackernews')",
+        ),
+        ("{name: x, url: 'https://x.example/f'}", "sources[0] (x).type: no type given (expected one of 'feed', "),
+        ("{name: x, type: hackernews}", "sources[0] (x).query: Field required"),
         ("{name: x, type: feed, url: 'https://x.example/f', every: 5}", "sources[0] (x).every: unknown key"),
         (
             "{name: x, type: feed, url: 'https://x.example/f', interval_minutes: 0.5}",
@@ -131,3 +138,8 @@ def test_two_sources_of_one_name_are_refused(tmp_path: Path) -> None:
     twice = "  - {name: x, type: feed, url: 'https://x.example/a'}\n" * 2
     with pytest.raises(ConfigError, match="source name 'x' is defined twice"):
         load_brands(write(tmp_path, VALID + "sources:\n" + twice))
+
+
+def test_the_source_types_named_in_errors_are_the_configured_ones() -> None:
+    models = get_args(get_args(SourceConfig)[0])
+    assert SOURCE_TYPES == tuple(get_args(m.model_fields["type"].annotation)[0] for m in models)
