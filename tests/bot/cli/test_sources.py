@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import csv
 import io
+import os
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -73,3 +77,22 @@ def test_run_job_sources_polls_every_source(
     none = write_brands(tmp_path, brands_with("  []\n").replace("sources:\n  []\n", ""))
     refused = run_cli(monkeypatch, db_url, "run-job", "sources", BRANDPULSE_BRANDS_FILE=str(none))
     assert refused.exit_code == 2 and "no source is configured" in refused.output
+
+
+def test_two_processes_on_postgresql_never_poll_one_source_at_once(
+    tmp_path: Path, postgres_url: str, feeds: FeedServer
+) -> None:
+    feeds.routes["/slow.xml"] = Route(RSS, delay=3)  # the first poll is still fetching when the second starts
+    brands = write_brands(tmp_path, brands_with(f"  - {{name: slow, type: feed, url: '{feeds.url}/slow.xml'}}\n"))
+    env = {**os.environ, "BRANDPULSE_DATABASE_URL": postgres_url, "BRANDPULSE_BRANDS_FILE": str(brands)}
+    command = [sys.executable, "-m", "bot", "sources", "poll", "slow"]
+    subprocess.run([sys.executable, "-m", "bot", "db", "upgrade"], env=env, check=True, capture_output=True)
+    first = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    deadline = time.monotonic() + 20
+    while not feeds.requests_to("/slow.xml") and time.monotonic() < deadline:
+        time.sleep(0.05)
+    second = subprocess.run(command, env=env, capture_output=True, text=True, timeout=60)
+    out, _ = first.communicate(timeout=60)
+    assert second.returncode == 1 and "slow: not polled: another process is polling it" in second.stdout
+    assert first.returncode == 0 and out.strip().endswith("slow: 3 fetched, 2 matched a brand, 2 added")
+    assert len(feeds.requests_to("/slow.xml")) == 1
