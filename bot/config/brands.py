@@ -138,7 +138,9 @@ def load_brands(path: Path) -> BrandsConfig:
                 message = "unknown key"
             elif error["type"] == "string_pattern_mismatch" and error["loc"][-1] == "name":
                 message = "expected a lowercase name of letters, digits, '-' or '_'"
-            elif error["type"] == "string_pattern_mismatch":
+            elif error["type"] == "string_pattern_mismatch" and error["loc"][-1] == "hashtag":
+                message = "expected a hashtag without its '#' (no spaces, '/' or '?')"
+            elif error["type"] == "string_pattern_mismatch" and error["loc"][-1] == "channel":
                 message = "expected a channel such as '#brand-alerts' or a channel ID such as 'C0123ABCD'"
             got = "" if error["type"] == "missing" else f" (got {error['input']!r})"
             lines.append(f"{where}: {message}{got}")

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
 from bot.errors import ConfigError
 
@@ -47,6 +47,17 @@ def _check_url(value: str) -> str:
     return value
 
 
+def _check_secret(value: str | None) -> str | None:
+    if value is not None and not _REFERENCE.fullmatch(value):
+        raise ValueError("write the credential as a ${VARIABLE} reference to the environment, not the secret itself")
+    return value
+
+
+def _check_instance(value: str) -> str:
+    _check_url(value)
+    return value.rstrip("/")
+
+
 class _Source(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -80,8 +91,29 @@ class HackerNewsSource(_Source):
     _url = field_validator("base_url")(_check_url)
 
 
-SourceConfig = Annotated[FeedSource | HackerNewsSource, Field(discriminator="type")]
-SOURCE_TYPES = ("feed", "hackernews")
+class MastodonSource(_Source):
+    """Posts of one Mastodon instance: a hashtag's public timeline (no token), or a full-text search (a token)."""
+
+    type: Literal["mastodon"]
+    instance: str  # https://mastodon.social
+    hashtag: str | None = Field(default=None, pattern=r"^[^\s#/?]{1,100}$")
+    query: str | None = Field(default=None, min_length=1, max_length=500)
+    token: str | None = None  # ${VARIABLE}: an access token with read:statuses (and read:search for a query)
+
+    _instance = field_validator("instance")(_check_instance)
+    _token = field_validator("token")(_check_secret)
+
+    @model_validator(mode="after")
+    def _one_of(self) -> MastodonSource:
+        if (self.hashtag is None) == (self.query is None):
+            raise ValueError("give either hashtag (a public timeline) or query (a search, which needs a token)")
+        if self.query is not None and self.token is None:
+            raise ValueError("a Mastodon search needs a token: unauthenticated requests cannot search post text")
+        return self
+
+
+SourceConfig = Annotated[FeedSource | HackerNewsSource | MastodonSource, Field(discriminator="type")]
+SOURCE_TYPES = ("feed", "hackernews", "mastodon")
 
 
 def resolved(config: BaseModel, env: Mapping[str, str]) -> dict[str, Any]:

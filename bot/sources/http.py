@@ -41,6 +41,39 @@ def host(url: str) -> str:
     return urlsplit(url).hostname or "the source"
 
 
+def rate_limit_reset(headers: Mapping[str, str], now: datetime) -> datetime | None:
+    """When a rate-limit window resets, as the sources say it: Mastodon an ISO time (``X-RateLimit-Reset``),
+    Bluesky Unix seconds (``RateLimit-Reset``), Reddit seconds from now (``X-Ratelimit-Reset``); within MAX_BACKOFF."""
+    value = (headers.get("x-ratelimit-reset") or headers.get("ratelimit-reset") or "").strip()
+    if not value:
+        return None
+    try:
+        number = float(value)
+    except ValueError:
+        try:
+            until = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            return None
+        if until.tzinfo is None:
+            until = until.replace(tzinfo=UTC)
+    else:
+        if not number >= 0 or number > 1e12:  # NaN, negative or absurd
+            return None
+        until = datetime.fromtimestamp(number, tz=UTC) if number > 1e9 else now + timedelta(seconds=number)
+    return min(max(until, now), now + MAX_BACKOFF)
+
+
+def exhausted_until(headers: Mapping[str, str], now: datetime) -> datetime | None:
+    """The reset time when the answer says no request is left in the window (``X-RateLimit-Remaining: 0``), else
+    None: the next poll waits for it rather than earn a 429."""
+    remaining = (headers.get("x-ratelimit-remaining") or headers.get("ratelimit-remaining") or "").strip()
+    try:
+        left = float(remaining)
+    except ValueError:
+        return None
+    return rate_limit_reset(headers, now) if left < 1 else None
+
+
 def retry_after(headers: Mapping[str, str], now: datetime) -> datetime | None:
     """When a ``Retry-After`` header (seconds or an HTTP date) says to try again, within MAX_BACKOFF."""
     value = headers.get("retry-after", "").strip()
@@ -102,7 +135,11 @@ class SourceClient:
                 method, url, headers=headers, params=params, data=data, json=json, auth=auth
             ) as response:
                 if response.status_code == 429:
-                    until = retry_after(response.headers, now) or now + DEFAULT_BACKOFF
+                    until = (
+                        retry_after(response.headers, now)
+                        or rate_limit_reset(response.headers, now)
+                        or now + DEFAULT_BACKOFF
+                    )
                     raise RateLimited(
                         f"{where} answered 429 Too Many Requests; waiting until {until:%H:%M:%S} UTC", until=until
                     )

@@ -16,12 +16,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.config.brands import BrandsConfig
-from bot.config.sources import HackerNewsSource, SourceConfig, resolved
+from bot.config.sources import HackerNewsSource, MastodonSource, SourceConfig, resolved
 from bot.errors import BrandpulseError, ConfigError
 from bot.sources.base import Connector, Item, RateLimited, SourceError
 from bot.sources.feeds import FeedConnector
 from bot.sources.hackernews import HackerNewsConnector
 from bot.sources.http import HttpOptions, SourceClient
+from bot.sources.mastodon import MastodonConnector
 from storage.db import holding_lock
 from storage.mentions import MAX_TEXT_CHARS, MentionRow, insert_mentions, new_mention, storable_text
 from storage.models import Mention
@@ -39,6 +40,14 @@ def connector(config: SourceConfig, *, env: Mapping[str, str], client: SourceCli
             tags=params["tags"],
             lookback=timedelta(hours=config.lookback_hours),
             base_url=params["base_url"],
+            client=client,
+        )
+    if isinstance(config, MastodonSource):
+        return MastodonConnector(
+            instance=params["instance"],
+            hashtag=params["hashtag"],
+            query=params["query"],
+            token=params["token"],
             client=client,
         )
     return FeedConnector(url=params["url"], client=client)
