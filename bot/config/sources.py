@@ -112,8 +112,26 @@ class MastodonSource(_Source):
         return self
 
 
-SourceConfig = Annotated[FeedSource | HackerNewsSource | MastodonSource, Field(discriminator="type")]
-SOURCE_TYPES = ("feed", "hackernews", "mastodon")
+class RedditSource(_Source):
+    """Reddit posts matching a query, newest first, site-wide or in one subreddit (app-only OAuth)."""
+
+    type: Literal["reddit"]
+    query: str = Field(min_length=1, max_length=512)
+    subreddit: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_]{2,21}$")
+    client_id: str = Field(min_length=1)
+    client_secret: str  # ${VARIABLE}
+    # Reddit asks for "<platform>:<app ID>:<version> (by /u/<username>)" and throttles generic ones.
+    user_agent: str = Field(default="python:brandpulse:0.1 (brand monitoring)", min_length=10, max_length=200)
+    lookback_hours: float = Field(default=24, gt=0, le=24 * 30)
+    token_url: str = "https://www.reddit.com/api/v1/access_token"
+    api_url: str = "https://oauth.reddit.com"
+
+    _secret = field_validator("client_secret")(_check_secret)
+    _urls = field_validator("token_url", "api_url")(_check_instance)
+
+
+SourceConfig = Annotated[FeedSource | HackerNewsSource | MastodonSource | RedditSource, Field(discriminator="type")]
+SOURCE_TYPES = ("feed", "hackernews", "mastodon", "reddit")
 
 
 def resolved(config: BaseModel, env: Mapping[str, str]) -> dict[str, Any]:

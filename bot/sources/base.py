@@ -17,12 +17,16 @@ MAX_EXTERNAL_ID = 255
 class SourceError(BrandpulseError):
     """A poll failed (the source answered with an error, too much, or nothing in time); one line for the log."""
 
+    def __init__(self, message: str, *, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status  # the HTTP status that made it, when one did
+
 
 class RateLimited(SourceError):
     """The source asked us to wait: no poll of it until ``until``."""
 
     def __init__(self, message: str, *, until: datetime) -> None:
-        super().__init__(message)
+        super().__init__(message, status=429)
         self.until = until
 
 

@@ -163,7 +163,7 @@ class SourceClient:
             reason = str(exc).replace(url, where) or type(exc).__name__
             raise SourceError(f"cannot reach {where}: {reason}") from None
         if status >= 400 and status != 304:
-            raise SourceError(f"{where} answered HTTP {status}")
+            raise SourceError(f"{where} answered HTTP {status}", status=status)
         return result
 
     def get(

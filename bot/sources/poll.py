@@ -16,13 +16,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.config.brands import BrandsConfig
-from bot.config.sources import HackerNewsSource, MastodonSource, SourceConfig, resolved
+from bot.config.sources import HackerNewsSource, MastodonSource, RedditSource, SourceConfig, resolved
 from bot.errors import BrandpulseError, ConfigError
 from bot.sources.base import Connector, Item, RateLimited, SourceError
 from bot.sources.feeds import FeedConnector
 from bot.sources.hackernews import HackerNewsConnector
 from bot.sources.http import HttpOptions, SourceClient
 from bot.sources.mastodon import MastodonConnector
+from bot.sources.reddit import RedditConnector
 from storage.db import holding_lock
 from storage.mentions import MAX_TEXT_CHARS, MentionRow, insert_mentions, new_mention, storable_text
 from storage.models import Mention
@@ -48,6 +49,18 @@ def connector(config: SourceConfig, *, env: Mapping[str, str], client: SourceCli
             hashtag=params["hashtag"],
             query=params["query"],
             token=params["token"],
+            client=client,
+        )
+    if isinstance(config, RedditSource):
+        return RedditConnector(
+            query=params["query"],
+            subreddit=params["subreddit"],
+            client_id=params["client_id"],
+            client_secret=params["client_secret"],
+            user_agent=params["user_agent"],
+            lookback=timedelta(hours=config.lookback_hours),
+            token_url=params["token_url"],
+            api_url=params["api_url"],
             client=client,
         )
     return FeedConnector(url=params["url"], client=client)

@@ -16,6 +16,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 class Seen:
     path: str
     headers: dict[str, str]
+    body: bytes = b""
 
 
 @dataclass
@@ -72,6 +73,17 @@ class FeedServer:
                     self._answer(304, b"", validators)
                     return
                 self._answer(route.status, route.body, {**route.headers, **validators})
+
+            def do_POST(self) -> None:  # noqa: N802 - http.server's name
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(min(length, 1_000_000))
+                server.requests.append(Seen(self.path, {k.lower(): v for k, v in self.headers.items()}, body))
+                route = server.routes.get(self.path.split("?")[0])
+                if route is None or route.handler is None:
+                    self._answer(404 if route is None else 405, b"", {"Content-Type": "text/plain"})
+                    return
+                status, headers, answer = route.handler(server.requests[-1])
+                self._answer(status, answer, headers)
 
             def _answer(self, status: int, body: bytes, headers: dict[str, str]) -> None:
                 self.send_response(status)
