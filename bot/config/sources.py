@@ -130,8 +130,25 @@ class RedditSource(_Source):
     _urls = field_validator("token_url", "api_url")(_check_instance)
 
 
-SourceConfig = Annotated[FeedSource | HackerNewsSource | MastodonSource | RedditSource, Field(discriminator="type")]
-SOURCE_TYPES = ("feed", "hackernews", "mastodon", "reddit")
+class BlueskySource(_Source):
+    """Bluesky posts matching a query (``app.bsky.feed.searchPosts``, signed in with an app password)."""
+
+    type: Literal["bluesky"]
+    query: str = Field(min_length=1, max_length=500)
+    handle: str = Field(min_length=3, max_length=253)  # the account the app password belongs to
+    app_password: str  # ${VARIABLE}
+    lang: str | None = Field(default=None, pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]+)?$")
+    lookback_hours: float = Field(default=24, gt=0, le=24 * 30)
+    service: str = "https://bsky.social"  # the account's PDS, which proxies the search to the AppView
+
+    _secret = field_validator("app_password")(_check_secret)
+    _service = field_validator("service")(_check_instance)
+
+
+SourceConfig = Annotated[
+    FeedSource | HackerNewsSource | MastodonSource | RedditSource | BlueskySource, Field(discriminator="type")
+]
+SOURCE_TYPES = ("feed", "hackernews", "mastodon", "reddit", "bluesky")
 
 
 def resolved(config: BaseModel, env: Mapping[str, str]) -> dict[str, Any]:

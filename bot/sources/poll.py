@@ -16,9 +16,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.config.brands import BrandsConfig
-from bot.config.sources import HackerNewsSource, MastodonSource, RedditSource, SourceConfig, resolved
+from bot.config.sources import BlueskySource, HackerNewsSource, MastodonSource, RedditSource, SourceConfig, resolved
 from bot.errors import BrandpulseError, ConfigError
 from bot.sources.base import Connector, Item, RateLimited, SourceError
+from bot.sources.bluesky import BlueskyConnector
 from bot.sources.feeds import FeedConnector
 from bot.sources.hackernews import HackerNewsConnector
 from bot.sources.http import HttpOptions, SourceClient
@@ -61,6 +62,16 @@ def connector(config: SourceConfig, *, env: Mapping[str, str], client: SourceCli
             lookback=timedelta(hours=config.lookback_hours),
             token_url=params["token_url"],
             api_url=params["api_url"],
+            client=client,
+        )
+    if isinstance(config, BlueskySource):
+        return BlueskyConnector(
+            query=params["query"],
+            handle=params["handle"],
+            app_password=params["app_password"],
+            lang=params["lang"],
+            lookback=timedelta(hours=config.lookback_hours),
+            service=params["service"],
             client=client,
         )
     return FeedConnector(url=params["url"], client=client)
