@@ -145,10 +145,29 @@ class BlueskySource(_Source):
     _service = field_validator("service")(_check_instance)
 
 
+class JetstreamSource(_Source):
+    """The Bluesky firehose through Jetstream: every new post, matched to the brands' keywords on our side."""
+
+    type: Literal["jetstream"]
+    url: str = "wss://jetstream2.us-east.bsky.network/subscribe"
+    # Each poll catches up from the stored time_us cursor to the present, reading for at most this long.
+    interval_minutes: float = Field(default=1, ge=1, le=24 * 60)
+    max_seconds: float = Field(default=40, gt=0, le=600)
+
+    @field_validator("url")
+    @classmethod
+    def _websocket(cls, value: str) -> str:
+        parts = urlsplit(value)
+        if parts.scheme not in ("ws", "wss") or not parts.netloc:
+            raise ValueError("expected a ws:// or wss:// URL such as wss://jetstream2.us-east.bsky.network/subscribe")
+        return value
+
+
 SourceConfig = Annotated[
-    FeedSource | HackerNewsSource | MastodonSource | RedditSource | BlueskySource, Field(discriminator="type")
+    FeedSource | HackerNewsSource | MastodonSource | RedditSource | BlueskySource | JetstreamSource,
+    Field(discriminator="type"),
 ]
-SOURCE_TYPES = ("feed", "hackernews", "mastodon", "reddit", "bluesky")
+SOURCE_TYPES = ("feed", "hackernews", "mastodon", "reddit", "bluesky", "jetstream")
 
 
 def resolved(config: BaseModel, env: Mapping[str, str]) -> dict[str, Any]:

@@ -16,13 +16,22 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.config.brands import BrandsConfig
-from bot.config.sources import BlueskySource, HackerNewsSource, MastodonSource, RedditSource, SourceConfig, resolved
+from bot.config.sources import (
+    BlueskySource,
+    HackerNewsSource,
+    JetstreamSource,
+    MastodonSource,
+    RedditSource,
+    SourceConfig,
+    resolved,
+)
 from bot.errors import BrandpulseError, ConfigError
 from bot.sources.base import Connector, Item, RateLimited, SourceError
 from bot.sources.bluesky import BlueskyConnector
 from bot.sources.feeds import FeedConnector
 from bot.sources.hackernews import HackerNewsConnector
 from bot.sources.http import HttpOptions, SourceClient
+from bot.sources.jetstream import JetstreamConnector
 from bot.sources.mastodon import MastodonConnector
 from bot.sources.reddit import RedditConnector
 from storage.db import holding_lock
@@ -33,9 +42,18 @@ from storage.sources import PollRecord, record_poll, source_state
 log = logging.getLogger(__name__)
 
 
-def connector(config: SourceConfig, *, env: Mapping[str, str], client: SourceClient) -> Connector:
+def connector(config: SourceConfig, *, env: Mapping[str, str], client: SourceClient, brands: BrandsConfig) -> Connector:
     """The connector a configuration describes, its ``${VARIABLE}`` references read from ``env``."""
     params = resolved(config, env)
+    if isinstance(config, JetstreamSource):
+        # The firehose carries every post: only those that name a brand of this source are kept.
+        matcher = brands.matcher_for(config.brands)
+        return JetstreamConnector(
+            url=params["url"],
+            matches=lambda text: matcher.first(text) is not None,
+            max_seconds=config.max_seconds,
+            timeout_seconds=client.options.timeout_seconds,
+        )
     if isinstance(config, HackerNewsSource):
         return HackerNewsConnector(
             query=params["query"],
@@ -167,7 +185,7 @@ def poll_source(
         backoff_until = None
         try:
             with make_client(options) as client:
-                made = connector(config, env=env, client=client)
+                made = connector(config, env=env, client=client, brands=brands)
                 fetch_source = made.source
                 fetch = made.fetch(cursor, now=now)
         except RateLimited as exc:

@@ -1,0 +1,74 @@
+"""A fake Jetstream (v1 wire) on loopback: a websocket server that replays production events recorded from
+jetstream1.us-east.bsky.network (../shared/sources/bluesky/jetstream/internal/corpus/testdata/expected_v1.jsonl,
+152 events, 17 post creates), honouring ``wantedCollections`` and the ``cursor`` (unix microseconds: events from that
+time on), then staying open like the live tail; it can drop the connection after a number of events."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from websockets.sync.server import Server, ServerConnection, serve
+
+RECORDED = (
+    Path(__file__).resolve().parents[3] / "shared/sources/bluesky/jetstream/internal/corpus/testdata/expected_v1.jsonl"
+)
+
+
+def recorded_events() -> list[dict[str, Any]]:
+    return [json.loads(line) for line in RECORDED.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+@dataclass
+class FakeJetstream:
+    events: list[dict[str, Any]] = field(default_factory=recorded_events)
+    drop_after: int | None = None  # close the connection abruptly after this many events (once)
+    connections: list[dict[str, list[str]]] = field(default_factory=list)  # each connection's query
+    _stop: threading.Event = field(default_factory=threading.Event)
+    _server: Server | None = None
+
+    def handler(self, connection: ServerConnection) -> None:
+        assert connection.request is not None
+        query = parse_qs(urlsplit(connection.request.path).query)
+        self.connections.append(query)
+        wanted = set(query.get("wantedCollections", []))
+        cursor = int(query["cursor"][0]) if "cursor" in query else None
+        sent = 0
+        for event in sorted(self.events, key=lambda e: e["time_us"]):
+            if cursor is None:
+                break  # no cursor: the live tail, which this recording does not have
+            if event["time_us"] < cursor:
+                continue
+            collection = event.get("commit", {}).get("collection")
+            if wanted and event["kind"] == "commit" and collection not in wanted:
+                continue
+            if self.drop_after is not None and sent == self.drop_after:
+                self.drop_after = None
+                connection.socket.close()  # dropped, without a close frame
+                return
+            connection.send(json.dumps(event))
+            sent += 1
+        self._stop.wait(30)  # live: nothing more for now
+
+    def start(self) -> str:
+        self._server = serve(self.handler, "127.0.0.1", 0)
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        return f"ws://127.0.0.1:{self._server.socket.getsockname()[1]}/subscribe"
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._server is not None:
+            self._server.shutdown()
+
+
+def serve_jetstream(fake: FakeJetstream) -> Iterator[str]:
+    url = fake.start()
+    try:
+        yield url
+    finally:
+        fake.stop()
