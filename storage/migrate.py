@@ -63,14 +63,18 @@ def _sqlite_file_lock(engine: Engine) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def upgrade(engine: Engine, revision: str = "head") -> None:
-    """Bring the schema to ``revision``; concurrent callers (PostgreSQL, or one SQLite file) wait for each other."""
+def upgrade(engine: Engine, revision: str = "head") -> str | None:
+    """Bring the schema to ``revision``; concurrent callers (PostgreSQL, or one SQLite file) wait for each other.
+    Returns the revision the database was at once this caller held the lock (None: it had no schema)."""
     from alembic import command
+    from alembic.runtime.migration import MigrationContext
 
     with _sqlite_file_lock(engine), engine.begin() as connection:
         if connection.dialect.name == "postgresql":
             connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_MIGRATION_LOCK})
+        before = MigrationContext.configure(connection).get_current_revision()
         command.upgrade(_config(connection), revision)
+    return before
 
 
 def downgrade(engine: Engine, revision: str) -> None:
@@ -82,10 +86,13 @@ def downgrade(engine: Engine, revision: str) -> None:
 
 def ensure_schema(engine: Engine) -> bool:
     """Upgrade when the database is behind the code; returns whether anything ran."""
-    before, head = current_revision(engine), head_revision()
+    head = head_revision()
+    if current_revision(engine) == head:
+        return False
+    # Read again under the migration lock: another process may have migrated meanwhile (two first imports).
+    before = upgrade(engine)
     if before == head:
         return False
-    upgrade(engine)
     if before is None:
         # A mistyped or relative URL opens a new, empty database without complaint: say which one this is.
         log.info("created a new database at %s", where(engine))
