@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from bot.errors import BrandpulseError
@@ -60,6 +60,22 @@ class Connector(Protocol):
     source: str
 
     def fetch(self, cursor: Mapping[str, Any], *, now: datetime) -> Fetch: ...
+
+
+def whole(value: object) -> int | None:
+    """A JSON integer (not a bool, not a float), or None: counts and times as the sources send them."""
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def iso_time(value: object) -> datetime | None:
+    """An ISO 8601 time as the APIs write it ('...Z' included), in UTC when it names no zone; None if it is not one."""
+    if not isinstance(value, str):
+        return None
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def external_id(value: str) -> str:

@@ -12,10 +12,10 @@ import json
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
-from bot.sources.base import Fetch, Item, SourceError
+from bot.sources.base import Fetch, Item, SourceError, iso_time, whole
 from bot.sources.http import Response, SourceClient, exhausted_until, host
 
 PAGE_SIZE = 100
@@ -33,26 +33,15 @@ _sessions: dict[tuple[str, str], _Session] = {}  # (service, handle) -> tokens
 _sessions_lock = threading.Lock()
 
 
-def _int(value: object) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
-
-
-def _when(value: object) -> datetime | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
 def post_item(post: Mapping[str, Any]) -> Item | None:
     """A ``postView`` as a mention (None without a URI, a time or text)."""
     uri, record = post.get("uri"), post.get("record")
     if not isinstance(uri, str) or not uri.startswith("at://") or not isinstance(record, dict):
         return None
-    text, when = str(record.get("text") or "").strip(), _when(record.get("createdAt")) or _when(post.get("indexedAt"))
+    text, when = (
+        str(record.get("text") or "").strip(),
+        iso_time(record.get("createdAt")) or iso_time(post.get("indexedAt")),
+    )
     if not text or when is None:
         return None
     author = post.get("author") if isinstance(post.get("author"), dict) else {}
@@ -67,9 +56,9 @@ def post_item(post: Mapping[str, Any]) -> Item | None:
         url=f"https://bsky.app/profile/{handle or uri.split('/')[2]}/post/{rkey}",
         author=handle,
         language=langs[0][:16] if isinstance(langs, list) and langs and isinstance(langs[0], str) else None,
-        likes=_int(post.get("likeCount")),
-        reposts=_int(post.get("repostCount")),
-        replies=_int(post.get("replyCount")),
+        likes=whole(post.get("likeCount")),
+        reposts=whole(post.get("repostCount")),
+        replies=whole(post.get("replyCount")),
     )
 
 
@@ -161,7 +150,7 @@ class BlueskyConnector:
         return answer, response
 
     def fetch(self, cursor: Mapping[str, Any], *, now: datetime) -> Fetch:
-        mark = _when(cursor.get("created_at"))
+        mark = iso_time(cursor.get("created_at"))
         since = now - self.lookback if mark is None else mark - OVERLAP
         params: dict[str, str | int] = {
             "q": self.query,

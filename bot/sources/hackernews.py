@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from bot.sources.base import Fetch, Item, SourceError
+from bot.sources.base import Fetch, Item, SourceError, whole
 from bot.sources.feeds import plain
 from bot.sources.http import SourceClient, host
 
@@ -22,13 +22,9 @@ OVERLAP = timedelta(minutes=10)
 ITEM_URL = "https://news.ycombinator.com/item?id={}"
 
 
-def _int(value: object) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
-
-
 def item(hit: Mapping[str, Any]) -> Item | None:
     """A search hit as a mention (None when it has no id, no time or no text)."""
-    object_id, created = hit.get("objectID"), _int(hit.get("created_at_i"))
+    object_id, created = hit.get("objectID"), whole(hit.get("created_at_i"))
     if not isinstance(object_id, str) or not object_id or created is None:
         return None
     tags = hit.get("_tags")
@@ -48,8 +44,8 @@ def item(hit: Mapping[str, Any]) -> Item | None:
         created_at=datetime.fromtimestamp(created, tz=UTC),
         url=link,
         author=author if isinstance(author, str) and author else None,
-        likes=_int(hit.get("points")),
-        replies=_int(hit.get("num_comments")),
+        likes=whole(hit.get("points")),
+        replies=whole(hit.get("num_comments")),
     )
 
 
@@ -79,7 +75,7 @@ class HackerNewsConnector:
         return answer
 
     def fetch(self, cursor: Mapping[str, Any], *, now: datetime) -> Fetch:
-        mark = _int(cursor.get("created_at_i"))
+        mark = whole(cursor.get("created_at_i"))
         since = int((now - self.lookback).timestamp()) if mark is None else mark - int(OVERLAP.total_seconds())
         items: list[Item] = []
         newest = mark or 0
@@ -89,7 +85,7 @@ class HackerNewsConnector:
                 if isinstance(hit, dict) and (found := item(hit)) is not None:
                     items.append(found)
                     newest = max(newest, int(found.created_at.timestamp()) if found.created_at else 0)
-            pages = _int(answer.get("nbPages")) or 0
+            pages = whole(answer.get("nbPages")) or 0
             if page + 1 >= pages or not answer["hits"]:
                 break
         return Fetch(items, {"created_at_i": newest} if newest else dict(cursor))

@@ -20,23 +20,13 @@ from urllib.parse import urlencode
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
 from websockets.sync.client import connect
 
-from bot.sources.base import Fetch, Item, SourceError
+from bot.sources.base import Fetch, Item, SourceError, iso_time
 from bot.sources.http import host
 
 COLLECTION = "app.bsky.feed.post"
 REWIND = timedelta(seconds=5)
 MAX_MESSAGE_BYTES = 1_000_000
 MAX_EVENTS = 500_000
-
-
-def _when(value: object) -> datetime | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def post_item(event: Mapping[str, Any]) -> Item | None:
@@ -51,7 +41,7 @@ def post_item(event: Mapping[str, Any]) -> Item | None:
         return None
     text = str(record.get("text") or "").strip()
     time_us = event.get("time_us")
-    when = _when(record.get("createdAt"))
+    when = iso_time(record.get("createdAt"))
     if when is None and isinstance(time_us, int):
         when = datetime.fromtimestamp(time_us / 1e6, tz=UTC)
     if not text or when is None:

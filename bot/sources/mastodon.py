@@ -10,22 +10,18 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 from urllib.parse import quote, urlsplit
 
 import httpx
 
-from bot.sources.base import Fetch, Item, SourceError
+from bot.sources.base import Fetch, Item, SourceError, iso_time, whole
 from bot.sources.feeds import plain
 from bot.sources.http import Response, SourceClient, exhausted_until, host
 
 PAGE_SIZE = 40  # the API's most
 MAX_PAGES = 10
-
-
-def _int(value: object) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
 def _id(value: object) -> int | None:
@@ -40,9 +36,8 @@ def status_item(status: Mapping[str, Any]) -> Item | None:
     uri, created = status.get("uri"), status.get("created_at")
     if not isinstance(uri, str) or not uri or not isinstance(created, str):
         return None
-    try:
-        when = datetime.fromisoformat(created.replace("Z", "+00:00"))
-    except ValueError:
+    when = iso_time(created)
+    if when is None:
         return None
     spoiler = plain(str(status.get("spoiler_text") or ""))
     text = " — ".join(part for part in (spoiler, plain(str(status.get("content") or ""))) if part)
@@ -54,14 +49,14 @@ def status_item(status: Mapping[str, Any]) -> Item | None:
     return Item(
         external_id=uri,
         text=text,
-        created_at=when if when.tzinfo else when.replace(tzinfo=UTC),
+        created_at=when,
         url=status.get("url") if isinstance(status.get("url"), str) else uri,
         author=str(account.get("acct"))[:255] if account.get("acct") else None,
         language=language[:16] if isinstance(language, str) and language else None,
-        likes=_int(status.get("favourites_count")),
-        reposts=_int(status.get("reblogs_count")),
-        replies=_int(status.get("replies_count")),
-        author_followers=_int(account.get("followers_count")),
+        likes=whole(status.get("favourites_count")),
+        reposts=whole(status.get("reblogs_count")),
+        replies=whole(status.get("replies_count")),
+        author_followers=whole(account.get("followers_count")),
     )
 
 
