@@ -123,10 +123,12 @@ class PollReport:
         return f"{self.name}: {self.fetched} fetched, {self.matched} matched a brand, {self.added} added"
 
 
-def _brand_of(text: str, config: SourceConfig, brands: BrandsConfig) -> str | None:
+def _brand_finder(config: SourceConfig, brands: BrandsConfig) -> Callable[[str], str | None]:
+    """The brand an item's text is about, for this source (built once a poll: a matcher compiles its patterns)."""
     if config.brands is not None and len(config.brands) == 1:
-        return config.brands[0]  # a source set up for one brand: everything it finds is about that brand
-    return brands.matcher_for(config.brands).first(text)
+        only = config.brands[0]
+        return lambda text: only  # a source set up for one brand: everything it finds is about that brand
+    return brands.matcher_for(config.brands).first
 
 
 def _row(item: Item, brand: str, source: str, now: datetime) -> MentionRow:
@@ -207,8 +209,9 @@ def poll_source(
         report.fetched = len(fetch.items)
         source = fetch_source
         unique = {item.external_id: item for item in fetch.items}  # a page may repeat an item
+        brand_of = _brand_finder(config, brands)
         for item in unique.values():
-            brand = _brand_of(item.text, config, brands)
+            brand = brand_of(item.text)
             if brand is not None:
                 report.matches.append(Match(item, brand))
         rows = [_row(m.item, m.brand, source, now) for m in report.matches]
