@@ -84,7 +84,7 @@ class HackerNewsConnector:
             for hit in answer["hits"]:
                 if isinstance(hit, dict) and (found := item(hit)) is not None:
                     items.append(found)
-                    newest = max(newest, int(found.created_at.timestamp()) if found.created_at else 0)
+                    newest = max(newest, whole(hit.get("created_at_i")) or 0)
             pages = whole(answer.get("nbPages")) or 0
             if page + 1 >= pages or not answer["hits"]:
                 break

@@ -168,7 +168,6 @@ def poll_source(
     options: HttpOptions,
     now: datetime,
     dry_run: bool = False,
-    make_client: Callable[[HttpOptions], SourceClient] = SourceClient,
 ) -> PollReport:
     """Poll one source now. Failures are recorded in its state and returned in the report, never raised."""
     report = PollReport(config.name)
@@ -186,7 +185,7 @@ def poll_source(
             return report
         backoff_until = None
         try:
-            with make_client(options) as client:
+            with SourceClient(options) as client:
                 made = connector(config, env=env, client=client, brands=brands)
                 fetch_source = made.source
                 fetch = made.fetch(cursor, now=now)

@@ -67,7 +67,7 @@ class FakeMastodon:
         status["account"] = {**status["account"], "acct": f"u{number % 9}@social.example", "followers_count": number}
         self.statuses.append(status)
 
-    def _limits(self, request: Seen) -> tuple[int, dict[str, str], bytes] | None:
+    def _limits(self) -> tuple[int, dict[str, str], bytes] | None:
         self._used += 1
         if self._used > self.rate_limit:
             return self._error(429, "Too many requests")
@@ -110,7 +110,7 @@ class FakeMastodon:
         return page, headers
 
     def timeline(self, request: Seen) -> tuple[int, dict[str, str], bytes]:
-        if (limited := self._limits(request)) is not None:
+        if (limited := self._limits()) is not None:
             return limited
         if self.access == "authenticated" and not self._authorised(request):
             return self._error(401, "The access token is invalid")
@@ -122,7 +122,7 @@ class FakeMastodon:
         return 200, headers, json.dumps(page).encode()
 
     def search(self, request: Seen) -> tuple[int, dict[str, str], bytes]:
-        if (limited := self._limits(request)) is not None:
+        if (limited := self._limits()) is not None:
             return limited
         if not self._authorised(request):
             return self._error(401, "The access token is invalid")
