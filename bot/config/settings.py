@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import difflib
 import os
 from collections.abc import Mapping
@@ -112,6 +114,14 @@ class Settings(BaseSettings):
     source_max_bytes: int = Field(
         default=10_000_000, ge=10_000, description="The largest answer a source may send; a larger one fails the poll."
     )
+    api_tokens: SecretStr | None = Field(
+        default=None,
+        description="Bearer tokens of the ingest API (/api/v1/mentions), comma-separated; unset: the API is off.",
+    )
+    webhook_secrets: SecretStr | None = Field(
+        default=None,
+        description="Standard Webhooks secrets (whsec_...), comma-separated: senders that sign need no bearer token.",
+    )
     log_level: LogLevel = Field(default="INFO", description="DEBUG, INFO, WARNING, ERROR or CRITICAL.")
 
     @field_validator("database_url")
@@ -139,6 +149,29 @@ class Settings(BaseSettings):
                     raise ValueError("expected Slack user IDs such as U012ABCDEF, separated by commas")
         return value
 
+    @field_validator("api_tokens")
+    @classmethod
+    def _tokens(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            tokens = split_values(value.get_secret_value())
+            if not tokens or any(len(token) < 16 or any(c.isspace() for c in token) for token in tokens):
+                raise ValueError(
+                    "expected comma-separated tokens of at least 16 characters without spaces "
+                    "(make one with `openssl rand -hex 32`)"
+                )
+        return value
+
+    @field_validator("webhook_secrets")
+    @classmethod
+    def _webhook_secrets(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            secrets = split_values(value.get_secret_value())
+            if not secrets:
+                raise ValueError("expected comma-separated secrets (whsec_ and base64)")
+            for secret in secrets:
+                webhook_key(secret)
+        return value
+
     @field_validator("timezone")
     @classmethod
     def _known_timezone(cls, value: str) -> str:
@@ -158,11 +191,41 @@ class Settings(BaseSettings):
         return ZoneInfo(self.timezone)
 
     @property
+    def api_token_list(self) -> list[str]:
+        return split_values(self.api_tokens.get_secret_value()) if self.api_tokens else []
+
+    @property
+    def webhook_keys(self) -> list[bytes]:
+        return (
+            [webhook_key(s) for s in split_values(self.webhook_secrets.get_secret_value())]
+            if self.webhook_secrets
+            else []
+        )
+
+    @property
     def slack_enabled(self) -> bool:
         """Whether Slack can be served: a bot token, and a signing secret (HTTP) or an app token (Socket Mode)."""
         return self.slack_bot_token is not None and (
             self.slack_signing_secret is not None or self.slack_app_token is not None
         )
+
+
+def split_values(value: str) -> list[str]:
+    """The comma-separated parts of a setting, stripped, empty ones left out."""
+    return [part.strip() for part in value.split(",") if part.strip()]
+
+
+def webhook_key(secret: str) -> bytes:
+    """The HMAC key of a Standard Webhooks secret (``whsec_`` then base64); ValueError when it is not one."""
+    try:
+        encoded = secret.removeprefix("whsec_")
+        # Senders often drop base64's padding; the reference library accepts a secret without it, so does this.
+        key = base64.b64decode(encoded + "=" * (-len(encoded) % 4), validate=True)
+    except (binascii.Error, ValueError):
+        raise ValueError("expected whsec_ and base64 (the convention: 24 to 64 random bytes)") from None
+    if len(key) < 16:
+        raise ValueError("a webhook secret must hold at least 16 bytes (the convention: 24 to 64)")
+    return key
 
 
 def cache_dir() -> Path:
@@ -172,7 +235,16 @@ def cache_dir() -> Path:
 
 
 # Settings that containers may pass as files (Docker and Kubernetes secrets): BRANDPULSE_<NAME>_FILE holds the value.
-FILE_SETTINGS = ("slack_bot_token", "slack_signing_secret", "slack_app_token", "database_url")
+FILE_SETTINGS = (
+    "slack_bot_token",
+    "slack_signing_secret",
+    "slack_app_token",
+    "database_url",
+    "api_tokens",
+    "webhook_secrets",
+)
+# Settings whose values an error message never repeats.
+SECRET_SETTINGS = {"slack_bot_token", "slack_signing_secret", "slack_app_token", "api_tokens", "webhook_secrets"}
 # BRANDPULSE_ variables that are not settings but are read elsewhere (the test suite's).
 OTHER_VARIABLES = {"BRANDPULSE_TEST_POSTGRES_URL", "BRANDPULSE_DATASETS", "BRANDPULSE_REQUIRE_DATASETS"}
 
@@ -197,7 +269,7 @@ def load_settings(env_file: Path | None = Path(".env"), **overrides: Any) -> Set
                 origin = "default"
             message = str(error["msg"]).removeprefix("Value error, ")
             got = error.get("input")
-            if field.startswith("slack_"):
+            if field in SECRET_SETTINGS:
                 got = "***"
             lines.append(mask_secrets(f"{origin}: {variable}: {message} (got {got!r})"))
         raise ConfigError("invalid settings:\n  " + "\n  ".join(lines)) from None

@@ -244,7 +244,7 @@ def _check_unicode(key: str, value: str | None) -> None:
         raise RowError(f"invalid UTF-8 in '{key}'") from None
 
 
-def _connection_trouble(exc: StatementError) -> bool:
+def connection_trouble(exc: StatementError) -> bool:
     """Errors of the database itself (down, locked, out of space), as opposed to a row it refuses."""
     return isinstance(exc, OperationalError | InterfaceError | InternalError)
 
@@ -362,7 +362,7 @@ class Importer:
                 report.added += insert_mentions(connection=connection, rows=[row for _, row in batch])
             return
         except StatementError as exc:
-            if _connection_trouble(exc):
+            if connection_trouble(exc):
                 raise
             log.warning("%s: a batch of %d rows was refused; retrying row by row", report.path, len(batch))
         # Row by row, so that one row the database refuses costs that row only, with its line number.
@@ -371,7 +371,7 @@ class Importer:
                 with self.engine.begin() as connection:
                     report.added += insert_mentions(connection=connection, rows=[row])
             except StatementError as exc:
-                if _connection_trouble(exc):
+                if connection_trouble(exc):
                     raise
                 detail = str(exc.orig or exc).strip().splitlines()[0][:200]
                 report.rejected.append(Rejection(report.path, line, f"the database refused the row: {detail}"))
@@ -478,6 +478,7 @@ __all__ = [
     "Importer",
     "Rejection",
     "RowError",
+    "connection_trouble",
     "detect_format",
     "parse_field_overrides",
 ]

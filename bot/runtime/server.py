@@ -12,7 +12,11 @@ from sqlalchemy import text
 from analysis.batcher import Batcher
 from analysis.errors import AnalysisError, ModelUnavailable
 from analysis.prediction import Classifier
+from bot.core.ingest import Importer
+from bot.core.submit import Submissions
 from bot.errors import BrandpulseError
+from bot.runtime.api import MENTIONS_PATH, OPENAPI_PATH, ApiEndpoint, ApiMetrics
+from bot.runtime.api_auth import BearerTokens, WebhookSecrets
 from bot.runtime.context import AppContext
 from bot.runtime.pipeline import Pipeline
 from bot.runtime.slack_http import ReplayGuard
@@ -92,10 +96,22 @@ class Server:
                 signing_secret=settings.slack_signing_secret.get_secret_value().encode(),
                 replays=ReplayGuard(app.sessions),
             )
-        web = build_web_app(slack=endpoint, health=self.health)
+        api = self._api(registry)
+        web = build_web_app(slack=endpoint, health=self.health, api=api)
         self.http = HttpServer(web, host=settings.http_host, port=settings.http_port)
         self.http.start()
         log.info("HTTP server on http://%s:%d (/healthz)", settings.http_host, self.http.port)
+        if api is not None:
+            log.info(
+                "ingest API at %s (%s); its OpenAPI document at %s",
+                MENTIONS_PATH,
+                " and ".join(
+                    what
+                    for what, on in (("bearer tokens", api.tokens), ("Standard Webhooks signatures", api.webhooks))
+                    if on
+                ),
+                OPENAPI_PATH,
+            )
         if self.slack_mode == "http":
             log.info("Slack over HTTP: events, commands and interactivity at %s", SLACK_EVENTS_PATH)
         elif self.slack_mode == "socket":
@@ -115,6 +131,21 @@ class Server:
         self.pipeline = Pipeline(app, self._model, run_jobs=settings.run_jobs)
         self.pipeline.start()
         self.metrics_server = start_metrics(registry, host=settings.http_host, port=settings.metrics_port)
+
+    def _api(self, registry: CollectorRegistry) -> ApiEndpoint | None:
+        """The ingest API, when tokens or webhook secrets are set."""
+        settings, app = self.app.settings, self.app
+        tokens, webhooks = BearerTokens(settings.api_token_list), WebhookSecrets(settings.webhook_keys)
+        if not (tokens or webhooks):
+            return None
+        importer = Importer(engine=app.engine, matcher=app.brands.matcher(), tz=settings.tz, default_source="api")
+        return ApiEndpoint(
+            submissions=Submissions(engine=app.engine, sessions=app.sessions, importer=importer),
+            tokens=tokens,
+            webhooks=webhooks,
+            brands=app.brands.names,
+            metrics=ApiMetrics(registry),
+        )
 
     def _model(self) -> Classifier:
         """The jobs' model: the batcher, so that they share the one inference thread with /sentiment."""

@@ -20,6 +20,7 @@ from starlette.routing import Route
 
 from analysis.errors import ModelUnavailable
 from bot.errors import USER_ERRORS, BrandpulseError, mask_secrets
+from bot.runtime.api import ApiEndpoint, api_routes
 from bot.runtime.slack_http import Refused, ReplayGuard, ThrottledLog, check_shape, read_capped, signature_problem
 from storage.errors import StorageError
 
@@ -38,8 +39,10 @@ class SlackEndpoint:
     clock: Callable[[], float] = time.time
 
 
-def build_web_app(*, slack: SlackEndpoint | None, health: Callable[[], dict[str, Any]]) -> Starlette:
-    """``POST /slack/events`` (when Slack runs over HTTP) and ``GET /healthz``; later features add routes."""
+def build_web_app(
+    *, slack: SlackEndpoint | None, health: Callable[[], dict[str, Any]], api: ApiEndpoint | None = None
+) -> Starlette:
+    """``POST /slack/events`` (when Slack runs over HTTP), ``GET /healthz`` and the ingest API under ``/api/v1``."""
     unverified = ThrottledLog(log)
 
     async def healthz(request: Request) -> Response:
@@ -78,7 +81,7 @@ def build_web_app(*, slack: SlackEndpoint | None, health: Callable[[], dict[str,
             await run_in_threadpool(slack.replays.release, signature.removeprefix("v0="))
         return to_starlette_response(bolt_response)
 
-    routes = [Route("/healthz", healthz, methods=["GET"])]
+    routes = [Route("/healthz", healthz, methods=["GET"]), *api_routes(api)]
     if slack is not None:
         routes.append(Route(SLACK_EVENTS_PATH, slack_events, methods=["POST"]))
     # Anything else is Starlette's plain 500, its traceback in the log.

@@ -70,6 +70,38 @@ def test_secrets_never_appear_in_errors(monkeypatch: pytest.MonkeyPatch) -> None
     assert "xoxb-very-secret" not in str(caught.value)
 
 
+@pytest.mark.parametrize(
+    ("variable", "value", "expected"),
+    [
+        ("BRANDPULSE_API_TOKENS", "good-token-of-enough-length,short-one", "at least 16 characters"),
+        ("BRANDPULSE_API_TOKENS", " , ", "at least 16 characters"),
+        ("BRANDPULSE_WEBHOOK_SECRETS", "whsec_not*base64*at*all*secret", "whsec_ and base64"),
+        ("BRANDPULSE_WEBHOOK_SECRETS", "whsec_c2hvcnQ=", "at least 16 bytes"),
+    ],
+)
+def test_api_tokens_and_webhook_secrets_are_checked_and_never_repeated(
+    monkeypatch: pytest.MonkeyPatch, variable: str, value: str, expected: str
+) -> None:
+    monkeypatch.setenv(variable, value)
+    with pytest.raises(ConfigError, match=expected) as caught:
+        load_settings()
+    assert variable in str(caught.value)
+    for part in value.split(","):
+        if part.strip():
+            assert part.strip() not in str(caught.value)
+
+
+def test_api_tokens_and_webhook_secrets_are_read_as_lists(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("BRANDPULSE_API_TOKENS", " first-token-0123456789 ,second-token-0123456789,")
+    monkeypatch.setenv(
+        "BRANDPULSE_WEBHOOK_SECRETS", "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw,MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaS"
+    )
+    settings = load_settings()
+    assert settings.api_token_list == ["first-token-0123456789", "second-token-0123456789"]
+    assert [len(key) for key in settings.webhook_keys] == [24, 23]
+    assert "first-token" not in repr(settings)
+
+
 def test_cli_reports_invalid_settings_without_traceback(tmp_path: Path) -> None:
     env = {"PATH": "/usr/bin:/bin", "BRANDPULSE_TIMEZONE": "Mars/Olympus"}
     result = subprocess.run(

@@ -185,3 +185,29 @@ def test_a_refused_socket_mode_token_is_one_clear_error(tmp_path: Path) -> None:
             server.start()
         server.stop()
         assert "xapp-1-revoked" not in str(error.value)
+
+
+def test_serve_takes_mentions_on_the_ingest_api_when_a_token_is_set(tmp_path: Path) -> None:
+    port, token = free_port(), "a-token-for-the-serve-test-0123"
+    with serving(
+        tmp_path, BRANDPULSE_API_TOKENS=f"another-token-of-16-chars,{token}", BRANDPULSE_HTTP_PORT=str(port)
+    ) as (
+        _,
+        lines,
+    ):
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{port}/api/v1/mentions",
+            data=json.dumps([{"id": "1", "text": "My new iPhone is great"}]).encode(),
+            headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(request, timeout=10) as response:
+            assert json.loads(response.read())["created"] == 1
+        listing = urllib.request.Request(
+            f"http://127.0.0.1:{port}/api/v1/mentions?brand=apple", headers={"Authorization": f"Bearer {token}"}
+        )
+        with urllib.request.urlopen(listing, timeout=10) as response:
+            [mention] = json.loads(response.read())["mentions"]
+        assert (mention["source"], mention["brand"], mention["status"]) == ("api", "apple", "pending")
+    output = "".join(lines)
+    assert "ingest API at /api/v1/mentions (bearer tokens); its OpenAPI document at /api/v1/openapi.json" in output
+    assert token not in output

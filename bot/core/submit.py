@@ -1,0 +1,357 @@
+"""Mentions that other systems send (the ingest API): each item checked on its own, the valid ones stored together,
+or all or nothing on request; reading them back with the history filters."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from sqlalchemy import Engine
+from sqlalchemy.exc import StatementError
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.core.ingest import MAX_AUTHOR_CHARS, MAX_ID_CHARS, Importer, RowError, connection_trouble
+from bot.core.timeparse import parse_moment
+from bot.errors import UsageError
+from storage.mentions import MAX_TEXT_CHARS, MentionRow, history, insert_mentions
+from storage.models import Label, Mention
+
+# The documented limits of one request (the README and the OpenAPI document state them).
+MAX_ITEMS = 1000
+MAX_PAGE = 500
+# The largest count of likes, reposts, replies or followers a mention keeps (a 32-bit column).
+MAX_COUNT = 2**31 - 1
+
+Count = Annotated[int, Field(ge=0, le=MAX_COUNT)]
+
+
+class MentionIn(BaseModel):
+    """One mention as a sender gives it; only ``text`` is required."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, title="MentionIn")
+
+    text: str = Field(min_length=1, max_length=MAX_TEXT_CHARS, description="What was said.")
+    id: Annotated[str, Field(min_length=1, max_length=MAX_ID_CHARS)] | Annotated[int, Field(ge=0)] | None = Field(
+        default=None,
+        description="The sender's id of the mention; with `source`, what makes a resend a duplicate. "
+        "Without it, the brand, author, time and text identify the mention.",
+    )
+    source: str | None = Field(
+        default=None,
+        pattern=r"^[a-z0-9][a-z0-9_.-]{0,31}$",
+        description="Where the mention comes from (default `api`).",
+    )
+    brand: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=64,
+        description="A brand of the brands file; without it, the brands named in the text.",
+    )
+    author: str | None = Field(default=None, max_length=MAX_AUTHOR_CHARS)
+    url: str | None = Field(default=None, max_length=2048)
+    created_at: str | float | None = Field(
+        default=None,
+        description="When it was said: ISO 8601 (2026-11-30T09:30:00Z) or Unix seconds; default: when received.",
+    )
+    language: str | None = Field(default=None, max_length=16, description="Language code (en, it, pt-BR).")
+    likes: Count | None = None
+    reposts: Count | None = None
+    replies: Count | None = None
+    author_followers: Count | None = None
+
+
+class ItemError(BaseModel):
+    """Why one item of the request was not stored."""
+
+    index: int = Field(description="The item's position in the request, from 0.")
+    reasons: list[str]
+
+
+class SubmitResult(BaseModel):
+    """What became of a request's items."""
+
+    received: int
+    created: int = Field(description="Items stored now.")
+    duplicates: int = Field(description="Valid items that were already stored (same source and id).")
+    rejected: int = Field(description="Items not stored; `errors` says why.")
+    atomic: bool = Field(description="Whether the request asked for all or nothing.")
+    errors: list[ItemError]
+
+
+class MentionOut(BaseModel):
+    """A stored mention."""
+
+    id: int
+    source: str
+    external_id: str
+    brand: str
+    text: str
+    author: str | None
+    url: str | None
+    language: str | None
+    created_at: datetime
+    ingested_at: datetime
+    status: Literal["pending", "classified", "failed"]
+    label: Literal["negative", "neutral", "positive"] | None
+    scores: dict[str, float] | None
+    model_version: str | None
+    classified_at: datetime | None
+    likes: int | None
+    reposts: int | None
+    replies: int | None
+    author_followers: int | None
+
+
+class MentionPage(BaseModel):
+    """Stored mentions, newest first."""
+
+    mentions: list[MentionOut]
+    next_cursor: str | None = Field(description="Pass as `cursor` for the next page; null on the last one.")
+
+
+class TooManyItems(UsageError):
+    """More items in one request than it may hold."""
+
+
+class Unavailable(Exception):
+    """The database cannot be reached: nothing was stored, the sender should try again."""
+
+
+@dataclass
+class _Checked:
+    rows: list[tuple[int, MentionRow]] = field(default_factory=list)
+    errors: list[ItemError] = field(default_factory=list)
+
+
+def items_of(payload: Any) -> list[Any]:
+    """The items of a request body: one mention, a list of them, ``{"mentions": [...]}``, or a Standard Webhooks
+    envelope (``{"type", "timestamp", "data"}``) whose ``data`` is one of those."""
+    if isinstance(payload, dict) and "data" in payload and "text" not in payload:
+        payload = payload["data"]
+    if isinstance(payload, dict) and "mentions" in payload and "text" not in payload:
+        payload = payload["mentions"]
+    if isinstance(payload, dict):
+        return [payload]
+    if isinstance(payload, list):
+        if not payload:
+            raise UsageError("no mentions: the list is empty")
+        if len(payload) > MAX_ITEMS:
+            raise TooManyItems(f"{len(payload):,} mentions in one request; at most {MAX_ITEMS:,} are taken")
+        return payload
+    raise UsageError('expected a mention (a JSON object), a list of mentions, or {"mentions": [...]}')
+
+
+def _reasons(error: ValidationError) -> list[str]:
+    reasons = []
+    for problem in error.errors(include_url=False):
+        where = ".".join(str(part) for part in problem["loc"])
+        message = problem["msg"]
+        if problem["type"] == "extra_forbidden":
+            message = "unknown field"
+        reasons.append(f"{where}: {message}" if where else message)
+    return reasons
+
+
+class Submissions:
+    """The ingest API's use cases: ``submit`` stores items, ``page`` reads stored mentions back."""
+
+    def __init__(self, *, engine: Engine, sessions: sessionmaker[Session], importer: Importer) -> None:
+        self.engine = engine
+        self.sessions = sessions
+        self.importer = importer
+
+    def check(self, items: Sequence[Any], ingested_at: datetime) -> _Checked:
+        checked = _Checked()
+        for index, item in enumerate(items):
+            if not isinstance(item, dict):
+                checked.errors.append(ItemError(index=index, reasons=[f"expected an object, got {_kind(item)}"]))
+                continue
+            try:
+                mention = MentionIn.model_validate(item)
+            except ValidationError as exc:
+                checked.errors.append(ItemError(index=index, reasons=_reasons(exc)))
+                continue
+            try:
+                row = self.importer.to_row(mention.model_dump(exclude_none=True), ingested_at)
+            except RowError as exc:
+                checked.errors.append(ItemError(index=index, reasons=[str(exc)]))
+                continue
+            except (ValueError, TypeError, OverflowError) as exc:
+                checked.errors.append(ItemError(index=index, reasons=[f"unreadable value ({str(exc)[:120]})"]))
+                continue
+            row["likes"], row["reposts"] = mention.likes, mention.reposts
+            row["replies"], row["author_followers"] = mention.replies, mention.author_followers
+            checked.rows.append((index, row))
+        return checked
+
+    def submit(self, payload: Any, *, atomic: bool = False, now: datetime | None = None) -> SubmitResult:
+        """Store the valid items of ``payload`` (with ``atomic``, only when every item is valid)."""
+        items = items_of(payload)
+        checked = self.check(items, now or datetime.now(UTC))
+        created = 0
+        if not (atomic and checked.errors):
+            created = self._store(checked, atomic=atomic)
+        stored_or_duplicate = len(checked.rows) if not (atomic and checked.errors) else 0
+        checked.errors.sort(key=lambda e: e.index)
+        return SubmitResult(
+            received=len(items),
+            created=created,
+            duplicates=stored_or_duplicate - created,
+            rejected=len(items) - stored_or_duplicate,
+            atomic=atomic,
+            errors=checked.errors,
+        )
+
+    def _store(self, checked: _Checked, *, atomic: bool) -> int:
+        rows = [row for _, row in checked.rows]
+        if not rows:
+            return 0
+        try:
+            with self.engine.begin() as connection:
+                return insert_mentions(connection=connection, rows=rows)
+        except StatementError as exc:
+            if connection_trouble(exc):
+                raise Unavailable(f"the database is unavailable ({type(exc.orig or exc).__name__})") from None
+            if atomic:
+                # All or nothing: the rows the database refuses are found one by one below, none is stored.
+                return self._refusals(checked, store=False)
+        return self._refusals(checked, store=True)
+
+    def _refusals(self, checked: _Checked, *, store: bool) -> int:
+        """Row by row, so that a row the database refuses costs that row only, with its index; without ``store``
+        (all or nothing) every row is rolled back, whatever the database said."""
+        created, kept = 0, []
+        with self.engine.connect() as connection:
+            for index, row in checked.rows:
+                transaction = connection.begin()
+                try:
+                    added = insert_mentions(connection=connection, rows=[row])
+                except StatementError as exc:
+                    transaction.rollback()
+                    if connection_trouble(exc):
+                        raise Unavailable("the database is unavailable") from None
+                    detail = str(exc.orig or exc).strip().splitlines()[0][:200]
+                    checked.errors.append(ItemError(index=index, reasons=[f"the database refused the item: {detail}"]))
+                    continue
+                if store:
+                    transaction.commit()
+                    created += added
+                else:
+                    transaction.rollback()
+                kept.append((index, row))
+        checked.rows = kept if store else []
+        return created
+
+    def page(
+        self,
+        *,
+        brand: str | None = None,
+        since: str | None = None,
+        until: str | None = None,
+        label: str | None = None,
+        source: str | None = None,
+        search: str | None = None,
+        limit: int = 50,
+        cursor: str | None = None,
+        now: datetime | None = None,
+    ) -> MentionPage:
+        """Stored mentions newest first, filtered as ``brandpulse history`` filters them; UsageError for a bad filter."""
+        tz = self.importer.tz
+        if not 1 <= limit <= MAX_PAGE:
+            raise UsageError(f"limit must be between 1 and {MAX_PAGE}")
+        if label is not None and label not in {item.value for item in Label}:
+            raise UsageError("label must be negative, neutral or positive")
+        try:
+            start = parse_moment(since, tz=tz, now=now) if since is not None else None
+            end = parse_moment(until, tz=tz, now=now) if until is not None else None
+        except ValueError as exc:
+            raise UsageError(f"since/until: {exc}") from None
+        before = decode_cursor(cursor) if cursor is not None else None
+        with self.sessions() as session:
+            found = history(
+                session=session,
+                brand=brand.lower() if brand else None,
+                since=start,
+                until=end,
+                label=label,
+                source=source,
+                search=search,
+                limit=limit + 1,
+                before=before,
+            )
+            mentions = [_out(m) for m in found[:limit]]
+        following = encode_cursor(found[limit - 1]) if len(found) > limit else None
+        return MentionPage(mentions=mentions, next_cursor=following)
+
+
+def encode_cursor(mention: Mention) -> str:
+    raw = f"{mention.created_at.isoformat()}|{mention.id}".encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, int]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        at, _, number = raw.partition("|")
+        moment = datetime.fromisoformat(at)
+        if moment.tzinfo is None or not number.isdigit():
+            raise ValueError(raw)
+        return moment, int(number)
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        raise UsageError("cursor: not a cursor this API gave (pass next_cursor as it came)") from None
+
+
+def _out(mention: Mention) -> MentionOut:
+    scores = None
+    if mention.score_negative is not None:
+        scores = {
+            "negative": mention.score_negative,
+            "neutral": mention.score_neutral or 0.0,
+            "positive": mention.score_positive or 0.0,
+        }
+    return MentionOut.model_validate(
+        {
+            "id": mention.id,
+            "source": mention.source,
+            "external_id": mention.external_id,
+            "brand": mention.brand,
+            "text": mention.text,
+            "author": mention.author,
+            "url": mention.url,
+            "language": mention.language,
+            "created_at": mention.created_at,
+            "ingested_at": mention.ingested_at,
+            "status": mention.status,
+            "label": mention.label,
+            "scores": scores,
+            "model_version": mention.model_version,
+            "classified_at": mention.classified_at,
+            "likes": mention.likes,
+            "reposts": mention.reposts,
+            "replies": mention.replies,
+            "author_followers": mention.author_followers,
+        }
+    )
+
+
+def _kind(value: Any) -> str:
+    return {list: "a list", str: "a string", bool: "a boolean", type(None): "null"}.get(type(value), "a number")
+
+
+__all__ = [
+    "MAX_ITEMS",
+    "MAX_PAGE",
+    "MentionIn",
+    "MentionOut",
+    "MentionPage",
+    "SubmitResult",
+    "Submissions",
+    "TooManyItems",
+    "Unavailable",
+    "items_of",
+]

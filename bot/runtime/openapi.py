@@ -1,0 +1,148 @@
+"""The ingest API's OpenAPI 3.1 document, built from the same pydantic models that check requests and shape answers."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from pydantic import BaseModel
+
+from bot.core.submit import MAX_ITEMS, MAX_PAGE, MentionIn, MentionPage, SubmitResult
+
+# The largest request body: 1,000 mentions of about a tweet's length fit many times over; a larger one is refused
+# (413) while it streams.
+MAX_BODY_BYTES = 5_000_000
+_REF = "#/components/schemas/{model}"
+_MOMENT = [
+    {"type": "string", "format": "date-time"},
+    {"type": "string", "format": "date"},
+    {"type": "string", "pattern": r"^[0-9]{1,6}(m|min|h|d|w)$"},
+]
+
+
+class Error(BaseModel):
+    """Why a request was refused."""
+
+    error: str
+
+
+def _schemas(*models: type[BaseModel]) -> dict[str, Any]:
+    schemas: dict[str, Any] = {}
+    for model in models:
+        schema = model.model_json_schema(ref_template=_REF, mode="serialization")
+        schemas.update(schema.pop("$defs", {}))
+        schemas[model.__name__] = schema
+    return schemas
+
+
+def _json(schema: dict[str, Any]) -> dict[str, Any]:
+    return {"application/json": {"schema": schema}}
+
+
+def _answer(description: str, model: str = "Error") -> dict[str, Any]:
+    return {"description": description, "content": _json({"$ref": _REF.format(model=model)})}
+
+
+def openapi_document(*, brands: Sequence[str] = (), server_url: str | None = None) -> dict[str, Any]:
+    """The document; ``brands`` (the brands file's names) become the allowed values of a mention's ``brand``."""
+    schemas = _schemas(Error, SubmitResult, MentionPage)
+    schemas["MentionIn"] = MentionIn.model_json_schema(ref_template=_REF)
+    if brands:
+        brand = schemas["MentionIn"]["properties"]["brand"]
+        brand["anyOf"] = [{"type": "string", "enum": sorted(brands)}, {"type": "null"}]
+    mention = {"$ref": _REF.format(model="MentionIn")}
+    many = {"type": "array", "items": mention, "minItems": 1, "maxItems": MAX_ITEMS}
+    wrapped = {
+        "type": "object",
+        "properties": {"mentions": many},
+        "required": ["mentions"],
+        "additionalProperties": False,
+    }
+    envelope = {
+        "type": "object",
+        "description": "A Standard Webhooks payload whose data is one mention or a list of them.",
+        "properties": {"type": {"type": "string"}, "timestamp": {"type": "string"}, "data": {"anyOf": [mention, many]}},
+        "required": ["data"],
+    }
+    unauthorized = _answer("No valid bearer token, or no valid Standard Webhooks signature.")
+    post = {
+        "operationId": "submitMentions",
+        "summary": "Store mentions",
+        "description": (
+            f'One mention, a list of up to {MAX_ITEMS:,}, `{{"mentions": [...]}}`, or a Standard Webhooks payload. '
+            f"The body may be at most {MAX_BODY_BYTES:,} bytes. Items are idempotent on (source, id): sending one "
+            "again stores nothing and counts it as a duplicate. Invalid items are answered with 422 and their "
+            "reasons while the valid ones are stored, unless `atomic` asks for all or nothing."
+        ),
+        "security": [{"bearer": []}, {"webhookSignature": [], "webhookId": [], "webhookTimestamp": []}],
+        "parameters": [
+            {
+                "name": "atomic",
+                "in": "query",
+                "required": False,
+                "description": "true: store nothing unless every item is valid.",
+                "schema": {"type": "boolean", "default": False},
+            }
+        ],
+        "requestBody": {"required": True, "content": _json({"anyOf": [mention, many, wrapped, envelope]})},
+        "responses": {
+            "200": _answer("Every item is stored (or was already).", "SubmitResult"),
+            "400": _answer("The body is not JSON, not UTF-8, or not mentions."),
+            "401": unauthorized,
+            "413": _answer(f"Over {MAX_BODY_BYTES:,} bytes or over {MAX_ITEMS:,} mentions."),
+            "415": _answer("The body is not application/json."),
+            "422": _answer("Some items are invalid: `errors` gives each one's reasons.", "SubmitResult"),
+            "503": _answer("The database is unavailable; nothing was stored. Retry after `Retry-After` seconds."),
+        },
+    }
+
+    def text_filter(name: str, description: str, **schema: Any) -> dict[str, Any]:
+        return {"name": name, "in": "query", "required": False, "description": description, "schema": schema}
+
+    moment = "ISO 8601 date or date-time, or a duration back from now (30m, 24h, 7d, 2w)."
+    get = {
+        "operationId": "listMentions",
+        "summary": "Stored mentions, newest first",
+        "security": [{"bearer": []}],
+        "parameters": [
+            text_filter("brand", "Only this brand.", type="string", minLength=1),
+            text_filter("since", f"Created at or after: {moment}", anyOf=_MOMENT),
+            text_filter("until", f"Created before: {moment}", anyOf=_MOMENT),
+            text_filter("label", "Only this sentiment.", type="string", enum=["negative", "neutral", "positive"]),
+            text_filter("source", "Only this source.", type="string", minLength=1),
+            text_filter("search", "Case-insensitive substring of the text.", type="string", minLength=1),
+            text_filter("limit", "Mentions per page.", type="integer", minimum=1, maximum=MAX_PAGE, default=50),
+            text_filter("cursor", "The `next_cursor` of the previous page.", type="string", minLength=1),
+        ],
+        "responses": {
+            "200": _answer("A page of mentions.", "MentionPage"),
+            "400": _answer("A filter cannot be used."),
+            "401": _answer("No valid bearer token."),
+        },
+    }
+    document: dict[str, Any] = {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "brandpulse ingest API",
+            "version": "1",
+            "description": "Send mentions of your brands to brandpulse, and read stored ones back.",
+        },
+        "paths": {"/api/v1/mentions": {"post": post, "get": get}},
+        "components": {
+            "schemas": schemas,
+            "securitySchemes": {
+                "bearer": {"type": "http", "scheme": "bearer", "description": "A token of BRANDPULSE_API_TOKENS."},
+                "webhookSignature": {
+                    "type": "apiKey",
+                    "in": "header",
+                    "name": "webhook-signature",
+                    "description": "Standard Webhooks: v1,<base64 HMAC-SHA256> with a BRANDPULSE_WEBHOOK_SECRETS secret.",
+                },
+                "webhookId": {"type": "apiKey", "in": "header", "name": "webhook-id"},
+                "webhookTimestamp": {"type": "apiKey", "in": "header", "name": "webhook-timestamp"},
+            },
+        },
+    }
+    if server_url:
+        document["servers"] = [{"url": server_url}]
+    return document
