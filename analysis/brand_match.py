@@ -37,46 +37,63 @@ def _phrase_pattern(terms: Iterable[str]) -> re.Pattern[str] | None:
     return re.compile(rf"(?:(?<![{_WORD}@#])[#@]|(?<![{_WORD}@#]))(?:{alternatives})(?![{_WORD}])")
 
 
+_RUN = re.compile(f"[{_WORD}]+")
+
+
 class BrandMatcher:
-    """Matches text against brands: whole words, any case, plain, ``#hashtag`` or ``@handle``."""
+    """Matches text against brands: whole words, any case, plain, ``#hashtag`` or ``@handle``.
+
+    A keyword that starts with a word character matches only where its first word is a whole word of the text
+    (``_phrase_pattern`` requires a boundary on both sides), so the text's words, looked up in a table, name the few
+    brands worth a regular-expression search: the cost of a text barely grows with the number of brands.
+    """
 
     def __init__(self, brands: Iterable[BrandTerms]) -> None:
+        terms = list(brands)
         self._brands: list[tuple[str, re.Pattern[str] | None, re.Pattern[str] | None]] = [
-            (b.name, _phrase_pattern([b.name, *b.keywords]), _phrase_pattern(b.exclude)) for b in brands
+            (b.name, _phrase_pattern([b.name, *b.keywords]), _phrase_pattern(b.exclude)) for b in terms
         ]
         self.names = frozenset(name for name, _, _ in self._brands)
-        # One scan finds the leftmost keyword of any brand: far cheaper than one search per brand.
-        groups = [
-            f"(?P<b{i}>{keywords.pattern})" for i, (_, keywords, _) in enumerate(self._brands) if keywords is not None
-        ]
-        self._any = re.compile("|".join(groups)) if groups else None
+        self._by_word: dict[str, set[int]] = {}
+        # Brands with a keyword that starts outside the word characters (a Chinese name, say) are always searched.
+        self._always: set[int] = set()
+        for index, brand in enumerate(terms):
+            for term in (brand.name, *brand.keywords):
+                normalised = _normalise(term).lower()
+                if not normalised:
+                    continue
+                first = _RUN.match(normalised)
+                if first is None:
+                    self._always.add(index)
+                else:
+                    self._by_word.setdefault(first.group(), set()).add(index)
+
+    def _candidates(self, lowered: str) -> list[int]:
+        found = set(self._always)
+        for word in set(_RUN.findall(lowered)):
+            hit = self._by_word.get(word)
+            if hit is not None:
+                found |= hit
+        return sorted(found)
+
+    def _hits(self, text: str) -> list[tuple[int, int, str]]:
+        """(position of the first keyword, brand order, name) of every brand the text mentions."""
+        # Patterns hold lowercase terms: lowering the text once is cheaper than a case-insensitive scan.
+        lowered = text.lower()
+        found: list[tuple[int, int, str]] = []
+        for order in self._candidates(lowered):
+            name, keywords, exclude = self._brands[order]
+            hit = keywords.search(lowered) if keywords is not None else None
+            if hit is None or (exclude is not None and exclude.search(lowered)):
+                continue
+            found.append((hit.start(), order, name))
+        return sorted(found)
 
     def matches(self, text: str) -> list[str]:
         """All brands the text mentions, earliest mention first."""
-        # Patterns hold lowercase terms: lowering the text once is cheaper than a case-insensitive scan.
-        text = text.lower()
-        found: list[tuple[int, int, str]] = []
-        for order, (name, keywords, exclude) in enumerate(self._brands):
-            if keywords is None:
-                continue
-            hit = keywords.search(text)
-            if hit is None or (exclude is not None and exclude.search(text)):
-                continue
-            found.append((hit.start(), order, name))
-        return [name for _, _, name in sorted(found)]
+        return [name for _, _, name in self._hits(text)]
 
     def first(self, text: str) -> str | None:
         """The brand mentioned first in the text, or None."""
-        if self._any is None:
-            return None
-        text = text.lower()
-        ruled_out: set[int] = set()
-        for hit in self._any.finditer(text):
-            index = int((hit.lastgroup or "b0")[1:])
-            if index in ruled_out:
-                continue
-            name, _, exclude = self._brands[index]
-            if exclude is None or not exclude.search(text):
-                return name
-            ruled_out.add(index)
-        return None
+        hits = self._hits(text)
+        return hits[0][2] if hits else None

@@ -23,6 +23,7 @@ from sqlalchemy import (
     or_,
     select,
     text,
+    tuple_,
     union_all,
     update,
 )
@@ -103,7 +104,7 @@ def new_mention(
 
 
 def insert_mentions(*, connection: Connection, rows: Sequence[Mapping[str, Any]]) -> int:
-    """Insert rows, skipping any whose (source, external_id) is already stored; returns how many were new."""
+    """Insert rows, skipping any whose (source, external_id, brand) is already stored; returns how many were new."""
     if not rows:
         return 0
     keys = rows[0].keys()
@@ -124,7 +125,7 @@ def _insert_sqlite(connection: Connection, rows: Sequence[Mapping[str, Any]]) ->
     processors = [table.c[name].type.dialect_impl(dialect).bind_processor(dialect) for name in names]
     statement = (
         f"INSERT INTO {table.name} ({', '.join(names)}) VALUES ({', '.join('?' for _ in names)}) "
-        "ON CONFLICT (source, external_id) DO NOTHING"
+        "ON CONFLICT (source, external_id, brand) DO NOTHING"
     )
     params = [
         tuple(
@@ -160,9 +161,22 @@ def _insert_unnest(connection: Connection, rows: Sequence[Mapping[str, Any]]) ->
     columns = ", ".join(rows[0].keys())
     statement = text(
         f"INSERT INTO {table.name} ({columns}) SELECT * FROM unnest({', '.join(arrays)}) "
-        "ON CONFLICT (source, external_id) DO NOTHING RETURNING id"
+        "ON CONFLICT (source, external_id, brand) DO NOTHING RETURNING id"
     )
     return len(connection.execute(statement, params).all())
+
+
+def stored_keys(*, connection: Connection, keys: Sequence[tuple[str, str]]) -> set[tuple[str, str, str]]:
+    """The (source, external_id, brand) of the stored mentions among ``keys`` (source, external_id)."""
+    found: set[tuple[str, str, str]] = set()
+    unique = sorted(set(keys))
+    for start in range(0, len(unique), 500):
+        chunk = unique[start : start + 500]
+        query = select(Mention.source, Mention.external_id, Mention.brand).where(
+            tuple_(Mention.source, Mention.external_id).in_(chunk)
+        )
+        found.update((source, external_id, brand) for source, external_id, brand in connection.execute(query))
+    return found
 
 
 def count_mentions(*, session: Session, brand: str | None = None) -> int:
@@ -328,14 +342,13 @@ def count_by_status(*, session: Session) -> dict[str, int]:
     return {status: int(n) for status, n in session.execute(query)}
 
 
-def replace_text(*, session: Session, source: str, external_id: str, text: str, brand: str) -> None:
-    """An edited mention: new text (and brand), back to pending so it is classified again."""
+def replace_text(*, session: Session, source: str, external_id: str, text: str) -> None:
+    """An edited mention: new text in the row of every brand, back to pending so it is classified again."""
     statement = (
         update(Mention)
         .where(Mention.source == source, Mention.external_id == external_id)
         .values(
             text=text,
-            brand=brand,
             status=MentionStatus.PENDING.value,
             label=None,
             score_negative=None,
@@ -349,10 +362,27 @@ def replace_text(*, session: Session, source: str, external_id: str, text: str, 
     session.execute(statement)
 
 
-def stored_text(*, session: Session, source: str, external_id: str) -> str | None:
-    """The text stored for a mention, or None if there is no such mention."""
-    query = select(Mention.text).where(Mention.source == source, Mention.external_id == external_id)
-    return session.execute(query).scalar_one_or_none()
+def stored_brands(*, session: Session, source: str, external_id: str) -> dict[str, str]:
+    """The brands a stored mention is filed under, each with its stored text; empty if there is no such mention."""
+    query = select(Mention.brand, Mention.text).where(Mention.source == source, Mention.external_id == external_id)
+    return {str(row[0]): str(row[1]) for row in session.execute(query)}
+
+
+_COPIED = ("source", "external_id", "author", "url", "text", "language", "created_at", "ingested_at")
+_COPIED_ENGAGEMENT = ("likes", "reposts", "replies", "author_followers")
+
+
+def copy_mention(*, session: Session, source: str, external_id: str, brand: str, to_brand: str) -> None:
+    """File a stored mention under one more brand too (its text now names it), as a pending mention."""
+    table = Mention.__table__
+    assert isinstance(table, Table)
+    columns = [*_COPIED, *_COPIED_ENGAGEMENT]
+    chosen = select(
+        *(table.c[name] for name in columns),
+        literal(to_brand).label("brand"),
+        literal(MentionStatus.PENDING.value).label("status"),
+    ).where(table.c.source == source, table.c.external_id == external_id, table.c.brand == brand)
+    session.execute(table.insert().from_select([*columns, "brand", "status"], chosen))
 
 
 def _tally_removal(session: Session, *conditions: ColumnElement[bool]) -> None:
@@ -376,9 +406,11 @@ def _tally_removal(session: Session, *conditions: ColumnElement[bool]) -> None:
         )
 
 
-def delete_mention(*, session: Session, source: str, external_id: str) -> bool:
-    """Forget a mention its author deleted. False if it was not stored."""
-    conditions = (Mention.source == source, Mention.external_id == external_id)
+def delete_mention(*, session: Session, source: str, external_id: str, brand: str | None = None) -> bool:
+    """Forget a mention its author deleted (under ``brand`` only, when given). False if it was not stored."""
+    conditions: tuple[ColumnElement[bool], ...] = (Mention.source == source, Mention.external_id == external_id)
+    if brand is not None:
+        conditions = (*conditions, Mention.brand == brand)
     _tally_removal(session, *conditions)
     return bool(session.connection().execute(delete(Mention).where(*conditions)).rowcount)
 

@@ -104,7 +104,8 @@ class Mention(Base):
     author_followers: Mapped[int | None] = mapped_column(Integer)
 
     __table_args__ = (
-        UniqueConstraint("source", "external_id"),
+        # A mention that names two brands is one row for each, so that each brand counts it.
+        UniqueConstraint("source", "external_id", "brand"),
         CheckConstraint("status IN ('pending', 'classified', 'failed')", name="status"),
         CheckConstraint("label IS NULL OR label IN ('negative', 'neutral', 'positive')", name="label"),
         # History of one brand, newest first, optionally by label; and the stats query, which it covers.

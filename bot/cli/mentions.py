@@ -88,10 +88,7 @@ def ingest(
             rejected = True
             continue
         rejected = rejected or bool(report.rejected)
-        click.echo(
-            f"{report.path}: {report.read:,} rows read, {report.added:,} added, "
-            f"{report.duplicates:,} already stored, {len(report.rejected):,} rejected"
-        )
+        click.echo(report.summary())
     if rejected:
         sys.exit(1)
 

@@ -189,10 +189,6 @@ def replay(app: AppContext, file: Path, speed: float, source: str, tail_hours: f
         if deliverer is not None:
             deliverer.stop()
             deliverer.deliver_due()
-    click.echo(
-        f"{report.path}: {report.read:,} rows read, {report.added:,} added, "
-        f"{report.duplicates:,} already stored, {len(report.rejected):,} rejected; "
-        f"{report.occurrences:,} job runs"
-    )
+    click.echo(f"{report.summary()}; {report.occurrences:,} job runs")
     if report.rejected:
         sys.exit(1)

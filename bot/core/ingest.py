@@ -64,14 +64,26 @@ class Rejection:
 
 @dataclass
 class ImportReport:
+    """What an import did: rows read, mentions stored (a row that names two brands is a mention of each)."""
+
     path: str
     read: int = 0
+    mentions: int = 0  # mentions the valid rows make
     added: int = 0
     rejected: list[Rejection] = field(default_factory=list)
 
     @property
     def duplicates(self) -> int:
-        return self.read - self.added - len(self.rejected)
+        return self.mentions - self.added
+
+    def summary(self) -> str:
+        line = (
+            f"{self.path}: {self.read:,} rows read, {self.added:,} added, "
+            f"{self.duplicates:,} already stored, {len(self.rejected):,} rejected"
+        )
+        if self.mentions > self.read - len(self.rejected):
+            line += f" ({self.mentions:,} mentions: a row that names several brands is a mention of each)"
+        return line
 
 
 class RowError(UsageError):
@@ -279,8 +291,9 @@ class Importer:
         self.max_record_bytes = max_record_bytes
         self.now = now
 
-    def to_row(self, values: dict[str, Any], ingested_at: datetime) -> MentionRow:
-        """The mention row for one record of a file; RowError says why it cannot be imported."""
+    def to_rows(self, values: dict[str, Any], ingested_at: datetime) -> list[MentionRow]:
+        """The mention rows of one record of a file, one for each brand it is about (its ``brand`` field, or every
+        brand its text names); RowError says why it cannot be imported."""
         f = self.fields
         raw_text = values.get(f.text)
         if raw_text is None or (isinstance(raw_text, str) and not raw_text.strip()):
@@ -319,10 +332,12 @@ class Importer:
             if brand not in self.matcher.names:
                 known = ", ".join(sorted(self.matcher.names))
                 raise RowError(f"unknown brand {brand[:64]!r} (the brands file defines: {known})")
+            brands = [brand]
         else:
-            brand = self.matcher.first(text)
-            if brand is None:
+            brands = self.matcher.matches(text)
+            if not brands:
                 raise RowError("mentions no configured brand (no brand field, and no brand keyword in the text)")
+            brand = brands[0]
 
         raw_created = values.get(f.created_at)
         if raw_created is None or (isinstance(raw_created, str) and not raw_created.strip()):
@@ -338,23 +353,27 @@ class Importer:
         external_id = _optional_str(values, f.id)
         _check_unicode(f.id, external_id)
         if external_id is None:
-            # Without an id, the content identifies the row, so importing the file again adds nothing.
+            # Without an id, the content identifies the row, so importing the file again adds nothing. The first
+            # brand named keys it, as it did when a row was stored for that brand only: old imports stay idempotent.
             key = "\x1f".join([brand, author or "", str(raw_created or ""), text])
             external_id = "sha256:" + hashlib.sha256(key.encode("utf-8")).hexdigest()[:40]
         elif len(external_id) > MAX_ID_CHARS:
             raise RowError(f"id is over {MAX_ID_CHARS} characters")
 
-        return new_mention(
-            source=source,
-            external_id=external_id,
-            brand=brand,
-            text=text,
-            created_at=created_at,
-            ingested_at=ingested_at,
-            author=author,
-            url=url,
-            language=language,
-        )
+        return [
+            new_mention(
+                source=source,
+                external_id=external_id,
+                brand=each,
+                text=text,
+                created_at=created_at,
+                ingested_at=ingested_at,
+                author=author,
+                url=url,
+                language=language,
+            )
+            for each in brands
+        ]
 
     def _store(self, batch: list[tuple[int, MentionRow]], report: ImportReport) -> None:
         try:
@@ -374,6 +393,7 @@ class Importer:
                 if connection_trouble(exc):
                     raise
                 detail = str(exc.orig or exc).strip().splitlines()[0][:200]
+                report.mentions -= 1
                 report.rejected.append(Rejection(report.path, line, f"the database refused the row: {detail}"))
 
     def rows(
@@ -387,7 +407,8 @@ class Importer:
         reject: Callable[[Rejection], None] = lambda r: None,
         ingested_at: datetime | None = None,
     ) -> Iterator[tuple[int, MentionRow]]:
-        """The mention rows of a file with their line numbers; rows that cannot be imported go to ``reject``."""
+        """The mention rows of a file with their line numbers (a line that names two brands gives two rows); lines
+        that cannot be imported go to ``reject``."""
         if file_format == "csv":
             records = _csv_records(stream, advance, delimiter, self.max_record_bytes, self.fields.text)
         elif file_format == "jsonl":
@@ -400,7 +421,7 @@ class Importer:
                 reject(Rejection(path, record.line, record.error or "unreadable row"))
                 continue
             try:
-                row = self.to_row(record.values, at)
+                made = self.to_rows(record.values, at)
             except RowError as exc:
                 reject(Rejection(path, record.line, str(exc)))
                 continue
@@ -408,7 +429,8 @@ class Importer:
                 # Whatever a value can do to the parsers below costs that row, never the rest of the file.
                 reject(Rejection(path, record.line, f"unreadable value ({type(exc).__name__}: {str(exc)[:120]})"))
                 continue
-            yield record.line, row
+            for row in made:
+                yield record.line, row
 
     def import_stream(
         self,
@@ -428,10 +450,14 @@ class Importer:
             report.rejected.append(rejection)
             on_reject(rejection)
 
+        last_line = 0
         for line, row in self.rows(
             stream, path=path, file_format=file_format, delimiter=delimiter, advance=advance, reject=reject
         ):
-            report.read += 1
+            if line != last_line:
+                report.read += 1
+                last_line = line
+            report.mentions += 1
             batch.append((line, row))
             if len(batch) >= self.batch_size:
                 self._flush(batch, report, on_reject)

@@ -2,43 +2,58 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from enum import Enum
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from storage.mentions import MentionRow, delete_mention, insert_mentions, replace_text, stored_text
+from storage.mentions import (
+    MentionRow,
+    copy_mention,
+    delete_mention,
+    insert_mentions,
+    replace_text,
+    stored_brands,
+)
 
 
 class Edit(Enum):
     NEW = "new"  # not stored, and now names a brand: a new mention, for the caller to store
-    UPDATED = "updated"  # new text, classified again
+    UPDATED = "updated"  # new text (or brands), classified again
     UNCHANGED = "unchanged"
     FORGOTTEN = "forgotten"  # edited until it no longer names a brand
     IGNORED = "ignored"  # neither before nor after a mention
 
 
-def store_mention(sessions: sessionmaker[Session], mention: MentionRow) -> bool:
-    """Store one mention unless it is already stored; whether it was new."""
+def store_mention(sessions: sessionmaker[Session], mentions: Sequence[MentionRow]) -> bool:
+    """Store a mention (one row per brand it names) unless it is already stored; whether it was new."""
     with sessions.begin() as session:
-        return insert_mentions(connection=session.connection(), rows=[mention]) > 0
+        return insert_mentions(connection=session.connection(), rows=mentions) > 0
 
 
 def edit_mention(
-    sessions: sessionmaker[Session], *, source: str, external_id: str, text: str, brand: str | None
+    sessions: sessionmaker[Session], *, source: str, external_id: str, text: str, brands: Sequence[str]
 ) -> Edit:
-    """A message edited to ``text``, which names ``brand`` (None: no brand): update, forget or leave the stored
-    mention. Edit.NEW asks the caller, which knows the rest of the message, to store it as a new mention."""
+    """A message edited to ``text``, which names ``brands``: update, refile, forget or leave the stored mention.
+    Edit.NEW asks the caller, which knows the rest of the message, to store it as a new mention."""
     with sessions.begin() as session:
-        stored = stored_text(session=session, source=source, external_id=external_id)
-        if stored is None:
-            return Edit.IGNORED if brand is None else Edit.NEW
-        if brand is None:
+        stored = stored_brands(session=session, source=source, external_id=external_id)
+        if not stored:
+            return Edit.NEW if brands else Edit.IGNORED
+        if not brands:
             delete_mention(session=session, source=source, external_id=external_id)
             return Edit.FORGOTTEN
-        if stored == text:
-            return Edit.UNCHANGED
-        replace_text(session=session, source=source, external_id=external_id, text=text, brand=brand)
-        return Edit.UPDATED
+        some = next(iter(stored))
+        added = [brand for brand in brands if brand not in stored]
+        for brand in added:
+            copy_mention(session=session, source=source, external_id=external_id, brand=some, to_brand=brand)
+        gone = [brand for brand in stored if brand not in brands]
+        for brand in gone:
+            delete_mention(session=session, source=source, external_id=external_id, brand=brand)
+        if any(stored_text != text for stored_text in stored.values()) or added:
+            replace_text(session=session, source=source, external_id=external_id, text=text)
+            return Edit.UPDATED
+        return Edit.UPDATED if gone else Edit.UNCHANGED
 
 
 def forget_mention(sessions: sessionmaker[Session], *, source: str, external_id: str) -> bool:

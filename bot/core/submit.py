@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.core.ingest import MAX_AUTHOR_CHARS, MAX_ID_CHARS, Importer, RowError, connection_trouble
 from bot.core.timeparse import parse_moment
 from bot.errors import UsageError
-from storage.mentions import MAX_TEXT_CHARS, MentionRow, history, insert_mentions
+from storage.mentions import MAX_TEXT_CHARS, MentionRow, history, insert_mentions, stored_keys
 from storage.models import Label, Mention
 
 # The documented limits of one request (the README and the OpenAPI document state them).
@@ -124,7 +124,7 @@ class Unavailable(Exception):
 
 @dataclass
 class _Checked:
-    rows: list[tuple[int, MentionRow]] = field(default_factory=list)
+    items: list[tuple[int, list[MentionRow]]] = field(default_factory=list)  # each valid item's rows
     errors: list[ItemError] = field(default_factory=list)
 
 
@@ -177,16 +177,17 @@ class Submissions:
                 checked.errors.append(ItemError(index=index, reasons=_reasons(exc)))
                 continue
             try:
-                row = self.importer.to_row(mention.model_dump(exclude_none=True), ingested_at)
+                rows = self.importer.to_rows(mention.model_dump(exclude_none=True), ingested_at)
             except RowError as exc:
                 checked.errors.append(ItemError(index=index, reasons=[str(exc)]))
                 continue
             except (ValueError, TypeError, OverflowError) as exc:
                 checked.errors.append(ItemError(index=index, reasons=[f"unreadable value ({str(exc)[:120]})"]))
                 continue
-            row["likes"], row["reposts"] = mention.likes, mention.reposts
-            row["replies"], row["author_followers"] = mention.replies, mention.author_followers
-            checked.rows.append((index, row))
+            for row in rows:
+                row["likes"], row["reposts"] = mention.likes, mention.reposts
+                row["replies"], row["author_followers"] = mention.replies, mention.author_followers
+            checked.items.append((index, rows))
         return checked
 
     def submit(self, payload: Any, *, atomic: bool = False, now: datetime | None = None) -> SubmitResult:
@@ -196,7 +197,7 @@ class Submissions:
         created = 0
         if not (atomic and checked.errors):
             created = self._store(checked, atomic=atomic)
-        stored_or_duplicate = len(checked.rows) if not (atomic and checked.errors) else 0
+        stored_or_duplicate = len(checked.items) if not (atomic and checked.errors) else 0
         checked.errors.sort(key=lambda e: e.index)
         return SubmitResult(
             received=len(items),
@@ -208,29 +209,38 @@ class Submissions:
         )
 
     def _store(self, checked: _Checked, *, atomic: bool) -> int:
-        rows = [row for _, row in checked.rows]
-        if not rows:
+        """Store the checked items in one transaction; how many were new (an item whose every row was stored
+        before, or earlier in the same request, is a duplicate)."""
+        if not checked.items:
             return 0
+        rows = [row for _, item_rows in checked.items for row in item_rows]
         try:
             with self.engine.begin() as connection:
-                return insert_mentions(connection=connection, rows=rows)
+                seen = stored_keys(connection=connection, keys=[(r["source"], r["external_id"]) for r in rows])
+                created = 0
+                for _, item_rows in checked.items:
+                    keys = {(r["source"], r["external_id"], r["brand"]) for r in item_rows}
+                    created += not keys <= seen
+                    seen |= keys
+                insert_mentions(connection=connection, rows=rows)
+                return created
         except StatementError as exc:
             if connection_trouble(exc):
                 raise Unavailable(f"the database is unavailable ({type(exc.orig or exc).__name__})") from None
             if atomic:
-                # All or nothing: the rows the database refuses are found one by one below, none is stored.
+                # All or nothing: the items the database refuses are found one by one below, none is stored.
                 return self._refusals(checked, store=False)
         return self._refusals(checked, store=True)
 
     def _refusals(self, checked: _Checked, *, store: bool) -> int:
-        """Row by row, so that a row the database refuses costs that row only, with its index; without ``store``
-        (all or nothing) every row is rolled back, whatever the database said."""
+        """Item by item, so that an item the database refuses costs that item only, with its index; without
+        ``store`` (all or nothing) every item is rolled back, whatever the database said."""
         created, kept = 0, []
         with self.engine.connect() as connection:
-            for index, row in checked.rows:
+            for index, rows in checked.items:
                 transaction = connection.begin()
                 try:
-                    added = insert_mentions(connection=connection, rows=[row])
+                    added = insert_mentions(connection=connection, rows=rows)
                 except StatementError as exc:
                     transaction.rollback()
                     if connection_trouble(exc):
@@ -240,11 +250,11 @@ class Submissions:
                     continue
                 if store:
                     transaction.commit()
-                    created += added
+                    created += added > 0
                 else:
                     transaction.rollback()
-                kept.append((index, row))
-        checked.rows = kept if store else []
+                kept.append((index, rows))
+        checked.items = kept if store else []
         return created
 
     def page(

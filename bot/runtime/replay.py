@@ -36,12 +36,15 @@ class ReplayReport(ImportReport):
 def load_rows(importer: Importer, path: Path, report: ReplayReport) -> list[MentionRow]:
     """Every usable row of the file, oldest first (a stable sort: rows of one instant keep the file's order)."""
     rows: list[MentionRow] = []
+    lines: set[int] = set()
     with path.open("rb") as stream:
-        for _line, row in importer.rows(
+        for line, row in importer.rows(
             stream, path=str(path), file_format=detect_format(str(path)), reject=report.rejected.append
         ):
             rows.append(row)
-    report.read = len(rows) + len(report.rejected)
+            lines.add(line)
+    report.read = len(lines) + len(report.rejected)
+    report.mentions = len(rows)
     rows.sort(key=lambda r: r["created_at"])
     return rows
 

@@ -12,7 +12,6 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.config.brands import BrandsConfig
@@ -35,8 +34,7 @@ from bot.sources.jetstream import JetstreamConnector
 from bot.sources.mastodon import MastodonConnector
 from bot.sources.reddit import RedditConnector
 from storage.db import holding_lock
-from storage.mentions import MAX_TEXT_CHARS, MentionRow, insert_mentions, new_mention, storable_text
-from storage.models import Mention
+from storage.mentions import MAX_TEXT_CHARS, MentionRow, insert_mentions, new_mention, storable_text, stored_keys
 from storage.sources import PollRecord, record_poll, source_state
 
 log = logging.getLogger(__name__)
@@ -97,6 +95,8 @@ def connector(config: SourceConfig, *, env: Mapping[str, str], client: SourceCli
 
 @dataclass
 class Match:
+    """An item about one brand (an item that names two brands is two matches, stored as a mention of each)."""
+
     item: Item
     brand: str
     new: bool = True  # not stored yet (a dry run says what it would add)
@@ -113,7 +113,8 @@ class PollReport:
 
     @property
     def matched(self) -> int:
-        return len(self.matches)
+        """Items that name a brand."""
+        return len({match.item.external_id for match in self.matches})
 
     def summary(self) -> str:
         if self.skipped:
@@ -123,12 +124,12 @@ class PollReport:
         return f"{self.name}: {self.fetched} fetched, {self.matched} matched a brand, {self.added} added"
 
 
-def _brand_finder(config: SourceConfig, brands: BrandsConfig) -> Callable[[str], str | None]:
-    """The brand an item's text is about, for this source (built once a poll: a matcher compiles its patterns)."""
+def _brand_finder(config: SourceConfig, brands: BrandsConfig) -> Callable[[str], list[str]]:
+    """The brands an item's text is about, for this source (built once a poll: a matcher compiles its patterns)."""
     if config.brands is not None and len(config.brands) == 1:
-        only = config.brands[0]
+        only = [config.brands[0]]
         return lambda text: only  # a source set up for one brand: everything it finds is about that brand
-    return brands.matcher_for(config.brands).first
+    return brands.matcher_for(config.brands).matches
 
 
 def _row(item: Item, brand: str, source: str, now: datetime) -> MentionRow:
@@ -147,16 +148,6 @@ def _row(item: Item, brand: str, source: str, now: datetime) -> MentionRow:
         replies=item.replies,
         author_followers=item.author_followers,
     )
-
-
-def _stored(session: Session, source: str, ids: list[str]) -> set[str]:
-    found: set[str] = set()
-    for start in range(0, len(ids), 500):
-        query = select(Mention.external_id).where(
-            Mention.source == source, Mention.external_id.in_(ids[start : start + 500])
-        )
-        found.update(session.execute(query).scalars())
-    return found
 
 
 def poll_source(
@@ -208,17 +199,16 @@ def poll_source(
         report.fetched = len(fetch.items)
         source = fetch_source
         unique = {item.external_id: item for item in fetch.items}  # a page may repeat an item
-        brand_of = _brand_finder(config, brands)
+        brands_of = _brand_finder(config, brands)
         for item in unique.values():
-            brand = brand_of(item.text)
-            if brand is not None:
-                report.matches.append(Match(item, brand))
+            report.matches.extend(Match(item, brand) for brand in brands_of(item.text))
         rows = [_row(m.item, m.brand, source, now) for m in report.matches]
         if dry_run:
             with sessions() as session:
-                stored = _stored(session, source, [m.item.external_id for m in report.matches])
+                keys = [(source, m.item.external_id) for m in report.matches]
+                stored = stored_keys(connection=session.connection(), keys=keys)
             for match in report.matches:
-                match.new = match.item.external_id not in stored
+                match.new = (source, match.item.external_id, match.brand) not in stored
             report.added = sum(m.new for m in report.matches)
             return report
         with sessions.begin() as session:

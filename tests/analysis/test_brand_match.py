@@ -55,3 +55,32 @@ def test_example_brands_recognise_the_sanders_corpus(sanders: Path) -> None:
     rows = [json.loads(line) for line in sanders.read_text(encoding="utf-8").splitlines()]
     found = sum(row["brand"] in matcher.matches(row["text"]) for row in rows)
     assert found / len(rows) > 0.99
+
+
+def test_the_word_table_finds_what_a_search_of_every_brand_finds() -> None:
+    """The matcher searches only brands whose keywords start with a word of the text; the answer must equal a
+    search of every brand's pattern, whatever the text (hashtags, handles, phrases, scripts without spaces)."""
+    import random
+
+    from analysis.brand_match import _phrase_pattern
+
+    rng = random.Random(7)
+    vocabulary = ["iphone", "steve jobs", "google+", "c++", "苹果", "café", "ios5", "o'reilly", "x", "pie"]
+    brands = [
+        BrandTerms(
+            f"brand{i}", [vocabulary[i], *rng.sample(vocabulary, 2)], exclude=rng.sample(["pie", "x box", ""], 1)
+        )
+        for i in range(len(vocabulary))
+    ]
+    matcher = BrandMatcher(brands)
+    patterns = [(b.name, _phrase_pattern([b.name, *b.keywords]), _phrase_pattern(b.exclude)) for b in brands]
+    pieces = [*vocabulary, "Brand3", "#brand5", "@brand1", "a@brand2", "IPHONE", "steve   jobs", "行列", " ", ".", "-"]
+    for _ in range(3000):
+        text = "".join(rng.choice([*pieces, " ", " "]) for _ in range(rng.randint(0, 8)))
+        lowered = text.lower()
+        expected = []
+        for order, (name, keywords, exclude) in enumerate(patterns):
+            hit = keywords.search(lowered) if keywords else None
+            if hit is not None and not (exclude is not None and exclude.search(lowered)):
+                expected.append((hit.start(), order, name))
+        assert matcher.matches(text) == [name for _, _, name in sorted(expected)], text

@@ -53,28 +53,32 @@ def register(app: App, services: Services) -> None:
 
     def store_new(client: WebClient, channel: str, message: dict[str, Any]) -> None:
         text = _text(message)
-        brand = matcher.first(text) if text.strip() else None
-        if brand is None:
+        brands = matcher.matches(text) if text.strip() else []
+        if not brands:
             return
         ts = str(message["ts"])
-        mention = new_mention(
-            source=SOURCE,
-            external_id=external_id(channel, ts),
-            brand=brand,
-            text=text,
-            created_at=datetime.fromtimestamp(float(ts), UTC),
-            ingested_at=services.clock(),
-            author=message.get("user"),
-            url=permalink(client, channel, ts),
-        )
-        if store_mention(services.sessions, mention):
-            log.info("stored a %s mention from Slack channel %s", brand, channel)
+        url, now = permalink(client, channel, ts), services.clock()
+        mentions = [
+            new_mention(
+                source=SOURCE,
+                external_id=external_id(channel, ts),
+                brand=brand,
+                text=text,
+                created_at=datetime.fromtimestamp(float(ts), UTC),
+                ingested_at=now,
+                author=message.get("user"),
+                url=url,
+            )
+            for brand in brands
+        ]
+        if store_mention(services.sessions, mentions):
+            log.info("stored a mention of %s from Slack channel %s", ", ".join(brands), channel)
 
     def store_edit(client: WebClient, channel: str, message: dict[str, Any]) -> None:
         text = _text(message)
-        brand = matcher.first(text) if text.strip() else None
+        brands = matcher.matches(text) if text.strip() else []
         key = external_id(channel, str(message.get("ts") or ""))
-        if edit_mention(services.sessions, source=SOURCE, external_id=key, text=text, brand=brand) is Edit.NEW:
+        if edit_mention(services.sessions, source=SOURCE, external_id=key, text=text, brands=brands) is Edit.NEW:
             store_new(client, channel, message)
 
     def handle(event: dict[str, Any], client: WebClient) -> None:

@@ -191,6 +191,19 @@ def test_atomic_stores_nothing_unless_every_item_is_valid(api: Api) -> None:
     assert api.post(items[:1], atomic="maybe").status_code == 400
 
 
+def test_a_mention_naming_two_brands_is_one_item_stored_for_each(api: Api) -> None:
+    item = {"id": "both", "text": "acme beats globex", "likes": 3}
+    answer = api.post([item, item])
+    assert (answer.json()["created"], answer.json()["duplicates"]) == (1, 1)
+    assert sorted((m.external_id, m.brand, m.likes) for m in api.stored()) == [
+        ("both", "acme", 3),
+        ("both", "globex", 3),
+    ]
+    again = api.post(item)
+    assert (again.json()["created"], again.json()["duplicates"]) == (0, 1)
+    assert [m["brand"] for m in api.get(search="beats").json()["mentions"]] == ["globex", "acme"]
+
+
 def test_the_wrapped_and_listed_forms_store_the_same_way(api: Api) -> None:
     answer = api.post({"mentions": [{"id": "1", "text": "acme one"}, {"id": "2", "text": "acme two"}]})
     assert answer.status_code == 200 and answer.json()["created"] == 2

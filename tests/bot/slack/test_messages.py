@@ -147,6 +147,24 @@ def test_an_edit_that_drops_the_brand_drops_the_mention(app: Served) -> None:
     assert _mentions(app, wait_for=0) == []
 
 
+def test_a_message_naming_two_brands_counts_for_both_and_edits_refile_it(app: Served) -> None:
+    send_event(app, _message("my iphone syncs better than android"))
+    assert sorted(m.brand for m in _mentions(app, wait_for=2)) == ["apple", "google"]
+    # The edit drops Google and adds Microsoft: Apple's row keeps its id, Google's goes, Microsoft's is new.
+    apple_id = next(m.id for m in _mentions(app) if m.brand == "apple")
+    send_event(app, _changed(_message("my iphone syncs better than windows")), event_id="Ev0000000006")
+    deadline = time.monotonic() + 10
+    while sorted(m.brand for m in _mentions(app)) != ["apple", "microsoft"] and time.monotonic() < deadline:
+        time.sleep(0.05)
+    rows = {m.brand: m for m in _mentions(app)}
+    assert sorted(rows) == ["apple", "microsoft"] and rows["apple"].id == apple_id
+    assert {m.text for m in rows.values()} == {"my iphone syncs better than windows"}
+    assert {m.author for m in rows.values()} == {"U0PERSON01"} and len({m.url for m in rows.values()}) == 1
+    assert {m.status for m in rows.values()} == {"pending"}
+    send_event(app, {**_changed(_message("x")), "subtype": "message_deleted", "deleted_ts": TS}, event_id="Ev7")
+    assert _mentions(app, wait_for=0) == []
+
+
 @pytest.mark.parametrize(
     "text", ["twitter " + "x" * 45_000, "twitter \x00 \u202e 😀 <!channel>", "twitter \ud800 lone"]
 )

@@ -233,3 +233,21 @@ def test_an_ill_formed_feed_with_entries_is_read(tmp_path: Path, db_url: str, fe
     report = poll(ctx, "broken")
     assert report.error is None and report.added == 2
     assert any(m.text.startswith("Globex & partners") for m in stored(ctx))
+
+
+def test_an_item_naming_two_brands_is_a_mention_of_each(tmp_path: Path, db_url: str, feeds: FeedServer) -> None:
+    feed = RSS.replace(
+        b"</channel>",
+        b"<item><title>Acme and Globex merge</title><link>https://news.example/m1</link>"
+        b"<guid>https://news.example/m1</guid></item></channel>",
+    )
+    feeds.routes["/tech.xml"] = Route(feed)
+    ctx = job_context(
+        tmp_path, db_url, brands=brands_with(f"  - {{name: tech, type: feed, url: '{feeds.url}/tech.xml'}}\n")
+    )
+    report = poll(ctx, "tech")
+    assert (report.fetched, report.matched, report.added) == (4, 3, 4)
+    merged = sorted(m.brand for m in stored(ctx) if m.url == "https://news.example/m1")
+    assert merged == ["acme", "globex"]
+    again = poll(ctx, "tech", now=NOW + timedelta(minutes=15))
+    assert again.added == 0
