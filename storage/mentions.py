@@ -248,15 +248,16 @@ class QuarterCount:
 
 
 def quarter_hour_counts(
-    *, session: Session, brand: str, since: datetime | None = None, until: datetime | None = None
+    *, session: Session, brand: str | Sequence[str], since: datetime | None = None, until: datetime | None = None
 ) -> list[QuarterCount]:
-    """Mentions of a brand per UTC quarter hour and label.
+    """Mentions of a brand (or of several together) per UTC quarter hour and label.
 
     Every timezone's offset is a whole number of quarter hours, so callers can regroup these counts into
     local hours or days exactly, whatever the timezone and its daylight-saving changes.
     """
     bucket = quarter_hour(Mention.created_at).label("quarter")
-    query = select(bucket, Mention.label, func.count()).where(Mention.brand == brand)
+    chosen = Mention.brand == brand if isinstance(brand, str) else Mention.brand.in_(list(brand))
+    query = select(bucket, Mention.label, func.count()).where(chosen)
     if since is not None:
         query = query.where(Mention.created_at >= since)
     if until is not None:
@@ -501,7 +502,7 @@ def first_mentions(*, session: Session, brands: Sequence[str]) -> dict[str, date
     return {brand: first for brand, first in session.execute(query) if first is not None}
 
 
-_SCORE_OF = {"negative": Mention.score_negative, "neutral": Mention.score_neutral, "positive": Mention.score_positive}
+SCORE_OF = {"negative": Mention.score_negative, "neutral": Mention.score_neutral, "positive": Mention.score_positive}
 
 
 def strongest(
@@ -516,7 +517,7 @@ def strongest(
             Mention.created_at < until,
             Mention.label == label,
         )
-        .order_by(_SCORE_OF[label].desc(), Mention.created_at.desc(), Mention.id.desc())
+        .order_by(SCORE_OF[label].desc(), Mention.created_at.desc(), Mention.id.desc())
         .limit(limit)
     )
     return list(session.execute(query).scalars())

@@ -230,6 +230,7 @@ def stats(app: AppContext, brand: str, by: str, since: datetime | None, until: d
             by="day" if by == "day" else "hour",
             since=since,
             until=until,
+            watched=app.brands.names,
         )
     if fmt == "json":
         click.echo(json.dumps([b.as_dict() for b in buckets], indent=2))
@@ -239,10 +240,21 @@ def stats(app: AppContext, brand: str, by: str, since: datetime | None, until: d
         return "" if value is None else f"{value * 100:.1f}%"
 
     start_format = "%Y-%m-%d" if by == "day" else "%Y-%m-%d %H:%M%z"
-    headers = ["bucket", "mentions", "classified", *LABELS]
+    # Share of voice: the brand's part of the mentions of every brand the brands file watches.
+    headers = ["bucket", "mentions", "classified", *LABELS, "share_of_voice"]
     rows = [
-        [b.start.strftime(start_format), b.count, b.classified, *(pct(b.share(lbl)) for lbl in LABELS)] for b in buckets
+        [
+            b.start.strftime(start_format),
+            b.count,
+            b.classified,
+            *(pct(b.share(lbl)) for lbl in LABELS),
+            pct(b.share_of_voice),
+        ]
+        for b in buckets
     ]
     if fmt == "csv":
-        rows = [[b.start.isoformat(), b.count, b.classified, *(b.share(lbl) for lbl in LABELS)] for b in buckets]
+        rows = [
+            [b.start.isoformat(), b.count, b.classified, *(b.share(lbl) for lbl in LABELS), b.share_of_voice]
+            for b in buckets
+        ]
     click.echo(render(fmt, headers, rows))

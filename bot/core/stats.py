@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Literal
@@ -24,6 +24,8 @@ class Bucket:
     start: datetime
     count: int = 0
     by_label: dict[str, int] = field(default_factory=lambda: dict.fromkeys(LABELS, 0))
+    # Mentions of every watched brand in the bucket (this one included), when asked for: share of voice.
+    all_brands: int | None = None
 
     @property
     def classified(self) -> int:
@@ -33,12 +35,18 @@ class Bucket:
         """Share of the classified mentions that carry ``label``; None when none are classified."""
         return self.by_label[label] / self.classified if self.classified else None
 
+    @property
+    def share_of_voice(self) -> float | None:
+        """This brand's share of the mentions of all the watched brands; None without any (or when not asked)."""
+        return self.count / self.all_brands if self.all_brands else None
+
     def as_dict(self) -> dict[str, object]:
         return {
             "start": self.start.isoformat(),
             "mentions": self.count,
             "classified": self.classified,
             **{f"{label}_share": self.share(label) for label in LABELS},
+            "share_of_voice": self.share_of_voice,
         }
 
 
@@ -96,17 +104,37 @@ def brand_stats(
     by: Granularity,
     since: datetime | None = None,
     until: datetime | None = None,
+    watched: Sequence[str] = (),
 ) -> list[Bucket]:
+    """A brand's buckets; with ``watched`` (every brand of the brands file), each bucket's share of voice too."""
     counts = quarter_hour_counts(session=session, brand=brand, since=since, until=until)
-    return regroup(counts, tz=tz, by=by, since=since, until=until)
+    buckets = regroup(counts, tz=tz, by=by, since=since, until=until)
+    if watched:
+        everyone = quarter_hour_counts(session=session, brand=sorted({brand, *watched}), since=since, until=until)
+        totals = {b.start: b.count for b in regroup(everyone, tz=tz, by=by, since=since, until=until)}
+        for bucket in buckets:
+            bucket.all_brands = totals.get(bucket.start, bucket.count)
+    return buckets
 
 
 def daily_stats(
-    sessions: sessionmaker[Session], *, brand: str, tz: ZoneInfo, since: datetime, until: datetime
+    sessions: sessionmaker[Session],
+    *,
+    brand: str,
+    tz: ZoneInfo,
+    since: datetime,
+    until: datetime,
+    watched: Sequence[str] = (),
 ) -> list[Bucket]:
-    """A brand's mentions and label shares per local day in [since, until)."""
+    """A brand's mentions, label shares (and share of voice among ``watched``) per local day in [since, until)."""
     with sessions() as session:
-        return brand_stats(session=session, brand=brand, tz=tz, by="day", since=since, until=until)
+        return brand_stats(session=session, brand=brand, tz=tz, by="day", since=since, until=until, watched=watched)
+
+
+def share_of_voice(volumes: dict[str, int]) -> dict[str, float]:
+    """Each brand's share of the mentions of all of them (empty when there are none)."""
+    total = sum(volumes.values())
+    return {brand: n / total for brand, n in volumes.items()} if total else {}
 
 
 @dataclass(frozen=True)

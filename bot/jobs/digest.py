@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -10,7 +11,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.orm import Session
 
 from analysis.labels import LABELS
-from bot.core.stats import Bucket, brand_stats
+from bot.core.samples import Sample, pick_samples
+from bot.core.stats import Bucket, brand_stats, share_of_voice
 from bot.jobs.chart import sentiment_chart
 from bot.jobs.deps import JobContext
 from bot.slack.blocks import (
@@ -28,11 +30,13 @@ from bot.slack.blocks import (
     section,
     sections,
 )
-from storage.mentions import brand_label_counts, strongest
+from storage.mentions import SCORE_OF, brand_label_counts, label_counts, strongest
 from storage.models import Mention
 from storage.outbox import enqueue
 
 QUOTE_CHARS = 280
+# The strongest mentions of a label that a digest's samples are chosen from (grouped, then the most engaged first).
+SAMPLE_POOL = 200
 
 
 @dataclass
@@ -42,9 +46,11 @@ class Digest:
     end: datetime
     counts: dict[str | None, int]
     previous: dict[str | None, int]
-    most_negative: list[Mention] = field(default_factory=list)
-    most_positive: list[Mention] = field(default_factory=list)
+    most_negative: list[Sample] = field(default_factory=list)
+    most_positive: list[Sample] = field(default_factory=list)
     buckets: list[Bucket] = field(default_factory=list)
+    # Mentions of each watched brand in the period (this one included): the share of voice.
+    voices: dict[str, int] = field(default_factory=dict)
 
     @property
     def volume(self) -> int:
@@ -64,7 +70,27 @@ class Digest:
         return self.end - self.start <= timedelta(days=2)
 
 
-def build_digest(*, session: Session, brand: str, start: datetime, end: datetime, tz: ZoneInfo, top: int) -> Digest:
+def _samples(session: Session, brand: str, start: datetime, end: datetime, label: str, top: int) -> list[Sample]:
+    pool = strongest(session=session, brand=brand, since=start, until=end, label=label, limit=SAMPLE_POOL)
+    score = SCORE_OF[label]
+
+    def strength(mention: Mention) -> float:
+        return float(getattr(mention, score.key) or 0.0)
+
+    return pick_samples(pool, limit=top, strength=strength)
+
+
+def build_digest(
+    *,
+    session: Session,
+    brand: str,
+    start: datetime,
+    end: datetime,
+    tz: ZoneInfo,
+    top: int,
+    watched: Sequence[str] = (),
+) -> Digest:
+    """A brand's figures for [start, end); ``watched`` (the brands file's brands) gives its share of voice."""
     length = end - start
     digest = Digest(
         brand=brand,
@@ -74,12 +100,11 @@ def build_digest(*, session: Session, brand: str, start: datetime, end: datetime
         previous=brand_label_counts(session=session, brand=brand, since=start - length, until=start),
     )
     if digest.volume:
-        digest.most_negative = strongest(
-            session=session, brand=brand, since=start, until=end, label="negative", limit=top
-        )
-        digest.most_positive = strongest(
-            session=session, brand=brand, since=start, until=end, label="positive", limit=top
-        )
+        digest.most_negative = _samples(session, brand, start, end, "negative", top)
+        digest.most_positive = _samples(session, brand, start, end, "positive", top)
+        if watched:
+            counts = label_counts(session=session, since=start, until=end)
+            digest.voices = {name: sum(counts.get(name, {}).values()) for name in sorted({brand, *watched})}
         digest.buckets = brand_stats(
             session=session, brand=brand, tz=tz, by="hour" if digest.hourly else "day", since=start, until=end
         )
@@ -91,10 +116,23 @@ def _period(digest: Digest, tz: ZoneInfo) -> str:
     return f"{start:%a %d %b %H:%M} – {end:%a %d %b %H:%M} {tz.key}"
 
 
-def _mention_line(mention: Mention, label: str) -> str:
+def _mention_line(sample: Sample, label: str) -> str:
+    mention = sample.mention
     score = {"negative": mention.score_negative, "positive": mention.score_positive}.get(label) or 0.0
     text = cut(" ".join(mention.text.split()), QUOTE_CHARS)
-    return f"{LABEL_EMOJI[label]} {score:.0%} {text} {link(mention.url, 'link')}".rstrip()
+    reach = f" _({escape(sample.reach)})_" if sample.reach else ""
+    return f"{LABEL_EMOJI[label]} {score:.0%} {text}{reach} {link(mention.url, 'link')}".rstrip()
+
+
+def _voice_line(digest: Digest) -> str | None:
+    """This brand's share of the watched brands' mentions, and the others' shares, largest first."""
+    shares = share_of_voice(digest.voices)
+    if len(shares) < 2 or digest.brand not in shares:
+        return None
+    others = sorted(((share, name) for name, share in shares.items() if name != digest.brand), reverse=True)
+    rest = " · ".join(f"{escape(name)} {share:.0%}" for share, name in others)
+    total = sum(digest.voices.values())
+    return f"Share of voice: *{shares[digest.brand]:.0%}* of the {total:,} mentions of the {len(shares)} brands ({rest})"
 
 
 def render_digest(digest: Digest, tz: ZoneInfo) -> dict[str, Any]:
@@ -122,16 +160,22 @@ def render_digest(digest: Digest, tz: ZoneInfo) -> dict[str, Any]:
             points = f" ({(shares[label] - before[label]) * 100:+.0f} pts)" if before else ""
             share_lines.append(f"`{label:<8}` `{bar(shares[label], 12)}` {shares[label]:4.0%}{points}")
             share_text.append(f"{label} {shares[label]:.0%}{points}")
+    voice = _voice_line(digest)
+    if voice is not None:
+        volume_line += "\n" + voice
     parts: list[Block] = [header(f"Digest: {digest.brand}"), section(volume_line + "\n" + "\n".join(share_lines))]
     text_lines = [f"Digest for {brand}, {period}: {digest.volume:,} mentions", ", ".join(share_text)]
-    for title, mentions, label in (
-        ("Most negative", digest.most_negative, "negative"),
-        ("Most positive", digest.most_positive, "positive"),
+    if voice is not None:
+        text_lines.append(voice.replace("*", ""))
+    for title, samples, label in (
+        ("Negative, most engaged first", digest.most_negative, "negative"),
+        ("Positive, most engaged first", digest.most_positive, "positive"),
     ):
-        if mentions:
+        if samples:
             # As many sections as 3,000 characters each need: ten long mentions with links do not fit one.
-            parts.extend(sections([f"*{title}*", *(_mention_line(m, label) for m in mentions)]))
-            text_lines.append(f"{title}: " + " | ".join(cut(" ".join(m.text.split()), 120) for m in mentions))
+            parts.extend(sections([f"*{title}*", *(_mention_line(s, label) for s in samples)]))
+            quoted = " | ".join(cut(" ".join(s.mention.text.split()), 120) for s in samples)
+            text_lines.append(f"{title}: {quoted}")
     unclassified = digest.counts.get(None, 0)
     notes = [period] + ([f"{unclassified:,} not classified yet"] if unclassified else [])
     parts.append(context(" · ".join(notes)))
@@ -144,7 +188,15 @@ def queue(ctx: JobContext, brand: str, *, start: datetime, end: datetime) -> str
     assert config.digest is not None
     tz = ctx.settings.tz
     with ctx.sessions() as session:
-        digest = build_digest(session=session, brand=brand, start=start, end=end, tz=tz, top=ctx.settings.digest_top)
+        digest = build_digest(
+            session=session,
+            brand=brand,
+            start=start,
+            end=end,
+            tz=tz,
+            top=ctx.settings.digest_top,
+            watched=ctx.brands.names,
+        )
         chart = None
         if digest.buckets:
             title = f"{brand}: mentions by sentiment, {_period(digest, tz)}"

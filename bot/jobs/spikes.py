@@ -20,22 +20,25 @@ from sqlalchemy.orm import Session
 from analysis.labels import LABELS
 from analysis.spikes import Term, distinguishing_terms, negative_share_test, volume_test, words
 from bot.config.brands import AlertConfig, Brand
+from bot.core.samples import Sample, pick_samples
 from bot.jobs.deps import Idle, JobContext
 from bot.slack.blocks import MAX_BLOCKS, Block, context, cut, escape, fallback, header, link, section
 from storage.alerts import latest_alert, record_alert
 from storage.db import lock_for_transaction
 from storage.mentions import (
+    SCORE_OF,
     first_mentions,
     history,
     label_counts_per_window,
     strongest,
     texts_between,
 )
-from storage.models import Mention
 from storage.outbox import enqueue
 
 MIN_ROLLING_WINDOWS = 3
 SAMPLES = 3
+# The mentions samples are chosen from: copies grouped, then the most engaged first.
+SAMPLE_POOL = 200
 # Texts per side for the words that drive a spike: enough for stable counts, bounded for the database.
 TEXT_LIMIT = 3000
 
@@ -80,7 +83,7 @@ class Spike:
     baseline: Baseline
     figures: dict[str, Any]
     terms: list[Term]
-    samples: list[Mention]
+    samples: list[Sample]
 
 
 @dataclass(frozen=True)
@@ -178,11 +181,14 @@ def explain(*, session: Session, brand: Brand, observation: Observation, finding
     """A finding with the words that drive it and sample mentions of its label."""
     since, until = observation.window
     if finding.label is None:
-        samples = history(session=session, brand=brand.name, since=since, until=until, limit=SAMPLES)
+        pool = history(session=session, brand=brand.name, since=since, until=until, limit=SAMPLE_POOL)
+        samples = pick_samples(pool, limit=SAMPLES)
     else:
-        samples = strongest(
-            session=session, brand=brand.name, since=since, until=until, label=finding.label, limit=SAMPLES
+        pool = strongest(
+            session=session, brand=brand.name, since=since, until=until, label=finding.label, limit=SAMPLE_POOL
         )
+        score = SCORE_OF[finding.label].key
+        samples = pick_samples(pool, limit=SAMPLES, strength=lambda m: float(getattr(m, score) or 0.0))
     exclude = frozenset(words(" ".join([brand.name, *brand.keywords])))
     return Spike(
         brand=brand.name,
@@ -249,10 +255,13 @@ def render_alert(spike: Spike, tz: ZoneInfo) -> dict[str, Any]:
         summary += ". Driven by: " + ", ".join(escape(t.word) for t in spike.terms)
     if spike.samples:
         lines = []
-        for mention in spike.samples:
+        for sample in spike.samples:
+            mention = sample.mention
             label = f"_{mention.label}_ " if mention.label else ""
-            lines.append(f"• {label}{cut(' '.join(mention.text.split()), 280)} {link(mention.url, 'link')}".rstrip())
-        blocks.append(section("*Sample mentions*\n" + "\n".join(lines)))
+            reach = f" _({escape(sample.reach)})_" if sample.reach else ""
+            quote = cut(" ".join(mention.text.split()), 280)
+            lines.append(f"• {label}{quote}{reach} {link(mention.url, 'link')}".rstrip())
+        blocks.append(section("*Sample mentions, most engaged first*\n" + "\n".join(lines)))
     blocks.append(context(f"{when} · baseline: {escape(spike.baseline.description)}"))
     return {"text": fallback(summary), "blocks": blocks[:MAX_BLOCKS]}
 

@@ -92,7 +92,9 @@ def stats(services: Services, args: list[str]) -> dict[str, Any]:
     now, settings = services.clock(), services.settings
     # Whole local days: from the start of the first day of the period up to now.
     first = (now - period_of(period)).astimezone(settings.tz).replace(hour=0, minute=0, second=0, microsecond=0)
-    days = daily_stats(services.sessions, brand=brand, tz=settings.tz, since=first, until=now)
+    days = daily_stats(
+        services.sessions, brand=brand, tz=settings.tz, since=first, until=now, watched=services.brands.names
+    )
     return stats_answer(brand, period, days, timezone=settings.timezone)
 
 

@@ -82,6 +82,8 @@ class M:
     label: str | None = None
     brand: str = "acme"
     url: str | None = None
+    likes: int | None = None
+    reposts: int | None = None
 
 
 def add(sessions: sessionmaker[Session], mentions: Iterable[M]) -> int:
@@ -112,6 +114,8 @@ def rows_of(mentions: Iterable[M]) -> list[dict[str, Any]]:
                 "score_positive": scores["positive"] if m.label else None,
                 "model_version": "test" if m.label else None,
                 "classified_at": m.at if m.label else None,
+                "likes": m.likes,
+                "reposts": m.reposts,
             }
         )
     return rows

@@ -124,14 +124,20 @@ def stats_answer(brand: str, period: str, days: list[Bucket], *, timezone: str) 
             for label in LABELS
         )
         negative = day.share("negative")
+        voice = f"{day.share_of_voice:5.0%}" if day.share_of_voice is not None else "    –"
         lines.append(
-            f"`{day.start:%a %d %b}` `{day.count:>6,}` `{shares}` `{bar(negative or 0.0, 10)}`"
+            f"`{day.start:%a %d %b}` `{day.count:>6,}` `{voice}` `{shares}` `{bar(negative or 0.0, 10)}`"
             if day.count
-            else f"`{day.start:%a %d %b}` `{0:>6}`"
+            else f"`{day.start:%a %d %b}` `{0:>6}` `{voice}`"
         )
-    blocks: list[Block] = [header(title), section("`day       ` `volume` `label shares` `negative`")]
+    blocks: list[Block] = [header(title), section("`day       ` `volume` `voice` `label shares` `negative`")]
     blocks.extend(sections(lines))
-    blocks.append(context(f"days in {escape(timezone)}; shares of the classified mentions"))
+    blocks.append(
+        context(
+            f"days in {escape(timezone)}; voice: share of the mentions of every watched brand; "
+            "label shares of the classified mentions"
+        )
+    )
     return {"response_type": "ephemeral", "text": fallback(title), "blocks": blocks[:MAX_BLOCKS]}
 
 

@@ -14,6 +14,8 @@ from bot.slack.blocks import MAX_HOME_BLOCKS, Block, bar, change, context, escap
 def home_view(pulses: list[BrandPulse], *, end: datetime, tz: ZoneInfo, timezone: str) -> dict[str, Any]:
     """The Home tab: one section per brand, in the brands file's order."""
     blocks: list[Block] = [header("Brand pulse: the last 24 hours")]
+    everyone = sum(sum(pulse.now.values()) for pulse in pulses)
+    everyone_before = sum(sum(pulse.before.values()) for pulse in pulses)
     for pulse in pulses:
         now, before = pulse.now, pulse.before
         volume, volume_before = sum(now.values()), sum(before.values())
@@ -22,6 +24,10 @@ def home_view(pulses: list[BrandPulse], *, end: datetime, tz: ZoneInfo, timezone
         lines = [
             f"*{escape(pulse.brand)}*: {volume:,} mention{'' if volume == 1 else 's'} ({change(volume, volume_before)} vs the 24 hours before)"
         ]
+        if everyone and len(pulses) > 1 and (volume or volume_before):
+            voice = volume / everyone
+            points = f" ({(voice - volume_before / everyone_before) * 100:+.0f} pts)" if everyone_before else ""
+            lines.append(f"`voice   ` `{bar(voice, 12)}` {voice:4.0%}{points} of the watched brands' mentions")
         for label in LABELS:
             if not classified:
                 break

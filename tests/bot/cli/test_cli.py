@@ -127,8 +127,27 @@ def test_stats_by_day_and_hour(monkeypatch: pytest.MonkeyPatch, loaded: str) -> 
     assert 48 <= len(hours) <= 49 and sum(h["mentions"] for h in hours) == 1
     assert hours[0]["negative_share"] is None
 
+    # Share of voice: each day, apple's part of the mentions of every watched brand.
+    google = {
+        d["start"]: d["mentions"]
+        for d in json.loads(run_cli(monkeypatch, loaded, "stats", "--brand", "google", "--format", "json").stdout)
+    }
+    spoken = [
+        (d["share_of_voice"], d["mentions"] / (d["mentions"] + google[d["start"]])) for d in days if d["mentions"]
+    ]
+    assert len(spoken) >= 1 and all(share == expected for share, expected in spoken)
+    assert all(d["share_of_voice"] is None for d in days if not d["mentions"] and not google[d["start"]])
+
     table = run_cli(monkeypatch, loaded, "stats", "--brand", "apple", "--since", "60d").stdout
-    assert table.splitlines()[0].split() == ["bucket", "mentions", "classified", "negative", "neutral", "positive"]
+    assert table.splitlines()[0].split() == [
+        "bucket",
+        "mentions",
+        "classified",
+        "negative",
+        "neutral",
+        "positive",
+        "share_of_voice",
+    ]
     assert "100.0%" in table
 
     tokyo = json.loads(

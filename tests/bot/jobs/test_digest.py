@@ -53,6 +53,37 @@ def test_a_daily_digest_compares_with_the_day_before(tmp_path: Path, db_url: str
     assert "already queued" in digest.queue(ctx, "acme", start=start, end=start + DAY)
 
 
+def test_a_digest_gives_the_share_of_voice_and_quotes_reposts_once_most_engaged_first(
+    tmp_path: Path, db_url: str
+) -> None:
+    ctx = job_context(tmp_path, db_url, digest_top=3)
+    start = T0
+    at = start + timedelta(hours=2)
+    reposts = [M(at, f"RT @fan: acmephone died again https://t.co/{i}", "negative") for i in range(3)]
+    add(
+        ctx.sessions,
+        [
+            *reposts,
+            M(at, "acmephone died again", "negative", likes=2),
+            M(at, "acmephone slow", "negative", likes=40, reposts=10),
+            M(at, "acmephone meh", "negative"),
+            M(at, "globex rocks", "positive", brand="globex"),
+            M(at, "globex fine", "neutral", brand="globex"),
+        ],
+    )
+    digest.queue(ctx, "acme", start=start, end=start + DAY)
+    [message] = _queued(ctx)
+    text = message.payload["text"]
+    assert "Share of voice: 75% of the 8 mentions of the 2 brands (globex 25%)" in text
+    shown = [b["text"]["text"] for b in message.payload["blocks"] if b["type"] == "section"]
+    negative = next(s for s in shown if s.startswith("*Negative, most engaged first*")).splitlines()[1:]
+    assert len(negative) == 3
+    assert "acmephone slow _(40 likes, 10 reposts)_" in negative[0]
+    # The original and its three reposts: one line, the original quoted, 2 likes and 3 reposts of engagement.
+    assert "acmephone died again _(×4, 2 likes)_" in negative[1] and "RT @fan" not in negative[1]
+    assert "acmephone meh" in negative[2]
+
+
 def test_a_period_without_mentions_gives_a_short_digest(tmp_path: Path, db_url: str) -> None:
     ctx = job_context(tmp_path, db_url)
     digest.queue(ctx, "globex", start=T0, end=T0 + 7 * DAY)

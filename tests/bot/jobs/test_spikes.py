@@ -105,6 +105,25 @@ def test_an_injected_negative_spike_alerts_with_the_words_that_drive_it(tmp_path
     assert stored["negative_share"].details["p_value"] < 0.001
 
 
+def test_an_alert_quotes_a_reposted_text_once_with_its_count(tmp_path: Path, db_url: str) -> None:
+    ctx = job_context(tmp_path, db_url)
+    add(ctx.sessions, stream(start=T0, hours=8 * 24, rate=12, negative=0.2, seed=1))
+    end = T0 + 8 * DAY + 15 * HOUR
+    reposts = [
+        M(end - timedelta(minutes=55 - i), f"RT @news: acmephone recall https://t.co/{i}", "negative")
+        for i in range(45)
+    ]
+    add(ctx.sessions, [*reposts, M(end - timedelta(minutes=50), "acmephone recall", "negative", likes=7)])
+    spikes.run(ctx, end)
+    negative = next(m for m in _alerts(ctx) if "negative" in m.payload["text"])
+    section = next(
+        b["text"]["text"] for b in negative.payload["blocks"] if b["text"]["text"].startswith("*Sample mentions")
+    )
+    lines = section.splitlines()[1:]
+    assert "acmephone recall _(×46, 7 likes)_" in lines[0] and "RT @news" not in lines[0]
+    assert sum("acmephone recall" in line for line in lines) == 1
+
+
 @pytest.mark.parametrize("seed", [3, 4, 5])
 def test_noise_alone_raises_no_alert(tmp_path: Path, db_url: str, seed: int) -> None:
     ctx = job_context(tmp_path, db_url)

@@ -55,6 +55,9 @@ def test_home_tab_summarises_the_last_day_against_the_day_before(tmp_path: Path,
         assert "`negative`" in apple and " 25%" in apple and "(+25 pts)" in apple
         assert " 50% (-50 pts)" in apple
         assert google.startswith("*google*: 1 mention (new") and "not classified yet" in google
+        # Share of voice among the watched brands: apple 8 of 9 now (4 of 4 the day before), google 1 of 9.
+        assert " 89% (-11 pts) of the watched brands' mentions" in apple
+        assert " 11% (+11 pts) of the watched brands' mentions" in google
         assert microsoft == "*microsoft*: 0 mentions (no change vs the 24 hours before)"
         assert app.fake.violations == []
     engine.dispose()
