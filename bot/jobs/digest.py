@@ -132,7 +132,9 @@ def _voice_line(digest: Digest) -> str | None:
     others = sorted(((share, name) for name, share in shares.items() if name != digest.brand), reverse=True)
     rest = " · ".join(f"{escape(name)} {share:.0%}" for share, name in others)
     total = sum(digest.voices.values())
-    return f"Share of voice: *{shares[digest.brand]:.0%}* of the {total:,} mentions of the {len(shares)} brands ({rest})"
+    return (
+        f"Share of voice: *{shares[digest.brand]:.0%}* of the {total:,} mentions of the {len(shares)} brands ({rest})"
+    )
 
 
 def render_digest(digest: Digest, tz: ZoneInfo) -> dict[str, Any]:
