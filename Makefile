@@ -53,6 +53,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_classify.py $(if $(AGREEMENT_MODEL),--agreement-model $(AGREEMENT_MODEL))
 	$(BIN)/python benchmarks/bench_slash.py
 	$(BIN)/python benchmarks/bench_replay.py
+	$(BIN)/python benchmarks/bench_sources.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

@@ -132,7 +132,7 @@ def bench_baseline(db: Database, path: Path, limit: int) -> float:
     started = time.perf_counter()
     with sessions() as session:
         for line in lines:
-            session.add(Mention(**importer.to_row(json.loads(line), now)))
+            session.add_all(Mention(**row) for row in importer.to_rows(json.loads(line), now))
             session.commit()
     return limit / (time.perf_counter() - started)
 
@@ -144,13 +144,13 @@ def fill(db: Database, n: int, batch: int = 5000) -> None:
     now = datetime.now(UTC)
     rows: list[dict[str, Any]] = []
     for values in generate(n, seed=99):
-        row = importer.to_row(values, now)
-        if rng.random() < 0.8:
-            row.update(status="classified", label=rng.choices(LABELS, weights=[3, 5, 2])[0])
-        else:
-            row["label"] = None
-        rows.append(row)
-        if len(rows) == batch:
+        for row in importer.to_rows(values, now):
+            if rng.random() < 0.8:
+                row.update(status="classified", label=rng.choices(LABELS, weights=[3, 5, 2])[0])
+            else:
+                row["label"] = None
+            rows.append(row)
+        if len(rows) >= batch:
             with db.engine.begin() as connection:
                 insert_mentions(connection=connection, rows=rows)
             rows = []

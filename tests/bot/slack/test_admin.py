@@ -105,6 +105,10 @@ def test_stats_shows_volume_and_shares_per_day(app: Served) -> None:
     assert 5 <= len(lines) <= 8  # one line per local day
     volumes = [int(line.split("`")[3].replace(",", "")) for line in lines]
     assert sum(volumes) == 23
+    # Share of voice: apple's part of the day's mentions of all watched brands; google's two fall 5 days back.
+    voices = [line.split("`")[5].strip() for line in lines]
+    assert "100%" in voices and any(v.endswith("%") and 0 < int(v[:-1]) < 100 for v in voices), voices
+    assert answer["blocks"][1]["text"]["text"].startswith("`day       ` `volume` `voice`")
 
 
 def test_brands_is_for_everyone(app: Served) -> None:

@@ -12,6 +12,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from sqlalchemy import select
 
+from bot.sources import reddit
 from storage.models import Mention, SourcePoll, SourceState
 from tests.bot.sources.test_feeds import brands_with, poll
 from tests.support.feeds import FeedServer, serve_feeds
@@ -24,6 +25,9 @@ UA = "linux:brandpulse-test:0.1 (by /u/brandpulse)"
 
 @pytest.fixture
 def server() -> Iterator[FeedServer]:
+    # Tokens are kept per process, by token URL: a fake on a port an earlier test's fake had would otherwise be sent
+    # that fake's token first (a 401, then a fresh token), and the requests a test counts would include it.
+    reddit._tokens.clear()
     yield from serve_feeds()
 
 

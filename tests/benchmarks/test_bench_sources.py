@@ -1,0 +1,41 @@
+"""The sources benchmark must keep working; its figures are read by people, never asserted here."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from tests.conftest import REPO
+
+
+@pytest.mark.postgres
+def test_sources_benchmark_runs_on_a_small_scale() -> None:
+    result = subprocess.run(
+        [
+            sys.executable,
+            str(REPO / "benchmarks" / "bench_sources.py"),
+            "--events",
+            "500",
+            "--brands",
+            "20",
+            "--requests",
+            "20",
+            "--batches",
+            "3",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=REPO,
+    )
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    # Both sides of both parts, and the same matches found by each (10 of the 500 events name a brand).
+    baseline = next(line for line in out.splitlines() if line.startswith("baseline: one regex"))
+    brandpulse = next(line for line in out.splitlines() if line.startswith("brandpulse: word table"))
+    assert baseline.split()[-2:] == brandpulse.split()[-2:] == ["10", "10"]
+    for database in ("sqlite", "postgresql"):
+        rows = [line for line in out.splitlines() if line.startswith(database)]
+        assert len(rows) == 2 and all(line.split()[-1] == "0" for line in rows), out  # no errors
