@@ -20,7 +20,9 @@ from storage.models import JobRun, OutboxMessage
 from storage.outbox import enqueue
 from tests.support.cli import run_cli
 from tests.support.fake_slack import FakeSlack, block_kit_problems
-from tests.support.pipeline import T0, M, add, job_context, stream, write_brands
+from tests.bot.sources.test_feeds import RSS
+from tests.support.feeds import FeedServer, Route
+from tests.support.pipeline import BRANDS_YAML, T0, M, add, job_context, stream, write_brands
 from tests.support.slack import BOT_TOKEN
 
 HOUR = timedelta(hours=1)
@@ -175,7 +177,12 @@ def test_a_message_in_flight_when_the_worker_is_killed_is_delivered_after_restar
 def test_two_workers_run_each_occurrence_exactly_once(
     tmp_path: Path, postgres_url: str, fake: FakeSlack, tiny_model: Path
 ) -> None:
-    ctx = job_context(tmp_path, postgres_url)  # migrates the schema before either worker starts
+    feeds = FeedServer().start()
+    feeds.routes["/news.xml"] = Route(RSS)
+    brands = (
+        BRANDS_YAML + f"sources:\n  - {{name: news, type: feed, url: '{feeds.url}/news.xml', interval_minutes: 1}}\n"
+    )
+    ctx = job_context(tmp_path, postgres_url, brands=brands)  # migrates the schema before either worker starts
     env = _env(
         tmp_path,
         postgres_url,
@@ -185,6 +192,7 @@ def test_two_workers_run_each_occurrence_exactly_once(
         BRANDPULSE_SPIKE_INTERVAL_SECONDS="1",
         BRANDPULSE_LOG_LEVEL="DEBUG",
     )
+    env["BRANDPULSE_BRANDS_FILE"] = str(write_brands(tmp_path, brands))  # _env wrote the file without the source
     logs = [tmp_path / "w1.log", tmp_path / "w2.log"]
     workers = [_start_worker(env, tmp_path, log) for log in logs]
     try:
@@ -192,14 +200,19 @@ def test_two_workers_run_each_occurrence_exactly_once(
         while not all("press Ctrl-C to stop" in log.read_text() for log in logs) and time.monotonic() < deadline:
             time.sleep(0.2)
         time.sleep(8)  # both running: about 16 occurrences that both reach
+        # The source's occurrences fall on whole minutes: wait for one that both workers reach.
+        deadline = time.monotonic() + 75
+        while time.monotonic() < deadline and not all("job source:news at" in log.read_text() for log in logs):
+            time.sleep(0.5)
     finally:
+        feeds.stop()
         for worker in workers:
             worker.send_signal(signal.SIGTERM)
         codes = [worker.wait(timeout=30) for worker in workers]
     assert codes == [0, 0], [log.read_text()[-3000:] for log in logs]
 
-    ran = re.compile(r"job (classify|spikes) at (\S+): (?!run by another process)")
-    skipped = re.compile(r"job (classify|spikes) at (\S+): run by another process")
+    ran = re.compile(r"job (classify|spikes|source:news) at (\S+): (?!run by another process)")
+    skipped = re.compile(r"job (classify|spikes|source:news) at (\S+): run by another process")
     seen: list[dict[tuple[str, str], str]] = []
     for log in logs:
         text = log.read_text()
@@ -210,6 +223,10 @@ def test_two_workers_run_each_occurrence_exactly_once(
     assert len(both) >= 10, seen  # occurrences both workers reached: about 2 a second for the shared span
     for key in both:
         assert sorted([seen[0][key], seen[1][key]]) == ["ran", "skipped"], key
+    # The source: polled once per interval, by one of the two.
+    polls = {key for key in both if key[0] == "source:news"}
+    assert len(polls) >= 1, seen
+    assert len(feeds.requests_to("/news.xml")) == len({key for s in seen for key in s if key[0] == "source:news"})
     with ctx.sessions() as session:
         runs = list(session.execute(select(JobRun)).scalars())
     assert len({(r.job, r.scheduled_for) for r in runs}) == len(runs)
