@@ -1,0 +1,98 @@
+"""Every HTTP connector meets the same failures in its own endpoint, on loopback: a 5xx, no answer in time, an answer
+over the size cap, and a payload that is not what the source's documentation describes. Each is the poll's one error,
+recorded in the source's state; nothing is stored and the cursor stays where it was, so the next poll starts again."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from bot.sources.http import HttpOptions
+from storage.models import Mention, SourceState
+from tests.bot.sources import test_bluesky, test_hackernews, test_mastodon, test_reddit
+from tests.bot.sources.test_feeds import brands_with, poll
+from tests.support.bluesky import FakeBluesky
+from tests.support.feeds import FeedServer, Route, serve_feeds
+from tests.support.hackernews import PATH as HN_PATH
+from tests.support.hackernews import FakeAlgolia
+from tests.support.mastodon import FakeMastodon
+from tests.support.pipeline import job_context
+from tests.support.reddit import FakeReddit
+
+NOW = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
+OPTIONS = HttpOptions(timeout_seconds=0.5, max_bytes=100_000)
+
+
+def _hackernews(server: FeedServer) -> tuple[str, str, str, dict[str, str]]:
+    return "hn", test_hackernews.source(FakeAlgolia().install(server)), HN_PATH, {}
+
+
+def _mastodon(server: FeedServer) -> tuple[str, str, str, dict[str, str]]:
+    return "masto", test_mastodon.hashtag_source(FakeMastodon().install(server)), test_mastodon.TIMELINE, {}
+
+
+def _reddit(server: FeedServer) -> tuple[str, str, str, dict[str, str]]:
+    fake = FakeReddit()
+    return "red", test_reddit.source(fake.install(server)), "/search", {"REDDIT_SECRET": fake.client_secret}
+
+
+def _bluesky(server: FeedServer) -> tuple[str, str, str, dict[str, str]]:
+    fake = FakeBluesky()
+    url = fake.install(server)
+    return "sky", test_bluesky.source(url), test_bluesky.SEARCH, {"BSKY_APP_PASSWORD": fake.password}
+
+
+CONNECTORS: dict[str, Callable[[FeedServer], tuple[str, str, str, dict[str, str]]]] = {
+    "hackernews": _hackernews,
+    "mastodon": _mastodon,
+    "reddit": _reddit,
+    "bluesky": _bluesky,
+}
+# What each says: Reddit reads any answer that is not its listing object as "not a listing".
+NOT_JSON = ("127.0.0.1 did not send JSON", "127.0.0.1 sent an answer that is not a listing")
+FAILURES: dict[str, tuple[Route, tuple[str, ...]]] = {
+    "5xx": (Route(b'{"error": "upstream"}', status=503), ("127.0.0.1 answered HTTP 503",)),
+    "timeout": (Route(b"{}", delay=3), ("127.0.0.1 did not answer within 0.5 s",)),
+    "huge": (Route(b"[" + b"0," * 100_000 + b"0]"), ("127.0.0.1 sent 200,003 bytes, over the 100,000-byte cap",)),
+    "html": (Route(b"<html><body>Bad gateway</body></html>"), NOT_JSON),
+    "deep": (Route(b"[" * 50_000), NOT_JSON),
+    "wrong-shape": (
+        Route(b'{"data": 42, "hits": "none", "posts": {}}'),
+        (
+            "127.0.0.1 sent an answer without a hits list",
+            "127.0.0.1 sent an answer without a posts list",
+            "127.0.0.1 sent an answer that is not a list of statuses",
+            "127.0.0.1 sent an answer that is not a listing",
+        ),
+    ),
+}
+
+
+@pytest.fixture
+def server() -> Iterator[FeedServer]:
+    test_reddit.reddit._tokens.clear()
+    yield from serve_feeds()
+
+
+@pytest.mark.parametrize("failure", FAILURES)
+@pytest.mark.parametrize("connector", CONNECTORS)
+def test_a_failure_of_the_source_is_one_recorded_error_and_stores_nothing(
+    tmp_path: Path, db_url: str, server: FeedServer, connector: str, failure: str
+) -> None:
+    name, source, path, env = CONNECTORS[connector](server)
+    route, expected = FAILURES[failure]
+    server.routes[path] = route
+    ctx = job_context(tmp_path, db_url, brands=brands_with(source))
+    ctx.env = env
+    report = poll(ctx, name, now=NOW, options=OPTIONS)
+    assert report.error is not None and any(e in report.error for e in expected), report.error
+    assert report.added == 0
+    with ctx.sessions() as session:
+        assert session.execute(select(func.count()).select_from(Mention)).scalar_one() == 0
+        state = session.get(SourceState, name)
+        assert state is not None and state.errors_total == 1 and state.cursor == {}
+        assert state.last_error == report.error and state.last_success_at is None
