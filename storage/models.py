@@ -310,3 +310,26 @@ class SourcePoll(Base):
     error: Mapped[str | None] = mapped_column(Text)
 
     __table_args__ = (Index(None, "source", "at"), Index(None, "at"))
+
+
+class PoolLabel(Base):
+    """A label for a text that is not a Slack verdict: imported from a file, or an admin's correction of a stored
+    mention. With the feedback table, it makes the labelled pool that retraining learns from."""
+
+    __tablename__ = "pool_labels"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    text: Mapped[str] = mapped_column(Text)
+    label: Mapped[str] = mapped_column(String(16))
+    origin: Mapped[str] = mapped_column(String(16))  # "import" or "correction"
+    source: Mapped[str] = mapped_column(String(64))  # the import's name, or "slack"
+    author: Mapped[str | None] = mapped_column(String(64))
+    mention_id: Mapped[int | None] = mapped_column(BigInteger)
+    created_at: Mapped[datetime]
+
+    __table_args__ = (
+        CheckConstraint("label IN ('negative', 'neutral', 'positive')", name="label"),
+        CheckConstraint("origin IN ('import', 'correction')", name="origin"),
+        Index(None, "origin", "source"),
+        Index(None, "created_at"),
+    )

@@ -11,6 +11,7 @@ from typing import Any
 import click
 from sqlalchemy.exc import OperationalError
 
+from bot.cli.labels import labels
 from bot.cli.mentions import history, ingest, stats
 from bot.cli.model import (
     classify_command,
@@ -178,6 +179,7 @@ cli.add_command(outbox)
 cli.add_command(replay)
 cli.add_command(exporter)
 cli.add_command(sources)
+cli.add_command(labels)
 
 
 def main() -> None:

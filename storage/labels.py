@@ -1,0 +1,47 @@
+"""The labelled pool's rows: Slack verdicts (the feedback table) and pool_labels (imports, corrections)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import delete, insert, select
+from sqlalchemy.orm import Session
+
+from storage.models import Feedback, PoolLabel
+
+
+@dataclass(frozen=True)
+class PoolEntry:
+    """One label given to one text, wherever it came from."""
+
+    text: str
+    label: str
+    origin: str  # "feedback", "import" or "correction"
+    source: str
+    author: str | None
+    at: datetime
+
+
+def replace_import(*, session: Session, source: str, labels: Sequence[tuple[str, str]], at: datetime) -> int:
+    """The labels of the import ``source``: (text, label) pairs that replace what it held before."""
+    session.execute(delete(PoolLabel).where(PoolLabel.origin == "import", PoolLabel.source == source))
+    rows = [
+        {"text": text, "label": label, "origin": "import", "source": source, "author": None, "created_at": at}
+        for text, label in labels
+    ]
+    for start in range(0, len(rows), 5000):
+        session.execute(insert(PoolLabel), rows[start : start + 5000])
+    return len(rows)
+
+
+def pool_entries(*, session: Session) -> list[PoolEntry]:
+    """Every label of the pool, oldest first."""
+    verdicts = select(Feedback.text, Feedback.given_label, Feedback.slack_user, Feedback.created_at)
+    entries = [PoolEntry(t, label, "feedback", "slack", user, at) for t, label, user, at in session.execute(verdicts)]
+    others = select(
+        PoolLabel.text, PoolLabel.label, PoolLabel.origin, PoolLabel.source, PoolLabel.author, PoolLabel.created_at
+    )
+    entries += [PoolEntry(*row) for row in session.execute(others)]
+    return sorted(entries, key=lambda e: e.at)
