@@ -19,7 +19,7 @@ _SOURCE = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")
 
 @click.group()
 def labels() -> None:
-    """The labelled pool: Slack feedback verdicts, imported labels and admins' corrections."""
+    """The labelled pool: Slack feedback verdicts and imported labels."""
 
 
 @labels.command("import")
