@@ -502,7 +502,7 @@ def first_mentions(*, session: Session, brands: Sequence[str]) -> dict[str, date
     return {brand: first for brand, first in session.execute(query) if first is not None}
 
 
-SCORE_OF = {"negative": Mention.score_negative, "neutral": Mention.score_neutral, "positive": Mention.score_positive}
+_SCORE_OF = {"negative": Mention.score_negative, "neutral": Mention.score_neutral, "positive": Mention.score_positive}
 
 
 def strongest(
@@ -517,7 +517,7 @@ def strongest(
             Mention.created_at < until,
             Mention.label == label,
         )
-        .order_by(SCORE_OF[label].desc(), Mention.created_at.desc(), Mention.id.desc())
+        .order_by(_SCORE_OF[label].desc(), Mention.created_at.desc(), Mention.id.desc())
         .limit(limit)
     )
     return list(session.execute(query).scalars())

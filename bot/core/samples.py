@@ -34,11 +34,22 @@ def engagement(mention: Mention) -> int:
     return (mention.likes or 0) + (mention.reposts or 0) + (mention.replies or 0)
 
 
-def pick_samples(
-    mentions: Sequence[Mention], *, limit: int, strength: Callable[[Mention], float] = lambda m: 0.0
-) -> list[Sample]:
+_SCORE: dict[str | None, Callable[[Mention], float | None]] = {
+    "negative": lambda m: m.score_negative,
+    "neutral": lambda m: m.score_neutral,
+    "positive": lambda m: m.score_positive,
+    None: lambda m: None,
+}
+
+
+def pick_samples(mentions: Sequence[Mention], *, limit: int, label: str | None = None) -> list[Sample]:
     """At most ``limit`` samples from ``mentions``: copies of one text grouped (each copy counts as a repost), the
-    groups ordered by engagement, then by ``strength`` (the model's score for the label shown), then newest."""
+    groups ordered by engagement, then by the model's score for ``label`` (the label shown), then newest."""
+    score = _SCORE[label]
+
+    def strength(mention: Mention) -> float:
+        return score(mention) or 0.0
+
     groups: dict[str, list[Mention]] = {}
     for mention in mentions:
         groups.setdefault(text_key(mention.text) or mention.text, []).append(mention)

@@ -30,8 +30,7 @@ from bot.slack.blocks import (
     section,
     sections,
 )
-from storage.mentions import SCORE_OF, brand_label_counts, label_counts, strongest
-from storage.models import Mention
+from storage.mentions import brand_label_counts, label_counts, strongest
 from storage.outbox import enqueue
 
 QUOTE_CHARS = 280
@@ -72,12 +71,7 @@ class Digest:
 
 def _samples(session: Session, brand: str, start: datetime, end: datetime, label: str, top: int) -> list[Sample]:
     pool = strongest(session=session, brand=brand, since=start, until=end, label=label, limit=SAMPLE_POOL)
-    score = SCORE_OF[label]
-
-    def strength(mention: Mention) -> float:
-        return float(getattr(mention, score.key) or 0.0)
-
-    return pick_samples(pool, limit=top, strength=strength)
+    return pick_samples(pool, limit=top, label=label)
 
 
 def build_digest(

@@ -26,7 +26,6 @@ from bot.slack.blocks import MAX_BLOCKS, Block, context, cut, escape, fallback, 
 from storage.alerts import latest_alert, record_alert
 from storage.db import lock_for_transaction
 from storage.mentions import (
-    SCORE_OF,
     first_mentions,
     history,
     label_counts_per_window,
@@ -187,8 +186,7 @@ def explain(*, session: Session, brand: Brand, observation: Observation, finding
         pool = strongest(
             session=session, brand=brand.name, since=since, until=until, label=finding.label, limit=SAMPLE_POOL
         )
-        score = SCORE_OF[finding.label].key
-        samples = pick_samples(pool, limit=SAMPLES, strength=lambda m: float(getattr(m, score) or 0.0))
+        samples = pick_samples(pool, limit=SAMPLES, label=finding.label)
     exclude = frozenset(words(" ".join([brand.name, *brand.keywords])))
     return Spike(
         brand=brand.name,
