@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
+from storage.mentions import model_label
 from storage.models import EvaluationRun, Feedback, Mention, MentionTally
 
 
@@ -23,9 +24,9 @@ def mentions_by_brand_and_source(*, session: Session) -> list[tuple[str, str, in
 
 def mentions_by_brand_status_and_label(*, session: Session) -> list[tuple[str, str, str | None, int]]:
     """Mentions by brand, status and label; deleted classified ones count as classified (status ``classified``)."""
-    query = select(Mention.brand, Mention.status, Mention.label, func.count()).group_by(
-        Mention.brand, Mention.status, Mention.label
-    )
+    # The model's label: an admin's correction does not move a mention between the model's counters.
+    label = model_label()
+    query = select(Mention.brand, Mention.status, label, func.count()).group_by(Mention.brand, Mention.status, label)
     removed = (
         select(MentionTally.brand, MentionTally.label, func.sum(MentionTally.removed))
         .where(MentionTally.label != "")

@@ -9,7 +9,7 @@ from datetime import datetime
 from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
 
-from storage.models import Feedback, PoolLabel
+from storage.models import Feedback, Mention, MentionStatus, PoolLabel
 
 
 @dataclass(frozen=True)
@@ -45,3 +45,44 @@ def pool_entries(*, session: Session) -> list[PoolEntry]:
     )
     entries += [PoolEntry(*row) for row in session.execute(others)]
     return sorted(entries, key=lambda e: e.at)
+
+
+@dataclass(frozen=True)
+class Corrected:
+    """A stored mention whose label an admin set: what it was before, and what the model had said."""
+
+    brand: str
+    text: str
+    previous: str
+    model_label: str
+
+
+def correct_label(*, session: Session, mention_id: int, label: str, author: str, at: datetime) -> Corrected | None:
+    """Set a classified mention's label to an admin's, and add the text to the pool as a correction.
+
+    None when there is no such classified mention (deleted since, or never classified). The model's own label is
+    kept in ``model_label`` (the first one, however many corrections follow), so the model's figures stay its own.
+    """
+    mention = session.execute(
+        select(Mention)
+        .where(Mention.id == mention_id, Mention.status == MentionStatus.CLASSIFIED.value)
+        .with_for_update()
+    ).scalar_one_or_none()
+    if mention is None or mention.label is None:
+        return None
+    previous = mention.label
+    mention.model_label = mention.model_label or previous
+    mention.label, mention.corrected_by, mention.corrected_at = label, author, at
+    session.add(
+        PoolLabel(
+            text=mention.text,
+            label=label,
+            origin="correction",
+            source="slack",
+            author=author,
+            mention_id=mention.id,
+            created_at=at,
+        )
+    )
+    session.flush()
+    return Corrected(mention.brand, mention.text, previous, mention.model_label)

@@ -358,6 +358,10 @@ def replace_text(*, session: Session, source: str, external_id: str, text: str) 
             model_version=None,
             failure_reason=None,
             classified_at=None,
+            # A correction was of the old text.
+            model_label=None,
+            corrected_by=None,
+            corrected_at=None,
         )
     )
     session.execute(statement)
@@ -386,11 +390,16 @@ def copy_mention(*, session: Session, source: str, external_id: str, brand: str,
     session.execute(table.insert().from_select([*columns, "brand", "status"], chosen))
 
 
+def model_label() -> ColumnElement[str | None]:
+    """The label the model gave a mention, whether an admin corrected it since or not: the model's figures."""
+    return func.coalesce(Mention.model_label, Mention.label)
+
+
 def _tally_removal(session: Session, *conditions: ColumnElement[bool]) -> None:
     """Count the mentions about to be deleted into mention_tallies, in the caller's transaction."""
     from sqlalchemy.dialects import postgresql, sqlite
 
-    label = func.coalesce(Mention.label, "")
+    label = func.coalesce(model_label(), "")
     query = (
         select(Mention.brand, Mention.source, label, func.count())
         .where(*conditions)

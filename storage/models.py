@@ -97,6 +97,10 @@ class Mention(Base):
     score_positive: Mapped[float | None] = mapped_column(Float)
     model_version: Mapped[str | None] = mapped_column(String(255))
     classified_at: Mapped[datetime | None]
+    # An admin's correction: ``label`` then holds the admin's label and ``model_label`` what the model had said.
+    model_label: Mapped[str | None] = mapped_column(String(16))
+    corrected_by: Mapped[str | None] = mapped_column(String(64))
+    corrected_at: Mapped[datetime | None]
     # Engagement, where the source gives it (None: not given, not zero).
     likes: Mapped[int | None] = mapped_column(Integer)
     reposts: Mapped[int | None] = mapped_column(Integer)

@@ -19,7 +19,7 @@ _SOURCE = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")
 
 @click.group()
 def labels() -> None:
-    """The labelled pool: Slack feedback verdicts and imported labels."""
+    """The labelled pool: Slack feedback verdicts, admins' corrections from Slack, and imported labels."""
 
 
 @labels.command("import")

@@ -15,7 +15,8 @@ from pathlib import Path
 from sqlalchemy.orm import Session, sessionmaker
 
 from analysis.data import load_labelled
-from storage.labels import PoolEntry, pool_entries, replace_import
+from analysis.labels import LABELS
+from storage.labels import Corrected, PoolEntry, correct_label, pool_entries, replace_import
 from storage.mentions import MAX_TEXT_CHARS, storable_text
 
 RANK = {"correction": 2, "import": 1, "feedback": 0}
@@ -55,6 +56,17 @@ def resolve(entries: list[PoolEntry]) -> list[PoolExample]:
             chosen = deciding[-1]
         examples.append(PoolExample(chosen.text, chosen.label, chosen.origin, chosen.source, chosen.at, len(group)))
     return examples
+
+
+def correct_mention(
+    sessions: sessionmaker[Session], *, mention_id: int, label: str, author: str, at: datetime
+) -> Corrected | None:
+    """An admin's label for a stored, classified mention: it counts in stats and joins the pool. None: no such
+    classified mention."""
+    if label not in LABELS:
+        raise ValueError(f"{label!r} is not one of {', '.join(LABELS)}")
+    with sessions.begin() as session:
+        return correct_label(session=session, mention_id=mention_id, label=label, author=author, at=at)
 
 
 def pool(sessions: sessionmaker[Session]) -> list[PoolExample]:

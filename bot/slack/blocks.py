@@ -77,6 +77,11 @@ def link(url: str | None, label: str) -> str:
     return f"<{escape(url).replace('|', '%7C')}|{escape(label)}>"
 
 
+def user_mention(user: str) -> str:
+    """A Slack user ID as a mention (it never pings in an ephemeral message); anything else as plain text."""
+    return f"<@{user}>" if user.isalnum() else escape(user)
+
+
 def section(text: str) -> Block:
     return {"type": "section", "text": {"type": "mrkdwn", "text": fit(text, SECTION_TEXT_LIMIT)}}
 

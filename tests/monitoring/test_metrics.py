@@ -162,6 +162,7 @@ def test_metrics_are_served_over_http(tmp_path: Path) -> None:
 
 
 def test_running_totals_survive_deletions(tmp_path: Path, db_url: str) -> None:
+    from storage.labels import correct_label
     from storage.mentions import delete_mention, delete_older_than
 
     ctx = job_context(tmp_path, db_url)
@@ -180,6 +181,12 @@ def test_running_totals_survive_deletions(tmp_path: Path, db_url: str) -> None:
 
     before = totals()
     assert before == (9, 5, 3)
+    # Admins' corrections move neither the model's counters now nor, once the mentions are deleted, their tallies.
+    with ctx.sessions() as session, session.begin():
+        for text, label in (("acmephone new 1", "negative"), ("acmephone old 0", "positive")):
+            [mention] = session.execute(select(Mention).where(Mention.text == text)).scalars()
+            assert correct_label(session=session, mention_id=mention.id, label=label, author="U1", at=NOW)
+    assert totals() == before
     with ctx.sessions() as session, session.begin():
         assert delete_older_than(session=session, before=NOW - timedelta(days=30)) == 6
     with ctx.sessions() as session, session.begin():

@@ -143,7 +143,7 @@ def block_actions_payload(action: dict[str, Any], *, user: str, response_url: st
             {
                 **action,
                 "block_id": action.get("block_id", "sentiment_feedback"),
-                "type": "button",
+                "type": action.get("type", "button"),
                 "action_ts": "1700000001.000200",
             }
         ],

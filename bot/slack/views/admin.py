@@ -24,13 +24,41 @@ from bot.slack.blocks import (
     quote,
     section,
     sections,
+    user_mention,
 )
 from bot.slack.blocks import (
     link as make_link,
 )
+from storage.labels import Corrected
 from storage.models import Mention
 
 MORE_ACTION = "history_more"
+CORRECT_ACTION = "history_correct"
+
+
+def correction_value(mention_id: int, label: str) -> str:
+    return f"{mention_id}:{label}"
+
+
+def parse_correction_value(value: str) -> tuple[int, str]:
+    """(mention id, label) from a correction menu's option; ValueError when it is not one the bot wrote."""
+    mention, _, label = value.partition(":")
+    if not mention.isdigit() or label not in LABELS:
+        raise ValueError("not a correction value")
+    return int(mention), label
+
+
+def _correction_menu(mention: Mention) -> Block:
+    """A menu to set a classified mention's label; each option carries the mention's id and the label."""
+    return {
+        "type": "static_select",
+        "action_id": CORRECT_ACTION,
+        "placeholder": {"type": "plain_text", "text": "Correct the label"},
+        "options": [
+            {"text": {"type": "plain_text", "text": label}, "value": correction_value(mention.id, label)}
+            for label in LABELS
+        ],
+    }
 
 
 @dataclass(frozen=True)
@@ -85,7 +113,12 @@ def history_answer(
         when = mention.created_at.astimezone(tz).strftime("%Y-%m-%d %H:%M")
         link = make_link(mention.url, "link")
         meta = f"{emoji} *{label}* · {when} · {escape(mention.source)}" + (f" · {link}" if link else "")
-        blocks.append(section(f"{meta}\n{quote(mention.text, 2000)}"))
+        if mention.corrected_by:
+            meta += f" · corrected by {user_mention(mention.corrected_by)} (model: {mention.model_label})"
+        block = section(f"{meta}\n{quote(mention.text, 2000)}")
+        if mention.status == "classified":
+            block["accessory"] = _correction_menu(mention)
+        blocks.append(block)
     if more:
         last = page[-1]
         next_query = HistoryQuery(
@@ -105,7 +138,9 @@ def history_answer(
                 ],
             }
         )
-    blocks.append(context(f"times in {escape(timezone)}"))
+    blocks.append(
+        context(f"times in {escape(timezone)}; a corrected label counts in stats and joins the labelled pool")
+    )
     text = f"{title}: {len(page)} shown" + (", more available" if more else "")
     return {"response_type": "ephemeral", "text": fallback(text), "blocks": blocks}
 
@@ -149,4 +184,19 @@ def brands_answer(brands: BrandsConfig) -> dict[str, Any]:
         "response_type": "ephemeral",
         "text": fallback("\n".join(lines)),
         "blocks": sections(lines)[:MAX_BLOCKS],
+    }
+
+
+def corrected_answer(corrected: Corrected, label: str, *, user: str) -> dict[str, Any]:
+    """What an admin sees once a mention's label is set."""
+    was = "kept" if corrected.previous == label else f"was *{corrected.previous}*"
+    text = (
+        f"{LABEL_EMOJI.get(label, '')} {user_mention(user)} set this *{escape(corrected.brand)}* mention to *{label}* "
+        f"({was}; the model said *{corrected.model_label}*). It counts as {label} in stats and joins the labelled pool."
+    )
+    return {
+        "response_type": "ephemeral",
+        "replace_original": False,
+        "text": fallback(text),
+        "blocks": [section(f"{text}\n{quote(corrected.text, 500)}")],
     }

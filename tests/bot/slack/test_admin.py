@@ -10,9 +10,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
 
+from bot.core.labels import pool
 from storage.db import make_engine
+from storage.figures import mentions_by_brand_status_and_label
 from storage.mentions import insert_mentions
+from storage.models import Mention, PoolLabel
 from tests.support.slack import ADMIN, Served, served
 
 NOW = datetime.now(UTC).replace(microsecond=0)
@@ -154,3 +159,91 @@ def test_a_forged_more_button_is_ignored(app: Served) -> None:
     # A real command last: once its answer is in, the forged clicks have long been handled.
     _ask(app, "brands", count=2)
     assert [r["url"] for r in app.fake.responses] == ["/response/r4", "/response/r1"]
+
+
+def _menu(answer: dict[str, Any], index: int) -> dict[str, Any]:
+    return [b for b in answer["blocks"] if b["type"] == "section"][index]["accessory"]
+
+
+def _choose(menu: dict[str, Any], label: str) -> dict[str, Any]:
+    option = next(o for o in menu["options"] if o["text"]["text"] == label)
+    return {"action_id": menu["action_id"], "type": "static_select", "block_id": "b1", "selected_option": option}
+
+
+def _stored(db_url: str, external_id: str) -> dict[str, Any]:
+    engine = make_engine(db_url)
+    try:
+        with engine.connect() as connection:
+            mention = connection.execute(
+                select(Mention.id, Mention.label, Mention.model_label, Mention.corrected_by).where(
+                    Mention.external_id == external_id
+                )
+            ).one()
+            corrections = connection.execute(
+                select(PoolLabel.label, PoolLabel.author, PoolLabel.text).where(PoolLabel.mention_id == mention.id)
+            ).all()
+            classified = {
+                (brand, label): n
+                for brand, status, label, n in mentions_by_brand_status_and_label(session=Session(connection))
+                if status == "classified"
+            }
+    finally:
+        engine.dispose()
+    return {**mention._asdict(), "corrections": [tuple(c) for c in corrections], "classified": classified}
+
+
+def test_an_admin_corrects_a_mention_from_history_and_stats_and_the_pool_follow(app: Served, db_url: str) -> None:
+    before = _stored(db_url, "m0")
+    first = _ask(app, "history apple 24h")
+    menu = _menu(first, 0)  # mention 0, labelled negative by the model
+    assert [o["text"]["text"] for o in menu["options"]] == ["negative", "neutral", "positive"]
+    status, _, seconds = app.click(_choose(menu, "positive"), user=ADMIN)
+    assert status == 200 and seconds < 3
+    app.fake.wait_for(lambda f: len(f.responses) >= 2)
+    answer = app.fake.responses[1]
+    assert answer["replace_original"] is False and answer["response_type"] == "ephemeral"
+    assert "to *positive* (was *negative*; the model said *negative*)" in answer["text"]
+
+    after = _stored(db_url, "m0")
+    assert (after["label"], after["model_label"], after["corrected_by"]) == ("positive", "negative", ADMIN)
+    assert after["corrections"] == [("positive", ADMIN, "mention 0 about the phone")]
+    # The model's counters keep the model's label: a correction is not a classification.
+    assert after["classified"] == before["classified"]
+    # Stats count it as positive now: the first day's negative share went down.
+    again = _texts(_ask(app, "history apple 24h", count=3))
+    assert "*positive*" in again[0] and f"corrected by <@{ADMIN}> (model: negative)" in again[0]
+    negative_only = _texts(_ask(app, "history apple 24h negative", count=4))
+    assert [s.split("> ")[1].split(" about")[0] for s in negative_only] == ["mention 3"]
+
+    # A second correction: the latest wins in the pool, and the model's label is still the first one.
+    app.click(_choose(_menu(first, 0), "neutral"), user=ADMIN, response="r5")
+    app.fake.wait_for(lambda f: len(f.responses) >= 5)
+    assert "(was *positive*; the model said *negative*)" in app.fake.responses[4]["text"]
+    engine = make_engine(db_url)
+    try:
+        examples = pool(sessionmaker(engine))
+    finally:
+        engine.dispose()
+    chosen = next(e for e in examples if e.text == "mention 0 about the phone")
+    assert (chosen.label, chosen.origin, chosen.entries) == ("neutral", "correction", 2)
+    assert app.fake.violations == []
+
+
+def test_only_admins_correct_and_forged_or_stale_menus_change_nothing(app: Served, db_url: str) -> None:
+    menu = _menu(_ask(app, "history apple 24h"), 1)
+    app.click(_choose(menu, "negative"), user="U0SOMEONE1")
+    app.fake.wait_for(lambda f: len(f.responses) >= 2)
+    assert "for brandpulse admins" in app.fake.responses[1]["text"]
+    forged = {"action_id": "history_correct", "type": "static_select", "block_id": "b1"}
+    for n, value in enumerate(["garbage", "12:happy", ":positive", "1:", "-1:positive"]):
+        app.click({**forged, "selected_option": {"value": value}}, user=ADMIN, response=f"f{n}")
+    app.click(forged, user=ADMIN, response="f9")
+    # A mention deleted since the page was shown.
+    app.click({**forged, "selected_option": {"value": "999999:positive"}}, user=ADMIN, response="gone")
+    app.fake.wait_for(lambda f: any(r["url"] == "/response/gone" for r in f.responses))
+    gone = next(r for r in app.fake.responses if r["url"] == "/response/gone")
+    assert "no longer stored" in gone["text"]
+    _ask(app, "brands", count=len(app.fake.responses) + 1)
+    assert not any(r["url"].startswith("/response/f") for r in app.fake.responses)
+    stored = _stored(db_url, "m1")
+    assert (stored["label"], stored["model_label"], stored["corrections"]) == ("neutral", None, [])
