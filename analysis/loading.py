@@ -16,11 +16,10 @@ from analysis.fast_path import choose_precision, compile_network
 from analysis.hub import hub_reachable, offline
 from analysis.labels import map_model_labels
 from analysis.model import LoadReport, SentimentModel
-from analysis.options import InferenceOptions
+from analysis.options import METADATA_FILE, InferenceOptions
 
 log = logging.getLogger(__name__)
 
-METADATA_FILE = "brandpulse.json"
 _HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*(/[\w.-]+)?$")
 
 

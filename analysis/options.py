@@ -10,6 +10,9 @@ Precision = Literal["auto", "float32", "bfloat16", "float16", "int8"]
 # 64 short texts make matrix products large enough for AMX tiles; long texts are capped by MAX_BATCH_TOKENS.
 DEFAULT_BATCH_SIZE = 64
 
+# What brandpulse writes beside a checkpoint it trained: version, base, data with hashes, figures, configuration.
+METADATA_FILE = "brandpulse.json"
+
 
 @dataclass(frozen=True)
 class InferenceOptions:

@@ -27,8 +27,8 @@ from analysis.data import LabelledSet
 from analysis.errors import ModelUnavailable
 from analysis.fast_path import native_bfloat16
 from analysis.labels import LABELS, map_model_labels
-from analysis.loading import METADATA_FILE
 from analysis.metrics import Evaluation, evaluate
+from analysis.options import METADATA_FILE
 from analysis.preprocess import prepare
 
 log = logging.getLogger(__name__)

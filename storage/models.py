@@ -134,6 +134,37 @@ class ModelVersion(Base):
     training_config: Mapped[dict[str, Any]] = mapped_column(JSON)
 
 
+class ModelActivation(Base):
+    """A registered version made the active one: by a promotion (by hand or by the retrain gate) or a rollback.
+    The latest row names the active version, so exactly one is active at any time."""
+
+    __tablename__ = "model_activations"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    version: Mapped[str] = mapped_column(String(255))
+    previous: Mapped[str | None] = mapped_column(String(255))  # the version active until then
+    action: Mapped[str] = mapped_column(String(16))  # "promote" or "rollback"
+    actor: Mapped[str | None] = mapped_column(String(64))  # a Slack user ID, "cli:<user>" or "gate"
+    reason: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime]
+
+    __table_args__ = (CheckConstraint("action IN ('promote', 'rollback')", name="action"),)
+
+
+class GateDecision(Base):
+    """A retrain's candidate against the active model: promoted or refused, why, and the figures behind it."""
+
+    __tablename__ = "gate_decisions"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    candidate: Mapped[str] = mapped_column(String(255))
+    baseline: Mapped[str] = mapped_column(String(255))
+    promoted: Mapped[bool]
+    reason: Mapped[str] = mapped_column(Text)
+    figures: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+
 class EvaluationRun(Base):
     """One scoring of a model against a labelled data set."""
 

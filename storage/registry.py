@@ -1,4 +1,4 @@
-"""Queries on the model registry and on evaluation runs."""
+"""Queries on the model registry (versions, which one is active, the retrain gate's decisions) and evaluation runs."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from storage.models import EvaluationRun, ModelVersion
+from storage.models import EvaluationRun, GateDecision, ModelActivation, ModelVersion
 
 
 def register_model(
@@ -36,6 +36,74 @@ def register_model(
 
 def model_versions(*, session: Session) -> list[ModelVersion]:
     return list(session.execute(select(ModelVersion).order_by(ModelVersion.created_at.desc())).scalars())
+
+
+def model_version(*, session: Session, version: str) -> ModelVersion | None:
+    return session.execute(select(ModelVersion).where(ModelVersion.version == version)).scalar_one_or_none()
+
+
+def current_activation(*, session: Session) -> ModelActivation | None:
+    """The activation in force: the latest one (None: no version was ever made active)."""
+    query = select(ModelActivation).order_by(ModelActivation.id.desc()).limit(1)
+    return session.execute(query).scalar_one_or_none()
+
+
+def activations(*, session: Session, limit: int = 20) -> list[ModelActivation]:
+    query = select(ModelActivation).order_by(ModelActivation.id.desc()).limit(limit)
+    return list(session.execute(query).scalars())
+
+
+def activate(
+    *,
+    session: Session,
+    version: str,
+    previous: str | None,
+    action: str,
+    actor: str | None,
+    reason: str | None,
+    at: datetime,
+) -> ModelActivation:
+    """Make ``version`` the active one; ``previous`` is the version a rollback from it returns to."""
+    entry = ModelActivation(
+        version=version,
+        previous=previous,
+        action=action,
+        actor=actor,
+        reason=reason,
+        created_at=at,
+    )
+    session.add(entry)
+    session.flush()
+    return entry
+
+
+def rollback_target(*, session: Session) -> tuple[str, str | None] | None:
+    """The version a rollback returns to (the one active before the current one) and the version that was active
+    before that one, so that rollbacks walk back through the history rather than toggle. None: nothing to return to.
+    """
+    current = current_activation(session=session)
+    if current is None or current.previous is None:
+        return None
+    earlier = session.execute(
+        select(ModelActivation.previous)
+        .where(ModelActivation.id < current.id, ModelActivation.version == current.previous)
+        .order_by(ModelActivation.id.desc())
+        .limit(1)
+    ).scalar_one_or_none()
+    return current.previous, earlier
+
+
+def record_gate_decision(*, session: Session, decision: GateDecision) -> GateDecision:
+    session.add(decision)
+    session.flush()
+    return decision
+
+
+def gate_decisions(*, session: Session, candidate: str | None = None, limit: int = 20) -> list[GateDecision]:
+    query = select(GateDecision).order_by(GateDecision.id.desc()).limit(limit)
+    if candidate is not None:
+        query = query.where(GateDecision.candidate == candidate)
+    return list(session.execute(query).scalars())
 
 
 def record_evaluation(*, session: Session, run: EvaluationRun) -> EvaluationRun:

@@ -17,9 +17,9 @@ from bot.cli.model import (
     classify_command,
     classify_pending_command,
     evaluate_command,
-    models_command,
     train_command,
 )
+from bot.cli.models import models
 from bot.cli.pipeline import outbox, replay, run_job, worker
 from bot.cli.sources import sources
 from bot.config.settings import Settings, load_settings, unknown_variables
@@ -172,7 +172,7 @@ cli.add_command(classify_command)
 cli.add_command(classify_pending_command)
 cli.add_command(evaluate_command)
 cli.add_command(train_command)
-cli.add_command(models_command)
+cli.add_command(models)
 cli.add_command(run_job)
 cli.add_command(worker)
 cli.add_command(outbox)

@@ -1,4 +1,4 @@
-"""Commands on the model: ``classify``, ``classify-pending``, ``evaluate``, ``train`` and ``models``."""
+"""Commands on the model: ``classify``, ``classify-pending``, ``evaluate`` and ``train``."""
 
 from __future__ import annotations
 
@@ -15,13 +15,15 @@ from analysis.data import load_labelled
 from analysis.errors import InvalidInput
 from analysis.labels import LABELS, parse_label_map
 from analysis.metrics import Evaluation
+from bot.cli.models import cli_actor
 from bot.cli.options import advance, pass_database
 from bot.cli.render import progress_bar, render
 from bot.core.classify import classify_pending
 from bot.core.evaluation import score_and_record
+from bot.core.models import promote
 from bot.runtime.context import AppContext, quiet_transformers
 from storage.mentions import count_by_status
-from storage.registry import model_versions, register_model
+from storage.registry import current_activation, register_model
 
 
 def _label_map(value: str | None) -> dict[str, str]:
@@ -64,7 +66,7 @@ def evaluation_table(result: Evaluation) -> str:
     callback=lambda ctx, param, value: _label_map(value),
     help="VALUE=LABEL pairs, e.g. '0=negative,1=neutral,2=positive' or 'bad=negative'.",
 )
-@click.option("--model", "model_source", help="Model to evaluate (default: BRANDPULSE_MODEL).")
+@click.option("--model", "model_source", help="Model to evaluate (default: the one the bot runs).")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object on stdout.")
 @click.option("--progress/--no-progress", default=None, help="Progress bar (default: when stderr is a terminal).")
 @click.pass_obj
@@ -154,7 +156,8 @@ def train_command(
     label_map: dict[str, str],
     progress: bool | None,
 ) -> None:
-    """Fine-tune a 3-class sentiment model and register it as a new version under BRANDPULSE_MODELS_DIR."""
+    """Fine-tune a 3-class sentiment model and register it as a new version under BRANDPULSE_MODELS_DIR (the first
+    version registered becomes the active one)."""
     # Imported here: torch costs seconds that `brandpulse --help` and the other commands need not pay.
     from analysis.train import EpochReport, TrainConfig, train
 
@@ -229,33 +232,21 @@ def train_command(
             metrics=result.validation,
             training_config=result.metadata["config"],
         )
+        first = current_activation(session=session) is None
     v = result.validation
     click.echo(
         f"{result.version}: saved to {result.path} and registered ({result.selected}; validation "
         f"accuracy {v['accuracy']:.4f}, macro-F1 {v['macro_f1']:.4f}, macro-recall {v['macro_recall']:.4f}; "
         f"{result.seconds / 60:.1f} min)"
     )
-    click.echo(f"use it with BRANDPULSE_MODEL={result.path}")
-
-
-@click.command("models")
-@pass_database
-def models_command(app: AppContext) -> None:
-    """The registered model versions, newest first."""
-    with app.sessions() as session:
-        entries = model_versions(session=session)
-    rows = [
-        [
-            m.version,
-            m.created_at.isoformat(timespec="seconds"),
-            m.base_model,
-            f"{m.metrics.get('accuracy', 0):.4f}",
-            f"{m.metrics.get('macro_recall', 0):.4f}",
-            m.path + ("" if Path(m.path).exists() else " (missing)"),
-        ]
-        for m in entries
-    ]
-    click.echo(render("table", ["version", "created_at", "base", "val_accuracy", "val_macro_recall", "path"], rows))
+    if first:
+        # The first version a team trains is the one it wants to run: no setting to change.
+        promote(
+            app.sessions, result.version, actor=cli_actor(), reason="the first registered version", at=datetime.now(UTC)
+        )
+        click.echo(f"{result.version} is the active version: the bot runs it unless BRANDPULSE_MODEL is set")
+    else:
+        click.echo(f"make it the active version with: brandpulse models promote {result.version}")
 
 
 def _texts_from(texts: tuple[str, ...], file: Path | None) -> list[str]:
@@ -280,7 +271,7 @@ def _texts_from(texts: tuple[str, ...], file: Path | None) -> list[str]:
     help="A file with one text per line.",
 )
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per text (JSON Lines).")
-@click.option("--model", "model_source", help="Model to use (default: BRANDPULSE_MODEL).")
+@click.option("--model", "model_source", help="Model to use (default: the one the bot runs).")
 @click.pass_obj
 def classify_command(
     app: AppContext, texts: tuple[str, ...], file: Path | None, as_json: bool, model_source: str | None

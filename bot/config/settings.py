@@ -39,9 +39,12 @@ class Settings(BaseSettings):
         description="SQLAlchemy URL: sqlite:///path/to/file.db or postgresql+psycopg://user@host/db.",
     )
     brands_file: Path = Field(default=EXAMPLE_BRANDS_FILE, description="YAML file that defines the brands.")
-    model: str = Field(
-        default="cardiffnlp/twitter-roberta-base-sentiment-latest",
-        description="Hugging Face model id or local directory of a sequence-classification checkpoint.",
+    model: str | None = Field(
+        default=None,
+        description=(
+            "Hugging Face model id or local directory of a sequence-classification checkpoint. Unset: the registry's "
+            "active version (`brandpulse models list`), else cardiffnlp/twitter-roberta-base-sentiment-latest."
+        ),
     )
     models_dir: Path = Field(default=Path("models"), description="Where `brandpulse train` writes model versions.")
     device: Literal["auto", "cpu", "cuda"] = Field(default="auto", description="Where the model runs.")

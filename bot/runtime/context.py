@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from analysis.options import InferenceOptions
 from bot.config.brands import BrandsConfig, load_brands
 from bot.config.settings import Settings, cache_dir
+from bot.core.models import ModelChoice, choose_model
 from storage.db import make_engine, make_sessionmaker
 from storage.migrate import ensure_schema
 
@@ -59,13 +60,17 @@ class AppContext:
             cache_dir=cache_dir(),
         )
 
+    def model_choice(self) -> ModelChoice:
+        """The model to run: BRANDPULSE_MODEL, else the registry's active version, else the hub default."""
+        return choose_model(self.sessions, self.settings.model)
+
     def load_model(self, source: str | None = None) -> SentimentModel:
-        """The sentiment model (BRANDPULSE_MODEL unless another source is given); ModelUnavailable says why not."""
+        """The sentiment model (``model_choice`` unless another source is given); ModelUnavailable says why not."""
         # torch and transformers load with the model (seconds): `--help` and the commands that need no model skip them.
         from analysis.loading import load_model
 
         quiet_transformers()
-        return load_model(source or self.settings.model, self.inference_options())
+        return load_model(source or self.model_choice().source, self.inference_options())
 
     def metrics_registry(self) -> tuple[CollectorRegistry, Metrics]:
         """A registry with the database's figures and room for this process's own metrics."""

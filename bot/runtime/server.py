@@ -57,10 +57,11 @@ class Server:
         predictor, model_error = None, None
         if self.load_model:
             try:
-                model = app.load_model()
-                log.info("model %s ready (%s)", model.name, model.report.summary)
+                choice = app.model_choice()
+                model = app.load_model(choice.source)
+                log.info("model %s ready (%s; %s)", model.name, model.report.summary, choice.how)
                 metrics.serving(
-                    name=model.name, source=settings.model, device=model.report.device, precision=model.report.precision
+                    name=model.name, source=choice.source, device=model.report.device, precision=model.report.precision
                 )
                 predictor = Batcher(metrics.measured(model), max_batch=settings.batch_size)
             except AnalysisError as exc:

@@ -142,8 +142,11 @@ def test_train_saves_new_versions_and_registers_them(
     first = run_cli(monkeypatch, db_url, *args, BRANDPULSE_MODELS_DIR=str(models_dir))
     assert first.exit_code == 0, first.output
     assert "epoch 1: loss" in first.stderr and "epoch 2: loss" in first.stderr
+    # The first version trained is the active one: the bot runs it with no setting to change.
+    assert "tiny-v1 is the active version" in first.stdout
     second = run_cli(monkeypatch, db_url, *args, "--max-steps", "1", BRANDPULSE_MODELS_DIR=str(models_dir))
     assert second.exit_code == 0, second.output
+    assert "make it the active version with: brandpulse models promote tiny-v2" in second.stdout
     assert sorted(p.name for p in models_dir.iterdir()) == ["tiny-v1", "tiny-v2"]
 
     metadata = json.loads((models_dir / "tiny-v2" / "brandpulse.json").read_text())
@@ -154,13 +157,16 @@ def test_train_saves_new_versions_and_registers_them(
     assert set(versions) == {"tiny-v1", "tiny-v2"}
     assert versions["tiny-v1"].path == str((models_dir / "tiny-v1").resolve())
 
-    # A trained version is a model like any other.
-    classified = run_cli(
-        monkeypatch, db_url, "classify", "--json", "nice", BRANDPULSE_MODEL=str(models_dir / "tiny-v1")
-    )
+    # Without BRANDPULSE_MODEL, the active version; with it, whatever it names.
+    classified = run_cli(monkeypatch, db_url, "classify", "--json", "nice")
     assert json.loads(classified.stdout)["model"] == "tiny-v1"
+    classified = run_cli(
+        monkeypatch, db_url, "classify", "--json", "nice", BRANDPULSE_MODEL=str(models_dir / "tiny-v2")
+    )
+    assert json.loads(classified.stdout)["model"] == "tiny-v2"
     listing = run_cli(monkeypatch, db_url, "models")
-    assert "tiny-v1" in listing.stdout and "tiny-v2" in listing.stdout
+    lines = listing.stdout.splitlines()
+    assert next(x for x in lines if "tiny-v1" in x).startswith("*") and "tiny-v2" in listing.stdout
 
 
 def test_an_interrupted_training_leaves_no_version(db_url: str, tmp_path: Path, labelled: Path) -> None:

@@ -1,0 +1,169 @@
+"""``brandpulse models list|show|promote|rollback|register``: the registered versions and which one the bot runs."""
+
+from __future__ import annotations
+
+import getpass
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import click
+
+from bot.cli.options import FORMATS, pass_database
+from bot.cli.render import render
+from bot.core.models import promote, register, rollback
+from bot.errors import UsageError
+from bot.runtime.context import AppContext
+from storage.models import ModelVersion
+from storage.registry import activations, current_activation, gate_decisions, model_version, model_versions
+
+
+def cli_actor() -> str:
+    """Who acts from the command line, as activations record it."""
+    try:
+        return f"cli:{getpass.getuser()}"[:64]
+    except (KeyError, OSError):
+        return "cli"
+
+
+def _figure(metrics: dict[str, Any], name: str) -> str:
+    value = metrics.get(name)
+    return f"{value:.4f}" if isinstance(value, int | float) else ""
+
+
+@click.group("models", invoke_without_command=True)
+@click.pass_context
+def models(ctx: click.Context) -> None:
+    """The registered model versions: exactly one is active, the one the bot runs unless BRANDPULSE_MODEL is set."""
+    if ctx.invoked_subcommand is None:
+        ctx.invoke(list_command)
+
+
+@models.command("list")
+@click.option("--format", "fmt", type=FORMATS, default="table", show_default=True)
+@pass_database
+def list_command(app: AppContext, fmt: str) -> None:
+    """The registered versions, newest first; '*' marks the active one."""
+    with app.sessions() as session:
+        entries = model_versions(session=session)
+        current = current_activation(session=session)
+    active = current.version if current is not None else None
+    header = ["active", "version", "created_at", "base", "val_accuracy", "val_macro_recall", "path"]
+    rows = [
+        [
+            "*" if m.version == active else "",
+            m.version,
+            m.created_at.isoformat(timespec="seconds"),
+            m.base_model,
+            _figure(m.metrics, "accuracy"),
+            _figure(m.metrics, "macro_recall"),
+            m.path + ("" if Path(m.path).is_dir() else " (missing)"),
+        ]
+        for m in entries
+    ]
+    click.echo(render(fmt, header, rows))
+    if fmt == "table":
+        choice = app.model_choice()
+        click.echo(f"the bot runs {choice.source} ({choice.how})", err=True)
+
+
+def _details(entry: ModelVersion) -> dict[str, Any]:
+    return {
+        "version": entry.version,
+        "path": entry.path,
+        "present": Path(entry.path).is_dir(),
+        "base": entry.base_model,
+        "created_at": entry.created_at.isoformat(timespec="seconds"),
+        "validation": {k: v for k, v in entry.metrics.items() if k in ("n", "accuracy", "macro_f1", "macro_recall")},
+        "training": entry.training_config,
+    }
+
+
+@models.command("show")
+@click.argument("version")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object.")
+@pass_database
+def show_command(app: AppContext, version: str, as_json: bool) -> None:
+    """One version: where it lies, its base and figures, its training configuration, its activations and gates."""
+    with app.sessions() as session:
+        entry = model_version(session=session, version=version)
+        if entry is None:
+            raise UsageError(f"no model version {version!r} is registered (see brandpulse models list)")
+        current = current_activation(session=session)
+        history = [a for a in activations(session=session, limit=200) if version in (a.version, a.previous)]
+        gates = gate_decisions(session=session, candidate=version)
+    details = _details(entry)
+    details["active"] = current is not None and current.version == version
+    details["activations"] = [
+        {"at": a.created_at.isoformat(timespec="seconds"), "action": a.action, "version": a.version,
+         "previous": a.previous, "actor": a.actor, "reason": a.reason}
+        for a in history
+    ]  # fmt: skip
+    details["gate"] = [
+        {"at": g.created_at.isoformat(timespec="seconds"), "promoted": g.promoted, "baseline": g.baseline,
+         "reason": g.reason, "figures": g.figures}
+        for g in gates
+    ]  # fmt: skip
+    if as_json:
+        click.echo(json.dumps(details, indent=2))
+        return
+    click.echo(f"{entry.version}{' (active)' if details['active'] else ''}")
+    for key in ("path", "base", "created_at"):
+        click.echo(f"  {key}: {details[key]}" + ("" if key != "path" or details["present"] else " (missing)"))
+    validation = details["validation"]
+    if validation:
+        click.echo(
+            "  validation: " + ", ".join(f"{k} {v:.4f}" if k != "n" else f"n {v}" for k, v in validation.items())
+        )
+    if entry.training_config:
+        click.echo("  training: " + ", ".join(f"{k}={v}" for k, v in entry.training_config.items() if v is not None))
+    for a in details["activations"]:
+        click.echo(
+            f"  {a['at']} {a['action']} {a['previous'] or '-'} -> {a['version']} by {a['actor'] or '?'}"
+            + (f": {a['reason']}" if a["reason"] else "")
+        )
+    for g in details["gate"]:
+        click.echo(
+            f"  {g['at']} gate against {g['baseline']}: {'promoted' if g['promoted'] else 'refused'} ({g['reason']})"
+        )
+
+
+@models.command("promote")
+@click.argument("version")
+@click.option("--reason", help="Why, for the record.")
+@click.option("--no-check", is_flag=True, help="Do not load the model first to check that it classifies.")
+@pass_database
+def promote_command(app: AppContext, version: str, reason: str | None, no_check: bool) -> None:
+    """Make a registered version the active one (running bots pick it up)."""
+    with app.sessions() as session:
+        entry = model_version(session=session, version=version)
+    if entry is not None and Path(entry.path).is_dir() and not no_check:
+        # Loading runs the probe: a version that cannot classify is refused before any bot tries it.
+        model = app.load_model(entry.path)
+        click.echo(f"{version} loads and classifies ({model.report.summary})", err=True)
+    activation = promote(app.sessions, version, actor=cli_actor(), reason=reason, at=datetime.now(UTC))
+    click.echo(f"{activation.version} is now active (was {activation.previous or 'none'})")
+
+
+@models.command("rollback")
+@click.option("--reason", help="Why, for the record.")
+@pass_database
+def rollback_command(app: AppContext, reason: str | None) -> None:
+    """Make active again the version that was active before the current one."""
+    activation = rollback(app.sessions, actor=cli_actor(), reason=reason, at=datetime.now(UTC))
+    click.echo(f"{activation.version} is active again")
+
+
+@models.command("register")
+@click.argument("path", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--promote", "make_active", is_flag=True, help="Make it the active version too.")
+@pass_database
+def register_command(app: AppContext, path: Path, make_active: bool) -> None:
+    """Add a model directory (trained elsewhere, or downloaded) to the registry."""
+    entry = register(app.sessions, path, at=datetime.now(UTC))
+    click.echo(f"{entry.version} registered ({entry.path})")
+    if make_active:
+        app.load_model(entry.path)
+        activation = promote(app.sessions, entry.version, actor=cli_actor(), reason="registered", at=datetime.now(UTC))
+        click.echo(f"{activation.version} is now active (was {activation.previous or 'none'})")

@@ -1,0 +1,153 @@
+"""The model registry: which model the bot runs, and promoting, rolling back and registering versions.
+
+The model is, in this order: ``BRANDPULSE_MODEL`` when it is set; else the registry's active version; else the hub
+default. Exactly one registered version is active: the one the latest promotion or rollback named.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.exc import OperationalError, ProgrammingError
+from sqlalchemy.orm import Session, sessionmaker
+
+from analysis.errors import ModelUnavailable
+from analysis.options import METADATA_FILE
+from bot.errors import UsageError
+from storage.models import ModelActivation, ModelVersion
+from storage.registry import (
+    activate,
+    current_activation,
+    model_version,
+    model_versions,
+    register_model,
+    rollback_target,
+)
+
+log = logging.getLogger(__name__)
+
+HUB_DEFAULT = "cardiffnlp/twitter-roberta-base-sentiment-latest"
+
+
+@dataclass(frozen=True)
+class ModelChoice:
+    """What to load, and why that: ``how`` is "BRANDPULSE_MODEL", "active version" or "default"."""
+
+    source: str
+    how: str
+    version: str | None = None
+
+
+def active_version(session: Session) -> ModelVersion | None:
+    current = current_activation(session=session)
+    return model_version(session=session, version=current.version) if current is not None else None
+
+
+def choose_model(sessions: sessionmaker[Session], setting: str | None) -> ModelChoice:
+    """The model to run: the setting, else the active registered version, else the hub default."""
+    if setting:
+        return ModelChoice(setting, "BRANDPULSE_MODEL")
+    try:
+        with sessions() as session:
+            active = active_version(session)
+    except (OperationalError, ProgrammingError) as exc:
+        # A database not created yet has no registry; one that cannot be read is said in the log.
+        if not any(m in str(exc) for m in ("no such table", "does not exist", "unable to open database file")):
+            log.warning("the model registry cannot be read (%s); using the default model", type(exc).__name__)
+        active = None
+    if active is None:
+        return ModelChoice(HUB_DEFAULT, "default")
+    if not Path(active.path).is_dir():
+        raise ModelUnavailable(
+            f"the active model version {active.version} lies at {active.path}, which is missing: restore it, "
+            "promote another version (brandpulse models promote VERSION) or set BRANDPULSE_MODEL"
+        )
+    return ModelChoice(active.path, "active version", active.version)
+
+
+def _known(session: Session, version: str) -> ModelVersion:
+    entry = model_version(session=session, version=version)
+    if entry is None:
+        known = ", ".join(v.version for v in model_versions(session=session)[:10]) or "none yet"
+        raise UsageError(f"no model version {version!r} is registered (registered: {known})")
+    if not Path(entry.path).is_dir():
+        raise UsageError(f"version {version} lies at {entry.path}, which is missing: it cannot be made active")
+    return entry
+
+
+def promote(
+    sessions: sessionmaker[Session], version: str, *, actor: str, reason: str | None, at: datetime
+) -> ModelActivation:
+    """Make a registered version the active one."""
+    with sessions.begin() as session:
+        _known(session, version)
+        current = current_activation(session=session)
+        if current is not None and current.version == version:
+            raise UsageError(f"{version} is already the active version")
+        entry = activate(
+            session=session,
+            version=version,
+            previous=current.version if current is not None else None,
+            action="promote",
+            actor=actor,
+            reason=reason,
+            at=at,
+        )
+        session.expunge(entry)
+    log.info("model %s promoted by %s%s", version, actor, f" ({reason})" if reason else "")
+    return entry
+
+
+def rollback(sessions: sessionmaker[Session], *, actor: str, reason: str | None, at: datetime) -> ModelActivation:
+    """Make active again the version that was active before the current one."""
+    with sessions.begin() as session:
+        target = rollback_target(session=session)
+        if target is None:
+            raise UsageError("there is no earlier active version to roll back to")
+        version, earlier = target
+        _known(session, version)
+        entry = activate(
+            session=session, version=version, previous=earlier, action="rollback", actor=actor, reason=reason, at=at
+        )
+        session.expunge(entry)
+    log.info("model rolled back to %s by %s", version, actor)
+    return entry
+
+
+def _metadata(path: Path) -> dict[str, Any]:
+    try:
+        data = json.loads((path / METADATA_FILE).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return {}
+    except (OSError, ValueError) as exc:
+        raise UsageError(f"{path / METADATA_FILE} cannot be read: {exc}") from None
+    return data if isinstance(data, dict) else {}
+
+
+def register(sessions: sessionmaker[Session], path: Path, *, at: datetime) -> ModelVersion:
+    """Add a model directory to the registry under the name the bot gives it (its brandpulse.json version, else the
+    directory's name); its training figures come along when brandpulse.json has them."""
+    path = path.expanduser().resolve()
+    if not (path / "config.json").is_file():
+        raise UsageError(f"{path} is not a model directory (it has no config.json)")
+    metadata = _metadata(path)
+    version = str(metadata.get("version") or path.name)
+    with sessions.begin() as session:
+        if model_version(session=session, version=version) is not None:
+            raise UsageError(f"a version named {version} is registered already")
+        entry = register_model(
+            session=session,
+            version=version,
+            path=str(path),
+            base_model=str(metadata.get("base") or "unknown"),
+            created_at=at,
+            metrics=dict(metadata.get("validation") or {}),
+            training_config=dict(metadata.get("config") or {}),
+        )
+        session.expunge(entry)
+    return entry
