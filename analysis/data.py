@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import hashlib
 import json
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -38,6 +39,13 @@ class LabelledSet:
 
     def skip(self, reason: str) -> None:
         self.skipped[reason] = self.skipped.get(reason, 0) + 1
+
+    def content_sha256(self) -> str:
+        """SHA-256 of the labelled texts, whatever their order: names data that is not one file."""
+        digest = hashlib.sha256()
+        for line in sorted(f"{e.label}\t{e.text}" for e in self.examples):
+            digest.update(line.encode("utf-8") + b"\n")
+        return digest.hexdigest()
 
 
 def _file_rows(path: Path) -> Iterator[Mapping[str, Any]]:

@@ -399,12 +399,12 @@ def _save(
                     "train": {
                         "source": train_set.name,
                         "n": len(train_set.examples),
-                        "sha256": _file_digest(train_set.name),
+                        "sha256": _file_digest(train_set.name) or train_set.content_sha256(),
                     },
                     "validation": {
                         "source": validation_set.name,
                         "n": len(validation_set.examples),
-                        "sha256": _file_digest(validation_set.name),
+                        "sha256": _file_digest(validation_set.name) or validation_set.content_sha256(),
                     },
                 },
                 "training_seconds": round(seconds, 1),

@@ -21,6 +21,7 @@ from bot.cli.model import (
 )
 from bot.cli.models import models
 from bot.cli.pipeline import outbox, replay, run_job, worker
+from bot.cli.retrain import retrain_command
 from bot.cli.sources import sources
 from bot.config.settings import Settings, load_settings, unknown_variables
 from bot.errors import USER_ERRORS, ConfigError, mask_secrets
@@ -173,6 +174,7 @@ cli.add_command(classify_pending_command)
 cli.add_command(evaluate_command)
 cli.add_command(train_command)
 cli.add_command(models)
+cli.add_command(retrain_command)
 cli.add_command(run_job)
 cli.add_command(worker)
 cli.add_command(outbox)

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import click
 from tqdm import tqdm
 
-from analysis.data import load_labelled
+from analysis.data import LabelledSet, load_labelled
 from analysis.errors import InvalidInput
 from analysis.labels import LABELS, parse_label_map
 from analysis.metrics import Evaluation
@@ -24,6 +25,9 @@ from bot.core.models import promote
 from bot.runtime.context import AppContext, quiet_transformers
 from storage.mentions import count_by_status
 from storage.registry import current_activation, register_model
+
+if TYPE_CHECKING:
+    from analysis.train import EpochReport, TrainConfig, TrainResult
 
 
 def _label_map(value: str | None) -> dict[str, str]:
@@ -113,72 +117,45 @@ def evaluate_command(
     click.echo(evaluation_table(result))
 
 
-@click.command("train")
-@click.option("--base", required=True, help="Base checkpoint: hub id or local directory (a bare encoder works).")
-@click.option("--train", "train_source", required=True, help="Labelled training data (JSONL/CSV or hub id).")
-@click.option("--validation", "validation_source", required=True, help="Labelled validation data for model selection.")
-@click.option("--epochs", type=click.IntRange(1, 100), default=3, show_default=True)
-@click.option("--lr", type=click.FloatRange(0, 1, min_open=True), default=5e-5, show_default=True)
-@click.option("--batch-size", type=click.IntRange(1, 4096), default=32, show_default=True)
-@click.option("--max-steps", type=click.IntRange(1), help="Stop after this many optimisation steps.")
-@click.option("--max-length", type=click.IntRange(8, 4096), default=128, show_default=True, help="Tokens per text.")
-@click.option("--seed", type=int, default=42, show_default=True)
-@click.option(
-    "--class-weights",
-    type=click.Choice(["balanced", "sqrt", "none"]),
-    default="balanced",
-    show_default=True,
-    help="Loss weight per class: inverse frequency, its square root, or none.",
-)
-@click.option("--name", default="sentiment", show_default=True, help="Version name prefix: NAME-v1, NAME-v2, ...")
-@click.option("--text-field", default="text", show_default=True)
-@click.option("--label-field", default="label", show_default=True)
-@click.option(
-    "--label-map", callback=lambda ctx, param, value: _label_map(value), help="VALUE=LABEL pairs for the data's labels."
-)
-@click.option("--progress/--no-progress", default=None, help="Progress bar (default: when stderr is a terminal).")
-@click.pass_obj
-def train_command(
-    app: AppContext,
-    base: str,
-    train_source: str,
-    validation_source: str,
-    epochs: int,
-    lr: float,
-    batch_size: int,
-    max_steps: int | None,
-    max_length: int,
-    seed: int,
-    class_weights: Literal["balanced", "sqrt", "none"],
-    name: str,
-    text_field: str,
-    label_field: str,
-    label_map: dict[str, str],
-    progress: bool | None,
-) -> None:
-    """Fine-tune a 3-class sentiment model and register it as a new version under BRANDPULSE_MODELS_DIR (the first
-    version registered becomes the active one)."""
-    # Imported here: torch costs seconds that `brandpulse --help` and the other commands need not pay.
-    from analysis.train import EpochReport, TrainConfig, train
+def training_options(command: Callable[..., None]) -> Callable[..., None]:
+    """The fine-tuning options ``train`` and ``retrain`` share."""
+    options = [
+        click.option("--lr", type=click.FloatRange(0, 1, min_open=True), default=5e-5, show_default=True),
+        click.option("--batch-size", type=click.IntRange(1, 4096), default=32, show_default=True),
+        click.option(
+            "--max-length", type=click.IntRange(8, 4096), default=128, show_default=True, help="Tokens per text."
+        ),
+        click.option("--seed", type=int, default=42, show_default=True),
+        click.option(
+            "--class-weights",
+            type=click.Choice(["balanced", "sqrt", "none"]),
+            default="balanced",
+            show_default=True,
+            help="Loss weight per class: inverse frequency, its square root, or none.",
+        ),
+        click.option(
+            "--progress/--no-progress", default=None, help="Progress bar (default: when stderr is a terminal)."
+        ),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
 
-    fields: dict[str, Any] = {"text_field": text_field, "label_field": label_field, "label_map": label_map}
-    train_set = load_labelled(train_source, split="train", **fields)
-    validation_set = load_labelled(validation_source, split="validation", **fields)
-    click.echo(
-        f"training on {len(train_set.examples):,} texts, selecting on {len(validation_set.examples):,}", err=True
-    )
+
+def fine_tune(
+    app: AppContext,
+    config: TrainConfig,
+    train_set: LabelledSet,
+    validation_set: LabelledSet,
+    *,
+    name: str,
+    progress: bool | None,
+) -> TrainResult:
+    """Fine-tune with a progress bar per phase and each validated candidate's figures on stderr."""
+    # Imported here: torch costs seconds that `brandpulse --help` and the other commands need not pay.
+    from analysis.train import train
+
     quiet_transformers()
-    config = TrainConfig(
-        base=base,
-        epochs=epochs,
-        lr=lr,
-        batch_size=batch_size,
-        max_steps=max_steps,
-        max_length=max_length,
-        seed=seed,
-        class_weights=class_weights,
-        threads=app.settings.torch_threads,
-    )
     bars: dict[str, tqdm[Any]] = {}
 
     def show(phase: str, done: int, total: int, figures: dict[str, float]) -> None:
@@ -209,7 +186,7 @@ def train_command(
             validate.close()
 
     try:
-        result = train(
+        return train(
             config,
             train_set,
             validation_set,
@@ -221,17 +198,79 @@ def train_command(
     finally:
         for bar in bars.values():
             bar.close()
+
+
+def register_trained(app: AppContext, result: TrainResult) -> None:
+    """Register a trained version in the database."""
     app.migrate()
     with app.sessions.begin() as session:
         register_model(
             session=session,
             version=result.version,
             path=str(result.path.resolve()),
-            base_model=base,
+            base_model=str(result.metadata["base"]),
             created_at=datetime.now(UTC),
             metrics=result.validation,
-            training_config=result.metadata["config"],
+            training_config={**result.metadata["config"], "data": result.metadata["data"]},
         )
+
+
+@click.command("train")
+@click.option("--base", required=True, help="Base checkpoint: hub id or local directory (a bare encoder works).")
+@click.option("--train", "train_source", required=True, help="Labelled training data (JSONL/CSV or hub id).")
+@click.option("--validation", "validation_source", required=True, help="Labelled validation data for model selection.")
+@click.option("--epochs", type=click.IntRange(1, 100), default=3, show_default=True)
+@click.option("--max-steps", type=click.IntRange(1), help="Stop after this many optimisation steps.")
+@click.option("--name", default="sentiment", show_default=True, help="Version name prefix: NAME-v1, NAME-v2, ...")
+@click.option("--text-field", default="text", show_default=True)
+@click.option("--label-field", default="label", show_default=True)
+@click.option(
+    "--label-map", callback=lambda ctx, param, value: _label_map(value), help="VALUE=LABEL pairs for the data's labels."
+)
+@training_options
+@click.pass_obj
+def train_command(
+    app: AppContext,
+    base: str,
+    train_source: str,
+    validation_source: str,
+    epochs: int,
+    max_steps: int | None,
+    name: str,
+    text_field: str,
+    label_field: str,
+    label_map: dict[str, str],
+    lr: float,
+    batch_size: int,
+    max_length: int,
+    seed: int,
+    class_weights: Literal["balanced", "sqrt", "none"],
+    progress: bool | None,
+) -> None:
+    """Fine-tune a 3-class sentiment model and register it as a new version under BRANDPULSE_MODELS_DIR (the first
+    version registered becomes the active one)."""
+    from analysis.train import TrainConfig
+
+    fields: dict[str, Any] = {"text_field": text_field, "label_field": label_field, "label_map": label_map}
+    train_set = load_labelled(train_source, split="train", **fields)
+    validation_set = load_labelled(validation_source, split="validation", **fields)
+    click.echo(
+        f"training on {len(train_set.examples):,} texts, selecting on {len(validation_set.examples):,}", err=True
+    )
+    config = TrainConfig(
+        base=base,
+        epochs=epochs,
+        lr=lr,
+        batch_size=batch_size,
+        max_steps=max_steps,
+        max_length=max_length,
+        seed=seed,
+        class_weights=class_weights,
+        threads=app.settings.torch_threads,
+    )
+    result = fine_tune(app, config, train_set, validation_set, name=name, progress=progress)
+    register_trained(app, result)
+    with app.sessions() as session:
         first = current_activation(session=session) is None
     v = result.validation
     click.echo(

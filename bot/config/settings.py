@@ -101,6 +101,29 @@ class Settings(BaseSettings):
         default=None, description="Labelled JSONL/CSV file the periodic evaluation job scores the model on."
     )
     evaluation_schedule: CronExpression = Field(default="0 3 * * *", description="Cron schedule of the evaluation job.")
+    ops_channel: str | None = Field(
+        default=None,
+        pattern=r"^(#[a-z0-9][a-z0-9._-]{0,79}|[CG][A-Z0-9]{8,})$",
+        description="Channel for the model's news: retrain gate decisions, retraining recommended (unset: not posted).",
+    )
+    retrain_base_data: Path | None = Field(
+        default=None, description="Labelled JSONL/CSV training set that `brandpulse retrain` adds the pool to."
+    )
+    retrain_validation_data: Path | None = Field(
+        default=None,
+        description="Fixed labelled validation set the retrain gate compares models on (unset: BRANDPULSE_EVALUATION_DATA).",
+    )
+    retrain_holdout: float = Field(
+        default=0.2,
+        ge=0,
+        lt=1,
+        description="Share of the labelled pool held back from training to judge candidates on.",
+    )
+    retrain_margin: float = Field(
+        default=0.01, ge=0, le=1, description="Validation macro-recall a candidate may lose against the active model."
+    )
+    retrain_epochs: int = Field(default=1, ge=1, le=100, description="Epochs of a retrain (from the active model).")
+    retrain_max_steps: int | None = Field(default=None, ge=1, description="Stop a retrain after this many steps.")
     retention_days: int | None = Field(
         default=None, ge=1, description="Delete mentions older than this many days (daily job); unset: keep all."
     )

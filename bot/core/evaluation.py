@@ -25,6 +25,37 @@ class Scored:
     invalid: int
 
 
+def score(model: Classifier, data: LabelledSet, progress: Callable[[int], None] | None = None) -> Scored:
+    """The model's figures on ``data``; texts it refuses count as neutral."""
+    started = time.perf_counter()
+    results = model.classify(data.texts, progress=progress)
+    seconds = time.perf_counter() - started
+    predicted = [r.label if isinstance(r, Prediction) else "neutral" for r in results]
+    invalid = sum(isinstance(r, InvalidInput) for r in results)
+    return Scored(evaluate(data.labels, predicted), seconds, invalid)
+
+
+def record(sessions: sessionmaker[Session], *, model: str, dataset: str, scored: Scored) -> None:
+    """Store an evaluation run: the latest one of the reference set is what the accuracy alert reads."""
+    result = scored.result
+    with sessions.begin() as session:
+        record_evaluation(
+            session=session,
+            run=EvaluationRun(
+                model_version=model,
+                dataset=dataset,
+                n=result.n,
+                accuracy=result.accuracy,
+                macro_f1=result.macro_f1,
+                macro_recall=result.macro_recall,
+                per_class={k: vars(v) for k, v in result.per_class.items()},
+                confusion_matrix=result.confusion_matrix,
+                seconds=scored.seconds,
+                created_at=datetime.now(UTC),
+            ),
+        )
+
+
 def score_and_record(
     *,
     sessions: sessionmaker[Session],
@@ -32,26 +63,6 @@ def score_and_record(
     data: LabelledSet,
     progress: Callable[[int], None] | None = None,
 ) -> Scored:
-    started = time.perf_counter()
-    results = model.classify(data.texts, progress=progress)
-    seconds = time.perf_counter() - started
-    predicted = [r.label if isinstance(r, Prediction) else "neutral" for r in results]
-    invalid = sum(isinstance(r, InvalidInput) for r in results)
-    result = evaluate(data.labels, predicted)
-    with sessions.begin() as session:
-        record_evaluation(
-            session=session,
-            run=EvaluationRun(
-                model_version=model.name,
-                dataset=data.name,
-                n=result.n,
-                accuracy=result.accuracy,
-                macro_f1=result.macro_f1,
-                macro_recall=result.macro_recall,
-                per_class={k: vars(v) for k, v in result.per_class.items()},
-                confusion_matrix=result.confusion_matrix,
-                seconds=seconds,
-                created_at=datetime.now(UTC),
-            ),
-        )
-    return Scored(result, seconds, invalid)
+    scored = score(model, data, progress)
+    record(sessions, model=model.name, dataset=data.name, scored=scored)
+    return scored

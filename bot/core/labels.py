@@ -34,7 +34,7 @@ class PoolExample:
     entries: int  # how many labels the text was given
 
 
-def _same_text(text: str) -> str:
+def same_text(text: str) -> str:
     """Texts are one text for the pool once case and spacing are set aside."""
     return " ".join(text.casefold().split())
 
@@ -43,7 +43,7 @@ def resolve(entries: list[PoolEntry]) -> list[PoolExample]:
     """One example per text, by the rule of this module's docstring; ``entries`` oldest first."""
     groups: dict[str, list[PoolEntry]] = {}
     for entry in entries:
-        groups.setdefault(_same_text(entry.text), []).append(entry)
+        groups.setdefault(same_text(entry.text), []).append(entry)
     examples = []
     for group in groups.values():
         best = max(RANK[e.origin] for e in group)

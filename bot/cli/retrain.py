@@ -1,0 +1,122 @@
+"""``brandpulse retrain``: fine-tune from the active model on the base set plus the labelled pool, behind the gate."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+import click
+from tqdm import tqdm
+
+from analysis.data import LabelledSet
+from bot.cli.model import fine_tune, training_options
+from bot.cli.models import cli_actor
+from bot.cli.options import pass_database
+from bot.cli.render import progress_bar, render
+from bot.core.retrain import GATE_HEADER, gate_rows
+from bot.errors import BrandpulseError
+from bot.jobs.retrain import RetrainOptions, plan_retrain, run_retrain
+from bot.runtime.context import AppContext
+from storage.db import holding_lock
+
+RETRAIN_LOCK = "brandpulse-retrain"
+
+
+@click.command("retrain")
+@click.option("--base", help="Checkpoint to fine-tune from (default: the model the bot runs, the active version).")
+@click.option("--train", "base_data", help="Base training set (default: BRANDPULSE_RETRAIN_BASE_DATA).")
+@click.option(
+    "--validation",
+    "validation_data",
+    help="Fixed validation set (default: BRANDPULSE_RETRAIN_VALIDATION_DATA, else BRANDPULSE_EVALUATION_DATA).",
+)
+@click.option(
+    "--holdout",
+    type=click.FloatRange(0, 1, max_open=True),
+    help="Share of the pool held back (default: BRANDPULSE_RETRAIN_HOLDOUT).",
+)
+@click.option(
+    "--margin",
+    type=click.FloatRange(0, 1),
+    help="Validation macro-recall the candidate may lose (default: BRANDPULSE_RETRAIN_MARGIN).",
+)
+@click.option("--epochs", type=click.IntRange(1, 100), help="Default: BRANDPULSE_RETRAIN_EPOCHS.")
+@click.option("--max-steps", type=click.IntRange(1), help="Default: BRANDPULSE_RETRAIN_MAX_STEPS.")
+@training_options
+@click.option("--dry-run", is_flag=True, help="Show the plan (base, data, gate) and stop: nothing is trained.")
+@pass_database
+def retrain_command(
+    app: AppContext,
+    base: str | None,
+    base_data: str | None,
+    validation_data: str | None,
+    holdout: float | None,
+    margin: float | None,
+    epochs: int | None,
+    max_steps: int | None,
+    lr: float,
+    batch_size: int,
+    max_length: int,
+    seed: int,
+    class_weights: str,
+    progress: bool | None,
+    dry_run: bool,
+) -> None:
+    """Fine-tune a candidate on the base training set plus the labelled pool (less a held-back part), compare it
+    with the active model on the fixed validation set and the held-back pool, and promote it only if the gate
+    lets it through. The decision is stored, printed and posted to BRANDPULSE_OPS_CHANNEL."""
+    options = RetrainOptions(
+        base=base,
+        base_data=base_data,
+        validation_data=validation_data,
+        holdout=holdout,
+        margin=margin,
+        epochs=epochs,
+        max_steps=max_steps,
+        training={
+            "lr": lr,
+            "batch_size": batch_size,
+            "max_length": max_length,
+            "seed": seed,
+            "class_weights": class_weights,
+        },
+        requested_by=cli_actor(),
+    )
+    plan = plan_retrain(app.settings, app.sessions, options, app.model_choice())
+    click.echo("\n".join(plan.lines()), err=not dry_run)
+    if dry_run:
+        click.echo("dry run: nothing trained, nothing stored")
+        return
+    with holding_lock(app.engine, RETRAIN_LOCK) as held:
+        if not held:
+            raise BrandpulseError("another process is retraining: wait for its decision (brandpulse models list)")
+        bars: dict[str, tqdm[Any]] = {}
+
+        def show(what: str, done: int, total: int) -> None:
+            if what not in bars:
+                bars[what] = progress_bar(total=total, unit="text", desc=what, enabled=progress)
+            bars[what].update(done - bars[what].n)
+
+        def train(config: Any, train_set: LabelledSet, validation_set: LabelledSet, name: str) -> Any:
+            return fine_tune(app, config, train_set, validation_set, name=name, progress=progress)
+
+        load: Callable[[str], Any] = app.load_model
+        try:
+            outcome = run_retrain(
+                app.settings,
+                app.sessions,
+                plan,
+                train=train,
+                load=load,
+                at=lambda: datetime.now(UTC),
+                progress=show,
+            )
+        finally:
+            for bar in bars.values():
+                bar.close()
+    click.echo(render("table", GATE_HEADER, gate_rows(outcome.figures)))
+    verdict = outcome.verdict
+    click.echo(f"{outcome.candidate}: {'promoted' if verdict.promoted else 'refused'} ({verdict.reason})")
+    if outcome.queued:
+        click.echo(f"the decision is queued for {app.settings.ops_channel}", err=True)

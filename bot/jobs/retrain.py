@@ -1,0 +1,237 @@
+"""A retrain: fine-tune from the active model on the base training set plus the labelled pool, judge the candidate
+against the active model at the gate, promote it or not, store the decision and post it to the ops channel."""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from analysis.data import LabelledSet, load_labelled
+from analysis.prediction import Classifier
+from bot.config.settings import Settings
+from bot.core.evaluation import Scored, record, score
+from bot.core.labels import pool
+from bot.core.models import ModelChoice, promote
+from bot.core.retrain import RetrainData, Scores, Verdict, judge, retrain_data
+from bot.errors import UsageError
+from bot.slack.views.models import gate_message
+from storage.models import GateDecision
+from storage.outbox import enqueue
+from storage.registry import record_gate_decision, register_model
+
+if TYPE_CHECKING:
+    from analysis.train import TrainResult
+
+log = logging.getLogger(__name__)
+
+_VERSIONED = re.compile(r"^(?P<name>.+)-v\d+$")
+
+
+@dataclass(frozen=True)
+class RetrainOptions:
+    """What a retrain may be told; None takes the setting (BRANDPULSE_RETRAIN_*) or the active model."""
+
+    base: str | None = None
+    base_data: str | None = None
+    validation_data: str | None = None
+    holdout: float | None = None
+    margin: float | None = None
+    epochs: int | None = None
+    max_steps: int | None = None
+    # The other TrainConfig fields (lr, batch_size, max_length, seed, class_weights).
+    training: dict[str, Any] = field(default_factory=dict)
+    requested_by: str = "cli"
+
+
+@dataclass(frozen=True)
+class RetrainPlan:
+    base: str
+    active: ModelChoice
+    data: RetrainData
+    margin: float
+    holdout: float
+    name: str  # the candidate's version prefix
+    training: dict[str, Any]
+    requested_by: str
+
+    def lines(self) -> list[str]:
+        d = self.data
+        return [
+            f"base model: {self.base}",
+            f"compared with: {self.active.version or self.active.source} ({self.active.how})",
+            f"training set: {d.base_n:,} base texts + {d.pool_train_n:,} pool texts = {len(d.train.examples):,}",
+            f"labelled pool: {d.pool_n:,} texts, {len(d.holdout.examples):,} held back ({self.holdout:.0%}), "
+            f"{d.overlapping:,} left out (also in validation)",
+            f"validation set: {d.validation.name} ({len(d.validation.examples):,} texts)",
+            f"gate: validation macro-recall at most {self.margin:.4f} under the active model's, and not worse on the "
+            "held-back pool",
+            "training: " + ", ".join(f"{k}={v}" for k, v in self.training.items() if v is not None),
+            f"the candidate: the next {self.name}-vN under the models folder",
+        ]
+
+
+@dataclass(frozen=True)
+class GateOutcome:
+    plan: RetrainPlan
+    candidate: str
+    verdict: Verdict
+    scores: dict[str, Scores]  # "candidate" and "active"
+    figures: dict[str, Any]
+    queued: bool
+
+
+def plan_retrain(
+    settings: Settings, sessions: sessionmaker[Session], options: RetrainOptions, active: ModelChoice
+) -> RetrainPlan:
+    """What a retrain would do, with its data read: nothing is trained or stored."""
+    validation_source = options.validation_data or settings.retrain_validation_data or settings.evaluation_data
+    if validation_source is None:
+        raise UsageError(
+            "a retrain needs a fixed validation set: set BRANDPULSE_RETRAIN_VALIDATION_DATA (or "
+            "BRANDPULSE_EVALUATION_DATA), or pass --validation"
+        )
+    base_source = options.base_data or settings.retrain_base_data
+    base = load_labelled(str(base_source), split="train") if base_source is not None else None
+    validation = load_labelled(str(validation_source), split="validation")
+    holdout = options.holdout if options.holdout is not None else settings.retrain_holdout
+    data = retrain_data(base, pool(sessions), validation, holdout_fraction=holdout)
+    if not data.train.examples:
+        raise UsageError(
+            "nothing to train on: the labelled pool has no training texts and no base training set is given "
+            "(BRANDPULSE_RETRAIN_BASE_DATA or --train)"
+        )
+    versioned = _VERSIONED.match(active.version or "")
+    return RetrainPlan(
+        base=options.base or active.source,
+        active=active,
+        data=data,
+        margin=options.margin if options.margin is not None else settings.retrain_margin,
+        holdout=holdout,
+        name=versioned.group("name") if versioned else "sentiment",
+        training={
+            "epochs": options.epochs or settings.retrain_epochs,
+            "max_steps": options.max_steps or settings.retrain_max_steps,
+            **options.training,
+        },
+        requested_by=options.requested_by,
+    )
+
+
+def _scores(
+    model: Classifier, data: RetrainData, progress: Callable[[str, int, int], None] | None
+) -> tuple[Scored, Scored | None]:
+    def step(what: str, total: int) -> Callable[[int], None] | None:
+        if progress is None:
+            return None
+        done = [0]
+
+        def advance(n: int) -> None:
+            done[0] += n
+            progress(f"{model.name} on {what}", done[0], total)
+
+        return advance
+
+    validation = score(model, data.validation, step("validation", len(data.validation.examples)))
+    holdout = (
+        score(model, data.holdout, step("held-back pool", len(data.holdout.examples)))
+        if data.holdout.examples
+        else None
+    )
+    return validation, holdout
+
+
+def run_retrain(
+    settings: Settings,
+    sessions: sessionmaker[Session],
+    plan: RetrainPlan,
+    *,
+    train: Callable[[Any, LabelledSet, LabelledSet, str], TrainResult],
+    load: Callable[[str], Classifier],
+    at: Callable[[], datetime],
+    progress: Callable[[str, int, int], None] | None = None,
+) -> GateOutcome:
+    """Train the candidate, register it, judge it against the active model, store and post the decision, and
+    promote the candidate when the gate lets it through."""
+    from analysis.train import TrainConfig
+
+    config = TrainConfig(base=plan.base, threads=settings.torch_threads, **plan.training)
+    log.info("retrain: fine-tuning %s on %d texts", plan.base, len(plan.data.train.examples))
+    result = train(config, plan.data.train, plan.data.validation, plan.name)
+    with sessions.begin() as session:
+        register_model(
+            session=session,
+            version=result.version,
+            path=str(result.path.resolve()),
+            base_model=plan.base,
+            created_at=at(),
+            metrics=result.validation,
+            training_config={**result.metadata["config"], "data": plan.data.describe()},
+        )
+    candidate_model = load(str(result.path))
+    active_model = load(plan.active.source)
+    candidate = _scores(candidate_model, plan.data, progress)
+    active = _scores(active_model, plan.data, progress)
+    scores = {
+        "candidate": Scores(candidate[0].result, candidate[1].result if candidate[1] else None),
+        "active": Scores(active[0].result, active[1].result if active[1] else None),
+    }
+    verdict = judge(scores["candidate"], scores["active"], margin=plan.margin)
+    figures = {
+        "candidate": {"version": result.version, **_figures(scores["candidate"])},
+        "active": {"version": plan.active.version or active_model.name, "source": plan.active.source,
+                   **_figures(scores["active"])},
+        "margin": plan.margin,
+        "data": plan.data.describe(),
+        "base": plan.base,
+        "selected": result.selected,
+        "training_seconds": round(result.seconds, 1),
+        "requested_by": plan.requested_by,
+    }  # fmt: skip
+    baseline = plan.active.version or active_model.name
+    with sessions.begin() as session:
+        record_gate_decision(
+            session=session,
+            decision=GateDecision(
+                candidate=result.version,
+                baseline=baseline,
+                promoted=verdict.promoted,
+                reason=verdict.reason,
+                figures=figures,
+                created_at=at(),
+            ),
+        )
+    if verdict.promoted:
+        promote(sessions, result.version, actor="gate", reason=verdict.reason, at=at())
+        # The reference set's latest run is what the accuracy alert reads: it is the new active model's now.
+        record(sessions, model=result.version, dataset=plan.data.validation.name, scored=candidate[0])
+    log.info("retrain gate: %s %s (%s)", result.version, "promoted" if verdict.promoted else "refused", verdict.reason)
+    queued = False
+    if settings.ops_channel is not None:
+        with sessions.begin() as session:
+            queued = (
+                enqueue(
+                    session=session,
+                    kind="gate",
+                    channel=settings.ops_channel,
+                    payload=gate_message(result.version, baseline, verdict.promoted, verdict.reason, figures),
+                    at=at(),
+                    dedup_key=f"gate:{result.version}",
+                )
+                is not None
+            )
+    return GateOutcome(plan, result.version, verdict, scores, figures, queued)
+
+
+def _figures(scores: Scores) -> dict[str, Any]:
+    def brief(e: Any) -> dict[str, Any] | None:
+        if e is None:
+            return None
+        return {"n": e.n, "accuracy": e.accuracy, "macro_f1": e.macro_f1, "macro_recall": e.macro_recall}
+
+    return {"validation": brief(scores.validation), "holdout": brief(scores.holdout)}

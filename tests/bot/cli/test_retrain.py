@@ -1,0 +1,132 @@
+"""``brandpulse retrain``: a candidate from the active model, the base set and the pool, judged at the gate."""
+
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from storage.db import make_engine, make_sessionmaker
+from storage.models import EvaluationRun, GateDecision, OutboxMessage
+from tests.support.cli import run_cli
+from tests.support.models import build_tiny_model
+
+WORDS = {
+    "positive": ["great", "love", "excellent", "wonderful", "happy", "perfect"],
+    "negative": ["awful", "hate", "terrible", "broken", "angry", "worst"],
+    "neutral": ["tuesday", "meeting", "schedule", "office", "report", "address"],
+}
+FILLER = ["the phone", "this update", "my order", "the app", "their store", "our account", "the battery", "support"]
+
+
+def _texts(n: int, seed: int) -> list[tuple[str, str]]:
+    rng = random.Random(seed)
+    out = []
+    for i in range(n):
+        label = ("negative", "neutral", "positive")[i % 3]
+        out.append((f"{rng.choice(FILLER)} {rng.choice(WORDS[label])} {rng.choice(FILLER)} {i}", label))
+    return out
+
+
+def _write(path: Path, rows: list[tuple[str, str]]) -> Path:
+    path.write_text("".join(json.dumps({"text": t, "label": lbl}) + "\n" for t, lbl in rows))
+    return path
+
+
+def _rows(db_url: str, model: type) -> list:  # type: ignore[type-arg]
+    engine = make_engine(db_url)
+    try:
+        with make_sessionmaker(engine)() as session:
+            return list(session.execute(select(model).order_by(model.id)).scalars())
+    finally:
+        engine.dispose()
+
+
+@pytest.fixture
+def setup(monkeypatch: pytest.MonkeyPatch, db_url: str, tmp_path: Path) -> dict[str, Path]:
+    monkeypatch.setenv("BRANDPULSE_MODELS_DIR", str(tmp_path / "models"))
+    monkeypatch.setenv("BRANDPULSE_OPS_CHANNEL", "#ml-ops")
+    monkeypatch.setenv("BRANDPULSE_TORCH_THREADS", "1")
+    files = {
+        "base": _write(tmp_path / "base.jsonl", _texts(150, 1)),
+        "validation": _write(tmp_path / "validation.jsonl", _texts(60, 2)),
+        "pool": _write(tmp_path / "pool.jsonl", _texts(60, 3)),
+    }
+    active = build_tiny_model(tmp_path / "models" / "sentiment-v1")
+    registered = run_cli(monkeypatch, db_url, "models", "register", str(active), "--promote")
+    assert registered.exit_code == 0, registered.output
+    assert run_cli(monkeypatch, db_url, "labels", "import", str(files["pool"]), "--source", "reviewed").exit_code == 0
+    return files
+
+
+TRAINING = ["--epochs", "4", "--batch-size", "16", "--lr", "0.003", "--margin", "0", "--no-progress"]
+
+
+def test_the_gate_promotes_a_better_candidate_and_refuses_a_worse_one(
+    monkeypatch: pytest.MonkeyPatch, db_url: str, tmp_path: Path, setup: dict[str, Path]
+) -> None:
+    args = ["retrain", "--train", str(setup["base"]), "--validation", str(setup["validation"]), *TRAINING]
+    dry = run_cli(monkeypatch, db_url, *args, "--dry-run")
+    assert dry.exit_code == 0, dry.output
+    assert "base model: " in dry.stdout and "sentiment-v1 (active version)" in dry.stdout
+    # 60 pool texts, a fifth of them held back by their hash; none in validation.
+    assert "training set: 150 base texts + " in dry.stdout and "dry run: nothing trained" in dry.stdout
+    assert not (tmp_path / "models" / "sentiment-v2").exists() and _rows(db_url, GateDecision) == []
+
+    # The active model is a random tiny one: a candidate trained on the data beats it.
+    first = run_cli(monkeypatch, db_url, *args)
+    assert first.exit_code == 0, first.output
+    assert "sentiment-v2: promoted (validation macro-recall" in first.stdout, first.stdout
+    table = first.stdout.splitlines()
+    assert table[0].split() == ["model", "version", "val_accuracy", "val_macro_f1", "val_macro_recall",
+                                "held_back_n", "held_back_macro_recall"]  # fmt: skip
+    active_row, candidate_row = table[2].split(), table[3].split()
+    assert active_row[:2] == ["active", "sentiment-v1"] and candidate_row[:2] == ["candidate", "sentiment-v2"]
+    assert float(candidate_row[4]) > float(active_row[4]) and int(candidate_row[5]) == int(active_row[5]) > 0
+    listing = run_cli(monkeypatch, db_url, "models", "list").stdout
+    assert next(line for line in listing.splitlines() if line.startswith("*")).split()[1] == "sentiment-v2"
+
+    # Trained on the pool alone, with every label swapped, the next candidate is worse: refused.
+    swap = {"positive": "negative", "negative": "positive", "neutral": "neutral"}
+    poison = _write(tmp_path / "poison.jsonl", [(t, swap[lbl]) for t, lbl in _texts(150, 1)])
+    assert run_cli(monkeypatch, db_url, "labels", "import", str(poison), "--source", "poison").exit_code == 0
+    second = run_cli(monkeypatch, db_url, "retrain", "--validation", str(setup["validation"]), *TRAINING)
+    assert second.exit_code == 0, second.output
+    assert "sentiment-v3: refused (validation macro-recall" in second.stdout, second.stdout
+    assert "under the active model's" in second.stdout
+    listing = run_cli(monkeypatch, db_url, "models", "list").stdout
+    assert next(line for line in listing.splitlines() if line.startswith("*")).split()[1] == "sentiment-v2"
+    assert "sentiment-v3" in listing  # registered, not active
+
+    decisions = _rows(db_url, GateDecision)
+    assert [(d.candidate, d.baseline, d.promoted) for d in decisions] == [
+        ("sentiment-v2", "sentiment-v1", True),
+        ("sentiment-v3", "sentiment-v2", False),
+    ]
+    figures = decisions[0].figures
+    assert figures["data"]["base_n"] == 150 and figures["data"]["pool_n"] == 60
+    data = figures["data"]
+    assert data["pool_train_n"] + data["holdout"]["n"] + data["overlapping_validation"] == 60
+    assert data["holdout"]["n"] > 0
+    assert figures["candidate"]["validation"]["n"] == 60 and len(figures["data"]["train"]["sha256"]) == 64
+    # The promoted candidate's validation run is the reference set's latest: the accuracy alert reads the new model.
+    runs = _rows(db_url, EvaluationRun)
+    assert [(r.model_version, r.dataset) for r in runs] == [("sentiment-v2", str(setup["validation"]))]
+    # Both decisions wait in the outbox for the ops channel, with the table.
+    messages = _rows(db_url, OutboxMessage)
+    assert [(m.kind, m.channel) for m in messages] == [("gate", "#ml-ops"), ("gate", "#ml-ops")]
+    assert "promoted" in messages[0].payload["text"] and "refused" in messages[1].payload["text"]
+    assert "sentiment-v1" in json.dumps(messages[0].payload["blocks"])
+
+
+def test_a_retrain_without_a_validation_set_or_data_says_what_is_missing(
+    monkeypatch: pytest.MonkeyPatch, db_url: str, setup: dict[str, Path]
+) -> None:
+    missing = run_cli(monkeypatch, db_url, "retrain", "--dry-run")
+    assert missing.exit_code == 2 and "a retrain needs a fixed validation set" in missing.stderr
+    monkeypatch.setenv("BRANDPULSE_EVALUATION_DATA", str(setup["validation"]))
+    planned = run_cli(monkeypatch, db_url, "retrain", "--dry-run")
+    assert planned.exit_code == 0 and f"validation set: {setup['validation']} (60 texts)" in planned.stdout
