@@ -73,6 +73,13 @@ class Batcher:
             progress(len(results))
         return results
 
+    def swap(self, model: Classifier) -> Classifier:
+        """Classify the next batches with ``model``; a batch being classified now finishes on the old one, which is
+        returned. One assignment: every batch runs wholly on one model or the other."""
+        with self._lock:
+            old, self.model, self.name = self.model, model, model.name
+        return old
+
     def close(self, timeout: float = 10.0) -> None:
         """Finish the texts already submitted, then stop the thread."""
         with self._lock:
@@ -107,8 +114,9 @@ class Batcher:
             live = [(text, future) for text, future in batch if future.set_running_or_notify_cancel()]
             if not live:
                 continue
+            model = self.model  # the model of this whole batch, even if another is swapped in meanwhile
             try:
-                results = self.model.classify([text for text, _ in live])
+                results = model.classify([text for text, _ in live])
                 if len(results) != len(live):
                     raise RuntimeError(f"the model gave {len(results)} results for {len(live)} texts")
             except Exception as exc:  # noqa: BLE001 - every waiting caller must hear about it; the thread lives on

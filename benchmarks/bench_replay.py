@@ -39,7 +39,7 @@ def as_scheduled(file: Path) -> None:
     from bot.jobs.registry import build_jobs, run_occurrence
     from bot.jobs.scheduler import SteppedSchedule
     from bot.runtime.context import AppContext
-    from bot.runtime.pipeline import job_context, lazy_model
+    from bot.runtime.pipeline import ModelSlot, job_context
     from bot.runtime.replay import Replay, ReplayReport, load_rows
 
     settings = load_settings(env_file=None)
@@ -49,7 +49,7 @@ def as_scheduled(file: Path) -> None:
     importer = Importer(engine=app.engine, matcher=app.brands.matcher(), tz=app.settings.tz, default_source="replay")
     report = ReplayReport(path=str(file))
     rows = load_rows(importer, file, report)
-    ctx = job_context(app, lazy_model(app))
+    ctx = job_context(app, ModelSlot(app))
     schedule = SteppedSchedule(
         build_jobs(ctx), lambda job, at: run_occurrence(ctx, job, at), start=rows[0]["created_at"]
     )

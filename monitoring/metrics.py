@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from prometheus_client import CollectorRegistry, Gauge, Histogram, Info
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Info
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 from sqlalchemy.exc import DBAPIError
@@ -69,6 +69,12 @@ class Metrics:
             registry=registry,
         )
         self.model_info = Info("brandpulse_model", "The sentiment model this process serves.", registry=registry)
+        self.model_swaps = Counter(
+            "brandpulse_model_swaps",
+            "Newly promoted model versions this process took over (ok) or refused to (failed: it kept the old one).",
+            ["outcome"],
+            registry=registry,
+        )
         # The brands file's spike thresholds, so that the NegativeSentimentSpike rule applies each brand's own.
         self.alert_negative_share = Gauge(
             "brandpulse_brand_alert_negative_share",

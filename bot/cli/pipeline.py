@@ -35,11 +35,11 @@ def run_job(app: AppContext, name: str, brand: str | None) -> None:
     A digest covers a period as long as its schedule's, ending now. Queued messages are delivered before the
     command returns when BRANDPULSE_SLACK_BOT_TOKEN is set; otherwise they wait in the outbox.
     """
-    from bot.runtime.pipeline import job_context, lazy_model, make_deliverer
+    from bot.runtime.pipeline import ModelSlot, job_context, make_deliverer
 
     if brand is not None and brand not in app.brands.names:
         raise BrandpulseError(f"unknown brand {brand!r} (the brands file defines: {', '.join(app.brands.names)})")
-    ctx = job_context(app, lazy_model(app))
+    ctx = job_context(app, ModelSlot(app))
     jobs = select_jobs(build_jobs(ctx), name, brand)
     if name == "spikes" and brand is not None:
         jobs = [Job("spikes", jobs[0].trigger, lambda now: spikes.run(ctx, now, brand))]
@@ -148,7 +148,7 @@ def replay(app: AppContext, file: Path, speed: float, source: str, tail_hours: f
     BRANDPULSE_SLACK_BOT_TOKEN is set (otherwise see `brandpulse outbox list`).
     """
     from bot.jobs.scheduler import SteppedSchedule
-    from bot.runtime.pipeline import job_context, lazy_model, make_deliverer, without_model_jobs_if_unavailable
+    from bot.runtime.pipeline import ModelSlot, job_context, make_deliverer, without_model_jobs_if_unavailable
     from bot.runtime.replay import DeferredClassification, Lookahead, Replay, ReplayReport, load_rows
 
     importer = Importer(engine=app.engine, matcher=app.brands.matcher(), tz=app.settings.tz, default_source=source)
@@ -158,7 +158,7 @@ def replay(app: AppContext, file: Path, speed: float, source: str, tail_hours: f
         click.echo(str(rejection), err=True)
     if not rows:
         raise BrandpulseError(f"{file}: no usable rows to replay")
-    load, texts = lazy_model(app), [row["text"] for row in rows]
+    load, texts = ModelSlot(app), [row["text"] for row in rows]
     ctx = job_context(app, functools.cache(lambda: Lookahead(load(), texts)))
     jobs = without_model_jobs_if_unavailable(build_jobs(ctx), ctx)
     deliverer = make_deliverer(app)

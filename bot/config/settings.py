@@ -46,6 +46,11 @@ class Settings(BaseSettings):
             "active version (`brandpulse models list`), else cardiffnlp/twitter-roberta-base-sentiment-latest."
         ),
     )
+    model_poll_seconds: float = Field(
+        default=30,
+        ge=0,
+        description="How often serve and worker look for a newly promoted model version (0: never; a restart does).",
+    )
     models_dir: Path = Field(default=Path("models"), description="Where `brandpulse train` writes model versions.")
     device: Literal["auto", "cpu", "cuda"] = Field(default="auto", description="Where the model runs.")
     precision: Literal["auto", "float32", "bfloat16", "float16", "int8"] = Field(

@@ -13,6 +13,7 @@ from bot.jobs.deps import Job, JobContext
 from bot.jobs.registry import build_jobs, run_occurrence
 from bot.jobs.scheduler import JobScheduler
 from bot.runtime.context import AppContext
+from bot.runtime.swap import ModelWatcher, watcher_for
 from bot.slack.client import web_client
 from bot.slack.outbox import Deliverer
 from storage.outbox import count_by_status
@@ -22,24 +23,33 @@ log = logging.getLogger("brandpulse")
 OUTBOX_POLL_SECONDS = 2.0
 
 
-def lazy_model(app: AppContext) -> Callable[[], Classifier]:
-    """Loads BRANDPULSE_MODEL on first use, once; later calls get it (or the same error) at once."""
-    lock = threading.Lock()
-    state: dict[str, Classifier | ModelUnavailable] = {}
+class ModelSlot:
+    """The worker's model: loaded on first use, once (later calls get it, or the same error, at once); ``swap``
+    puts a newly promoted one in its place for the next job, while a job running now finishes on the old one."""
 
-    def get() -> Classifier:
-        with lock:
-            if "model" not in state:
+    def __init__(self, app: AppContext) -> None:
+        self.app = app
+        self.source: str | None = None
+        self._lock = threading.Lock()
+        self._model: Classifier | ModelUnavailable | None = None
+
+    def __call__(self) -> Classifier:
+        with self._lock:
+            if self._model is None:
                 try:
-                    state["model"] = app.load_model()
+                    choice = self.app.model_choice()
+                    self._model = self.app.load_model(choice.source)
+                    self.source = choice.source
                 except ModelUnavailable as exc:
-                    state["model"] = exc
-            model = state["model"]
+                    self._model = exc
+            model = self._model
         if isinstance(model, ModelUnavailable):
             raise model
         return model
 
-    return get
+    def swap(self, model: Classifier, source: str) -> None:
+        with self._lock:
+            self._model, self.source = model, source
 
 
 def job_context(app: AppContext, model: Callable[[], Classifier]) -> JobContext:
@@ -118,10 +128,11 @@ class Worker:
     def __init__(self, app: AppContext) -> None:
         self.app = app
         self.pipeline: Pipeline | None = None
+        self.watcher: ModelWatcher | None = None
 
     def start(self) -> None:
         self.app.migrate()
-        model = lazy_model(self.app)
+        model = ModelSlot(self.app)
         try:
             loaded = model()
             log.info("model %s ready", loaded.name)
@@ -130,7 +141,14 @@ class Worker:
         self.pipeline = Pipeline(self.app, model, run_jobs=True)
         self.pipeline.start()
         log.info("worker %s running %d jobs", self.pipeline.ctx.owner, len(self.pipeline.jobs))
+        self.watcher = watcher_for(
+            self.app, current=model.source, on_swap=lambda new, choice: model.swap(new, choice.source)
+        )
+        if self.watcher is not None:
+            self.watcher.start()
 
     def stop(self) -> None:
+        if self.watcher is not None:
+            self.watcher.stop()
         if self.pipeline is not None:
             self.pipeline.stop()

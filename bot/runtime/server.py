@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from prometheus_client import CollectorRegistry
 from slack_sdk.errors import SlackApiError
@@ -13,6 +13,7 @@ from analysis.batcher import Batcher
 from analysis.errors import AnalysisError, ModelUnavailable
 from analysis.prediction import Classifier
 from bot.core.ingest import Importer
+from bot.core.models import ModelChoice
 from bot.core.submit import Submissions
 from bot.errors import BrandpulseError
 from bot.runtime.api import MENTIONS_PATH, OPENAPI_PATH, ApiEndpoint, ApiMetrics
@@ -20,12 +21,17 @@ from bot.runtime.api_auth import BearerTokens, WebhookSecrets
 from bot.runtime.context import AppContext
 from bot.runtime.pipeline import Pipeline
 from bot.runtime.slack_http import ReplayGuard
+from bot.runtime.swap import ModelWatcher, watcher_for
 from bot.runtime.web import SLACK_EVENTS_PATH, HttpServer, SlackEndpoint, build_web_app
 from bot.slack.app import build_slack_app
 from bot.slack.deps import Services
 from monitoring.exporter import MetricsServer
+from monitoring.metrics import Metrics
 from storage.db import safe_url
 from storage.migrate import current_revision
+
+if TYPE_CHECKING:
+    from analysis.model import SentimentModel
 
 log = logging.getLogger("brandpulse")
 
@@ -42,6 +48,7 @@ class Server:
         self._socket_handler: Any = None
         self.pipeline: Pipeline | None = None
         self.metrics_server: MetricsServer | None = None
+        self.watcher: ModelWatcher | None = None
 
     def start(self) -> None:
         settings, app = self.app.settings, self.app
@@ -54,7 +61,7 @@ class Server:
             settings.brands_file,
         )
         registry, metrics = app.metrics_registry()
-        predictor, model_error = None, None
+        predictor, model_error, serving = None, None, None
         if self.load_model:
             try:
                 choice = app.model_choice()
@@ -64,6 +71,7 @@ class Server:
                     name=model.name, source=choice.source, device=model.report.device, precision=model.report.precision
                 )
                 predictor = Batcher(metrics.measured(model), max_batch=settings.batch_size)
+                serving = choice.source
             except AnalysisError as exc:
                 # Ingest, history and metrics keep working; classification waits for a model.
                 model_error = str(exc)
@@ -132,6 +140,30 @@ class Server:
         self.pipeline = Pipeline(app, self._model, run_jobs=settings.run_jobs)
         self.pipeline.start()
         self.metrics_server = start_metrics(registry, host=settings.http_host, port=settings.metrics_port)
+        if self.load_model:
+            self.watcher = watcher_for(
+                app,
+                current=serving,
+                on_swap=lambda model, choice: self._swap(model, choice, metrics),
+                on_failure=lambda: metrics.model_swaps.labels("failed").inc(),
+            )
+            if self.watcher is not None:
+                self.watcher.start()
+
+    def _swap(self, model: SentimentModel, choice: ModelChoice, metrics: Metrics) -> None:
+        """Serve ``model`` from now on: /sentiment and the jobs share the batcher, whose next batch runs on it."""
+        services = self.services
+        assert services is not None
+        measured = metrics.measured(model)
+        if services.predictor is None:
+            services.predictor = Batcher(measured, max_batch=self.app.settings.batch_size)
+            services.model_error = None
+        else:
+            services.predictor.swap(measured)
+        metrics.serving(
+            name=model.name, source=choice.source, device=model.report.device, precision=model.report.precision
+        )
+        metrics.model_swaps.labels("ok").inc()
 
     def _api(self, registry: CollectorRegistry) -> ApiEndpoint | None:
         """The ingest API, when tokens or webhook secrets are set."""
@@ -172,6 +204,8 @@ class Server:
         return report
 
     def stop(self) -> None:
+        if self.watcher is not None:
+            self.watcher.stop()
         if self.metrics_server is not None:
             self.metrics_server.stop()
         if self.pipeline is not None:

@@ -89,3 +89,35 @@ def test_a_job_classifies_a_list_through_the_same_thread(model: SentimentModel) 
         assert sum(recording.batches) == 41 and max(recording.batches) <= 32
     finally:
         batcher.close()
+
+
+class Named:
+    """A model that answers every text with its own name as the model, once ``release`` is set."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.release = threading.Event()
+        self.release.set()
+        self.started = threading.Event()
+
+    def classify(
+        self, texts: Sequence[str], *, progress: Callable[[int], None] | None = None
+    ) -> list[Prediction | InvalidInput]:
+        self.started.set()
+        self.release.wait()
+        return [Prediction(label="neutral", scores={"negative": 0, "neutral": 1, "positive": 0}, model=self.name)
+                for _ in texts]  # fmt: skip
+
+
+def test_a_swap_leaves_the_running_batch_on_the_old_model_and_the_next_on_the_new() -> None:
+    old, new = Named("old"), Named("new")
+    old.release.clear()
+    batcher = Batcher(old, max_batch=4, max_wait=0.01, gap=0.001)
+    running = batcher.submit("in flight")
+    assert old.started.wait(10)  # the batch is inside the old model
+    assert batcher.swap(new) is old and batcher.name == "new"
+    queued = batcher.submit("after the swap")
+    old.release.set()
+    assert running.result(10).model == "old"  # type: ignore[union-attr]
+    assert queued.result(10).model == "new"  # type: ignore[union-attr]
+    batcher.close()

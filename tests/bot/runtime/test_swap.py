@@ -1,0 +1,146 @@
+"""Hot swap: a running ``serve`` takes over a newly promoted version while /sentiment requests keep flowing."""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+import time
+import urllib.request
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from bot.config.settings import load_settings
+from bot.core.models import promote, register
+from bot.runtime.context import AppContext
+from bot.runtime.server import Server
+from storage.db import make_engine, make_sessionmaker
+from storage.migrate import ensure_schema
+from tests.support.fake_slack import FakeSlack
+from tests.support.models import build_tiny_model
+from tests.support.net import free_port
+from tests.support.slack import BOT_TOKEN, SIGNING_SECRET, Served
+
+AT = datetime(2026, 12, 1, tzinfo=UTC)
+
+
+def _version(root: Path, name: str, *, seed: int) -> Path:
+    path = build_tiny_model(root / name, seed=seed)
+    (path / "brandpulse.json").write_text(json.dumps({"version": name, "base": "tiny"}))
+    return path
+
+
+def _metrics(port: int) -> str:
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as response:
+        return response.read().decode()
+
+
+def _model_of(answer: dict[str, Any]) -> str:
+    found = re.search(r"model `([^`]+)`", json.dumps(answer["blocks"]))
+    assert found, answer
+    return found.group(1)
+
+
+def _wait(condition: Any, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.05)
+
+
+def test_a_promoted_version_takes_over_while_requests_flow(tmp_path: Path, db_url: str) -> None:
+    engine = make_engine(db_url)
+    ensure_schema(engine)
+    sessions = make_sessionmaker(engine)
+    for name, seed in (("m-v1", 1), ("m-v2", 2)):
+        register(sessions, _version(tmp_path / "models", name, seed=seed), at=AT)
+    broken = tmp_path / "models" / "m-v3"
+    broken.mkdir()
+    (broken / "config.json").write_text("{ not json")
+    register(sessions, broken, at=AT)
+    promote(sessions, "m-v1", actor="test", reason=None, at=AT)
+
+    with FakeSlack() as fake:
+        settings = load_settings(
+            env_file=None,
+            database_url=db_url,
+            slack_bot_token=BOT_TOKEN,
+            slack_signing_secret=SIGNING_SECRET,
+            slack_api_url=fake.api_url,
+            http_port=free_port(),
+            metrics_port=free_port(),
+            model_poll_seconds=0.2,
+            run_jobs=False,
+        )
+        app = AppContext(settings)
+        server = Server(app)
+        server.start()
+        assert server.services is not None
+        served = Served(f"http://127.0.0.1:{settings.http_port}", fake, server.services, settings)
+        statuses: list[int] = []
+        stop = threading.Event()
+
+        def send() -> None:
+            while not stop.is_set():
+                status, _, _ = served.slash(f"how is it going {len(statuses)}", response=f"q{len(statuses)}")
+                statuses.append(status)
+                time.sleep(0.02)
+
+        sender = threading.Thread(target=send)
+        sender.start()
+        try:
+            _wait(lambda: len(fake.responses) >= 5)
+            assert 'version="m-v1"' in _metrics(settings.metrics_port)
+            promote(sessions, "m-v2", actor="test", reason="better", at=AT)
+            _wait(lambda: 'version="m-v2"' in _metrics(settings.metrics_port))
+            swapped_at = len(statuses)
+            _wait(lambda: len(fake.responses) >= swapped_at + 5)
+            # A version that cannot load is refused: the running one keeps serving, and the refusal is counted.
+            promote(sessions, "m-v3", actor="test", reason="broken", at=AT)
+            _wait(lambda: 'brandpulse_model_swaps_total{outcome="failed"} 1.0' in _metrics(settings.metrics_port))
+            refused_at = len(statuses)
+            _wait(lambda: len(fake.responses) >= refused_at + 3)
+        finally:
+            stop.set()
+            sender.join()
+            _wait(lambda: len(fake.responses) == len(statuses))
+            server.stop()
+            app.close()
+            engine.dispose()
+
+    assert statuses and set(statuses) == {200}  # no request failed during the swaps
+    by_request = {int(r["url"].rsplit("q", 1)[1]): _model_of(r) for r in fake.responses}
+    models = [by_request[i] for i in range(len(statuses))]
+    first_v2 = models.index("m-v2")
+    # Each request is answered by one model: the old one until the swap, the new one from then on.
+    assert set(models[:first_v2]) == {"m-v1"} and set(models[first_v2:]) == {"m-v2"}
+    assert first_v2 >= 5 and models[-1] == "m-v2"
+    assert fake.violations == []
+
+
+def test_a_worker_follows_promotions_and_a_pinned_model_does_not(tmp_path: Path) -> None:
+    from bot.runtime.pipeline import ModelSlot
+    from bot.runtime.swap import watcher_for
+
+    url = f"sqlite:///{tmp_path / 'w.db'}"
+    engine = make_engine(url)
+    ensure_schema(engine)
+    sessions = make_sessionmaker(engine)
+    for name, seed in (("m-v1", 1), ("m-v2", 2)):
+        register(sessions, _version(tmp_path / "models", name, seed=seed), at=AT)
+    promote(sessions, "m-v1", actor="test", reason=None, at=AT)
+    app = AppContext(load_settings(env_file=None, database_url=url, model_poll_seconds=5))
+    slot = ModelSlot(app)
+    held = slot()  # a job holds the model it started with
+    assert held.name == "m-v1"
+    watcher = watcher_for(app, current=slot.source, on_swap=lambda model, choice: slot.swap(model, choice.source))
+    assert watcher is not None and watcher.check() is False  # nothing new
+    promote(sessions, "m-v2", actor="test", reason=None, at=AT)
+    assert watcher.check() is True and slot().name == "m-v2" and held.name == "m-v1"
+    assert watcher.check() is False
+    pinned = AppContext(load_settings(env_file=None, database_url=url, model=str(tmp_path / "models" / "m-v1")))
+    assert watcher_for(pinned, current=None, on_swap=lambda model, choice: None) is None
+    app.close()
+    pinned.close()
+    engine.dispose()
