@@ -51,7 +51,7 @@ def as_scheduled(file: Path) -> None:
     rows = load_rows(importer, file, report)
     ctx = job_context(app, ModelSlot(app))
     schedule = SteppedSchedule(
-        build_jobs(ctx), lambda job, at: run_occurrence(ctx, job, at), start=rows[0]["created_at"]
+        build_jobs(ctx, live=False), lambda job, at: run_occurrence(ctx, job, at), start=rows[0]["created_at"]
     )
     Replay(engine=app.engine, schedule=schedule, speed=SPEED).run(rows, report, tail=TAIL)
     print(f"{report.added:,} added; {report.occurrences:,} job runs")

@@ -21,6 +21,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -163,6 +164,39 @@ class GateDecision(Base):
     reason: Mapped[str] = mapped_column(Text)
     figures: Mapped[dict[str, Any]] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+
+class RetrainRequest(Base):
+    """A retrain asked for: by an alert (``recommended`` until an admin starts it, or ``queued`` with automatic
+    retraining), by an admin in Slack, or by the CLI. A unique index lets at most one be ``running``."""
+
+    __tablename__ = "retrain_requests"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    # One request per alert episode: Alertmanager repeats a notification, the request is not.
+    dedup_key: Mapped[str | None] = mapped_column(String(255), unique=True)
+    trigger: Mapped[str] = mapped_column(String(64))  # "alert:<alertname>", "slack" or "cli"
+    reason: Mapped[str] = mapped_column(Text)
+    requested_by: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16))
+    owner: Mapped[str | None] = mapped_column(String(255))  # the process running it
+    candidate: Mapped[str | None] = mapped_column(String(255))
+    detail: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime]
+    started_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]
+
+    __table_args__ = (
+        CheckConstraint("status IN ('recommended', 'queued', 'running', 'succeeded', 'failed')", name="status"),
+        Index(None, "status", "id"),
+        Index(
+            "uq_retrain_requests_one_running",
+            "status",
+            unique=True,
+            sqlite_where=text("status = 'running'"),
+            postgresql_where=text("status = 'running'"),
+        ),
+    )
 
 
 class EvaluationRun(Base):

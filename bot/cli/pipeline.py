@@ -160,7 +160,7 @@ def replay(app: AppContext, file: Path, speed: float, source: str, tail_hours: f
         raise BrandpulseError(f"{file}: no usable rows to replay")
     load, texts = ModelSlot(app), [row["text"] for row in rows]
     ctx = job_context(app, functools.cache(lambda: Lookahead(load(), texts)))
-    jobs = without_model_jobs_if_unavailable(build_jobs(ctx), ctx)
+    jobs = without_model_jobs_if_unavailable(build_jobs(ctx, live=False), ctx)
     deliverer = make_deliverer(app)
     if deliverer is not None:
         ctx.queued = deliverer.wake

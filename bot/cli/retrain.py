@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import os
+import socket
 from datetime import UTC, datetime
 from typing import Any
 
@@ -16,11 +17,9 @@ from bot.cli.options import pass_database
 from bot.cli.render import progress_bar, render
 from bot.core.retrain import GATE_HEADER, gate_rows
 from bot.errors import BrandpulseError
-from bot.jobs.retrain import RetrainOptions, plan_retrain, run_retrain
+from bot.jobs.retrain import RetrainOptions, execute, plan_retrain
 from bot.runtime.context import AppContext
-from storage.db import holding_lock
-
-RETRAIN_LOCK = "brandpulse-retrain"
+from storage.retrains import ask
 
 
 @click.command("retrain")
@@ -83,38 +82,49 @@ def retrain_command(
         },
         requested_by=cli_actor(),
     )
-    plan = plan_retrain(app.settings, app.sessions, options, app.model_choice())
+    choice = app.model_choice()
+    plan = plan_retrain(app.settings, app.sessions, options, choice)
     click.echo("\n".join(plan.lines()), err=not dry_run)
     if dry_run:
         click.echo("dry run: nothing trained, nothing stored")
         return
-    with holding_lock(app.engine, RETRAIN_LOCK) as held:
-        if not held:
-            raise BrandpulseError("another process is retraining: wait for its decision (brandpulse models list)")
-        bars: dict[str, tqdm[Any]] = {}
+    with app.sessions.begin() as session:
+        request_id = ask(
+            session=session,
+            trigger="cli",
+            reason="brandpulse retrain",
+            requested_by=options.requested_by,
+            status="running",
+            owner=f"{socket.gethostname()}:{os.getpid()}",
+            at=datetime.now(UTC),
+        )
+    if request_id is None:
+        raise BrandpulseError("another process is retraining: wait for its decision (brandpulse models list)")
+    bars: dict[str, tqdm[Any]] = {}
 
-        def show(what: str, done: int, total: int) -> None:
-            if what not in bars:
-                bars[what] = progress_bar(total=total, unit="text", desc=what, enabled=progress)
-            bars[what].update(done - bars[what].n)
+    def show(what: str, done: int, total: int) -> None:
+        if what not in bars:
+            bars[what] = progress_bar(total=total, unit="text", desc=what, enabled=progress)
+        bars[what].update(done - bars[what].n)
 
-        def train(config: Any, train_set: LabelledSet, validation_set: LabelledSet, name: str) -> Any:
-            return fine_tune(app, config, train_set, validation_set, name=name, progress=progress)
+    def train(config: Any, train_set: LabelledSet, validation_set: LabelledSet, name: str) -> Any:
+        return fine_tune(app, config, train_set, validation_set, name=name, progress=progress)
 
-        load: Callable[[str], Any] = app.load_model
-        try:
-            outcome = run_retrain(
-                app.settings,
-                app.sessions,
-                plan,
-                train=train,
-                load=load,
-                at=lambda: datetime.now(UTC),
-                progress=show,
-            )
-        finally:
-            for bar in bars.values():
-                bar.close()
+    try:
+        outcome = execute(
+            app.settings,
+            app.sessions,
+            request_id,
+            options,
+            reason="brandpulse retrain",
+            choice=choice,
+            load=app.load_model,
+            train=train,
+            progress=show,
+        )
+    finally:
+        for bar in bars.values():
+            bar.close()
     click.echo(render("table", GATE_HEADER, gate_rows(outcome.figures)))
     verdict = outcome.verdict
     click.echo(f"{outcome.candidate}: {'promoted' if verdict.promoted else 'refused'} ({verdict.reason})")

@@ -153,6 +153,17 @@ class Settings(BaseSettings):
         default=None,
         description="Standard Webhooks secrets (whsec_...), comma-separated: senders that sign need no bearer token.",
     )
+    alertmanager_tokens: SecretStr | None = Field(
+        default=None,
+        description="Bearer tokens Alertmanager sends to /api/v1/alertmanager, comma-separated; unset: the receiver is off.",
+    )
+    auto_retrain: bool = Field(
+        default=False,
+        description="Retrain when the model's accuracy alerts fire (otherwise: post 'retraining recommended').",
+    )
+    retrain_timeout_hours: float = Field(
+        default=12, gt=0, description="A retrain running longer is taken for dead, so that the next one can start."
+    )
     log_level: LogLevel = Field(default="INFO", description="DEBUG, INFO, WARNING, ERROR or CRITICAL.")
 
     @field_validator("database_url")
@@ -180,7 +191,7 @@ class Settings(BaseSettings):
                     raise ValueError("expected Slack user IDs such as U012ABCDEF, separated by commas")
         return value
 
-    @field_validator("api_tokens")
+    @field_validator("api_tokens", "alertmanager_tokens")
     @classmethod
     def _tokens(cls, value: SecretStr | None) -> SecretStr | None:
         if value is not None:
@@ -224,6 +235,10 @@ class Settings(BaseSettings):
     @property
     def api_token_list(self) -> list[str]:
         return split_values(self.api_tokens.get_secret_value()) if self.api_tokens else []
+
+    @property
+    def alertmanager_token_list(self) -> list[str]:
+        return split_values(self.alertmanager_tokens.get_secret_value()) if self.alertmanager_tokens else []
 
     @property
     def webhook_keys(self) -> list[bytes]:
@@ -273,9 +288,17 @@ FILE_SETTINGS = (
     "database_url",
     "api_tokens",
     "webhook_secrets",
+    "alertmanager_tokens",
 )
 # Settings whose values an error message never repeats.
-SECRET_SETTINGS = {"slack_bot_token", "slack_signing_secret", "slack_app_token", "api_tokens", "webhook_secrets"}
+SECRET_SETTINGS = {
+    "slack_bot_token",
+    "slack_signing_secret",
+    "slack_app_token",
+    "api_tokens",
+    "webhook_secrets",
+    "alertmanager_tokens",
+}
 # BRANDPULSE_ variables that are not settings but are read elsewhere (the test suite's).
 OTHER_VARIABLES = {"BRANDPULSE_TEST_POSTGRES_URL", "BRANDPULSE_DATASETS", "BRANDPULSE_REQUIRE_DATASETS"}
 

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from analysis.prediction import Classifier
 from bot.config.brands import BrandsConfig
 from bot.config.settings import Settings
+from bot.core.models import ModelChoice
 
 
 @dataclass
@@ -32,6 +33,9 @@ class JobContext:
     owner: str = field(default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}")
     # Where the sources' ${VARIABLE} references are read.
     env: Mapping[str, str] = field(default_factory=lambda: os.environ)
+    # A retrain's needs: the model the bot runs (where it comes from) and loading any other checkpoint.
+    model_choice: Callable[[], ModelChoice] | None = None
+    load_model: Callable[[str], Classifier] | None = None
 
 
 class Idle(str):

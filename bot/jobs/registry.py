@@ -11,18 +11,20 @@ from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.cron import CronTrigger
 
 from bot.errors import USER_ERRORS, BrandpulseError
-from bot.jobs import digest, maintenance, sources, spikes
+from bot.jobs import digest, maintenance, retrain, sources, spikes
 from bot.jobs.deps import Idle, Job, JobContext
 from bot.jobs.triggers import every, previous_fire_time
 from storage.jobs import claim_run, finish_run
 
 log = logging.getLogger(__name__)
 
-JOB_NAMES = ("classify", "spikes", "digest", "evaluate", "retention", "sources")
+JOB_NAMES = ("classify", "spikes", "digest", "evaluate", "retention", "sources", "retrain")
+# How often a process that runs jobs looks for a queued retrain.
+RETRAIN_POLL_SECONDS = 30
 
 
-def build_jobs(ctx: JobContext) -> list[Job]:
-    """Every scheduled job of this configuration."""
+def build_jobs(ctx: JobContext, *, live: bool = True) -> list[Job]:
+    """Every scheduled job of this configuration; ``live=False`` (a replay of past mentions) leaves out retraining."""
     settings = ctx.settings
     jobs = [
         Job("classify", every(settings.classify_interval_seconds), lambda now: maintenance.classify(ctx, now)),
@@ -39,6 +41,9 @@ def build_jobs(ctx: JobContext) -> list[Job]:
         jobs.append(
             Job(f"source:{source.name}", every(round(source.interval_minutes * 60)), _source_runner(ctx, source.name))
         )
+    # Runs a retrain asked for by an alert or an admin, when one is queued (one at a time across processes).
+    if live:
+        jobs.append(Job("retrain", every(RETRAIN_POLL_SECONDS), lambda now: retrain.run_queued(ctx, now)))
     # Always on: it also forgets old job runs and sent messages; mentions only when BRANDPULSE_RETENTION_DAYS is set.
     trigger = CronTrigger.from_crontab("30 3 * * *", timezone=settings.tz)
     jobs.append(Job("retention", trigger, lambda now: maintenance.retention(ctx, now)))

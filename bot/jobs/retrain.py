@@ -7,7 +7,7 @@ import logging
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -19,11 +19,13 @@ from bot.core.evaluation import Scored, record, score
 from bot.core.labels import pool
 from bot.core.models import ModelChoice, promote
 from bot.core.retrain import RetrainData, Scores, Verdict, judge, retrain_data
-from bot.errors import UsageError
-from bot.slack.views.models import gate_message
+from bot.errors import USER_ERRORS, UsageError
+from bot.jobs.deps import Idle, JobContext
+from bot.slack.views.models import gate_message, retrain_failed_message, retrain_running_message
 from storage.models import GateDecision
 from storage.outbox import enqueue
 from storage.registry import record_gate_decision, register_model
+from storage.retrains import abandon_stale, claim, finish
 
 if TYPE_CHECKING:
     from analysis.train import TrainResult
@@ -235,3 +237,112 @@ def _figures(scores: Scores) -> dict[str, Any]:
         return {"n": e.n, "accuracy": e.accuracy, "macro_f1": e.macro_f1, "macro_recall": e.macro_recall}
 
     return {"validation": brief(scores.validation), "holdout": brief(scores.holdout)}
+
+
+Train = Callable[[Any, LabelledSet, LabelledSet, str], "TrainResult"]
+
+
+def _post(settings: Settings, sessions: sessionmaker[Session], key: str, payload: dict[str, Any]) -> None:
+    if settings.ops_channel is None:
+        return
+    with sessions.begin() as session:
+        enqueue(
+            session=session,
+            kind="retrain",
+            channel=settings.ops_channel,
+            payload=payload,
+            at=datetime.now(UTC),
+            dedup_key=key,
+        )
+
+
+def execute(
+    settings: Settings,
+    sessions: sessionmaker[Session],
+    request_id: int,
+    options: RetrainOptions,
+    *,
+    reason: str,
+    choice: ModelChoice,
+    load: Callable[[str], Classifier],
+    train: Train,
+    queued: Callable[[], None] = lambda: None,
+    progress: Callable[[str, int, int], None] | None = None,
+) -> GateOutcome:
+    """Run the retrain of a request this process holds (status running), and record how it ended. Errors are
+    recorded, posted and raised again."""
+    try:
+        plan = plan_retrain(settings, sessions, options, choice)
+        _post(
+            settings, sessions, f"retrain:{request_id}:running", retrain_running_message(request_id, reason, plan.base)
+        )
+        queued()
+        outcome = run_retrain(
+            settings, sessions, plan, train=train, load=load, at=lambda: datetime.now(UTC), progress=progress
+        )
+    except BaseException as exc:
+        detail = str(exc) if isinstance(exc, USER_ERRORS) else f"{type(exc).__name__}: {exc}"
+        with sessions.begin() as session:
+            finish(session=session, request_id=request_id, succeeded=False, at=datetime.now(UTC), detail=detail)
+        _post(settings, sessions, f"retrain:{request_id}:failed", retrain_failed_message(request_id, detail[:500]))
+        queued()
+        raise
+    verdict = outcome.verdict
+    with sessions.begin() as session:
+        finish(
+            session=session,
+            request_id=request_id,
+            succeeded=True,
+            at=datetime.now(UTC),
+            detail=f"{'promoted' if verdict.promoted else 'refused'}: {verdict.reason}",
+            candidate=outcome.candidate,
+        )
+    queued()
+    return outcome
+
+
+def trainer(settings: Settings) -> Train:
+    """Fine-tuning without a progress bar, into BRANDPULSE_MODELS_DIR: a retrain run by a job."""
+
+    def run(config: Any, train_set: LabelledSet, validation_set: LabelledSet, name: str) -> TrainResult:
+        from analysis.train import train
+
+        return train(config, train_set, validation_set, output_root=settings.models_dir, name=name)
+
+    return run
+
+
+def run_queued(ctx: JobContext, now: datetime) -> str:
+    """The retrain job: run the oldest queued request, unless one runs somewhere already."""
+    settings = ctx.settings
+    with ctx.sessions.begin() as session:
+        stale = abandon_stale(
+            session=session, started_before=now - timedelta(hours=settings.retrain_timeout_hours), at=now
+        )
+    if stale:
+        log.warning(
+            "retrain: %d running request(s) older than %g h taken for dead", stale, settings.retrain_timeout_hours
+        )
+    request = claim(ctx.sessions, owner=ctx.owner, at=now)
+    if request is None:
+        return Idle("no retrain to start")
+    assert ctx.model_choice is not None and ctx.load_model is not None
+    log.info("retrain #%d (%s) starting: %s", request.id, request.trigger, request.reason)
+    try:
+        outcome = execute(
+            settings,
+            ctx.sessions,
+            request.id,
+            RetrainOptions(requested_by=request.requested_by),
+            reason=request.reason,
+            choice=ctx.model_choice(),
+            load=ctx.load_model,
+            train=trainer(settings),
+            queued=ctx.queued,
+        )
+    except USER_ERRORS as exc:
+        return f"retrain #{request.id} failed: {exc}"
+    verdict = outcome.verdict
+    return (
+        f"retrain #{request.id}: {outcome.candidate} {'promoted' if verdict.promoted else 'refused'} ({verdict.reason})"
+    )

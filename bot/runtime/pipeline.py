@@ -53,7 +53,14 @@ class ModelSlot:
 
 
 def job_context(app: AppContext, model: Callable[[], Classifier]) -> JobContext:
-    return JobContext(settings=app.settings, sessions=app.sessions, brands=app.brands, model=model)
+    return JobContext(
+        settings=app.settings,
+        sessions=app.sessions,
+        brands=app.brands,
+        model=model,
+        model_choice=app.model_choice,
+        load_model=app.load_model,
+    )
 
 
 def make_deliverer(app: AppContext) -> Deliverer | None:

@@ -16,6 +16,7 @@ from bot.core.ingest import Importer
 from bot.core.models import ModelChoice
 from bot.core.submit import Submissions
 from bot.errors import BrandpulseError
+from bot.runtime.alert_hook import ALERTMANAGER_PATH, AlertHook
 from bot.runtime.api import MENTIONS_PATH, OPENAPI_PATH, ApiEndpoint, ApiMetrics
 from bot.runtime.api_auth import BearerTokens, WebhookSecrets
 from bot.runtime.context import AppContext
@@ -106,7 +107,15 @@ class Server:
                 replays=ReplayGuard(app.sessions),
             )
         api = self._api(registry)
-        web = build_web_app(slack=endpoint, health=self.health, api=api)
+        alerts = None
+        if settings.alertmanager_tokens is not None:
+            alerts = AlertHook(settings, app.sessions, BearerTokens(settings.alertmanager_token_list))
+            log.info(
+                "Alertmanager receiver at %s: accuracy alerts %s",
+                ALERTMANAGER_PATH,
+                "start a retrain" if settings.auto_retrain else "recommend a retrain",
+            )
+        web = build_web_app(slack=endpoint, health=self.health, api=api, alerts=alerts)
         self.http = HttpServer(web, host=settings.http_host, port=settings.http_port)
         self.http.start()
         log.info("HTTP server on http://%s:%d (/healthz)", settings.http_host, self.http.port)

@@ -20,6 +20,7 @@ from starlette.routing import Route
 
 from analysis.errors import ModelUnavailable
 from bot.errors import USER_ERRORS, BrandpulseError, mask_secrets
+from bot.runtime.alert_hook import AlertHook, alert_routes
 from bot.runtime.api import ApiEndpoint, api_routes
 from bot.runtime.slack_http import Refused, ReplayGuard, ThrottledLog, check_shape, read_capped, signature_problem
 from storage.errors import StorageError
@@ -40,9 +41,14 @@ class SlackEndpoint:
 
 
 def build_web_app(
-    *, slack: SlackEndpoint | None, health: Callable[[], dict[str, Any]], api: ApiEndpoint | None = None
+    *,
+    slack: SlackEndpoint | None,
+    health: Callable[[], dict[str, Any]],
+    api: ApiEndpoint | None = None,
+    alerts: AlertHook | None = None,
 ) -> Starlette:
-    """``POST /slack/events`` (when Slack runs over HTTP), ``GET /healthz`` and the ingest API under ``/api/v1``."""
+    """``POST /slack/events`` (when Slack runs over HTTP), ``GET /healthz``, the ingest API under ``/api/v1`` and
+    Alertmanager's receiver."""
     unverified = ThrottledLog(log)
 
     async def healthz(request: Request) -> Response:
@@ -81,7 +87,7 @@ def build_web_app(
             await run_in_threadpool(slack.replays.release, signature.removeprefix("v0="))
         return to_starlette_response(bolt_response)
 
-    routes = [Route("/healthz", healthz, methods=["GET"]), *api_routes(api)]
+    routes = [Route("/healthz", healthz, methods=["GET"]), *api_routes(api), *alert_routes(alerts)]
     if slack is not None:
         routes.append(Route(SLACK_EVENTS_PATH, slack_events, methods=["POST"]))
     # Anything else is Starlette's plain 500, its traceback in the log.

@@ -39,10 +39,13 @@ class Services:
 
     @property
     def signer(self) -> ValueSigner:
-        """Signs button values with a key derived from the app's secret, the same in every process."""
-        settings = self.settings
-        secret = settings.slack_signing_secret or settings.slack_app_token or settings.slack_bot_token
-        return ValueSigner(secret.get_secret_value().encode() if secret is not None else b"")
+        return value_signer(self.settings)
+
+
+def value_signer(settings: Settings) -> ValueSigner:
+    """Signs button values with a key derived from the app's secret, the same in every process."""
+    secret = settings.slack_signing_secret or settings.slack_app_token or settings.slack_bot_token
+    return ValueSigner(secret.get_secret_value().encode() if secret is not None else b"")
 
 
 class ValueSigner:

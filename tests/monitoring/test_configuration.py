@@ -80,7 +80,21 @@ def test_each_alert_fires_on_its_scenario_and_not_on_a_healthy_one() -> None:
 @pytest.mark.skipif(AMTOOL is None, reason="amtool is not installed (apt-get install prometheus-alertmanager)")
 def test_alertmanager_config_passes_amtool() -> None:
     output = _run(str(AMTOOL), "check-config", str(MONITORING / "alertmanager" / "alertmanager.yml"))
-    assert "SUCCESS" in output and "3 receivers" in output and "1 templates" in output
+    assert "SUCCESS" in output and "4 receivers" in output and "1 templates" in output
+    config = str(MONITORING / "alertmanager" / "alertmanager.yml")
+    # The model's accuracy alerts reach brandpulse's receiver and, through `continue`, Slack too; others only Slack.
+    for labels, receivers in (
+        (("alertname=ModelAccuracyBelowThreshold", "severity=page"), "brandpulse-retrain,slack-pages"),
+        (("alertname=LiveAccuracyDrop", "severity=warning"), "brandpulse-retrain,slack-warnings"),
+        (("alertname=PredictionDrift", "severity=warning"), "slack-warnings"),
+    ):
+        routed = subprocess.run(
+            [str(AMTOOL), "config", "routes", "test", f"--config.file={config}", *labels],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        assert routed.stdout.strip() == receivers, routed.stdout + routed.stderr
 
 
 def test_alertmanager_routes_by_severity_to_slack_with_secrets_from_files() -> None:
@@ -94,6 +108,10 @@ def test_alertmanager_routes_by_severity_to_slack_with_secrets_from_files() -> N
         "matchers": ['alertname="NegativeSentimentSpike"'],
     }
     assert receivers.pop("posted-by-brandpulse") == {"name": "posted-by-brandpulse"}
+    assert config["route"]["routes"][1]["receiver"] == "brandpulse-retrain"
+    [hook] = receivers.pop("brandpulse-retrain")["webhook_configs"]
+    assert hook["url"].endswith("/api/v1/alertmanager") and hook["send_resolved"] is False
+    assert hook["http_config"]["authorization"]["credentials_file"].startswith("/run/secrets/")
     for receiver in receivers.values():
         [slack] = receiver["slack_configs"]
         # Incoming webhooks ignore these overrides: a config that sets them promises what Slack does not do.

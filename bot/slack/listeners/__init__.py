@@ -5,7 +5,7 @@ from __future__ import annotations
 from slack_bolt import App
 
 from bot.slack.deps import Services
-from bot.slack.listeners import admin, feedback, home, messages, sentiment
+from bot.slack.listeners import admin, feedback, home, messages, models, sentiment
 
 
 def register_all(app: App, services: Services) -> None:
@@ -14,3 +14,4 @@ def register_all(app: App, services: Services) -> None:
     admin.register(app, services)
     messages.register(app, services)
     home.register(app, services)
+    models.register(app, services)

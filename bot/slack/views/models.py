@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from bot.core.retrain import GATE_HEADER, gate_rows
-from bot.slack.blocks import context, escape, fallback, header, section
+from bot.slack.blocks import context, escape, fallback, header, section, user_mention
 
 
 def _table(header_row: list[str], rows: list[list[str]]) -> str:
@@ -33,3 +33,54 @@ def gate_message(candidate: str, baseline: str, promoted: bool, reason: str, fig
             ),
         ],
     }  # fmt: skip
+
+
+START_RETRAIN_ACTION = "retrain_start"
+
+
+def retrain_requested_message(request_id: int, action: str, reason: str, *, signed_value: str) -> dict[str, Any]:
+    """An accuracy alert fired: a retrain was queued, or is recommended with a button that starts it."""
+    if action == "queued":
+        text = f":robot_face: Retraining started automatically (request #{request_id}): {escape(reason)}"
+        return {"text": fallback(text), "blocks": [section(text), context("the gate's decision will follow here")]}
+    text = f":warning: Retraining recommended (request #{request_id}): {escape(reason)}"
+    return {
+        "text": fallback(text),
+        "blocks": [
+            section(text),
+            {
+                "type": "actions",
+                "block_id": START_RETRAIN_ACTION,
+                "elements": [
+                    {
+                        "type": "button",
+                        "action_id": START_RETRAIN_ACTION,
+                        "style": "primary",
+                        "text": {"type": "plain_text", "text": "Start a retrain"},
+                        "value": signed_value,
+                    }
+                ],
+            },
+            context("admins only: it fine-tunes on the labelled pool and promotes the result only if the gate lets it"),
+        ],
+    }
+
+
+def retrain_started_answer(request_id: int, user: str, *, started: bool) -> dict[str, Any]:
+    """The recommendation again, its button replaced by who started it (or by why nothing happened)."""
+    if started:
+        text = f":robot_face: {user_mention(user)} started retrain #{request_id}: it runs in the next minute, and the gate's decision will follow here."
+    else:
+        text = f"Retrain #{request_id} was started already: nothing more to do."
+    return {"replace_original": started, "response_type": "ephemeral" if not started else "in_channel",
+            "text": fallback(text), "blocks": [section(text)]}  # fmt: skip
+
+
+def retrain_running_message(request_id: int, reason: str, base: str) -> dict[str, Any]:
+    text = f":hourglass_flowing_sand: Retrain #{request_id} is running: fine-tuning from {escape(base)} ({escape(reason)})."
+    return {"text": fallback(text), "blocks": [section(text)]}
+
+
+def retrain_failed_message(request_id: int, error: str) -> dict[str, Any]:
+    text = f":x: Retrain #{request_id} failed: {escape(error)}. The active model stays."
+    return {"text": fallback(text), "blocks": [section(text)]}

@@ -3,37 +3,16 @@
 from __future__ import annotations
 
 import json
-import random
 from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 
 from storage.db import make_engine, make_sessionmaker
-from storage.models import EvaluationRun, GateDecision, OutboxMessage
+from storage.models import EvaluationRun, GateDecision, OutboxMessage, RetrainRequest
 from tests.support.cli import run_cli
 from tests.support.models import build_tiny_model
-
-WORDS = {
-    "positive": ["great", "love", "excellent", "wonderful", "happy", "perfect"],
-    "negative": ["awful", "hate", "terrible", "broken", "angry", "worst"],
-    "neutral": ["tuesday", "meeting", "schedule", "office", "report", "address"],
-}
-FILLER = ["the phone", "this update", "my order", "the app", "their store", "our account", "the battery", "support"]
-
-
-def _texts(n: int, seed: int) -> list[tuple[str, str]]:
-    rng = random.Random(seed)
-    out = []
-    for i in range(n):
-        label = ("negative", "neutral", "positive")[i % 3]
-        out.append((f"{rng.choice(FILLER)} {rng.choice(WORDS[label])} {rng.choice(FILLER)} {i}", label))
-    return out
-
-
-def _write(path: Path, rows: list[tuple[str, str]]) -> Path:
-    path.write_text("".join(json.dumps({"text": t, "label": lbl}) + "\n" for t, lbl in rows))
-    return path
+from tests.support.retrain import SWAP, TRAINING, labelled_texts, write_labelled
 
 
 def _rows(db_url: str, model: type) -> list:  # type: ignore[type-arg]
@@ -51,18 +30,15 @@ def setup(monkeypatch: pytest.MonkeyPatch, db_url: str, tmp_path: Path) -> dict[
     monkeypatch.setenv("BRANDPULSE_OPS_CHANNEL", "#ml-ops")
     monkeypatch.setenv("BRANDPULSE_TORCH_THREADS", "1")
     files = {
-        "base": _write(tmp_path / "base.jsonl", _texts(150, 1)),
-        "validation": _write(tmp_path / "validation.jsonl", _texts(60, 2)),
-        "pool": _write(tmp_path / "pool.jsonl", _texts(60, 3)),
+        "base": write_labelled(tmp_path / "base.jsonl", labelled_texts(150, 1)),
+        "validation": write_labelled(tmp_path / "validation.jsonl", labelled_texts(60, 2)),
+        "pool": write_labelled(tmp_path / "pool.jsonl", labelled_texts(60, 3)),
     }
     active = build_tiny_model(tmp_path / "models" / "sentiment-v1")
     registered = run_cli(monkeypatch, db_url, "models", "register", str(active), "--promote")
     assert registered.exit_code == 0, registered.output
     assert run_cli(monkeypatch, db_url, "labels", "import", str(files["pool"]), "--source", "reviewed").exit_code == 0
     return files
-
-
-TRAINING = ["--epochs", "4", "--batch-size", "16", "--lr", "0.003", "--margin", "0", "--no-progress"]
 
 
 def test_the_gate_promotes_a_better_candidate_and_refuses_a_worse_one(
@@ -90,8 +66,7 @@ def test_the_gate_promotes_a_better_candidate_and_refuses_a_worse_one(
     assert next(line for line in listing.splitlines() if line.startswith("*")).split()[1] == "sentiment-v2"
 
     # Trained on the pool alone, with every label swapped, the next candidate is worse: refused.
-    swap = {"positive": "negative", "negative": "positive", "neutral": "neutral"}
-    poison = _write(tmp_path / "poison.jsonl", [(t, swap[lbl]) for t, lbl in _texts(150, 1)])
+    poison = write_labelled(tmp_path / "poison.jsonl", [(t, SWAP[lbl]) for t, lbl in labelled_texts(150, 1)])
     assert run_cli(monkeypatch, db_url, "labels", "import", str(poison), "--source", "poison").exit_code == 0
     second = run_cli(monkeypatch, db_url, "retrain", "--validation", str(setup["validation"]), *TRAINING)
     assert second.exit_code == 0, second.output
@@ -117,9 +92,35 @@ def test_the_gate_promotes_a_better_candidate_and_refuses_a_worse_one(
     assert [(r.model_version, r.dataset) for r in runs] == [("sentiment-v2", str(setup["validation"]))]
     # Both decisions wait in the outbox for the ops channel, with the table.
     messages = _rows(db_url, OutboxMessage)
-    assert [(m.kind, m.channel) for m in messages] == [("gate", "#ml-ops"), ("gate", "#ml-ops")]
-    assert "promoted" in messages[0].payload["text"] and "refused" in messages[1].payload["text"]
-    assert "sentiment-v1" in json.dumps(messages[0].payload["blocks"])
+    assert [m.kind for m in messages] == ["retrain", "gate", "retrain", "gate"]
+    assert {m.channel for m in messages} == {"#ml-ops"}
+    assert "Retrain #1 is running" in messages[0].payload["text"]
+    assert "promoted" in messages[1].payload["text"] and "refused" in messages[3].payload["text"]
+    assert "sentiment-v1" in json.dumps(messages[1].payload["blocks"])
+    requests = _rows(db_url, RetrainRequest)
+    assert [(r.trigger, r.status, r.candidate) for r in requests] == [
+        ("cli", "succeeded", "sentiment-v2"),
+        ("cli", "succeeded", "sentiment-v3"),
+    ]
+    assert requests[1].detail.startswith("refused: validation macro-recall")
+
+
+def test_a_second_retrain_while_one_runs_is_refused(
+    monkeypatch: pytest.MonkeyPatch, db_url: str, setup: dict[str, Path]
+) -> None:
+    from datetime import UTC, datetime
+
+    from storage.retrains import ask
+
+    engine = make_engine(db_url)
+    with make_sessionmaker(engine).begin() as session:
+        assert ask(session=session, trigger="alert:x", reason="r", requested_by="am", status="running",
+                   at=datetime.now(UTC)) is not None  # fmt: skip
+    engine.dispose()
+    args = ["retrain", "--train", str(setup["base"]), "--validation", str(setup["validation"]), *TRAINING]
+    second = run_cli(monkeypatch, db_url, *args)
+    assert second.exit_code == 2 and "another process is retraining" in second.stderr
+    assert len(_rows(db_url, RetrainRequest)) == 1
 
 
 def test_a_retrain_without_a_validation_set_or_data_says_what_is_missing(

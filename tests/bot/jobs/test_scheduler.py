@@ -128,7 +128,9 @@ def test_a_failing_job_is_recorded_and_the_next_occurrence_still_runs(tmp_path: 
 def test_the_registry_names_every_job_of_the_configuration(tmp_path: Path) -> None:
     ctx = job_context(tmp_path, f"sqlite:///{tmp_path / 'jobs.db'}", retention_days=30)
     jobs = build_jobs(ctx)
-    assert [j.name for j in jobs] == ["classify", "spikes", "digest:acme", "digest:globex", "retention"]
+    assert [j.name for j in jobs] == ["classify", "spikes", "digest:acme", "digest:globex", "retrain", "retention"]
+    # A replay of past mentions has no business retraining.
+    assert "retrain" not in [j.name for j in build_jobs(ctx, live=False)]
     assert [j.name for j in select_jobs(jobs, "digest", None)] == ["digest:acme", "digest:globex"]
     assert [j.name for j in select_jobs(jobs, "digest", "globex")] == ["digest:globex"]
 

@@ -1,0 +1,37 @@
+"""The "Start a retrain" button under a "retraining recommended" message: admins start it, others are refused."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from slack_bolt import Ack, App, Respond
+
+from bot.core.retraining import start_recommended
+from bot.errors import NotAllowed
+from bot.slack.deps import Services, reply
+from bot.slack.errors import reported
+from bot.slack.views.models import START_RETRAIN_ACTION, retrain_started_answer
+
+log = logging.getLogger(__name__)
+
+
+def register(app: App, services: Services) -> None:
+    @app.action(START_RETRAIN_ACTION)
+    @reported
+    def on_start(ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
+        ack()
+        user = str(body.get("user", {}).get("id", ""))
+        if not services.is_admin(user):
+            log.warning("refused to start a retrain for %s: not in BRANDPULSE_ADMIN_USERS", user)
+            raise NotAllowed(
+                "Sorry, starting a retrain is for brandpulse admins. Ask one to add you to the admin list."
+            )
+        try:
+            request_id = int(services.signer.open(str(action.get("value", ""))))
+        except ValueError:
+            log.warning("ignored a retrain button with a value brandpulse did not write (user %s)", user)
+            return
+        started = start_recommended(services.sessions, request_id, by=user)
+        log.info("retrain #%d %s by %s", request_id, "started" if started else "already started", user)
+        reply(respond, retrain_started_answer(request_id, user, started=started))
