@@ -35,7 +35,15 @@ def test_workflow_pins_actions_and_limits_permissions() -> None:
             for step in job["steps"]:
                 if "uses" in step:
                     assert re.fullmatch(r"[\w.-]+/[\w.-]+@[0-9a-f]{40}", step["uses"]), step["uses"]
-            assert any("make test" in step.get("run", "") for step in job["steps"])
+    ci = yaml.safe_load((REPO / ".github" / "workflows" / "ci.yml").read_text(encoding="utf-8"))
+    # CI runs what this workplace's CI runs: .ci/run (Prometheus and Alertmanager, make lint, make test).
+    assert any(step.get("run") == ".ci/run" for step in ci["jobs"]["test"]["steps"])
+    cd = yaml.safe_load((REPO / ".github" / "workflows" / "cd.yml").read_text(encoding="utf-8"))
+    # PyYAML reads the key `on` as True.
+    assert cd[True]["workflow_run"] == {"workflows": ["ci"], "types": ["completed"], "branches": ["main"]}
+    [publish] = cd["jobs"].values()
+    assert "github.event.workflow_run.conclusion == 'success'" in publish["if"]
+    assert any("models publish" in step.get("run", "") and "HF_TOKEN" in step.get("env", {}) for step in publish["steps"])
 
 
 def test_compose_file_runs_the_bot_against_postgres() -> None:

@@ -1,18 +1,26 @@
-"""``brandpulse models list|show|promote|rollback|register``: the registered versions and which one the bot runs."""
+"""``brandpulse models list|show|promote|rollback|register|publish``: the registered versions, which one the bot
+runs, and publishing one to the Hugging Face Hub."""
 
 from __future__ import annotations
 
 import getpass
 import json
+import os
+import re
+import shutil
+import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import click
 
-from bot.cli.options import FORMATS, pass_database
-from bot.cli.render import render
+from analysis.data import load_labelled
+from bot.cli.options import FORMATS, advance, pass_database
+from bot.cli.render import progress_bar, render
+from bot.core.evaluation import record, score
 from bot.core.models import promote, register, rollback
+from bot.core.publish import Release, Scored, model_card, stage, upload
 from bot.errors import UsageError
 from bot.runtime.context import AppContext
 from storage.models import ModelVersion
@@ -167,3 +175,94 @@ def register_command(app: AppContext, path: Path, make_active: bool) -> None:
         app.load_model(entry.path)
         activation = promote(app.sessions, entry.version, actor=cli_actor(), reason="registered", at=datetime.now(UTC))
         click.echo(f"{activation.version} is now active (was {activation.previous or 'none'})")
+
+
+@models.command("publish")
+@click.argument("version", required=False)
+@click.option("--repo-id", required=True, help="Hub repository, owner/name (CD: the HF_REPO_ID repository variable).")
+@click.option(
+    "--validation",
+    "validation_data",
+    help="Labelled validation set (default: BRANDPULSE_RETRAIN_VALIDATION_DATA, else BRANDPULSE_EVALUATION_DATA).",
+)
+@click.option("--test", "test_data", help="Labelled test set, kept out of training and selection.")
+@click.option("--private", is_flag=True, help="Create the repository private (when it does not exist yet).")
+@click.option(
+    "--output",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Stage the upload here and keep it (default: a temporary folder).",
+)
+@click.option("--dry-run", is_flag=True, help="Evaluate, write the card and stage the files; send nothing to the Hub.")
+@click.option("--progress/--no-progress", default=None, help="Progress bar (default: when stderr is a terminal).")
+@pass_database
+def publish_command(
+    app: AppContext,
+    version: str | None,
+    repo_id: str,
+    validation_data: str | None,
+    test_data: str | None,
+    private: bool,
+    output: Path | None,
+    dry_run: bool,
+    progress: bool | None,
+) -> None:
+    """Evaluate a version (default: the active one) and publish it to the Hugging Face Hub with a model card written
+    from the registry. The token comes from HF_TOKEN."""
+    if not re.fullmatch(r"[\w.-]+/[\w.-]+", repo_id):
+        raise click.BadParameter("expected owner/name", param_hint="--repo-id")
+    token = os.environ.get("HF_TOKEN") or os.environ.get("HUGGING_FACE_HUB_TOKEN")
+    if not dry_run and not token:
+        raise UsageError("set HF_TOKEN to a Hugging Face token with write access (or use --dry-run)")
+    with app.sessions() as session:
+        if version is None:
+            current = current_activation(session=session)
+            if current is None:
+                raise UsageError("no version is active: name one (brandpulse models list)")
+            version = current.version
+        entry = model_version(session=session, version=version)
+        if entry is None:
+            raise UsageError(f"no model version {version!r} is registered (see brandpulse models list)")
+        gates = [g for g in gate_decisions(session=session, candidate=version) if g.promoted]
+        history = activations(session=session, limit=200)
+    settings = app.settings
+    validation = validation_data or settings.retrain_validation_data or settings.evaluation_data
+    sets = [("validation", str(validation))] if validation else []
+    if test_data:
+        sets.append(("test", test_data))
+    model = app.load_model(entry.path)
+    scores: list[Scored] = []
+    for split, source in sets:
+        data = load_labelled(source, split=split)
+        with progress_bar(total=len(data.examples), unit="text", desc=split, enabled=progress) as bar:
+            scored = score(model, data, lambda n: advance(bar, n))
+        if not dry_run:
+            record(app.sessions, model=entry.version, dataset=data.name, scored=scored)
+        scores.append(Scored(split, data.name, data.content_sha256(), scored.result))
+        r = scored.result
+        click.echo(
+            f"{split}: {data.name}: accuracy {r.accuracy:.4f}, macro-F1 {r.macro_f1:.4f}, macro-recall "
+            f"{r.macro_recall:.4f} ({r.n:,} texts)",
+            err=True,
+        )
+    card = model_card(
+        entry, repo_id=repo_id, scores=scores, gate=gates[0] if gates else None, activations=history,
+        at=datetime.now(UTC),
+    )  # fmt: skip
+    folder = output or Path(tempfile.mkdtemp(prefix="brandpulse-publish-"))
+    try:
+        release = Release(entry.version, repo_id, card, folder, stage(entry, card, folder))
+        click.echo(
+            f"{entry.version} -> https://huggingface.co/{repo_id}: {len(release.files)} files staged in {folder}"
+        )
+        for name, size in release.files:
+            click.echo(f"  {name} ({size:,} bytes)")
+        if dry_run:
+            click.echo(card)
+            click.echo("dry run: nothing was sent to the Hub")
+            return
+        assert token is not None
+        url = upload(release, token=token, private=private)
+        click.echo(f"published {entry.version} to {repo_id}: {url}")
+    finally:
+        if output is None and not dry_run:
+            shutil.rmtree(folder, ignore_errors=True)
