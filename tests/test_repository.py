@@ -43,7 +43,9 @@ def test_workflow_pins_actions_and_limits_permissions() -> None:
     assert cd[True]["workflow_run"] == {"workflows": ["ci"], "types": ["completed"], "branches": ["main"]}
     [publish] = cd["jobs"].values()
     assert "github.event.workflow_run.conclusion == 'success'" in publish["if"]
-    assert any("models publish" in step.get("run", "") and "HF_TOKEN" in step.get("env", {}) for step in publish["steps"])
+    assert any(
+        "models publish" in step.get("run", "") and "HF_TOKEN" in step.get("env", {}) for step in publish["steps"]
+    )
 
 
 def test_compose_file_runs_the_bot_against_postgres() -> None:
