@@ -30,7 +30,7 @@ from storage.outbox import list_messages, retry_dead
 @click.option("--brand", help="Only this brand (digest and spikes).")
 @pass_database
 def run_job(app: AppContext, name: str, brand: str | None) -> None:
-    """Run one job now, once: classify, spikes, digest, evaluate or retention.
+    """Run one job now, once: classify, spikes, digest, evaluate, retention, sources or retrain.
 
     A digest covers a period as long as its schedule's, ending now. Queued messages are delivered before the
     command returns when BRANDPULSE_SLACK_BOT_TOKEN is set; otherwise they wait in the outbox.
