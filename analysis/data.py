@@ -40,9 +40,16 @@ class LabelledSet:
     def skip(self, reason: str) -> None:
         self.skipped[reason] = self.skipped.get(reason, 0) + 1
 
-    def content_sha256(self) -> str:
-        """SHA-256 of the labelled texts, whatever their order: names data that is not one file."""
+    def sha256(self) -> str:
+        """SHA-256 of the file the set was read from (what ``sha256sum`` prints); for a set that is not one file
+        (a base set plus the labelled pool), of its sorted ``label<TAB>text`` lines."""
+        path = Path(self.name)
         digest = hashlib.sha256()
+        if path.is_file():
+            with path.open("rb") as handle:
+                for chunk in iter(lambda: handle.read(1 << 20), b""):
+                    digest.update(chunk)
+            return digest.hexdigest()
         for line in sorted(f"{e.label}\t{e.text}" for e in self.examples):
             digest.update(line.encode("utf-8") + b"\n")
         return digest.hexdigest()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import logging
 import math
@@ -100,17 +99,6 @@ def _cpu_name() -> str:
             if line.startswith("model name"):
                 return line.split(":", 1)[1].strip()
     return platform.processor() or platform.machine()
-
-
-def _file_digest(name: str) -> str | None:
-    path = Path(name)
-    if not path.is_file():
-        return None
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def _load_base(config: TrainConfig) -> tuple[Any, Any, list[str]]:
@@ -399,12 +387,12 @@ def _save(
                     "train": {
                         "source": train_set.name,
                         "n": len(train_set.examples),
-                        "sha256": _file_digest(train_set.name) or train_set.content_sha256(),
+                        "sha256": train_set.sha256(),
                     },
                     "validation": {
                         "source": validation_set.name,
                         "n": len(validation_set.examples),
-                        "sha256": _file_digest(validation_set.name) or validation_set.content_sha256(),
+                        "sha256": validation_set.sha256(),
                     },
                 },
                 "training_seconds": round(seconds, 1),

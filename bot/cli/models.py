@@ -237,7 +237,7 @@ def publish_command(
             scored = score(model, data, lambda n: advance(bar, n))
         if not dry_run:
             record(app.sessions, model=entry.version, dataset=data.name, scored=scored)
-        scores.append(Scored(split, data.name, data.content_sha256(), scored.result))
+        scores.append(Scored(split, data.name, data.sha256(), scored.result))
         r = scored.result
         click.echo(
             f"{split}: {data.name}: accuracy {r.accuracy:.4f}, macro-F1 {r.macro_f1:.4f}, macro-recall "

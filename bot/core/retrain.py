@@ -41,10 +41,10 @@ class RetrainData:
 
     def describe(self) -> dict[str, Any]:
         return {
-            "train": {"source": self.train.name, "n": len(self.train.examples), "sha256": self.train.content_sha256()},
+            "train": {"source": self.train.name, "n": len(self.train.examples), "sha256": self.train.sha256()},
             "validation": {"source": self.validation.name, "n": len(self.validation.examples),
-                           "sha256": self.validation.content_sha256()},
-            "holdout": {"n": len(self.holdout.examples), "sha256": self.holdout.content_sha256()},
+                           "sha256": self.validation.sha256()},
+            "holdout": {"n": len(self.holdout.examples), "sha256": self.holdout.sha256()},
             "base_n": self.base_n,
             "pool_n": self.pool_n,
             "pool_train_n": self.pool_train_n,

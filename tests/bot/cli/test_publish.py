@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -98,5 +99,8 @@ def test_a_dry_run_evaluates_writes_the_card_and_sends_nothing(
     assert "## Evaluation gate" in card and "promoted against `sentiment-v1`" in card
     assert "promote by gate" in card
     assert card.count("SHA-256") >= 3
+    # A file's digest is what `sha256sum` prints for it.
+    assert f"| validation | `validation.jsonl` | 60 | `{hashlib.sha256(validation.read_bytes()).hexdigest()}` |" in card
+    assert hashlib.sha256(test.read_bytes()).hexdigest()[:12] in card
     listing = run_cli(monkeypatch, db_url, "models", "show", "sentiment-v2", "--json")
     assert '"active": true' in listing.stdout
