@@ -48,14 +48,20 @@ def active_version(session: Session) -> ModelVersion | None:
     return model_version(session=session, version=current.version) if current is not None else None
 
 
-def choose_model(sessions: sessionmaker[Session], setting: str | None) -> ModelChoice:
-    """The model to run: the setting, else the active registered version, else the hub default."""
+def choose_model(sessions: sessionmaker[Session], setting: str | None, *, strict: bool = False) -> ModelChoice:
+    """The model to run: the setting, else the active registered version, else the hub default.
+
+    A command that only classifies runs the default when the database cannot be read (said in the log); with
+    ``strict`` (a running process asking whether to swap) that raises instead: an outage is not "no registry".
+    """
     if setting:
         return ModelChoice(setting, "BRANDPULSE_MODEL")
     try:
         with sessions() as session:
             active = active_version(session)
     except (OperationalError, ProgrammingError) as exc:
+        if strict:
+            raise
         # A database not created yet has no registry; one that cannot be read is said in the log.
         if not any(m in str(exc) for m in ("no such table", "does not exist", "unable to open database file")):
             log.warning("the model registry cannot be read (%s); using the default model", type(exc).__name__)

@@ -60,9 +60,10 @@ class AppContext:
             cache_dir=cache_dir(),
         )
 
-    def model_choice(self) -> ModelChoice:
-        """The model to run: BRANDPULSE_MODEL, else the registry's active version, else the hub default."""
-        return choose_model(self.sessions, self.settings.model)
+    def model_choice(self, *, strict: bool = False) -> ModelChoice:
+        """The model to run: BRANDPULSE_MODEL, else the registry's active version, else the hub default (``strict``:
+        a database that cannot be read raises rather than meaning the default)."""
+        return choose_model(self.sessions, self.settings.model, strict=strict)
 
     def load_model(self, source: str | None = None) -> SentimentModel:
         """The sentiment model (``model_choice`` unless another source is given); ModelUnavailable says why not."""

@@ -57,7 +57,7 @@ class ModelWatcher:
     def check(self) -> bool:
         """One look at the registry; whether the model was swapped."""
         try:
-            choice = self.app.model_choice()
+            choice = self.app.model_choice(strict=True)
         except ModelUnavailable as exc:
             if self._refused != str(exc):
                 log.error("model swap: %s; the running model keeps serving", exc)

@@ -11,6 +11,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from bot.config.settings import load_settings
 from bot.core.models import promote, register
 from bot.runtime.context import AppContext
@@ -144,3 +146,18 @@ def test_a_worker_follows_promotions_and_a_pinned_model_does_not(tmp_path: Path)
     app.close()
     pinned.close()
     engine.dispose()
+
+
+def test_a_database_outage_is_not_taken_for_an_empty_registry(monkeypatch: pytest.MonkeyPatch) -> None:
+    from bot.runtime.swap import ModelWatcher
+
+    # Nothing answers on port 9: reading the registry fails as it does while PostgreSQL is down.
+    app = AppContext(load_settings(env_file=None, database_url="postgresql+psycopg://postgres@127.0.0.1:9/test"))
+    loads: list[str] = []
+    monkeypatch.setattr(app, "load_model", lambda source: loads.append(source))
+    swapped: list[str] = []
+    watcher = ModelWatcher(app, current="/models/m-v1", on_swap=lambda model, choice: swapped.append(choice.source),
+                           interval=1)  # fmt: skip
+    # The running model stays, and the hub default is not even loaded.
+    assert watcher.check() is False and loads == [] and swapped == []
+    app.close()
