@@ -10,8 +10,6 @@ import re
 import subprocess
 import sys
 import threading
-import time
-import urllib.request
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -32,6 +30,7 @@ from storage.migrate import ensure_schema
 from storage.models import GateDecision, RetrainRequest
 from tests.bot.runtime.test_alert_hook import notification
 from tests.bot.runtime.test_serve import serving
+from tests.bot.runtime.test_swap import _metrics, _model_of, _wait
 from tests.support.cli import run_cli
 from tests.support.fake_slack import FakeSlack
 from tests.support.models import build_tiny_model
@@ -41,24 +40,6 @@ from tests.support.slack import ADMIN, BOT_TOKEN, SIGNING_SECRET, Served
 
 TOKEN = "alertmanager-token-0123456789"
 NOW = datetime.now(UTC).replace(microsecond=0)
-
-
-def _wait(condition: Any, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.05)
-
-
-def _metrics(port: int) -> str:
-    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as response:
-        return response.read().decode()
-
-
-def _model_of(answer: dict[str, Any]) -> str:
-    found = re.search(r"model `([^`]+)`", json.dumps(answer["blocks"]))
-    assert found, answer
-    return found.group(1)
 
 
 def _env(tmp_path: Path, db_url: str, **extra: str) -> dict[str, str]:
