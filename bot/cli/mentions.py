@@ -14,7 +14,9 @@ from bot.cli.options import FORMATS, Moment, pass_database
 from bot.cli.render import progress_bar, render
 from bot.core.history import latest_mentions
 from bot.core.ingest import Importer, ImportReport, Rejection, RowError, detect_format, parse_field_overrides
+from bot.core.languages import language_filter
 from bot.core.stats import LABELS, brand_stats
+from bot.errors import UsageError
 from bot.runtime.context import AppContext
 
 
@@ -75,6 +77,7 @@ def ingest(
         default_source=source,
         brand=brand,
         batch_size=batch_size,
+        languages=app.settings.languages,
     )
     rejected = False
     for name in files:
@@ -124,6 +127,13 @@ def _import_one(
         )
 
 
+def _language_option(value: str | None) -> str | None:
+    try:
+        return language_filter(value)
+    except UsageError as exc:
+        raise click.BadParameter(str(exc).replace("`", "'"), param_hint="--language") from None
+
+
 def _local(moment: datetime | None, app: AppContext) -> str:
     return moment.astimezone(app.settings.tz).isoformat(timespec="seconds") if moment else ""
 
@@ -135,6 +145,7 @@ def _local(moment: datetime | None, app: AppContext) -> str:
 @click.option("--label", type=click.Choice(LABELS))
 @click.option("--source")
 @click.option("--search", help="Case-insensitive substring of the text; % and _ match literally.")
+@click.option("--language", help="Only mentions in this language (ISO 639-1 code: en, it, de).")
 @click.option("--limit", type=click.IntRange(1, 100_000), default=50, show_default=True)
 @click.option("--format", "fmt", type=FORMATS, default="table", show_default=True)
 @pass_database
@@ -146,18 +157,35 @@ def history(
     label: str | None,
     source: str | None,
     search: str | None,
+    language: str | None,
     limit: int,
     fmt: str,
 ) -> None:
     """Stored mentions, newest first."""
     _warn_unknown_brand(app, brand)
     mentions = latest_mentions(
-        app.sessions, brand=brand, since=since, until=until, label=label, source=source, search=search, limit=limit
+        app.sessions,
+        brand=brand,
+        since=since,
+        until=until,
+        label=label,
+        source=source,
+        search=search,
+        language=_language_option(language),
+        limit=limit,
     )
     if fmt == "table":
-        headers = ["created_at", "brand", "source", "label", "author", "text"]
+        headers = ["created_at", "brand", "source", "language", "label", "author", "text"]
         rows: list[list[Any]] = [
-            [_local(m.created_at, app), m.brand, m.source, m.label or m.status, m.author or "", m.text]
+            [
+                _local(m.created_at, app),
+                m.brand,
+                m.source,
+                m.language or "",
+                m.label or m.status,
+                m.author or "",
+                m.text,
+            ]
             for m in mentions
         ]
         click.echo(render(fmt, headers, rows, widths={"text": 80, "author": 20}))
@@ -171,6 +199,7 @@ def history(
         "author",
         "url",
         "language",
+        "language_confidence",
         "text",
         "status",
         "label",
@@ -192,6 +221,7 @@ def history(
             m.author,
             m.url,
             m.language,
+            m.language_confidence,
             m.text,
             m.status,
             m.label,
@@ -213,10 +243,19 @@ def history(
 @click.option("--by", type=click.Choice(["hour", "day"]), default="day", show_default=True)
 @click.option("--since", type=Moment(), help="Start (default: 30 days back by day, 48 hours back by hour).")
 @click.option("--until", type=Moment(), help="End (default: now).")
+@click.option("--language", help="Only mentions in this language (ISO 639-1 code: en, it, de).")
 @click.option("--format", "fmt", type=FORMATS, default="table", show_default=True)
 @pass_database
-def stats(app: AppContext, brand: str, by: str, since: datetime | None, until: datetime | None, fmt: str) -> None:
-    """Mentions and label shares per hour or day, in the configured timezone."""
+def stats(
+    app: AppContext,
+    brand: str,
+    by: str,
+    since: datetime | None,
+    until: datetime | None,
+    language: str | None,
+    fmt: str,
+) -> None:
+    """Mentions and label shares per hour or day, in the configured timezone (in one language with --language)."""
     _warn_unknown_brand(app, brand)
     until = until or datetime.now(UTC)
     since = since or until - (timedelta(days=30) if by == "day" else timedelta(hours=48))
@@ -231,6 +270,7 @@ def stats(app: AppContext, brand: str, by: str, since: datetime | None, until: d
             since=since,
             until=until,
             watched=app.brands.names,
+            language=_language_option(language),
         )
     if fmt == "json":
         click.echo(json.dumps([b.as_dict() for b in buckets], indent=2))

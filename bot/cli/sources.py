@@ -76,6 +76,7 @@ def sources_poll(app: AppContext, name: str, dry_run: bool) -> None:
         options=HttpOptions(timeout_seconds=settings.source_timeout_seconds, max_bytes=settings.source_max_bytes),
         now=datetime.now(UTC),
         dry_run=dry_run,
+        languages=app.settings.languages,
     )
     for match in report.matches:
         mark = "+" if match.new else "="

@@ -6,6 +6,7 @@ import base64
 import binascii
 import difflib
 import os
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -14,6 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from analysis.routing import Routes
 from bot.config.cron import CronExpression
 from bot.errors import ConfigError, mask_secrets
 
@@ -46,6 +48,15 @@ class Settings(BaseSettings):
             "active version (`brandpulse models list`), else cardiffnlp/twitter-roberta-base-sentiment-latest."
         ),
     )
+    model_routes: str | None = Field(
+        default=None,
+        description=(
+            "The model of each language, comma-separated LANGUAGE=MODEL pairs: en=active,*=models/e5-multilingual-v1 "
+            "(a directory, a hub id or a registered version; `active` is the model brandpulse runs otherwise; `*` "
+            "every other language and texts of no known language). Unset: English to the default hub model and the "
+            "rest to cardiffnlp/twitter-xlm-roberta-base-sentiment when no model is set or active, else one model for all."
+        ),
+    )
     model_poll_seconds: float = Field(
         default=30,
         ge=0,
@@ -70,6 +81,11 @@ class Settings(BaseSettings):
     slack_app_token: SecretStr | None = Field(default=None, description="App-level token (xapp-...), Socket Mode.")
     slack_api_url: str = Field(
         default="https://slack.com/api/", description="Slack Web API base URL (tests and proxies change it)."
+    )
+    languages: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="ISO 639-1 codes of the languages the team watches, comma-separated (en,it,de): the language "
+        "detector picks among them when one is among its best guesses; empty: any language.",
     )
     admin_users: Annotated[list[str], NoDecode] = Field(
         default_factory=list, description="Slack user IDs allowed to query history and stats, comma-separated."
@@ -179,6 +195,25 @@ class Settings(BaseSettings):
         if not value.startswith(("https://", "http://")):
             raise ValueError("expected an http(s):// URL such as https://slack.com/api/")
         return value if value.endswith("/") else value + "/"
+
+    @field_validator("model_routes")
+    @classmethod
+    def _routes(cls, value: str | None) -> str | None:
+        if value is not None and value.strip():
+            Routes.parse(value)
+            return value.strip()
+        return None
+
+    @field_validator("languages", mode="before")
+    @classmethod
+    def _language_codes(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = [part.lower() for part in value.replace(",", " ").split() if part]
+        if isinstance(value, list):
+            for code in value:
+                if not isinstance(code, str) or not re.fullmatch(r"[a-z]{2,3}", code):
+                    raise ValueError("expected ISO 639-1 language codes such as en, it, de, separated by commas")
+        return value
 
     @field_validator("admin_users", mode="before")
     @classmethod

@@ -13,6 +13,7 @@ from analysis.errors import InvalidInput
 from analysis.labels import LABELS
 from analysis.options import InferenceOptions
 from analysis.prediction import Classifier, Prediction
+from analysis.routing import RoutedClassifier
 from storage.mentions import Classification, claim_pending, store_results
 
 log = logging.getLogger(__name__)
@@ -53,7 +54,12 @@ def classify_pending(
             mentions = claim_pending(session=session, limit=size)
             if not mentions:
                 break
-            results = model.classify([m.text for m in mentions])
+            texts = [m.text for m in mentions]
+            if isinstance(model, RoutedClassifier):
+                # Each mention goes to its stored language's model (the source's word, else the detector's).
+                results = model.classify(texts, languages=[m.language for m in mentions])
+            else:
+                results = model.classify(texts)
             verdicts = [_verdict(m.id, r, model.name) for m, r in zip(mentions, results, strict=True)]
             store_results(session=session, results=verdicts, at=datetime.now(UTC))
         report.batches += 1

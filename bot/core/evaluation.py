@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import time
+from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -23,16 +24,40 @@ class Scored:
     seconds: float
     # Texts the model refused (counted as neutral).
     invalid: int
+    # The same figures per language (the data set's, else the detector's; "unknown" where neither says).
+    by_language: dict[str, Evaluation] = field(default_factory=dict)
+    # How many predictions each model made (several behind per-language routes).
+    by_model: dict[str, int] = field(default_factory=dict)
 
 
-def score(model: Classifier, data: LabelledSet, progress: Callable[[int], None] | None = None) -> Scored:
-    """The model's figures on ``data``; texts it refuses count as neutral."""
+UNKNOWN = "unknown"
+
+
+def score(
+    model: Classifier,
+    data: LabelledSet,
+    progress: Callable[[int], None] | None = None,
+    detect: Callable[[str], str | None] | None = None,
+) -> Scored:
+    """The model's figures on ``data``, overall and per language (``detect`` names the language of a text the data
+    set does not); texts it refuses count as neutral."""
     started = time.perf_counter()
     results = model.classify(data.texts, progress=progress)
     seconds = time.perf_counter() - started
     predicted = [r.label if isinstance(r, Prediction) else "neutral" for r in results]
     invalid = sum(isinstance(r, InvalidInput) for r in results)
-    return Scored(evaluate(data.labels, predicted), seconds, invalid)
+    groups: dict[str, list[int]] = {}
+    for index, example in enumerate(data.examples):
+        language = example.language or (detect(example.text) if detect is not None else None)
+        groups.setdefault(language or UNKNOWN, []).append(index)
+    by_language = {}
+    if detect is not None or any(e.language for e in data.examples):
+        by_language = {
+            language: evaluate([data.labels[i] for i in indexes], [predicted[i] for i in indexes])
+            for language, indexes in sorted(groups.items())
+        }
+    by_model = Counter(r.model for r in results if isinstance(r, Prediction))
+    return Scored(evaluate(data.labels, predicted), seconds, invalid, by_language, dict(by_model))
 
 
 def record(sessions: sessionmaker[Session], *, model: str, dataset: str, scored: Scored) -> None:
@@ -62,7 +87,8 @@ def score_and_record(
     model: Classifier,
     data: LabelledSet,
     progress: Callable[[int], None] | None = None,
+    detect: Callable[[str], str | None] | None = None,
 ) -> Scored:
-    scored = score(model, data, progress)
+    scored = score(model, data, progress, detect)
     record(sessions, model=model.name, dataset=data.name, scored=scored)
     return scored

@@ -19,6 +19,7 @@ def latest_mentions(
     label: str | None = None,
     source: str | None = None,
     search: str | None = None,
+    language: str | None = None,
     limit: int = 50,
     before: tuple[datetime, int] | None = None,
 ) -> list[Mention]:
@@ -32,6 +33,7 @@ def latest_mentions(
             label=label,
             source=source,
             search=search,
+            language=language,
             limit=limit,
             before=before,
         )

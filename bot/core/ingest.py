@@ -8,7 +8,9 @@ import hashlib
 import json
 import logging
 import re
-from collections.abc import Callable, Iterator
+from collections import deque
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime, tzinfo
 from pathlib import Path
@@ -18,6 +20,8 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import InterfaceError, InternalError, OperationalError, StatementError
 
 from analysis.brand_match import BrandMatcher
+from analysis.language import BackgroundDetector, Detected, detect_all, detector_for
+from bot.core.languages import language_of
 from bot.core.timeparse import parse_timestamp
 from bot.errors import UsageError
 from storage.mentions import MAX_TEXT_CHARS, MentionRow, insert_mentions, new_mention
@@ -276,6 +280,7 @@ class Importer:
         batch_size: int = 2000,
         max_record_bytes: int = MAX_RECORD_BYTES,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
+        languages: Sequence[str] = (),
     ) -> None:
         if not _SOURCE_NAME.match(default_source):
             raise RowError(f"source {default_source!r}: expected up to 32 lowercase letters, digits, '.', '_', '-'")
@@ -290,8 +295,11 @@ class Importer:
         self.batch_size = batch_size
         self.max_record_bytes = max_record_bytes
         self.now = now
+        # A row without a language gets the detector's (picking among ``languages`` when given).
+        self.languages = tuple(sorted(languages))
+        self.detector = detector_for(self.languages)
 
-    def to_rows(self, values: dict[str, Any], ingested_at: datetime) -> list[MentionRow]:
+    def to_rows(self, values: dict[str, Any], ingested_at: datetime, *, detect: bool = True) -> list[MentionRow]:
         """The mention rows of one record of a file, one for each brand it is about (its ``brand`` field, or every
         brand its text names); RowError says why it cannot be imported."""
         f = self.fields
@@ -360,6 +368,7 @@ class Importer:
         elif len(external_id) > MAX_ID_CHARS:
             raise RowError(f"id is over {MAX_ID_CHARS} characters")
 
+        language, confidence = language_of(text, language, self.detector if detect else None)
         return [
             new_mention(
                 source=source,
@@ -371,6 +380,7 @@ class Importer:
                 author=author,
                 url=url,
                 language=language,
+                language_confidence=confidence,
             )
             for each in brands
         ]
@@ -406,9 +416,11 @@ class Importer:
         advance: Callable[[int], None] = lambda n: None,
         reject: Callable[[Rejection], None] = lambda r: None,
         ingested_at: datetime | None = None,
+        detect: bool = True,
     ) -> Iterator[tuple[int, MentionRow]]:
         """The mention rows of a file with their line numbers (a line that names two brands gives two rows); lines
-        that cannot be imported go to ``reject``."""
+        that cannot be imported go to ``reject``. ``detect=False`` leaves the languages the file does not give to
+        the caller."""
         if file_format == "csv":
             records = _csv_records(stream, advance, delimiter, self.max_record_bytes, self.fields.text)
         elif file_format == "jsonl":
@@ -421,7 +433,7 @@ class Importer:
                 reject(Rejection(path, record.line, record.error or "unreadable row"))
                 continue
             try:
-                made = self.to_rows(record.values, at)
+                made = self.to_rows(record.values, at, detect=detect)
             except RowError as exc:
                 reject(Rejection(path, record.line, str(exc)))
                 continue
@@ -451,19 +463,55 @@ class Importer:
             on_reject(rejection)
 
         last_line = 0
-        for line, row in self.rows(
-            stream, path=path, file_format=file_format, delimiter=delimiter, advance=advance, reject=reject
-        ):
-            if line != last_line:
-                report.read += 1
-                last_line = line
-            report.mentions += 1
-            batch.append((line, row))
-            if len(batch) >= self.batch_size:
-                self._flush(batch, report, on_reject)
-                batch = []
-        self._flush(batch, report, on_reject)
+        # Languages are detected a batch at a time in a process of their own, while the next batch is parsed:
+        # detection costs about as much as the rest of a row's import, and the other core is idle.
+        background = BackgroundDetector(self.languages)
+        waiting: deque[tuple[list[tuple[int, MentionRow]], Future[list[Detected]]]] = deque()
+        try:
+            for line, row in self.rows(
+                stream,
+                path=path,
+                file_format=file_format,
+                delimiter=delimiter,
+                advance=advance,
+                reject=reject,
+                detect=False,
+            ):
+                if line != last_line:
+                    report.read += 1
+                    last_line = line
+                report.mentions += 1
+                batch.append((line, row))
+                if len(batch) >= self.batch_size:
+                    waiting.append((batch, background.submit(_undetected(batch))))
+                    batch = []
+                    if len(waiting) > AHEAD:
+                        self._flush(self._with_languages(*waiting.popleft()), report, on_reject)
+            while waiting:
+                self._flush(self._with_languages(*waiting.popleft()), report, on_reject)
+        finally:
+            background.close()
+        self._flush(self._with_languages(batch, None), report, on_reject)
         return report
+
+    def _with_languages(
+        self, batch: list[tuple[int, MentionRow]], found: Future[list[Detected]] | None
+    ) -> list[tuple[int, MentionRow]]:
+        """The batch with the detected languages filled in (``found``: detected in the helper process; None, or a
+        helper that failed: detected here and now)."""
+        detected = None
+        if found is not None:
+            try:
+                detected = found.result(timeout=120)
+            except Exception as exc:  # noqa: BLE001 - a broken helper process costs speed, never the import
+                log.warning("language detection in a helper process failed (%s); detecting here", type(exc).__name__)
+        if detected is None:
+            detected = detect_all(_undetected(batch), self.languages)
+        results = iter(detected)
+        for _, row in batch:
+            if row["language"] is None:
+                row["language"], row["language_confidence"] = next(results)
+        return batch
 
     def _flush(
         self,
@@ -483,6 +531,15 @@ class Importer:
         delimiter = kwargs.pop("delimiter", None) or ("\t" if str(path).lower().endswith(".tsv") else ",")
         with path.open("rb") as stream:
             return self.import_stream(stream, path=str(path), file_format=chosen, delimiter=delimiter, **kwargs)
+
+
+# Batches whose languages are being detected while the next ones are parsed.
+AHEAD = 2
+
+
+def _undetected(batch: list[tuple[int, MentionRow]]) -> list[str]:
+    """The texts of the rows whose file gave no language."""
+    return [row["text"] for _, row in batch if row["language"] is None]
 
 
 def parse_field_overrides(pairs: list[str]) -> FieldMap:

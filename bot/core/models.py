@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from analysis.errors import ModelUnavailable
 from analysis.options import METADATA_FILE
+from analysis.routing import ACTIVE, Routes
 from bot.errors import UsageError
 from storage.models import ModelActivation, ModelVersion
 from storage.registry import (
@@ -32,6 +33,9 @@ from storage.registry import (
 log = logging.getLogger(__name__)
 
 HUB_DEFAULT = "cardiffnlp/twitter-roberta-base-sentiment-latest"
+# Its multilingual sibling (XLM-T: Arabic, English, French, German, Hindi, Italian, Portuguese, Spanish), for the
+# languages the default reads poorly.
+HUB_MULTILINGUAL = "cardiffnlp/twitter-xlm-roberta-base-sentiment"
 
 
 @dataclass(frozen=True)
@@ -74,6 +78,30 @@ def choose_model(sessions: sessionmaker[Session], setting: str | None, *, strict
             "promote another version (brandpulse models promote VERSION) or set BRANDPULSE_MODEL"
         )
     return ModelChoice(active.path, "active version", active.version)
+
+
+def choose_routes(setting: str | None, choice: ModelChoice) -> Routes | None:
+    """Which model reads which language: BRANDPULSE_MODEL_ROUTES; unset, English to the hub default and the rest to
+    its multilingual sibling when the bot runs the hub default; else None (one model for every language)."""
+    if setting:
+        return Routes.parse(setting)
+    if choice.how == "default":
+        return Routes({"en": ACTIVE}, default=HUB_MULTILINGUAL)
+    return None
+
+
+def route_source(sessions: sessionmaker[Session], source: str) -> str:
+    """What a route names, as a loadable source: a registered version's directory, else the source itself."""
+    if Path(source).expanduser().exists() or "/" in source:
+        return source
+    with sessions() as session:
+        entry = model_version(session=session, version=source)
+    if entry is None:
+        raise ModelUnavailable(
+            f"BRANDPULSE_MODEL_ROUTES names {source!r}, which is neither a directory, a hub id nor a registered "
+            "version (brandpulse models list)"
+        )
+    return entry.path
 
 
 def _known(session: Session, version: str) -> ModelVersion:

@@ -10,7 +10,8 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from storage.mentions import QUARTER_HOUR, QuarterCount, label_counts, quarter_hour_counts
+from bot.core.languages import LanguageShare, language_mix
+from storage.mentions import QUARTER_HOUR, QuarterCount, label_counts, language_label_counts, quarter_hour_counts
 from storage.models import Label
 
 Granularity = Literal["hour", "day"]
@@ -105,12 +106,18 @@ def brand_stats(
     since: datetime | None = None,
     until: datetime | None = None,
     watched: Sequence[str] = (),
+    language: str | None = None,
 ) -> list[Bucket]:
-    """A brand's buckets; with ``watched`` (every brand of the brands file), each bucket's share of voice too."""
-    counts = quarter_hour_counts(session=session, brand=brand, since=since, until=until)
+    """A brand's buckets; with ``watched`` (every brand of the brands file), each bucket's share of voice too.
+
+    With ``language``, only mentions in that language count, share of voice included (the brand's part of what is
+    said in that language)."""
+    counts = quarter_hour_counts(session=session, brand=brand, since=since, until=until, language=language)
     buckets = regroup(counts, tz=tz, by=by, since=since, until=until)
     if watched:
-        everyone = quarter_hour_counts(session=session, brand=sorted({brand, *watched}), since=since, until=until)
+        everyone = quarter_hour_counts(
+            session=session, brand=sorted({brand, *watched}), since=since, until=until, language=language
+        )
         totals = {b.start: b.count for b in regroup(everyone, tz=tz, by=by, since=since, until=until)}
         for bucket in buckets:
             bucket.all_brands = totals.get(bucket.start, bucket.count)
@@ -125,10 +132,13 @@ def daily_stats(
     since: datetime,
     until: datetime,
     watched: Sequence[str] = (),
+    language: str | None = None,
 ) -> list[Bucket]:
     """A brand's mentions, label shares (and share of voice among ``watched``) per local day in [since, until)."""
     with sessions() as session:
-        return brand_stats(session=session, brand=brand, tz=tz, by="day", since=since, until=until, watched=watched)
+        return brand_stats(
+            session=session, brand=brand, tz=tz, by="day", since=since, until=until, watched=watched, language=language
+        )
 
 
 def share_of_voice(volumes: dict[str, int]) -> dict[str, float]:
@@ -144,6 +154,7 @@ class BrandPulse:
     brand: str
     now: dict[str | None, int]
     before: dict[str | None, int]
+    languages: list[LanguageShare] = field(default_factory=list)  # in the window
 
 
 def brand_pulse(
@@ -153,4 +164,8 @@ def brand_pulse(
     with sessions() as session:
         current = label_counts(session=session, since=end - window, until=end)
         previous = label_counts(session=session, since=end - 2 * window, until=end - window)
-    return [BrandPulse(brand, current.get(brand, {}), previous.get(brand, {})) for brand in brands]
+        languages = language_label_counts(session=session, since=end - window, until=end)
+    return [
+        BrandPulse(brand, current.get(brand, {}), previous.get(brand, {}), language_mix(languages.get(brand, {})))
+        for brand in brands
+    ]

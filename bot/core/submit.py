@@ -16,6 +16,7 @@ from sqlalchemy.exc import StatementError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.core.ingest import MAX_AUTHOR_CHARS, MAX_ID_CHARS, Importer, RowError, connection_trouble
+from bot.core.languages import language_filter
 from bot.core.timeparse import parse_moment
 from bot.errors import UsageError
 from storage.mentions import MAX_TEXT_CHARS, MentionRow, history, insert_mentions, stored_keys
@@ -93,7 +94,10 @@ class MentionOut(BaseModel):
     text: str
     author: str | None
     url: str | None
-    language: str | None
+    language: str | None = Field(description="ISO 639-1 code: the source's, else the detector's.")
+    language_confidence: float | None = Field(
+        description="How sure the language detector was (0-1); null when the source gave the language."
+    )
     created_at: datetime
     ingested_at: datetime
     status: Literal["pending", "classified", "failed"]
@@ -266,6 +270,7 @@ class Submissions:
         label: str | None = None,
         source: str | None = None,
         search: str | None = None,
+        language: str | None = None,
         limit: int = 50,
         cursor: str | None = None,
         now: datetime | None = None,
@@ -291,6 +296,7 @@ class Submissions:
                 label=label,
                 source=source,
                 search=search,
+                language=language_filter(language),
                 limit=limit + 1,
                 before=before,
             )
@@ -334,6 +340,7 @@ def _out(mention: Mention) -> MentionOut:
             "author": mention.author,
             "url": mention.url,
             "language": mention.language,
+            "language_confidence": mention.language_confidence,
             "created_at": mention.created_at,
             "ingested_at": mention.ingested_at,
             "status": mention.status,

@@ -11,6 +11,9 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.orm import Session
 
 from analysis.labels import LABELS
+from analysis.spikes import word_counts
+from analysis.words import words
+from bot.core.languages import LanguageShare, language_mix
 from bot.core.samples import Sample, pick_samples
 from bot.core.stats import Bucket, brand_stats, share_of_voice
 from bot.jobs.chart import sentiment_chart
@@ -30,10 +33,15 @@ from bot.slack.blocks import (
     section,
     sections,
 )
-from storage.mentions import brand_label_counts, label_counts, strongest
+from bot.slack.views.languages import language_mix_line
+from storage.mentions import brand_label_counts, label_counts, language_label_counts, strongest, texts_between
 from storage.outbox import enqueue
 
 QUOTE_CHARS = 280
+# Top words: the words held by the most of (up to TEXT_LIMIT of) the period's mentions, each by at least two.
+TOP_WORDS = 5
+MIN_WORD_MENTIONS = 2
+TEXT_LIMIT = 5000
 # The strongest mentions of a label that a digest's samples are chosen from (grouped, then the most engaged first).
 SAMPLE_POOL = 200
 
@@ -50,6 +58,9 @@ class Digest:
     buckets: list[Bucket] = field(default_factory=list)
     # Mentions of each watched brand in the period (this one included): the share of voice.
     voices: dict[str, int] = field(default_factory=dict)
+    languages: list[LanguageShare] = field(default_factory=list)
+    # The content words the most mentions of the period hold (stop words of each mention's language left out).
+    top_words: list[tuple[str, int]] = field(default_factory=list)
 
     @property
     def volume(self) -> int:
@@ -83,8 +94,10 @@ def build_digest(
     tz: ZoneInfo,
     top: int,
     watched: Sequence[str] = (),
+    keywords: Sequence[str] = (),
 ) -> Digest:
-    """A brand's figures for [start, end); ``watched`` (the brands file's brands) gives its share of voice."""
+    """A brand's figures for [start, end); ``watched`` (the brands file's brands) gives its share of voice, and the
+    brand's ``keywords`` are left out of its top words (they say nothing new)."""
     length = end - start
     digest = Digest(
         brand=brand,
@@ -99,6 +112,13 @@ def build_digest(
         if watched:
             counts = label_counts(session=session, since=start, until=end)
             digest.voices = {name: sum(counts.get(name, {}).values()) for name in sorted({brand, *watched})}
+        by_language = language_label_counts(session=session, brand=brand, since=start, until=end)
+        digest.languages = language_mix(by_language.get(brand, {}))
+        exclude = frozenset(words(" ".join([brand, *keywords])))
+        texts = texts_between(session=session, brand=brand, since=start, until=end, limit=TEXT_LIMIT)
+        held = word_counts(texts, exclude)
+        ranked = sorted(held.items(), key=lambda item: (-item[1], item[0]))  # ties in a stable order
+        digest.top_words = [(word, n) for word, n in ranked[:TOP_WORDS] if n >= MIN_WORD_MENTIONS]
         digest.buckets = brand_stats(
             session=session, brand=brand, tz=tz, by="hour" if digest.hourly else "day", since=start, until=end
         )
@@ -159,10 +179,20 @@ def render_digest(digest: Digest, tz: ZoneInfo) -> dict[str, Any]:
     voice = _voice_line(digest)
     if voice is not None:
         volume_line += "\n" + voice
+    languages = language_mix_line(digest.languages)
+    if languages is not None:
+        volume_line += "\n" + languages
+    talked = " · ".join(f"{escape(word)} ({n:,})" for word, n in digest.top_words)
+    if talked:
+        volume_line += f"\nTop words: {talked}"
     parts: list[Block] = [header(f"Digest: {digest.brand}"), section(volume_line + "\n" + "\n".join(share_lines))]
     text_lines = [f"Digest for {brand}, {period}: {digest.volume:,} mentions", ", ".join(share_text)]
     if voice is not None:
         text_lines.append(voice.replace("*", ""))
+    if languages is not None:
+        text_lines.append(languages)
+    if talked:
+        text_lines.append(f"Top words: {talked}")
     for title, samples, label in (
         ("Negative, most engaged first", digest.most_negative, "negative"),
         ("Positive, most engaged first", digest.most_positive, "positive"),
@@ -192,6 +222,7 @@ def queue(ctx: JobContext, brand: str, *, start: datetime, end: datetime) -> str
             tz=tz,
             top=ctx.settings.digest_top,
             watched=ctx.brands.names,
+            keywords=config.keywords,
         )
         chart = None
         if digest.buckets:

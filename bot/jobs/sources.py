@@ -19,7 +19,13 @@ def poll(ctx: JobContext, name: str, now: datetime) -> str:
     if config is None:
         return Idle(f"{name}: no longer configured")
     report = poll_source(
-        config=config, brands=ctx.brands, sessions=ctx.sessions, env=ctx.env, options=http_options(ctx), now=now
+        config=config,
+        brands=ctx.brands,
+        sessions=ctx.sessions,
+        env=ctx.env,
+        options=http_options(ctx),
+        now=now,
+        languages=ctx.settings.languages,
     )
     summary = report.summary()
     return summary if report.added else Idle(summary)

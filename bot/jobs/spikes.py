@@ -18,7 +18,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.orm import Session
 
 from analysis.labels import LABELS
-from analysis.spikes import Term, distinguishing_terms, negative_share_test, volume_test, words
+from analysis.spikes import Term, distinguishing_terms, negative_share_test, volume_test
+from analysis.words import words
 from bot.config.brands import AlertConfig, Brand
 from bot.core.samples import Sample, pick_samples
 from bot.jobs.deps import Idle, JobContext

@@ -2,18 +2,25 @@
 
 from __future__ import annotations
 
+import logging
+import threading
 from functools import cached_property
 from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from analysis.language import detector_for
 from analysis.options import InferenceOptions
+from analysis.prediction import Classifier
+from analysis.routing import ACTIVE, RoutedClassifier
 from bot.config.brands import BrandsConfig, load_brands
 from bot.config.settings import Settings, cache_dir
-from bot.core.models import ModelChoice, choose_model
+from bot.core.models import ModelChoice, choose_model, choose_routes, route_source
 from storage.db import make_engine, make_sessionmaker
 from storage.migrate import ensure_schema
+
+log = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
     from prometheus_client import CollectorRegistry
@@ -26,6 +33,8 @@ class AppContext:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self._migrated = False
+        self._routes_lock = threading.Lock()
+        self._route_models: dict[str, Classifier] = {}
 
     @cached_property
     def engine(self) -> Engine:
@@ -64,6 +73,32 @@ class AppContext:
         """The model to run: BRANDPULSE_MODEL, else the registry's active version, else the hub default (``strict``:
         a database that cannot be read raises rather than meaning the default)."""
         return choose_model(self.sessions, self.settings.model, strict=strict)
+
+    def classifier(self, model: Classifier, choice: ModelChoice | None = None) -> Classifier:
+        """What classifies mentions: ``model`` (the one ``choice`` names) alone, or behind the per-language routes,
+        whose other models load on first use, once per process."""
+        routes = choose_routes(self.settings.model_routes, choice or self.model_choice())
+        if routes is None or routes.sources == [ACTIVE]:
+            return model
+
+        def model_for(source: str) -> Classifier:
+            return model if source == ACTIVE else self.route_model(source)
+
+        return RoutedClassifier(routes, model_for=model_for, detect=self.detect_language)
+
+    def detect_language(self, text: str) -> str | None:
+        """A text's language as ingestion detects it (among BRANDPULSE_LANGUAGES where it can)."""
+        found = detector_for(tuple(sorted(self.settings.languages))).detect(text)
+        return found.code if found is not None else None
+
+    def route_model(self, source: str) -> Classifier:
+        """A model a route names, loaded once per process (ModelUnavailable, each time, when it cannot be)."""
+        with self._routes_lock:
+            if source not in self._route_models:
+                loaded = self.load_model(route_source(self.sessions, source))
+                log.info("model %s loaded for its languages (%s)", loaded.name, loaded.report.summary)
+                self._route_models[source] = loaded
+            return self._route_models[source]
 
     def load_model(self, source: str | None = None) -> SentimentModel:
         """The sentiment model (``model_choice`` unless another source is given); ModelUnavailable says why not."""

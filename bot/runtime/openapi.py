@@ -111,6 +111,12 @@ def openapi_document(*, brands: Sequence[str] = (), server_url: str | None = Non
             text_filter("label", "Only this sentiment.", type="string", enum=["negative", "neutral", "positive"]),
             text_filter("source", "Only this source.", type="string", minLength=1),
             text_filter("search", "Case-insensitive substring of the text.", type="string", minLength=1),
+            text_filter(
+                "language",
+                "Only mentions in this language (ISO 639-1 code; a region such as pt-BR is dropped).",
+                type="string",
+                pattern="^[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})*$",
+            ),
             text_filter("limit", "Mentions per page.", type="integer", minimum=1, maximum=MAX_PAGE, default=50),
             text_filter("cursor", "The `next_cursor` of the previous page.", type="string", minLength=1),
         ],

@@ -9,6 +9,7 @@ from datetime import timedelta
 
 from analysis.errors import ModelUnavailable
 from analysis.prediction import Classifier
+from bot.core.models import ModelChoice
 from bot.jobs.deps import Job, JobContext
 from bot.jobs.registry import build_jobs, run_occurrence
 from bot.jobs.scheduler import JobScheduler
@@ -38,7 +39,7 @@ class ModelSlot:
             if self._model is None:
                 try:
                     choice = self.app.model_choice()
-                    self._model = self.app.load_model(choice.source)
+                    self._model = self.app.classifier(self.app.load_model(choice.source), choice)
                     self.source = choice.source
                 except ModelUnavailable as exc:
                     self._model = exc
@@ -47,9 +48,10 @@ class ModelSlot:
             raise model
         return model
 
-    def swap(self, model: Classifier, source: str) -> None:
+    def swap(self, model: Classifier, choice: ModelChoice) -> None:
+        routed = self.app.classifier(model, choice)  # the other languages' models stay loaded
         with self._lock:
-            self._model, self.source = model, source
+            self._model, self.source = routed, choice.source
 
 
 def job_context(app: AppContext, model: Callable[[], Classifier]) -> JobContext:
@@ -148,9 +150,7 @@ class Worker:
         self.pipeline = Pipeline(self.app, model, run_jobs=True)
         self.pipeline.start()
         log.info("worker %s running %d jobs", self.pipeline.ctx.owner, len(self.pipeline.jobs))
-        self.watcher = watcher_for(
-            self.app, current=model.source, on_swap=lambda new, choice: model.swap(new, choice.source)
-        )
+        self.watcher = watcher_for(self.app, current=model.source, on_swap=lambda new, choice: model.swap(new, choice))
         if self.watcher is not None:
             self.watcher.start()
 

@@ -71,7 +71,7 @@ class Server:
                 metrics.serving(
                     name=model.name, source=choice.source, device=model.report.device, precision=model.report.precision
                 )
-                predictor = Batcher(metrics.measured(model), max_batch=settings.batch_size)
+                predictor = Batcher(metrics.measured(app.classifier(model, choice)), max_batch=settings.batch_size)
                 serving = choice.source
             except AnalysisError as exc:
                 # Ingest, history and metrics keep working; classification waits for a model.
@@ -163,7 +163,7 @@ class Server:
         """Serve ``model`` from now on: /sentiment and the jobs share the batcher, whose next batch runs on it."""
         services = self.services
         assert services is not None
-        measured = metrics.measured(model)
+        measured = metrics.measured(self.app.classifier(model, choice))
         if services.predictor is None:
             services.predictor = Batcher(measured, max_batch=self.app.settings.batch_size)
             services.model_error = None
@@ -180,7 +180,13 @@ class Server:
         tokens, webhooks = BearerTokens(settings.api_token_list), WebhookSecrets(settings.webhook_keys)
         if not (tokens or webhooks):
             return None
-        importer = Importer(engine=app.engine, matcher=app.brands.matcher(), tz=settings.tz, default_source="api")
+        importer = Importer(
+            engine=app.engine,
+            matcher=app.brands.matcher(),
+            tz=settings.tz,
+            default_source="api",
+            languages=settings.languages,
+        )
         return ApiEndpoint(
             submissions=Submissions(engine=app.engine, sessions=app.sessions, importer=importer),
             tokens=tokens,

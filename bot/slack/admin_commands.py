@@ -13,6 +13,7 @@ from typing import Any
 
 from analysis.labels import LABELS
 from bot.core.history import latest_mentions
+from bot.core.languages import language_filter
 from bot.core.stats import daily_stats
 from bot.errors import NotAllowed, UsageError
 from bot.slack.deps import Services
@@ -27,6 +28,7 @@ _PERIOD = re.compile(r"^(\d{1,4})([hdw])$")
 _UNITS = {"h": timedelta(hours=1), "d": timedelta(days=1), "w": timedelta(weeks=1)}
 MAX_PERIOD = timedelta(days=366)
 MAX_WORDS = 200
+LANGUAGE_PREFIX = "lang:"
 
 
 def period_of(value: str) -> timedelta:
@@ -41,7 +43,7 @@ def period_of(value: str) -> timedelta:
 
 def parse_history(services: Services, args: list[str]) -> HistoryQuery:
     if not args:
-        raise UsageError(f"write `{COMMAND} history <brand> [7d] [negative|neutral|positive] [words]`")
+        raise UsageError(f"write `{COMMAND} history <brand> [7d] [negative|neutral|positive] [lang:it] [words]`")
     brand, rest = known_brand(services, args[0]), args[1:]
     period = "7d"
     if rest and _PERIOD.match(rest[0].lower()):
@@ -50,10 +52,18 @@ def parse_history(services: Services, args: list[str]) -> HistoryQuery:
     label = None
     if rest and rest[0].lower() in LABELS:
         label = rest.pop(0).lower()
+    language = _language_word(rest)
     words = " ".join(rest)
     if len(words) > MAX_WORDS:
         raise UsageError(f"search for at most {MAX_WORDS} characters of words")
-    return HistoryQuery(brand=brand, period=period, label=label, words=words)
+    return HistoryQuery(brand=brand, period=period, label=label, words=words, language=language)
+
+
+def _language_word(rest: list[str]) -> str | None:
+    """Takes ``lang:it`` off the front of ``rest``: the language to keep."""
+    if rest and rest[0].lower().startswith(LANGUAGE_PREFIX):
+        return language_filter(rest.pop(0)[len(LANGUAGE_PREFIX) :])
+    return None
 
 
 def known_brand(services: Services, name: str) -> str:
@@ -75,6 +85,7 @@ def history(services: Services, query: HistoryQuery) -> dict[str, Any]:
         since=since,
         label=query.label,
         search=query.words or None,
+        language=query.language,
         limit=PAGE_SIZE + 1,
         before=before,
     )
@@ -86,16 +97,27 @@ def history(services: Services, query: HistoryQuery) -> dict[str, Any]:
 
 def stats(services: Services, args: list[str]) -> dict[str, Any]:
     if not args:
-        raise UsageError(f"write `{COMMAND} stats <brand> [30d]`")
-    brand = known_brand(services, args[0])
-    period = args[1].lower() if len(args) > 1 else "30d"
+        raise UsageError(f"write `{COMMAND} stats <brand> [30d] [lang:it]`")
+    brand, rest = known_brand(services, args[0]), args[1:]
+    period = rest.pop(0).lower() if rest and not rest[0].lower().startswith(LANGUAGE_PREFIX) else "30d"
+    language = _language_word(rest)
+    if rest:
+        extra = " ".join(rest)
+        shown = extra if len(extra) <= 40 else extra[:39] + "…"  # plain text: the error handler escapes it
+        raise UsageError(f"`{shown}` is not understood: write `{COMMAND} stats <brand> [30d] [lang:it]`")
     now, settings = services.clock(), services.settings
     # Whole local days: from the start of the first day of the period up to now.
     first = (now - period_of(period)).astimezone(settings.tz).replace(hour=0, minute=0, second=0, microsecond=0)
     days = daily_stats(
-        services.sessions, brand=brand, tz=settings.tz, since=first, until=now, watched=services.brands.names
+        services.sessions,
+        brand=brand,
+        tz=settings.tz,
+        since=first,
+        until=now,
+        watched=services.brands.names,
+        language=language,
     )
-    return stats_answer(brand, period, days, timezone=settings.timezone)
+    return stats_answer(brand, period, days, timezone=settings.timezone, language=language)
 
 
 def check_admin(services: Services, user: str, command: str) -> None:

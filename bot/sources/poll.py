@@ -8,12 +8,13 @@ source at once.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from analysis.language import LanguageDetector, detector_for
 from bot.config.brands import BrandsConfig
 from bot.config.sources import (
     BlueskySource,
@@ -24,6 +25,7 @@ from bot.config.sources import (
     SourceConfig,
     resolved,
 )
+from bot.core.languages import language_of
 from bot.errors import BrandpulseError, ConfigError
 from bot.sources.base import Connector, Item, RateLimited, SourceError
 from bot.sources.bluesky import BlueskyConnector
@@ -132,7 +134,8 @@ def _brand_finder(config: SourceConfig, brands: BrandsConfig) -> Callable[[str],
     return brands.matcher_for(config.brands).matches
 
 
-def _row(item: Item, brand: str, source: str, now: datetime) -> MentionRow:
+def _row(item: Item, brand: str, source: str, now: datetime, detector: LanguageDetector) -> MentionRow:
+    language, confidence = language_of(item.text, item.language, detector)
     return new_mention(
         source=source,
         external_id=item.external_id,
@@ -142,7 +145,8 @@ def _row(item: Item, brand: str, source: str, now: datetime) -> MentionRow:
         ingested_at=now,
         author=item.author,
         url=item.url,
-        language=item.language,
+        language=language,
+        language_confidence=confidence,
         likes=item.likes,
         reposts=item.reposts,
         replies=item.replies,
@@ -159,6 +163,7 @@ def poll_source(
     options: HttpOptions,
     now: datetime,
     dry_run: bool = False,
+    languages: Sequence[str] = (),
 ) -> PollReport:
     """Poll one source now. Failures are recorded in its state and returned in the report, never raised."""
     report = PollReport(config.name)
@@ -202,7 +207,8 @@ def poll_source(
         brands_of = _brand_finder(config, brands)
         for item in unique.values():
             report.matches.extend(Match(item, brand) for brand in brands_of(item.text))
-        rows = [_row(m.item, m.brand, source, now) for m in report.matches]
+        detector = detector_for(tuple(sorted(languages)))
+        rows = [_row(m.item, m.brand, source, now, detector) for m in report.matches]
         if dry_run:
             with sessions() as session:
                 keys = [(source, m.item.external_id) for m in report.matches]

@@ -6,7 +6,8 @@ import math
 
 import pytest
 
-from analysis.spikes import binomial_sf, distinguishing_terms, negative_share_test, poisson_sf, volume_test, words
+from analysis.spikes import binomial_sf, distinguishing_terms, negative_share_test, poisson_sf, volume_test
+from analysis.words import words
 
 
 def _poisson_tail(k: int, lam: float) -> float:
@@ -49,14 +50,35 @@ def test_volume_and_share_tests() -> None:
 
 
 def test_words_drop_links_handles_numbers_and_stop_words() -> None:
+    # stopwords-iso's English list is broad: "new", "great" and "isn't" go with "the".
     assert words("RT @bob The NEW iPhone's battery http://t.co/x #fail 2011 isn't great", frozenset({"iphone"})) == {
-        "new",
         "iphone's",
         "battery",
         "fail",
-        "isn't",
-        "great",
     }
+
+
+@pytest.mark.parametrize(
+    ("text", "language", "expected"),
+    [
+        # Devanagari vowel signs and Arabic letters stay inside their words (the re module splits at the signs).
+        ("यह फोन बहुत अच्छा है और बैटरी भी खराब", "hi", {"फोन", "अच्छा", "बैटरी", "खराब"}),
+        ("البطارية ضعيفة جدا في هذا الهاتف", "ar", {"البطارية", "ضعيفة", "جدا", "الهاتف"}),
+        # Each language's stop words: "die" is German's article, and an English complaint.
+        ("Die Batterie ist kaputt, die Rückrufaktion läuft", "de", {"batterie", "kaputt", "rückrufaktion", "läuft"}),
+        ("My phone will die soon", "en", {"phone", "die"}),
+        ("Questo telefono mi è piaciuto tantissimo, perché la batería dura", "it", {"telefono", "piaciuto", "tantissimo", "batería", "dura"}),
+        ("La batería explota y nadie responde", "es", {"batería", "explota", "responde"}),
+        # Chinese: pairs of characters, none with a stop character (的, 很).
+        ("这个手机的电池很糟糕", "zh", {"手机", "电池", "糟糕"}),
+        ("แบตเตอรี่แย่มาก phone", "th", {"phone"}),  # Thai is not split into words
+        ("the battery", None, {"battery"}),  # no language known: English stop words
+    ],
+)  # fmt: skip
+def test_words_keep_every_script_and_drop_the_stop_words_of_the_texts_language(
+    text: str, language: str | None, expected: set[str]
+) -> None:
+    assert words(text, language=language) == expected
 
 
 def test_distinguishing_terms_rank_what_is_new_in_the_window() -> None:
@@ -68,3 +90,7 @@ def test_distinguishing_terms_rank_what_is_new_in_the_window() -> None:
     assert terms[0].window_count == 8 and terms[0].baseline_count == 0
     # Words too rare in the window are not themes, however new.
     assert distinguishing_terms(["one-off oddity"], baseline) == []
+    # Texts with their languages: Spanish stop words do not become themes of a Spanish spike.
+    spanish = [("la batería explota en el bolsillo", "es")] * 6
+    found = [t.word for t in distinguishing_terms(spanish + window, baseline, limit=10)]
+    assert {"batería", "bolsillo", "explota"} <= set(found) and not {"la", "en", "el"} & set(found)

@@ -84,6 +84,7 @@ class M:
     url: str | None = None
     likes: int | None = None
     reposts: int | None = None
+    language: str | None = None
 
 
 def add(sessions: sessionmaker[Session], mentions: Iterable[M]) -> int:
@@ -104,7 +105,7 @@ def rows_of(mentions: Iterable[M]) -> list[dict[str, Any]]:
                 "author": None,
                 "url": m.url,
                 "text": m.text,
-                "language": None,
+                "language": m.language,
                 "created_at": m.at,
                 "ingested_at": m.at,
                 "status": "classified" if m.label else "pending",

@@ -16,6 +16,8 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from sqlalchemy.exc import DBAPIError
 
+from analysis.language import detector_for
+from bot.core.languages import language_of
 from bot.core.mentions import Edit, edit_mention, forget_mention, store_mention
 from bot.slack.blocks import plain_text
 from bot.slack.deps import Services
@@ -58,6 +60,7 @@ def register(app: App, services: Services) -> None:
             return
         ts = str(message["ts"])
         url, now = permalink(client, channel, ts), services.clock()
+        language, confidence = language_of(text, None, detector_for(tuple(sorted(services.settings.languages))))
         mentions = [
             new_mention(
                 source=SOURCE,
@@ -68,6 +71,8 @@ def register(app: App, services: Services) -> None:
                 ingested_at=now,
                 author=message.get("user"),
                 url=url,
+                language=language,
+                language_confidence=confidence,
             )
             for brand in brands
         ]

@@ -3,12 +3,14 @@ carries."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from analysis.labels import LABELS
+from analysis.language import language_name
 from bot.config.brands import BrandsConfig
 from bot.core.stats import Bucket
 from bot.slack.blocks import (
@@ -69,11 +71,12 @@ class HistoryQuery:
     words: str = ""
     # Continue after this (created_at, id) of the previous page.
     before: tuple[str, int] | None = None
+    language: str | None = None
 
     def encode(self) -> str:
         # words are at most MAX_WORDS characters (parse_history), so the value stays far inside 2,000.
         return json.dumps(
-            {"b": self.brand, "p": self.period, "l": self.label, "w": self.words, "c": self.before},
+            {"b": self.brand, "p": self.period, "l": self.label, "w": self.words, "c": self.before, "g": self.language},
             separators=(",", ":"),
             ensure_ascii=False,
         )
@@ -82,7 +85,8 @@ class HistoryQuery:
     def decode(cls, value: str) -> HistoryQuery:
         data = json.loads(value)
         before = (str(data["c"][0]), int(data["c"][1])) if data.get("c") else None
-        return cls(str(data["b"]), str(data["p"]), data.get("l"), str(data.get("w", "")), before)
+        language = str(data["g"]) if data.get("g") else None
+        return cls(str(data["b"]), str(data["p"]), data.get("l"), str(data.get("w", "")), before, language)
 
 
 def history_answer(
@@ -94,6 +98,7 @@ def history_answer(
         for part in (
             f"last {query.period}",
             query.label and f"{query.label} only",
+            query.language and f"in {language_name(query.language)}",
             query.words and f"containing “{cut(query.words, 100)}”",
         )
         if part
@@ -112,7 +117,11 @@ def history_answer(
         emoji = LABEL_EMOJI.get(mention.label or "", ":hourglass:")
         when = mention.created_at.astimezone(tz).strftime("%Y-%m-%d %H:%M")
         link = make_link(mention.url, "link")
-        meta = f"{emoji} *{label}* · {when} · {escape(mention.source)}" + (f" · {link}" if link else "")
+        meta = f"{emoji} *{label}* · {when} · {escape(mention.source)}"
+        if mention.language:
+            meta += f" · {escape(mention.language)}"
+        if link:
+            meta += f" · {link}"
         if mention.corrected_by:
             meta += f" · corrected by {user_mention(mention.corrected_by)} (model: {mention.model_label})"
         block = section(f"{meta}\n{quote(mention.text, 2000)}")
@@ -121,9 +130,7 @@ def history_answer(
         blocks.append(block)
     if more:
         last = page[-1]
-        next_query = HistoryQuery(
-            query.brand, query.period, query.label, query.words, (last.created_at.isoformat(), last.id)
-        )
+        next_query = dataclasses.replace(query, before=(last.created_at.isoformat(), last.id))
         blocks.append(
             {
                 "type": "actions",
@@ -145,12 +152,15 @@ def history_answer(
     return {"response_type": "ephemeral", "text": fallback(text), "blocks": blocks}
 
 
-def stats_answer(brand: str, period: str, days: list[Bucket], *, timezone: str) -> dict[str, Any]:
-    """A brand's volume and label shares per local day."""
+def stats_answer(
+    brand: str, period: str, days: list[Bucket], *, timezone: str, language: str | None = None
+) -> dict[str, Any]:
+    """A brand's volume and label shares per local day (of the mentions in ``language`` when given)."""
     total = sum(day.count for day in days)
-    title = f"{brand}: {total:,} mentions in the last {period}"
+    among = f" in {language_name(language)}" if language else ""
+    title = f"{brand}: {total:,} mentions{among} in the last {period}"
     if not total:
-        text = f"No mentions of *{brand}* in the last {period}."
+        text = f"No mentions of *{brand}*{among} in the last {period}."
         return {"response_type": "ephemeral", "text": fallback(text), "blocks": [section(text)]}
     lines = []
     for day in days:

@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 from analysis.labels import LABELS
 from bot.core.stats import BrandPulse
 from bot.slack.blocks import MAX_HOME_BLOCKS, Block, bar, change, context, escape, header, section
+from bot.slack.views.languages import language_mix_line
 
 
 def home_view(pulses: list[BrandPulse], *, end: datetime, tz: ZoneInfo, timezone: str) -> dict[str, Any]:
@@ -39,6 +40,9 @@ def home_view(pulses: list[BrandPulse], *, end: datetime, tz: ZoneInfo, timezone
             lines.append(f"`{label:<8}` `{bar(share, 12)}` {share:4.0%}{points}")
         if volume and not classified:
             lines.append("_not classified yet_")
+        languages = language_mix_line(pulse.languages)
+        if languages is not None:
+            lines.append(languages)
         blocks.append(section("\n".join(lines)))
     blocks.append(context(f"updated {end.astimezone(tz):%Y-%m-%d %H:%M} {escape(timezone)}"))
     return {"type": "home", "blocks": blocks[:MAX_HOME_BLOCKS]}

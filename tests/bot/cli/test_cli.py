@@ -86,7 +86,7 @@ def test_history_filters(monkeypatch: pytest.MonkeyPatch, loaded: str) -> None:
 
 def test_history_table_and_csv(monkeypatch: pytest.MonkeyPatch, loaded: str) -> None:
     table = run_cli(monkeypatch, loaded, "history", "--brand", "google").stdout
-    assert table.splitlines()[0].split() == ["created_at", "brand", "source", "label", "author", "text"]
+    assert table.splitlines()[0].split() == ["created_at", "brand", "source", "language", "label", "author", "text"]
     assert "\x1b" not in table and "android 5_0  [31mred" in table
     two_lines = run_cli(monkeypatch, loaded, "history", "--search", "second line").stdout
     assert len(two_lines.splitlines()) == 3  # header, rule, one row: the newline is not printed raw
@@ -166,3 +166,44 @@ def test_unreachable_database_is_one_line(monkeypatch: pytest.MonkeyPatch) -> No
     assert result.exit_code == 1
     assert result.stderr.startswith("error: cannot use the database postgresql+psycopg://nobody:***@127.0.0.1:1/none")
     assert "pw@" not in result.stderr
+
+
+def test_history_and_stats_keep_to_one_language(monkeypatch: pytest.MonkeyPatch, db_url: str, tmp_path: Path) -> None:
+    texts = {
+        "it1": "Questo iPhone mi è piaciuto tantissimo, la batteria dura tutto il giorno!",
+        "it2": "Il nuovo iPhone è troppo caro, non lo compro",
+        "en1": "My new iPhone is great, the battery lasts all day",
+        "br1": "iPhone novo chegou hoje",  # the source says pt-BR: stored as pt
+    }
+    rows = [
+        {"id": key, "brand": "apple", "text": text, "created_at": (NOW - timedelta(hours=i + 1)).isoformat()}
+        | ({"language": "pt-BR"} if key == "br1" else {})
+        for i, (key, text) in enumerate(texts.items())
+    ]
+    path = tmp_path / "languages.jsonl"
+    path.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows), encoding="utf-8")
+    assert run_cli(monkeypatch, db_url, "ingest", str(path)).exit_code == 0
+
+    def ids(*args: str) -> list[str]:
+        result = run_cli(monkeypatch, db_url, "history", "--format", "json", *args)
+        assert result.exit_code == 0, result.output
+        return ids_from_json(result.stdout)
+
+    assert ids("--language", "it") == ["it1", "it2"]
+    assert ids("--language", "PT") == ["br1"] and ids("--language", "pt-PT") == ["br1"]
+    assert ids("--language", "de") == []
+    found = json.loads(run_cli(monkeypatch, db_url, "history", "--format", "json").stdout)
+    assert {m["external_id"]: m["language_confidence"] is None for m in found} == {
+        "it1": False,
+        "it2": False,
+        "en1": False,
+        "br1": True,  # given by the source, not detected
+    }
+    table = run_cli(monkeypatch, db_url, "history", "--language", "it").stdout
+    assert table.splitlines()[0].split()[:5] == ["created_at", "brand", "source", "language", "label"]
+    days = json.loads(
+        run_cli(monkeypatch, db_url, "stats", "--brand", "apple", "--language", "it", "--format", "json").stdout
+    )
+    assert sum(d["mentions"] for d in days) == 2
+    wrong = run_cli(monkeypatch, db_url, "history", "--language", "italian")
+    assert wrong.exit_code == 2 and "'italian' is not a language code" in wrong.stderr

@@ -1,11 +1,15 @@
 from __future__ import annotations
 
 import json
+from collections import Counter
+from concurrent.futures import Future
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import func, select
 
+from analysis.language import BackgroundDetector, Detected
 from storage.db import make_engine, make_sessionmaker
 from storage.models import Mention
 from tests.support.cli import run_cli
@@ -31,11 +35,19 @@ def test_sanders_corpus_imports_once(monkeypatch: pytest.MonkeyPatch, db_url: st
     engine = make_engine(db_url)
     with make_sessionmaker(engine)() as session:
         per_brand = dict(session.execute(select(Mention.brand, func.count()).group_by(Mention.brand)).all())
+        # Three batches: the first two detected in the helper process, the last one here; all alike.
+        languages = dict(session.execute(select(Mention.language, func.count()).group_by(Mention.language)).all())
+        unsure = session.execute(
+            select(func.count()).where(Mention.language.is_not(None), Mention.language_confidence.is_(None))
+        ).scalar_one()
         first_row = session.execute(
             select(Mention).where(Mention.external_id == "sanders-125082707389718529")
         ).scalar_one()
     engine.dispose()
     assert per_brand == {"apple": 1142, "google": 1317, "microsoft": 1364, "twitter": 1290}
+    # Sanders' "irrelevant" tweets include other languages (Spanish, German, Dutch...); most are English.
+    assert languages["en"] > 3000 and languages["es"] > 500 and languages["fr"] > 100 and unsure == 0
+    assert sum(languages.values()) == 5113 and languages.get(None, 0) < 20
     assert first_row.source == "import"
     assert first_row.status == "pending" and first_row.label is None
     assert first_row.created_at.isoformat() == "2011-10-15T05:36:56+00:00"
@@ -180,7 +192,6 @@ def test_stdin_forced_brand_and_unreadable_files(monkeypatch: pytest.MonkeyPatch
 
 def test_a_row_the_database_refuses_costs_only_that_row(db_url: str, tmp_path: Path) -> None:
     from datetime import UTC
-    from typing import Any
 
     from bot.config.brands import load_brands
     from bot.config.settings import EXAMPLE_BRANDS_FILE
@@ -190,9 +201,9 @@ def test_a_row_the_database_refuses_costs_only_that_row(db_url: str, tmp_path: P
     class LabellingImporter(Importer):
         """Stores a label the schema's CHECK constraint refuses, on one row only."""
 
-        def to_rows(self, values: dict[str, Any], ingested_at: Any) -> Any:
+        def to_rows(self, values: dict[str, Any], ingested_at: Any, **options: Any) -> Any:
             label = "furious" if values["id"] == "2" else None
-            return [{**row, "label": label} for row in super().to_rows(values, ingested_at)]
+            return [{**row, "label": label} for row in super().to_rows(values, ingested_at, **options)]
 
     path = tmp_path / "rows.jsonl"
     path.write_text(
@@ -207,3 +218,48 @@ def test_a_row_the_database_refuses_costs_only_that_row(db_url: str, tmp_path: P
     assert [(r.line, r.reason.split(":")[0]) for r in report.rejected] == [(2, "the database refused the row")]
     assert "ck_mentions_label" in report.rejected[0].reason or "CHECK constraint" in report.rejected[0].reason
     assert sorted(m.external_id for m in stored(db_url)) == ["1", "3", "4"]
+
+
+def test_each_mention_gets_its_language_the_sources_or_the_detectors(
+    monkeypatch: pytest.MonkeyPatch, db_url: str, tmp_path: Path
+) -> None:
+    rows = [
+        {"id": "en", "text": "My new iPhone is great, the battery lasts all day"},
+        {"id": "it", "text": "Questo iPhone mi è piaciuto tantissimo, la batteria dura tutto il giorno!"},
+        {"id": "es", "text": "Mi nuevo iPhone es genial, la batería dura todo el día"},
+        {"id": "de", "text": "Mein neues iPhone ist großartig, der Akku hält den ganzen Tag"},
+        {"id": "fr", "text": "Mon nouvel iPhone est génial, la batterie tient toute la journée"},
+        {"id": "given", "text": "iPhone is great", "language": "PT"},  # the source's word is kept
+        {"id": "none", "text": "👍👍 https://t.co/x @user"},  # nothing left to tell
+    ]
+    path = tmp_path / "languages.jsonl"
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+    assert run_cli(monkeypatch, db_url, "ingest", str(path), "--brand", "apple").exit_code == 0
+    found = {m.external_id: (m.language, m.language_confidence) for m in stored(db_url)}
+    for code in ("en", "it", "es", "de", "fr"):
+        language, confidence = found[code]
+        assert language == code and confidence is not None and 0.5 < confidence <= 1, (code, found[code])
+    assert found["given"] == ("pt", None) and found["none"] == (None, None)
+
+
+def test_a_failed_language_helper_costs_speed_not_languages(
+    monkeypatch: pytest.MonkeyPatch, db_url: str, tmp_path: Path
+) -> None:
+    class Broken(BackgroundDetector):
+        def submit(self, texts: Any) -> Future[list[Detected]]:
+            found: Future[list[Detected]] = Future()
+            found.set_exception(ChildProcessError("the language detector process ended (exit status -9)"))
+            return found
+
+    monkeypatch.setattr("bot.core.ingest.BackgroundDetector", Broken)
+    path = tmp_path / "many.jsonl"
+    texts = ["Questo iPhone mi è piaciuto tantissimo", "My iPhone is great", "Mein iPhone ist großartig"]
+    path.write_text(
+        "".join(json.dumps({"id": str(i), "text": texts[i % 3]}, ensure_ascii=False) + "\n" for i in range(4500)),
+        encoding="utf-8",
+    )
+    result = run_cli(monkeypatch, db_url, "ingest", str(path), "--brand", "apple")
+    assert result.exit_code == 0, result.output
+    languages = Counter(m.language for m in stored(db_url))
+    assert languages == {"it": 1500, "en": 1500, "de": 1500}
+    assert "language detection in a helper process failed (ChildProcessError); detecting here" in result.stderr

@@ -121,3 +121,41 @@ def test_ten_long_mentions_with_long_links_still_fit_block_kit(tmp_path: Path, d
     assert block_kit_problems(blocks) == []
     shown = json.dumps(blocks)
     assert shown.count("|link>") == 10 and shown.count(":rage:") == 10
+
+
+def test_a_digest_shows_the_language_mix_and_where_the_negative_mentions_are(tmp_path: Path, db_url: str) -> None:
+    ctx = job_context(tmp_path, db_url)
+    at = T0 + timedelta(hours=2)
+    english = [M(at, f"acmephone fine {i}", "negative" if i < 2 else "positive", language="en") for i in range(10)]
+    spanish = [M(at, f"acmephone roto {i}", "negative" if i < 4 else "neutral", language="es") for i in range(6)]
+    others = [M(at, f"acmephone {c}", "neutral", language=c) for c in ("it", "it", "de", "fr", "nl")]
+    add(ctx.sessions, [*english, *spanish, *others, M(at, "acmephone 👍", "positive")])
+    digest.queue(ctx, "acme", start=T0, end=T0 + DAY)
+    [message] = _queued(ctx)
+    # 22 mentions: 10 English, 6 Spanish (4 negative), 2 Italian, one each of German, French, Dutch and unknown.
+    line = (
+        "Languages: English 45% (20% negative) · Spanish 27% (67% negative) · Italian 9% · German 5%"
+        " · other or unknown 14%"
+    )
+    assert line in message.payload["text"]
+    assert line in json.dumps(message.payload["blocks"], ensure_ascii=False)
+    assert block_kit_problems(message.payload["blocks"]) == []
+
+
+def test_a_digests_top_words_leave_out_each_languages_stop_words_and_the_brands_keywords(
+    tmp_path: Path, db_url: str
+) -> None:
+    ctx = job_context(tmp_path, db_url)
+    at = T0 + timedelta(hours=2)
+    add(
+        ctx.sessions,
+        [M(at, f"acmephone: la batería explota {i}", "negative", language="es") for i in range(4)]
+        + [M(at, f"the acmephone battery is dying {i}", "negative", language="en") for i in range(3)]
+        + [M(at, "यह acmephone बहुत अच्छा है, बैटरी भी", "positive", language="hi") for _ in range(2)]
+        + [M(at, "acmephone once", "neutral", language="en")],
+    )
+    digest.queue(ctx, "acme", start=T0, end=T0 + DAY)
+    [message] = _queued(ctx)
+    line = next(line for line in message.payload["text"].splitlines() if line.startswith("Top words: "))
+    # "acmephone" is the brand's keyword; "la", "the", "is", "यह", "है" are stop words; "once" is in one mention.
+    assert line == "Top words: batería (4) · explota (4) · battery (3) · dying (3) · अच्छा (2)"

@@ -105,6 +105,27 @@ def test_an_injected_negative_spike_alerts_with_the_words_that_drive_it(tmp_path
     assert stored["negative_share"].details["p_value"] < 0.001
 
 
+def test_a_spike_in_spanish_is_driven_by_spanish_words_not_its_stop_words(tmp_path: Path, db_url: str) -> None:
+    ctx = job_context(tmp_path, db_url)
+    add(ctx.sessions, stream(start=T0, hours=8 * 24, rate=12, negative=0.2, seed=1))
+    end = T0 + 8 * DAY + 15 * HOUR
+    spike = [
+        M(
+            end - timedelta(minutes=55 - i),
+            f"la batería del acmephone explota en el bolsillo {i}",
+            "negative",
+            language="es",
+        )
+        for i in range(45)
+    ]
+    add(ctx.sessions, spike)
+    spikes.run(ctx, end)
+    negative = next(m for m in _alerts(ctx) if "negative" in m.payload["text"])
+    drivers = negative.payload["text"].split("Driven by: ")[1].split("\n")[0]
+    assert "batería" in drivers and "explota" in drivers and "bolsillo" in drivers
+    assert not {"la", "del", "en", "el"} & set(drivers.replace(",", " ").split()), drivers
+
+
 def test_an_alert_quotes_a_reposted_text_once_with_its_count(tmp_path: Path, db_url: str) -> None:
     ctx = job_context(tmp_path, db_url)
     add(ctx.sessions, stream(start=T0, hours=8 * 24, rate=12, negative=0.2, seed=1))

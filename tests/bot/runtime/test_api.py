@@ -357,3 +357,19 @@ def test_the_openapi_document_describes_both_operations_with_the_brands(api: Api
     brand = document["components"]["schemas"]["MentionIn"]["properties"]["brand"]
     assert {"type": "string", "enum": ["acme", "globex"]} in brand["anyOf"]
     assert set(operations["post"]["responses"]) == {"200", "400", "401", "413", "415", "422", "503"}
+
+
+def test_mentions_read_back_with_their_language_and_filter_on_it(api: Api) -> None:
+    items = [
+        {"id": "it", "text": "acme: questo prodotto mi è piaciuto tantissimo!"},
+        {"id": "de", "text": "acme: das Produkt ist leider kaputt gegangen"},
+        {"id": "given", "text": "acme rocks", "language": "pt-BR"},
+    ]
+    assert api.post(items).json()["created"] == 3
+    italian = api.get(language="IT").json()["mentions"]
+    assert [(m["external_id"], m["language"]) for m in italian] == [("it", "it")]
+    assert 0.5 < italian[0]["language_confidence"] <= 1
+    given = api.get(language="pt").json()["mentions"]
+    assert [(m["external_id"], m["language"], m["language_confidence"]) for m in given] == [("given", "pt", None)]
+    bad = api.get(language="klingon!")
+    assert bad.status_code == 400 and "is not a language code" in bad.json()["error"]

@@ -136,7 +136,7 @@ def test_a_worker_follows_promotions_and_a_pinned_model_does_not(tmp_path: Path)
     slot = ModelSlot(app)
     held = slot()  # a job holds the model it started with
     assert held.name == "m-v1"
-    watcher = watcher_for(app, current=slot.source, on_swap=lambda model, choice: slot.swap(model, choice.source))
+    watcher = watcher_for(app, current=slot.source, on_swap=lambda model, choice: slot.swap(model, choice))
     assert watcher is not None and watcher.check() is False  # nothing new
     promote(sessions, "m-v2", actor="test", reason=None, at=AT)
     assert watcher.check() is True and slot().name == "m-v2" and held.name == "m-v1"

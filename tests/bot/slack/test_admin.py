@@ -21,6 +21,7 @@ from storage.models import Mention, PoolLabel
 from tests.support.slack import ADMIN, Served, served
 
 NOW = datetime.now(UTC).replace(microsecond=0)
+LANGUAGES = {1: "it", 4: "it", 7: "it", 2: "es"}  # the others English, mention 0 of no known language
 
 
 def _rows() -> list[dict[str, Any]]:
@@ -35,7 +36,8 @@ def _rows() -> list[dict[str, Any]]:
                 "author": None,
                 "url": f"https://example.com/{i}?a=1&b=2" if i != 0 else "javascript:alert(1)",
                 "text": f"mention {i} about the phone" + (" <!channel> battery" if i == 3 else ""),
-                "language": None,
+                "language": LANGUAGES.get(i, "en") if i else None,
+                "language_confidence": 0.9 if i else None,
                 "created_at": NOW - timedelta(hours=i * 5),
                 "ingested_at": NOW,
                 "status": "classified",
@@ -102,6 +104,30 @@ def test_history_filters_by_period_label_and_words(app: Served) -> None:
     assert none["text"].startswith("No mentions of *google* match")
 
 
+def test_history_and_stats_keep_to_one_language(app: Served) -> None:
+    italian = _ask(app, "history apple 7d lang:IT")
+    assert [s.split("> ")[1].split(" about")[0] for s in _texts(italian)] == ["mention 1", "mention 4", "mention 7"]
+    assert all(" · it" in s for s in _texts(italian)) and "in Italian" in json.dumps(italian)
+    english = _ask(app, "history apple 7d positive lang:en", count=2)
+    # Positive apple mentions: i = 2, 5, 8, ..., 20, 23 (google); English ones: 5, 8, 11, 14, 17, 20.
+    assert [s.split("> ")[1].split(" about")[0] for s in _texts(english)] == [
+        f"mention {i}" for i in (5, 8, 11, 14, 17, 20)
+    ]
+    many = _ask(app, "history apple 7d lang:en", count=3)
+    assert len(_texts(many)) == 10
+    more = next(b for b in many["blocks"] if b["type"] == "actions")["elements"][0]
+    app.click(more, user=ADMIN)
+    app.fake.wait_for(lambda f: len(f.responses) >= 4)
+    # 23 apple mentions less mention 0 (unknown), three Italian and one Spanish: 18 English, 8 on the second page.
+    rest = _texts(app.fake.responses[3])
+    assert len(rest) == 8 and all(" · en" in s for s in rest)
+    stats = _ask(app, "stats apple 7d lang:it", count=5)
+    assert stats["blocks"][0]["text"]["text"] == "apple: 3 mentions in Italian in the last 7d"
+    nothing = _ask(app, "stats google 7d lang:pt-BR", count=6)
+    assert nothing["text"] == "No mentions of *google* in Portuguese in the last 7d."
+    assert app.fake.violations == []
+
+
 def test_stats_shows_volume_and_shares_per_day(app: Served) -> None:
     answer = _ask(app, "stats apple 7d")
     assert answer["blocks"][0]["text"]["text"] == "apple: 23 mentions in the last 7d"
@@ -140,7 +166,10 @@ def test_non_admins_are_refused_politely_and_the_refusal_is_logged(
         ("history <!channel>", "`&lt;!channel&gt;` is not a brand"),
         ("stats apple 0d", "is not a period"),
         ("stats apple 9999d", "the longest period is a year"),
-        ("stats", "write `/sentiment stats &lt;brand&gt; [30d]`"),
+        ("stats", "write `/sentiment stats &lt;brand&gt; [30d] [lang:it]`"),
+        ("stats apple 7d lang:english", "`english` is not a language code"),
+        ("stats apple 7d <!here>", "`&lt;!here&gt;` is not understood"),
+        ("history apple 7d negative lang:x1", "`x1` is not a language code"),
         ("history apple 7d " + "w" * 201, "search for at most 200 characters"),
     ],
 )

@@ -13,8 +13,9 @@ from tests.support.slack import send_event, served
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 
 
-def _row(i: int, brand: str, label: str | None, hours_ago: float) -> dict[str, Any]:
+def _row(i: int, brand: str, label: str | None, hours_ago: float, language: str | None = "en") -> dict[str, Any]:
     return {
+        "language": language,
         "source": "import",
         "external_id": f"h{i}",
         "brand": brand,
@@ -27,7 +28,8 @@ def _row(i: int, brand: str, label: str | None, hours_ago: float) -> dict[str, A
 
 
 def test_home_tab_summarises_the_last_day_against_the_day_before(tmp_path: Path, db_url: str) -> None:
-    rows = [_row(i, "apple", ("negative", "positive", "positive", "neutral")[i % 4], 1 + i) for i in range(8)]
+    rows = [_row(i, "apple", ("negative", "positive", "positive", "neutral")[i % 4], 1 + i) for i in range(6)]
+    rows += [_row(6, "apple", "positive", 7, "it"), _row(7, "apple", "neutral", 8, None)]
     rows += [_row(100 + i, "apple", "positive", 30) for i in range(4)]  # the 24 hours before
     rows += [_row(200, "google", None, 2)]
     engine = make_engine(db_url)
@@ -59,5 +61,8 @@ def test_home_tab_summarises_the_last_day_against_the_day_before(tmp_path: Path,
         assert " 89% (-11 pts) of the watched brands' mentions" in apple
         assert " 11% (+11 pts) of the watched brands' mentions" in google
         assert microsoft == "*microsoft*: 0 mentions (no change vs the 24 hours before)"
+        # Six English mentions (two negative), one Italian, one of no known language.
+        assert apple.endswith("\nLanguages: English 75% (33% negative) · Italian 12% · other or unknown 12%")
+        assert google.endswith("\nLanguages: English 100%")
         assert app.fake.violations == []
     engine.dispose()

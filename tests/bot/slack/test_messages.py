@@ -65,6 +65,8 @@ def test_a_message_naming_a_brand_becomes_a_mention_once(app: Served) -> None:
     assert mention.text == "my @user says the new iPhone battery is awful & slow https://apple.com"
     assert mention.url == "https://example.slack.com/archives/C0MARKET01/p1700000123000200"
     assert mention.author == "U0PERSON01" and mention.status == "pending"
+    # Slack gives no language: the detector's, with its confidence.
+    assert mention.language == "en" and mention.language_confidence is not None and mention.language_confidence > 0.5
     assert mention.created_at.timestamp() == pytest.approx(1700000123.0002)
     assert app.fake.violations == []
 

@@ -55,6 +55,7 @@ def test_a_hashtag_timeline_is_read_forward_without_gap_or_duplicate(
         assert session.get(SourceState, "masto").cursor == {"since_id": "2000"}
     newest = stored(ctx)["https://social.example/users/u7/statuses/1060"]
     assert newest.text == "acmephone post 60" and newest.language == "en" and newest.brand == "acme"
+    assert newest.language_confidence is None  # Mastodon gave the language: nothing was detected
     assert (newest.source, newest.author, newest.author_followers) == ("mastodon", "u7@social.example", 1060)
     assert (newest.likes, newest.reposts, newest.replies) == (11, 6, 5)  # the documented example's counts
     assert newest.url == "https://social.example/@u7/1060"
