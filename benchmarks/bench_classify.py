@@ -18,6 +18,12 @@ Label agreement of the fast paths with float32 needs a trained model (random wei
 with ``--agreement-model models/NAME-vN``. The cold start of ``brandpulse classify "text"`` is timed with a local model.
 
     python benchmarks/bench_classify.py --agreement-model models/minilm-sentiment-v1
+
+With ``--multilingual-model`` (a multilingual-e5-small fine-tune: ``brandpulse convert-e5`` then ``train``), the
+same comparison runs on the eight languages' UMSAB validation tweets: the pipeline with ``batch_size=32`` against
+brandpulse in float32 and by default, and the default's label agreement with float32.
+
+    python benchmarks/bench_classify.py --multilingual-model models/e5-multilingual-v1 --multilingual-only
 """
 
 from __future__ import annotations
@@ -36,6 +42,7 @@ from typing import Any
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 TEST_SET = REPO.parent / "shared" / "datasets" / "tweet_eval_sentiment" / "test.jsonl"
+UMSAB = REPO.parent / "shared" / "datasets" / "xlm_t_sentiment"
 
 
 def load_texts(path: Path, limit: int | None) -> list[str]:
@@ -178,6 +185,8 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--agreement-model", type=Path, help="a trained model for the label-agreement figure")
     parser.add_argument("--cold-start-only", action="store_true", help="time the cold starts only")
+    parser.add_argument("--multilingual-model", type=Path, help="a multilingual model: its rows on UMSAB validation")
+    parser.add_argument("--multilingual-only", action="store_true", help="the multilingual rows only")
     parser.add_argument("--run", help=argparse.SUPPRESS)
     parser.add_argument("--model-dir", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -186,6 +195,11 @@ def main() -> None:
         result = run_one(args.run, args.model_dir, load_texts(args.data, args.limit), args.threads)
         print(json.dumps(result))
         return
+
+    if args.multilingual_model:
+        multilingual(args)
+        if args.multilingual_only:
+            return
 
     if args.cold_start_only:
         with tempfile.TemporaryDirectory(prefix="brandpulse-bench-") as tmp:
@@ -248,6 +262,40 @@ def main() -> None:
                 f"against {reference['texts_per_s']:.0f} in float32"
             )
         print(describe_cold_start(args.agreement_model.name, cold_start(args.agreement_model.resolve())))
+
+
+def multilingual(args: argparse.Namespace) -> None:
+    """The multilingual model's rows: the eight languages' validation tweets, pipeline against brandpulse."""
+    languages = sorted(path.name for path in UMSAB.iterdir() if (path / "validation.jsonl").is_file())
+    with tempfile.TemporaryDirectory(prefix="brandpulse-bench-") as tmp:
+        data = Path(tmp) / "umsab-validation.jsonl"
+        data.write_text(
+            "".join((UMSAB / language / "validation.jsonl").read_text(encoding="utf-8") for language in languages),
+            encoding="utf-8",
+        )
+        options = argparse.Namespace(**{**vars(args), "data": data})
+        model = args.multilingual_model.resolve()
+        rows = {}
+        for mode in ("pipeline-batch", "float32", "default"):
+            print(f"running {mode} on {model.name}...", file=sys.stderr)
+            rows[mode] = in_subprocess(mode, model, options, None)
+    base, reference = rows["pipeline-batch"], rows["float32"]
+    print(
+        f"\nmultilingual model {model.name}, {reference['n']:,} UMSAB validation tweets "
+        f"({', '.join(languages)}), {args.threads} threads"
+    )
+    for mode, name in (
+        ("pipeline-batch", "(b) pipeline, batch_size=32"),
+        ("float32", "(c) brandpulse, float32"),
+        ("default", "(d0) brandpulse, default"),
+    ):
+        r = rows[mode]
+        same = sum(a == b for a, b in zip(reference["labels"], r["labels"], strict=True)) / len(r["labels"])
+        print(
+            f"  {name:30} {r['precision']:10} {r['texts_per_s']:>7.1f} texts/s "
+            f"{r['texts_per_s'] / base['texts_per_s']:>5.1f}x vs (b)  peak RSS {r['peak_rss_mb']:>5.0f} MB  "
+            f"agreement with float32 {same:.2%}"
+        )
 
 
 if __name__ == "__main__":

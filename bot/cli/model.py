@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import click
 from tqdm import tqdm
 
-from analysis.data import LabelledSet, load_labelled, load_many
+from analysis.data import LabelledSet, load_many
 from analysis.errors import InvalidInput
 from analysis.labels import LABELS, parse_label_map
 from analysis.metrics import Evaluation
@@ -61,7 +61,13 @@ def evaluation_table(result: Evaluation) -> str:
 
 
 @click.command("evaluate")
-@click.option("--data", "source", required=True, help="JSONL or CSV file, or a Hugging Face data set id.")
+@click.option(
+    "--data",
+    "sources",
+    required=True,
+    multiple=True,
+    help="JSONL or CSV file (a glob pattern of them), or a Hugging Face data set id; repeat to combine several.",
+)
 @click.option("--split", help="Split of a hub data set (default: test).")
 @click.option("--subset", help="Configuration of a hub data set, e.g. 'sentiment' for tweet_eval.")
 @click.option("--text-field", default="text", show_default=True)
@@ -77,7 +83,7 @@ def evaluation_table(result: Evaluation) -> str:
 @click.pass_obj
 def evaluate_command(
     app: AppContext,
-    source: str,
+    sources: tuple[str, ...],
     split: str | None,
     subset: str | None,
     text_field: str,
@@ -88,8 +94,8 @@ def evaluate_command(
     progress: bool | None,
 ) -> None:
     """Score the model on a labelled data set and store the run in the database."""
-    data = load_labelled(
-        source, split=split, subset=subset, text_field=text_field, label_field=label_field, label_map=label_map
+    data = load_many(
+        sources, split=split, subset=subset, text_field=text_field, label_field=label_field, label_map=label_map
     )
     model = _classifier(app, model_source)
     # The database is brought up to date only now: a data set or a model that cannot load says so first.

@@ -205,5 +205,6 @@ def test_history_and_stats_keep_to_one_language(monkeypatch: pytest.MonkeyPatch,
         run_cli(monkeypatch, db_url, "stats", "--brand", "apple", "--language", "it", "--format", "json").stdout
     )
     assert sum(d["mentions"] for d in days) == 2
-    wrong = run_cli(monkeypatch, db_url, "history", "--language", "italian")
-    assert wrong.exit_code == 2 and "'italian' is not a language code" in wrong.stderr
+    assert ids("--language", "Italian") == ["it1", "it2"]  # an English name is read as its code
+    wrong = run_cli(monkeypatch, db_url, "history", "--language", "klingon")
+    assert wrong.exit_code == 2 and "'klingon' is not a language code" in wrong.stderr

@@ -161,3 +161,52 @@ def test_a_database_outage_is_not_taken_for_an_empty_registry(monkeypatch: pytes
     # The running model stays, and the hub default is not even loaded.
     assert watcher.check() is False and loads == [] and swapped == []
     app.close()
+
+
+def test_a_routed_serve_answers_each_language_with_its_model_and_swaps_only_the_active_route(
+    tmp_path: Path, db_url: str
+) -> None:
+    engine = make_engine(db_url)
+    ensure_schema(engine)
+    sessions = make_sessionmaker(engine)
+    for name, seed in (("m-v1", 1), ("m-v2", 2)):
+        register(sessions, _version(tmp_path / "models", name, seed=seed), at=AT)
+    multilingual = _version(tmp_path / "models", "multi-v1", seed=3)
+    promote(sessions, "m-v1", actor="test", reason=None, at=AT)
+    with FakeSlack() as fake:
+        settings = load_settings(
+            env_file=None,
+            database_url=db_url,
+            slack_bot_token=BOT_TOKEN,
+            slack_signing_secret=SIGNING_SECRET,
+            slack_api_url=fake.api_url,
+            http_port=free_port(),
+            metrics_port=free_port(),
+            model_poll_seconds=0.2,
+            run_jobs=False,
+            model_routes=f"en=active,*={multilingual}",
+        )
+        app = AppContext(settings)
+        server = Server(app)
+        server.start()
+        try:
+            assert server.services is not None
+            served = Served(f"http://127.0.0.1:{settings.http_port}", fake, server.services, settings)
+
+            def ask(text: str) -> str:
+                count = len(fake.responses)
+                assert served.slash(text, response=f"r{count}")[0] == 200
+                _wait(lambda: len(fake.responses) > count)
+                return _model_of(fake.responses[count])
+
+            assert ask("My new phone is great, I love it") == "m-v1"
+            assert ask("Questo progetto mi è piaciuto tantissimo!") == "multi-v1"
+            promote(sessions, "m-v2", actor="test", reason="better", at=AT)
+            _wait(lambda: 'version="m-v2"' in _metrics(settings.metrics_port))
+            assert ask("My new phone is great, I love it") == "m-v2"
+            assert ask("Das Update hat alles kaputt gemacht") == "multi-v1"
+        finally:
+            server.stop()
+            app.close()
+            engine.dispose()
+    assert fake.violations == []

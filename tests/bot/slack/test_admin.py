@@ -167,7 +167,7 @@ def test_non_admins_are_refused_politely_and_the_refusal_is_logged(
         ("stats apple 0d", "is not a period"),
         ("stats apple 9999d", "the longest period is a year"),
         ("stats", "write `/sentiment stats &lt;brand&gt; [30d] [lang:it]`"),
-        ("stats apple 7d lang:english", "`english` is not a language code"),
+        ("stats apple 7d lang:klingon", "`klingon` is not a language code"),
         ("stats apple 7d <!here>", "`&lt;!here&gt;` is not understood"),
         ("history apple 7d negative lang:x1", "`x1` is not a language code"),
         ("history apple 7d " + "w" * 201, "search for at most 200 characters"),
