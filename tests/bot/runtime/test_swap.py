@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from bot.config.settings import load_settings
+from bot.config.settings import Settings, load_settings
 from bot.core.models import promote, register
 from bot.runtime.context import AppContext
 from bot.runtime.server import Server
@@ -31,6 +31,22 @@ def _version(root: Path, name: str, *, seed: int) -> Path:
     path = build_tiny_model(root / name, seed=seed)
     (path / "brandpulse.json").write_text(json.dumps({"version": name, "base": "tiny"}))
     return path
+
+
+def _serve_settings(db_url: str, fake: FakeSlack, **overrides: Any) -> Settings:
+    """A serve on free loopback ports, talking to the fake Slack, looking at the registry five times a second."""
+    return load_settings(
+        env_file=None,
+        database_url=db_url,
+        slack_bot_token=BOT_TOKEN,
+        slack_signing_secret=SIGNING_SECRET,
+        slack_api_url=fake.api_url,
+        http_port=free_port(),
+        metrics_port=free_port(),
+        model_poll_seconds=0.2,
+        run_jobs=False,
+        **overrides,
+    )
 
 
 def _metrics(port: int) -> str:
@@ -64,17 +80,7 @@ def test_a_promoted_version_takes_over_while_requests_flow(tmp_path: Path, db_ur
     promote(sessions, "m-v1", actor="test", reason=None, at=AT)
 
     with FakeSlack() as fake:
-        settings = load_settings(
-            env_file=None,
-            database_url=db_url,
-            slack_bot_token=BOT_TOKEN,
-            slack_signing_secret=SIGNING_SECRET,
-            slack_api_url=fake.api_url,
-            http_port=free_port(),
-            metrics_port=free_port(),
-            model_poll_seconds=0.2,
-            run_jobs=False,
-        )
+        settings = _serve_settings(db_url, fake)
         app = AppContext(settings)
         server = Server(app)
         server.start()
@@ -174,18 +180,7 @@ def test_a_routed_serve_answers_each_language_with_its_model_and_swaps_only_the_
     multilingual = _version(tmp_path / "models", "multi-v1", seed=3)
     promote(sessions, "m-v1", actor="test", reason=None, at=AT)
     with FakeSlack() as fake:
-        settings = load_settings(
-            env_file=None,
-            database_url=db_url,
-            slack_bot_token=BOT_TOKEN,
-            slack_signing_secret=SIGNING_SECRET,
-            slack_api_url=fake.api_url,
-            http_port=free_port(),
-            metrics_port=free_port(),
-            model_poll_seconds=0.2,
-            run_jobs=False,
-            model_routes=f"en=active,*={multilingual}",
-        )
+        settings = _serve_settings(db_url, fake, model_routes=f"en=active,*={multilingual}")
         app = AppContext(settings)
         server = Server(app)
         server.start()
