@@ -17,6 +17,7 @@ from analysis.errors import InvalidInput
 from analysis.labels import LABELS, parse_label_map
 from analysis.metrics import Evaluation
 from analysis.prediction import Classifier
+from analysis.routing import RoutedClassifier
 from bot.cli.models import cli_actor
 from bot.cli.options import advance, pass_database
 from bot.cli.render import progress_bar, render
@@ -389,6 +390,8 @@ def classify_command(
         raise click.UsageError("give at least one text, '-' for stdin, or --file")
     model = _classifier(app, model_source)
     results = model.classify(collected)
+    # Behind routes, each text's model is said on its row.
+    routed = isinstance(model, RoutedClassifier)
     refused = 0
     rows = []
     for text, result in zip(collected, results, strict=True):
@@ -397,16 +400,23 @@ def classify_command(
             if as_json:
                 click.echo(json.dumps({"text": text, "error": str(result)}, ensure_ascii=False))
             else:
-                rows.append(["error", "", "", "", "", f"{text} ({result})"])
+                rows.append(["error", "", "", "", "", *([""] if routed else []), f"{text} ({result})"])
             continue
         if as_json:
             click.echo(json.dumps({"text": text, **result.as_dict()}, ensure_ascii=False))
         else:
             rows.append(
-                [result.label, f"{result.confidence:.3f}", *(f"{result.scores[label]:.3f}" for label in LABELS), text]
+                [
+                    result.label,
+                    f"{result.confidence:.3f}",
+                    *(f"{result.scores[label]:.3f}" for label in LABELS),
+                    *([result.model] if routed else []),
+                    text,
+                ]
             )
     if not as_json:
-        click.echo(render("table", ["label", "confidence", *LABELS, "text"], rows, widths={"text": 70}))
+        headers = ["label", "confidence", *LABELS, *(["model"] if routed else []), "text"]
+        click.echo(render("table", headers, rows, widths={"text": 70}))
         report = getattr(model, "report", None)
         click.echo(f"model: {model.name}" + (f" ({report.summary})" if report is not None else ""), err=True)
     if refused:

@@ -57,6 +57,9 @@ def test_each_mention_is_classified_by_its_languages_model(
 
     answer = run_cli(monkeypatch, db_url, "classify", "--json", ITALIAN, "I love it, what a great phone", **env)
     assert [json.loads(line)["model"] for line in answer.stdout.splitlines()] == ["multi-tiny", "english-tiny"]
+    table = run_cli(monkeypatch, db_url, "classify", ITALIAN, **env).stdout.splitlines()
+    assert table[0].split() == ["label", "confidence", "negative", "neutral", "positive", "model", "text"]
+    assert table[2].split()[0] == "negative" and table[2].split()[5] == "multi-tiny"
     # --model names one model: no routes.
     pinned = run_cli(monkeypatch, db_url, "classify", "--json", "--model", str(english), ITALIAN, **env)
     assert json.loads(pinned.stdout)["model"] == "english-tiny"
