@@ -464,7 +464,7 @@ class Importer:
 
         last_line = 0
         # Languages are detected a batch at a time in a process of their own, while the next batch is parsed:
-        # detection costs about as much as the rest of a row's import, and the other core is idle.
+        # detection costs two thirds of what the rest of a row's import does, and the other core is idle.
         background = BackgroundDetector(self.languages)
         waiting: deque[tuple[list[tuple[int, MentionRow]], Future[list[Detected]]]] = deque()
         try:
