@@ -38,7 +38,9 @@ def _rows() -> list[dict[str, Any]]:
                 "text": f"mention {i} about the phone" + (" <!channel> battery" if i == 3 else ""),
                 "language": LANGUAGES.get(i, "en") if i else None,
                 "language_confidence": 0.9 if i else None,
-                "created_at": NOW - timedelta(hours=i * 5),
+                # google's first mention (23) at the time of apple's last (22): they share a day at any hour the
+                # test runs, so one day's share of voice lies strictly between 0 and 100%.
+                "created_at": NOW - timedelta(hours=(22 if i == 23 else i) * 5),
                 "ingested_at": NOW,
                 "status": "classified",
                 "label": label,
