@@ -39,6 +39,10 @@ def _label_map(value: str | None) -> dict[str, str]:
         raise click.BadParameter(str(exc), param_hint="--label-map") from None
 
 
+# Languages in evaluate's per-language table, the largest first.
+LANGUAGE_ROWS = 10
+
+
 def evaluation_table(result: Evaluation) -> str:
     summary = render(
         "table",
@@ -141,6 +145,9 @@ def evaluate_command(
         click.echo(f"{invalid} texts the model refused were counted as neutral")
     click.echo(evaluation_table(result))
     if len(scored.by_language) > 1:
+        # The largest languages; a few stray tweets detected as Basque say nothing (--json has them all).
+        largest = sorted(scored.by_language.items(), key=lambda item: (-item[1].n, item[0]))
+        shown, rest = sorted(largest[:LANGUAGE_ROWS]), largest[LANGUAGE_ROWS:]
         click.echo("\nper language (the data set's, else detected):")
         click.echo(
             render(
@@ -148,10 +155,12 @@ def evaluate_command(
                 ["language", "n", "accuracy", "macro_f1", "macro_recall"],
                 [
                     [language, e.n, f"{e.accuracy:.4f}", f"{e.macro_f1:.4f}", f"{e.macro_recall:.4f}"]
-                    for language, e in scored.by_language.items()
+                    for language, e in shown
                 ],
             )
         )
+        if rest:
+            click.echo(f"and {len(rest)} more languages with {sum(e.n for _, e in rest):,} texts (--json lists them)")
     if len(scored.by_model) > 1:
         click.echo("\npredictions per model: " + ", ".join(f"{m} {n:,}" for m, n in sorted(scored.by_model.items())))
 

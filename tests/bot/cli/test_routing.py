@@ -119,3 +119,28 @@ def test_routes_by_default_only_when_brandpulse_runs_the_hub_default(monkeypatch
     assert choose_routes("*=x", ModelChoice("/models/m-v2", "active version")) == Routes({}, "x")
     bad = run_cli(monkeypatch, "sqlite://", "config", BRANDPULSE_MODEL_ROUTES="english=models/x")
     assert bad.exit_code == 2 and "BRANDPULSE_MODEL_ROUTES" in bad.stderr and "not an ISO 639-1" in bad.stderr
+
+
+def test_evaluates_table_shows_the_ten_largest_languages_and_counts_the_rest(
+    monkeypatch: pytest.MonkeyPatch, db_url: str, tmp_path: Path, models: tuple[Path, Path]
+) -> None:
+    english, _ = models
+    codes = ["en", "es", "de", "fr", "it", "pt", "nl", "sv", "id", "no", "pl", "tr"]
+    # en 12 texts, es 11, ... tr 1: the two smallest (pl, tr) fall outside the table.
+    rows = [
+        {"text": f"text {i} {j}", "label": "neutral", "language": code}
+        for i, code in enumerate(codes)
+        for j in range(len(codes) - i)
+    ]
+    data = tmp_path / "many.jsonl"
+    data.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    result = run_cli(monkeypatch, db_url, "evaluate", "--data", str(data), "--model", str(english))
+    assert result.exit_code == 0, result.output
+    table = result.stdout.split("per language")[1].splitlines()[3:]
+    listed = [line.split()[0] for line in table if line and not line.startswith("and ")]
+    assert listed == sorted(codes[:10])
+    assert "and 2 more languages with 3 texts (--json lists them)" in result.stdout
+    figures = json.loads(
+        run_cli(monkeypatch, db_url, "evaluate", "--data", str(data), "--model", str(english), "--json").stdout
+    )
+    assert sorted(figures["by_language"]) == sorted(codes)
