@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import select
@@ -24,6 +25,18 @@ HOUR = timedelta(hours=1)
 def _alerts(ctx) -> list[OutboxMessage]:  # type: ignore[no-untyped-def]
     with ctx.sessions() as session:
         return list(session.execute(select(OutboxMessage).where(OutboxMessage.kind == "alert")).scalars())
+
+
+def _eight_quiet_days(tmp_path: Path, db_url: str) -> tuple[Any, datetime]:
+    """A job context with eight days of ordinary mentions (12 an hour, 20% negative), and the hour to look at."""
+    ctx = job_context(tmp_path, db_url)
+    add(ctx.sessions, stream(start=T0, hours=8 * 24, rate=12, negative=0.2, seed=1))
+    return ctx, T0 + 8 * DAY + 15 * HOUR
+
+
+def _burst(end: datetime, text: str, **fields: Any) -> list[M]:
+    """45 negative mentions in the hour before ``end``, a minute apart; ``{i}`` in ``text`` numbers them."""
+    return [M(end - timedelta(minutes=55 - i), text.format(i=i), "negative", **fields) for i in range(45)]
 
 
 def test_baseline_is_the_same_hour_on_past_days_once_there_is_history() -> None:
@@ -68,18 +81,8 @@ def test_one_observation_for_all_brands_counts_what_each_window_holds(
 
 
 def test_an_injected_negative_spike_alerts_with_the_words_that_drive_it(tmp_path: Path, db_url: str) -> None:
-    ctx = job_context(tmp_path, db_url)
-    add(ctx.sessions, stream(start=T0, hours=8 * 24, rate=12, negative=0.2, seed=1))
-    end = T0 + 8 * DAY + 15 * HOUR
-    spike = [
-        M(
-            end - timedelta(minutes=55 - i),
-            f"acmephone battery explodes, recall now {i}",
-            "negative",
-            url="https://x.test/1?a=1&b=2",
-        )
-        for i in range(45)
-    ]
+    ctx, end = _eight_quiet_days(tmp_path, db_url)
+    spike = _burst(end, "acmephone battery explodes, recall now {i}", url="https://x.test/1?a=1&b=2")
     add(ctx.sessions, spike + stream(start=end - HOUR, hours=1, rate=12, negative=0.2, seed=2))
 
     summary = spikes.run(ctx, end)
@@ -106,18 +109,8 @@ def test_an_injected_negative_spike_alerts_with_the_words_that_drive_it(tmp_path
 
 
 def test_a_spike_in_spanish_is_driven_by_spanish_words_not_its_stop_words(tmp_path: Path, db_url: str) -> None:
-    ctx = job_context(tmp_path, db_url)
-    add(ctx.sessions, stream(start=T0, hours=8 * 24, rate=12, negative=0.2, seed=1))
-    end = T0 + 8 * DAY + 15 * HOUR
-    spike = [
-        M(
-            end - timedelta(minutes=55 - i),
-            f"la batería del acmephone explota en el bolsillo {i}",
-            "negative",
-            language="es",
-        )
-        for i in range(45)
-    ]
+    ctx, end = _eight_quiet_days(tmp_path, db_url)
+    spike = _burst(end, "la batería del acmephone explota en el bolsillo {i}", language="es")
     add(ctx.sessions, spike)
     spikes.run(ctx, end)
     negative = next(m for m in _alerts(ctx) if "negative" in m.payload["text"])
@@ -127,13 +120,8 @@ def test_a_spike_in_spanish_is_driven_by_spanish_words_not_its_stop_words(tmp_pa
 
 
 def test_an_alert_quotes_a_reposted_text_once_with_its_count(tmp_path: Path, db_url: str) -> None:
-    ctx = job_context(tmp_path, db_url)
-    add(ctx.sessions, stream(start=T0, hours=8 * 24, rate=12, negative=0.2, seed=1))
-    end = T0 + 8 * DAY + 15 * HOUR
-    reposts = [
-        M(end - timedelta(minutes=55 - i), f"RT @news: acmephone recall https://t.co/{i}", "negative")
-        for i in range(45)
-    ]
+    ctx, end = _eight_quiet_days(tmp_path, db_url)
+    reposts = _burst(end, "RT @news: acmephone recall https://t.co/{i}")
     add(ctx.sessions, [*reposts, M(end - timedelta(minutes=50), "acmephone recall", "negative", likes=7)])
     spikes.run(ctx, end)
     negative = next(m for m in _alerts(ctx) if "negative" in m.payload["text"])
