@@ -10,6 +10,8 @@ TORCH_PIP_ARGS ?=
 PYTEST_ARGS ?=
 # A fine-tuned model for the classification benchmark's label agreement, e.g. models/minilm-sentiment-v2.
 AGREEMENT_MODEL ?= $(lastword $(sort $(wildcard models/*-v*)))
+# The multilingual model `make bench` scores beside the TF-IDF baselines (README, "A multilingual model").
+MULTILINGUAL_MODEL ?= $(lastword $(sort $(wildcard models/e5-multilingual-v*)))
 
 MULTILINGUAL := $(VENV)/.brandpulse-multilingual
 
@@ -67,6 +69,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_replay.py
 	$(BIN)/python benchmarks/bench_sources.py
 	$(BIN)/python benchmarks/bench_language.py
+	$(BIN)/python benchmarks/bench_multilingual_quality.py $(if $(MULTILINGUAL_MODEL),--model $(MULTILINGUAL_MODEL))
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

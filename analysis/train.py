@@ -48,6 +48,10 @@ class TrainConfig:
     # Loss weight of each class: "balanced" (inverse frequency: the official metric is macro-recall), "sqrt" (the
     # square root of that: halfway to the data's own priors) or "none".
     class_weights: Literal["balanced", "sqrt", "none"] = "balanced"
+    # Keep the token embeddings as the base has them. The optimizer then skips the bulk of a multilingual encoder
+    # (multilingual-e5-small: 96M of 118M parameters are its 250k-piece vocabulary; a step took 2.4 s instead of 3.2
+    # on two AVX2 cores) and the pieces the training data never shows stay where the other languages' ones are.
+    freeze_embeddings: bool = False
     bf16: bool | None = None
     eval_batch_size: int = 128
     # Validation checkpoints per epoch: model selection sees the mid-epoch weights too.
@@ -231,6 +235,8 @@ def train(
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     bf16 = config.bf16 if config.bf16 is not None else (device.type == "cuda" or native_bfloat16())
     model.to(device).train()
+    if config.freeze_embeddings:
+        model.get_input_embeddings().weight.requires_grad_(False)
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
 
     train_ids, train_gold = _encode(tokenizer, train_set, labels, config.max_length)
@@ -245,12 +251,10 @@ def train(
     if config.max_steps is not None:
         total_steps = min(total_steps, config.max_steps)
     no_decay = ("bias", "LayerNorm.weight", "layer_norm.weight")
+    trained = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
     groups = [
-        {
-            "params": [p for n, p in model.named_parameters() if not n.endswith(no_decay)],
-            "weight_decay": config.weight_decay,
-        },
-        {"params": [p for n, p in model.named_parameters() if n.endswith(no_decay)], "weight_decay": 0.0},
+        {"params": [p for n, p in trained if not n.endswith(no_decay)], "weight_decay": config.weight_decay},
+        {"params": [p for n, p in trained if n.endswith(no_decay)], "weight_decay": 0.0},
     ]
     optimizer = torch.optim.AdamW(groups, lr=config.lr)
     warmup = max(1, int(total_steps * config.warmup_ratio))
@@ -304,7 +308,7 @@ def train(
                 logits = model(**inputs).logits
             loss = loss_fn(logits.float(), target)
             loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            torch.nn.utils.clip_grad_norm_([p for _, p in trained], 1.0)
             optimizer.step()
             scheduler.step()
             optimizer.zero_grad(set_to_none=True)

@@ -182,6 +182,12 @@ def training_options(command: Callable[..., None]) -> Callable[..., None]:
             help="Loss weight per class: inverse frequency, its square root, or none.",
         ),
         click.option(
+            "--freeze-embeddings/--train-embeddings",
+            default=False,
+            show_default=True,
+            help="Keep the base's token embeddings fixed: faster on CPU for a large vocabulary (multilingual models).",
+        ),
+        click.option(
             "--progress/--no-progress", default=None, help="Progress bar (default: when stderr is a terminal)."
         ),
     ]
@@ -311,6 +317,7 @@ def train_command(
     max_length: int,
     seed: int,
     class_weights: Literal["balanced", "sqrt", "none"],
+    freeze_embeddings: bool,
     progress: bool | None,
 ) -> None:
     """Fine-tune a 3-class sentiment model and register it as a new version under BRANDPULSE_MODELS_DIR (the first
@@ -332,6 +339,7 @@ def train_command(
         max_length=max_length,
         seed=seed,
         class_weights=class_weights,
+        freeze_embeddings=freeze_embeddings,
         threads=app.settings.torch_threads,
     )
     result = fine_tune(app, config, train_set, validation_set, name=name, progress=progress)

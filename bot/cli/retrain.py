@@ -59,6 +59,7 @@ def retrain_command(
     max_length: int,
     seed: int,
     class_weights: str,
+    freeze_embeddings: bool,
     progress: bool | None,
     dry_run: bool,
 ) -> None:
@@ -79,6 +80,7 @@ def retrain_command(
             "max_length": max_length,
             "seed": seed,
             "class_weights": class_weights,
+            "freeze_embeddings": freeze_embeddings,
         },
         requested_by=cli_actor(),
     )

@@ -46,7 +46,7 @@ class RetrainOptions:
     margin: float | None = None
     epochs: int | None = None
     max_steps: int | None = None
-    # The other TrainConfig fields (lr, batch_size, max_length, seed, class_weights).
+    # The other TrainConfig fields (lr, batch_size, max_length, seed, class_weights, freeze_embeddings).
     training: dict[str, Any] = field(default_factory=dict)
     requested_by: str = "cli"
 

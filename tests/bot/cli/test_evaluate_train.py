@@ -186,3 +186,36 @@ def test_an_interrupted_training_leaves_no_version(db_url: str, tmp_path: Path, 
             TrainConfig(base=str(base), epochs=1, batch_size=2), data, data, output_root=models_dir, progress=interrupt
         )
     assert not models_dir.exists() or list(models_dir.iterdir()) == []
+
+
+def test_frozen_embeddings_stay_as_the_base_has_them_while_the_encoder_learns(
+    monkeypatch: pytest.MonkeyPatch, db_url: str, tmp_path: Path, labelled: Path
+) -> None:
+    from safetensors.torch import load_file
+
+    base = build_tiny_model(tmp_path / "base")
+    models_dir = tmp_path / "models"
+    args = ["train", "--base", str(base), "--train", str(labelled), "--validation", str(labelled)]
+    result = run_cli(
+        monkeypatch,
+        db_url,
+        *args,
+        "--epochs",
+        "2",
+        "--batch-size",
+        "2",
+        "--lr",
+        "1e-2",
+        "--freeze-embeddings",
+        "--name",
+        "frozen",
+        BRANDPULSE_MODELS_DIR=str(models_dir),
+    )
+    assert result.exit_code == 0, result.output
+    before, after = load_file(base / "model.safetensors"), load_file(models_dir / "frozen-v1" / "model.safetensors")
+    (embeddings,) = [k for k in before if k.endswith("word_embeddings.weight")]
+    assert after[embeddings].equal(before[embeddings])
+    learnt = [k for k in before if ".encoder." in k and k.endswith(".weight") and not after[k].equal(before[k])]
+    assert learnt, "the encoder did not change"
+    metadata = json.loads((models_dir / "frozen-v1" / "brandpulse.json").read_text())
+    assert metadata["config"]["freeze_embeddings"] is True
