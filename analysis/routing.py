@@ -3,12 +3,15 @@ rest by a multilingual one), and each prediction names the model that made it.""
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
-from analysis.errors import InvalidInput
+from analysis.errors import InvalidInput, ModelUnavailable
 from analysis.prediction import Classifier, Prediction
+
+log = logging.getLogger(__name__)
 
 # The route of every language without one of its own, and of texts whose language is not known.
 ANY = "*"
@@ -62,7 +65,12 @@ class Routes:
 
 class RoutedClassifier:
     """A classifier that sends each text to its language's model; ``model_for`` gives (and may load, once) the
-    model of a source, so that a language nobody writes in never costs a model in memory."""
+    model of a source, so that a language nobody writes in never costs a model in memory.
+
+    With ``fallback`` (a source, such as ``active``), the texts of a route whose model cannot load go to that model
+    instead of failing the batch, and each prediction names the model that made it. A long-running bot keeps
+    classifying every language rather than stalling them all on one broken route; a one-off command fails loudly.
+    """
 
     def __init__(
         self,
@@ -70,11 +78,31 @@ class RoutedClassifier:
         *,
         model_for: Callable[[str], Classifier],
         detect: Callable[[str], str | None],
+        fallback: str | None = None,
     ) -> None:
         self.routes = routes
         self.model_for = model_for
         self.detect = detect
+        self.fallback = fallback
         self.name = routes.describe()
+        # Per source, the last load failure warned about: the same one is not logged again on every batch.
+        self._warned: dict[str, str] = {}
+
+    def _model(self, source: str) -> Classifier:
+        try:
+            model = self.model_for(source)
+        except ModelUnavailable as exc:
+            if self.fallback is None or source == self.fallback:
+                raise
+            if self._warned.get(source) != str(exc):
+                self._warned[source] = str(exc)
+                log.warning(
+                    "route model %s unavailable (%s): its languages go to %s for now", source, exc, self.fallback
+                )
+            return self.model_for(self.fallback)
+        if self._warned.pop(source, None) is not None:
+            log.info("route model %s is back: its languages go to it again", source)
+        return model
 
     def classify(
         self,
@@ -91,7 +119,7 @@ class RoutedClassifier:
             groups.setdefault(self.routes.source_for(language), []).append(index)
         results: list[Prediction | InvalidInput | None] = [None] * len(texts)
         for source, indexes in groups.items():
-            found = self.model_for(source).classify([texts[i] for i in indexes], progress=progress)
+            found = self._model(source).classify([texts[i] for i in indexes], progress=progress)
             for index, result in zip(indexes, found, strict=True):
                 results[index] = result
         done = [r for r in results if r is not None]

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from functools import cached_property
 from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from analysis.errors import ModelUnavailable
 from analysis.language import detector_for
 from analysis.options import InferenceOptions
 from analysis.prediction import Classifier
@@ -29,12 +31,21 @@ if TYPE_CHECKING:
     from monitoring.metrics import Metrics
 
 
+# After a route's model fails to load, the next try waits this long, doubling on each failure up to the cap: a
+# missing directory or an unreachable hub is not retried on every batch.
+ROUTE_RETRY_SECONDS = 30.0
+ROUTE_RETRY_MAX_SECONDS = 900.0
+
+
 class AppContext:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self._migrated = False
         self._routes_lock = threading.Lock()
         self._route_models: dict[str, Classifier] = {}
+        # source -> (the failure, when to try again, the wait after that)
+        self._route_failures: dict[str, tuple[ModelUnavailable, float, float]] = {}
+        self.clock = time.monotonic
 
     @cached_property
     def engine(self) -> Engine:
@@ -74,9 +85,12 @@ class AppContext:
         a database that cannot be read raises rather than meaning the default)."""
         return choose_model(self.sessions, self.settings.model, strict=strict)
 
-    def classifier(self, model: Classifier, choice: ModelChoice | None = None) -> Classifier:
+    def classifier(
+        self, model: Classifier, choice: ModelChoice | None = None, *, keep_going: bool = False
+    ) -> Classifier:
         """What classifies mentions: ``model`` (the one ``choice`` names) alone, or behind the per-language routes,
-        whose other models load on first use, once per process."""
+        whose other models load on first use, once per process. ``keep_going`` (the bot's long-running processes):
+        a route whose model cannot load sends its languages to ``model`` until it loads, rather than failing."""
         routes = choose_routes(self.settings.model_routes, choice or self.model_choice())
         if routes is None or routes.sources == [ACTIVE]:
             return model
@@ -84,7 +98,9 @@ class AppContext:
         def model_for(source: str) -> Classifier:
             return model if source == ACTIVE else self.route_model(source)
 
-        return RoutedClassifier(routes, model_for=model_for, detect=self.detect_language)
+        return RoutedClassifier(
+            routes, model_for=model_for, detect=self.detect_language, fallback=ACTIVE if keep_going else None
+        )
 
     def detect_language(self, text: str) -> str | None:
         """A text's language as ingestion detects it (among BRANDPULSE_LANGUAGES where it can)."""
@@ -92,13 +108,26 @@ class AppContext:
         return found.code if found is not None else None
 
     def route_model(self, source: str) -> Classifier:
-        """A model a route names, loaded once per process (ModelUnavailable, each time, when it cannot be)."""
+        """A model a route names, loaded once per process. ModelUnavailable when it cannot be; after a failure, the
+        same one until the retry time (ROUTE_RETRY_SECONDS, doubling), without trying again."""
         with self._routes_lock:
-            if source not in self._route_models:
+            if source in self._route_models:
+                return self._route_models[source]
+            now = self.clock()
+            failure = self._route_failures.get(source)
+            if failure is not None and now < failure[1]:
+                raise failure[0]
+            try:
                 loaded = self.load_model(route_source(self.sessions, source))
-                log.info("model %s loaded for its languages (%s)", loaded.name, loaded.report.summary)
-                self._route_models[source] = loaded
-            return self._route_models[source]
+            except ModelUnavailable as exc:
+                wait = failure[2] if failure is not None else ROUTE_RETRY_SECONDS
+                self._route_failures[source] = (exc, now + wait, min(wait * 2, ROUTE_RETRY_MAX_SECONDS))
+                log.error("cannot load route model %s: %s (next try in %.0f s)", source, exc, wait)
+                raise
+            self._route_failures.pop(source, None)
+            log.info("model %s loaded for its languages (%s)", loaded.name, loaded.report.summary)
+            self._route_models[source] = loaded
+            return loaded
 
     def load_model(self, source: str | None = None) -> SentimentModel:
         """The sentiment model (``model_choice`` unless another source is given); ModelUnavailable says why not."""

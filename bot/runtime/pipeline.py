@@ -39,7 +39,7 @@ class ModelSlot:
             if self._model is None:
                 try:
                     choice = self.app.model_choice()
-                    self._model = self.app.classifier(self.app.load_model(choice.source), choice)
+                    self._model = self.app.classifier(self.app.load_model(choice.source), choice, keep_going=True)
                     self.source = choice.source
                 except ModelUnavailable as exc:
                     self._model = exc
@@ -49,7 +49,7 @@ class ModelSlot:
         return model
 
     def swap(self, model: Classifier, choice: ModelChoice) -> None:
-        routed = self.app.classifier(model, choice)  # the other languages' models stay loaded
+        routed = self.app.classifier(model, choice, keep_going=True)  # the other languages' models stay loaded
         with self._lock:
             self._model, self.source = routed, choice.source
 

@@ -71,7 +71,9 @@ class Server:
                 metrics.serving(
                     name=model.name, source=choice.source, device=model.report.device, precision=model.report.precision
                 )
-                predictor = Batcher(metrics.measured(app.classifier(model, choice)), max_batch=settings.batch_size)
+                predictor = Batcher(
+                    metrics.measured(app.classifier(model, choice, keep_going=True)), max_batch=settings.batch_size
+                )
                 serving = choice.source
             except AnalysisError as exc:
                 # Ingest, history and metrics keep working; classification waits for a model.
@@ -163,7 +165,7 @@ class Server:
         """Serve ``model`` from now on: /sentiment and the jobs share the batcher, whose next batch runs on it."""
         services = self.services
         assert services is not None
-        measured = metrics.measured(self.app.classifier(model, choice))
+        measured = metrics.measured(self.app.classifier(model, choice, keep_going=True))
         if services.predictor is None:
             services.predictor = Batcher(measured, max_batch=self.app.settings.batch_size)
             services.model_error = None

@@ -79,3 +79,37 @@ def test_each_text_goes_to_its_languages_model_and_answers_keep_their_order() ->
     # Stored languages (a source's word) win over detection.
     again = routed.classify(["I love my new phone"], languages=["de"])
     assert again[0].model == "never"  # type: ignore[union-attr]
+
+
+def test_with_a_fallback_a_route_that_cannot_load_sends_its_texts_to_the_fallback_and_warns_once(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    from analysis.errors import ModelUnavailable
+
+    english, multilingual = Tagging("english-v1", "positive"), Tagging("multi-v1", "negative")
+    broken = {"multi": True}
+
+    def model_for(source: str) -> Any:
+        if source == "multi" and broken["multi"]:
+            raise ModelUnavailable("models/multi is missing")
+        return {ACTIVE: english, "multi": multilingual}[source]
+
+    routes = Routes.parse("en=active,*=multi")
+    strict = RoutedClassifier(routes, model_for=model_for, detect=lambda text: None)
+    with pytest.raises(ModelUnavailable, match="missing"):  # a one-off command says so
+        strict.classify(["ciao"], languages=["it"])
+
+    routed = RoutedClassifier(routes, model_for=model_for, detect=lambda text: None, fallback=ACTIVE)
+    with caplog.at_level("INFO", logger="analysis.routing"):
+        for _ in range(3):
+            results = routed.classify(["ciao", "hello"], languages=["it", "en"])
+            assert [r.model for r in results if isinstance(r, Prediction)] == ["english-v1", "english-v1"]
+        warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+        assert warnings == [
+            "route model multi unavailable (models/multi is missing): its languages go to active for now"
+        ]
+        broken["multi"] = False
+        results = routed.classify(["ciao", "hello"], languages=["it", "en"])
+        assert [r.model for r in results if isinstance(r, Prediction)] == ["multi-v1", "english-v1"]
+    assert "route model multi is back: its languages go to it again" in caplog.text
+    assert multilingual.seen == ["ciao"] and english.seen == ["ciao", "hello"] * 3 + ["hello"]

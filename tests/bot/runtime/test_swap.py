@@ -180,7 +180,9 @@ def test_a_routed_serve_answers_each_language_with_its_model_and_swaps_only_the_
     multilingual = _version(tmp_path / "models", "multi-v1", seed=3)
     promote(sessions, "m-v1", actor="test", reason=None, at=AT)
     with FakeSlack() as fake:
-        settings = _serve_settings(db_url, fake, model_routes=f"en=active,*={multilingual}")
+        # French is routed to a model that is not there: its texts go to the active model instead of failing.
+        missing = tmp_path / "models" / "fr-v1"
+        settings = _serve_settings(db_url, fake, model_routes=f"en=active,fr={missing},*={multilingual}")
         app = AppContext(settings)
         server = Server(app)
         server.start()
@@ -196,6 +198,7 @@ def test_a_routed_serve_answers_each_language_with_its_model_and_swaps_only_the_
 
             assert ask("My new phone is great, I love it") == "m-v1"
             assert ask("Questo progetto mi è piaciuto tantissimo!") == "multi-v1"
+            assert ask("J'adore ce nouveau téléphone, il est génial") == "m-v1"
             promote(sessions, "m-v2", actor="test", reason="better", at=AT)
             _wait(lambda: 'version="m-v2"' in _metrics(settings.metrics_port))
             assert ask("My new phone is great, I love it") == "m-v2"
