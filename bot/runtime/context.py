@@ -43,8 +43,8 @@ class AppContext:
         self._migrated = False
         self._routes_lock = threading.Lock()
         self._route_models: dict[str, Classifier] = {}
-        # source -> (the failure, when to try again, the wait after that)
-        self._route_failures: dict[str, tuple[ModelUnavailable, float, float]] = {}
+        # source -> (why it failed, when to try again, the wait after that)
+        self._route_failures: dict[str, tuple[str, float, float]] = {}
         self.clock = time.monotonic
 
     @cached_property
@@ -116,12 +116,12 @@ class AppContext:
             now = self.clock()
             failure = self._route_failures.get(source)
             if failure is not None and now < failure[1]:
-                raise failure[0]
+                raise ModelUnavailable(failure[0])  # a new one each time: a raised one keeps growing its traceback
             try:
                 loaded = self.load_model(route_source(self.sessions, source))
             except ModelUnavailable as exc:
                 wait = failure[2] if failure is not None else ROUTE_RETRY_SECONDS
-                self._route_failures[source] = (exc, now + wait, min(wait * 2, ROUTE_RETRY_MAX_SECONDS))
+                self._route_failures[source] = (str(exc), now + wait, min(wait * 2, ROUTE_RETRY_MAX_SECONDS))
                 log.error("cannot load route model %s: %s (next try in %.0f s)", source, exc, wait)
                 raise
             self._route_failures.pop(source, None)
