@@ -109,8 +109,10 @@ class Deliverer:
             self._record(message, slack_channel=message.slack_channel, slack_ts=message.slack_ts)
         if message.attachment is not None and message.file_id is None:
             # files_upload_v2 needs the channel's ID; the post's answer gave it, whatever name the brands file uses.
+            # The file goes in the message's thread: the channel reads one message per digest, the chart under it.
             response = self.client.files_upload_v2(
                 channel=message.slack_channel,
+                thread_ts=message.slack_ts,
                 content=message.attachment,
                 filename=message.attachment_name or "attachment.png",
                 title=message.attachment_name or "attachment",

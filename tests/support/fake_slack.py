@@ -123,6 +123,9 @@ class FakeSlack:
         # files_upload_v2: bytes posted to each upload URL, by file id; the ids completed into each channel.
         self.uploads: dict[str, bytes] = {}
         self.shared_files: dict[str, list[str]] = {}
+        # The thread each shared file went to (its parent message's ts), and the messages posted, by channel ID.
+        self.file_threads: dict[str, str] = {}
+        self.posted: dict[str, list[str]] = {}
         self._files = itertools.count(1)
 
     @property
@@ -299,6 +302,8 @@ class FakeSlack:
             if method == "chat.update":
                 text = params.get("text", "")
                 return {"ok": True, "channel": channel, "ts": params["ts"], "text": text, "message": {"text": text}}
+            with self._lock:
+                self.posted.setdefault(channel, []).append(ts)
             return {"ok": True, "channel": channel, "ts": ts, "message": message}
         if method == "chat.postEphemeral":
             return {"ok": True, "message_ts": ts}
@@ -324,8 +329,14 @@ class FakeSlack:
             if missing:
                 self.violations.append(f"{method}: files {missing} were never uploaded")
                 return {"ok": False, "error": "file_not_found"}
+            thread = params.get("thread_ts")
+            if thread is not None and str(thread) not in self.posted.get(channel_id, []):
+                self.violations.append(f"{method}: thread_ts {thread!r} is not a message of {channel_id}")
+                return {"ok": False, "error": "invalid_thread_ts"}
             for file in files:
                 self.shared_files.setdefault(channel_id, []).append(file["id"])
+                if thread is not None:
+                    self.file_threads[file["id"]] = str(thread)
             return {"ok": True, "files": [{"id": f["id"], "title": f.get("title", "")} for f in files]}
         if method == "apps.connections.open":
             return {"ok": True, "url": self._start_socket_mode()}

@@ -39,7 +39,7 @@ def test_a_daily_digest_compares_with_the_day_before(tmp_path: Path, db_url: str
     assert message.kind == "digest" and message.channel == "#acme"
     text = message.payload["text"]
     assert "15 mentions" in text and "positive 86% (+86 pts)" in text and "negative 14%" in text
-    assert "Mon 02 Mar 09:00 – Tue 03 Mar 09:00 Europe/Rome" in text
+    assert "Mon 02 Mar 2026 09:00 – Tue 03 Mar 2026 09:00 Europe/Rome" in text
     blocks = message.payload["blocks"]
     assert block_kit_problems(blocks) == []
     shown = json.dumps(blocks)
@@ -103,8 +103,8 @@ def test_the_scheduled_digest_covers_its_cron_period(tmp_path: Path, db_url: str
     run_occurrence(ctx, jobs["digest:acme"], monday)
     run_occurrence(ctx, jobs["digest:acme"], monday)  # a second process: claimed already, nothing happens
     globex, acme = _queued(ctx)
-    assert "Mon 02 Mar 09:00 – Mon 09 Mar 09:00" in globex.payload["text"]
-    assert "Sun 08 Mar 09:00 – Mon 09 Mar 09:00" in acme.payload["text"]
+    assert "Mon 02 Mar 2026 09:00 – Mon 09 Mar 2026 09:00" in globex.payload["text"]
+    assert "Sun 08 Mar 2026 09:00 – Mon 09 Mar 2026 09:00" in acme.payload["text"]
     assert len(_queued(ctx)) == 2
 
 

@@ -63,7 +63,7 @@ def _status(engine) -> dict[str, int]:  # type: ignore[no-untyped-def]
         return count_by_status(session=session)
 
 
-def test_a_message_and_its_chart_reach_the_channel(engine, fake: FakeSlack) -> None:  # type: ignore[no-untyped-def]
+def test_a_message_reaches_the_channel_and_its_chart_its_thread(engine, fake: FakeSlack) -> None:  # type: ignore[no-untyped-def]
     clock = Clock()
     _queue(engine, clock, attachment=PNG)
     assert _deliverer(engine, fake, clock).deliver_due() == 1
@@ -74,6 +74,7 @@ def test_a_message_and_its_chart_reach_the_channel(engine, fake: FakeSlack) -> N
     assert channel_id.startswith("C")  # the ID from chat.postMessage's answer, as files_upload_v2 needs
     [file_id] = fake.shared_files[channel_id]
     assert fake.uploads[file_id] == PNG
+    assert fake.file_threads[file_id] == fake.posted[channel_id][0]  # under the message, not beside it
     assert fake.violations == []
     assert _status(engine) == {"sent": 1}
 

@@ -1,0 +1,119 @@
+"""A brand's figures for a period: volume against the period before, label shares, share of voice, languages,
+top words, the most engaged mentions of each label and the buckets of its chart. Digests and reports read them."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.orm import Session
+
+from analysis.labels import LABELS
+from analysis.spikes import word_counts
+from analysis.words import words
+from bot.core.chart import sentiment_chart
+from bot.core.languages import LanguageShare, language_mix
+from bot.core.samples import Sample, pick_samples
+from bot.core.stats import Bucket, brand_stats
+from storage.mentions import brand_label_counts, label_counts, language_label_counts, strongest, texts_between
+
+# Top words: the words held by the most of (up to TEXT_LIMIT of) the period's mentions, each by at least two.
+TOP_WORDS = 5
+MIN_WORD_MENTIONS = 2
+TEXT_LIMIT = 5000
+# The strongest mentions of a label that a digest's samples are chosen from (grouped, then the most engaged first).
+SAMPLE_POOL = 200
+
+
+@dataclass
+class Digest:
+    brand: str
+    start: datetime
+    end: datetime
+    counts: dict[str | None, int]
+    previous: dict[str | None, int]
+    most_negative: list[Sample] = field(default_factory=list)
+    most_positive: list[Sample] = field(default_factory=list)
+    buckets: list[Bucket] = field(default_factory=list)
+    # Mentions of each watched brand in the period (this one included): the share of voice.
+    voices: dict[str, int] = field(default_factory=dict)
+    languages: list[LanguageShare] = field(default_factory=list)
+    # The content words the most mentions of the period hold (stop words of each mention's language left out).
+    top_words: list[tuple[str, int]] = field(default_factory=list)
+
+    @property
+    def volume(self) -> int:
+        return sum(self.counts.values())
+
+    @property
+    def previous_volume(self) -> int:
+        return sum(self.previous.values())
+
+    @staticmethod
+    def shares(counts: dict[str | None, int]) -> dict[str, float] | None:
+        classified = sum(counts.get(label, 0) for label in LABELS)
+        return {label: counts.get(label, 0) / classified for label in LABELS} if classified else None
+
+    @property
+    def hourly(self) -> bool:
+        return self.end - self.start <= timedelta(days=2)
+
+
+def _samples(session: Session, brand: str, start: datetime, end: datetime, label: str, top: int) -> list[Sample]:
+    pool = strongest(session=session, brand=brand, since=start, until=end, label=label, limit=SAMPLE_POOL)
+    return pick_samples(pool, limit=top, label=label)
+
+
+def build_digest(
+    *,
+    session: Session,
+    brand: str,
+    start: datetime,
+    end: datetime,
+    tz: ZoneInfo,
+    top: int,
+    watched: Sequence[str] = (),
+    keywords: Sequence[str] = (),
+) -> Digest:
+    """A brand's figures for [start, end); ``watched`` (the brands file's brands) gives its share of voice, and the
+    brand's ``keywords`` are left out of its top words (they say nothing new)."""
+    length = end - start
+    digest = Digest(
+        brand=brand,
+        start=start,
+        end=end,
+        counts=brand_label_counts(session=session, brand=brand, since=start, until=end),
+        previous=brand_label_counts(session=session, brand=brand, since=start - length, until=start),
+    )
+    if digest.volume:
+        digest.most_negative = _samples(session, brand, start, end, "negative", top)
+        digest.most_positive = _samples(session, brand, start, end, "positive", top)
+        if watched:
+            counts = label_counts(session=session, since=start, until=end)
+            digest.voices = {name: sum(counts.get(name, {}).values()) for name in sorted({brand, *watched})}
+        by_language = language_label_counts(session=session, brand=brand, since=start, until=end)
+        digest.languages = language_mix(by_language.get(brand, {}))
+        exclude = frozenset(words(" ".join([brand, *keywords])))
+        texts = texts_between(session=session, brand=brand, since=start, until=end, limit=TEXT_LIMIT)
+        held = word_counts(texts, exclude)
+        ranked = sorted(held.items(), key=lambda item: (-item[1], item[0]))  # ties in a stable order
+        digest.top_words = [(word, n) for word, n in ranked[:TOP_WORDS] if n >= MIN_WORD_MENTIONS]
+        digest.buckets = brand_stats(
+            session=session, brand=brand, tz=tz, by="hour" if digest.hourly else "day", since=start, until=end
+        )
+    return digest
+
+
+def period_text(start: datetime, end: datetime, tz: ZoneInfo) -> str:
+    local_start, local_end = start.astimezone(tz), end.astimezone(tz)
+    return f"{local_start:%a %d %b %Y %H:%M} – {local_end:%a %d %b %Y %H:%M} {tz.key}"
+
+
+def digest_chart(digest: Digest, tz: ZoneInfo) -> bytes | None:
+    """The PNG of the digest's mentions per hour or day, stacked by label; None when it has no buckets."""
+    if not digest.buckets:
+        return None
+    title = f"{digest.brand}: mentions by sentiment, {period_text(digest.start, digest.end, tz)}"
+    return sentiment_chart(digest.buckets, title=title, hourly=digest.hourly)

@@ -1,0 +1,70 @@
+"""Queueing a digest for a channel: the scheduled digest, a report for any period asked in Slack or on the CLI.
+
+The message goes through the outbox like every other, with its chart uploaded into the message's thread.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.config.brands import BrandsConfig
+from bot.config.settings import Settings
+from bot.core.digest import Digest, build_digest, digest_chart
+from bot.slack.views.digest import render_digest
+from storage.outbox import enqueue
+
+
+@dataclass(frozen=True)
+class Queued:
+    digest: Digest
+    # The outbox message's id; None when a message with the same key was already queued.
+    message_id: int | None
+
+
+def queue_digest(
+    *,
+    sessions: sessionmaker[Session],
+    settings: Settings,
+    brands: BrandsConfig,
+    brand: str,
+    start: datetime,
+    end: datetime,
+    channel: str,
+    dedup_key: str,
+    title: str | None = None,
+    note: str | None = None,
+) -> Queued:
+    """Build ``brand``'s digest of [start, end) and queue it for ``channel`` with its chart, in one transaction.
+
+    ``title`` replaces the header ("Digest: brand"), ``note`` is added to its closing line (who asked for it).
+    """
+    tz = settings.tz
+    keywords = next((b.keywords for b in brands.brands if b.name == brand), [])
+    with sessions() as session:
+        digest = build_digest(
+            session=session,
+            brand=brand,
+            start=start,
+            end=end,
+            tz=tz,
+            top=settings.digest_top,
+            watched=brands.names,
+            keywords=keywords,
+        )
+        chart = digest_chart(digest, tz)
+        kind = "digest" if title is None else "report"
+        queued = enqueue(
+            session=session,
+            kind=kind,
+            channel=channel,
+            payload=render_digest(digest, tz, title=title, note=note),
+            at=datetime.now(UTC),
+            dedup_key=dedup_key,
+            attachment=chart,
+            attachment_name=f"{brand}-{end.astimezone(tz):%Y%m%d-%H%M}.png" if chart else None,
+        )
+        session.commit()
+    return Queued(digest, queued)
