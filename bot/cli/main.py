@@ -22,6 +22,7 @@ from bot.cli.model import (
 )
 from bot.cli.models import models
 from bot.cli.pipeline import outbox, replay, run_job, worker
+from bot.cli.report import report
 from bot.cli.retrain import retrain_command
 from bot.cli.sources import sources
 from bot.config.settings import Settings, load_settings, unknown_variables
@@ -170,6 +171,7 @@ def serve(app: AppContext) -> None:
 cli.add_command(ingest)
 cli.add_command(history)
 cli.add_command(stats)
+cli.add_command(report)
 cli.add_command(classify_command)
 cli.add_command(classify_pending_command)
 cli.add_command(evaluate_command)

@@ -14,15 +14,18 @@ from typing import Any
 from analysis.labels import LABELS
 from bot.core.history import latest_mentions
 from bot.core.languages import language_filter
+from bot.core.periods import PERIOD_HELP, Period, parse_period
 from bot.core.stats import daily_stats
 from bot.errors import NotAllowed, UsageError
+from bot.slack.blocks import escape, fallback, section
 from bot.slack.deps import Services
+from bot.slack.reports import queue_digest
 from bot.slack.views.admin import HistoryQuery, brands_answer, history_answer, stats_answer
 from bot.slack.views.sentiment import COMMAND
 
 log = logging.getLogger(__name__)
 
-COMMANDS = ("history", "stats", "brands")
+COMMANDS = ("history", "stats", "brands", "report")
 PAGE_SIZE = 10
 _PERIOD = re.compile(r"^(\d{1,4})([hdw])$")
 _UNITS = {"h": timedelta(hours=1), "d": timedelta(days=1), "w": timedelta(weeks=1)}
@@ -128,8 +131,47 @@ def check_admin(services: Services, user: str, command: str) -> None:
         )
 
 
+def parse_report(services: Services, args: list[str]) -> tuple[str, Period]:
+    if not args:
+        raise UsageError(f"write `{COMMAND} report <brand> [period]`, the period being {PERIOD_HELP}")
+    brand = known_brand(services, args[0])
+    period = parse_period(" ".join(args[1:]) or "7d", now=services.clock(), tz=services.settings.tz)
+    return brand, period
+
+
+def report(services: Services, user: str, channel: str, brand: str, period: Period) -> dict[str, Any]:
+    """Queue ``brand``'s digest of ``period`` for ``channel`` (where it was asked); the answer says where it goes."""
+    queued = queue_digest(
+        sessions=services.sessions,
+        settings=services.settings,
+        brands=services.brands,
+        brand=brand,
+        start=period.start,
+        end=period.end,
+        channel=channel,
+        dedup_key=f"report:{brand}:{period.start.isoformat()}:{period.end.isoformat()}:{channel}",
+        title=f"Report: {brand}, {period.name}",
+        note=f"asked for by <@{user}>" if user.isalnum() else None,
+    )
+    log.info("report of %s for %s queued for %s by %s", brand, period.name, channel, user)
+    if queued.message_id is None:
+        text = f"The report of *{escape(brand)}* for {escape(period.name)} was already posted in this channel."
+    else:
+        volume = queued.digest.volume
+        text = (
+            f":white_check_mark: The report of *{escape(brand)}* for {escape(period.name)} "
+            f"({volume:,} mention{'' if volume == 1 else 's'}) is on its way to this channel, its chart in its thread."
+        )
+    return {"replace_original": True, "response_type": "ephemeral", "text": fallback(text), "blocks": [section(text)]}
+
+
+def report_progress(brand: str, period: Period) -> dict[str, Any]:
+    text = f":hourglass_flowing_sand: Building the report of *{escape(brand)}* for {escape(period.name)}…"
+    return {"response_type": "ephemeral", "text": fallback(text), "blocks": [section(text)]}
+
+
 def answer(services: Services, user: str, words: list[str]) -> dict[str, Any]:
-    """The answer to ``/sentiment history|stats|brands ...``."""
+    """The answer to ``/sentiment history|stats|brands ...`` (``report`` has its own, as it answers twice)."""
     command, args = words[0].lower(), words[1:]
     if command == "brands":
         return brands_answer(services.brands)

@@ -37,8 +37,15 @@ def register(app: App, services: Services) -> None:
         ack()
         kind = words[0].lower() if words[0].lower() in admin.COMMANDS else "classify"
         try:
-            if kind != "classify":
-                reply(respond, admin.answer(services, str(command.get("user_id", "")), words))
+            user = str(command.get("user_id", ""))
+            if kind == "report":
+                admin.check_admin(services, user, kind)
+                brand, period = admin.parse_report(services, words[1:])
+                reply(respond, admin.report_progress(brand, period))  # building it can take a few seconds
+                channel = str(command.get("channel_id", ""))
+                reply(respond, admin.report(services, user, channel, brand, period))
+            elif kind != "classify":
+                reply(respond, admin.answer(services, user, words))
             else:
                 reply(respond, answer(services, text))
         finally:

@@ -33,6 +33,8 @@ USAGE = (
     f"• `{COMMAND} brands`: the brands brandpulse watches\n"
     f"• `{COMMAND} history &lt;brand&gt; [7d] [negative|neutral|positive] [words]`: latest mentions (admins)\n"
     f"• `{COMMAND} stats &lt;brand&gt; [30d]`: volume and sentiment per day (admins)\n"
+    f"• `{COMMAND} report &lt;brand&gt; [last week | 2026-11-01..2026-11-30 | 30d]`: the digest of any period, "
+    "posted in this channel (admins)\n"
     f"• `{COMMAND} help`: this message"
 )
 

@@ -1,0 +1,253 @@
+"""``brandpulse report``: a brand's digest for any period, as Markdown, CSV or the chart, or posted to Slack again."""
+
+from __future__ import annotations
+
+import csv
+import io
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import click
+
+from analysis.labels import LABELS
+from analysis.language import language_name
+from bot.cli.options import Moment, pass_database
+from bot.core.digest import Digest, build_digest, digest_chart, period_text
+from bot.core.periods import PERIOD_HELP, Period, parse_period
+from bot.core.stats import share_of_voice
+from bot.errors import UsageError
+from bot.runtime.context import AppContext
+
+FORMATS = ("md", "csv", "png")
+CSV_COLUMNS = ["section", "key", "mentions", *LABELS, "share", "score", "text", "url"]
+
+
+def _period(app: AppContext, period: str | None, since: datetime | None, until: datetime | None) -> Period:
+    now = datetime.now(UTC)
+    if period is not None:
+        if since is not None or until is not None:
+            raise UsageError("give either --period or --since/--until, not both")
+        return parse_period(period, now=now, tz=app.settings.tz)
+    if since is None:
+        return parse_period("7d", now=now, tz=app.settings.tz)
+    end = until or now
+    if since >= end:
+        raise UsageError("--since must be before --until")
+    return Period(since, end, f"{since.isoformat()}..{end.isoformat()}")
+
+
+def _markdown(digest: Digest, tz: ZoneInfo, name: str) -> str:
+    """The digest as Markdown: what the Slack message says, and the table behind its chart."""
+
+    def cell(text: str) -> str:
+        return " ".join(text.split()).replace("|", "\\|")
+
+    lines = [f"# {digest.brand}: {name}", "", period_text(digest.start, digest.end, tz), ""]
+    if not digest.volume:
+        return "\n".join([*lines, "No mentions in this period.", ""])
+    lines.append(f"**{digest.volume:,} mentions** (the period before: {digest.previous_volume:,})")
+    lines.append("")
+    shares, before = Digest.shares(digest.counts), Digest.shares(digest.previous)
+    if shares is None:
+        lines.append("None classified yet.")
+    else:
+        lines += ["| sentiment | mentions | share | change |", "|---|---|---|---|"]
+        for label in LABELS:
+            change = f"{(shares[label] - before[label]) * 100:+.0f} pts" if before else ""
+            lines.append(f"| {label} | {digest.counts.get(label, 0):,} | {shares[label]:.0%} | {change} |")
+    unclassified = digest.counts.get(None, 0)
+    if unclassified:
+        lines.append(f"\n{unclassified:,} not classified yet.")
+    voices = share_of_voice(digest.voices)
+    if len(voices) > 1:
+        lines += ["", "## Share of voice", "", "| brand | mentions | share |", "|---|---|---|"]
+        for brand, share in sorted(voices.items(), key=lambda item: -item[1]):
+            lines.append(f"| {brand} | {digest.voices[brand]:,} | {share:.0%} |")
+    if any(part.language for part in digest.languages):
+        total = sum(part.count for part in digest.languages)
+        lines += ["", "## Languages", "", "| language | mentions | share | negative |", "|---|---|---|---|"]
+        for part in digest.languages:
+            negative = "" if part.negative_share is None else f"{part.negative_share:.0%}"
+            known = language_name(part.language) if part.language else "unknown"
+            lines.append(f"| {known} | {part.count:,} | {part.count / total:.0%} | {negative} |")
+    if digest.top_words:
+        lines += ["", "## Top words", "", ", ".join(f"{word} ({n:,})" for word, n in digest.top_words)]
+    for title, samples in (
+        ("Most engaged negative mentions", digest.most_negative),
+        ("Most engaged positive mentions", digest.most_positive),
+    ):
+        if samples:
+            lines += ["", f"## {title}", ""]
+            for sample in samples:
+                mention = sample.mention
+                reach = f" ({sample.reach})" if sample.reach else ""
+                url = f" <{mention.url}>" if mention.url else ""
+                lines.append(f"- {cell(mention.text)}{reach}{url}")
+    if digest.buckets:
+        unit = "hour" if digest.hourly else "day"
+        lines += ["", "## Sentiment over time", "", f"| {unit} | mentions | " + " | ".join(LABELS) + " |"]
+        lines.append("|---" * (2 + len(LABELS)) + "|")
+        fmt = "%Y-%m-%d %H:%M" if digest.hourly else "%Y-%m-%d"
+        for bucket in digest.buckets:
+            counts = " | ".join(str(bucket.by_label[label]) for label in LABELS)
+            lines.append(f"| {bucket.start:{fmt}} | {bucket.count:,} | {counts} |")
+    return "\n".join(lines) + "\n"
+
+
+def _csv(digest: Digest) -> str:
+    """The digest as one tidy table: a ``section`` column says what each row is."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(CSV_COLUMNS)
+
+    def counts_row(section: str, key: str, counts: dict[str | None, int]) -> list[object]:
+        shares = Digest.shares(counts)
+        share = "" if shares is None else f"{shares['negative']:.4f}"
+        return [section, key, sum(counts.values()), *(counts.get(label, 0) for label in LABELS), share, "", "", ""]
+
+    length = digest.end - digest.start
+    writer.writerow(counts_row("period", f"{digest.start.isoformat()}..{digest.end.isoformat()}", digest.counts))
+    previous = f"{(digest.start - length).isoformat()}..{digest.start.isoformat()}"
+    writer.writerow(counts_row("previous_period", previous, digest.previous))
+    for bucket in digest.buckets:
+        negative = bucket.share("negative")
+        writer.writerow(
+            [
+                "over_time",
+                bucket.start.isoformat(),
+                bucket.count,
+                *(bucket.by_label[label] for label in LABELS),
+                "" if negative is None else f"{negative:.4f}",
+                "",
+                "",
+                "",
+            ]
+        )
+    for brand, share in share_of_voice(digest.voices).items():
+        writer.writerow(["share_of_voice", brand, digest.voices[brand], "", "", "", f"{share:.4f}", "", "", ""])
+    total = sum(share.count for share in digest.languages)
+    for language in digest.languages:
+        writer.writerow(
+            [
+                "language",
+                language.language or "unknown",
+                language.count,
+                language.negative,
+                "",
+                "",
+                f"{language.count / total:.4f}",
+                "",
+                "",
+                "",
+            ]
+        )
+    for word, n in digest.top_words:
+        writer.writerow(["top_word", word, n, "", "", "", "", "", "", ""])
+    for label, samples in (("negative", digest.most_negative), ("positive", digest.most_positive)):
+        for sample in samples:
+            mention = sample.mention
+            score = mention.score_negative if label == "negative" else mention.score_positive
+            shown = "" if score is None else f"{score:.4f}"
+            row = [f"top_{label}", mention.id, sample.copies, "", "", "", "", shown, mention.text, mention.url]
+            writer.writerow(row)
+    return out.getvalue()
+
+
+@click.command()
+@click.option("--brand", required=True, help="The brand, as the brands file names it.")
+@click.option("--period", help=f"The period: {PERIOD_HELP.replace('`', '')}.")
+@click.option("--since", type=Moment(), help="Start, instead of --period (ISO 8601 or a duration back from now).")
+@click.option("--until", type=Moment(), help="End, excluded (default: now).")
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="md", show_default=True)
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(dir_okay=False, writable=True, path_type=Path),
+    help="Write to this file (default: standard output; for png, BRAND-START-END.png).",
+)
+@click.option(
+    "--post",
+    "post_to",
+    is_flag=False,
+    flag_value="",
+    default=None,
+    metavar="[CHANNEL]",
+    help="Post it to Slack through the outbox instead: to CHANNEL, or to the brand's digest channel.",
+)
+@pass_database
+def report(
+    app: AppContext,
+    brand: str,
+    period: str | None,
+    since: datetime | None,
+    until: datetime | None,
+    fmt: str,
+    output: Path | None,
+    post_to: str | None,
+) -> None:
+    """A brand's digest for any period: volume, sentiment over time, share of voice, languages, top words and the
+    most engaged mentions. Produces a missed digest again with --post."""
+    if brand not in app.brands.names:
+        raise UsageError(f"unknown brand {brand!r} (the brands file defines: {', '.join(app.brands.names)})")
+    chosen = _period(app, period, since, until)
+    if post_to is not None:
+        _post(app, brand, chosen, post_to)
+        return
+    tz = app.settings.tz
+    with app.sessions() as session:
+        digest = build_digest(
+            session=session,
+            brand=brand,
+            start=chosen.start,
+            end=chosen.end,
+            tz=tz,
+            top=app.settings.digest_top,
+            watched=app.brands.names,
+            keywords=next(b.keywords for b in app.brands.brands if b.name == brand),
+        )
+    if fmt == "png":
+        chart = digest_chart(digest, tz)
+        if chart is None:
+            raise UsageError(f"no mentions of {brand} in {period_text(chosen.start, chosen.end, tz)}: nothing to draw")
+        path = output or Path(f"{brand}-{chosen.start.astimezone(tz):%Y%m%d}-{chosen.end.astimezone(tz):%Y%m%d}.png")
+        path.write_bytes(chart)
+        click.echo(f"wrote {path} ({digest.volume:,} mentions)", err=True)
+        return
+    text = _markdown(digest, tz, chosen.name) if fmt == "md" else _csv(digest)
+    if output is None:
+        sys.stdout.write(text)
+    else:
+        output.write_text(text, encoding="utf-8")
+        click.echo(f"wrote {output} ({digest.volume:,} mentions)", err=True)
+
+
+def _post(app: AppContext, brand: str, chosen: Period, channel: str) -> None:
+    from bot.runtime.pipeline import make_deliverer
+    from bot.slack.reports import queue_digest
+
+    config = next(b for b in app.brands.brands if b.name == brand)
+    if not channel:
+        if config.digest is None:
+            raise UsageError(f"{brand} has no digest channel in the brands file: name one, --post '#channel'")
+        channel = config.digest.channel
+    queued = queue_digest(
+        sessions=app.sessions,
+        settings=app.settings,
+        brands=app.brands,
+        brand=brand,
+        start=chosen.start,
+        end=chosen.end,
+        channel=channel,
+        dedup_key=f"report:{brand}:{chosen.start.isoformat()}:{chosen.end.isoformat()}:{channel}",
+        title=f"Report: {brand}, {chosen.name}",
+        note="asked for with `brandpulse report`",
+    )
+    if queued.message_id is None:
+        click.echo(f"this report was already queued for {channel}; `brandpulse outbox list` shows it")
+        return
+    click.echo(f"report of {brand} queued for {channel}: {queued.digest.volume:,} mentions")
+    deliverer = make_deliverer(app)
+    if deliverer is not None:
+        click.echo(f"outbox: {deliverer.deliver_due()} delivered")

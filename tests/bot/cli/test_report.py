@@ -1,0 +1,161 @@
+"""``brandpulse report``: a past week's digest as Markdown, CSV and a chart, and posted again to Slack."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from bot.core.periods import parse_period
+from tests.support.cli import run_cli
+from tests.support.fake_slack import FakeSlack, block_kit_problems
+from tests.support.pipeline import M, add, job_context
+
+ROME = ZoneInfo("Europe/Rome")
+# The week of Monday 23 November 2026, in Rome.
+WEEK = datetime(2026, 11, 23, tzinfo=ROME)
+
+
+def _week(tmp_path: Path, db_url: str) -> dict[str, str]:
+    ctx = job_context(tmp_path, db_url, timezone="Europe/Rome")
+    mentions = [
+        # Just outside the week on either side: not counted.
+        M(WEEK - timedelta(minutes=30), "acmephone before the week", "negative"),
+        M(WEEK + timedelta(days=7, minutes=10), "acmephone after the week", "negative"),
+        # The week before: the comparison.
+        *(M(WEEK - timedelta(days=3, hours=i), f"acmephone fine {i}", "neutral") for i in range(4)),
+    ]
+    for day in range(7):
+        mentions.append(M(WEEK + timedelta(days=day, hours=10), f"acmephone battery recall day {day}", "negative"))
+        mentions.append(M(WEEK + timedelta(days=day, hours=12), f"acmephone camera lovely {day}", "positive"))
+    mentions.append(
+        M(
+            WEEK + timedelta(days=2, hours=9),
+            "acmephone | battery <!channel> fire",
+            "negative",
+            url="https://t.test/1",
+            likes=50,
+        )
+    )
+    mentions.append(M(WEEK + timedelta(days=3), "globex rocks", "positive", brand="globex"))
+    add(ctx.sessions, mentions)
+    return {"BRANDPULSE_BRANDS_FILE": str(ctx.settings.brands_file), "BRANDPULSE_TIMEZONE": "Europe/Rome"}
+
+
+def test_a_past_week_as_markdown(monkeypatch: pytest.MonkeyPatch, db_url: str, tmp_path: Path) -> None:
+    env = _week(tmp_path, db_url)
+    result = run_cli(monkeypatch, db_url, "report", "--brand", "acme", "--period", "2026-11-23..2026-11-29", **env)
+    assert result.exit_code == 0, result.output
+    text = result.output
+    assert text.startswith("# acme: 2026-11-23..2026-11-29\n")
+    assert "Mon 23 Nov 2026 00:00 – Mon 30 Nov 2026 00:00 Europe/Rome" in text
+    assert "**15 mentions** (the period before: 5)" in text  # 7 + 7 + 1; before: 4 + the one just before
+    assert "| negative | 8 | 53% | +33 pts |" in text
+    assert "| positive | 7 | 47% | +47 pts |" in text
+    assert "| acme | 15 | 94% |" in text and "| globex | 1 | 6% |" in text  # share of voice
+    assert "battery (8)" in text and "recall (7)" in text  # top words; the keyword acmephone left out
+    # Most engaged first; a file, not Slack: the text as it was, with | escaped for the table-minded reader.
+    negative = text.split("## Most engaged negative mentions")[1]
+    assert negative.startswith("\n\n- acmephone \\| battery <!channel> fire (50 likes) <https://t.test/1>\n")
+    assert "## Languages" not in text  # no language known: nothing to say
+    over_time = text.split("## Sentiment over time")[1]
+    assert over_time.count("\n| 2026-11-") == 7  # one row per day of the week
+    assert "| 2026-11-25 | 3 | 2 | 0 | 1 |" in over_time  # the day with the extra negative mention
+
+
+def test_a_past_week_as_csv_and_as_a_chart(monkeypatch: pytest.MonkeyPatch, db_url: str, tmp_path: Path) -> None:
+    env = _week(tmp_path, db_url)
+    args = ("report", "--brand", "acme", "--since", "2026-11-23", "--until", "2026-11-30", "--format", "csv")
+    result = run_cli(monkeypatch, db_url, *args, **env)
+    assert result.exit_code == 0, result.output
+    rows = list(csv.DictReader(io.StringIO(result.output)))
+    by_section: dict[str, list[dict[str, str]]] = {}
+    for row in rows:
+        by_section.setdefault(row["section"], []).append(row)
+    [period] = by_section["period"]
+    assert period["key"] == "2026-11-23T00:00:00+01:00..2026-11-30T00:00:00+01:00"
+    assert (period["mentions"], period["negative"], period["neutral"], period["positive"]) == ("15", "8", "0", "7")
+    assert period["share"] == "0.5333"
+    assert by_section["previous_period"][0]["mentions"] == "5"
+    assert [r["key"][:10] for r in by_section["over_time"]] == [f"2026-11-{d}" for d in range(23, 30)]
+    assert {r["key"]: r["share"] for r in by_section["share_of_voice"]} == {"acme": "0.9375", "globex": "0.0625"}
+    words = {r["key"]: r["mentions"] for r in by_section["top_word"]}
+    assert words["battery"] == "8" and words["recall"] == "7" and "acmephone" not in words
+    assert any(r["text"] == "acmephone | battery <!channel> fire" for r in by_section["top_negative"])
+
+    chart = tmp_path / "week.png"
+    result = run_cli(monkeypatch, db_url, *args[:-1], "png", "--output", str(chart), **env)
+    assert result.exit_code == 0, result.output
+    assert chart.read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
+
+
+def test_a_missed_digest_is_posted_again_with_its_chart_in_its_thread(
+    monkeypatch: pytest.MonkeyPatch, db_url: str, tmp_path: Path
+) -> None:
+    env = _week(tmp_path, db_url)
+    with FakeSlack() as fake:
+        args = ("report", "--brand", "acme", "--period", "2026-11-23..2026-11-29", "--post")
+        slack = {"BRANDPULSE_SLACK_BOT_TOKEN": "xoxb-test", "BRANDPULSE_SLACK_API_URL": fake.api_url}
+        result = run_cli(monkeypatch, db_url, *args, **env, **slack)
+        assert result.exit_code == 0, result.output
+        assert "report of acme queued for #acme: 15 mentions" in result.output
+        assert "outbox: 1 delivered" in result.output
+        [post] = fake.calls_to("chat.postMessage")
+        assert post.params["channel"] == "#acme"  # the brand's digest channel
+        assert block_kit_problems(post.params["blocks"]) == []
+        assert post.params["blocks"][0]["text"]["text"] == "Report: acme, 2026-11-23..2026-11-29"
+        shown = str(post.params["blocks"])
+        assert "Mon 23 Nov 2026 00:00 – Mon 30 Nov 2026 00:00 Europe/Rome" in shown
+        assert "&lt;!channel&gt;" in shown and "<!channel>" not in shown
+        [(channel, [file_id])] = fake.shared_files.items()
+        assert fake.file_threads[file_id] == fake.posted[channel][0]
+        assert fake.violations == []
+
+        again = run_cli(monkeypatch, db_url, *args, **env, **slack)
+        assert "already queued" in again.output and len(fake.calls_to("chat.postMessage")) == 1
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("--brand", "nope"), "unknown brand 'nope'"),
+        (("--brand", "acme", "--period", "fortnight"), "is not a period"),
+        (("--brand", "acme", "--period", "2026-11-30..2026-11-01"), "ends before it starts"),
+        (("--brand", "acme", "--period", "7d", "--since", "2026-11-01"), "either --period or --since"),
+        (("--brand", "acme", "--since", "2026-11-30", "--until", "2026-11-01"), "--since must be before"),
+    ],
+)
+def test_bad_reports_exit_2_with_the_reason(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, args: tuple[str, ...], message: str
+) -> None:
+    db_url = f"sqlite:///{tmp_path / 'r.db'}"
+    env = _week(tmp_path, db_url)
+    result = run_cli(monkeypatch, db_url, "report", *args, **env)
+    assert result.exit_code == 2 and message in result.output, result.output
+
+
+def test_periods_follow_the_calendar_of_the_timezone() -> None:
+    now = datetime(2026, 12, 1, 10, 30, tzinfo=ROME)  # a Tuesday
+    last_week = parse_period("last week", now=now, tz=ROME)
+    assert (last_week.start, last_week.end) == (
+        datetime(2026, 11, 23, tzinfo=ROME),
+        datetime(2026, 11, 30, tzinfo=ROME),
+    )
+    this_week = parse_period("this week", now=now, tz=ROME)
+    assert (this_week.start, this_week.end) == (datetime(2026, 11, 30, tzinfo=ROME), now)
+    last_month = parse_period("last  Month", now=now, tz=ROME)
+    assert (last_month.start, last_month.end) == (
+        datetime(2026, 11, 1, tzinfo=ROME),
+        datetime(2026, 12, 1, tzinfo=ROME),
+    )
+    assert parse_period("yesterday", now=now, tz=ROME).start == datetime(2026, 11, 30, tzinfo=ROME)
+    assert parse_period("today", now=now, tz=ROME).end == now
+    assert parse_period("48h", now=now, tz=ROME).start == now - timedelta(hours=48)
+    assert parse_period("last 2 weeks", now=now, tz=ROME).start == now - timedelta(weeks=2)
+    # The day the clocks go back is 25 hours long: a day is a calendar day, not 24 hours.
+    october = parse_period("2026-10-25", now=now, tz=ROME)
+    assert october.end.astimezone(UTC) - october.start.astimezone(UTC) == timedelta(hours=25)
