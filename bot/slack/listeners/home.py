@@ -1,25 +1,26 @@
-"""App Home: the last 24 hours per brand (volume, sentiment shares) against the 24 hours before."""
+"""App Home: each brand's pulse over the period its picker shows (24 hours when the tab opens)."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+import logging
 from typing import Any
 
-from slack_bolt import App
+from slack_bolt import Ack, App
 from slack_sdk import WebClient
 
 from bot.core.stats import brand_pulse
 from bot.slack.deps import Services
 from bot.slack.errors import reported
-from bot.slack.views.home import home_view
+from bot.slack.views.home import DEFAULT_PERIOD, PERIOD_ACTION, PERIODS, home_view
 
-WINDOW = timedelta(hours=24)
+log = logging.getLogger(__name__)
 
 
-def render_home(services: Services) -> dict[str, Any]:
+def render_home(services: Services, period: str = DEFAULT_PERIOD) -> dict[str, Any]:
     end, settings = services.clock(), services.settings
-    pulses = brand_pulse(services.sessions, brands=services.brands.names, end=end, window=WINDOW)
-    return home_view(pulses, end=end, tz=settings.tz, timezone=settings.timezone)
+    window = PERIODS[period][1]
+    pulses = brand_pulse(services.sessions, brands=services.brands.names, end=end, window=window)
+    return home_view(pulses, end=end, tz=settings.tz, timezone=settings.timezone, period=period)
 
 
 def register(app: App, services: Services) -> None:
@@ -29,3 +30,14 @@ def register(app: App, services: Services) -> None:
         if event.get("tab", "home") != "home":
             return
         client.views_publish(user_id=str(event["user"]), view=render_home(services))
+
+    @app.action(PERIOD_ACTION)
+    @reported
+    def on_period(ack: Ack, body: dict[str, Any], action: dict[str, Any], client: WebClient) -> None:
+        ack()
+        period = str((action.get("selected_option") or {}).get("value", ""))
+        user = str(body.get("user", {}).get("id", ""))
+        if period not in PERIODS or not user:
+            log.warning("ignored a Home period that is not brandpulse's (user %s)", user)
+            return
+        client.views_publish(user_id=user, view=render_home(services, period))

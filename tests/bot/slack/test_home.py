@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -64,5 +65,48 @@ def test_home_tab_summarises_the_last_day_against_the_day_before(tmp_path: Path,
         # Six English mentions (two negative), one Italian, one of no known language.
         assert apple.endswith("\nLanguages: English 75% (33% negative) · Italian 12% · other or unknown 12%")
         assert google.endswith("\nLanguages: English 100%")
+        assert app.fake.violations == []
+    engine.dispose()
+
+
+def test_the_period_picker_shows_the_last_7_or_30_days_against_the_period_before(tmp_path: Path, db_url: str) -> None:
+    rows = [_row(i, "apple", "negative", 1 + 24 * i) for i in range(5)]  # one a day for the last five days
+    rows += [_row(10 + i, "apple", "positive", 24 * 8 + i) for i in range(2)]  # the week before
+    rows += [_row(20, "apple", "positive", 24 * 20)]  # three weeks ago
+    engine = make_engine(db_url)
+    with served(tmp_path, None, database_url=db_url) as app:
+        with engine.begin() as connection:
+            insert_mentions(connection=connection, rows=rows)
+        app.services.clock = lambda: NOW
+
+        def pick(value: str, count: int) -> dict[str, Any]:
+            option = {"text": {"type": "plain_text", "text": value}, "value": value}
+            action = {"action_id": "home_period", "block_id": "home_period", "type": "static_select"}
+            status, _, _ = app.click({**action, "selected_option": option}, user="U0PERSON01")
+            assert status == 200
+            app.fake.wait_for(lambda f: len(f.calls_to("views.publish")) >= count)
+            view: dict[str, Any] = app.fake.calls_to("views.publish")[count - 1].params["view"]
+            return view
+
+        week = pick("7d", 1)
+        assert week["blocks"][0]["text"]["text"] == "Brand pulse: the last 7 days"
+        picker = week["blocks"][1]["elements"][0]
+        assert picker["initial_option"]["value"] == "7d" and [o["value"] for o in picker["options"]] == [
+            "24h",
+            "7d",
+            "30d",
+        ]
+        apple = next(b["text"]["text"] for b in week["blocks"] if b["type"] == "section")
+        assert apple.startswith("*apple*: 5 mentions (+150% vs the 7 days before)")
+        month = pick("30d", 2)
+        apple = next(b["text"]["text"] for b in month["blocks"] if b["type"] == "section")
+        assert apple.startswith("*apple*: 8 mentions (new")  # nothing in the 30 days before those
+        # A value the bot never offered is ignored: nothing published.
+        status, _, _ = app.click(
+            {"action_id": "home_period", "type": "static_select", "selected_option": {"value": "9999d"}},
+            user="U0PERSON01",
+        )
+        time.sleep(0.5)  # the listener runs after the acknowledgement: give it the time to (wrongly) publish
+        assert status == 200 and len(app.fake.calls_to("views.publish")) == 2
         assert app.fake.violations == []
     engine.dispose()
