@@ -18,11 +18,13 @@ from pydantic import (
 
 from analysis.brand_match import BrandMatcher, BrandTerms
 from bot.config.cron import CronExpression
+from bot.config.settings import SLACK_MEMBER
 from bot.config.sources import SOURCE_TYPES, SourceConfig
 from bot.errors import ConfigError
 
 Channel = Annotated[str, StringConstraints(pattern=r"^(#[a-z0-9][a-z0-9._-]{0,79}|[CG][A-Z0-9]{8,})$")]
 Term = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Member = Annotated[str, StringConstraints(pattern=f"^{SLACK_MEMBER.pattern}$")]
 
 
 class _Strict(BaseModel):
@@ -42,12 +44,21 @@ class AlertConfig(_Strict):
     cooldown_minutes: int = Field(default=60, ge=0)
 
 
+class Access(_Strict):
+    """A brand's own admins (act on its mentions and alerts, read them) and analysts (read its history, stats and
+    reports), beside the settings' admins and analysts who have their role for every brand."""
+
+    admins: list[Member] = Field(default_factory=list)
+    analysts: list[Member] = Field(default_factory=list)
+
+
 class Brand(_Strict):
     name: Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")]
     keywords: list[Term] = Field(default_factory=list)
     exclude: list[Term] = Field(default_factory=list)
     digest: DigestConfig | None = None
     alerts: AlertConfig | None = None
+    access: Access = Field(default_factory=Access)
 
 
 class BrandsConfig(_Strict):
@@ -85,6 +96,9 @@ class BrandsConfig(_Strict):
     @property
     def names(self) -> list[str]:
         return [b.name for b in self.brands]
+
+    def brand(self, name: str) -> Brand | None:
+        return next((b for b in self.brands if b.name == name), None)
 
 
 def _location(loc: Sequence[int | str], raw: Any) -> str:
@@ -140,6 +154,8 @@ def load_brands(path: Path) -> BrandsConfig:
                 message = "expected a lowercase name of letters, digits, '-' or '_'"
             elif error["type"] == "string_pattern_mismatch" and error["loc"][-1] == "hashtag":
                 message = "expected a hashtag without its '#' (no spaces, '/' or '?')"
+            elif error["type"] == "string_pattern_mismatch" and "access" in error["loc"]:
+                message = "expected a Slack user ID such as U012ABCDEF or a user group ID such as S0123ABCD"
             elif error["type"] == "string_pattern_mismatch" and error["loc"][-1] == "channel":
                 message = "expected a channel such as '#brand-alerts' or a channel ID such as 'C0123ABCD'"
             got = "" if error["type"] == "missing" else f" (got {error['input']!r})"

@@ -21,6 +21,8 @@ from bot.errors import ConfigError, mask_secrets
 
 ENV_PREFIX = "BRANDPULSE_"
 EXAMPLE_BRANDS_FILE = Path(__file__).with_name("brands.example.yml")
+# A Slack user (U…, W… on Enterprise Grid) or user group (S…) ID.
+SLACK_MEMBER = re.compile(r"[UWS][A-Z0-9]{2,}")
 
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
 
@@ -88,7 +90,17 @@ class Settings(BaseSettings):
         "detector picks among them when one is among its best guesses; empty: any language.",
     )
     admin_users: Annotated[list[str], NoDecode] = Field(
-        default_factory=list, description="Slack user IDs allowed to query history and stats, comma-separated."
+        default_factory=list,
+        description="Slack user IDs (U…) and user group IDs (S…), comma-separated, of the admins: they act on "
+        "mentions and alerts and read history, stats and reports, for every brand.",
+    )
+    analyst_users: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Slack user IDs and user group IDs, comma-separated, of the analysts: they read history, stats "
+        "and reports of every brand.",
+    )
+    usergroup_cache_seconds: int = Field(
+        default=300, ge=0, le=86400, description="How long a Slack user group's members are kept before asking again."
     )
     http_host: str = Field(default="127.0.0.1", description="Address the HTTP server (Slack events, /healthz) binds.")
     http_port: int = Field(default=3000, ge=1, le=65535, description="Port of the HTTP server.")
@@ -215,15 +227,18 @@ class Settings(BaseSettings):
                     raise ValueError("expected ISO 639-1 language codes such as en, it, de, separated by commas")
         return value
 
-    @field_validator("admin_users", mode="before")
+    @field_validator("admin_users", "analyst_users", mode="before")
     @classmethod
     def _user_ids(cls, value: Any) -> Any:
         if isinstance(value, str):
             value = [part for part in value.replace(",", " ").split() if part]
         if isinstance(value, list):
             for user in value:
-                if not isinstance(user, str) or user[:1] not in ("U", "W") or not user.isalnum():
-                    raise ValueError("expected Slack user IDs such as U012ABCDEF, separated by commas")
+                if not isinstance(user, str) or not SLACK_MEMBER.fullmatch(user):
+                    raise ValueError(
+                        "expected Slack user IDs such as U012ABCDEF or user group IDs such as S0123ABCD, "
+                        "separated by commas"
+                    )
         return value
 
     @field_validator("api_tokens", "alertmanager_tokens")

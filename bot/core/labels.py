@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from analysis.data import load_labelled
 from analysis.labels import LABELS
+from storage.actions import mention_brand
 from storage.labels import Corrected, PoolEntry, correct_label, pool_entries, replace_import
 from storage.mentions import MAX_TEXT_CHARS, storable_text
 
@@ -67,6 +68,12 @@ def correct_mention(
         raise ValueError(f"{label!r} is not one of {', '.join(LABELS)}")
     with sessions.begin() as session:
         return correct_label(session=session, mention_id=mention_id, label=label, author=author, at=at)
+
+
+def brand_of(sessions: sessionmaker[Session], mention_id: int) -> str | None:
+    """The brand of a stored mention (None: no such mention), to check who may act on it."""
+    with sessions() as session:
+        return mention_brand(session=session, mention_id=mention_id)
 
 
 def pool(sessions: sessionmaker[Session]) -> list[PoolExample]:

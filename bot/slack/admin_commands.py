@@ -123,12 +123,21 @@ def stats(services: Services, args: list[str]) -> dict[str, Any]:
     return stats_answer(brand, period, days, timezone=settings.timezone, language=language)
 
 
-def check_admin(services: Services, user: str, command: str) -> None:
-    if not services.is_admin(user):
-        log.warning("refused /sentiment %s for %s: not in BRANDPULSE_ADMIN_USERS", command, user)
+def check_reader(services: Services, user: str, command: str, brand: str) -> None:
+    """History, stats and reports: for the admins and analysts of every brand or of this one."""
+    if not services.can_read(user, brand):
+        log.warning("refused /sentiment %s %s for %s: not an admin or analyst of it", command, brand, user)
         raise NotAllowed(
-            f"Sorry, `{COMMAND} {command}` is for brandpulse admins. Ask one to add you to the admin list."
+            f"Sorry, `{COMMAND} {command}` of {brand} is for its brandpulse admins and analysts. "
+            "Ask an admin to add you."
         )
+
+
+def check_admin(services: Services, user: str, what: str, brand: str | None = None) -> None:
+    """Acting (on a mention, an alert, the model): for the admins of every brand or, with ``brand``, of that one."""
+    if not services.is_admin(user, brand):
+        log.warning("refused %s for %s: not an admin%s", what, user, f" of {brand}" if brand else "")
+        raise NotAllowed(f"Sorry, {what} is for brandpulse admins. Ask one to add you to the admin list.")
 
 
 def parse_report(services: Services, args: list[str]) -> tuple[str, Period]:
@@ -175,7 +184,10 @@ def answer(services: Services, user: str, words: list[str]) -> dict[str, Any]:
     command, args = words[0].lower(), words[1:]
     if command == "brands":
         return brands_answer(services.brands)
-    check_admin(services, user, command)
     if command == "history":
-        return history(services, parse_history(services, args))
+        query = parse_history(services, args)
+        check_reader(services, user, command, query.brand)
+        return history(services, query)
+    if args:
+        check_reader(services, user, command, known_brand(services, args[0]))
     return stats(services, args)

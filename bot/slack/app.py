@@ -9,7 +9,7 @@ from slack_bolt import App
 
 from bot.errors import ConfigError
 from bot.slack.client import web_client
-from bot.slack.deps import Services
+from bot.slack.deps import Services, roles_for
 from bot.slack.errors import handle_error
 from bot.slack.listeners import register_all
 
@@ -36,6 +36,12 @@ def build_slack_app(services: Services) -> App:
         # concurrent command wait for a free thread before it is even acknowledged.
         listener_executor=ThreadPoolExecutor(max_workers=LISTENER_THREADS, thread_name_prefix="slack-listener"),
     )
+    client = app.client
+
+    def group_members(group: str) -> list[str]:
+        return [str(user) for user in client.usergroups_users_list(usergroup=group).get("users") or []]
+
+    services.roles = roles_for(settings, group_members)
     register_all(app, services)
     app.error(handle_error)
     return app

@@ -15,8 +15,9 @@ from slack_bolt import Respond
 from sqlalchemy.orm import Session, sessionmaker
 
 from analysis.batcher import Batcher
-from bot.config.brands import BrandsConfig
+from bot.config.brands import Access, BrandsConfig
 from bot.config.settings import Settings
+from bot.slack.roles import GroupLookup, Roles, no_groups
 from monitoring.metrics import Metrics
 
 log = logging.getLogger(__name__)
@@ -33,13 +34,38 @@ class Services:
     model_error: str | None = None
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     metrics: Metrics | None = None
+    # Who may do what; the Slack app gives it the means to read user groups (build_slack_app).
+    roles: Roles = field(default=None)  # type: ignore[assignment]
 
-    def is_admin(self, user_id: str) -> bool:
-        return user_id in self.settings.admin_users
+    def __post_init__(self) -> None:
+        if self.roles is None:
+            self.roles = roles_for(self.settings)
+
+    def _access(self, brand: str | None) -> Access:
+        config = self.brands.brand(brand) if brand is not None else None
+        return config.access if config is not None else Access()
+
+    def is_admin(self, user_id: str, brand: str | None = None) -> bool:
+        """An admin of every brand, or (with ``brand``) of that brand."""
+        return self.roles.is_admin(user_id, self._access(brand).admins)
+
+    def can_read(self, user_id: str, brand: str | None = None) -> bool:
+        """May read history, stats and reports: of every brand, or (with ``brand``) of that brand."""
+        access = self._access(brand)
+        return self.roles.can_read(user_id, access.admins, access.analysts)
 
     @property
     def signer(self) -> ValueSigner:
         return value_signer(self.settings)
+
+
+def roles_for(settings: Settings, lookup: GroupLookup = no_groups) -> Roles:
+    return Roles(
+        admins=settings.admin_users,
+        analysts=settings.analyst_users,
+        lookup=lookup,
+        ttl_seconds=settings.usergroup_cache_seconds,
+    )
 
 
 def value_signer(settings: Settings) -> ValueSigner:

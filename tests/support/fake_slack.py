@@ -123,6 +123,8 @@ class FakeSlack:
         # files_upload_v2: bytes posted to each upload URL, by file id; the ids completed into each channel.
         self.uploads: dict[str, bytes] = {}
         self.shared_files: dict[str, list[str]] = {}
+        # usergroups.users.list: each user group's members, by group ID (an unknown group is Slack's no_such_subteam).
+        self.usergroups: dict[str, list[str]] = {}
         # The thread each shared file went to (its parent message's ts), and the messages posted, by channel ID.
         self.file_threads: dict[str, str] = {}
         self.posted: dict[str, list[str]] = {}
@@ -338,6 +340,11 @@ class FakeSlack:
                 if thread is not None:
                     self.file_threads[file["id"]] = str(thread)
             return {"ok": True, "files": [{"id": f["id"], "title": f.get("title", "")} for f in files]}
+        if method == "usergroups.users.list":
+            group = str(params["usergroup"])
+            if group not in self.usergroups:
+                return {"ok": False, "error": "no_such_subteam"}
+            return {"ok": True, "users": list(self.usergroups[group])}
         if method == "apps.connections.open":
             return {"ok": True, "url": self._start_socket_mode()}
         if method == "auth.test":

@@ -165,8 +165,14 @@ class SlowModel:
 
 @contextmanager
 def served(
-    tmp_path: Any, model: Any | None, *, admin_users: str = ADMIN, database_url: str | None = None
+    tmp_path: Any,
+    model: Any | None,
+    *,
+    admin_users: str = ADMIN,
+    database_url: str | None = None,
+    **overrides: Any,
 ) -> Iterator[Served]:
+    """The app on loopback, talking to a fake Slack; ``overrides`` are more settings."""
     with FakeSlack() as fake:
         settings = load_settings(
             env_file=None,
@@ -175,6 +181,7 @@ def served(
             slack_signing_secret=SIGNING_SECRET,
             slack_api_url=fake.api_url,
             admin_users=admin_users,
+            **overrides,
         )
         engine = make_engine(settings.database_url)
         ensure_schema(engine)

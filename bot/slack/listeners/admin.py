@@ -7,7 +7,7 @@ from typing import Any
 
 from slack_bolt import Ack, App, Respond
 
-from bot.core.labels import correct_mention
+from bot.core.labels import brand_of, correct_mention
 from bot.errors import UsageError
 from bot.slack import admin_commands
 from bot.slack.deps import Services, reply
@@ -29,13 +29,13 @@ def register(app: App, services: Services) -> None:
     def on_more(ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
         ack()
         user = str(body.get("user", {}).get("id", ""))
-        admin_commands.check_admin(services, user, "history")
         try:
             query = HistoryQuery.decode(str(action.get("value", "")))
             admin_commands.known_brand(services, query.brand)
         except (ValueError, KeyError, TypeError, IndexError, UsageError):
             log.warning("ignored a history button with a value that is not brandpulse's (user %s)", user)
             return
+        admin_commands.check_reader(services, user, "history", query.brand)
         reply(respond, {"replace_original": False, **admin_commands.history(services, query)})
 
     @app.action(CORRECT_ACTION)
@@ -43,7 +43,6 @@ def register(app: App, services: Services) -> None:
     def on_correct(ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
         ack()
         user = str(body.get("user", {}).get("id", ""))
-        admin_commands.check_admin(services, user, "history")
         selected = action.get("selected_option")
         try:
             mention_id, label = parse_correction_value(
@@ -52,6 +51,7 @@ def register(app: App, services: Services) -> None:
         except ValueError:
             log.warning("ignored a correction with a value that is not brandpulse's (user %s)", user)
             return
+        admin_commands.check_admin(services, user, "correcting a label", brand_of(services.sessions, mention_id))
         corrected = correct_mention(
             services.sessions, mention_id=mention_id, label=label, author=user, at=services.clock()
         )

@@ -22,7 +22,7 @@ def register(app: App, services: Services) -> None:
     def on_start(ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
         ack()
         user = str(body.get("user", {}).get("id", ""))
-        if not services.is_admin(user):
+        if not services.is_admin(user):  # the model serves every brand: admins of every brand only
             log.warning("refused to start a retrain for %s: not in BRANDPULSE_ADMIN_USERS", user)
             raise NotAllowed(
                 "Sorry, starting a retrain is for brandpulse admins. Ask one to add you to the admin list."

@@ -39,8 +39,8 @@ def register(app: App, services: Services) -> None:
         try:
             user = str(command.get("user_id", ""))
             if kind == "report":
-                admin.check_admin(services, user, kind)
                 brand, period = admin.parse_report(services, words[1:])
+                admin.check_reader(services, user, kind, brand)
                 reply(respond, admin.report_progress(brand, period))  # building it can take a few seconds
                 channel = str(command.get("channel_id", ""))
                 reply(respond, admin.report(services, user, channel, brand, period))

@@ -155,7 +155,7 @@ def test_non_admins_are_refused_politely_and_the_refusal_is_logged(
 ) -> None:
     with caplog.at_level(logging.WARNING):
         answer = _ask(app, command, user="U0SOMEONE1")
-    assert answer["response_type"] == "ephemeral" and "for brandpulse admins" in answer["text"]
+    assert answer["response_type"] == "ephemeral" and "is for its brandpulse admins and analysts" in answer["text"]
     assert "apple" not in json.dumps(answer.get("blocks", []))
     assert any("refused /sentiment" in r.getMessage() and "U0SOMEONE1" in r.getMessage() for r in caplog.records)
 
@@ -185,11 +185,16 @@ def test_a_forged_more_button_is_ignored(app: Served) -> None:
     status, _, _ = app.click({"action_id": "history_more", "value": '{"b": "nokia", "p": "7d"}'}, user=ADMIN)
     assert status == 200
     app.click({"action_id": "history_more", "value": "garbage"}, user=ADMIN, response="r3")
-    refused = app.click({"action_id": "history_more", "value": "{}"}, user="U0SOMEONE1", response="r4")
+    app.click({"action_id": "history_more", "value": "{}"}, user="U0SOMEONE1", response="r5")
+    # A well-formed value of a brand, clicked by someone who may not read it: refused.
+    refused = app.click(
+        {"action_id": "history_more", "value": '{"b": "apple", "p": "7d"}'}, user="U0SOMEONE1", response="r4"
+    )
     assert refused[0] == 200
     # A real command last: once its answer is in, the forged clicks have long been handled.
     _ask(app, "brands", count=2)
     assert [r["url"] for r in app.fake.responses] == ["/response/r4", "/response/r1"]
+    assert "is for its brandpulse admins and analysts" in app.fake.responses[0]["text"]
 
 
 def _menu(answer: dict[str, Any], index: int) -> dict[str, Any]:

@@ -104,7 +104,7 @@ def test_an_admin_gets_a_past_week_in_the_channel_with_its_chart_in_the_thread(a
 
 def test_a_report_for_someone_else_or_a_bad_period_queues_nothing(app: Served) -> None:
     refused = _ask(app, "report apple last week", user="U0SOMEONE1")
-    assert "`/sentiment report` is for brandpulse admins" in refused[0]["text"]
+    assert "`/sentiment report` of apple is for its brandpulse admins and analysts" in refused[0]["text"]
     bad = _ask(app, "report apple fortnight", count=2)
     assert "`fortnight` is not a period" in bad[1]["text"]
     unknown = _ask(app, "report nokia last week", count=3)
