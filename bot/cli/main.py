@@ -25,6 +25,7 @@ from bot.cli.pipeline import outbox, replay, run_job, worker
 from bot.cli.report import report
 from bot.cli.retrain import retrain_command
 from bot.cli.sources import sources
+from bot.config.brands import load_brands
 from bot.config.settings import Settings, load_settings, unknown_variables
 from bot.errors import USER_ERRORS, ConfigError, mask_secrets
 from bot.runtime.context import AppContext
@@ -137,7 +138,15 @@ def db_current(app: AppContext) -> None:
         engine.dispose()
 
 
-@cli.command("config")
+@cli.group("config", invoke_without_command=True)
+@click.pass_context
+def config_group(ctx: click.Context) -> None:
+    """Show the effective settings (secrets masked) and the brands; `config check` checks a brands file."""
+    if ctx.invoked_subcommand is None:
+        ctx.invoke(show_config)
+
+
+@config_group.command("show")
 @click.pass_obj
 def show_config(app: AppContext) -> None:
     """Show the effective settings (secrets masked) and check the brands file."""
@@ -147,6 +156,25 @@ def show_config(app: AppContext) -> None:
     click.echo(f"# brands: {', '.join(app.brands.names)}")
     if app.brands.sources:
         click.echo(f"# sources: {', '.join(f'{s.name} ({s.type})' for s in app.brands.sources)}")
+
+
+@config_group.command("check")
+@click.argument("file", required=False, type=click.Path(dir_okay=False, path_type=Path))
+@click.pass_obj
+def check_config(app: AppContext, file: Path | None) -> None:
+    """Check a brands file (default: BRANDPULSE_BRANDS_FILE) before a running bot reloads it: exit 0 when valid."""
+    path = file or app.settings.brands_file
+    config = load_brands(path)
+    click.echo(f"{path}: valid")
+    for brand in config.brands:
+        parts = [f"{len(brand.keywords)} keywords"]
+        parts += [f"digest to {brand.digest.channel} at '{brand.digest.schedule}'"] if brand.digest else []
+        parts += [f"alerts to {brand.alerts.channel}"] if brand.alerts else []
+        roles = len(brand.access.admins) + len(brand.access.analysts)
+        parts += [f"{roles} own admins and analysts"] if roles else []
+        click.echo(f"  {brand.name}: {', '.join(parts)}")
+    for source in config.sources:
+        click.echo(f"  source {source.name} ({source.type})")
 
 
 @cli.command()

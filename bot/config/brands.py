@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -11,6 +13,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    PrivateAttr,
     StringConstraints,
     ValidationError,
     model_validator,
@@ -64,6 +67,7 @@ class Brand(_Strict):
 class BrandsConfig(_Strict):
     brands: list[Brand] = Field(min_length=1)
     sources: list[SourceConfig] = Field(default_factory=list)
+    _matcher: BrandMatcher | None = PrivateAttr(default=None)
 
     @model_validator(mode="after")
     def _unique_names(self) -> BrandsConfig:
@@ -91,7 +95,10 @@ class BrandsConfig(_Strict):
         return BrandMatcher(BrandTerms(b.name, b.keywords, b.exclude) for b in wanted)
 
     def matcher(self) -> BrandMatcher:
-        return self.matcher_for(None)
+        """The matcher of every brand, built once per version of the file (it compiles the keywords)."""
+        if self._matcher is None:
+            self._matcher = self.matcher_for(None)
+        return self._matcher
 
     @property
     def names(self) -> list[str]:
@@ -161,3 +168,54 @@ def load_brands(path: Path) -> BrandsConfig:
             got = "" if error["type"] == "missing" else f" (got {error['input']!r})"
             lines.append(f"{where}: {message}{got}")
         raise ConfigError(f"brands file {path}:\n  " + "\n  ".join(lines)) from None
+
+
+@dataclass(frozen=True)
+class Reload:
+    """What a look at the brands file found: a new configuration, or why the file cannot be used."""
+
+    config: BrandsConfig | None = None
+    error: str | None = None
+
+
+_NEVER = object()
+
+
+class BrandsFile:
+    """The brands file, read again when it changes: a valid new version replaces the current one, an invalid one
+    is reported once (until the file changes again) and the current one stays."""
+
+    def __init__(self, path: Path, config: BrandsConfig | None = None) -> None:
+        self.path = path
+        self._lock = threading.Lock()
+        self._signature = _signature(path)
+        self._current = config if config is not None else load_brands(path)
+        # The signature of the version last refused (a missing file's is None): reported once, not at every look.
+        self._refused: tuple[int, ...] | None | object = _NEVER
+
+    @property
+    def current(self) -> BrandsConfig:
+        return self._current
+
+    def check(self) -> Reload | None:
+        """Read the file again if it changed since the last look: None when it did not (or was already refused)."""
+        with self._lock:
+            signature = _signature(self.path)
+            if signature == self._signature or signature == self._refused:
+                return None
+            try:
+                config = load_brands(self.path)
+            except ConfigError as exc:
+                self._refused = signature
+                return Reload(error=str(exc))
+            self._signature, self._refused, self._current = signature, _NEVER, config
+            return Reload(config=config)
+
+
+def _signature(path: Path) -> tuple[int, ...] | None:
+    """What changes when the file is edited or replaced (an editor's save is often a new file under the name)."""
+    try:
+        stat = path.stat()
+    except OSError:
+        return None
+    return (stat.st_mtime_ns, stat.st_size, stat.st_ino)

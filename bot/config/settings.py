@@ -137,7 +137,15 @@ class Settings(BaseSettings):
     ops_channel: str | None = Field(
         default=None,
         pattern=r"^(#[a-z0-9][a-z0-9._-]{0,79}|[CG][A-Z0-9]{8,})$",
-        description="Channel for the model's news: retrain gate decisions, retraining recommended (unset: not posted).",
+        description="Channel for the model's news (retrain gate decisions, retraining recommended) and the brands "
+        "file's (a version that cannot be used); unset: not posted.",
+    )
+    brands_reload_seconds: float = Field(
+        default=10,
+        ge=0,
+        le=3600,
+        description="How often serve and worker look for a change of the brands file to apply without a restart "
+        "(0: never).",
     )
     retrain_base_data: Path | None = Field(
         default=None, description="Labelled JSONL/CSV training set that `brandpulse retrain` adds the pool to."

@@ -40,6 +40,23 @@ class JobScheduler:
         for job in self.scheduler.get_jobs():
             log.info("job %s: next run at %s", job.id, job.next_run_time.isoformat())
 
+    def replace(self, jobs: Sequence[Job]) -> None:
+        """Run ``jobs`` from now on (the brands file changed): new ones are added, gone ones removed, the others
+        take their new definition. An occurrence already claimed is not run twice: claims are in the database."""
+        wanted = {job.name for job in jobs}
+        for job in self.jobs:
+            if job.name not in wanted:
+                self.scheduler.remove_job(job.name)
+                log.info("job %s: removed", job.name)
+        known = {job.name for job in self.jobs}
+        for job in jobs:
+            self.scheduler.add_job(
+                self._fire, trigger=job.trigger, args=[job], id=job.name, name=job.name, replace_existing=True
+            )
+            if job.name not in known:
+                log.info("job %s: added", job.name)
+        self.jobs = list(jobs)
+
     def _fire(self, job: Job) -> None:
         occurrence = latest_fire_time(job.trigger, datetime.now(UTC), self.grace)
         if occurrence is None:  # started later than the grace time allows; the next occurrence will run

@@ -168,10 +168,9 @@ def api_routes(api: ApiEndpoint | None) -> list[Route]:
 
     if api is None or not (api.tokens or api.webhooks):
         return [Route(MENTIONS_PATH, off, methods=["GET", "POST"]), Route(OPENAPI_PATH, off, methods=["GET"])]
-    document = openapi_document(brands=api.brands)
 
     async def openapi(request: Request) -> Response:
-        return JSONResponse(document)
+        return JSONResponse(openapi_document(brands=api.brands))  # the brands of the file's current version
 
     async def mentions(request: Request) -> Response:
         # One route for both methods, so that a 405 lists both in its Allow header.

@@ -9,10 +9,12 @@ from datetime import timedelta
 
 from analysis.errors import ModelUnavailable
 from analysis.prediction import Classifier
+from bot.config.brands import BrandsConfig, BrandsFile
 from bot.core.models import ModelChoice
 from bot.jobs.deps import Job, JobContext
 from bot.jobs.registry import build_jobs, run_occurrence
 from bot.jobs.scheduler import JobScheduler
+from bot.runtime.brands_watch import BrandsWatcher
 from bot.runtime.context import AppContext
 from bot.runtime.swap import ModelWatcher, watcher_for
 from bot.slack.client import web_client
@@ -103,6 +105,33 @@ class Pipeline:
         self.scheduler: JobScheduler | None = None
         self.deliverer: Deliverer | None = None
         self.jobs: list[Job] = []
+        self.brands_watcher: BrandsWatcher | None = None
+        # Told of each new version of the brands file, after the jobs (serve's Slack app and ingest API).
+        self.on_brands: list[Callable[[BrandsConfig], None]] = []
+
+    def apply_brands(self, config: BrandsConfig) -> None:
+        """Use a new version of the brands file from now on: the jobs' brands, the schedule, then the listeners."""
+        self.app.brands = config
+        self.ctx.brands = config
+        if self.scheduler is not None:
+            self.jobs = without_model_jobs_if_unavailable(build_jobs(self.ctx), self.ctx)
+            self.scheduler.replace(self.jobs)
+        for listener in self.on_brands:
+            listener(config)
+
+    def _watch_brands(self) -> None:
+        settings = self.app.settings
+        if settings.brands_reload_seconds <= 0:
+            return
+        self.brands_watcher = BrandsWatcher(
+            BrandsFile(settings.brands_file, self.ctx.brands),
+            apply=self.apply_brands,
+            sessions=self.app.sessions,
+            ops_channel=settings.ops_channel,
+            queued=lambda: self.ctx.queued(),
+            interval=settings.brands_reload_seconds,
+        )
+        self.brands_watcher.start()
 
     def start(self) -> None:
         self.deliverer = make_deliverer(self.app)
@@ -116,6 +145,7 @@ class Pipeline:
             log.info("outbox: not delivering (no BRANDPULSE_SLACK_BOT_TOKEN); %d messages wait", waiting)
         if not self.run_jobs:
             log.info("scheduled jobs: off (BRANDPULSE_RUN_JOBS=false); `brandpulse worker` runs them")
+            self._watch_brands()
             return
         self.jobs = without_model_jobs_if_unavailable(build_jobs(self.ctx), self.ctx)
         ctx = self.ctx
@@ -123,8 +153,11 @@ class Pipeline:
             self.jobs, lambda job, at: run_occurrence(ctx, job, at), grace_seconds=self.app.settings.job_grace_seconds
         )
         self.scheduler.start()
+        self._watch_brands()
 
     def stop(self) -> None:
+        if self.brands_watcher is not None:
+            self.brands_watcher.stop()
         if self.scheduler is not None:
             self.scheduler.stop()
         if self.deliverer is not None:

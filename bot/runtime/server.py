@@ -12,6 +12,7 @@ from sqlalchemy import text
 from analysis.batcher import Batcher
 from analysis.errors import AnalysisError, ModelUnavailable
 from analysis.prediction import Classifier
+from bot.config.brands import BrandsConfig
 from bot.core.ingest import Importer
 from bot.core.models import ModelChoice
 from bot.core.submit import Submissions
@@ -149,6 +150,7 @@ class Server:
                 ) from None
             log.info("Slack over Socket Mode: connected, no public URL needed")
         self.pipeline = Pipeline(app, self._model, run_jobs=settings.run_jobs)
+        self.pipeline.on_brands.append(lambda config: self._brands_changed(config, api))
         self.pipeline.start()
         self.metrics_server = start_metrics(registry, host=settings.http_host, port=settings.metrics_port)
         if self.load_model:
@@ -175,6 +177,14 @@ class Server:
             name=model.name, source=choice.source, device=model.report.device, precision=model.report.precision
         )
         metrics.model_swaps.labels("ok").inc()
+
+    def _brands_changed(self, config: BrandsConfig, api: ApiEndpoint | None) -> None:
+        """A new version of the brands file: Slack's listeners and the ingest API use it from the next request."""
+        if self.services is not None:
+            self.services.brands = config
+        if api is not None:
+            api.submissions.importer.matcher = config.matcher()
+            api.brands = config.names
 
     def _api(self, registry: CollectorRegistry) -> ApiEndpoint | None:
         """The ingest API, when tokens or webhook secrets are set."""

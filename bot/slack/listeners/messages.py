@@ -43,7 +43,6 @@ def _text(message: dict[str, Any]) -> str:
 
 
 def register(app: App, services: Services) -> None:
-    matcher = services.brands.matcher()
 
     def permalink(client: WebClient, channel: str, ts: str) -> str | None:
         try:
@@ -55,7 +54,7 @@ def register(app: App, services: Services) -> None:
 
     def store_new(client: WebClient, channel: str, message: dict[str, Any]) -> None:
         text = _text(message)
-        brands = matcher.matches(text) if text.strip() else []
+        brands = services.brands.matcher().matches(text) if text.strip() else []
         if not brands:
             return
         ts = str(message["ts"])
@@ -81,7 +80,7 @@ def register(app: App, services: Services) -> None:
 
     def store_edit(client: WebClient, channel: str, message: dict[str, Any]) -> None:
         text = _text(message)
-        brands = matcher.matches(text) if text.strip() else []
+        brands = services.brands.matcher().matches(text) if text.strip() else []
         key = external_id(channel, str(message.get("ts") or ""))
         if edit_mention(services.sessions, source=SOURCE, external_id=key, text=text, brands=brands) is Edit.NEW:
             store_new(client, channel, message)
