@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     CheckConstraint,
     DateTime,
     Dialect,
@@ -119,6 +120,8 @@ class Mention(Base):
         Index(None, "brand", "created_at", "label"),
         # History across all brands, newest first.
         Index(None, "created_at"),
+        # What was stored lately: the keyword alerts' search.
+        Index(None, "ingested_at"),
     )
 
 
@@ -319,6 +322,26 @@ class SpikeAlert(Base):
     __table_args__ = (
         # Also the index of the cooldown's query: the latest alert of a brand and kind.
         UniqueConstraint("brand", "kind", "window_end"),
+    )
+
+
+class KeywordHit(Base):
+    """A mention that holds one of a brand's alert phrases: alerted, or counted during the phrase's cooldown."""
+
+    __tablename__ = "keyword_hits"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    brand: Mapped[str] = mapped_column(String(64))
+    phrase: Mapped[str] = mapped_column(String(200))
+    mention_id: Mapped[int] = mapped_column(BigId)
+    alerted: Mapped[bool] = mapped_column(Boolean)
+    created_at: Mapped[datetime]
+
+    __table_args__ = (
+        # One hit per mention and phrase, however many processes look at once.
+        UniqueConstraint("brand", "phrase", "mention_id"),
+        # The cooldown's query: the latest alerted hit of a phrase, and the hits since.
+        Index(None, "brand", "phrase", "created_at"),
     )
 
 

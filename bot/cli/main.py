@@ -170,6 +170,8 @@ def check_config(app: AppContext, file: Path | None) -> None:
         parts = [f"{len(brand.keywords)} keywords"]
         parts += [f"digest to {brand.digest.channel} at '{brand.digest.schedule}'"] if brand.digest else []
         parts += [f"alerts to {brand.alerts.channel}"] if brand.alerts else []
+        phrases = sum(len(rule.phrases) for rule in brand.keyword_alerts)
+        parts += [f"{phrases} keyword alert phrases"] if phrases else []
         roles = len(brand.access.admins) + len(brand.access.analysts)
         parts += [f"{roles} own admins and analysts"] if roles else []
         click.echo(f"  {brand.name}: {', '.join(parts)}")

@@ -47,6 +47,19 @@ class AlertConfig(_Strict):
     cooldown_minutes: int = Field(default=60, ge=0)
 
 
+class KeywordAlert(_Strict):
+    """Words or phrases that alert on their first occurrence in a brand's mentions ("recall", "data breach")."""
+
+    phrases: list[Term] = Field(min_length=1)
+    # Where the alert goes; the brand's alerts channel when not given.
+    channel: Channel | None = None
+    # Quiet time per phrase after an alert: later mentions of it are counted, not alerted.
+    cooldown_minutes: int = Field(default=60, ge=0)
+    critical: bool = False
+    # A user group pinged (<!subteam^S…>) when a critical phrase alerts.
+    escalate: Annotated[str, StringConstraints(pattern=r"^S[A-Z0-9]{2,}$")] | None = None
+
+
 class Access(_Strict):
     """A brand's own admins (act on its mentions and alerts, read them) and analysts (read its history, stats and
     reports), beside the settings' admins and analysts who have their role for every brand."""
@@ -61,7 +74,22 @@ class Brand(_Strict):
     exclude: list[Term] = Field(default_factory=list)
     digest: DigestConfig | None = None
     alerts: AlertConfig | None = None
+    keyword_alerts: list[KeywordAlert] = Field(default_factory=list)
     access: Access = Field(default_factory=Access)
+
+    @model_validator(mode="after")
+    def _keyword_alert_channels(self) -> Brand:
+        for rule in self.keyword_alerts:
+            if rule.channel is None and self.alerts is None:
+                raise ValueError("a keyword alert needs a channel (or the brand an alerts channel to share)")
+            if rule.escalate is not None and not rule.critical:
+                raise ValueError("escalate pings a user group for critical keyword alerts: add critical: true")
+        return self
+
+    def keyword_channel(self, rule: KeywordAlert) -> str:
+        channel = rule.channel or (self.alerts.channel if self.alerts else None)
+        assert channel is not None  # the validator makes sure
+        return channel
 
 
 class BrandsConfig(_Strict):

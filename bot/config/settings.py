@@ -140,6 +140,9 @@ class Settings(BaseSettings):
         description="Channel for the model's news (retrain gate decisions, retraining recommended) and the brands "
         "file's (a version that cannot be used); unset: not posted.",
     )
+    keyword_interval_seconds: int = Field(
+        default=60, ge=5, le=3600, description="How often new mentions are searched for the brands' alert phrases."
+    )
     brands_reload_seconds: float = Field(
         default=10,
         ge=0,

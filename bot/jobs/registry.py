@@ -11,14 +11,14 @@ from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.cron import CronTrigger
 
 from bot.errors import USER_ERRORS, BrandpulseError
-from bot.jobs import digest, maintenance, retrain, sources, spikes
+from bot.jobs import digest, keywords, maintenance, retrain, sources, spikes
 from bot.jobs.deps import Idle, Job, JobContext
 from bot.jobs.triggers import every, previous_fire_time
 from storage.jobs import claim_run, finish_run
 
 log = logging.getLogger(__name__)
 
-JOB_NAMES = ("classify", "spikes", "digest", "evaluate", "retention", "sources", "retrain")
+JOB_NAMES = ("classify", "spikes", "keywords", "digest", "evaluate", "retention", "sources", "retrain")
 # How often a process that runs jobs looks for a queued retrain.
 RETRAIN_POLL_SECONDS = 30
 
@@ -30,6 +30,8 @@ def build_jobs(ctx: JobContext, *, live: bool = True) -> list[Job]:
         Job("classify", every(settings.classify_interval_seconds), lambda now: maintenance.classify(ctx, now)),
         Job("spikes", every(settings.spike_interval_seconds), lambda now: spikes.run(ctx, now)),
     ]
+    if any(brand.keyword_alerts for brand in ctx.brands.brands):
+        jobs.append(Job("keywords", every(settings.keyword_interval_seconds), lambda now: keywords.run(ctx, now)))
     for brand in ctx.brands.brands:
         if brand.digest is not None:
             trigger = CronTrigger.from_crontab(brand.digest.schedule, timezone=settings.tz)
@@ -84,6 +86,8 @@ def select_jobs(jobs: list[Job], name: str, brand: str | None) -> list[Job]:
             raise BrandpulseError("no source is configured (see the brands file's sources: key)")
         return wanted
     wanted = [j for j in jobs if j.name == name]
+    if not wanted and name == "keywords":
+        raise BrandpulseError("no keyword alert is configured (see the brands file's keyword_alerts: key)")
     if not wanted:
         raise BrandpulseError(f"the {name} job is off: set BRANDPULSE_EVALUATION_DATA to turn it on")
     return wanted

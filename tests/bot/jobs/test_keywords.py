@@ -1,0 +1,122 @@
+"""Keyword alerts: the first mention of an alert phrase alerts, once per cooldown; critical ones ping a user group."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from slack_sdk import WebClient
+from sqlalchemy import select, update
+
+from bot.config.brands import load_brands
+from bot.errors import ConfigError
+from bot.jobs import keywords
+from bot.jobs.registry import build_jobs
+from bot.slack.outbox import Deliverer
+from storage.models import Mention, OutboxMessage
+from tests.support.fake_slack import FakeSlack, block_kit_problems
+from tests.support.pipeline import T0, M, add, job_context
+
+BRANDS = """
+brands:
+  - name: acme
+    keywords: [acmephone]
+    alerts: {channel: "#acme-alerts"}
+    keyword_alerts:
+      - phrases: [recall, "data breach"]
+        cooldown_minutes: 60
+      - phrases: [lawsuit]
+        channel: "#legal"
+        critical: true
+        escalate: S0LEGAL001
+  - name: globex
+    keywords: [globex]
+"""
+MINUTE = timedelta(minutes=1)
+
+
+def _messages(ctx) -> list[OutboxMessage]:  # type: ignore[no-untyped-def]
+    with ctx.sessions() as session:
+        return list(session.execute(select(OutboxMessage).order_by(OutboxMessage.id)).scalars())
+
+
+def test_a_phrase_alerts_once_per_cooldown_and_a_critical_one_pings_its_group(tmp_path: Path, db_url: str) -> None:
+    ctx = job_context(tmp_path, db_url, brands=BRANDS)
+    assert "keywords" in {job.name for job in build_jobs(ctx)}
+    add(
+        ctx.sessions,
+        [
+            M(T0, "acmephone RECALL announced <!channel>", url="https://t.test/r?a=1&b=2"),
+            M(T0 + MINUTE, "another recall of the acmephone"),
+            M(T0 + 2 * MINUTE, "acmephone recalled nothing, #recalls neither"),  # not the whole word
+            M(T0 + 3 * MINUTE, "a data\n breach at acmephone?"),
+            M(T0 + 3 * MINUTE, "globex recall", brand="globex"),  # globex has no keyword alerts
+        ],
+    )
+    first = keywords.run(ctx, T0 + 5 * MINUTE)
+    assert first == "keyword alerts: acme “recall”, acme “data breach”; 1 hits in cooldown"
+    recall, breach = _messages(ctx)
+    assert recall.channel == "#acme-alerts" and recall.kind == "keyword"
+    assert recall.payload["blocks"][0]["text"]["text"] == ":mag: *acme*: keyword “recall” in a new mention"
+    assert recall.payload["text"] == "acme: keyword “recall”: acmephone RECALL announced &lt;!channel&gt;"
+    shown = json.dumps(recall.payload["blocks"], ensure_ascii=False)
+    assert "&lt;!channel&gt;" in shown and "<!channel>" not in shown  # mention text pings nobody
+    assert "<https://t.test/r?a=1&amp;b=2|link>" in shown
+    assert "next alert for “recall” after 60 minutes" in shown
+    assert "“data breach”" in breach.payload["text"]
+    assert keywords.run(ctx, T0 + 6 * MINUTE) == "no new keyword hit"  # each hit is looked at once
+
+    # Within the hour: counted. After it: alerted again, saying how many were not.
+    add(ctx.sessions, [M(T0 + 30 * MINUTE, "acmephone recall, again")])
+    assert keywords.run(ctx, T0 + 31 * MINUTE) == "1 hits in cooldown"
+    add(ctx.sessions, [M(T0 + 70 * MINUTE, "acmephone recall widened")])
+    assert keywords.run(ctx, T0 + 71 * MINUTE) == "keyword alerts: acme “recall”"
+    again = _messages(ctx)[-1]
+    assert "2 more mentions of it since the last alert, not alerted" in json.dumps(again.payload["blocks"])
+
+    # Critical: its own channel, and the user group pinged in the text that notifies and in the message.
+    add(
+        ctx.sessions,
+        [
+            M(T0 + 80 * MINUTE - timedelta(days=2), "acmephone lawsuit, an old one imported today"),
+            M(T0 + 80 * MINUTE, "Lawsuit filed over the acmephone"),
+        ],
+    )
+    # The old mention is stored now (ingested_at), but was written two days ago: it does not alert.
+    with ctx.sessions.begin() as session:
+        session.execute(update(Mention).values(ingested_at=T0 + 80 * MINUTE).where(Mention.text.like("%old one%")))
+    assert keywords.run(ctx, T0 + 81 * MINUTE) == "keyword alerts: acme “lawsuit”"
+    critical = _messages(ctx)[-1]
+    assert critical.channel == "#legal"
+    assert critical.payload["text"].startswith("<!subteam^S0LEGAL001> acme: critical keyword “lawsuit”")
+    assert critical.payload["blocks"][0]["text"]["text"].startswith("<!subteam^S0LEGAL001> :rotating_light:")
+    assert len(_messages(ctx)) == 4
+
+    # What Slack receives: each message within Block Kit's limits.
+    with FakeSlack() as fake:
+        deliverer = Deliverer(sessions=ctx.sessions, client=WebClient(token="xoxb-test", base_url=fake.api_url))
+        assert deliverer.deliver_due() == 4
+        for call in fake.calls_to("chat.postMessage"):
+            assert block_kit_problems(call.params["blocks"]) == []
+        assert fake.violations == []
+
+
+@pytest.mark.parametrize(
+    ("rule", "message"),
+    [
+        ("{phrases: [recall], critical: false, escalate: S0LEGAL001}", "add critical: true"),
+        ("{phrases: []}", "at least 1 item"),
+        ("{phrases: [recall], escalate: U0PERSON01, critical: true}", "escalate"),
+    ],
+)
+def test_keyword_alerts_in_the_brands_file_are_checked(tmp_path: Path, rule: str, message: str) -> None:
+    path = tmp_path / "brands.yml"
+    path.write_text(f"brands:\n  - name: acme\n    alerts: {{channel: '#a'}}\n    keyword_alerts: [{rule}]\n")
+    with pytest.raises(ConfigError) as error:
+        load_brands(path)
+    assert message in str(error.value)
+    path.write_text("brands:\n  - name: acme\n    keyword_alerts: [{phrases: [recall]}]\n")
+    with pytest.raises(ConfigError, match="a keyword alert needs a channel"):
+        load_brands(path)
