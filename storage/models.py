@@ -318,11 +318,43 @@ class SpikeAlert(Base):
     window_end: Mapped[datetime]
     details: Mapped[dict[str, Any]] = mapped_column(JSON)
     created_at: Mapped[datetime]
+    # What the team did with it in Slack.
+    acknowledged_by: Mapped[str | None] = mapped_column(String(64))
+    acknowledged_at: Mapped[datetime | None]
+    # "not_a_spike" when someone said so: repeated ones lower the brand's sensitivity.
+    verdict: Mapped[str | None] = mapped_column(String(16))
+    verdict_by: Mapped[str | None] = mapped_column(String(64))
+    verdict_at: Mapped[datetime | None]
 
     __table_args__ = (
         # Also the index of the cooldown's query: the latest alert of a brand and kind.
         UniqueConstraint("brand", "kind", "window_end"),
     )
+
+
+class AlertSnooze(Base):
+    """A brand's spike alerts snoozed from Slack until a given time."""
+
+    __tablename__ = "alert_snoozes"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    brand: Mapped[str] = mapped_column(String(64))
+    until: Mapped[datetime]
+    snoozed_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime]
+
+    __table_args__ = (Index(None, "brand", "until"),)
+
+
+class BrandSensitivity(Base):
+    """How far a brand's spike thresholds were raised after repeated "not a spike" verdicts (level 0: as configured)."""
+
+    __tablename__ = "brand_sensitivity"
+
+    brand: Mapped[str] = mapped_column(String(64), primary_key=True)
+    level: Mapped[int] = mapped_column(Integer)
+    changed_at: Mapped[datetime]
+    reason: Mapped[str] = mapped_column(Text)
 
 
 class KeywordHit(Base):

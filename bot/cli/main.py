@@ -11,6 +11,7 @@ from typing import Any
 import click
 from sqlalchemy.exc import OperationalError
 
+from bot.cli.alerts import alerts
 from bot.cli.labels import labels
 from bot.cli.mentions import history, ingest, stats
 from bot.cli.model import (
@@ -202,6 +203,7 @@ cli.add_command(ingest)
 cli.add_command(history)
 cli.add_command(stats)
 cli.add_command(report)
+cli.add_command(alerts)
 cli.add_command(classify_command)
 cli.add_command(classify_pending_command)
 cli.add_command(evaluate_command)

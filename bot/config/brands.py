@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -45,6 +46,19 @@ class AlertConfig(_Strict):
     volume_factor: float = Field(default=3.0, gt=1)
     min_volume: int = Field(default=20, ge=1)
     cooldown_minutes: int = Field(default=60, ge=0)
+
+    def lowered(self, level: int) -> AlertConfig:
+        """The thresholds once the brand's sensitivity was lowered ``level`` times ("not a spike", repeatedly): each
+        step asks for 1.5 times the volume factor and the minimum volume, and 10 points more negative share."""
+        if level <= 0:
+            return self
+        return self.model_copy(
+            update={
+                "volume_factor": round(self.volume_factor * 1.5**level, 2),
+                "min_volume": math.ceil(self.min_volume * 1.5**level),
+                "negative_share": round(min(0.95, self.negative_share + 0.1 * level), 2),
+            }
+        )
 
 
 class KeywordAlert(_Strict):

@@ -24,7 +24,9 @@ from bot.config.brands import AlertConfig, Brand
 from bot.core.samples import Sample, pick_samples
 from bot.jobs.deps import Idle, JobContext
 from bot.slack.blocks import MAX_BLOCKS, Block, context, cut, escape, fallback, header, link, section
-from storage.alerts import latest_alert, record_alert
+from bot.slack.deps import ValueSigner, value_signer
+from bot.slack.views.alerts import alert_actions
+from storage.alerts import latest_alert, record_alert, sensitivity_levels, snoozed_until
 from storage.db import lock_for_transaction
 from storage.mentions import (
     first_mentions,
@@ -137,6 +139,10 @@ def findings(observation: Observation, config: AlertConfig, *, alpha: float) -> 
     current, past = observation.current, observation.past
     found: list[Finding] = []
     volume = volume_test(sum(current.values()), [sum(c.values()) for c in past])
+    # What a comms reader asks next: how negative is it, now and usually.
+    classified_now, classified_before = _classified(current), sum(_classified(c) for c in past)
+    negative_now = current.get("negative", 0) / classified_now if classified_now else None
+    negative_usual = sum(c.get("negative", 0) for c in past) / classified_before if classified_before else None
     if (
         volume.observed >= config.min_volume
         and volume.observed >= config.volume_factor * volume.baseline_mean
@@ -148,6 +154,8 @@ def findings(observation: Observation, config: AlertConfig, *, alpha: float) -> 
             "baseline_mean": round(volume.baseline_mean, 2),
             "ratio": round(volume.ratio, 2) if volume.baseline_mean else None,
             "p_value": volume.p_value,
+            "negative_now": None if negative_now is None else round(negative_now, 4),
+            "negative_usual": None if negative_usual is None else round(negative_usual, 4),
         }
         found.append(Finding("volume", critical, figures, label=None))
 
@@ -221,33 +229,38 @@ def _terms(
     return distinguishing_terms(window_texts, baseline_texts, exclude=exclude)
 
 
-def _p(value: float) -> str:
-    return "< 1e-12" if value < 1e-12 else f"{value:.1e}" if value < 0.001 else f"{value:.3f}"
+def _times(ratio: float | None, mentions: int) -> str:
+    return f"*{ratio:.1f}×* the usual volume" if ratio else f"*{mentions:,}* mentions where there are usually none"
 
 
-def render_alert(spike: Spike, tz: ZoneInfo) -> dict[str, Any]:
-    """chat.postMessage arguments for a spike: the numbers, the baseline, the words, sample mentions."""
+def render_alert(spike: Spike, tz: ZoneInfo, *, alert_id: int, signer: ValueSigner) -> dict[str, Any]:
+    """chat.postMessage arguments for a spike, as a comms person reads it: how many times the usual volume, how
+    negative now and usually, the words and the most engaged mentions; the statistics are behind "Details"."""
     brand = escape(spike.brand)
     f = spike.figures
     icon = ":rotating_light:" if spike.severity == "critical" else ":warning:"
     start, end = (t.astimezone(tz) for t in spike.window)
     when = f"{start:%a %d %b %H:%M}–{end:%H:%M} {tz.key}"
+    span = _span(spike.window[1] - spike.window[0])
     if spike.kind == "volume":
         title = f"{spike.brand}: mention volume spike ({spike.severity})"
-        ratio = f", {f['ratio']:.1f}x" if f["ratio"] else ""
-        numbers = (
-            f"*{f['mentions']:,}* mentions in the last {_span(spike.window[1] - spike.window[0])}"
-            f" against a baseline of *{f['baseline_mean']:.1f}*{ratio} (p {_p(f['p_value'])})"
+        headline = (
+            f"{icon} *{brand}*: {_times(f['ratio'], f['mentions'])}: *{f['mentions']:,}* mentions in the last {span}, "
+            f"usually {f['baseline_mean']:.0f}"
         )
-        summary = f"{icon} {brand}: {f['mentions']:,} mentions, baseline {f['baseline_mean']:.1f} ({when})"
+        now, usual = f.get("negative_now"), f.get("negative_usual")
+        if now is not None:
+            headline += f"\nNegative: *{now:.0%}* of them" + (f", usually {usual:.0%}" if usual is not None else "")
+        summary = f"{icon} {brand}: {f['mentions']:,} mentions in the last {span}, usually {f['baseline_mean']:.0f}"
     else:
         title = f"{spike.brand}: negative sentiment spike ({spike.severity})"
-        numbers = (
-            f"*{f['share']:.0%}* negative ({f['negative']:,} of {f['classified']:,} classified)"
-            f" against a baseline of *{f['baseline_share']:.0%}* (p {_p(f['p_value'])})"
+        headline = (
+            f"{icon} *{brand}*: *{f['share']:.0%}* of mentions negative, usually {f['baseline_share']:.0%} "
+            f"({f['negative']:,} of the last {span}'s {f['classified']:,})"
         )
-        summary = f"{icon} {brand}: {f['share']:.0%} negative, baseline {f['baseline_share']:.0%} ({when})"
-    blocks: list[Block] = [header(title), section(f"{icon} {numbers}")]
+        summary = f"{icon} {brand}: {f['share']:.0%} negative, usually {f['baseline_share']:.0%}"
+    summary += f" ({when})"
+    blocks: list[Block] = [header(title), section(headline)]
     if spike.terms:
         driven = ", ".join(f"*{escape(t.word)}* ({t.window_count})" for t in spike.terms)
         blocks.append(section(f"*Driven by:* {driven}"))
@@ -261,8 +274,12 @@ def render_alert(spike: Spike, tz: ZoneInfo) -> dict[str, Any]:
             quote = cut(" ".join(mention.text.split()), 280)
             lines.append(f"• {label}{quote}{reach} {link(mention.url, 'link')}".rstrip())
         blocks.append(section("*Sample mentions, most engaged first*\n" + "\n".join(lines)))
-    blocks.append(context(f"{when} · baseline: {escape(spike.baseline.description)}"))
-    return {"text": fallback(summary), "blocks": blocks[:MAX_BLOCKS]}
+    blocks.append(
+        context(f"{when} · compared with {escape(spike.baseline.description)} · *Details* for the statistics")
+    )
+    blocks = blocks[: MAX_BLOCKS - 1]
+    blocks.append(alert_actions(alert_id, signer))
+    return {"text": fallback(summary), "blocks": blocks}
 
 
 def run(ctx: JobContext, now: datetime, brand_name: str | None = None) -> str:
@@ -271,6 +288,7 @@ def run(ctx: JobContext, now: datetime, brand_name: str | None = None) -> str:
     window = timedelta(minutes=settings.spike_window_minutes)
     raised: list[str] = []
     quiet: list[str] = []
+    asleep: list[str] = []
     watched = [
         brand
         for brand in ctx.brands.brands
@@ -285,11 +303,16 @@ def run(ctx: JobContext, now: datetime, brand_name: str | None = None) -> str:
             days=settings.spike_baseline_days,
             min_days=settings.spike_min_baseline_days,
         )
+        snoozed = snoozed_until(session=session, brands=[brand.name for brand in watched], now=now)
+        levels = {brand: row.level for brand, row in sensitivity_levels(session=session).items()}
     for brand in watched:
-        config = brand.alerts
         observation = observed.get(brand.name)
-        if config is None or observation is None:
+        if brand.alerts is None or observation is None:
             continue
+        if brand.name in snoozed:
+            asleep.append(f"{brand.name} until {snoozed[brand.name][0].isoformat(timespec='minutes')}")
+            continue
+        config = brand.alerts.lowered(levels.get(brand.name, 0))
         found = findings(observation, config, alpha=settings.spike_alpha)
         if not found:
             continue  # the common case: no session, no lock
@@ -307,8 +330,14 @@ def run(ctx: JobContext, now: datetime, brand_name: str | None = None) -> str:
                     **spike.figures,
                     "terms": [t.word for t in spike.terms],
                     "baseline": spike.baseline.description,
+                    "thresholds": {
+                        "volume_factor": config.volume_factor,
+                        "negative_share": config.negative_share,
+                        "min_volume": config.min_volume,
+                        "level": levels.get(brand.name, 0),
+                    },
                 }
-                if not record_alert(
+                alert_id = record_alert(
                     session=session,
                     brand=brand.name,
                     kind=spike.kind,
@@ -316,13 +345,14 @@ def run(ctx: JobContext, now: datetime, brand_name: str | None = None) -> str:
                     window=spike.window,
                     details=details,
                     at=datetime.now(UTC),
-                ):
+                )
+                if alert_id is None:
                     continue
                 enqueue(
                     session=session,
                     kind="alert",
                     channel=config.channel,
-                    payload=render_alert(spike, settings.tz),
+                    payload=render_alert(spike, settings.tz, alert_id=alert_id, signer=value_signer(settings)),
                     at=datetime.now(UTC),
                     dedup_key=f"alert:{brand.name}:{spike.kind}:{now.isoformat()}",
                 )
@@ -333,4 +363,6 @@ def run(ctx: JobContext, now: datetime, brand_name: str | None = None) -> str:
     parts = [f"alerts: {', '.join(raised)}" if raised else "no new spike"]
     if quiet:
         parts.append(f"in cooldown: {', '.join(quiet)}")
-    return "; ".join(parts) if raised or quiet else Idle(parts[0])
+    if asleep:
+        parts.append(f"snoozed: {', '.join(asleep)}")
+    return "; ".join(parts) if raised or quiet or asleep else Idle(parts[0])

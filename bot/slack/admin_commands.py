@@ -124,12 +124,13 @@ def stats(services: Services, args: list[str]) -> dict[str, Any]:
 
 
 def check_reader(services: Services, user: str, command: str, brand: str) -> None:
-    """History, stats and reports: for the admins and analysts of every brand or of this one."""
+    """History, stats, reports and alert details: for the admins and analysts of every brand or of this one.
+    ``command`` is a /sentiment subcommand, or what was asked in a few words ("alert details")."""
+    what = f"`{COMMAND} {command}`" if command in COMMANDS else command
     if not services.can_read(user, brand):
-        log.warning("refused /sentiment %s %s for %s: not an admin or analyst of it", command, brand, user)
+        log.warning("refused %s of %s for %s: not an admin or analyst of it", what, brand, user)
         raise NotAllowed(
-            f"Sorry, `{COMMAND} {command}` of {brand} is for its brandpulse admins and analysts. "
-            "Ask an admin to add you."
+            f"Sorry, {what} of {brand} is for its brandpulse admins and analysts. Ask an admin to add you."
         )
 
 

@@ -76,9 +76,18 @@ class Served:
         return self.post(slash_body(text, user=user, response_url=self.fake.response_url(response)), **kwargs)
 
     def click(
-        self, action: dict[str, Any], *, user: str = "U0USER0001", response: str = "r2"
+        self,
+        action: dict[str, Any],
+        *,
+        user: str = "U0USER0001",
+        response: str = "r2",
+        message: dict[str, Any] | None = None,
     ) -> tuple[int, str, float]:
+        """A click on ``action``; with ``message``, on that message of a channel (Slack sends it along)."""
         payload = block_actions_payload(action, user=user, response_url=self.fake.response_url(response))
+        if message is not None:
+            payload["message"] = message
+            payload["container"] = {**payload["container"], "is_ephemeral": False, "message_ts": message["ts"]}
         return self.post(urlencode({"payload": json.dumps(payload)}))
 
     def get(self, path: str) -> tuple[int, dict[str, Any]]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from slack_bolt import App
 
 from bot.slack.deps import Services
-from bot.slack.listeners import admin, feedback, home, messages, models, sentiment
+from bot.slack.listeners import admin, alerts, feedback, home, messages, models, sentiment
 
 
 def register_all(app: App, services: Services) -> None:
@@ -15,3 +15,4 @@ def register_all(app: App, services: Services) -> None:
     messages.register(app, services)
     home.register(app, services)
     models.register(app, services)
+    alerts.register(app, services)

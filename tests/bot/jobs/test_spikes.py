@@ -99,7 +99,20 @@ def test_an_injected_negative_spike_alerts_with_the_words_that_drive_it(tmp_path
     blocks = negative.payload["blocks"]
     assert block_kit_problems(blocks) == []
     shown = json.dumps(blocks)
-    assert "baseline" in shown and "same hour on the last 7 days" in shown
+    assert "compared with the same hour on the last 7 days" in shown
+    # The headline says what a comms reader asks; the statistics wait behind "Details".
+    headline = blocks[1]["text"]["text"]
+    assert "of mentions negative, usually 22%" in headline and "p-value" not in shown and "(p " not in headline
+    actions = blocks[-1]
+    assert [e["action_id"] for e in actions["elements"]] == [
+        "alert_ack",
+        "alert_snooze",
+        "alert_not_a_spike",
+        "alert_details",
+    ]
+    volume = next(m for m in _alerts(ctx) if m is not negative)
+    assert "the usual volume" in volume.payload["blocks"][1]["text"]["text"]
+    assert "\nNegative: *" in volume.payload["blocks"][1]["text"]["text"]
     assert "&amp;b=2|link>" in shown  # sample mentions carry their links, escaped
     with ctx.sessions() as session:
         stored = {a.kind: a for a in session.execute(select(SpikeAlert)).scalars()}

@@ -157,7 +157,7 @@ def test_non_admins_are_refused_politely_and_the_refusal_is_logged(
         answer = _ask(app, command, user="U0SOMEONE1")
     assert answer["response_type"] == "ephemeral" and "is for its brandpulse admins and analysts" in answer["text"]
     assert "apple" not in json.dumps(answer.get("blocks", []))
-    assert any("refused /sentiment" in r.getMessage() and "U0SOMEONE1" in r.getMessage() for r in caplog.records)
+    assert any("refused `/sentiment" in r.getMessage() and "U0SOMEONE1" in r.getMessage() for r in caplog.records)
 
 
 @pytest.mark.parametrize(

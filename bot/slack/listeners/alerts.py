@@ -1,0 +1,112 @@
+"""The buttons under a spike alert: acknowledge it, snooze the brand, say it was not a spike (admins of the brand),
+and the statistics behind it (its readers). The message shows who did what; a brand made less sensitive by repeated
+"not a spike" verdicts is told in the channel."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from slack_bolt import Ack, App, Respond
+
+from bot.core.alerts import AlertState, acknowledge_alert, alert_state, not_a_spike, snooze_brand
+from bot.errors import UsageError
+from bot.slack import admin_commands
+from bot.slack.deps import Services, reply
+from bot.slack.errors import reported
+from bot.slack.views.alerts import (
+    ACK_ACTION,
+    DETAILS_ACTION,
+    NOT_A_SPIKE_ACTION,
+    SNOOZE_ACTION,
+    acted_message,
+    details_answer,
+    parse_alert_id,
+    parse_snooze,
+    sensitivity_statement,
+)
+
+log = logging.getLogger(__name__)
+
+
+def _user(body: dict[str, Any]) -> str:
+    return str(body.get("user", {}).get("id", ""))
+
+
+def _alert(services: Services, alert_id: int) -> AlertState:
+    state = alert_state(services.sessions, alert_id)
+    if state is None:
+        raise UsageError("That alert is no longer stored: nothing was changed.")
+    return state
+
+
+def register(app: App, services: Services) -> None:
+    signer, tz = services.signer, services.settings.tz
+
+    def opened(value: str, user: str) -> int | None:
+        try:
+            return parse_alert_id(value, signer)
+        except ValueError:
+            log.warning("ignored an alert button with a value brandpulse did not write (user %s)", user)
+            return None
+
+    @app.action(ACK_ACTION)
+    @reported
+    def on_ack(ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
+        ack()
+        user = _user(body)
+        alert_id = opened(str(action.get("value", "")), user)
+        if alert_id is None:
+            return
+        admin_commands.check_admin(services, user, "acknowledging an alert", _alert(services, alert_id).brand)
+        state = acknowledge_alert(services.sessions, alert_id, user=user, at=services.clock())
+        assert state is not None
+        log.info("alert %d (%s %s) acknowledged by %s", alert_id, state.brand, state.kind, user)
+        reply(respond, acted_message(body.get("message") or {}, state, signer, tz))
+
+    @app.action(SNOOZE_ACTION)
+    @reported
+    def on_snooze(ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
+        ack()
+        user = _user(body)
+        selected = action.get("selected_option")
+        try:
+            alert_id, hours = parse_snooze(str(selected.get("value", "")) if isinstance(selected, dict) else "", signer)
+        except ValueError:
+            log.warning("ignored a snooze with a value brandpulse did not write (user %s)", user)
+            return
+        state = _alert(services, alert_id)
+        admin_commands.check_admin(services, user, "snoozing a brand's alerts", state.brand)
+        until = snooze_brand(services.sessions, state.brand, hours, user=user, at=services.clock())
+        log.info("spike alerts of %s snoozed by %s until %s", state.brand, user, until.isoformat())
+        reply(respond, acted_message(body.get("message") or {}, state, signer, tz, snoozed=(user, until)))
+
+    @app.action(NOT_A_SPIKE_ACTION)
+    @reported
+    def on_not_a_spike(ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
+        ack()
+        user = _user(body)
+        alert_id = opened(str(action.get("value", "")), user)
+        if alert_id is None:
+            return
+        admin_commands.check_admin(services, user, "judging an alert", _alert(services, alert_id).brand)
+        verdict = not_a_spike(services.sessions, alert_id, user=user, at=services.clock())
+        assert verdict is not None
+        log.info("alert %d (%s) marked not a spike by %s", alert_id, verdict.alert.brand, user)
+        reply(respond, acted_message(body.get("message") or {}, verdict.alert, signer, tz))
+        brand = services.brands.brand(verdict.alert.brand)
+        if verdict.lowered_to is not None and brand is not None and brand.alerts is not None:
+            log.warning("spike alerts of %s made less sensitive (level %d)", brand.name, verdict.lowered_to)
+            reply(respond, sensitivity_statement(brand.name, brand.alerts, verdict.lowered_to, verdict.verdicts))
+
+    @app.action(DETAILS_ACTION)
+    @reported
+    def on_details(ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
+        ack()
+        user = _user(body)
+        alert_id = opened(str(action.get("value", "")), user)
+        if alert_id is None:
+            return
+        state = _alert(services, alert_id)
+        admin_commands.check_reader(services, user, "alert details", state.brand)
+        reply(respond, details_answer(state, tz))
