@@ -324,7 +324,9 @@ def train(
             if config.average and step * 2 >= total_steps:
                 state = model.state_dict()
                 if soup is None:
-                    soup = {k: v.detach().float().clone() for k, v in state.items() if v.is_floating_point()}
+                    # Only what training changes: a frozen tensor averaged with itself can come back rounded.
+                    learnt = {name for name, p in model.named_parameters() if p.requires_grad}
+                    soup = {k: v.detach().float().clone() for k, v in state.items() if k in learnt}
                 else:
                     for k, total in soup.items():
                         total += state[k].detach().float()
