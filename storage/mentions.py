@@ -201,9 +201,22 @@ def history_query(
     language: str | None = None,
     limit: int = 50,
     before: tuple[datetime, int] | None = None,
+    state: str | None = None,
+    assignee: str | None = None,
 ) -> Select[Mention]:
-    """Newest mentions first that pass every given filter; ``before`` continues after a previous page's last row."""
+    """Newest mentions first that pass every given filter; ``before`` continues after a previous page's last row.
+    ``state``: "handled", "unhandled" or "assigned"; ``assignee``: assigned to that user."""
     query = select(Mention)
+    if state == "handled":
+        query = query.where(Mention.handled_by.is_not(None))
+    elif state == "unhandled":
+        query = query.where(Mention.handled_by.is_(None))
+    elif state == "assigned":
+        query = query.where(Mention.assignee.is_not(None))
+    elif state is not None:
+        raise ValueError(f"unknown state {state!r}")
+    if assignee is not None:
+        query = query.where(Mention.assignee == assignee)
     if brand is not None:
         query = query.where(Mention.brand == brand)
     if since is not None:

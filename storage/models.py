@@ -105,6 +105,12 @@ class Mention(Base):
     model_label: Mapped[str | None] = mapped_column(String(16))
     corrected_by: Mapped[str | None] = mapped_column(String(64))
     corrected_at: Mapped[datetime | None]
+    # The team's triage in Slack: handled (by whom, when) and assigned (to whom, by whom, when).
+    handled_by: Mapped[str | None] = mapped_column(String(64))
+    handled_at: Mapped[datetime | None]
+    assignee: Mapped[str | None] = mapped_column(String(64))
+    assigned_by: Mapped[str | None] = mapped_column(String(64))
+    assigned_at: Mapped[datetime | None]
     # Engagement, where the source gives it (None: not given, not zero).
     likes: Mapped[int | None] = mapped_column(Integer)
     reposts: Mapped[int | None] = mapped_column(Integer)
@@ -330,6 +336,22 @@ class SpikeAlert(Base):
         # Also the index of the cooldown's query: the latest alert of a brand and kind.
         UniqueConstraint("brand", "kind", "window_end"),
     )
+
+
+class MentionAction(Base):
+    """Everything the team did to a mention from Slack, who and when: handled, reopened, assigned, corrected."""
+
+    __tablename__ = "mention_actions"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    mention_id: Mapped[int] = mapped_column(BigId)
+    brand: Mapped[str] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(32))
+    value: Mapped[str | None] = mapped_column(String(255))
+    user: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime]
+
+    __table_args__ = (Index(None, "mention_id", "id"),)
 
 
 class AlertSnooze(Base):

@@ -146,6 +146,10 @@ def _local(moment: datetime | None, app: AppContext) -> str:
 @click.option("--source")
 @click.option("--search", help="Case-insensitive substring of the text; % and _ match literally.")
 @click.option("--language", help="Only mentions in this language (ISO 639-1 code: en, it, de).")
+@click.option(
+    "--state", type=click.Choice(["handled", "unhandled", "assigned"]), help="The team's triage of them in Slack."
+)
+@click.option("--assignee", help="Only the mentions assigned to this Slack user ID.")
 @click.option("--limit", type=click.IntRange(1, 100_000), default=50, show_default=True)
 @click.option("--format", "fmt", type=FORMATS, default="table", show_default=True)
 @pass_database
@@ -158,6 +162,8 @@ def history(
     source: str | None,
     search: str | None,
     language: str | None,
+    state: str | None,
+    assignee: str | None,
     limit: int,
     fmt: str,
 ) -> None:
@@ -173,6 +179,8 @@ def history(
         search=search,
         language=_language_option(language),
         limit=limit,
+        state=state,
+        assignee=assignee,
     )
     if fmt == "table":
         headers = ["created_at", "brand", "source", "language", "label", "author", "text"]
@@ -210,6 +218,9 @@ def history(
         "classified_at",
         "ingested_at",
         "failure_reason",
+        "handled_by",
+        "handled_at",
+        "assignee",
     ]
     rows = [
         [
@@ -232,6 +243,9 @@ def history(
             _local(m.classified_at, app),
             _local(m.ingested_at, app),
             m.failure_reason,
+            m.handled_by,
+            _local(m.handled_at, app),
+            m.assignee,
         ]
         for m in mentions
     ]

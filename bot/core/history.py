@@ -22,6 +22,8 @@ def latest_mentions(
     language: str | None = None,
     limit: int = 50,
     before: tuple[datetime, int] | None = None,
+    state: str | None = None,
+    assignee: str | None = None,
 ) -> list[Mention]:
     """The newest mentions that pass every given filter; ``before`` continues after a previous page's last row."""
     with sessions() as session:
@@ -36,4 +38,6 @@ def latest_mentions(
             language=language,
             limit=limit,
             before=before,
+            state=state,
+            assignee=assignee,
         )

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from analysis.data import load_labelled
 from analysis.labels import LABELS
-from storage.actions import mention_brand
+from storage.actions import log_correction, mention_brand
 from storage.labels import Corrected, PoolEntry, correct_label, pool_entries, replace_import
 from storage.mentions import MAX_TEXT_CHARS, storable_text
 
@@ -67,7 +67,10 @@ def correct_mention(
     if label not in LABELS:
         raise ValueError(f"{label!r} is not one of {', '.join(LABELS)}")
     with sessions.begin() as session:
-        return correct_label(session=session, mention_id=mention_id, label=label, author=author, at=at)
+        corrected = correct_label(session=session, mention_id=mention_id, label=label, author=author, at=at)
+        if corrected is not None:
+            log_correction(session=session, mention_id=mention_id, label=label, user=author, at=at)
+        return corrected
 
 
 def brand_of(sessions: sessionmaker[Session], mention_id: int) -> str | None:

@@ -20,7 +20,7 @@ from bot.errors import NotAllowed, UsageError
 from bot.slack.blocks import escape, fallback, section
 from bot.slack.deps import Services
 from bot.slack.reports import queue_digest
-from bot.slack.views.admin import HistoryQuery, brands_answer, history_answer, stats_answer
+from bot.slack.views.admin import STATES, HistoryQuery, brands_answer, history_answer, stats_answer
 from bot.slack.views.sentiment import COMMAND
 
 log = logging.getLogger(__name__)
@@ -44,9 +44,12 @@ def period_of(value: str) -> timedelta:
     return length
 
 
-def parse_history(services: Services, args: list[str]) -> HistoryQuery:
+def parse_history(services: Services, args: list[str], user: str = "") -> HistoryQuery:
     if not args:
-        raise UsageError(f"write `{COMMAND} history <brand> [7d] [negative|neutral|positive] [lang:it] [words]`")
+        raise UsageError(
+            f"write `{COMMAND} history <brand> [7d] [negative|neutral|positive] [lang:it] "
+            "[handled|unhandled|assigned|mine] [words]`"
+        )
     brand, rest = known_brand(services, args[0]), args[1:]
     period = "7d"
     if rest and _PERIOD.match(rest[0].lower()):
@@ -56,10 +59,16 @@ def parse_history(services: Services, args: list[str]) -> HistoryQuery:
     if rest and rest[0].lower() in LABELS:
         label = rest.pop(0).lower()
     language = _language_word(rest)
+    state, assignee = None, None
+    if rest and rest[0].lower() in (*STATES, "mine"):
+        word = rest.pop(0).lower()
+        state, assignee = (None, user or None) if word == "mine" else (word, None)
     words = " ".join(rest)
     if len(words) > MAX_WORDS:
         raise UsageError(f"search for at most {MAX_WORDS} characters of words")
-    return HistoryQuery(brand=brand, period=period, label=label, words=words, language=language)
+    return HistoryQuery(
+        brand=brand, period=period, label=label, words=words, language=language, state=state, assignee=assignee
+    )
 
 
 def _language_word(rest: list[str]) -> str | None:
@@ -91,6 +100,8 @@ def history(services: Services, query: HistoryQuery) -> dict[str, Any]:
         language=query.language,
         limit=PAGE_SIZE + 1,
         before=before,
+        state=query.state,
+        assignee=query.assignee,
     )
     settings = services.settings
     return history_answer(
@@ -186,7 +197,7 @@ def answer(services: Services, user: str, words: list[str]) -> dict[str, Any]:
     if command == "brands":
         return brands_answer(services.brands)
     if command == "history":
-        query = parse_history(services, args)
+        query = parse_history(services, args, user)
         check_reader(services, user, command, query.brand)
         return history(services, query)
     if args:

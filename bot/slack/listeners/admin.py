@@ -1,4 +1,5 @@
-"""The admins' controls under a history page: the "More" button (the next page) and each mention's correction menu."""
+"""The controls of a history page: the "More" button (the next page, for readers), and each mention's menu (mark it
+handled or open it again, correct its label) and assignment picker, for the admins of its brand."""
 
 from __future__ import annotations
 
@@ -7,17 +8,23 @@ from typing import Any
 
 from slack_bolt import Ack, App, Respond
 
+from analysis.labels import LABELS
 from bot.core.labels import brand_of, correct_mention
+from bot.core.triage import assign_mention, mark_handled
 from bot.errors import UsageError
 from bot.slack import admin_commands
+from bot.slack.blocks import user_mention
 from bot.slack.deps import Services, reply
 from bot.slack.errors import reported
 from bot.slack.views.admin import (
-    CORRECT_ACTION,
+    ASSIGN_ACTION,
+    MENTION_ACTION,
     MORE_ACTION,
     HistoryQuery,
     corrected_answer,
-    parse_correction_value,
+    parse_assign_block,
+    parse_menu_value,
+    triaged_answer,
 )
 
 log = logging.getLogger(__name__)
@@ -38,24 +45,50 @@ def register(app: App, services: Services) -> None:
         admin_commands.check_reader(services, user, "history", query.brand)
         reply(respond, {"replace_original": False, **admin_commands.history(services, query)})
 
-    @app.action(CORRECT_ACTION)
+    @app.action(MENTION_ACTION)
     @reported
-    def on_correct(ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
+    def on_menu(ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
         ack()
         user = str(body.get("user", {}).get("id", ""))
         selected = action.get("selected_option")
         try:
-            mention_id, label = parse_correction_value(
-                str(selected.get("value", "")) if isinstance(selected, dict) else ""
-            )
+            mention_id, verb = parse_menu_value(str(selected.get("value", "")) if isinstance(selected, dict) else "")
         except ValueError:
-            log.warning("ignored a correction with a value that is not brandpulse's (user %s)", user)
+            log.warning("ignored a mention menu with a value that is not brandpulse's (user %s)", user)
             return
-        admin_commands.check_admin(services, user, "correcting a label", brand_of(services.sessions, mention_id))
-        corrected = correct_mention(
-            services.sessions, mention_id=mention_id, label=label, author=user, at=services.clock()
-        )
-        if corrected is None:
-            raise UsageError("That mention is no longer stored (or not classified yet): nothing was changed.")
-        log.info("mention %d corrected by %s: %s -> %s", mention_id, user, corrected.previous, label)
-        reply(respond, corrected_answer(corrected, label, user=user))
+        what = "correcting a label" if verb in LABELS else "triaging a mention"
+        admin_commands.check_admin(services, user, what, brand_of(services.sessions, mention_id))
+        at = services.clock()
+        if verb in LABELS:
+            corrected = correct_mention(services.sessions, mention_id=mention_id, label=verb, author=user, at=at)
+            if corrected is None:
+                raise UsageError("That mention is no longer stored (or not classified yet): nothing was changed.")
+            log.info("mention %d corrected by %s: %s -> %s", mention_id, user, corrected.previous, verb)
+            reply(respond, corrected_answer(corrected, verb, user=user))
+            return
+        triaged = mark_handled(services.sessions, mention_id, handled=verb == "handled", user=user, at=at)
+        if triaged is None:
+            raise UsageError("That mention is no longer stored: nothing was changed.")
+        log.info("mention %d %s by %s", mention_id, "handled" if verb == "handled" else "opened again", user)
+        done = "marked handled" if verb == "handled" else "opened again"
+        reply(respond, triaged_answer(triaged, user=user, what=done))
+
+    @app.action(ASSIGN_ACTION)
+    @reported
+    def on_assign(ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
+        ack()
+        user = str(body.get("user", {}).get("id", ""))
+        assignee = str(action.get("selected_user") or "")
+        try:
+            mention_id = parse_assign_block(str(action.get("block_id", "")))
+            if not assignee.isalnum():
+                raise ValueError("not a user id")
+        except ValueError:
+            log.warning("ignored an assignment that is not brandpulse's (user %s)", user)
+            return
+        admin_commands.check_admin(services, user, "assigning a mention", brand_of(services.sessions, mention_id))
+        triaged = assign_mention(services.sessions, mention_id, assignee=assignee, user=user, at=services.clock())
+        if triaged is None:
+            raise UsageError("That mention is no longer stored: nothing was changed.")
+        log.info("mention %d assigned to %s by %s", mention_id, assignee, user)
+        reply(respond, triaged_answer(triaged, user=user, what=f"assigned to {user_mention(assignee)}"))

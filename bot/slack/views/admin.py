@@ -13,6 +13,7 @@ from analysis.labels import LABELS
 from analysis.language import language_name
 from bot.config.brands import BrandsConfig
 from bot.core.stats import Bucket
+from bot.core.triage import Triaged
 from bot.slack.blocks import (
     LABEL_EMOJI,
     MAX_BLOCKS,
@@ -35,32 +36,67 @@ from storage.labels import Corrected
 from storage.models import Mention
 
 MORE_ACTION = "history_more"
-CORRECT_ACTION = "history_correct"
+MENTION_ACTION = "mention_menu"
+ASSIGN_ACTION = "mention_assign"
+ASSIGN_BLOCK = "assign:"
+TRIAGE = ("handled", "reopen")
 
 
-def correction_value(mention_id: int, label: str) -> str:
-    return f"{mention_id}:{label}"
+def menu_value(mention_id: int, verb: str) -> str:
+    return f"{mention_id}:{verb}"
 
 
-def parse_correction_value(value: str) -> tuple[int, str]:
-    """(mention id, label) from a correction menu's option; ValueError when it is not one the bot wrote."""
-    mention, _, label = value.partition(":")
-    if not mention.isdigit() or label not in LABELS:
-        raise ValueError("not a correction value")
-    return int(mention), label
+def parse_menu_value(value: str) -> tuple[int, str]:
+    """(mention id, what to do: a label or handled/reopen) from the menu's option; ValueError when not the bot's."""
+    mention, _, verb = value.partition(":")
+    if not mention.isdigit() or (verb not in LABELS and verb not in TRIAGE):
+        raise ValueError("not a mention menu value")
+    return int(mention), verb
 
 
-def _correction_menu(mention: Mention) -> Block:
-    """A menu to set a classified mention's label; each option carries the mention's id and the label."""
+def parse_assign_block(block_id: str) -> int:
+    """The mention id an assignment menu's block names; ValueError when it is not one the bot wrote."""
+    mention = block_id.removeprefix(ASSIGN_BLOCK)
+    if not block_id.startswith(ASSIGN_BLOCK) or not mention.isdigit():
+        raise ValueError("not an assignment block")
+    return int(mention)
+
+
+def _option(text: str, value: str) -> dict[str, Any]:
+    return {"text": {"type": "plain_text", "text": text}, "value": value}
+
+
+def _mention_menu(mention: Mention) -> Block:
+    """What an admin does with a mention: triage it, or set its label (each option carries the mention's id)."""
+    triage = (
+        _option("Open it again", menu_value(mention.id, "reopen"))
+        if mention.handled_by
+        else _option("Mark handled", menu_value(mention.id, "handled"))
+    )
+    groups = [{"label": {"type": "plain_text", "text": "Triage"}, "options": [triage]}]
+    if mention.status == "classified":
+        labels = [_option(label, menu_value(mention.id, label)) for label in LABELS]
+        groups.append({"label": {"type": "plain_text", "text": "Correct the label"}, "options": labels})
     return {
         "type": "static_select",
-        "action_id": CORRECT_ACTION,
-        "placeholder": {"type": "plain_text", "text": "Correct the label"},
-        "options": [
-            {"text": {"type": "plain_text", "text": label}, "value": correction_value(mention.id, label)}
-            for label in LABELS
-        ],
+        "action_id": MENTION_ACTION,
+        "placeholder": {"type": "plain_text", "text": "Act on it"},
+        "option_groups": groups,
     }
+
+
+def _assign_menu(mention: Mention) -> Block:
+    menu: dict[str, Any] = {
+        "type": "users_select",
+        "action_id": ASSIGN_ACTION,
+        "placeholder": {"type": "plain_text", "text": "Assign to…"},
+    }
+    if mention.assignee:
+        menu["initial_user"] = mention.assignee
+    return {"type": "actions", "block_id": f"{ASSIGN_BLOCK}{mention.id}", "elements": [menu]}
+
+
+STATES = ("handled", "unhandled", "assigned")
 
 
 @dataclass(frozen=True)
@@ -72,11 +108,23 @@ class HistoryQuery:
     # Continue after this (created_at, id) of the previous page.
     before: tuple[str, int] | None = None
     language: str | None = None
+    # "handled", "unhandled" or "assigned"; and the teammate the mentions are assigned to.
+    state: str | None = None
+    assignee: str | None = None
 
     def encode(self) -> str:
         # words are at most MAX_WORDS characters (parse_history), so the value stays far inside 2,000.
         return json.dumps(
-            {"b": self.brand, "p": self.period, "l": self.label, "w": self.words, "c": self.before, "g": self.language},
+            {
+                "b": self.brand,
+                "p": self.period,
+                "l": self.label,
+                "w": self.words,
+                "c": self.before,
+                "g": self.language,
+                "s": self.state,
+                "a": self.assignee,
+            },
             separators=(",", ":"),
             ensure_ascii=False,
         )
@@ -86,7 +134,11 @@ class HistoryQuery:
         data = json.loads(value)
         before = (str(data["c"][0]), int(data["c"][1])) if data.get("c") else None
         language = str(data["g"]) if data.get("g") else None
-        return cls(str(data["b"]), str(data["p"]), data.get("l"), str(data.get("w", "")), before, language)
+        state = str(data["s"]) if data.get("s") in STATES else None
+        assignee = str(data["a"]) if data.get("a") and str(data["a"]).isalnum() else None
+        return cls(
+            str(data["b"]), str(data["p"]), data.get("l"), str(data.get("w", "")), before, language, state, assignee
+        )
 
 
 def history_answer(
@@ -99,6 +151,8 @@ def history_answer(
             f"last {query.period}",
             query.label and f"{query.label} only",
             query.language and f"in {language_name(query.language)}",
+            query.state and f"{query.state} only",
+            query.assignee and f"assigned to {user_mention(query.assignee)}",
             query.words and f"containing “{cut(query.words, 100)}”",
         )
         if part
@@ -124,10 +178,13 @@ def history_answer(
             meta += f" · {link}"
         if mention.corrected_by:
             meta += f" · corrected by {user_mention(mention.corrected_by)} (model: {mention.model_label})"
+        if mention.handled_by:
+            meta += f" · :white_check_mark: handled by {user_mention(mention.handled_by)}"
+        if mention.assignee:
+            meta += f" · :bust_in_silhouette: assigned to {user_mention(mention.assignee)}"
         block = section(f"{meta}\n{quote(mention.text, 2000)}")
-        if mention.status == "classified":
-            block["accessory"] = _correction_menu(mention)
-        blocks.append(block)
+        block["accessory"] = _mention_menu(mention)
+        blocks.extend([block, _assign_menu(mention)])
     if more:
         last = page[-1]
         next_query = dataclasses.replace(query, before=(last.created_at.isoformat(), last.id))
@@ -209,4 +266,22 @@ def corrected_answer(corrected: Corrected, label: str, *, user: str) -> dict[str
         "replace_original": False,
         "text": fallback(text),
         "blocks": [section(f"{text}\n{quote(corrected.text, 500)}")],
+    }
+
+
+def triaged_answer(triaged: Triaged, *, user: str, what: str) -> dict[str, Any]:
+    """What an admin sees once a mention is handled, opened again or assigned."""
+    text = f"{user_mention(user)} {what} this *{escape(triaged.brand)}* mention."
+    state = []
+    if triaged.handled_by:
+        state.append(f"handled by {user_mention(triaged.handled_by)}")
+    if triaged.assignee:
+        state.append(f"assigned to {user_mention(triaged.assignee)}")
+    if state:
+        text += f" Now {' and '.join(state)}."
+    return {
+        "response_type": "ephemeral",
+        "replace_original": False,
+        "text": fallback(text),
+        "blocks": [section(f"{text}\n{quote(triaged.text, 500)}")],
     }

@@ -83,16 +83,16 @@ def test_history_pages_through_the_latest_mentions_with_links_and_labels(app: Se
     assert "<https://example.com/1?a=1&amp;b=2|link>" in sections[1]
     assert "javascript:" not in json.dumps(first)  # only web links become links
     assert "&lt;!channel&gt;" in sections[3] and "<!channel>" not in json.dumps(first)
-    more = next(b for b in first["blocks"] if b["type"] == "actions")["elements"][0]
+    more = next(b for b in first["blocks"] if b.get("block_id") == "history_more")["elements"][0]
     app.click(more, user=ADMIN)
     app.fake.wait_for(lambda f: len(f.responses) >= 2)
     second = _texts(app.fake.responses[1])
     assert "mention 10 about" in second[0] and len(second) == 10
-    more = next(b for b in app.fake.responses[1]["blocks"] if b["type"] == "actions")["elements"][0]
+    more = next(b for b in app.fake.responses[1]["blocks"] if b.get("block_id") == "history_more")["elements"][0]
     app.click(more, user=ADMIN, response="r3")
     app.fake.wait_for(lambda f: len(f.responses) >= 3)
     third = app.fake.responses[2]
-    assert len(_texts(third)) == 3 and not any(b["type"] == "actions" for b in third["blocks"])
+    assert len(_texts(third)) == 3 and not any(b.get("block_id") == "history_more" for b in third["blocks"])
     assert app.fake.violations == []
 
 
@@ -117,7 +117,7 @@ def test_history_and_stats_keep_to_one_language(app: Served) -> None:
     ]
     many = _ask(app, "history apple 7d lang:en", count=3)
     assert len(_texts(many)) == 10
-    more = next(b for b in many["blocks"] if b["type"] == "actions")["elements"][0]
+    more = next(b for b in many["blocks"] if b.get("block_id") == "history_more")["elements"][0]
     app.click(more, user=ADMIN)
     app.fake.wait_for(lambda f: len(f.responses) >= 4)
     # 23 apple mentions less mention 0 (unknown), three Italian and one Spanish: 18 English, 8 on the second page.
@@ -201,8 +201,12 @@ def _menu(answer: dict[str, Any], index: int) -> dict[str, Any]:
     return [b for b in answer["blocks"] if b["type"] == "section"][index]["accessory"]
 
 
+def _options(menu: dict[str, Any]) -> list[dict[str, Any]]:
+    return [o for group in menu["option_groups"] for o in group["options"]]
+
+
 def _choose(menu: dict[str, Any], label: str) -> dict[str, Any]:
-    option = next(o for o in menu["options"] if o["text"]["text"] == label)
+    option = next(o for o in _options(menu) if o["text"]["text"] == label)
     return {"action_id": menu["action_id"], "type": "static_select", "block_id": "b1", "selected_option": option}
 
 
@@ -232,7 +236,7 @@ def test_an_admin_corrects_a_mention_from_history_and_stats_and_the_pool_follow(
     before = _stored(db_url, "m0")
     first = _ask(app, "history apple 24h")
     menu = _menu(first, 0)  # mention 0, labelled negative by the model
-    assert [o["text"]["text"] for o in menu["options"]] == ["negative", "neutral", "positive"]
+    assert [o["text"]["text"] for o in _options(menu)] == ["Mark handled", "negative", "neutral", "positive"]
     status, _, seconds = app.click(_choose(menu, "positive"), user=ADMIN)
     assert status == 200 and seconds < 3
     app.fake.wait_for(lambda f: len(f.responses) >= 2)
@@ -270,7 +274,7 @@ def test_only_admins_correct_and_forged_or_stale_menus_change_nothing(app: Serve
     app.click(_choose(menu, "negative"), user="U0SOMEONE1")
     app.fake.wait_for(lambda f: len(f.responses) >= 2)
     assert "for brandpulse admins" in app.fake.responses[1]["text"]
-    forged = {"action_id": "history_correct", "type": "static_select", "block_id": "b1"}
+    forged = {"action_id": "mention_menu", "type": "static_select", "block_id": "b1"}
     for n, value in enumerate(["garbage", "12:happy", ":positive", "1:", "-1:positive"]):
         app.click({**forged, "selected_option": {"value": value}}, user=ADMIN, response=f"f{n}")
     app.click(forged, user=ADMIN, response="f9")

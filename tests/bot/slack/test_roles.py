@@ -88,7 +88,7 @@ def _correct(app: Served, user: str, brand: str) -> dict[str, Any]:
     """Picks "negative" in the correction menu of the brand's first history line, shown to a global admin."""
     page = _ask(app, f"history {brand} 7d", user="U0GROUPADM")
     menu = next(b for b in page["blocks"] if b["type"] == "section")["accessory"]
-    option = next(o for o in menu["options"] if o["text"]["text"] == "negative")
+    option = next(o for g in menu["option_groups"] for o in g["options"] if o["text"]["text"] == "negative")
     count = len(app.fake.responses) + 1
     action = {"action_id": menu["action_id"], "type": "static_select", "block_id": "b1", "selected_option": option}
     app.click(action, user=user, response=f"x{count}")
