@@ -15,7 +15,7 @@ def mention_brand(*, session: Session, mention_id: int) -> str | None:
     return session.execute(select(Mention.brand).where(Mention.id == mention_id)).scalar_one_or_none()
 
 
-def _log(session: Session, mention: Mention, action: str, value: str | None, user: str, at: datetime) -> None:
+def log_action(*, session: Session, mention: Mention, action: str, value: str | None, user: str, at: datetime) -> None:
     session.add(
         MentionAction(mention_id=mention.id, brand=mention.brand, action=action, value=value, user=user, created_at=at)
     )
@@ -27,7 +27,9 @@ def set_handled(*, session: Session, mention_id: int, handled: bool, user: str, 
     if mention is None:
         return None
     mention.handled_by, mention.handled_at = (user, at) if handled else (None, None)
-    _log(session, mention, "handled" if handled else "reopened", None, user, at)
+    log_action(
+        session=session, mention=mention, action="handled" if handled else "reopened", value=None, user=user, at=at
+    )
     return mention
 
 
@@ -37,14 +39,14 @@ def assign(*, session: Session, mention_id: int, assignee: str, user: str, at: d
     if mention is None:
         return None
     mention.assignee, mention.assigned_by, mention.assigned_at = assignee, user, at
-    _log(session, mention, "assigned", assignee, user, at)
+    log_action(session=session, mention=mention, action="assigned", value=assignee, user=user, at=at)
     return mention
 
 
 def log_correction(*, session: Session, mention_id: int, label: str, user: str, at: datetime) -> None:
     mention = session.get(Mention, mention_id)
     if mention is not None:
-        _log(session, mention, "corrected", label, user, at)
+        log_action(session=session, mention=mention, action="corrected", value=label, user=user, at=at)
 
 
 def actions_of(*, session: Session, mention_id: int) -> list[MentionAction]:

@@ -18,7 +18,12 @@ def ingested_between(
     """Mentions of ``brands`` stored in [since, until), oldest first: the ones a keyword search has to look at."""
     query = (
         select(Mention)
-        .where(Mention.brand.in_(list(brands)), Mention.ingested_at >= since, Mention.ingested_at < until)
+        .where(
+            Mention.brand.in_(list(brands)),
+            Mention.ingested_at >= since,
+            Mention.ingested_at < until,
+            Mention.muted.is_(False),
+        )
         .order_by(Mention.ingested_at, Mention.id)
         .limit(limit)
     )

@@ -34,6 +34,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.functions import FunctionElement
 
 from storage.models import Mention, MentionStatus, MentionTally, UTCDateTime
+from storage.mutes import mark_muted
 
 QUARTER_HOUR = 900
 # The longest text a mention (or a feedback row) keeps; an import rejects longer ones, Slack messages are cut.
@@ -106,6 +107,10 @@ def new_mention(
     }
 
 
+# Mentions the team sees: not those of an author or domain muted for their brand.
+VISIBLE = Mention.muted.is_(False)
+
+
 def insert_mentions(*, connection: Connection, rows: Sequence[Mapping[str, Any]]) -> int:
     """Insert rows, skipping any whose (source, external_id, brand) is already stored; returns how many were new."""
     if not rows:
@@ -114,6 +119,7 @@ def insert_mentions(*, connection: Connection, rows: Sequence[Mapping[str, Any]]
     if any(r.keys() != keys for r in rows):
         # An executemany takes its columns from the first row and would silently drop the others' extra values.
         raise ValueError("every row of one insert_mentions call must have the same keys")
+    rows = mark_muted(connection=connection, rows=rows)
     if connection.dialect.name == "postgresql":
         return _insert_unnest(connection, rows)
     return _insert_sqlite(connection, rows)
@@ -203,10 +209,12 @@ def history_query(
     before: tuple[datetime, int] | None = None,
     state: str | None = None,
     assignee: str | None = None,
+    muted: bool = False,
 ) -> Select[Mention]:
     """Newest mentions first that pass every given filter; ``before`` continues after a previous page's last row.
-    ``state``: "handled", "unhandled" or "assigned"; ``assignee``: assigned to that user."""
-    query = select(Mention)
+    ``state``: "handled", "unhandled" or "assigned"; ``assignee``: assigned to that user; ``muted``: those of muted
+    authors and domains too."""
+    query = select(Mention) if muted else select(Mention).where(VISIBLE)
     if state == "handled":
         query = query.where(Mention.handled_by.is_not(None))
     elif state == "unhandled":
@@ -282,7 +290,7 @@ def quarter_hour_counts(
     """
     bucket = quarter_hour(Mention.created_at).label("quarter")
     chosen = Mention.brand == brand if isinstance(brand, str) else Mention.brand.in_(list(brand))
-    query = select(bucket, Mention.label, func.count()).where(chosen)
+    query = select(bucket, Mention.label, func.count()).where(chosen, VISIBLE)
     if since is not None:
         query = query.where(Mention.created_at >= since)
     if until is not None:
@@ -466,7 +474,7 @@ def label_counts(*, session: Session, since: datetime, until: datetime) -> dict[
     """Mentions per brand and label (None: not classified yet) created in [since, until)."""
     query = (
         select(Mention.brand, Mention.label, func.count())
-        .where(Mention.created_at >= since, Mention.created_at < until)
+        .where(Mention.created_at >= since, Mention.created_at < until, VISIBLE)
         .group_by(Mention.brand, Mention.label)
     )
     counts: dict[str, dict[str | None, int]] = {}
@@ -480,7 +488,7 @@ def language_label_counts(
 ) -> dict[str, dict[tuple[str | None, str | None], int]]:
     """Mentions per brand, language and label (None: unknown, not classified yet) created in [since, until)."""
     query = select(Mention.brand, Mention.language, Mention.label, func.count()).where(
-        Mention.created_at >= since, Mention.created_at < until
+        Mention.created_at >= since, Mention.created_at < until, VISIBLE
     )
     if brand is not None:
         query = query.where(Mention.brand == brand)
@@ -495,7 +503,7 @@ def brand_label_counts(*, session: Session, brand: str, since: datetime, until: 
     """Mentions of one brand per label (None: not classified yet) created in [since, until)."""
     query = (
         select(Mention.label, func.count())
-        .where(Mention.brand == brand, Mention.created_at >= since, Mention.created_at < until)
+        .where(Mention.brand == brand, Mention.created_at >= since, Mention.created_at < until, VISIBLE)
         .group_by(Mention.label)
     )
     return {label: int(n) for label, n in session.execute(query)}
@@ -541,6 +549,7 @@ def _counts_per_slot(slots: int) -> CompoundSelect[str, int, str | None, int]:
                 Mention.brand.in_(brands),
                 Mention.created_at >= bindparam(f"since_{i}"),
                 Mention.created_at < bindparam(f"until_{i}"),
+                VISIBLE,
             )
             .group_by(Mention.brand, Mention.label)
             for i in range(slots)
@@ -558,7 +567,7 @@ def first_mentions(*, session: Session, brands: Sequence[str]) -> dict[str, date
         return {}
     query = (
         select(Mention.brand, func.min(Mention.created_at))
-        .where(Mention.brand.in_(sorted(set(brands))))
+        .where(Mention.brand.in_(sorted(set(brands))), VISIBLE)
         .group_by(Mention.brand)
     )
     return {brand: first for brand, first in session.execute(query) if first is not None}
@@ -578,6 +587,7 @@ def strongest(
             Mention.created_at >= since,
             Mention.created_at < until,
             Mention.label == label,
+            VISIBLE,
         )
         .order_by(_SCORE_OF[label].desc(), Mention.created_at.desc(), Mention.id.desc())
         .limit(limit)
@@ -590,7 +600,7 @@ def texts_between(
 ) -> list[tuple[str, str | None]]:
     """(text, language) of a brand's mentions in [since, until), newest first, optionally of one label."""
     query = select(Mention.text, Mention.language).where(
-        Mention.brand == brand, Mention.created_at >= since, Mention.created_at < until
+        Mention.brand == brand, Mention.created_at >= since, Mention.created_at < until, VISIBLE
     )
     if label is not None:
         query = query.where(Mention.label == label)

@@ -22,6 +22,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    false,
     text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -111,6 +112,8 @@ class Mention(Base):
     assignee: Mapped[str | None] = mapped_column(String(64))
     assigned_by: Mapped[str | None] = mapped_column(String(64))
     assigned_at: Mapped[datetime | None]
+    # By a muted author or from a muted domain of its brand: left out of history, stats, digests and alerts.
+    muted: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     # Engagement, where the source gives it (None: not given, not zero).
     likes: Mapped[int | None] = mapped_column(Integer)
     reposts: Mapped[int | None] = mapped_column(Integer)
@@ -352,6 +355,24 @@ class MentionAction(Base):
     created_at: Mapped[datetime]
 
     __table_args__ = (Index(None, "mention_id", "id"),)
+
+
+class Mute(Base):
+    """An author or a web domain whose mentions of a brand the team does not want to see (muted from Slack)."""
+
+    __tablename__ = "mutes"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    brand: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(16))  # "author" or "domain"
+    value: Mapped[str] = mapped_column(String(255))  # lowercase
+    muted_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime]
+
+    __table_args__ = (
+        UniqueConstraint("brand", "kind", "value"),
+        CheckConstraint("kind IN ('author', 'domain')", name="kind"),
+    )
 
 
 class AlertSnooze(Base):

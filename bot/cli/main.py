@@ -22,6 +22,7 @@ from bot.cli.model import (
     train_command,
 )
 from bot.cli.models import models
+from bot.cli.mutes import mutes
 from bot.cli.pipeline import outbox, replay, run_job, worker
 from bot.cli.report import report
 from bot.cli.retrain import retrain_command
@@ -204,6 +205,7 @@ cli.add_command(history)
 cli.add_command(stats)
 cli.add_command(report)
 cli.add_command(alerts)
+cli.add_command(mutes)
 cli.add_command(classify_command)
 cli.add_command(classify_pending_command)
 cli.add_command(evaluate_command)

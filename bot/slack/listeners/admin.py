@@ -10,7 +10,7 @@ from slack_bolt import Ack, App, Respond
 
 from analysis.labels import LABELS
 from bot.core.labels import brand_of, correct_mention
-from bot.core.triage import assign_mention, mark_handled
+from bot.core.triage import assign_mention, mark_handled, mute_from
 from bot.errors import UsageError
 from bot.slack import admin_commands
 from bot.slack.blocks import user_mention
@@ -22,6 +22,7 @@ from bot.slack.views.admin import (
     MORE_ACTION,
     HistoryQuery,
     corrected_answer,
+    muted_answer,
     parse_assign_block,
     parse_menu_value,
     triaged_answer,
@@ -65,6 +66,14 @@ def register(app: App, services: Services) -> None:
                 raise UsageError("That mention is no longer stored (or not classified yet): nothing was changed.")
             log.info("mention %d corrected by %s: %s -> %s", mention_id, user, corrected.previous, verb)
             reply(respond, corrected_answer(corrected, verb, user=user))
+            return
+        if verb in ("mute_author", "mute_domain"):
+            kind = verb.removeprefix("mute_")
+            muted = mute_from(services.sessions, mention_id, kind=kind, user=user, at=at)
+            if muted is None:
+                raise UsageError(f"That mention is no longer stored (or has no {kind}): nothing was muted.")
+            log.info("%s %s muted for %s by %s (%d mentions)", kind, muted.value, muted.brand, user, muted.hidden)
+            reply(respond, muted_answer(muted, user=user))
             return
         triaged = mark_handled(services.sessions, mention_id, handled=verb == "handled", user=user, at=at)
         if triaged is None:

@@ -13,7 +13,7 @@ from analysis.labels import LABELS
 from analysis.language import language_name
 from bot.config.brands import BrandsConfig
 from bot.core.stats import Bucket
-from bot.core.triage import Triaged
+from bot.core.triage import Muted, Triaged
 from bot.slack.blocks import (
     LABEL_EMOJI,
     MAX_BLOCKS,
@@ -34,12 +34,13 @@ from bot.slack.blocks import (
 )
 from storage.labels import Corrected
 from storage.models import Mention
+from storage.mutes import domain_of
 
 MORE_ACTION = "history_more"
 MENTION_ACTION = "mention_menu"
 ASSIGN_ACTION = "mention_assign"
 ASSIGN_BLOCK = "assign:"
-TRIAGE = ("handled", "reopen")
+TRIAGE = ("handled", "reopen", "mute_author", "mute_domain")
 
 
 def menu_value(mention_id: int, verb: str) -> str:
@@ -77,6 +78,21 @@ def _mention_menu(mention: Mention) -> Block:
     if mention.status == "classified":
         labels = [_option(label, menu_value(mention.id, label)) for label in LABELS]
         groups.append({"label": {"type": "plain_text", "text": "Correct the label"}, "options": labels})
+    mutes = []
+    if mention.author and mention.author.strip():
+        mutes.append(
+            _option(
+                cut_plain(f"Mute {mention.author.strip()} for {mention.brand}", 75),
+                menu_value(mention.id, "mute_author"),
+            )
+        )
+    domain = domain_of(mention.url)
+    if domain:
+        mutes.append(
+            _option(cut_plain(f"Mute {domain} for {mention.brand}", 75), menu_value(mention.id, "mute_domain"))
+        )
+    if mutes:
+        groups.append({"label": {"type": "plain_text", "text": "Mute"}, "options": mutes})
     return {
         "type": "static_select",
         "action_id": MENTION_ACTION,
@@ -215,7 +231,7 @@ def stats_answer(
     """A brand's volume and label shares per local day (of the mentions in ``language`` when given)."""
     total = sum(day.count for day in days)
     among = f" in {language_name(language)}" if language else ""
-    title = f"{brand}: {total:,} mentions{among} in the last {period}"
+    title = f"{brand}: {total:,} mention{'' if total == 1 else 's'}{among} in the last {period}"
     if not total:
         text = f"No mentions of *{brand}*{among} in the last {period}."
         return {"response_type": "ephemeral", "text": fallback(text), "blocks": [section(text)]}
@@ -267,6 +283,24 @@ def corrected_answer(corrected: Corrected, label: str, *, user: str) -> dict[str
         "text": fallback(text),
         "blocks": [section(f"{text}\n{quote(corrected.text, 500)}")],
     }
+
+
+def cut_plain(text: str, limit: int) -> str:
+    """Plain text (an option's label) cut to Slack's limit, with an ellipsis."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def muted_answer(muted: Muted, *, user: str) -> dict[str, Any]:
+    what = "author" if muted.kind == "author" else "domain"
+    if muted.mute_id is None:
+        text = f"The {what} {escape(muted.value)} was already muted for *{escape(muted.brand)}*."
+    else:
+        text = (
+            f"{user_mention(user)} muted the {what} *{escape(muted.value)}* for *{escape(muted.brand)}*: its "
+            f"{muted.hidden:,} stored mention{'' if muted.hidden == 1 else 's'} and those to come are left out of "
+            f"history, stats, digests and alerts. `brandpulse mutes remove {muted.mute_id}` undoes it."
+        )
+    return {"response_type": "ephemeral", "replace_original": False, "text": fallback(text), "blocks": [section(text)]}
 
 
 def triaged_answer(triaged: Triaged, *, user: str, what: str) -> dict[str, Any]:

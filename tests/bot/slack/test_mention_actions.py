@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from bot.core.triage import mutes, unmute
 from storage.db import make_engine
 from storage.mentions import insert_mentions
 from storage.models import Mention, MentionAction
@@ -161,3 +162,74 @@ def test_forged_triage_values_change_nothing(app: Served) -> None:
     you.ask("brands")
     assert not any(r["url"].startswith("/response/f") for r in app.fake.responses)
     assert all(m.handled_by is None and m.assignee is None for m in _mentions(app).values())
+
+
+def test_muting_an_author_or_a_domain_hides_their_mentions_of_the_brand_now_and_later(
+    tmp_path: Path, db_url: str
+) -> None:
+    def row(i: int, author: str | None, url: str | None, brand: str = "apple") -> dict[str, Any]:
+        return {
+            "source": "import",
+            "external_id": f"t{i}",
+            "brand": brand,
+            "author": author,
+            "url": url,
+            "text": f"iphone text {i}",
+            "created_at": NOW - timedelta(hours=i + 1),
+            "ingested_at": NOW,
+            "status": "pending",
+        }
+
+    rows = [
+        row(0, "Troll42", "https://spam.example.com/p/1"),
+        row(1, "ana", "https://news.test/a?next=https://spam.example.com/"),  # the domain only in its query
+        row(2, "troll42", None),  # the same author, in another case
+        row(3, "Troll42", None, brand="google"),  # another brand: not muted
+    ]
+    engine = make_engine(db_url)
+    with served(tmp_path, None, database_url=db_url) as app:
+        with engine.begin() as connection:
+            insert_mentions(connection=connection, rows=rows)
+        you = Session(app)
+        page = you.ask("history apple 24h")
+        options = [
+            o["text"]["text"]
+            for g in [b for b in page["blocks"] if b["type"] == "section"][0]["accessory"]["option_groups"]
+            for o in g["options"]
+        ]
+        assert options == ["Mark handled", "Mute Troll42 for apple", "Mute spam.example.com for apple"]
+        assert "is for brandpulse admins" in you.pick(page, 0, "Mute Troll42 for apple", user=STRANGER)["text"]
+
+        muted = you.pick(page, 0, "Mute Troll42 for apple")
+        assert "muted the author *troll42* for *apple*: its 2 stored mentions and those to come" in muted["text"]
+        shown = [
+            b["text"]["text"].split("> ")[-1] for b in you.ask("history apple 24h")["blocks"] if b["type"] == "section"
+        ]
+        assert shown == ["iphone text 1"]
+        # Stats leave them out; google's mention by the same author stays, as the mute is apple's.
+        assert you.ask("stats apple 7d")["blocks"][0]["text"]["text"].startswith("apple: 1 mention ")
+        assert you.ask("stats google 7d")["blocks"][0]["text"]["text"].startswith("google: 1 mention ")
+        # A new mention by the muted author is stored, and hidden at once.
+        with engine.begin() as connection:
+            insert_mentions(connection=connection, rows=[row(5, "TROLL42", "https://x.test/"), row(6, "bob", None)])
+        shown = [
+            b["text"]["text"].split("> ")[-1] for b in you.ask("history apple 24h")["blocks"] if b["type"] == "section"
+        ]
+        assert shown == ["iphone text 1", "iphone text 6"] or shown == ["iphone text 6", "iphone text 1"]
+
+        # A domain: the link's host and its subdomains, not a link that only names it in its query.
+        page = you.ask("history apple 24h")
+        ana = [b for b in page["blocks"] if b["type"] == "section"]
+        index = next(i for i, b in enumerate(ana) if "iphone text 1" in b["text"]["text"])
+        assert "Mute news.test for apple" in json.dumps(ana[index]["accessory"])
+        with app.services.sessions() as session:
+            hidden = {m.external_id for m in session.execute(select(Mention).where(Mention.muted)).scalars()}
+        assert hidden == {"t0", "t2", "t5"}
+
+        # Unmuting shows them again.
+        [mute] = mutes(app.services.sessions)
+        assert unmute(app.services.sessions, mute.id) is not None
+        with app.services.sessions() as session:
+            assert not session.execute(select(Mention).where(Mention.muted)).scalars().all()
+        assert app.fake.violations == []
+    engine.dispose()
