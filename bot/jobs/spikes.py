@@ -25,6 +25,7 @@ from bot.core.samples import Sample, pick_samples
 from bot.jobs.deps import Idle, JobContext
 from bot.slack.blocks import MAX_BLOCKS, Block, context, cut, escape, fallback, header, link, section
 from bot.slack.deps import ValueSigner, value_signer
+from bot.slack.views.admin import mention_menu
 from bot.slack.views.alerts import alert_actions
 from storage.alerts import latest_alert, record_alert, sensitivity_levels, snoozed_until
 from storage.db import lock_for_transaction
@@ -266,14 +267,15 @@ def render_alert(spike: Spike, tz: ZoneInfo, *, alert_id: int, signer: ValueSign
         blocks.append(section(f"*Driven by:* {driven}"))
         summary += ". Driven by: " + ", ".join(escape(t.word) for t in spike.terms)
     if spike.samples:
-        lines = []
+        blocks.append(section("*Sample mentions, most engaged first*"))
         for sample in spike.samples:
             mention = sample.mention
             label = f"_{mention.label}_ " if mention.label else ""
             reach = f" _({escape(sample.reach)})_" if sample.reach else ""
             quote = cut(" ".join(mention.text.split()), 280)
-            lines.append(f"• {label}{quote}{reach} {link(mention.url, 'link')}".rstrip())
-        blocks.append(section("*Sample mentions, most engaged first*\n" + "\n".join(lines)))
+            block = section(f"• {label}{quote}{reach} {link(mention.url, 'link')}".rstrip())
+            block["accessory"] = mention_menu(mention)  # handle, correct, mute: for the brand's admins
+            blocks.append(block)
     blocks.append(
         context(f"{when} · compared with {escape(spike.baseline.description)} · *Details* for the statistics")
     )

@@ -67,7 +67,7 @@ def _option(text: str, value: str) -> dict[str, Any]:
     return {"text": {"type": "plain_text", "text": text}, "value": value}
 
 
-def _mention_menu(mention: Mention) -> Block:
+def mention_menu(mention: Mention) -> Block:
     """What an admin does with a mention: triage it, or set its label (each option carries the mention's id)."""
     triage = (
         _option("Open it again", menu_value(mention.id, "reopen"))
@@ -199,7 +199,7 @@ def history_answer(
         if mention.assignee:
             meta += f" · :bust_in_silhouette: assigned to {user_mention(mention.assignee)}"
         block = section(f"{meta}\n{quote(mention.text, 2000)}")
-        block["accessory"] = _mention_menu(mention)
+        block["accessory"] = mention_menu(mention)
         blocks.extend([block, _assign_menu(mention)])
     if more:
         last = page[-1]

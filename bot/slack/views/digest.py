@@ -23,8 +23,8 @@ from bot.slack.blocks import (
     header,
     link,
     section,
-    sections,
 )
+from bot.slack.views.admin import mention_menu
 from bot.slack.views.languages import language_mix_line
 
 QUOTE_CHARS = 280
@@ -104,8 +104,13 @@ def render_digest(digest: Digest, tz: ZoneInfo, *, title: str | None = None, not
         ("Positive, most engaged first", digest.most_positive, "positive"),
     ):
         if samples:
-            # As many sections as 3,000 characters each need: ten long mentions with links do not fit one.
-            parts.extend(sections([f"*{title}*", *(_mention_line(s, label) for s in samples)]))
+            # One section per mention (a long one with its link stays far inside 3,000 characters), each with the
+            # menu to act on it, for the brand's admins.
+            parts.append(section(f"*{title}*"))
+            for sample in samples:
+                block = section(_mention_line(sample, label))
+                block["accessory"] = mention_menu(sample.mention)
+                parts.append(block)
             quoted = " | ".join(cut(" ".join(s.mention.text.split()), 120) for s in samples)
             text_lines.append(f"{title}: {quoted}")
     unclassified = digest.counts.get(None, 0)

@@ -75,9 +75,15 @@ def test_a_digest_gives_the_share_of_voice_and_quotes_reposts_once_most_engaged_
     [message] = _queued(ctx)
     text = message.payload["text"]
     assert "Share of voice: 75% of the 8 mentions of the 2 brands (globex 25%)" in text
-    shown = [b["text"]["text"] for b in message.payload["blocks"] if b["type"] == "section"]
-    negative = next(s for s in shown if s.startswith("*Negative, most engaged first*")).splitlines()[1:]
-    assert len(negative) == 3
+    sections = [b for b in message.payload["blocks"] if b["type"] == "section"]
+    title = next(i for i, b in enumerate(sections) if b["text"]["text"] == "*Negative, most engaged first*")
+    quoted = sections[title + 1 : title + 4]
+    negative = [b["text"]["text"] for b in quoted]
+    # One section per quoted mention, with the menu to act on it.
+    assert all(b["accessory"]["action_id"] == "mention_menu" for b in quoted)
+    assert len(quoted) == 3 and all(
+        "accessory" not in b for b in sections[title + 4 :] if "most engaged" in b["text"]["text"]
+    )
     assert "acmephone slow _(40 likes, 10 reposts)_" in negative[0]
     # The original and its three reposts: one line, the original quoted, 2 likes and 3 reposts of engagement.
     assert "acmephone died again _(×4, 2 likes)_" in negative[1] and "RT @fan" not in negative[1]

@@ -138,10 +138,11 @@ def test_an_alert_quotes_a_reposted_text_once_with_its_count(tmp_path: Path, db_
     add(ctx.sessions, [*reposts, M(end - timedelta(minutes=50), "acmephone recall", "negative", likes=7)])
     spikes.run(ctx, end)
     negative = next(m for m in _alerts(ctx) if "negative" in m.payload["text"])
-    section = next(
-        b["text"]["text"] for b in negative.payload["blocks"] if b["text"]["text"].startswith("*Sample mentions")
-    )
-    lines = section.splitlines()[1:]
+    blocks = negative.payload["blocks"]
+    title = next(i for i, b in enumerate(blocks) if b.get("text", {}).get("text", "").startswith("*Sample mentions"))
+    samples = [b for b in blocks[title + 1 :] if b["type"] == "section"]
+    lines = [b["text"]["text"] for b in samples]
+    assert all(b["accessory"]["action_id"] == "mention_menu" for b in samples)  # each can be acted on
     assert "acmephone recall _(×46, 7 likes)_" in lines[0] and "RT @news" not in lines[0]
     assert sum("acmephone recall" in line for line in lines) == 1
 

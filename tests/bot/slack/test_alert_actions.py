@@ -93,6 +93,17 @@ def test_the_team_acts_on_alerts_and_the_spike_job_follows(tmp_path: Path, db_ur
         state = alert_state(ctx.sessions, alert_id)
         assert state is not None and state.acknowledged_by == ADMIN
 
+        # The alert's sample mentions carry the same menu as history's: handled from the alert itself.
+        sample = next(b for b in second["blocks"] if b.get("accessory", {}).get("action_id") == "mention_menu")
+        option = next(
+            o for g in sample["accessory"]["option_groups"] for o in g["options"] if o["text"]["text"] == "Mark handled"
+        )
+        action = {"action_id": "mention_menu", "type": "static_select", "block_id": "s1", "selected_option": option}
+        app.click(action, user=ADMIN, response="sample", message=second)
+        app.fake.wait_for(lambda f: any(r["url"] == "/response/sample" for r in f.responses))
+        handled = next(r for r in app.fake.responses if r["url"] == "/response/sample")
+        assert "marked handled this *acme* mention" in handled["text"] and handled["replace_original"] is False
+
         # Details: the statistics, for readers of the brand only.
         details = click(second, "alert_details", ANALYST)
         assert "p-value" in details["text"] and "binomial" in details["text"] and details["replace_original"] is False
