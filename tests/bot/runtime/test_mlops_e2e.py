@@ -131,7 +131,7 @@ def test_feedback_and_corrections_to_a_promoted_model_that_the_running_bot_swaps
     _wait(lambda: any(r["url"] == "/response/history" for r in fake.responses))
     page = next(r for r in fake.responses if r["url"] == "/response/history")
     menu = next(b for b in page["blocks"] if b["type"] == "section" and "accessory" in b)["accessory"]
-    option = next(o for o in menu["options"] if o["text"]["text"] == "negative")
+    option = next(o for g in menu["option_groups"] for o in g["options"] if o["text"]["text"] == "negative")
     served.click({"action_id": menu["action_id"], "type": "static_select", "block_id": "b", "selected_option": option},
                  user=ADMIN, response="corrected")  # fmt: skip
     _wait(lambda: any(r["url"] == "/response/corrected" for r in fake.responses))
