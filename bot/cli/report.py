@@ -225,23 +225,20 @@ def report(
 
 def _post(app: AppContext, brand: str, chosen: Period, channel: str) -> None:
     from bot.runtime.pipeline import make_deliverer
-    from bot.slack.reports import queue_digest
+    from bot.slack.reports import queue_report
 
     config = next(b for b in app.brands.brands if b.name == brand)
     if not channel:
         if config.digest is None:
             raise UsageError(f"{brand} has no digest channel in the brands file: name one, --post '#channel'")
         channel = config.digest.channel
-    queued = queue_digest(
+    queued = queue_report(
         sessions=app.sessions,
         settings=app.settings,
         brands=app.brands,
         brand=brand,
-        start=chosen.start,
-        end=chosen.end,
+        period=chosen,
         channel=channel,
-        dedup_key=f"report:{brand}:{chosen.start.isoformat()}:{chosen.end.isoformat()}:{channel}",
-        title=f"Report: {brand}, {chosen.name}",
         note="asked for with `brandpulse report`",
     )
     if queued.message_id is None:

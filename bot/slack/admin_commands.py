@@ -19,7 +19,7 @@ from bot.core.stats import daily_stats
 from bot.errors import NotAllowed, UsageError
 from bot.slack.blocks import escape, fallback, section
 from bot.slack.deps import Services
-from bot.slack.reports import queue_digest
+from bot.slack.reports import queue_report
 from bot.slack.views.admin import STATES, HistoryQuery, brands_answer, history_answer, stats_answer
 from bot.slack.views.sentiment import COMMAND
 
@@ -162,16 +162,13 @@ def parse_report(services: Services, args: list[str]) -> tuple[str, Period]:
 
 def report(services: Services, user: str, channel: str, brand: str, period: Period) -> dict[str, Any]:
     """Queue ``brand``'s digest of ``period`` for ``channel`` (where it was asked); the answer says where it goes."""
-    queued = queue_digest(
+    queued = queue_report(
         sessions=services.sessions,
         settings=services.settings,
         brands=services.brands,
         brand=brand,
-        start=period.start,
-        end=period.end,
+        period=period,
         channel=channel,
-        dedup_key=f"report:{brand}:{period.start.isoformat()}:{period.end.isoformat()}:{channel}",
-        title=f"Report: {brand}, {period.name}",
         note=f"asked for by <@{user}>" if user.isalnum() else None,
     )
     log.info("report of %s for %s queued for %s by %s", brand, period.name, channel, user)

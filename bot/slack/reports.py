@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.config.brands import BrandsConfig
 from bot.config.settings import Settings
 from bot.core.digest import Digest, build_digest, digest_chart
+from bot.core.periods import Period
 from bot.slack.views.digest import render_digest
 from storage.outbox import enqueue
 
@@ -68,3 +69,29 @@ def queue_digest(
         )
         session.commit()
     return Queued(digest, queued)
+
+
+def queue_report(
+    *,
+    sessions: sessionmaker[Session],
+    settings: Settings,
+    brands: BrandsConfig,
+    brand: str,
+    period: Period,
+    channel: str,
+    note: str | None,
+) -> Queued:
+    """A report: the digest of any period, titled with the period's name; the same report for the same channel is
+    queued once."""
+    return queue_digest(
+        sessions=sessions,
+        settings=settings,
+        brands=brands,
+        brand=brand,
+        start=period.start,
+        end=period.end,
+        channel=channel,
+        dedup_key=f"report:{brand}:{period.start.isoformat()}:{period.end.isoformat()}:{channel}",
+        title=f"Report: {brand}, {period.name}",
+        note=note,
+    )

@@ -50,15 +50,24 @@ def register(app: App, services: Services) -> None:
             log.warning("ignored an alert button with a value brandpulse did not write (user %s)", user)
             return None
 
+    def admins_alert(body: dict[str, Any], action: dict[str, Any], what: str) -> tuple[str, int] | None:
+        """(user, alert id) of a click on a button for the brand's admins; None for a value the bot did not write.
+        Raises NotAllowed for anyone else."""
+        user = _user(body)
+        alert_id = opened(str(action.get("value", "")), user)
+        if alert_id is not None:
+            admin_commands.check_admin(services, user, what, _alert(services, alert_id).brand)
+            return user, alert_id
+        return None
+
     @app.action(ACK_ACTION)
     @reported
     def on_ack(ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
         ack()
-        user = _user(body)
-        alert_id = opened(str(action.get("value", "")), user)
-        if alert_id is None:
+        clicked = admins_alert(body, action, "acknowledging an alert")
+        if clicked is None:
             return
-        admin_commands.check_admin(services, user, "acknowledging an alert", _alert(services, alert_id).brand)
+        user, alert_id = clicked
         state = acknowledge_alert(services.sessions, alert_id, user=user, at=services.clock())
         assert state is not None
         log.info("alert %d (%s %s) acknowledged by %s", alert_id, state.brand, state.kind, user)
@@ -85,11 +94,10 @@ def register(app: App, services: Services) -> None:
     @reported
     def on_not_a_spike(ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
         ack()
-        user = _user(body)
-        alert_id = opened(str(action.get("value", "")), user)
-        if alert_id is None:
+        clicked = admins_alert(body, action, "judging an alert")
+        if clicked is None:
             return
-        admin_commands.check_admin(services, user, "judging an alert", _alert(services, alert_id).brand)
+        user, alert_id = clicked
         verdict = not_a_spike(services.sessions, alert_id, user=user, at=services.clock())
         assert verdict is not None
         log.info("alert %d (%s) marked not a spike by %s", alert_id, verdict.alert.brand, user)
