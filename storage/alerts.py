@@ -52,7 +52,8 @@ def get_alert(*, session: Session, alert_id: int) -> SpikeAlert | None:
 
 def acknowledge(*, session: Session, alert_id: int, user: str, at: datetime) -> SpikeAlert | None:
     """Mark an alert acknowledged (the first acknowledgement stands); None when there is no such alert."""
-    alert = session.get(SpikeAlert, alert_id, with_for_update=True)
+    # populate_existing: the row as it is once locked, not a copy this session read before waiting for the lock.
+    alert = session.get(SpikeAlert, alert_id, with_for_update=True, populate_existing=True)
     if alert is not None and alert.acknowledged_by is None:
         alert.acknowledged_by, alert.acknowledged_at = user, at
     return alert
@@ -60,7 +61,7 @@ def acknowledge(*, session: Session, alert_id: int, user: str, at: datetime) -> 
 
 def judge_not_a_spike(*, session: Session, alert_id: int, user: str, at: datetime) -> tuple[SpikeAlert | None, bool]:
     """Record that an alert was not a spike: (the alert, whether this verdict is new)."""
-    alert = session.get(SpikeAlert, alert_id, with_for_update=True)
+    alert = session.get(SpikeAlert, alert_id, with_for_update=True, populate_existing=True)
     if alert is None or alert.verdict is not None:
         return alert, False
     alert.verdict, alert.verdict_by, alert.verdict_at = "not_a_spike", user, at

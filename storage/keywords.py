@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from storage.db import insert_unless_exists
@@ -13,21 +13,28 @@ from storage.models import KeywordHit, Mention
 
 
 def ingested_between(
-    *, session: Session, brands: Sequence[str], since: datetime, until: datetime, limit: int
+    *,
+    session: Session,
+    brands: Sequence[str],
+    since: datetime,
+    until: datetime,
+    written_since: datetime,
+    limit: int,
+    after: tuple[datetime, int] | None = None,
 ) -> list[Mention]:
-    """Mentions of ``brands`` stored in [since, until), oldest first: the ones a keyword search has to look at."""
-    query = (
-        select(Mention)
-        .where(
-            Mention.brand.in_(list(brands)),
-            Mention.ingested_at >= since,
-            Mention.ingested_at < until,
-            Mention.muted.is_(False),
-        )
-        .order_by(Mention.ingested_at, Mention.id)
-        .limit(limit)
+    """Mentions of ``brands`` stored in [since, until) and written since ``written_since``, oldest stored first, a
+    page of ``limit`` at a time (``after``: the last page's last (ingested_at, id))."""
+    query = select(Mention).where(
+        Mention.brand.in_(list(brands)),
+        Mention.ingested_at >= since,
+        Mention.ingested_at < until,
+        Mention.created_at >= written_since,
+        Mention.muted.is_(False),
     )
-    return list(session.execute(query).scalars())
+    if after is not None:
+        at, mention_id = after
+        query = query.where(or_(Mention.ingested_at > at, and_(Mention.ingested_at == at, Mention.id > mention_id)))
+    return list(session.execute(query.order_by(Mention.ingested_at, Mention.id).limit(limit)).scalars())
 
 
 def known_hits(*, session: Session, brand: str, mention_ids: Sequence[int]) -> set[tuple[str, int]]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import sys
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -30,9 +30,9 @@ def _period(app: AppContext, period: str | None, since: datetime | None, until: 
         if since is not None or until is not None:
             raise UsageError("give either --period or --since/--until, not both")
         return parse_period(period, now=now, tz=app.settings.tz)
-    if since is None:
-        return parse_period("7d", now=now, tz=app.settings.tz)
     end = until or now
+    if since is None:  # the 7 days before --until (or now)
+        return Period(end - timedelta(days=7), end, f"the 7 days to {end.isoformat()}" if until else "7d")
     if since >= end:
         raise UsageError("--since must be before --until")
     return Period(since, end, f"{since.isoformat()}..{end.isoformat()}")

@@ -56,7 +56,8 @@ class AlertConfig(_Strict):
             update={
                 "volume_factor": round(self.volume_factor * 1.5**level, 2),
                 "min_volume": math.ceil(self.min_volume * 1.5**level),
-                "negative_share": round(min(0.95, self.negative_share + 0.1 * level), 2),
+                # Never below the configured share (a file may ask for more than 95%).
+                "negative_share": max(self.negative_share, round(min(0.95, self.negative_share + 0.1 * level), 2)),
             }
         )
 

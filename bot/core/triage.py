@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from storage.actions import assign, log_action, set_handled
 from storage.models import Mention
-from storage.mutes import add_mute, domain_of, list_mutes, remove_mute
+from storage.mutes import add_mute, list_mutes, mutable_domain, remove_mute
 
 
 @dataclass(frozen=True)
@@ -63,7 +63,7 @@ def mute_from(sessions: sessionmaker[Session], mention_id: int, *, kind: str, us
         mention = session.get(Mention, mention_id)
         if mention is None:
             return None
-        value = mention.author if kind == "author" else domain_of(mention.url)
+        value = mention.author if kind == "author" else mutable_domain(mention.url)
         if not value or not value.strip():
             return None
         mute_id, hidden = add_mute(session=session, brand=mention.brand, kind=kind, value=value, user=user, at=at)

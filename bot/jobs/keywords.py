@@ -23,7 +23,7 @@ from storage.outbox import enqueue
 
 # Mentions written longer ago than this do not alert, however recently they were stored.
 MAX_AGE = timedelta(days=1)
-# Mentions looked at per brand and run; the rest wait for the next run (their hits are not lost: see LOOKBACK).
+# Mentions read per page: a run reads every page of its window, a page at a time.
 BATCH = 2000
 
 
@@ -95,9 +95,22 @@ def run(ctx: JobContext, now: datetime) -> str:
     counted = 0
     for brand in brands:
         with ctx.sessions() as session:
-            mentions = ingested_between(session=session, brands=[brand.name], since=since, until=now, limit=BATCH)
-            fresh = [m for m in mentions if m.created_at >= now - MAX_AGE]
-            hits = find_hits(brand, fresh)
+            hits: list[Hit] = []
+            after: tuple[datetime, int] | None = None
+            while True:  # every mention of the window, however many arrived at once
+                page = ingested_between(
+                    session=session,
+                    brands=[brand.name],
+                    since=since,
+                    until=now,
+                    written_since=now - MAX_AGE,
+                    limit=BATCH,
+                    after=after,
+                )
+                hits += find_hits(brand, page)
+                if len(page) < BATCH:
+                    break
+                after = (page[-1].ingested_at, page[-1].id)
             if not hits:
                 continue
             # One process at a time per brand from the check to the hit's row, so that a phrase alerts once.

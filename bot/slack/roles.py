@@ -18,6 +18,8 @@ log = logging.getLogger(__name__)
 # Asks Slack for a user group's members (usergroups.users.list); raises when Slack cannot answer.
 GroupLookup = Callable[[str], Sequence[str]]
 MAX_GROUPS = 1000
+# After a failed lookup, the group is not asked for again before this many seconds.
+RETRY_SECONDS = 30.0
 
 
 def no_groups(group: str) -> Sequence[str]:
@@ -41,23 +43,33 @@ class Roles:
         self.admins, self.analysts = frozenset(admins), frozenset(analysts)
         self.lookup, self.ttl, self.clock = lookup, ttl_seconds, clock
         self._groups: dict[str, tuple[float, frozenset[str]]] = {}
+        self._failed: dict[str, float] = {}  # when a group's lookup last failed
         self._lock = threading.Lock()
 
     def members(self, group: str) -> frozenset[str]:
         """A user group's members, read again from Slack once they are ``ttl`` old."""
         with self._lock:
             known = self._groups.get(group)
-        if known is not None and self.clock() - known[0] < self.ttl:
+            failed = self._failed.get(group)
+        now = self.clock()
+        if known is not None and now - known[0] < self.ttl:
             return known[1]
+        if failed is not None and now - failed < RETRY_SECONDS:  # Slack just refused: do not ask at every click
+            return known[1] if known is not None else frozenset()
         try:
             members = frozenset(str(user) for user in self.lookup(group))
         except Exception as exc:  # noqa: BLE001 - Slack away or the group gone: keep what was known, or nobody
             log.warning("cannot read the members of user group %s (%s); %s", group, exc, _kept(known))
+            with self._lock:
+                if len(self._failed) >= MAX_GROUPS and group not in self._failed:
+                    self._failed.pop(next(iter(self._failed)))
+                self._failed[group] = now
             return known[1] if known is not None else frozenset()
         with self._lock:
             if len(self._groups) >= MAX_GROUPS and group not in self._groups:
                 self._groups.pop(next(iter(self._groups)))
             self._groups[group] = (self.clock(), members)
+            self._failed.pop(group, None)
         return members
 
     def holds(self, user: str, listed: Collection[str]) -> bool:

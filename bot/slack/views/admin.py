@@ -34,7 +34,7 @@ from bot.slack.blocks import (
 )
 from storage.labels import Corrected
 from storage.models import Mention
-from storage.mutes import domain_of
+from storage.mutes import mutable_domain
 
 MORE_ACTION = "history_more"
 MENTION_ACTION = "mention_menu"
@@ -86,7 +86,7 @@ def mention_menu(mention: Mention) -> Block:
                 menu_value(mention.id, "mute_author"),
             )
         )
-    domain = domain_of(mention.url)
+    domain = mutable_domain(mention.url)
     if domain:
         mutes.append(
             _option(cut_plain(f"Mute {domain} for {mention.brand}", 75), menu_value(mention.id, "mute_domain"))

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 from bot.config.brands import AlertConfig
 from bot.core.alerts import NOT_A_SPIKE_WINDOW, SNOOZE_HOURS, AlertState
-from bot.slack.blocks import Block, context, escape, fallback, section, user_mention
+from bot.slack.blocks import Block, escape, fallback, section, user_mention
 from bot.slack.deps import ValueSigner
 
 ACK_ACTION = "alert_ack"
@@ -98,12 +98,11 @@ def acted_message(
     previous = next((b for b in original.get("blocks", []) if b.get("block_id") == STATUS_BLOCK), None)
     lines = status_lines(alert, tz, snoozed=snoozed)
     if snoozed is None and previous is not None:  # keep an earlier snooze line: this action is not a snooze
-        lines += [e["text"] for e in previous.get("elements", []) if e.get("text", "").startswith(":zzz:")]
+        lines += [e["text"] for e in previous.get("elements", []) if str(e.get("text", "")).startswith(":zzz:")]
     blocks = list(kept)
-    if lines:
-        status = context(" · ".join(lines))
-        status["block_id"] = STATUS_BLOCK
-        blocks.append(status)
+    if lines:  # one element per line (at most 3), so that the next action can tell them apart
+        elements = [{"type": "mrkdwn", "text": line} for line in lines]
+        blocks.append({"type": "context", "block_id": STATUS_BLOCK, "elements": elements})
     blocks.append(
         alert_actions(
             alert.id, signer, acknowledged=alert.acknowledged_by is not None, judged=alert.verdict is not None

@@ -10,7 +10,7 @@ import pytest
 from slack_sdk import WebClient
 from sqlalchemy import select, update
 
-from bot.config.brands import load_brands
+from bot.config.brands import AlertConfig, load_brands
 from bot.errors import ConfigError
 from bot.jobs import keywords
 from bot.jobs.registry import build_jobs
@@ -120,3 +120,21 @@ def test_keyword_alerts_in_the_brands_file_are_checked(tmp_path: Path, rule: str
     path.write_text("brands:\n  - name: acme\n    keyword_alerts: [{phrases: [recall]}]\n")
     with pytest.raises(ConfigError, match="a keyword alert needs a channel"):
         load_brands(path)
+
+
+def test_a_burst_of_stored_mentions_does_not_hide_a_live_one(tmp_path: Path, db_url: str) -> None:
+    ctx = job_context(tmp_path, db_url, brands=BRANDS)
+    archive = [M(T0 - timedelta(days=30, minutes=i), f"acmephone recall archive {i}") for i in range(2100)]
+    add(ctx.sessions, archive)
+    with ctx.sessions.begin() as session:  # imported just now, all at once: written a month ago, stored at T0
+        session.execute(update(Mention).values(ingested_at=T0))
+    add(ctx.sessions, [M(T0 + MINUTE, "acmephone recall, live")])
+    assert keywords.run(ctx, T0 + 2 * MINUTE) == "keyword alerts: acme “recall”"
+    [alert] = _messages(ctx)
+    assert "acmephone recall, live" in alert.payload["text"]
+
+
+def test_lowering_the_sensitivity_never_lowers_a_threshold() -> None:
+    strict = AlertConfig(channel="#a", negative_share=0.98, volume_factor=3.0, min_volume=20)
+    assert strict.lowered(1).negative_share == 0.98 and strict.lowered(1).volume_factor == 4.5
+    assert AlertConfig(channel="#a").lowered(2).negative_share == 0.7

@@ -116,8 +116,10 @@ def test_the_team_acts_on_alerts_and_the_spike_job_follows(tmp_path: Path, db_ur
         # Snooze for 4 hours: the spike job stays quiet until then, however spiky.
         assert "snoozing" in click(second, "alert_snooze", STRANGER, option=1)["text"]
         snoozed = click({**second, "blocks": acked["blocks"]}, "alert_snooze", ADMIN, option=1)
-        lines = next(b for b in snoozed["blocks"] if b.get("block_id") == "alert_status")["elements"][0]["text"]
-        assert "Acknowledged by <@UADMIN0001>" in lines and ":zzz: acme snoozed by <@UADMIN0001> until " in lines
+        status = next(b for b in snoozed["blocks"] if b.get("block_id") == "alert_status")
+        lines = [e["text"] for e in status["elements"]]
+        assert lines[0].startswith(":white_check_mark: Acknowledged by <@UADMIN0001>")
+        assert lines[1].startswith(":zzz: acme snoozed by <@UADMIN0001> until ")
         later = end + 2 * HOUR
         add(ctx.sessions, _burst(later, "acmephone battery explodes again {i}"))
         assert "snoozed: acme until " in spikes.run(ctx, later) and len(_stored(ctx)) == 2
@@ -129,10 +131,15 @@ def test_the_team_acts_on_alerts_and_the_spike_job_follows(tmp_path: Path, db_ur
         # Not a spike: a stranger changes nothing; three verdicts make the brand less sensitive, said in the channel.
         assert "judging an alert is for brandpulse admins" in click(first, "alert_not_a_spike", STRANGER)["text"]
         assert all(a.verdict is None for a in _stored(ctx).values())
-        for post in (first, second, third):
+        verdicts = []
+        for post in (first, {**second, "blocks": snoozed["blocks"]}, third):
             judged = click(post, "alert_not_a_spike", ADMIN)
             assert "Not a spike, said <@UADMIN0001>" in json.dumps(judged["blocks"])
             assert "alert_not_a_spike" not in json.dumps(judged["blocks"][-1])
+            verdicts.append(judged)
+        # Acknowledged, snoozed, then judged: the message keeps all three.
+        status = next(b for b in verdicts[1]["blocks"] if b.get("block_id") == "alert_status")
+        assert [e["text"][:6] for e in status["elements"]] == [":white", ":no_en", ":zzz: "]
         statement = app.fake.responses[-1]
         assert statement["response_type"] == "in_channel" and statement["replace_original"] is False
         assert "3 spike alerts of *acme* were marked _not a spike_ within 30 days" in statement["text"]

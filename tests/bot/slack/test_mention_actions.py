@@ -185,6 +185,7 @@ def test_muting_an_author_or_a_domain_hides_their_mentions_of_the_brand_now_and_
         row(1, "ana", "https://news.test/a?next=https://spam.example.com/"),  # the domain only in its query
         row(2, "troll42", None),  # the same author, in another case
         row(3, "Troll42", None, brand="google"),  # another brand: not muted
+        row(4, "Émile", "https://twitter.com/emile/status/1"),  # a platform's link: only its author is offered
     ]
     engine = make_engine(db_url)
     with served(tmp_path, None, database_url=db_url) as app:
@@ -198,6 +199,11 @@ def test_muting_an_author_or_a_domain_hides_their_mentions_of_the_brand_now_and_
             for o in g["options"]
         ]
         assert options == ["Mark handled", "Mute Troll42 for apple", "Mute spam.example.com for apple"]
+        emile = next(b for b in page["blocks"] if b["type"] == "section" and "iphone text 4" in b["text"]["text"])
+        assert "twitter.com" not in json.dumps(emile["accessory"])
+        # A name beyond ASCII is matched in any case, stored or to come (SQL's lower() would not fold É).
+        index = [b for b in page["blocks"] if b["type"] == "section"].index(emile)
+        assert "its 1 stored mention and those to come" in you.pick(page, index, "Mute Émile for apple")["text"]
         assert "is for brandpulse admins" in you.pick(page, 0, "Mute Troll42 for apple", user=STRANGER)["text"]
 
         muted = you.pick(page, 0, "Mute Troll42 for apple")
@@ -224,11 +230,11 @@ def test_muting_an_author_or_a_domain_hides_their_mentions_of_the_brand_now_and_
         assert "Mute news.test for apple" in json.dumps(ana[index]["accessory"])
         with app.services.sessions() as session:
             hidden = {m.external_id for m in session.execute(select(Mention).where(Mention.muted)).scalars()}
-        assert hidden == {"t0", "t2", "t5"}
+        assert hidden == {"t0", "t2", "t4", "t5"}
 
         # Unmuting shows them again.
-        [mute] = mutes(app.services.sessions)
-        assert unmute(app.services.sessions, mute.id) is not None
+        for mute in mutes(app.services.sessions):
+            assert unmute(app.services.sessions, mute.id) is not None
         with app.services.sessions() as session:
             assert not session.execute(select(Mention).where(Mention.muted)).scalars().all()
         assert app.fake.violations == []
