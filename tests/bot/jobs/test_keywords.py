@@ -124,9 +124,11 @@ def test_keyword_alerts_in_the_brands_file_are_checked(tmp_path: Path, rule: str
 
 def test_a_burst_of_stored_mentions_does_not_hide_a_live_one(tmp_path: Path, db_url: str) -> None:
     ctx = job_context(tmp_path, db_url, brands=BRANDS)
-    archive = [M(T0 - timedelta(days=30, minutes=i), f"acmephone recall archive {i}") for i in range(2100)]
-    add(ctx.sessions, archive)
-    with ctx.sessions.begin() as session:  # imported just now, all at once: written a month ago, stored at T0
+    # An archive (written a month ago) and a busy hour's mentions, all stored at T0: more than one page to read.
+    archive = [M(T0 - timedelta(days=30, minutes=i), f"acmephone recall archive {i}") for i in range(50)]
+    busy = [M(T0 - timedelta(seconds=i), f"acmephone chatter {i}") for i in range(keywords.BATCH + 100)]
+    add(ctx.sessions, archive + busy)
+    with ctx.sessions.begin() as session:
         session.execute(update(Mention).values(ingested_at=T0))
     add(ctx.sessions, [M(T0 + MINUTE, "acmephone recall, live")])
     assert keywords.run(ctx, T0 + 2 * MINUTE) == "keyword alerts: acme “recall”"
