@@ -47,15 +47,21 @@ def current_revision(engine: Engine) -> str | None:
 
 @contextmanager
 def _sqlite_file_lock(engine: Engine) -> Iterator[None]:
-    """Processes migrating one SQLite file take turns: the second finds the schema made (an flock on the file
-    itself, which SQLite's own byte-range locks ignore)."""
+    """Processes migrating one SQLite file take turns: the second finds the schema made.
+
+    The lock is an flock on a file of its own beside the database (``<database>.migrate-lock``), never on the
+    database file: closing any descriptor of the database file drops every POSIX lock this process holds on it,
+    SQLite's own included, and another process may then checkpoint and delete the write-ahead log under this one's
+    open connections (lost rows and a corrupt file; https://www.sqlite.org/howtocorrupt.html, 2.2).
+    """
     database = engine.url.database
     if engine.dialect.name != "sqlite" or not database or database == ":memory:" or database.startswith("file:"):
         yield
         return
     import fcntl
 
-    with open(Path(database).expanduser(), "ab") as handle:
+    lock = Path(database).expanduser()
+    with open(lock.with_name(lock.name + ".migrate-lock"), "ab") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
         try:
             yield

@@ -29,13 +29,13 @@ from storage.mentions import insert_mentions
 from storage.migrate import ensure_schema
 from storage.models import GateDecision, RetrainRequest
 from tests.bot.runtime.test_alert_hook import notification
-from tests.bot.runtime.test_serve import serving
 from tests.bot.runtime.test_swap import _metrics, _model_of, _wait
 from tests.support.cli import run_cli
 from tests.support.fake_slack import FakeSlack
 from tests.support.models import build_tiny_model
 from tests.support.net import free_port
 from tests.support.retrain import labelled_texts, write_labelled
+from tests.support.serve import serving
 from tests.support.slack import ADMIN, BOT_TOKEN, SIGNING_SECRET, Served
 
 TOKEN = "alertmanager-token-0123456789"

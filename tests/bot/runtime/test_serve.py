@@ -4,14 +4,10 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import socket
 import subprocess
 import sys
-import time
 import urllib.request
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -19,31 +15,8 @@ import pytest
 
 from tests.support.fake_slack import FakeSlack
 from tests.support.net import free_port
+from tests.support.serve import serving
 from tests.support.slack import BOT_TOKEN, SIGNING_SECRET, Served
-
-
-@contextmanager
-def serving(cwd: Path, **env: str) -> Iterator[tuple[subprocess.Popen[str], list[str]]]:
-    """Start ``brandpulse serve``; yield once it runs; SIGTERM it and check it stops cleanly."""
-    environment = {**os.environ, "HF_HUB_OFFLINE": "1", "BRANDPULSE_METRICS_PORT": str(free_port()), **env}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "bot", "serve"], cwd=cwd, env=environment, stderr=subprocess.PIPE, text=True
-    )
-    assert process.stderr is not None
-    lines: list[str] = []
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline:
-        line = process.stderr.readline()
-        lines.append(line)
-        if "brandpulse is running" in line or not line:
-            break
-    try:
-        yield process, lines
-    finally:
-        process.send_signal(signal.SIGTERM)
-        _, rest = process.communicate(timeout=30)
-        lines.append(rest)
-    assert process.returncode == 0, "".join(lines)
 
 
 def _health(port: int) -> dict[str, Any]:
