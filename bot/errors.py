@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 
 from analysis.errors import AnalysisError
+from storage.db import mask_query_secrets
 from storage.errors import StorageError
 
 
@@ -38,5 +39,18 @@ _URL_PASSWORD = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*://[^:/@\s'\"]*):[^\s]*@")
 
 
 def mask_secrets(text: str) -> str:
-    """``text`` with the password of every URL in it replaced by ``***``: for any message or log line."""
-    return _URL_PASSWORD.sub(r"\1:***@", text)
+    """``text`` with the password of every URL in it (user part and secret query parameters) replaced by ``***``: for
+    any message or log line."""
+    return mask_query_secrets(_URL_PASSWORD.sub(r"\1:***@", text))
+
+
+def mask_url(value: str) -> str:
+    """A URL-shaped setting for a message, whatever its shape: everything between the scheme and the last ``@`` (the
+    user and password, spaces or a missing scheme included) becomes ``***``; so do secret query values. For values
+    that failed to parse, where ``mask_secrets``' pattern may not find the password."""
+    scheme, separator, rest = value.partition("://")
+    if not separator:
+        scheme, rest = "", value
+    if "@" in rest:
+        rest = "***@" + rest.rsplit("@", 1)[1]
+    return scheme + separator + mask_query_secrets(rest)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import re
 import sqlite3
 import time
 from collections.abc import Iterator
@@ -77,10 +78,32 @@ def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
 
 
-def safe_url(engine_or_url: Engine | str) -> str:
-    """The URL with any password masked, for logs and messages."""
-    url = engine_or_url.url if isinstance(engine_or_url, Engine) else normalise_url(engine_or_url)
-    return url.render_as_string(hide_password=True)
+def safe_url(engine_or_url: Engine | URL | str) -> str:
+    """The URL with its password masked, in the user part and in the query string, for logs and messages."""
+    if isinstance(engine_or_url, Engine):
+        url = engine_or_url.url
+    elif isinstance(engine_or_url, URL):
+        url = engine_or_url
+    else:
+        url = normalise_url(engine_or_url)
+    return mask_query_secrets(url.render_as_string(hide_password=True))
+
+
+# A query parameter of a URL in a text: its separator, name and value (up to the next &, #, quote or space, leaving
+# out the punctuation that ends a sentence or an error's "URL: reason").
+_QUERY_PARAMETER = re.compile(r"([?&])([^=&#?\s'\"]+)=([^&#\s'\"]*?)(?=[&#\s'\"]|[:),.;\]]+(?:[\s'\"]|$)|$)")
+# Names that hold a secret: libpq's ?password= and ?sslpassword=, tokens, API keys (YouTube's ?key=), signatures.
+_SECRET_NAME = re.compile(r"password|passwd|secret|token|auth|signature|^sig$|(^|[_-])(api)?key$", re.IGNORECASE)
+
+
+def mask_query_secrets(text: str) -> str:
+    """``text`` with the value of every secret-looking query parameter of a URL in it replaced by ``***``."""
+
+    def mask(match: re.Match[str]) -> str:
+        separator, name, value = match.groups()
+        return f"{separator}{name}=***" if value and _SECRET_NAME.search(name) else match.group(0)
+
+    return _QUERY_PARAMETER.sub(mask, text)
 
 
 def insert_unless_exists(session: Session, model: type[Any], values: dict[str, Any]) -> int | None:

@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import Connection, Engine, text
 
+from storage.db import safe_url
+
 if TYPE_CHECKING:
     from alembic.config import Config
 
@@ -112,4 +114,4 @@ def where(engine: Engine) -> str:
     database = engine.url.database
     if engine.dialect.name == "sqlite" and database and database != ":memory:" and not database.startswith("file:"):
         return str(Path(database).expanduser().resolve())
-    return engine.url.render_as_string(hide_password=True)
+    return safe_url(engine)

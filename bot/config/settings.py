@@ -17,7 +17,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from analysis.routing import Routes
 from bot.config.cron import CronExpression
-from bot.errors import ConfigError, mask_secrets
+from bot.errors import ConfigError, mask_secrets, mask_url
 
 ENV_PREFIX = "BRANDPULSE_"
 EXAMPLE_BRANDS_FILE = Path(__file__).with_name("brands.example.yml")
@@ -352,6 +352,8 @@ FILE_SETTINGS = (
     "alertmanager_tokens",
 )
 # Settings whose values an error message never repeats.
+# Settings whose value is a URL that may carry credentials: echoed in an error only with them masked.
+URL_SETTINGS = {"database_url"}
 SECRET_SETTINGS = {
     "slack_bot_token",
     "slack_signing_secret",
@@ -386,6 +388,8 @@ def load_settings(env_file: Path | None = Path(".env"), **overrides: Any) -> Set
             got = error.get("input")
             if field in SECRET_SETTINGS:
                 got = "***"
+            elif field in URL_SETTINGS and isinstance(got, str):
+                got = mask_url(got)
             lines.append(mask_secrets(f"{origin}: {variable}: {message} (got {got!r})"))
         raise ConfigError("invalid settings:\n  " + "\n  ".join(lines)) from None
 

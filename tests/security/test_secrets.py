@@ -21,6 +21,11 @@ from tests.support.cli import run_cli
         ("redis://:token@cache:6379", "redis://:***@cache:6379"),
         ("a://u:x@h and b://v:y@k", "a://u:***@h and b://v:***@k"),
         ("https://example.com/a:b@c and user@example.com", "https://example.com/a:b@c and user@example.com"),
+        # Secrets in the query string: libpq's ?password=, tokens, API keys (YouTube's ?key=), signatures.
+        ("postgresql:///x?host=h&password=pw9&user=u: failed", "postgresql:///x?host=h&password=***&user=u: failed"),
+        ("GET https://h/search?part=s&key=AIza9&q=acme 200", "GET https://h/search?part=s&key=***&q=acme 200"),
+        ("(got 'https://h/f?access_token=t0k&api_key=k3y')", "(got 'https://h/f?access_token=***&api_key=***')"),
+        ("https://h/?keyword=acme&monkey=1&sig=abc#top", "https://h/?keyword=acme&monkey=1&sig=***#top"),
     ],
 )
 def test_url_passwords_are_masked(text: str, masked: str) -> None:
@@ -30,7 +35,38 @@ def test_url_passwords_are_masked(text: str, masked: str) -> None:
 def test_an_invalid_database_url_is_echoed_without_its_password(monkeypatch: pytest.MonkeyPatch) -> None:
     result = run_cli(monkeypatch, "mysql://admin:S3cretPassw0rd@db.internal/brandpulse", "config")
     assert result.exit_code == 2
-    assert "S3cretPassw0rd" not in result.output and "mysql://admin:***@db.internal/brandpulse" in result.stderr
+    assert "S3cretPassw0rd" not in result.output and "(got 'mysql://***@db.internal/brandpulse')" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        ("mysql://admin:S3cret Passw0rd@db/x", "'mysql://***@db/x'"),  # a space: the URL pattern does not match
+        ("://admin:S3cretPassw0rd@db/x", "'://***@db/x'"),  # no scheme
+        ("admin:S3cretPassw0rd@db/x", "'***@db/x'"),
+        ("mysql://db/x?password=S3cretPassw0rd", "'mysql://db/x?password=***'"),
+    ],
+)
+def test_a_database_url_that_does_not_parse_is_echoed_without_its_password(
+    monkeypatch: pytest.MonkeyPatch, url: str, shown: str
+) -> None:
+    result = run_cli(monkeypatch, url, "history")
+    assert result.exit_code == 2
+    assert "S3cret" not in result.output and "BRANDPULSE_DATABASE_URL: expected a sqlite:///" in result.stderr
+    assert f"(got {shown})" in result.stderr
+
+
+@pytest.mark.postgres
+def test_a_password_in_the_database_urls_query_is_not_echoed(monkeypatch: pytest.MonkeyPatch) -> None:
+    # libpq takes ?password= (and ?sslpassword=) as well as the user part; the server refuses the unknown role.
+    url = "postgresql+psycopg:///test?host=127.0.0.1&user=nosuchrole&password=S3cretPassw0rd&sslpassword=S3cretToo"
+    result = run_cli(monkeypatch, url, "history")
+    assert result.exit_code == 1
+    assert "S3cret" not in result.output
+    assert "error: cannot use the database postgresql+psycopg:///test?host=127.0.0.1&password=***&sslpassword=***" in (
+        result.stderr
+    )
+    assert 'role "nosuchrole" does not exist' in result.stderr
 
 
 def test_postgres_scheme_is_accepted(monkeypatch: pytest.MonkeyPatch) -> None:
