@@ -119,19 +119,28 @@ def insert_unless_exists(session: Session, model: type[Any], values: dict[str, A
 
 
 def lock_for_transaction(session: Session, name: str) -> None:
-    """Hold a named lock until the session's transaction ends: on PostgreSQL an advisory lock, so that processes
-    sharing the database take turns at a check-then-write; SQLite (one process per file) needs none."""
+    """Hold a named lock until the session's transaction ends, so that processes sharing the database take turns at a
+    check-then-write: on PostgreSQL an advisory lock; on SQLite the file's one write lock (every name at once), taken
+    now rather than at the first write."""
     from sqlalchemy import text
 
-    if session.get_bind().dialect.name == "postgresql":
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
         session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:name))"), {"name": name})
+    elif dialect == "sqlite":
+        # pysqlite opens a transaction at the first write only: unless this one has written already (and so holds
+        # the lock), none is open, and BEGIN IMMEDIATE waits its turn (busy_timeout) for the write lock.
+        connection = session.connection()
+        if not connection.connection.dbapi_connection.in_transaction:  # type: ignore[union-attr]
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 @contextmanager
 def holding_lock(engine: Engine, name: str) -> Iterator[bool]:
     """A named lock held across several transactions (a source's poll reads its state, fetches, then stores), tried
-    rather than waited for: on PostgreSQL a session advisory lock on a connection of its own; SQLite (one process
-    per file) needs none. Yields whether this process holds it."""
+    rather than waited for: on PostgreSQL a session advisory lock on a connection of its own. On SQLite it is not
+    taken (a poll cannot hold the file's write lock while it fetches): two processes that poll one source at once
+    both store, and its mentions' unique keys keep each once. Yields whether this process holds it."""
     from sqlalchemy import text
 
     if engine.dialect.name != "postgresql":
