@@ -140,8 +140,10 @@ def test_the_team_acts_on_alerts_and_the_spike_job_follows(tmp_path: Path, db_ur
         # Acknowledged, snoozed, then judged: the message keeps all three.
         status = next(b for b in verdicts[1]["blocks"] if b.get("block_id") == "alert_status")
         assert [e["text"][:6] for e in status["elements"]] == [":white", ":no_en", ":zzz: "]
-        statement = app.fake.responses[-1]
-        assert statement["response_type"] == "in_channel" and statement["replace_original"] is False
+        # The statement is a second answer through the third click's response URL, after the message's update.
+        app.fake.wait_for(lambda f: any(r.get("response_type") == "in_channel" for r in f.responses))
+        [statement] = [r for r in app.fake.responses if r.get("response_type") == "in_channel"]
+        assert statement["url"] == f"/response/a{click.n}" and statement["replace_original"] is False
         assert "3 spike alerts of *acme* were marked _not a spike_ within 30 days" in statement["text"]
         assert (
             "4.5× the usual volume (was 3×), 60% negative (was 50%), at least 30 mentions (was 20)" in statement["text"]
