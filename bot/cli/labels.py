@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -29,15 +30,28 @@ def labels() -> None:
 @click.option("--label-field", default="label", show_default=True)
 @pass_database
 def labels_import(app: AppContext, file: Path, source: str | None, text_field: str, label_field: str) -> None:
-    """Add the labelled texts of a JSONL or CSV file (text and label) to the pool."""
+    """Add the labelled texts of a JSONL or CSV file (text and label) to the pool.
+
+    Lines that cannot be read are reported as FILE:LINE: REASON and the rest are stored; the exit code is 1 when
+    any line was rejected.
+    """
     name = (source or file.stem).lower()
     if not _SOURCE.match(name):
         raise click.BadParameter("up to 64 lowercase letters, digits, '.', '_', '-'", param_hint="--source")
     done = import_labels(
         app.sessions, file, source=name, at=datetime.now(UTC), text_field=text_field, label_field=label_field
     )
+    for rejection in done.rejected:
+        click.echo(str(rejection), err=True)
     skipped = ", ".join(f"{n:,} {reason}" for reason, n in done.skipped.items())
-    click.echo(f"{file}: {done.stored:,} labels stored as import:{name}" + (f"; skipped: {skipped}" if skipped else ""))
+    rejected = f"; {len(done.rejected):,} lines rejected" if done.rejected else ""
+    click.echo(
+        f"{file}: {done.stored:,} labels stored as import:{name}"
+        + (f"; skipped: {skipped}" if skipped else "")
+        + rejected
+    )
+    if done.rejected:
+        sys.exit(1)
 
 
 @labels.command("stats")
