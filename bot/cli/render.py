@@ -1,4 +1,4 @@
-"""Rendering rows for the terminal: aligned tables, CSV and JSON."""
+"""Rendering rows for the terminal and for the files people open: aligned tables, CSV and JSON."""
 
 from __future__ import annotations
 
@@ -34,11 +34,35 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[Any]], widths: dict[st
     return "\n".join(lines)
 
 
+# A spreadsheet (Excel, LibreOffice, Google Sheets) runs a cell that starts with one of these as a formula (OWASP's
+# CSV injection): '=', '+', '-', '@', a tab or a carriage return, and the full-width forms that East Asian input
+# methods type and some spreadsheets read as the ASCII ones.
+_FORMULA_START = tuple("=+-@\t\r\uff1d\uff0b\uff0d\uff20")
+_PLAIN_NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
+
+
+def csv_cell(value: Any) -> Any:
+    """A cell as a spreadsheet should read it: text it would run as a formula gets a leading apostrophe (which it
+    shows as text), numbers stay numbers (a negative score too, whether a float or written out as "-0.5")."""
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        return value
+    if value.startswith(_FORMULA_START) and not _PLAIN_NUMBER.fullmatch(value):
+        return "'" + value
+    return value
+
+
 def to_csv(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
+    """Every CSV brandpulse writes: a header and the rows, each cell through ``csv_cell``."""
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(headers)
-    writer.writerows([["" if v is None else v for v in row] for row in rows])
+    plain = csv.writer(buffer, lineterminator="\n")
+    # Lines end in "\n", and Python's writer leaves a lone carriage return unquoted then; a spreadsheet would start a
+    # row there, with a first cell no check saw. A row that holds one is written with every text cell quoted.
+    quoted = csv.writer(buffer, lineterminator="\n", quoting=csv.QUOTE_NONNUMERIC)
+    for row in [headers, *rows]:
+        cells = [csv_cell(v) for v in row]
+        (quoted if any(isinstance(c, str) and "\r" in c for c in cells) else plain).writerow(cells)
     return buffer.getvalue().rstrip("\n")
 
 
