@@ -11,7 +11,7 @@ from pathlib import Path
 import click
 
 from bot.cli.options import FORMATS, pass_database
-from bot.cli.render import render, to_csv
+from bot.cli.render import emit_data, show, to_csv
 from bot.core.labels import import_labels, pool, weekly_counts
 from bot.runtime.context import AppContext
 
@@ -61,7 +61,7 @@ def labels_stats(app: AppContext, fmt: str) -> None:
     """The pool's texts per week, origin and label (each text once, with the label the rule gives it)."""
     examples = pool(app.sessions)
     rows = weekly_counts(examples)
-    click.echo(render(fmt, ["week", "origin", "label", "texts"], rows))
+    show(fmt, ["week", "origin", "label", "texts"], rows)
     if fmt == "table":
         labelled = sum(e.entries for e in examples)
         click.echo(f"{len(examples):,} texts in the pool, from {labelled:,} labels", err=True)
@@ -86,7 +86,7 @@ def labels_export(app: AppContext, fmt: str, output: Path | None) -> None:
     else:
         body = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records)
     if output is None:
-        click.echo(body, nl=False)
+        emit_data(body)
     else:
         output.write_text(body, encoding="utf-8")
         click.echo(f"{len(records):,} labelled texts written to {output}", err=True)

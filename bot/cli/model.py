@@ -20,7 +20,7 @@ from analysis.prediction import Classifier
 from analysis.routing import RoutedClassifier
 from bot.cli.models import cli_actor
 from bot.cli.options import advance, pass_database
-from bot.cli.render import progress_bar, render
+from bot.cli.render import progress_bar, progress_note, render
 from bot.core.classify import classify_pending
 from bot.core.evaluation import score_and_record
 from bot.core.models import promote
@@ -245,7 +245,10 @@ def fine_tune(
             message = f"{report.label}: {message}"
         else:
             message = f"{report.label}: loss {report.train_loss:.4f}, {message} ({report.seconds:.0f} s)"
-        (bars["train"].write if "train" in bars else click.echo)(message, file=sys.stderr)
+        if "train" in bars:
+            progress_note(bars["train"], message)
+        else:
+            click.echo(message, err=True)
         validate = bars.pop("validate", None)
         if validate is not None:
             validate.close()

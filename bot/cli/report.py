@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -12,7 +11,7 @@ import click
 from analysis.labels import LABELS
 from analysis.language import language_name
 from bot.cli.options import Moment, pass_database
-from bot.cli.render import to_csv
+from bot.cli.render import emit_data, to_csv
 from bot.core.digest import Digest, build_digest, digest_chart, period_text
 from bot.core.periods import PERIOD_HELP, Period, parse_period
 from bot.core.stats import share_of_voice
@@ -213,7 +212,7 @@ def report(
         return
     text = _markdown(digest, tz, chosen.name) if fmt == "md" else _csv(digest)
     if output is None:
-        sys.stdout.write(text)
+        emit_data(text)
     else:
         output.write_text(text, encoding="utf-8")
         click.echo(f"wrote {output} ({digest.volume:,} mentions)", err=True)
