@@ -142,3 +142,12 @@ def test_mentions_in_json_and_csv_keep_their_text(monkeypatch: pytest.MonkeyPatc
     # Into a pipe or a file, CSV is data: in full.
     as_csv = run_cli(monkeypatch, db_url, "history", "--format", "csv")
     assert "\x1b]52;c;ZXZpbA==\x07" in as_csv.stdout
+
+
+def test_log_lines_that_quote_input(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    # The log line that says a new SQLite database was made names its file, from BRANDPULSE_DATABASE_URL.
+    url = f"sqlite:///{tmp_path}/db\x1b]52;c;ZXZpbA==\x07.sqlite"
+    result = run_cli(monkeypatch, url, "history")
+    assert result.exit_code == 0, result.output
+    assert "created a new database at" in result.stderr and "db\\u001b]52;c;ZXZpbA==\\u0007.sqlite" in result.stderr
+    assert _raw_free(result.output)
