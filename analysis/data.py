@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import csv
 import glob
 import hashlib
-import json
 import random
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -16,6 +14,7 @@ from analysis.errors import DataError
 from analysis.hub import hub_reachable, offline
 from analysis.labels import LABELS, normalise_label
 from analysis.language import language_code
+from analysis.records import MissingColumn, Record, Rejection, encodable, read_records
 
 
 @dataclass(frozen=True)
@@ -28,11 +27,13 @@ class LabelledText:
 
 @dataclass
 class LabelledSet:
-    """The usable examples of a data set, and what was left out of it and why."""
+    """The usable examples of a data set, and what was left out of it and why: rows ``skipped`` (no text, a label
+    that is none of the three), counted by reason, and lines ``rejected`` (unreadable), each with its number."""
 
     name: str
     examples: list[LabelledText] = field(default_factory=list)
     skipped: dict[str, int] = field(default_factory=dict)
+    rejected: list[Rejection] = field(default_factory=list)
 
     @property
     def texts(self) -> list[str]:
@@ -60,25 +61,25 @@ class LabelledSet:
         return digest.hexdigest()
 
 
-def _file_rows(path: Path) -> Iterator[Mapping[str, Any]]:
+def _file_records(path: Path, *, text_field: str, label_field: str) -> Iterator[Record]:
+    """The records of a JSONL or CSV file, read as ``brandpulse ingest`` reads mentions: a line that cannot be read
+    is one rejected record, never the end of the file."""
     suffix = path.suffix.lower()
-    with path.open(encoding="utf-8", newline="") as handle:
-        if suffix in (".csv", ".tsv"):
-            yield from csv.DictReader(handle, delimiter="\t" if suffix == ".tsv" else ",")
-            return
-        for number, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise DataError(f"{path}:{number}: invalid JSON ({exc.msg})") from None
-            if not isinstance(row, dict):
-                raise DataError(f"{path}:{number}: expected a JSON object")
-            yield row
+    file_format = "csv" if suffix in (".csv", ".tsv") else "jsonl"
+    with path.open("rb") as stream:
+        try:
+            yield from read_records(
+                stream,
+                file_format=file_format,
+                delimiter="\t" if suffix == ".tsv" else ",",
+                required=[text_field, label_field],
+            )
+        except MissingColumn as exc:
+            option = "--text-field" if exc.column == text_field else "--label-field"
+            raise DataError(f"{path}: no field {exc.column!r} (fields: {exc.shown}); use {option}") from None
 
 
-def _hub_rows(name: str, *, subset: str | None, split: str) -> Iterator[Mapping[str, Any]]:
+def _hub_rows(name: str, *, subset: str | None, split: str) -> Iterator[Record]:
     if not offline() and not hub_reachable():
         raise DataError(
             f"cannot load data set {name!r}: the Hugging Face Hub cannot be reached. Pass a local JSONL or CSV file, "
@@ -99,7 +100,8 @@ def _hub_rows(name: str, *, subset: str | None, split: str) -> Iterator[Mapping[
             f"cannot load data set {name!r}{f' ({subset})' if subset else ''}, split {split!r}: {reason}. "
             "Without access to the Hugging Face Hub, pass a local JSONL or CSV file instead"
         ) from None
-    yield from loaded
+    for number, row in enumerate(loaded, start=1):
+        yield Record(number, dict(row))
 
 
 def load_labelled(
@@ -114,35 +116,67 @@ def load_labelled(
     """Read a labelled data set; rows without text or with a label that maps to none of the three are skipped."""
     path = Path(source).expanduser()
     if path.is_file():
-        rows = _file_rows(path)
+        records = _file_records(path, text_field=text_field, label_field=label_field)
         name = str(path)
     elif path.suffix.lower() in (".jsonl", ".json", ".csv", ".tsv") or source.startswith((".", "/")):
         raise DataError(f"data file {source} not found")
     else:
-        rows = _hub_rows(source, subset=subset, split=split or "test")
+        records = _hub_rows(source, subset=subset, split=split or "test")
         name = f"{source}{f'/{subset}' if subset else ''}:{split or 'test'}"
     result = LabelledSet(name=name)
     mapping = dict(label_map or {})
-    for row in rows:
-        if text_field not in row:
-            raise DataError(f"{name}: no field {text_field!r} (fields: {', '.join(row)}); use --text-field")
-        if label_field not in row:
-            raise DataError(f"{name}: no field {label_field!r} (fields: {', '.join(row)}); use --label-field")
-        text = row[text_field]
-        if not isinstance(text, str) or not text.strip():
-            result.skip("no text")
+    for record in records:
+        if record.values is None:
+            result.rejected.append(Rejection(name, record.line, record.error or "unreadable line"))
             continue
-        label = normalise_label(row[label_field], mapping)
-        if label is None:
-            result.skip(f"label {str(row[label_field])[:30]!r} is not one of {', '.join(LABELS)}")
+        try:
+            example = _example(record.values, text_field=text_field, label_field=label_field, mapping=mapping)
+        except _Unusable as exc:
+            result.rejected.append(Rejection(name, record.line, str(exc)))
             continue
-        language = row.get("language")
-        result.examples.append(
-            LabelledText(text, label, language_code(language) if isinstance(language, str) else None)
-        )
+        except (ValueError, TypeError, OverflowError, RecursionError) as exc:
+            # Whatever a value can do to the label and language parsers costs its row, never the rest of the set.
+            reason = f"unreadable value ({type(exc).__name__}: {str(exc)[:120]})"
+            result.rejected.append(Rejection(name, record.line, reason))
+            continue
+        if isinstance(example, str):
+            result.skip(example)
+        else:
+            result.examples.append(example)
     if not result.examples:
-        raise DataError(f"{name}: no usable examples (skipped: {result.skipped or 'none'})")
+        found = f"skipped: {result.skipped or 'none'}"
+        if result.rejected:
+            found += f"; {len(result.rejected):,} lines rejected, the first {result.rejected[0]}"
+        raise DataError(f"{name}: no usable examples ({found})")
     return result
+
+
+class _Unusable(Exception):
+    """A row that cannot be used as it is; the message says why."""
+
+
+def _fields(row: Mapping[str, Any]) -> str:
+    return ", ".join(repr(key[:40]) for key in list(row)[:20])
+
+
+def _example(
+    row: Mapping[str, Any], *, text_field: str, label_field: str, mapping: Mapping[str, str]
+) -> LabelledText | str:
+    """The example a row gives, or why it is skipped (a str); _Unusable when the row is not what the set needs."""
+    if text_field not in row:
+        raise _Unusable(f"no field {text_field!r} (fields: {_fields(row)}); use --text-field")
+    if label_field not in row:
+        raise _Unusable(f"no field {label_field!r} (fields: {_fields(row)}); use --label-field")
+    text = row[text_field]
+    if not isinstance(text, str) or not text.strip():
+        return "no text"
+    if not encodable(text):
+        raise _Unusable(f"invalid UTF-8 in '{text_field}'")
+    label = normalise_label(row[label_field], mapping)
+    if label is None:
+        return f"label {str(row[label_field])[:30]!r} is not one of {', '.join(LABELS)}"
+    language = row.get("language")
+    return LabelledText(text, label, language_code(language) if isinstance(language, str) else None)
 
 
 def load_many(sources: Sequence[str], *, limit_each: int | None = None, seed: int = 42, **options: Any) -> LabelledSet:
@@ -174,4 +208,5 @@ def load_many(sources: Sequence[str], *, limit_each: int | None = None, seed: in
         combined.examples.extend(labelled.examples)
         for reason, count in labelled.skipped.items():
             combined.skipped[reason] = combined.skipped.get(reason, 0) + count
+        combined.rejected.extend(labelled.rejected)
     return combined

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
 import click
 
 from bot.cli.options import FORMATS, pass_database
-from bot.cli.render import render, to_csv
+from bot.cli.render import emit_data, show, to_csv
 from bot.core.labels import import_labels, pool, weekly_counts
 from bot.runtime.context import AppContext
 
@@ -29,15 +30,28 @@ def labels() -> None:
 @click.option("--label-field", default="label", show_default=True)
 @pass_database
 def labels_import(app: AppContext, file: Path, source: str | None, text_field: str, label_field: str) -> None:
-    """Add the labelled texts of a JSONL or CSV file (text and label) to the pool."""
+    """Add the labelled texts of a JSONL or CSV file (text and label) to the pool.
+
+    Lines that cannot be read are reported as FILE:LINE: REASON and the rest are stored; the exit code is 1 when
+    any line was rejected.
+    """
     name = (source or file.stem).lower()
     if not _SOURCE.match(name):
         raise click.BadParameter("up to 64 lowercase letters, digits, '.', '_', '-'", param_hint="--source")
     done = import_labels(
         app.sessions, file, source=name, at=datetime.now(UTC), text_field=text_field, label_field=label_field
     )
+    for rejection in done.rejected:
+        click.echo(str(rejection), err=True)
     skipped = ", ".join(f"{n:,} {reason}" for reason, n in done.skipped.items())
-    click.echo(f"{file}: {done.stored:,} labels stored as import:{name}" + (f"; skipped: {skipped}" if skipped else ""))
+    rejected = f"; {len(done.rejected):,} lines rejected" if done.rejected else ""
+    click.echo(
+        f"{file}: {done.stored:,} labels stored as import:{name}"
+        + (f"; skipped: {skipped}" if skipped else "")
+        + rejected
+    )
+    if done.rejected:
+        sys.exit(1)
 
 
 @labels.command("stats")
@@ -47,7 +61,7 @@ def labels_stats(app: AppContext, fmt: str) -> None:
     """The pool's texts per week, origin and label (each text once, with the label the rule gives it)."""
     examples = pool(app.sessions)
     rows = weekly_counts(examples)
-    click.echo(render(fmt, ["week", "origin", "label", "texts"], rows))
+    show(fmt, ["week", "origin", "label", "texts"], rows)
     if fmt == "table":
         labelled = sum(e.entries for e in examples)
         click.echo(f"{len(examples):,} texts in the pool, from {labelled:,} labels", err=True)
@@ -72,7 +86,7 @@ def labels_export(app: AppContext, fmt: str, output: Path | None) -> None:
     else:
         body = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records)
     if output is None:
-        click.echo(body, nl=False)
+        emit_data(body)
     else:
         output.write_text(body, encoding="utf-8")
         click.echo(f"{len(records):,} labelled texts written to {output}", err=True)

@@ -24,6 +24,7 @@ from bot.cli.model import (
 from bot.cli.models import models
 from bot.cli.mutes import mutes
 from bot.cli.pipeline import outbox, replay, run_job, worker
+from bot.cli.render import terminal_streams
 from bot.cli.report import report
 from bot.cli.retrain import retrain_command
 from bot.cli.sources import sources
@@ -39,7 +40,12 @@ DEFAULT_ENV_FILE = Path(".env")
 
 
 class _Group(click.Group):
-    """Turns the errors users cause into one line on stderr and a non-zero exit code, never a traceback."""
+    """Turns the errors users cause into one line on stderr and a non-zero exit code, never a traceback; and prints
+    everything, click's own errors and the log included, through streams that no control character passes."""
+
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        with terminal_streams():
+            return super().main(*args, **kwargs)
 
     def invoke(self, ctx: click.Context) -> Any:
         try:

@@ -11,7 +11,7 @@ from typing import Any
 import click
 
 from bot.cli.options import FORMATS, Moment, pass_database
-from bot.cli.render import progress_bar, render
+from bot.cli.render import progress_bar, progress_note, show
 from bot.core.history import latest_mentions
 from bot.core.ingest import Importer, ImportReport, Rejection, RowError, detect_format, parse_field_overrides
 from bot.core.languages import language_filter
@@ -107,7 +107,7 @@ def _import_one(
             bar.update(n)
 
         def on_reject(rejection: Rejection) -> None:
-            bar.write(str(rejection), file=sys.stderr)
+            progress_note(bar, str(rejection))
 
         if name == "-":
             return importer.import_stream(
@@ -196,7 +196,7 @@ def history(
             ]
             for m in mentions
         ]
-        click.echo(render(fmt, headers, rows, widths={"text": 80, "author": 20}))
+        show(fmt, headers, rows, widths={"text": 80, "author": 20})
         return
     headers = [
         "id",
@@ -249,7 +249,7 @@ def history(
         ]
         for m in mentions
     ]
-    click.echo(render(fmt, headers, rows))
+    show(fmt, headers, rows)
 
 
 @click.command()
@@ -311,4 +311,4 @@ def stats(
             [b.start.isoformat(), b.count, b.classified, *(b.share(lbl) for lbl in LABELS), b.share_of_voice]
             for b in buckets
         ]
-    click.echo(render(fmt, headers, rows))
+    show(fmt, headers, rows)

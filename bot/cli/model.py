@@ -20,7 +20,7 @@ from analysis.prediction import Classifier
 from analysis.routing import RoutedClassifier
 from bot.cli.models import cli_actor
 from bot.cli.options import advance, pass_database
-from bot.cli.render import progress_bar, render
+from bot.cli.render import progress_bar, progress_note, render
 from bot.core.classify import classify_pending
 from bot.core.evaluation import score_and_record
 from bot.core.models import promote
@@ -41,6 +41,13 @@ def _label_map(value: str | None) -> dict[str, str]:
 
 # Languages in evaluate's per-language table, the largest first.
 LANGUAGE_ROWS = 10
+
+
+def report_rejected(*sets: LabelledSet) -> None:
+    """The lines of the data sets that could not be read, as ``ingest`` reports them: FILE:LINE: REASON on stderr."""
+    for data in sets:
+        for rejection in data.rejected:
+            click.echo(str(rejection), err=True)
 
 
 def evaluation_table(result: Evaluation) -> str:
@@ -102,6 +109,7 @@ def evaluate_command(
     data = load_many(
         sources, split=split, subset=subset, text_field=text_field, label_field=label_field, label_map=label_map
     )
+    report_rejected(data)
     model = _classifier(app, model_source)
     # The database is brought up to date only now: a data set or a model that cannot load says so first.
     app.migrate()
@@ -122,6 +130,7 @@ def evaluate_command(
                     "model": model.name,
                     "dataset": data.name,
                     "skipped": data.skipped,
+                    "rejected": len(data.rejected),
                     "seconds": round(seconds, 2),
                     "by_language": {
                         language: {
@@ -141,6 +150,8 @@ def evaluate_command(
     click.echo(f"model {model.name} on {data.name} ({seconds:.1f} s, {result.n / max(seconds, 1e-9):.0f} texts/s)")
     if data.skipped:
         click.echo("skipped: " + ", ".join(f"{n} {reason}" for reason, n in data.skipped.items()))
+    if data.rejected:
+        click.echo(f"rejected: {len(data.rejected):,} lines that could not be read (listed on stderr)")
     if invalid:
         click.echo(f"{invalid} texts the model refused were counted as neutral")
     click.echo(evaluation_table(result))
@@ -234,7 +245,10 @@ def fine_tune(
             message = f"{report.label}: {message}"
         else:
             message = f"{report.label}: loss {report.train_loss:.4f}, {message} ({report.seconds:.0f} s)"
-        (bars["train"].write if "train" in bars else click.echo)(message, file=sys.stderr)
+        if "train" in bars:
+            progress_note(bars["train"], message)
+        else:
+            click.echo(message, err=True)
         validate = bars.pop("validate", None)
         if validate is not None:
             validate.close()
@@ -327,6 +341,7 @@ def train_command(
     fields: dict[str, Any] = {"text_field": text_field, "label_field": label_field, "label_map": label_map}
     train_set = load_many(train_sources, split="train", limit_each=max_per_source, seed=seed, **fields)
     validation_set = load_many(validation_sources, split="validation", **fields)
+    report_rejected(train_set, validation_set)
     click.echo(
         f"training on {len(train_set.examples):,} texts, selecting on {len(validation_set.examples):,}", err=True
     )

@@ -17,7 +17,7 @@ import click
 
 from analysis.data import load_labelled
 from bot.cli.options import FORMATS, advance, pass_database
-from bot.cli.render import progress_bar, render
+from bot.cli.render import progress_bar, show
 from bot.core.evaluation import record, score
 from bot.core.models import promote, register, rollback
 from bot.core.publish import Release, Scored, model_card, stage, upload
@@ -70,7 +70,7 @@ def list_command(app: AppContext, fmt: str) -> None:
         ]
         for m in entries
     ]
-    click.echo(render(fmt, header, rows))
+    show(fmt, header, rows)
     if fmt == "table":
         choice = app.model_choice()
         click.echo(f"the bot runs {choice.source} ({choice.how})", err=True)

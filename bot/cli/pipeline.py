@@ -14,7 +14,7 @@ from pathlib import Path
 import click
 
 from bot.cli.options import FORMATS, advance, pass_database
-from bot.cli.render import progress_bar, render
+from bot.cli.render import progress_bar, show
 from bot.core.ingest import Importer
 from bot.errors import BrandpulseError, UsageError
 from bot.jobs import spikes
@@ -99,7 +99,7 @@ def outbox_list(app: AppContext, status: str | None, limit: int, fmt: str) -> No
         ]
         for m in messages
     ]
-    click.echo(render(fmt, headers, rows, widths={"text": 60, "last_error": 40}))
+    show(fmt, headers, rows, widths={"text": 60, "last_error": 40})
 
 
 @outbox.command("retry")

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
-import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -14,6 +11,7 @@ import click
 from analysis.labels import LABELS
 from analysis.language import language_name
 from bot.cli.options import Moment, pass_database
+from bot.cli.render import emit_data, to_csv
 from bot.core.digest import Digest, build_digest, digest_chart, period_text
 from bot.core.periods import PERIOD_HELP, Period, parse_period
 from bot.core.stats import share_of_voice
@@ -98,9 +96,7 @@ def _markdown(digest: Digest, tz: ZoneInfo, name: str) -> str:
 
 def _csv(digest: Digest) -> str:
     """The digest as one tidy table: a ``section`` column says what each row is."""
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(CSV_COLUMNS)
+    rows: list[list[object]] = []
 
     def counts_row(section: str, key: str, counts: dict[str | None, int]) -> list[object]:
         shares = Digest.shares(counts)
@@ -108,12 +104,12 @@ def _csv(digest: Digest) -> str:
         return [section, key, sum(counts.values()), *(counts.get(label, 0) for label in LABELS), share, "", "", ""]
 
     length = digest.end - digest.start
-    writer.writerow(counts_row("period", f"{digest.start.isoformat()}..{digest.end.isoformat()}", digest.counts))
+    rows.append(counts_row("period", f"{digest.start.isoformat()}..{digest.end.isoformat()}", digest.counts))
     previous = f"{(digest.start - length).isoformat()}..{digest.start.isoformat()}"
-    writer.writerow(counts_row("previous_period", previous, digest.previous))
+    rows.append(counts_row("previous_period", previous, digest.previous))
     for bucket in digest.buckets:
         negative = bucket.share("negative")
-        writer.writerow(
+        rows.append(
             [
                 "over_time",
                 bucket.start.isoformat(),
@@ -126,10 +122,10 @@ def _csv(digest: Digest) -> str:
             ]
         )
     for brand, share in share_of_voice(digest.voices).items():
-        writer.writerow(["share_of_voice", brand, digest.voices[brand], "", "", "", f"{share:.4f}", "", "", ""])
+        rows.append(["share_of_voice", brand, digest.voices[brand], "", "", "", f"{share:.4f}", "", "", ""])
     total = sum(share.count for share in digest.languages)
     for language in digest.languages:
-        writer.writerow(
+        rows.append(
             [
                 "language",
                 language.language or "unknown",
@@ -144,15 +140,14 @@ def _csv(digest: Digest) -> str:
             ]
         )
     for word, n in digest.top_words:
-        writer.writerow(["top_word", word, n, "", "", "", "", "", "", ""])
+        rows.append(["top_word", word, n, "", "", "", "", "", "", ""])
     for label, samples in (("negative", digest.most_negative), ("positive", digest.most_positive)):
         for sample in samples:
             mention = sample.mention
             score = mention.score_negative if label == "negative" else mention.score_positive
             shown = "" if score is None else f"{score:.4f}"
-            row = [f"top_{label}", mention.id, sample.copies, "", "", "", "", shown, mention.text, mention.url]
-            writer.writerow(row)
-    return out.getvalue()
+            rows.append([f"top_{label}", mention.id, sample.copies, "", "", "", "", shown, mention.text, mention.url])
+    return to_csv(CSV_COLUMNS, rows) + "\n"
 
 
 @click.command()
@@ -217,7 +212,7 @@ def report(
         return
     text = _markdown(digest, tz, chosen.name) if fmt == "md" else _csv(digest)
     if output is None:
-        sys.stdout.write(text)
+        emit_data(text)
     else:
         output.write_text(text, encoding="utf-8")
         click.echo(f"wrote {output} ({digest.volume:,} mentions)", err=True)

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import click
 
 from bot.cli.options import FORMATS, pass_database
-from bot.cli.render import render
+from bot.cli.render import show
 from bot.errors import UsageError
 from bot.runtime.context import AppContext
 from bot.sources.http import HttpOptions
@@ -54,7 +54,7 @@ def sources_list(app: AppContext, fmt: str) -> None:
                 check(config, os.environ) or "",
             ]
         )
-    click.echo(render(fmt, headers, rows, widths={"last_error": 50, "cursor": 40, "problem": 50}))
+    show(fmt, headers, rows, widths={"last_error": 50, "cursor": 40, "problem": 50})
 
 
 @sources.command("poll")

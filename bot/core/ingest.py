@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import codecs
-import csv
 import hashlib
-import json
 import logging
 import re
 from collections import deque
@@ -21,6 +18,7 @@ from sqlalchemy.exc import InterfaceError, InternalError, OperationalError, Stat
 
 from analysis.brand_match import BrandMatcher
 from analysis.language import BackgroundDetector, Detected, detect_all, detector_for
+from analysis.records import MAX_RECORD_BYTES, MissingColumn, Rejection, read_records
 from bot.core.languages import language_of
 from bot.core.timeparse import parse_timestamp
 from bot.errors import UsageError
@@ -28,9 +26,6 @@ from storage.mentions import MAX_TEXT_CHARS, MentionRow, insert_mentions, new_me
 
 log = logging.getLogger(__name__)
 
-# The longest line of a JSONL file or of a CSV file (and the longest CSV field) read; longer ones are rejected.
-MAX_RECORD_BYTES = 1_000_000
-_SKIP_PIECE = 1 << 20
 MAX_AUTHOR_CHARS = 255
 MAX_ID_CHARS = 255
 _SOURCE_NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,31}$")
@@ -54,16 +49,6 @@ class FieldMap:
     @classmethod
     def names(cls) -> list[str]:
         return [f.name for f in fields(cls)]
-
-
-@dataclass(frozen=True)
-class Rejection:
-    path: str
-    line: int
-    reason: str
-
-    def __str__(self) -> str:
-        return f"{self.path}:{self.line}: {self.reason}"
 
 
 @dataclass
@@ -94,13 +79,6 @@ class RowError(UsageError):
     """A row or an import option that cannot be used; the message is the reason shown to the user."""
 
 
-@dataclass(frozen=True)
-class _Record:
-    line: int
-    values: dict[str, Any] | None
-    error: str | None = None
-
-
 def detect_format(path: str) -> str:
     lowered = path.lower()
     if lowered.endswith((".csv", ".tsv")):
@@ -108,132 +86,6 @@ def detect_format(path: str) -> str:
     if lowered.endswith((".jsonl", ".ndjson", ".json")):
         return "jsonl"
     raise RowError(f"cannot tell the format of {path!r} from its name: pass --format jsonl or --format csv")
-
-
-def _lines(stream: IO[bytes], advance: Callable[[int], None], limit: int) -> Iterator[tuple[int, bytes | None]]:
-    """The file's physical lines with their numbers; None stands for a line over ``limit`` bytes, which is skipped
-    in pieces, never held whole (``/dev/zero`` as input costs no memory)."""
-    number = 0
-    while raw := stream.readline(limit + 1):
-        advance(len(raw))
-        number += 1
-        if len(raw) > limit and not raw.endswith(b"\n"):
-            while rest := stream.readline(_SKIP_PIECE):
-                advance(len(rest))
-                if rest.endswith(b"\n"):
-                    break
-            yield number, None
-            continue
-        yield number, raw
-
-
-def _too_long(limit: int) -> str:
-    return f"line is over {limit:,} bytes (the longest a record may be); skipped"
-
-
-def _jsonl_records(stream: IO[bytes], advance: Callable[[int], None], limit: int) -> Iterator[_Record]:
-    for number, raw in _lines(stream, advance, limit):
-        if raw is None:
-            yield _Record(number, None, _too_long(limit))
-            continue
-        if number == 1 and raw.startswith(codecs.BOM_UTF8):
-            raw = raw[len(codecs.BOM_UTF8) :]
-        if not raw.strip():
-            continue
-        try:
-            line = raw.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            yield _Record(number, None, f"invalid UTF-8 (byte 0x{raw[exc.start]:02x} at offset {exc.start})")
-            continue
-        try:
-            value = json.loads(line)
-        except json.JSONDecodeError as exc:
-            yield _Record(number, None, f"invalid JSON: {exc.msg} (column {exc.colno})")
-            continue
-        except RecursionError:
-            yield _Record(number, None, "invalid JSON: nested too deeply")
-            continue
-        except ValueError as exc:  # a number too long to convert, for one
-            yield _Record(number, None, f"invalid JSON: {str(exc)[:120]}")
-            continue
-        if not isinstance(value, dict):
-            yield _Record(number, None, f"expected a JSON object, got {type(value).__name__}")
-            continue
-        yield _Record(number, value)
-
-
-class _PhysicalLines:
-    """The decoded lines the CSV reader pulls, numbered, so that a record's first and last line are known; lines
-    over the cap are left out and noted in ``too_long``."""
-
-    def __init__(self, stream: IO[bytes], advance: Callable[[int], None], limit: int) -> None:
-        self._lines = _lines(stream, advance, limit)
-        self.number = 0
-        self.too_long: list[int] = []
-
-    def __iter__(self) -> Iterator[str]:
-        for number, raw in self._lines:
-            self.number = number
-            if raw is None:
-                self.too_long.append(number)
-                continue
-            if number == 1 and raw.startswith(codecs.BOM_UTF8):
-                raw = raw[len(codecs.BOM_UTF8) :]
-            # surrogateescape keeps reading past invalid bytes; the rows that hold them are rejected later.
-            yield raw.decode("utf-8", "surrogateescape")
-
-
-def _csv_records(
-    stream: IO[bytes], advance: Callable[[int], None], delimiter: str, limit: int, text_field: str
-) -> Iterator[_Record]:
-    lines = _PhysicalLines(stream, advance, limit)
-    # strict: a quote where none may be is an error, not a field that swallows the rows after it in silence.
-    reader = csv.reader(iter(lines), delimiter=delimiter, strict=True)
-
-    def too_long() -> Iterator[_Record]:
-        for number in lines.too_long:
-            yield _Record(number, None, _too_long(limit))
-        lines.too_long.clear()
-
-    try:
-        header = next(reader)
-    except StopIteration:
-        yield from too_long()
-        return
-    except csv.Error as exc:
-        yield _Record(1, None, f"unreadable CSV header: {exc}")
-        return
-    header = [h.strip() for h in header]
-    if text_field not in header:
-        shown = ", ".join(repr(h[:40]) for h in header[:20])
-        raise RowError(
-            f"the CSV header has no {text_field!r} column (it has {shown}): name the column that holds the text "
-            f"with --field text=COLUMN"
-        )
-    previous_end = lines.number
-    while True:
-        start = previous_end + 1
-        try:
-            row = next(reader)
-            problem = None
-        except StopIteration:
-            yield from too_long()
-            return
-        except csv.Error as exc:
-            row, problem = [], f"malformed CSV: {exc}"
-        end, previous_end = lines.number, lines.number
-        yield from too_long()
-        if problem is None and row and not (len(row) == 1 and not row[0].strip()) and len(row) != len(header):
-            problem = f"expected {len(header)} fields as in the header, got {len(row)}"
-        if problem is not None:
-            yield _Record(start, None, problem)
-            # A misplaced quote joins the lines after it into one record: each of them is a row lost, said so.
-            for swallowed in range(start + 1, end + 1):
-                yield _Record(swallowed, None, f"part of the malformed record that starts on line {start}")
-            continue
-        if not row or (len(row) == 1 and not row[0].strip()):
-            continue
-        yield _Record(start, dict(zip(header, row, strict=True)))
 
 
 def _optional_str(values: dict[str, Any], key: str) -> str | None:
@@ -421,28 +273,35 @@ class Importer:
         """The mention rows of a file with their line numbers (a line that names two brands gives two rows); lines
         that cannot be imported go to ``reject``. ``detect=False`` leaves the languages the file does not give to
         the caller."""
-        if file_format == "csv":
-            records = _csv_records(stream, advance, delimiter, self.max_record_bytes, self.fields.text)
-        elif file_format == "jsonl":
-            records = _jsonl_records(stream, advance, self.max_record_bytes)
-        else:
+        if file_format not in ("csv", "jsonl"):
             raise RowError(f"unknown format {file_format!r}: expected jsonl or csv")
+        records = read_records(
+            stream,
+            file_format=file_format,
+            delimiter=delimiter,
+            limit=self.max_record_bytes,
+            required=[self.fields.text],
+            advance=advance,
+        )
         at = ingested_at or self.now()
-        for record in records:
-            if record.values is None:
-                reject(Rejection(path, record.line, record.error or "unreadable row"))
-                continue
-            try:
-                made = self.to_rows(record.values, at, detect=detect)
-            except RowError as exc:
-                reject(Rejection(path, record.line, str(exc)))
-                continue
-            except (ValueError, TypeError, OverflowError, RecursionError) as exc:
-                # Whatever a value can do to the parsers below costs that row, never the rest of the file.
-                reject(Rejection(path, record.line, f"unreadable value ({type(exc).__name__}: {str(exc)[:120]})"))
-                continue
-            for row in made:
-                yield record.line, row
+        try:
+            for record in records:
+                if record.values is None:
+                    reject(Rejection(path, record.line, record.error or "unreadable row"))
+                    continue
+                try:
+                    made = self.to_rows(record.values, at, detect=detect)
+                except RowError as exc:
+                    reject(Rejection(path, record.line, str(exc)))
+                    continue
+                except (ValueError, TypeError, OverflowError, RecursionError) as exc:
+                    # Whatever a value can do to the parsers below costs that row, never the rest of the file.
+                    reject(Rejection(path, record.line, f"unreadable value ({type(exc).__name__}: {str(exc)[:120]})"))
+                    continue
+                for row in made:
+                    yield record.line, row
+        except MissingColumn as exc:
+            raise RowError(f"{exc}: name the column that holds the text with --field text=COLUMN") from None
 
     def import_stream(
         self,

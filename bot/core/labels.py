@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from analysis.data import load_labelled
 from analysis.labels import LABELS
+from analysis.records import Rejection
 from storage.actions import log_correction, mention_brand
 from storage.labels import Corrected, PoolEntry, correct_label, pool_entries, replace_import
 from storage.mentions import MAX_TEXT_CHARS, storable_text
@@ -86,9 +87,12 @@ def pool(sessions: sessionmaker[Session]) -> list[PoolExample]:
 
 @dataclass(frozen=True)
 class LabelImport:
+    """What an import stored, what it skipped (by reason) and the lines it could not read."""
+
     source: str
     stored: int
     skipped: dict[str, int]
+    rejected: list[Rejection]
 
 
 def import_labels(
@@ -100,12 +104,13 @@ def import_labels(
     text_field: str = "text",
     label_field: str = "label",
 ) -> LabelImport:
-    """Store the labelled texts of a JSONL/CSV file under ``source``, replacing an earlier import of that name."""
+    """Store the labelled texts of a JSONL/CSV file under ``source``, replacing an earlier import of that name; a
+    line that cannot be read is rejected, and the others are stored."""
     data = load_labelled(str(path), text_field=text_field, label_field=label_field)
     labels = [(storable_text(e.text)[:MAX_TEXT_CHARS], e.label) for e in data.examples]
     with sessions.begin() as session:
         stored = replace_import(session=session, source=source, labels=labels, at=at)
-    return LabelImport(source, stored, dict(data.skipped))
+    return LabelImport(source, stored, dict(data.skipped), list(data.rejected))
 
 
 def weekly_counts(examples: list[PoolExample]) -> list[tuple[str, str, str, int]]:

@@ -27,10 +27,14 @@ def evaluate(ctx: JobContext, now: datetime) -> str:
     data = load_labelled(str(ctx.settings.evaluation_data))
     scored = score_and_record(sessions=ctx.sessions, model=ctx.model(), data=data)
     result = scored.result
-    return (
+    summary = (
         f"{data.name}: accuracy {result.accuracy:.4f}, macro-F1 {result.macro_f1:.4f}, "
         f"macro-recall {result.macro_recall:.4f} on {result.n} texts"
     )
+    if data.rejected:
+        # Lines of the set that cannot be read are left out, and said so where the run is recorded.
+        summary += f"; {len(data.rejected)} lines could not be read, the first {data.rejected[0]}"
+    return summary
 
 
 # Job runs and delivered messages are kept this long: enough to look back on, not enough to grow without bound.

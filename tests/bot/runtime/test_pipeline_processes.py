@@ -74,12 +74,16 @@ def test_run_job_classify_and_evaluate_with_a_local_model(
     ctx = job_context(tmp_path, db_url)
     add(ctx.sessions, [M(T0, f"acmephone {i}") for i in range(7)])
     labelled = tmp_path / "validation.jsonl"
-    labelled.write_text("".join(json.dumps({"text": f"t {i}", "label": "positive"}) + "\n" for i in range(5)))
+    labelled.write_text(
+        "".join(json.dumps({"text": f"t {i}", "label": "positive"}) + "\n" for i in range(5)) + "[" * 100_000 + "\n"
+    )
     env = _env(tmp_path, db_url, fake, tiny_model, BRANDPULSE_EVALUATION_DATA=str(labelled))
     classified = run_cli(monkeypatch, db_url, "run-job", "classify", **env)
     assert classified.exit_code == 0 and "classify: 7 mentions classified, 0 failed" in classified.output
     evaluated = run_cli(monkeypatch, db_url, "run-job", "evaluate", **env)
     assert evaluated.exit_code == 0 and "validation.jsonl: accuracy" in evaluated.output
+    assert "on 5 texts; 1 lines could not be read, the first" in evaluated.output
+    assert "validation.jsonl:6: invalid JSON: nested too deeply" in evaluated.output
     with ctx.sessions() as session:
         runs = {r.job: r.status for r in session.execute(select(JobRun)).scalars()}
     assert runs == {"classify": "succeeded", "evaluate": "succeeded"}
