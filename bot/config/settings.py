@@ -179,7 +179,16 @@ class Settings(BaseSettings):
         default=300, ge=1, description="How long a deliverer holds a message before another may try it."
     )
     source_timeout_seconds: float = Field(
-        default=20.0, gt=0, le=300, description="How long a source's answer may take (each request of a poll)."
+        default=20.0,
+        gt=0,
+        le=300,
+        description="How long each request of a source's poll may take, from connecting to the last byte of the answer.",
+    )
+    source_poll_seconds: float = Field(
+        default=120.0,
+        gt=0,
+        le=3600,
+        description="How long a whole poll of a source may take (every request of it: pages, sign-in, token).",
     )
     source_max_bytes: int = Field(
         default=10_000_000, ge=10_000, description="The largest answer a source may send; a larger one fails the poll."

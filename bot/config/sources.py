@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
@@ -66,6 +66,12 @@ class _Source(BaseModel):
     interval_minutes: float = Field(default=15, ge=1, le=24 * 60)
     # The brands its mentions may belong to (matched by keyword among these; one brand: all of them). None: any.
     brands: list[str] | None = Field(default=None, min_length=1)
+    # Whether its requests may reach private, loopback and link-local addresses (an intranet feed). Without it only
+    # public addresses are, and the addresses its own URLs name by number (or as localhost).
+    allow_private: bool = False
+
+    # The parameters that are URLs the source connects to.
+    url_fields: ClassVar[tuple[str, ...]] = ()
 
 
 class FeedSource(_Source):
@@ -73,6 +79,7 @@ class FeedSource(_Source):
 
     type: Literal["feed"]
     url: str
+    url_fields = ("url",)
 
     _url = field_validator("url")(_check_url)
 
@@ -87,6 +94,7 @@ class HackerNewsSource(_Source):
     # The first poll reaches this far back; later ones resume from the newest item seen.
     lookback_hours: float = Field(default=24, gt=0, le=24 * 30)
     base_url: str = "https://hn.algolia.com/api/v1"
+    url_fields = ("base_url",)
 
     _url = field_validator("base_url")(_check_url)
 
@@ -99,6 +107,7 @@ class MastodonSource(_Source):
     hashtag: str | None = Field(default=None, pattern=r"^[^\s#/?]{1,100}$")
     query: str | None = Field(default=None, min_length=1, max_length=500)
     token: str | None = None  # ${VARIABLE}: an access token with read:statuses (and read:search for a query)
+    url_fields = ("instance",)
 
     _instance = field_validator("instance")(_check_instance)
     _token = field_validator("token")(_check_secret)
@@ -125,6 +134,7 @@ class RedditSource(_Source):
     lookback_hours: float = Field(default=24, gt=0, le=24 * 30)
     token_url: str = "https://www.reddit.com/api/v1/access_token"
     api_url: str = "https://oauth.reddit.com"
+    url_fields = ("token_url", "api_url")
 
     _secret = field_validator("client_secret")(_check_secret)
     _urls = field_validator("token_url", "api_url")(_check_instance)
@@ -140,6 +150,7 @@ class BlueskySource(_Source):
     lang: str | None = Field(default=None, pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]+)?$")
     lookback_hours: float = Field(default=24, gt=0, le=24 * 30)
     service: str = "https://bsky.social"  # the account's PDS, which proxies the search to the AppView
+    url_fields = ("service",)
 
     _secret = field_validator("app_password")(_check_secret)
     _service = field_validator("service")(_check_instance)
@@ -153,6 +164,7 @@ class JetstreamSource(_Source):
     # Each poll catches up from the stored time_us cursor to the present, reading for at most this long.
     interval_minutes: float = Field(default=1, ge=1, le=24 * 60)
     max_seconds: float = Field(default=40, gt=0, le=600)
+    url_fields = ("url",)
 
     @field_validator("url")
     @classmethod

@@ -34,6 +34,7 @@ from bot.sources.hackernews import HackerNewsConnector
 from bot.sources.http import HttpOptions, SourceClient
 from bot.sources.jetstream import JetstreamConnector
 from bot.sources.mastodon import MastodonConnector
+from bot.sources.network import Reach
 from bot.sources.reddit import RedditConnector
 from storage.db import holding_lock
 from storage.mentions import MAX_TEXT_CHARS, MentionRow, insert_mentions, new_mention, storable_text, stored_keys
@@ -53,6 +54,7 @@ def connector(config: SourceConfig, *, env: Mapping[str, str], client: SourceCli
             matches=lambda text: matcher.first(text) is not None,
             max_seconds=config.max_seconds,
             timeout_seconds=client.options.timeout_seconds,
+            open_socket=client.connect,
         )
     if isinstance(config, HackerNewsSource):
         return HackerNewsConnector(
@@ -93,6 +95,12 @@ def connector(config: SourceConfig, *, env: Mapping[str, str], client: SourceCli
             client=client,
         )
     return FeedConnector(url=params["url"], client=client)
+
+
+def reach(config: SourceConfig, env: Mapping[str, str]) -> Reach:
+    """Where the source's requests may connect: its own URLs' addresses, public ones, and private ones if it says."""
+    params = resolved(config, env)
+    return Reach.of([params[key] for key in config.url_fields if params.get(key)], allow_private=config.allow_private)
 
 
 @dataclass
@@ -181,7 +189,7 @@ def poll_source(
             return report
         backoff_until = None
         try:
-            with SourceClient(options) as client:
+            with SourceClient(options, reach=reach(config, env)) as client:
                 made = connector(config, env=env, client=client, brands=brands)
                 fetch_source = made.source
                 fetch = made.fetch(cursor, now=now)
