@@ -8,7 +8,9 @@ timeout (httpx's timeouts bound each read, and each read got its byte), and the 
 
 from __future__ import annotations
 
+import functools
 import threading
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -16,9 +18,14 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from bot.jobs.deps import JobContext
+from bot.jobs import sources
+from bot.jobs.deps import Job, JobContext
+from bot.jobs.registry import run_occurrence
+from bot.jobs.scheduler import JobScheduler
+from bot.jobs.triggers import every
 from bot.sources.http import HttpOptions
 from bot.sources.poll import PollReport
+from storage.models import SourceState
 from tests.bot.sources.test_feeds import RSS, brands_with, poll
 from tests.bot.sources.test_hackernews import source as hn_source
 from tests.support.feeds import FeedServer, Route, serve_feeds
@@ -103,3 +110,44 @@ def test_a_poll_of_many_pages_ends_at_the_poll_deadline(
     else:
         assert (report.error, report.added, len(asked)) == (None, 230, pages)
 
+
+def test_slow_sources_delay_neither_a_healthy_source_nor_the_other_jobs(tmp_path: Path, feeds: FeedServer) -> None:
+    # Ten feeds trickle a byte every half second, well within their 60-second deadline for the test's length; a
+    # healthy feed and a job of another kind run every second beside them. APScheduler's ten threads, shared, went
+    # to the slow polls and nothing else ran.
+    slow = [f"slow{i}" for i in range(10)]
+    for name in slow:
+        feeds.routes[f"/{name}.xml"] = Route(drip=0.5, endless=True)
+    feeds.routes["/good.xml"] = Route(RSS)
+    configured = [f"  - {{name: {name}, type: feed, url: '{feeds.url}/{name}.xml'}}\n" for name in [*slow, "good"]]
+    ctx = job_context(
+        tmp_path, f"sqlite:///{tmp_path / 'jobs.db'}", brands=brands_with(*configured), source_timeout_seconds=60
+    )
+    ticks: list[datetime] = []
+    ticked = threading.Event()
+
+    def tick(now: datetime) -> str:
+        ticks.append(now)
+        if len(ticks) >= 3:
+            ticked.set()
+        return "tick"
+
+    jobs = [Job(f"source:{name}", every(1), functools.partial(sources.poll, ctx, name)) for name in [*slow, "good"]]
+    scheduler = JobScheduler(
+        [*jobs, Job("tick", every(1), tick)], lambda job, at: run_occurrence(ctx, job, at), grace_seconds=30
+    )
+    scheduler.start()
+    try:
+        assert ticked.wait(BOUND), f"the other job ran {len(ticks)} times in {BOUND:g} s"
+        deadline = time.monotonic() + BOUND
+        while len(feeds.requests_to("/good.xml")) < 3 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert len(feeds.requests_to("/good.xml")) >= 3, "the healthy feed was not polled every second"
+        # ... while every slow poll was still reading its answer.
+        assert feeds.dripping == 10 and all(len(feeds.requests_to(f"/{name}.xml")) == 1 for name in slow)
+    finally:
+        feeds.stop()  # the trickles end, and with them the slow polls
+        scheduler.stop()
+    with ctx.sessions() as session:
+        good = session.get(SourceState, "good")
+    assert good is not None and good.added_total == 2 and good.errors_total == 0
