@@ -371,6 +371,20 @@ SECRET_SETTINGS = {
 }
 # BRANDPULSE_ variables that are not settings but are read elsewhere (the test suite's).
 OTHER_VARIABLES = {"BRANDPULSE_TEST_POSTGRES_URL", "BRANDPULSE_DATASETS", "BRANDPULSE_REQUIRE_DATASETS"}
+# The only variables a brands file's sources may read as ``${NAME}`` (a feed's token), settings excepted: a reference
+# to any variable would let a brands file send the bot's own secrets to a feed's host.
+SOURCE_VARIABLE_PREFIX = "BRANDPULSE_SOURCE_"
+
+
+def setting_variables() -> frozenset[str]:
+    """The environment variables brandpulse's settings are read from (``_FILE`` forms included)."""
+    names = {ENV_PREFIX + name.upper() for name in Settings.model_fields}
+    return frozenset(names | {f"{ENV_PREFIX}{name.upper()}_FILE" for name in FILE_SETTINGS})
+
+
+def is_source_variable(name: str) -> bool:
+    """Whether a source's ``${NAME}`` may read this variable: BRANDPULSE_SOURCE_*, and not a setting."""
+    return name.startswith(SOURCE_VARIABLE_PREFIX) and name.upper() not in setting_variables()
 
 
 def load_settings(env_file: Path | None = Path(".env"), **overrides: Any) -> Settings:
@@ -419,9 +433,13 @@ def _secret_files(environ: Mapping[str, str]) -> dict[str, str]:
 def unknown_variables(environ: Mapping[str, str], env_file: Path | None) -> list[str]:
     """Warnings for BRANDPULSE_ variables (in the environment or the env file) that no setting reads, each naming
     the closest setting: a misspelled variable is otherwise silently ignored."""
-    known = {ENV_PREFIX + name.upper() for name in Settings.model_fields}
-    known |= {f"{ENV_PREFIX}{name.upper()}_FILE" for name in FILE_SETTINGS} | OTHER_VARIABLES
-    found = [(name, "environment") for name in environ if name.upper().startswith(ENV_PREFIX)]
+    known = setting_variables() | OTHER_VARIABLES
+    # A source variable is read from the environment (by the sources that refer to it), not from the env file.
+    found = [
+        (name, "environment")
+        for name in environ
+        if name.upper().startswith(ENV_PREFIX) and not is_source_variable(name)
+    ]
     if env_file is not None and env_file.is_file():
         from dotenv import dotenv_values
 

@@ -2,6 +2,8 @@
 
 Secrets never sit in the file: a credential is written as a ``${VARIABLE}`` reference to the environment and is
 read when the source is polled. Any other string parameter may use references too (a feed URL with a token in it).
+A reference names a BRANDPULSE_SOURCE_* variable, never a setting: the file must not be able to send the bot's own
+secrets (its Slack token, its database URL) to a feed's host.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
+from bot.config.settings import SOURCE_VARIABLE_PREFIX, is_source_variable
 from bot.errors import ConfigError
 
 SourceName = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")]
@@ -24,11 +27,26 @@ def references(value: str) -> list[str]:
     return _REFERENCE.findall(value)
 
 
+def forbidden(value: str) -> str | None:
+    """The first variable a parameter refers to that a source may not read, or None."""
+    return next((name for name in references(value) if not is_source_variable(name)), None)
+
+
+def _not_readable(key: str, variable: str) -> str:
+    return (
+        f"{key} refers to ${{{variable}}}, which a source may not read: a source reads only variables named "
+        f"{SOURCE_VARIABLE_PREFIX}* (brandpulse's settings excepted)"
+    )
+
+
 def resolve(value: str, env: Mapping[str, str], *, source: str, key: str) -> str:
-    """A parameter with its ``${VARIABLE}`` references replaced from ``env``; ConfigError names a missing one."""
+    """A parameter with its ``${VARIABLE}`` references replaced from ``env``; ConfigError names a missing one, or
+    one a source may not read (never its value)."""
 
     def replace(match: re.Match[str]) -> str:
         variable = match.group(1)
+        if not is_source_variable(variable):
+            raise ConfigError(f"source {source}: {_not_readable(key, variable)}")
         if variable not in env or env[variable] == "":
             raise ConfigError(f"source {source}: {key} refers to ${{{variable}}}, which is not set in the environment")
         return env[variable]
@@ -72,6 +90,13 @@ class _Source(BaseModel):
 
     # The parameters that are URLs the source connects to.
     url_fields: ClassVar[tuple[str, ...]] = ()
+
+    @model_validator(mode="after")
+    def _readable_references(self) -> _Source:
+        for key, value in self.model_dump().items():
+            if isinstance(value, str) and (variable := forbidden(value)) is not None:
+                raise ValueError(_not_readable(key, variable))
+        return self
 
 
 class FeedSource(_Source):
@@ -190,3 +215,26 @@ def resolved(config: BaseModel, env: Mapping[str, str]) -> dict[str, Any]:
         key: resolve(value, env, source=name, key=key) if isinstance(value, str) else value
         for key, value in values.items()
     }
+
+
+def referenced_values(config: BaseModel, env: Mapping[str, str]) -> dict[str, str]:
+    """The values of the variables the configuration refers to and may read, by name: what its messages and items
+    must never show."""
+    values = {}
+    for value in config.model_dump().values():
+        if isinstance(value, str):
+            for name in references(value):
+                if is_source_variable(name) and len(env.get(name, "")) >= MIN_REDACTED:
+                    values[name] = env[name]
+    return values
+
+
+# Shorter values are left in place: replacing every "1" of a message would garble it and hide nothing.
+MIN_REDACTED = 4
+
+
+def redact(text: str, values: Mapping[str, str]) -> str:
+    """``text`` with each value replaced by the reference that names it (``${NAME}``)."""
+    for name, value in sorted(values.items(), key=lambda item: -len(item[1])):
+        text = text.replace(value, f"${{{name}}}")
+    return text

@@ -14,6 +14,7 @@ import json
 import socket
 import time
 from collections.abc import Callable, Mapping
+from contextlib import closing
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
@@ -88,13 +89,16 @@ class JetstreamConnector:
         newest = last if isinstance(last, int) else None
         deadline = self.clock() + self.max_seconds
         try:
-            with connect(
-                f"{self.url}?{urlencode(params)}",
-                sock=self.open_socket(self.url),
-                open_timeout=self.timeout,
-                max_size=MAX_MESSAGE_BYTES,
-                compression=None,
-            ) as stream:
+            with (
+                closing(self.open_socket(self.url)) as sock,
+                connect(
+                    f"{self.url}?{urlencode(params)}",
+                    sock=sock,
+                    open_timeout=self.timeout,
+                    max_size=MAX_MESSAGE_BYTES,
+                    compression=None,
+                ) as stream,
+            ):
                 for _ in range(MAX_EVENTS):
                     wait = min(self.idle, deadline - self.clock())
                     if wait <= 0:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -23,6 +23,8 @@ from bot.config.sources import (
     MastodonSource,
     RedditSource,
     SourceConfig,
+    redact,
+    referenced_values,
     resolved,
 )
 from bot.core.languages import language_of
@@ -142,6 +144,18 @@ def _brand_finder(config: SourceConfig, brands: BrandsConfig) -> Callable[[str],
     return brands.matcher_for(config.brands).matches
 
 
+def _redacted(item: Item, secrets: Mapping[str, str]) -> Item:
+    """The item without the source's secrets: a feed's relative link resolves against the feed's URL, token and all."""
+    if not secrets:
+        return item
+    return replace(
+        item,
+        text=redact(item.text, secrets),
+        url=item.url and redact(item.url, secrets),
+        author=item.author and redact(item.author, secrets),
+    )
+
+
 def _row(item: Item, brand: str, source: str, now: datetime, detector: LanguageDetector) -> MentionRow:
     language, confidence = language_of(item.text, item.language, detector)
     return new_mention(
@@ -199,8 +213,10 @@ def poll_source(
             report.error = str(exc)
         except Exception as exc:  # noqa: BLE001 - a connector's bug fails this source's poll, not the others
             log.debug("source %s: unexpected failure", config.name, exc_info=exc)
-            report.error = f"unexpected {type(exc).__name__}: {exc}"[:500]
+            report.error = f"unexpected {type(exc).__name__}: {exc}"
+        secrets = referenced_values(config, env)
         if report.error is not None:
+            report.error = redact(report.error, secrets)[:500]  # cut after: a cut secret is not found
             log.warning("source %s: %s", config.name, report.error)
             if not dry_run:
                 with sessions.begin() as session:
@@ -211,7 +227,7 @@ def poll_source(
             return report
         report.fetched = len(fetch.items)
         source = fetch_source
-        unique = {item.external_id: item for item in fetch.items}  # a page may repeat an item
+        unique = {item.external_id: _redacted(item, secrets) for item in fetch.items}  # a page may repeat an item
         brands_of = _brand_finder(config, brands)
         for item in unique.values():
             report.matches.extend(Match(item, brand) for brand in brands_of(item.text))
