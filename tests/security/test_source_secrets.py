@@ -8,6 +8,7 @@ poll, and ``?t=${BRANDPULSE_SLACK_BOT_TOKEN}`` sent the bot token to a feed's ho
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,6 +17,7 @@ from prometheus_client import generate_latest
 from sqlalchemy import select
 
 from bot.config.brands import load_brands
+from bot.config.settings import load_settings
 from bot.errors import ConfigError
 from bot.jobs.registry import build_jobs, run_now, select_jobs
 from monitoring.exporter import build_registry
@@ -42,6 +44,45 @@ def feeds() -> Iterator[FeedServer]:
 
 def feed(feeds: FeedServer, path: str = "/feed.xml", name: str = "news") -> str:
     return f"  - {{name: {name}, type: feed, url: '{feeds.url}{path}?token=${{{TOKEN}}}'}}\n"
+
+
+@pytest.mark.parametrize(
+    ("level", "secret"),
+    [("INFO", SECRET), ("DEBUG", SECRET), ("INFO", "~7Z")],  # a value too short to mask: the URL is never logged
+    ids=["info", "debug", "short"],
+)
+def test_a_polled_url_with_a_token_is_never_logged(
+    tmp_path: Path, db_url: str, feeds: FeedServer, monkeypatch: pytest.MonkeyPatch, level: str, secret: str
+) -> None:
+    feeds.routes["/feed.xml"] = Route(RSS)
+    feeds.routes["/gone.xml"] = Route(b"gone", status=500)
+    brands = write_brands(tmp_path, brands_with(feed(feeds), feed(feeds, "/gone.xml", "gone")))
+    env = {"BRANDPULSE_BRANDS_FILE": str(brands), "BRANDPULSE_LOG_LEVEL": level, TOKEN: secret}
+    polled = run_cli(monkeypatch, db_url, "sources", "poll", "news", **env)
+    assert polled.exit_code == 0 and "news: 3 fetched, 2 matched a brand, 2 added" in polled.output, (
+        polled.output + polled.stderr
+    )
+    assert feeds.requests_to("/feed.xml")[0].path.endswith(f"?token={secret}")  # the token was used
+    failed = run_cli(monkeypatch, db_url, "run-job", "sources", **env)
+    assert "gone: failed: 127.0.0.1 answered HTTP 500" in failed.output
+    for result in (polled, failed):
+        assert secret not in result.output and secret not in result.stderr
+
+
+def test_a_source_variables_value_is_masked_in_any_log_line(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Whatever a library logs (an exception's message, a traceback), the CLI's log handler replaces the value.
+    from bot.cli.main import _configure_logging
+
+    monkeypatch.setenv(TOKEN, SECRET)
+    _configure_logging(load_settings(env_file=None))
+    try:
+        logging.getLogger("some.library").error("GET %s failed", f"https://f.example/?t={SECRET}")
+    finally:
+        logging.basicConfig(force=True)  # the handler's stream is pytest's capture: let it go with the test
+    err = capsys.readouterr().err
+    assert SECRET not in err and f"GET https://f.example/?t=${{{TOKEN}}} failed" in err
 
 
 @pytest.mark.parametrize(
