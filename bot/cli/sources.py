@@ -73,7 +73,11 @@ def sources_poll(app: AppContext, name: str, dry_run: bool) -> None:
         brands=app.brands,
         sessions=app.sessions,
         env=os.environ,
-        options=HttpOptions(timeout_seconds=settings.source_timeout_seconds, max_bytes=settings.source_max_bytes),
+        options=HttpOptions(
+            timeout_seconds=settings.source_timeout_seconds,
+            poll_seconds=settings.source_poll_seconds,
+            max_bytes=settings.source_max_bytes,
+        ),
         now=datetime.now(UTC),
         dry_run=dry_run,
         languages=app.settings.languages,

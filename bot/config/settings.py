@@ -179,7 +179,16 @@ class Settings(BaseSettings):
         default=300, ge=1, description="How long a deliverer holds a message before another may try it."
     )
     source_timeout_seconds: float = Field(
-        default=20.0, gt=0, le=300, description="How long a source's answer may take (each request of a poll)."
+        default=20.0,
+        gt=0,
+        le=300,
+        description="How long each request of a source's poll may take, from connecting to the last byte of the answer.",
+    )
+    source_poll_seconds: float = Field(
+        default=120.0,
+        gt=0,
+        le=3600,
+        description="How long a whole poll of a source may take (every request of it: pages, sign-in, token).",
     )
     source_max_bytes: int = Field(
         default=10_000_000, ge=10_000, description="The largest answer a source may send; a larger one fails the poll."
@@ -364,6 +373,20 @@ SECRET_SETTINGS = {
 }
 # BRANDPULSE_ variables that are not settings but are read elsewhere (the test suite's).
 OTHER_VARIABLES = {"BRANDPULSE_TEST_POSTGRES_URL", "BRANDPULSE_DATASETS", "BRANDPULSE_REQUIRE_DATASETS"}
+# The only variables a brands file's sources may read as ``${NAME}`` (a feed's token), settings excepted: a reference
+# to any variable would let a brands file send the bot's own secrets to a feed's host.
+SOURCE_VARIABLE_PREFIX = "BRANDPULSE_SOURCE_"
+
+
+def setting_variables() -> frozenset[str]:
+    """The environment variables brandpulse's settings are read from (``_FILE`` forms included)."""
+    names = {ENV_PREFIX + name.upper() for name in Settings.model_fields}
+    return frozenset(names | {f"{ENV_PREFIX}{name.upper()}_FILE" for name in FILE_SETTINGS})
+
+
+def is_source_variable(name: str) -> bool:
+    """Whether a source's ``${NAME}`` may read this variable: BRANDPULSE_SOURCE_*, and not a setting."""
+    return name.startswith(SOURCE_VARIABLE_PREFIX) and name.upper() not in setting_variables()
 
 
 def load_settings(env_file: Path | None = Path(".env"), **overrides: Any) -> Settings:
@@ -414,9 +437,13 @@ def _secret_files(environ: Mapping[str, str]) -> dict[str, str]:
 def unknown_variables(environ: Mapping[str, str], env_file: Path | None) -> list[str]:
     """Warnings for BRANDPULSE_ variables (in the environment or the env file) that no setting reads, each naming
     the closest setting: a misspelled variable is otherwise silently ignored."""
-    known = {ENV_PREFIX + name.upper() for name in Settings.model_fields}
-    known |= {f"{ENV_PREFIX}{name.upper()}_FILE" for name in FILE_SETTINGS} | OTHER_VARIABLES
-    found = [(name, "environment") for name in environ if name.upper().startswith(ENV_PREFIX)]
+    known = setting_variables() | OTHER_VARIABLES
+    # A source variable is read from the environment (by the sources that refer to it), not from the env file.
+    found = [
+        (name, "environment")
+        for name in environ
+        if name.upper().startswith(ENV_PREFIX) and not is_source_variable(name)
+    ]
     if env_file is not None and env_file.is_file():
         from dotenv import dotenv_values
 

@@ -2,17 +2,20 @@
 
 Secrets never sit in the file: a credential is written as a ``${VARIABLE}`` reference to the environment and is
 read when the source is polled. Any other string parameter may use references too (a feed URL with a token in it).
+A reference names a BRANDPULSE_SOURCE_* variable, never a setting: the file must not be able to send the bot's own
+secrets (its Slack token, its database URL) to a feed's host.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
+from bot.config.settings import SOURCE_VARIABLE_PREFIX, is_source_variable
 from bot.errors import ConfigError
 
 SourceName = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")]
@@ -24,11 +27,26 @@ def references(value: str) -> list[str]:
     return _REFERENCE.findall(value)
 
 
+def forbidden(value: str) -> str | None:
+    """The first variable a parameter refers to that a source may not read, or None."""
+    return next((name for name in references(value) if not is_source_variable(name)), None)
+
+
+def _not_readable(key: str, variable: str) -> str:
+    return (
+        f"{key} refers to ${{{variable}}}, which a source may not read: a source reads only variables named "
+        f"{SOURCE_VARIABLE_PREFIX}* (brandpulse's settings excepted)"
+    )
+
+
 def resolve(value: str, env: Mapping[str, str], *, source: str, key: str) -> str:
-    """A parameter with its ``${VARIABLE}`` references replaced from ``env``; ConfigError names a missing one."""
+    """A parameter with its ``${VARIABLE}`` references replaced from ``env``; ConfigError names a missing one, or
+    one a source may not read (never its value)."""
 
     def replace(match: re.Match[str]) -> str:
         variable = match.group(1)
+        if not is_source_variable(variable):
+            raise ConfigError(f"source {source}: {_not_readable(key, variable)}")
         if variable not in env or env[variable] == "":
             raise ConfigError(f"source {source}: {key} refers to ${{{variable}}}, which is not set in the environment")
         return env[variable]
@@ -66,6 +84,19 @@ class _Source(BaseModel):
     interval_minutes: float = Field(default=15, ge=1, le=24 * 60)
     # The brands its mentions may belong to (matched by keyword among these; one brand: all of them). None: any.
     brands: list[str] | None = Field(default=None, min_length=1)
+    # Whether its requests may reach private, loopback and link-local addresses (an intranet feed). Without it only
+    # public addresses are, and the addresses its own URLs name by number (or as localhost).
+    allow_private: bool = False
+
+    # The parameters that are URLs the source connects to.
+    url_fields: ClassVar[tuple[str, ...]] = ()
+
+    @model_validator(mode="after")
+    def _readable_references(self) -> _Source:
+        for key, value in self.model_dump().items():
+            if isinstance(value, str) and (variable := forbidden(value)) is not None:
+                raise ValueError(_not_readable(key, variable))
+        return self
 
 
 class FeedSource(_Source):
@@ -73,6 +104,7 @@ class FeedSource(_Source):
 
     type: Literal["feed"]
     url: str
+    url_fields = ("url",)
 
     _url = field_validator("url")(_check_url)
 
@@ -87,6 +119,7 @@ class HackerNewsSource(_Source):
     # The first poll reaches this far back; later ones resume from the newest item seen.
     lookback_hours: float = Field(default=24, gt=0, le=24 * 30)
     base_url: str = "https://hn.algolia.com/api/v1"
+    url_fields = ("base_url",)
 
     _url = field_validator("base_url")(_check_url)
 
@@ -99,6 +132,7 @@ class MastodonSource(_Source):
     hashtag: str | None = Field(default=None, pattern=r"^[^\s#/?]{1,100}$")
     query: str | None = Field(default=None, min_length=1, max_length=500)
     token: str | None = None  # ${VARIABLE}: an access token with read:statuses (and read:search for a query)
+    url_fields = ("instance",)
 
     _instance = field_validator("instance")(_check_instance)
     _token = field_validator("token")(_check_secret)
@@ -125,6 +159,7 @@ class RedditSource(_Source):
     lookback_hours: float = Field(default=24, gt=0, le=24 * 30)
     token_url: str = "https://www.reddit.com/api/v1/access_token"
     api_url: str = "https://oauth.reddit.com"
+    url_fields = ("token_url", "api_url")
 
     _secret = field_validator("client_secret")(_check_secret)
     _urls = field_validator("token_url", "api_url")(_check_instance)
@@ -140,6 +175,7 @@ class BlueskySource(_Source):
     lang: str | None = Field(default=None, pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]+)?$")
     lookback_hours: float = Field(default=24, gt=0, le=24 * 30)
     service: str = "https://bsky.social"  # the account's PDS, which proxies the search to the AppView
+    url_fields = ("service",)
 
     _secret = field_validator("app_password")(_check_secret)
     _service = field_validator("service")(_check_instance)
@@ -153,6 +189,7 @@ class JetstreamSource(_Source):
     # Each poll catches up from the stored time_us cursor to the present, reading for at most this long.
     interval_minutes: float = Field(default=1, ge=1, le=24 * 60)
     max_seconds: float = Field(default=40, gt=0, le=600)
+    url_fields = ("url",)
 
     @field_validator("url")
     @classmethod
@@ -178,3 +215,26 @@ def resolved(config: BaseModel, env: Mapping[str, str]) -> dict[str, Any]:
         key: resolve(value, env, source=name, key=key) if isinstance(value, str) else value
         for key, value in values.items()
     }
+
+
+def referenced_values(config: BaseModel, env: Mapping[str, str]) -> dict[str, str]:
+    """The values of the variables the configuration refers to and may read, by name: what its messages and items
+    must never show."""
+    values = {}
+    for value in config.model_dump().values():
+        if isinstance(value, str):
+            for name in references(value):
+                if is_source_variable(name) and len(env.get(name, "")) >= MIN_REDACTED:
+                    values[name] = env[name]
+    return values
+
+
+# Shorter values are left in place: replacing every "1" of a message would garble it and hide nothing.
+MIN_REDACTED = 4
+
+
+def redact(text: str, values: Mapping[str, str]) -> str:
+    """``text`` with each value replaced by the reference that names it (``${NAME}``)."""
+    for name, value in sorted(values.items(), key=lambda item: -len(item[1])):
+        text = text.replace(value, f"${{{name}}}")
+    return text

@@ -11,6 +11,7 @@ import logging
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 
+from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from bot.jobs.deps import Job
@@ -22,7 +23,11 @@ Runner = Callable[[Job, datetime], object]
 
 
 class JobScheduler:
-    """APScheduler's background scheduler: jobs coalesce, never overlap themselves, and may start a little late."""
+    """APScheduler's background scheduler: jobs coalesce, never overlap themselves, and may start a little late.
+
+    Each job runs on a thread of its own. APScheduler's one pool of ten threads let ten slow jobs (ten sources whose
+    servers trickle their answers) hold every thread, and the other jobs, classification and the healthy sources
+    included, waited for them. A job never runs twice at once (``max_instances``), so a thread each is enough."""
 
     def __init__(self, jobs: Sequence[Job], run: Runner, *, grace_seconds: int) -> None:
         self.jobs = list(jobs)
@@ -32,10 +37,27 @@ class JobScheduler:
             timezone=UTC,
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": grace_seconds},
         )
+        self._threads: dict[str, ThreadPoolExecutor] = {}
+
+    def _add(self, job: Job, *, replace_existing: bool = False) -> None:
+        if job.name not in self._threads:
+            # The thread starts with the job's first run; its name says which job it runs.
+            thread = ThreadPoolExecutor(max_workers=1, pool_kwargs={"thread_name_prefix": f"job {job.name}"})
+            self.scheduler.add_executor(thread, alias=job.name)
+            self._threads[job.name] = thread
+        self.scheduler.add_job(
+            self._fire,
+            trigger=job.trigger,
+            args=[job],
+            id=job.name,
+            name=job.name,
+            executor=job.name,
+            replace_existing=replace_existing,
+        )
 
     def start(self) -> None:
         for job in self.jobs:
-            self.scheduler.add_job(self._fire, trigger=job.trigger, args=[job], id=job.name, name=job.name)
+            self._add(job)
         self.scheduler.start()
         for job in self.scheduler.get_jobs():
             log.info("job %s: next run at %s", job.id, job.next_run_time.isoformat())
@@ -47,12 +69,13 @@ class JobScheduler:
         for job in self.jobs:
             if job.name not in wanted:
                 self.scheduler.remove_job(job.name)
+                # A run in progress finishes on its thread, which then ends; nothing waits for it here.
+                self.scheduler.remove_executor(job.name, shutdown=False)
+                self._threads.pop(job.name).shutdown(wait=False)
                 log.info("job %s: removed", job.name)
         known = {job.name for job in self.jobs}
         for job in jobs:
-            self.scheduler.add_job(
-                self._fire, trigger=job.trigger, args=[job], id=job.name, name=job.name, replace_existing=True
-            )
+            self._add(job, replace_existing=True)
             if job.name not in known:
                 log.info("job %s: added", job.name)
         self.jobs = list(jobs)

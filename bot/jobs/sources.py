@@ -10,7 +10,11 @@ from bot.sources.poll import poll_source
 
 
 def http_options(ctx: JobContext) -> HttpOptions:
-    return HttpOptions(timeout_seconds=ctx.settings.source_timeout_seconds, max_bytes=ctx.settings.source_max_bytes)
+    return HttpOptions(
+        timeout_seconds=ctx.settings.source_timeout_seconds,
+        poll_seconds=ctx.settings.source_poll_seconds,
+        max_bytes=ctx.settings.source_max_bytes,
+    )
 
 
 def poll(ctx: JobContext, name: str, now: datetime) -> str:

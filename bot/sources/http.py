@@ -1,4 +1,5 @@
-"""The connectors' HTTP: timeouts on every call, bodies capped while they stream, rate limits turned into backoff.
+"""The connectors' HTTP: a deadline on every request and on the whole poll, bodies capped while they stream,
+redirects followed only to addresses the source may reach, rate limits turned into backoff.
 
 Error messages name the host, never the URL: a URL may carry a token from the environment.
 """
@@ -7,8 +8,10 @@ from __future__ import annotations
 
 import email.utils
 import functools
+import socket
 import ssl
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
@@ -16,15 +19,21 @@ from urllib.parse import urlsplit
 import httpx
 
 from bot.sources.base import RateLimited, SourceError
+from bot.sources.network import AddressRefused, Deadline, GuardedTransport, Reach, open_socket
 
 # Without a Retry-After, a 429 keeps the source quiet this long.
 DEFAULT_BACKOFF = timedelta(minutes=5)
 MAX_BACKOFF = timedelta(hours=6)
+# Redirects one request follows; each hop's address is checked as the first one is.
+MAX_REDIRECTS = 5
 
 
 @dataclass(frozen=True)
 class HttpOptions:
+    # Each request, from resolving the host to the last byte of the body.
     timeout_seconds: float = 20.0
+    # The whole poll: every request it makes (pages, a sign-in, a token).
+    poll_seconds: float = 120.0
     max_bytes: int = 10_000_000
     user_agent: str = "brandpulse (+https://github.com/brandpulse/brandpulse)"
 
@@ -96,18 +105,34 @@ def _tls() -> ssl.SSLContext:
 
 
 class SourceClient:
-    """One httpx client per poll: GET with a timeout and a size cap; 429 raises RateLimited, other failures
-    SourceError."""
+    """One httpx client per poll: GET with a deadline and a size cap; 429 raises RateLimited, other failures
+    SourceError. Its connections go only where ``reach`` allows (redirects included); the poll's deadline starts
+    when the client is made.
 
-    def __init__(self, options: HttpOptions, *, transport: httpx.BaseTransport | None = None) -> None:
+    httpx's timeouts bound each read, not the answer: a server that sends a byte a second never trips a 20-second
+    read timeout. The deadline bounds the whole request, headers and body, and the poll, whatever the pace."""
+
+    def __init__(
+        self,
+        options: HttpOptions,
+        *,
+        reach: Reach | None = None,
+        transport: httpx.BaseTransport | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.options = options
+        self.reach = reach or Reach()
+        self._clock = clock
+        self._poll_deadline = clock() + options.poll_seconds
+        self._deadline = Deadline(clock=clock)
         self._client = httpx.Client(
             timeout=httpx.Timeout(options.timeout_seconds),
             headers={"User-Agent": options.user_agent},
             follow_redirects=True,
-            max_redirects=5,
-            verify=_tls(),
-            transport=transport,
+            max_redirects=MAX_REDIRECTS,
+            # Proxies from the environment would connect to addresses this client cannot check.
+            trust_env=False,
+            transport=transport or GuardedTransport(reach=self.reach, deadline=self._deadline, ssl_context=_tls()),
         )
 
     def __enter__(self) -> SourceClient:
@@ -130,6 +155,7 @@ class SourceClient:
     ) -> Response:
         where = host(url)
         cap = self.options.max_bytes
+        limited_by_poll = self._start(where)
         try:
             with self._client.stream(
                 method, url, headers=headers, params=params, data=data, json=json, auth=auth
@@ -154,9 +180,13 @@ class SourceClient:
                 status, final = response.status_code, str(response.url)
                 result = Response(status, response.headers, bytes(body), final)
         except httpx.TimeoutException:
+            if limited_by_poll:
+                raise SourceError(f"{where}: the poll did not finish within {self.options.poll_seconds:g} s") from None
             raise SourceError(f"{where} did not answer within {self.options.timeout_seconds:g} s") from None
+        except AddressRefused as exc:
+            raise SourceError(_refused(url, exc)) from None
         except httpx.TooManyRedirects:
-            raise SourceError(f"{where} redirected too many times") from None
+            raise SourceError(f"{where} redirected more than {MAX_REDIRECTS} times") from None
         except httpx.DecodingError:
             raise SourceError(f"{where} sent a compressed body that does not decompress") from None
         except httpx.HTTPError as exc:
@@ -165,6 +195,21 @@ class SourceClient:
         if status >= 400 and status != 304:
             raise SourceError(f"{where} answered HTTP {status}", status=status)
         return result
+
+    def _start(self, where: str) -> bool:
+        """Set the deadline of a request starting now; whether it is the poll's (which ends first)."""
+        now = self._clock()
+        left = self._poll_deadline - now
+        if left <= 0:
+            raise SourceError(f"{where}: the poll did not finish within {self.options.poll_seconds:g} s")
+        self._deadline.at = now + min(left, self.options.timeout_seconds)
+        return left < self.options.timeout_seconds
+
+    def connect(self, url: str) -> socket.socket:
+        """A TCP connection to a URL's host (a websocket's), to an address the source may reach, within the request
+        timeout; AddressRefused, or OSError when it cannot be made."""
+        left = self._poll_deadline - self._clock()
+        return open_socket(url, reach=self.reach, timeout=max(0.0, min(left, self.options.timeout_seconds)))
 
     def get(
         self,
@@ -175,3 +220,21 @@ class SourceClient:
         params: Mapping[str, str | int] | None = None,
     ) -> Response:
         return self.request("GET", url, now=now, headers=headers, params=params)
+
+
+def _refused(url: str, refused: AddressRefused) -> str:
+    """Why a request went nowhere: the host it asked, and where a redirect would have taken it (no path, no query)."""
+    parts = urlsplit(url)
+    try:
+        asked = (parts.hostname or "", parts.port or (443 if parts.scheme == "https" else 80))
+    except ValueError:
+        asked = (parts.hostname or "", 0)
+    if (refused.host, refused.port) == asked:
+        return str(refused)
+    target = f"{refused.host}:{refused.port}"
+    if str(refused.address) != refused.host:
+        target += f" ({refused.address})"
+    return (
+        f"{host(url)} redirected to {target}, a {refused.kind} address: not followed "
+        "(allow_private: true on the source allows it)"
+    )

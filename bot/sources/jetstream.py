@@ -11,13 +11,15 @@ at the live tail. Jetstream keeps about 36 hours: a source stopped longer than t
 from __future__ import annotations
 
 import json
+import socket
 import time
 from collections.abc import Callable, Mapping
+from contextlib import closing
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
-from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
+from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus, InvalidURI
 from websockets.sync.client import connect
 
 from bot.sources.base import Fetch, Item, SourceError, iso_time
@@ -67,11 +69,14 @@ class JetstreamConnector:
         matches: Callable[[str], bool],
         max_seconds: float,
         timeout_seconds: float,
+        open_socket: Callable[[str], socket.socket],
         idle_seconds: float = 2.0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.url, self.matches = url, matches
         self.max_seconds, self.timeout, self.idle = max_seconds, timeout_seconds, idle_seconds
+        # The source's checked connections (bot/sources/network.py): the stream follows no redirect.
+        self.open_socket = open_socket
         self.clock = clock
 
     def fetch(self, cursor: Mapping[str, Any], *, now: datetime) -> Fetch:
@@ -84,12 +89,16 @@ class JetstreamConnector:
         newest = last if isinstance(last, int) else None
         deadline = self.clock() + self.max_seconds
         try:
-            with connect(
-                f"{self.url}?{urlencode(params)}",
-                open_timeout=self.timeout,
-                max_size=MAX_MESSAGE_BYTES,
-                compression=None,
-            ) as stream:
+            with (
+                closing(self.open_socket(self.url)) as sock,
+                connect(
+                    f"{self.url}?{urlencode(params)}",
+                    sock=sock,
+                    open_timeout=self.timeout,
+                    max_size=MAX_MESSAGE_BYTES,
+                    compression=None,
+                ) as stream,
+            ):
                 for _ in range(MAX_EVENTS):
                     wait = min(self.idle, deadline - self.clock())
                     if wait <= 0:
@@ -112,6 +121,14 @@ class JetstreamConnector:
                         break
         except ConnectionClosed:
             pass  # dropped: what was read is kept, and the next poll resumes after it
+        except ValueError as exc:
+            # websockets refuses to follow a redirect on a socket it was given.
+            if not isinstance(exc.__cause__, InvalidStatus):
+                raise
+            status = exc.__cause__.response.status_code
+            raise SourceError(
+                f"{host(self.url)} answered HTTP {status}: a jetstream source follows no redirect"
+            ) from None
         except (InvalidHandshake, InvalidURI, OSError) as exc:
             if newest is None or newest == last:
                 raise SourceError(f"cannot stream from {host(self.url)}: {exc}"[:300]) from None

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -23,6 +23,8 @@ from bot.config.sources import (
     MastodonSource,
     RedditSource,
     SourceConfig,
+    redact,
+    referenced_values,
     resolved,
 )
 from bot.core.languages import language_of
@@ -34,6 +36,7 @@ from bot.sources.hackernews import HackerNewsConnector
 from bot.sources.http import HttpOptions, SourceClient
 from bot.sources.jetstream import JetstreamConnector
 from bot.sources.mastodon import MastodonConnector
+from bot.sources.network import Reach
 from bot.sources.reddit import RedditConnector
 from storage.db import holding_lock
 from storage.mentions import MAX_TEXT_CHARS, MentionRow, insert_mentions, new_mention, storable_text, stored_keys
@@ -53,6 +56,7 @@ def connector(config: SourceConfig, *, env: Mapping[str, str], client: SourceCli
             matches=lambda text: matcher.first(text) is not None,
             max_seconds=config.max_seconds,
             timeout_seconds=client.options.timeout_seconds,
+            open_socket=client.connect,
         )
     if isinstance(config, HackerNewsSource):
         return HackerNewsConnector(
@@ -95,6 +99,12 @@ def connector(config: SourceConfig, *, env: Mapping[str, str], client: SourceCli
     return FeedConnector(url=params["url"], client=client)
 
 
+def reach(config: SourceConfig, env: Mapping[str, str]) -> Reach:
+    """Where the source's requests may connect: its own URLs' addresses, public ones, and private ones if it says."""
+    params = resolved(config, env)
+    return Reach.of([params[key] for key in config.url_fields if params.get(key)], allow_private=config.allow_private)
+
+
 @dataclass
 class Match:
     """An item about one brand (an item that names two brands is two matches, stored as a mention of each)."""
@@ -132,6 +142,18 @@ def _brand_finder(config: SourceConfig, brands: BrandsConfig) -> Callable[[str],
         only = [config.brands[0]]
         return lambda text: only  # a source set up for one brand: everything it finds is about that brand
     return brands.matcher_for(config.brands).matches
+
+
+def _redacted(item: Item, secrets: Mapping[str, str]) -> Item:
+    """The item without the source's secrets: a feed's relative link resolves against the feed's URL, token and all."""
+    if not secrets:
+        return item
+    return replace(
+        item,
+        text=redact(item.text, secrets),
+        url=item.url and redact(item.url, secrets),
+        author=item.author and redact(item.author, secrets),
+    )
 
 
 def _row(item: Item, brand: str, source: str, now: datetime, detector: LanguageDetector) -> MentionRow:
@@ -181,7 +203,7 @@ def poll_source(
             return report
         backoff_until = None
         try:
-            with SourceClient(options) as client:
+            with SourceClient(options, reach=reach(config, env)) as client:
                 made = connector(config, env=env, client=client, brands=brands)
                 fetch_source = made.source
                 fetch = made.fetch(cursor, now=now)
@@ -191,8 +213,10 @@ def poll_source(
             report.error = str(exc)
         except Exception as exc:  # noqa: BLE001 - a connector's bug fails this source's poll, not the others
             log.debug("source %s: unexpected failure", config.name, exc_info=exc)
-            report.error = f"unexpected {type(exc).__name__}: {exc}"[:500]
+            report.error = f"unexpected {type(exc).__name__}: {exc}"
+        secrets = referenced_values(config, env)
         if report.error is not None:
+            report.error = redact(report.error, secrets)[:500]  # cut after: a cut secret is not found
             log.warning("source %s: %s", config.name, report.error)
             if not dry_run:
                 with sessions.begin() as session:
@@ -203,7 +227,7 @@ def poll_source(
             return report
         report.fetched = len(fetch.items)
         source = fetch_source
-        unique = {item.external_id: item for item in fetch.items}  # a page may repeat an item
+        unique = {item.external_id: _redacted(item, secrets) for item in fetch.items}  # a page may repeat an item
         brands_of = _brand_finder(config, brands)
         for item in unique.values():
             report.matches.extend(Match(item, brand) for brand in brands_of(item.text))

@@ -1,10 +1,11 @@
 """A feed server on loopback, as feedparser's own test harness serves its corpus (../shared/sources/rss/
 feedparser-v6.0.14/excerpts/runtests.py_loopback_server_L66-150.py): each path's body and headers, 304 when
 If-None-Match or If-Modified-Since match the path's ETag or Last-Modified; plus the failures a poll must survive
-(429 with Retry-After, 5xx, an answer that never comes, a body without end)."""
+(429 with Retry-After, 5xx, an answer that never comes, a body without end, an answer that trickles in)."""
 
 from __future__ import annotations
 
+import itertools
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -28,6 +29,9 @@ class Route:
     last_modified: str | None = None
     delay: float = 0.0  # seconds before the answer
     endless: bool = False  # chunked, without end
+    # Seconds between the bytes of the answer: all of it (status line, headers, body) one byte at a time, or with
+    # ``endless``, the headers at once and then a chunked body of spaces, one byte a chunk, that never ends.
+    drip: float = 0.0
     # Answers computed from the request (a fake API): (status, headers, body).
     handler: Callable[[Seen], tuple[int, dict[str, str], bytes]] | None = None
 
@@ -36,6 +40,8 @@ class FeedServer:
     def __init__(self) -> None:
         self.routes: dict[str, Route] = {}
         self.requests: list[Seen] = []
+        self.dripping = 0  # answers trickling out now
+        self._count = threading.Lock()
         self._closing = threading.Event()
         server = self
 
@@ -57,6 +63,9 @@ class FeedServer:
                     return
                 if route.delay:
                     server._closing.wait(route.delay)
+                if route.drip:
+                    self._drip(route)
+                    return
                 if route.endless:
                     self._endless()
                     return
@@ -92,6 +101,32 @@ class FeedServer:
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
                 self.wfile.write(body)
+
+            def _drip(self, route: Route) -> None:
+                if route.endless:
+                    head = b"HTTP/1.1 200 OK\r\nContent-Type: application/rss+xml\r\nTransfer-Encoding: chunked\r\n\r\n"
+                    self.wfile.write(head)
+                    slow = itertools.repeat(b"1\r\n \r\n")  # a chunk of one byte
+                else:
+                    head = (
+                        f"HTTP/1.1 {route.status} OK\r\nContent-Type: application/rss+xml\r\n"
+                        f"Content-Length: {len(route.body)}\r\n\r\n"
+                    ).encode()
+                    slow = (bytes([byte]) for byte in head + route.body)
+                with server._count:
+                    server.dripping += 1
+                try:
+                    for piece in slow:
+                        self.wfile.write(piece)
+                        self.wfile.flush()
+                        if server._closing.wait(route.drip):
+                            break
+                except (BrokenPipeError, ConnectionResetError):
+                    pass
+                finally:
+                    with server._count:
+                        server.dripping -= 1
+                self.close_connection = True
 
             def _endless(self) -> None:
                 self.send_response(200)

@@ -32,11 +32,11 @@ def test_list_poll_and_dry_run(tmp_path: Path, db_url: str, feeds: FeedServer, m
         brands_with(
             f"  - {{name: tech, type: feed, url: '{feeds.url}/tech.xml', interval_minutes: 5}}\n",
             f"  - {{name: down, type: feed, url: '{feeds.url}/down.xml', brands: [acme]}}\n",
-            f"  - {{name: keyed, type: feed, url: '{feeds.url}/k.xml?key=${{BP_TEST_KEY}}'}}\n",
+            f"  - {{name: keyed, type: feed, url: '{feeds.url}/k.xml?key=${{BRANDPULSE_SOURCE_TEST_KEY}}'}}\n",
         ),
     )
     env = {"BRANDPULSE_BRANDS_FILE": str(brands)}
-    monkeypatch.delenv("BP_TEST_KEY", raising=False)
+    monkeypatch.delenv("BRANDPULSE_SOURCE_TEST_KEY", raising=False)
 
     dry = run_cli(monkeypatch, db_url, "sources", "poll", "tech", "--dry-run", **env)
     assert dry.exit_code == 0, dry.output
@@ -62,7 +62,7 @@ def test_list_poll_and_dry_run(tmp_path: Path, db_url: str, feeds: FeedServer, m
     assert down[4] == "never" and down[5].endswith("127.0.0.1 answered HTTP 500") and down[3] == "acme"
     assert (
         keyed[4] == "never"
-        and keyed[8] == "source keyed: url refers to ${BP_TEST_KEY}, which is not set in the environment"
+        and keyed[8] == "source keyed: url refers to ${BRANDPULSE_SOURCE_TEST_KEY}, which is not set in the environment"
     )
 
 

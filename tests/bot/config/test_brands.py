@@ -91,7 +91,7 @@ sources:
     url: "https://news.google.com/rss/search?q=acme&hl=en-US"
     interval_minutes: 30
     brands: [acme]
-  - {name: tech, type: feed, url: "https://feeds.example/tech.xml?token=${FEED_TOKEN}"}
+  - {name: tech, type: feed, url: "https://feeds.example/tech.xml?token=${BRANDPULSE_SOURCE_FEED_TOKEN}"}
 """
 )
 

@@ -29,7 +29,7 @@ def server() -> Iterator[FeedServer]:
 
 def source(url: str, handle: str = "brand.example.com") -> str:
     return (
-        f"  - {{name: sky, type: bluesky, query: acmephone, handle: {handle}, app_password: '${{BSKY_APP_PASSWORD}}',"
+        f"  - {{name: sky, type: bluesky, query: acmephone, handle: {handle}, app_password: '${{BRANDPULSE_SOURCE_BSKY_APP_PASSWORD}}',"
         f" service: '{url}'}}\n"
     )
 
@@ -41,7 +41,7 @@ def test_search_signs_in_pages_refreshes_and_resumes(tmp_path: Path, db_url: str
     fake.post("3kold", NOW - timedelta(days=3), "acmephone long ago")
     url = fake.install(server)
     ctx = job_context(tmp_path, db_url, brands=brands_with(source(url)))
-    ctx.env = {"BSKY_APP_PASSWORD": fake.password}
+    ctx.env = {"BRANDPULSE_SOURCE_BSKY_APP_PASSWORD": fake.password}
     first = poll(ctx, "sky")
     assert (first.error, first.fetched, first.added) == (None, 150, 150)
     asked = [parse_qs(urlsplit(r.path).query) for r in server.requests_to(SEARCH)]
@@ -78,10 +78,10 @@ def test_a_refused_refresh_opens_a_new_session_and_a_wrong_password_is_the_error
     fake.post("3k1", NOW - timedelta(minutes=5), "acmephone")
     url = fake.install(server)
     ctx = job_context(tmp_path, db_url, brands=brands_with(source(url, handle="other.example.com")))
-    ctx.env = {"BSKY_APP_PASSWORD": fake.password}
+    ctx.env = {"BRANDPULSE_SOURCE_BSKY_APP_PASSWORD": fake.password}
     assert poll(ctx, "sky").error == "127.0.0.1 refused the handle or app password (127.0.0.1 answered HTTP 401)"
     ctx = job_context(tmp_path, db_url, brands=brands_with(source(url)))
-    ctx.env = {"BSKY_APP_PASSWORD": fake.password}
+    ctx.env = {"BRANDPULSE_SOURCE_BSKY_APP_PASSWORD": fake.password}
     assert poll(ctx, "sky").added == 1
     fake.expired.add("access-1")
     fake._issued.clear()  # the refresh token is no longer valid either (and the old access token is gone)
@@ -96,7 +96,7 @@ def test_an_exhausted_rate_limit_waits_for_its_reset(tmp_path: Path, db_url: str
     fake.post("3k1", NOW - timedelta(minutes=5), "acmephone")
     url = fake.install(server)
     ctx = job_context(tmp_path, db_url, brands=brands_with(source(url)))
-    ctx.env = {"BSKY_APP_PASSWORD": fake.password}
+    ctx.env = {"BRANDPULSE_SOURCE_BSKY_APP_PASSWORD": fake.password}
     assert poll(ctx, "sky").added == 1
     with ctx.sessions() as session:
         state = session.get(SourceState, "sky")

@@ -37,13 +37,18 @@ def _mastodon(server: FeedServer) -> tuple[str, str, str, dict[str, str]]:
 
 def _reddit(server: FeedServer) -> tuple[str, str, str, dict[str, str]]:
     fake = FakeReddit()
-    return "red", test_reddit.source(fake.install(server)), "/search", {"REDDIT_SECRET": fake.client_secret}
+    return (
+        "red",
+        test_reddit.source(fake.install(server)),
+        "/search",
+        {"BRANDPULSE_SOURCE_REDDIT_SECRET": fake.client_secret},
+    )
 
 
 def _bluesky(server: FeedServer) -> tuple[str, str, str, dict[str, str]]:
     fake = FakeBluesky()
     url = fake.install(server)
-    return "sky", test_bluesky.source(url), test_bluesky.SEARCH, {"BSKY_APP_PASSWORD": fake.password}
+    return "sky", test_bluesky.source(url), test_bluesky.SEARCH, {"BRANDPULSE_SOURCE_BSKY_APP_PASSWORD": fake.password}
 
 
 CONNECTORS: dict[str, Callable[[FeedServer], tuple[str, str, str, dict[str, str]]]] = {

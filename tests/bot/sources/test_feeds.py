@@ -147,10 +147,10 @@ def test_a_google_news_search_feed_gives_plain_text_and_ids_without_the_feeds_qu
         tmp_path,
         db_url,
         brands=brands_with(
-            f"  - {{name: gnews, type: feed, url: '{feeds.url}/rss/search?q=acmephone&key=${{NEWS_KEY}}'}}\n"
+            f"  - {{name: gnews, type: feed, url: '{feeds.url}/rss/search?q=acmephone&key=${{BRANDPULSE_SOURCE_NEWS_KEY}}'}}\n"
         ),
     )
-    ctx.env = {"NEWS_KEY": "s3cret-key"}
+    ctx.env = {"BRANDPULSE_SOURCE_NEWS_KEY": "s3cret-key"}
     assert poll(ctx, "gnews").added == 1
     assert feeds.requests_to("/rss/search")[0].path.endswith("key=s3cret-key")
     (mention,) = stored(ctx)
@@ -161,11 +161,17 @@ def test_a_google_news_search_feed_gives_plain_text_and_ids_without_the_feeds_qu
 
 def test_an_unset_variable_is_the_sources_error_not_a_crash(tmp_path: Path, db_url: str, feeds: FeedServer) -> None:
     ctx = job_context(
-        tmp_path, db_url, brands=brands_with(f"  - {{name: gnews, type: feed, url: '{feeds.url}/x?k=${{NEWS_KEY}}'}}\n")
+        tmp_path,
+        db_url,
+        brands=brands_with(
+            f"  - {{name: gnews, type: feed, url: '{feeds.url}/x?k=${{BRANDPULSE_SOURCE_NEWS_KEY}}'}}\n"
+        ),
     )
     ctx.env = {}
     report = poll(ctx, "gnews")
-    assert report.error == "source gnews: url refers to ${NEWS_KEY}, which is not set in the environment"
+    assert (
+        report.error == "source gnews: url refers to ${BRANDPULSE_SOURCE_NEWS_KEY}, which is not set in the environment"
+    )
     assert feeds.requests == [] and state(ctx, "gnews").errors_total == 1
 
 

@@ -101,8 +101,10 @@ def test_a_feed_that_needs_a_token_and_one_that_is_disabled(tmp_path: Path, db_u
     url = fake.install(server)
     anonymous = job_context(tmp_path, db_url, brands=brands_with(hashtag_source(url)))
     assert poll(anonymous, "masto").error == "127.0.0.1 answered HTTP 401"
-    ctx = job_context(tmp_path, db_url, brands=brands_with(hashtag_source(url, token="${MASTO_TOKEN}")))
-    ctx.env = {"MASTO_TOKEN": fake.token}
+    ctx = job_context(
+        tmp_path, db_url, brands=brands_with(hashtag_source(url, token="${BRANDPULSE_SOURCE_MASTODON_TOKEN}"))
+    )
+    ctx.env = {"BRANDPULSE_SOURCE_MASTODON_TOKEN": fake.token}
     assert poll(ctx, "masto", now=NOW + timedelta(minutes=1)).added == 1
     fake.access = "disabled"  # 4.5.0+: a disabled feed is an empty list, not an error
     fake.post(2, NOW, "acmephone again")
@@ -115,11 +117,11 @@ def test_search_with_a_token_finds_posts_by_their_text(tmp_path: Path, db_url: s
     fake.post(1, NOW - timedelta(minutes=3), "my acmephone screen cracked", tags=("phones",))
     fake.post(2, NOW - timedelta(minutes=2), "nothing to see", tags=("phones",))
     url = fake.install(server)
-    search = f"  - {{name: masto, type: mastodon, instance: '{url}', query: acmephone, token: '${{MASTO_TOKEN}}'}}\n"
+    search = f"  - {{name: masto, type: mastodon, instance: '{url}', query: acmephone, token: '${{BRANDPULSE_SOURCE_MASTODON_TOKEN}}'}}\n"
     ctx = job_context(tmp_path, db_url, brands=brands_with(search))
-    ctx.env = {"MASTO_TOKEN": "wrong"}
+    ctx.env = {"BRANDPULSE_SOURCE_MASTODON_TOKEN": "wrong"}
     assert poll(ctx, "masto").error == "127.0.0.1 answered HTTP 401"
-    ctx.env = {"MASTO_TOKEN": fake.token}
+    ctx.env = {"BRANDPULSE_SOURCE_MASTODON_TOKEN": fake.token}
     report = poll(ctx, "masto", now=NOW + timedelta(minutes=1))
     assert (report.error, report.added) == (None, 1)
     assert [m.text for m in stored(ctx).values()] == ["my acmephone screen cracked"]
@@ -144,7 +146,10 @@ def test_a_next_page_on_another_host_is_refused(tmp_path: Path, db_url: str, ser
     ("source", "expected"),
     [
         ("instance: 'https://m.example', query: acme", "a Mastodon search needs a token"),
-        ("instance: 'https://m.example', hashtag: acme, query: acme, token: '${T}'", "give either hashtag"),
+        (
+            "instance: 'https://m.example', hashtag: acme, query: acme, token: '${BRANDPULSE_SOURCE_T}'",
+            "give either hashtag",
+        ),
         ("instance: 'https://m.example', hashtag: acme, token: 'abc123'", "write the credential as a ${VARIABLE}"),
         ("instance: 'https://m.example', hashtag: '#acme'", "hashtag: expected a hashtag without its '#'"),
     ],

@@ -33,7 +33,7 @@ def server() -> Iterator[FeedServer]:
 
 def source(url: str, *, query: str = "praw", extra: str = "") -> str:
     return (
-        f"  - {{name: red, type: reddit, query: '{query}', client_id: app-id, client_secret: '${{REDDIT_SECRET}}',"
+        f"  - {{name: red, type: reddit, query: '{query}', client_id: app-id, client_secret: '${{BRANDPULSE_SOURCE_REDDIT_SECRET}}',"
         f" user_agent: '{UA}', token_url: '{url}/api/v1/access_token', api_url: '{url}', brands: [acme]{extra}}}\n"
     )
 
@@ -46,7 +46,7 @@ def test_posts_are_fetched_with_an_app_token_and_resumed_from_the_newest_seen(
     matching = [p for p in fake.posts if "praw" in f"{p['title']} {p['selftext']}".lower()]
     url = fake.install(server)
     ctx = job_context(tmp_path, db_url, brands=brands_with(source(url)))
-    ctx.env = {"REDDIT_SECRET": fake.client_secret}
+    ctx.env = {"BRANDPULSE_SOURCE_REDDIT_SECRET": fake.client_secret}
     caplog.set_level("DEBUG")
     first = poll(ctx, "red")
     assert (first.error, first.fetched, first.added) == (None, len(matching), len(matching))
@@ -95,7 +95,7 @@ def test_a_deep_backlog_pages_with_after_up_to_ten_pages(tmp_path: Path, db_url:
     ]
     url = fake.install(server)
     ctx = job_context(tmp_path, db_url, brands=brands_with(source(url)))
-    ctx.env = {"REDDIT_SECRET": fake.client_secret}
+    ctx.env = {"BRANDPULSE_SOURCE_REDDIT_SECRET": fake.client_secret}
     assert poll(ctx, "red").added == 1000
     afters = [parse_qs(urlsplit(r.path).query).get("after") for r in server.requests_to("/search")]
     assert afters[0] is None and afters[1:] == [[f"t3_b{99 + 100 * k}"] for k in range(9)]
@@ -106,10 +106,10 @@ def test_wrong_credentials_limits_and_a_subreddit(tmp_path: Path, db_url: str, s
     fake.load_recorded(newest=NOW - timedelta(minutes=1))
     url = fake.install(server)
     ctx = job_context(tmp_path, db_url, brands=brands_with(source(url, extra=", subreddit: redditdev")))
-    ctx.env = {"REDDIT_SECRET": "wrong"}
+    ctx.env = {"BRANDPULSE_SOURCE_REDDIT_SECRET": "wrong"}
     refused = poll(ctx, "red")
     assert refused.error == "127.0.0.1 refused the client id or secret (127.0.0.1 answered HTTP 401)"
-    ctx.env = {"REDDIT_SECRET": fake.client_secret}
+    ctx.env = {"BRANDPULSE_SOURCE_REDDIT_SECRET": fake.client_secret}
     report = poll(ctx, "red", now=NOW + timedelta(minutes=1))
     assert report.error is None and report.added > 0
     with ctx.sessions() as session:
