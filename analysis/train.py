@@ -25,6 +25,7 @@ from analysis.batching import pad_batch
 from analysis.data import LabelledSet
 from analysis.errors import ModelUnavailable
 from analysis.fast_path import native_bfloat16
+from analysis.files import check_model_files
 from analysis.labels import LABELS, map_model_labels
 from analysis.metrics import Evaluation, evaluate
 from analysis.options import METADATA_FILE
@@ -109,7 +110,10 @@ def _load_base(config: TrainConfig) -> tuple[Any, Any, list[str]]:
     """The base model with a 3-class head, its tokenizer, and the label of each output index."""
     from transformers import AutoConfig, AutoModelForSequenceClassification, AutoTokenizer
 
+    local = Path(config.base).expanduser()
     try:
+        if local.is_dir():
+            check_model_files(local)
         base_config = AutoConfig.from_pretrained(config.base)
         tokenizer = AutoTokenizer.from_pretrained(config.base)
         try:
