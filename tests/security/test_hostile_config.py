@@ -1,6 +1,6 @@
-"""Hostile configuration files: a FIFO or a device (behind a symlink) where a brands file, a secret or an env file
-should be, oversized files and deeply nested JSON are refused with a clear message, never waited on or read
-without end."""
+"""Hostile configuration files: a YAML alias bomb, deep nesting, a FIFO or a device (behind a symlink) where a
+brands file, a secret or an env file should be, oversized files and deeply nested JSON are refused with a clear
+message, never expanded, waited on or read without end."""
 
 from __future__ import annotations
 
@@ -11,16 +11,39 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from analysis.files import CONFIG_MAX_BYTES, JSON_MAX_DEPTH, TooDeep, UnsafeFile, parse_json, read_limited
 from bot.config.brands import BRANDS_FILE_MAX_BYTES, load_brands
 from bot.config.settings import ENV_FILE_MAX_BYTES, SECRET_FILE_MAX_BYTES, load_settings
+from bot.config.yaml_file import YAML_MAX_DEPTH, YAML_MAX_NODES, BoundedLoader, load_yaml
 from bot.errors import ConfigError
+from tests.support.cli import run_cli
 
 GOOD = """brands:
   - name: acme
     keywords: [acmephone]
 """
+
+
+def billion_laughs(levels: int = 9) -> str:
+    """The classic: each list holds nine aliases to the previous one, so 9**levels strings in about 2 KB."""
+    lines = ['a0: &a0 ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
+    for level in range(1, levels):
+        lines.append(f"a{level}: &a{level} [" + ",".join([f"*a{level - 1}"] * 9) + "]")
+    return GOOD + "\n".join(lines) + "\n"
+
+
+def merge_bomb(levels: int = 12) -> str:
+    """The same with merge keys: each mapping merges the previous one under four new names."""
+    lines = ["m0: &m0 {k: v}"]
+    for level in range(1, levels):
+        previous = f"*m{level - 1}"
+        lines.append(
+            f"m{level}: &m{level} {{a{level}: {previous}, b{level}: {previous}, c{level}: {previous}, "
+            f"d{level}: {previous}}}"
+        )
+    return GOOD + "\n".join(lines) + "\n"
 
 
 def finishes(call: Callable[[], Any], timeout: float = 60.0) -> Any:
@@ -41,6 +64,86 @@ def finishes(call: Callable[[], Any], timeout: float = 60.0) -> Any:
     if "error" in outcome:
         raise outcome["error"]
     return outcome.get("value")
+
+
+def test_the_issues_alias_bomb_in_the_brands_file_is_refused_by_config_check(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    bomb = tmp_path / "brands.yml"
+    bomb.write_text(billion_laughs(), encoding="utf-8")
+    assert bomb.stat().st_size < 2048  # the issue's 2 KB
+    result = finishes(lambda: run_cli(monkeypatch, "sqlite://", "config", "check", str(bomb)))
+    assert result.exit_code == 2, result.output
+    assert "invalid YAML: more than 200,000 nodes once aliases are expanded" in result.output
+    # Where the budget ran out: the sixth list (9**6 strings), on line 9.
+    assert "line 9, column 5: invalid YAML" in result.output
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        (merge_bomb(), "more than 200,000 nodes once aliases are expanded"),
+        (GOOD + "x: " + "[" * 40 + "]" * 40 + "\n", f"nested deeper than {YAML_MAX_DEPTH} levels"),
+        (GOOD + "x: &x [a, *x]\n", "an alias refers to a node that contains it"),
+        (GOOD + "x: &x {a: *x}\n", "an alias refers to a node that contains it"),
+    ],
+    ids=["merge-key bomb", "deep nesting", "recursive list", "recursive mapping"],
+)
+def test_other_yaml_bombs_are_refused(tmp_path: Path, text: str, problem: str) -> None:
+    path = tmp_path / "brands.yml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(ConfigError, match="invalid YAML: " + problem):
+        finishes(lambda: load_brands(path))
+
+
+def test_aliases_within_the_budget_still_work(tmp_path: Path) -> None:
+    path = tmp_path / "brands.yml"
+    path.write_text(
+        """
+brands:
+  - {name: acme, keywords: &words [acmephone, acmepad], alerts: &alerts {channel: "#alerts", min_volume: 30}}
+  - {name: initech, keywords: *words, alerts: {<<: *alerts, min_volume: 5}}
+""",
+        encoding="utf-8",
+    )
+    config = load_brands(path)
+    initech = config.brand("initech")
+    assert initech is not None and initech.keywords == ["acmephone", "acmepad"]
+    assert initech.alerts is not None and (initech.alerts.channel, initech.alerts.min_volume) == ("#alerts", 5)
+
+
+def _expanded(text: str) -> int:
+    loader = BoundedLoader(text)
+    try:
+        node = loader.get_single_node()
+        return loader.sizes[id(node)]
+    finally:
+        loader.dispose()
+
+
+def test_the_node_budget_holds_on_both_sides() -> None:
+    """``YAML_MAX_NODES`` nodes pass, one more does not: a list of 1,000 strings (1,001 nodes) and a list of
+    aliases to it, sized to land on the limit."""
+
+    def document(aliases: int, extra: int) -> str:
+        # {a: [1000 strings], b: [aliases * *a, extra strings]}: 1 + (1 + 1001) + (1 + 1 + aliases * 1001 + extra)
+        strings = ",".join(["s"] * 1000)
+        return f"a: &a [{strings}]\nb: [{','.join(['*a'] * aliases + ['s'] * extra)}]\n"
+
+    aliases = (YAML_MAX_NODES - 1005) // 1001
+    extra = YAML_MAX_NODES - (1005 + aliases * 1001)
+    at_limit = document(aliases, extra)
+    assert _expanded(at_limit) == YAML_MAX_NODES
+    assert len(load_yaml(at_limit)["b"]) == aliases + extra
+    with pytest.raises(yaml.YAMLError, match="more than 200,000 nodes"):
+        load_yaml(document(aliases, extra + 1))
+
+
+def test_the_depth_limit_holds_on_both_sides() -> None:
+    # The depth counts every node: YAML_MAX_DEPTH - 1 lists and the scalar inside them.
+    assert load_yaml("[" * (YAML_MAX_DEPTH - 1) + "x" + "]" * (YAML_MAX_DEPTH - 1)) is not None
+    with pytest.raises(yaml.YAMLError, match=f"nested deeper than {YAML_MAX_DEPTH} levels"):
+        load_yaml("[" * YAML_MAX_DEPTH + "x" + "]" * YAML_MAX_DEPTH)
 
 
 @pytest.mark.skipif(not Path("/dev/zero").exists(), reason="needs /dev/zero")
@@ -123,6 +226,65 @@ def test_json_depth_limit_holds_on_both_sides() -> None:
     # Far beyond Python's recursion limit: refused before json.loads could overflow.
     with pytest.raises(TooDeep):
         parse_json('{"a":' * 100_000 + "1" + "}" * 100_000)
+
+
+def test_a_running_serve_refuses_hostile_brands_files_and_keeps_answering_its_health_check(tmp_path: Path) -> None:
+    """The reload in a running ``serve``: the alias bomb and a symlink to /dev/zero are refused (said once in the
+    ops channel each), the health check answers all along, and the last good version stays in use."""
+    import httpx
+
+    from bot.runtime.context import AppContext
+    from bot.runtime.server import Server
+    from tests.support.fake_slack import FakeSlack
+    from tests.support.net import free_port
+    from tests.support.slack import BOT_TOKEN, SIGNING_SECRET
+
+    brands = tmp_path / "brands.yml"
+    brands.write_text(GOOD, encoding="utf-8")
+    with FakeSlack() as fake:
+        settings = load_settings(
+            env_file=None,
+            database_url=f"sqlite:///{tmp_path / 'reload.db'}",
+            brands_file=brands,
+            brands_reload_seconds=0.1,
+            ops_channel="#ops",
+            slack_bot_token=BOT_TOKEN,
+            slack_signing_secret=SIGNING_SECRET,
+            slack_api_url=fake.api_url,
+            http_port=free_port(),
+            metrics_port=free_port(),
+        )
+        server = Server(AppContext(settings), load_model=False)
+        server.start()
+        try:
+            assert server.http is not None and server.pipeline is not None
+            health = f"http://127.0.0.1:{server.http.port}/healthz"
+
+            def ops_posts() -> list[str]:
+                return [
+                    str(c.params["blocks"]) for c in fake.calls_to("chat.postMessage") if c.params["channel"] == "#ops"
+                ]
+
+            def refused(expected: str, count: int) -> None:
+                # Each look at the hostile file is a fraction of a second; the health check answers in between.
+                while len(ops_posts()) < count:
+                    answer = httpx.get(health, timeout=30)
+                    assert answer.status_code == 200, answer.text
+                assert expected in ops_posts()[count - 1]
+
+            draft = tmp_path / "draft.yml"
+            draft.write_text(billion_laughs(), encoding="utf-8")
+            draft.replace(brands)
+            finishes(lambda: refused("more than 200,000 nodes once aliases are expanded", 1), timeout=120)
+
+            if Path("/dev/zero").exists():
+                brands.unlink()
+                brands.symlink_to("/dev/zero")
+                finishes(lambda: refused("not a regular file (a device)", 2), timeout=120)
+            assert server.app.brands.names == ["acme"]  # the last good version
+            assert httpx.get(health, timeout=30).status_code == 200
+        finally:
+            server.stop()
 
 
 def test_the_env_file_size_cap_holds_on_both_sides(tmp_path: Path) -> None:
