@@ -17,6 +17,7 @@ from analysis.hub import hub_reachable, offline
 from analysis.labels import map_model_labels
 from analysis.model import LoadReport, SentimentModel
 from analysis.options import METADATA_FILE, InferenceOptions
+from analysis.versions import version_name_problem
 
 log = logging.getLogger(__name__)
 
@@ -130,9 +131,12 @@ def _model_name(source: str, config: Any) -> str:
         metadata = local / METADATA_FILE
         if metadata.exists():
             try:
-                return str(load_json(metadata)["version"])
+                version = str(load_json(metadata)["version"])
             except (ValueError, KeyError, TypeError, OSError):
-                pass
+                version = ""
+            # A name that is no version name (copied from elsewhere) does not name the model's predictions.
+            if version_name_problem(version) is None:
+                return version
         return local.resolve().name
     commit = getattr(config, "_commit_hash", None)
     return f"{source}@{commit[:8]}" if commit else source

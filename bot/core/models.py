@@ -19,6 +19,7 @@ from analysis.errors import ModelUnavailable
 from analysis.files import check_model_files, load_json
 from analysis.options import METADATA_FILE
 from analysis.routing import ACTIVE, Routes
+from analysis.versions import version_name_problem
 from bot.errors import UsageError
 from storage.models import ModelActivation, ModelVersion
 from storage.registry import (
@@ -104,6 +105,17 @@ def route_source(sessions: sessionmaker[Session], source: str) -> str:
     return entry.path
 
 
+def version_taken(sessions: sessionmaker[Session], version: str) -> bool:
+    """Whether a version of that name is registered (a database not created yet has none)."""
+    try:
+        with sessions() as session:
+            return model_version(session=session, version=version) is not None
+    except (OperationalError, ProgrammingError) as exc:
+        if any(m in str(exc) for m in ("no such table", "does not exist")):
+            return False
+        raise
+
+
 def _known(session: Session, version: str) -> ModelVersion:
     entry = model_version(session=session, version=version)
     if entry is None:
@@ -181,6 +193,10 @@ def register(sessions: sessionmaker[Session], path: Path, *, at: datetime) -> Mo
         raise UsageError(f"{path} cannot be used: {exc}") from None
     metadata = _metadata(path)
     version = str(metadata.get("version") or path.name)
+    problem = version_name_problem(version)
+    if problem is not None:
+        where = f"the version in {path / METADATA_FILE}" if metadata.get("version") else "the directory's name"
+        raise UsageError(f"{problem}; change {where}")
     with sessions.begin() as session:
         if model_version(session=session, version=version) is not None:
             raise UsageError(f"a version named {version} is registered already")

@@ -14,10 +14,11 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from analysis.data import LabelledSet, load_labelled
 from analysis.prediction import Classifier
+from analysis.versions import version_name_problem
 from bot.config.settings import Settings
 from bot.core.evaluation import Scored, record, score
 from bot.core.labels import pool
-from bot.core.models import ModelChoice, promote
+from bot.core.models import ModelChoice, promote, version_taken
 from bot.core.retrain import RetrainData, Scores, Verdict, judge, retrain_data
 from bot.errors import USER_ERRORS, UsageError
 from bot.jobs.deps import Idle, JobContext
@@ -109,13 +110,18 @@ def plan_retrain(
             "(BRANDPULSE_RETRAIN_BASE_DATA or --train)"
         )
     versioned = _VERSIONED.match(active.version or "")
+    # The candidate takes the active version's prefix when that makes version names (a version registered before
+    # names were checked may not), else the default one.
+    prefix = versioned.group("name") if versioned else "sentiment"
+    if version_name_problem(f"{prefix}-v1") is not None:
+        prefix = "sentiment"
     return RetrainPlan(
         base=options.base or active.source,
         active=active,
         data=data,
         margin=options.margin if options.margin is not None else settings.retrain_margin,
         holdout=holdout,
-        name=versioned.group("name") if versioned else "sentiment",
+        name=prefix,
         training={
             "epochs": options.epochs or settings.retrain_epochs,
             "max_steps": options.max_steps or settings.retrain_max_steps,
@@ -301,13 +307,21 @@ def execute(
     return outcome
 
 
-def trainer(settings: Settings) -> Train:
-    """Fine-tuning without a progress bar, into BRANDPULSE_MODELS_DIR: a retrain run by a job."""
+def trainer(settings: Settings, sessions: sessionmaker[Session]) -> Train:
+    """Fine-tuning without a progress bar, into BRANDPULSE_MODELS_DIR, under a name no registered version has: a
+    retrain run by a job."""
 
     def run(config: Any, train_set: LabelledSet, validation_set: LabelledSet, name: str) -> TrainResult:
         from analysis.train import train
 
-        return train(config, train_set, validation_set, output_root=settings.models_dir, name=name)
+        return train(
+            config,
+            train_set,
+            validation_set,
+            output_root=settings.models_dir,
+            name=name,
+            taken=lambda version: version_taken(sessions, version),
+        )
 
     return run
 
@@ -337,7 +351,7 @@ def run_queued(ctx: JobContext, now: datetime) -> str:
             reason=request.reason,
             choice=ctx.model_choice(),
             load=ctx.load_model,
-            train=trainer(settings),
+            train=trainer(settings, ctx.sessions),
             queued=ctx.queued,
         )
     except USER_ERRORS as exc:
