@@ -16,6 +16,7 @@ from analysis.data import LabelledSet
 from analysis.errors import InvalidName
 from analysis.train import TrainConfig, _inside, next_version, train
 from analysis.versions import check_version_name
+from bot.slack.views.models import gate_message
 from storage.db import make_engine, make_sessionmaker
 from storage.models import GateDecision, ModelVersion, OutboxMessage
 from storage.registry import activate, register_model
@@ -109,6 +110,22 @@ def test_the_next_version_skips_names_taken_elsewhere(tmp_path: Path) -> None:
     assert next_version(root, "a[b]") == "a[b]-v6"
 
 
+def test_the_gate_message_escapes_names_and_reasons() -> None:
+    brief = {"n": 1, "accuracy": 1.0, "macro_f1": 1.0, "macro_recall": 1.0}
+    figures = {
+        "candidate": {"version": "<!channel>", "validation": brief, "holdout": None},
+        "active": {"version": "<!here>", "validation": brief, "holdout": None},
+        "data": {"train": {"n": 1}, "base_n": 1, "pool_train_n": 0, "validation": {"source": "<!subteam^S1>", "n": 1}},
+        "requested_by": "<@U1>",
+    }
+    message = gate_message("<!channel>", "<!here>", False, "refused because <!everyone>", {**figures})
+    # The header is plain text, where Slack shows markup literally; every mrkdwn text is escaped.
+    shown = json.dumps([message["text"], message["blocks"][1:]])
+    for markup in ("<!channel>", "<!here>", "<!everyone>", "<!subteam^S1>", "<@U1>"):
+        assert markup not in shown
+    assert "&lt;!channel&gt;" in message["text"] and "&lt;!everyone&gt;" in message["text"]
+
+
 # --- retrains ---------------------------------------------------------------------------------------------------
 
 
@@ -171,7 +188,7 @@ def test_a_retrain_from_a_version_named_like_a_path_writes_inside_the_models_fol
     assert Path(candidate.path).parent == (tmp_path / "models").resolve()
 
 
-def test_a_retrain_from_a_version_named_with_slack_markup_makes_a_plain_candidate_name(
+def test_a_retrain_from_a_version_named_with_slack_markup_pings_nobody(
     monkeypatch: pytest.MonkeyPatch, db_url: str, tmp_path: Path, tiny_model: Path, data: dict[str, Path]
 ) -> None:
     run_cli(monkeypatch, db_url, "models", "list")
