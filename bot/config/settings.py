@@ -167,6 +167,24 @@ class Settings(BaseSettings):
     retrain_margin: float = Field(
         default=0.01, ge=0, le=1, description="Validation macro-recall a candidate may lose against the active model."
     )
+    retrain_class_margin: float = Field(
+        default=0.05,
+        ge=0,
+        le=1,
+        description="Recall of any one class, on the validation set and on the held-back pool, that a candidate may "
+        "lose against the active model.",
+    )
+    gate_probes: Path | None = Field(
+        default=None,
+        description="Labelled JSONL/CSV file of probe texts the team keeps, with the labels they must keep: the "
+        "retrain gate refuses a candidate that gets wrong those the active model gets right.",
+    )
+    gate_probe_tolerance: float = Field(
+        default=0.0,
+        ge=0,
+        le=1,
+        description="Share of the probes the active model labels right that a candidate may label wrong (0: none).",
+    )
     retrain_epochs: int = Field(default=1, ge=1, le=100, description="Epochs of a retrain (from the active model).")
     retrain_max_steps: int | None = Field(default=None, ge=1, description="Stop a retrain after this many steps.")
     retention_days: int | None = Field(
