@@ -119,9 +119,10 @@ def load_json(path: Path, *, limit: int = CONFIG_MAX_BYTES, max_depth: int = JSO
 
 
 def check_model_files(directory: Path) -> None:
-    """Raise UnsafeFile or ValueError unless every entry of a model directory is a regular file or a folder, and its
-    JSON files that brandpulse and transformers parse are within the limits. Weights and tokenizers may be large;
-    they must only be files (a FIFO or a device among them would hang whatever reads it)."""
+    """Raise UnsafeFile (an OSError) or ValueError unless every entry of a model directory is a regular file or a
+    folder, and the JSON files that brandpulse and transformers parse are UTF-8 within the size and depth limits.
+    Weights and tokenizers may be large; they must only be files (a FIFO or a device among them would hang whatever
+    reads it)."""
     with os.scandir(directory) as entries:
         paths = [Path(entry.path) for entry in entries]
     for path in paths:
@@ -133,8 +134,6 @@ def check_model_files(directory: Path) -> None:
             _refuse_irregular(path, mode)
     for name in MODEL_JSON_FILES:
         path = directory / name
-        if path.exists():
-            try:
-                load_json(path)
-            except ValueError as exc:
-                raise ValueError(f"{path}: {exc}") from None
+        # Bounded and shallow enough to parse; whether it is a usable configuration is for its readers to say.
+        if path.exists() and json_depth(read_text_limited(path, limit=CONFIG_MAX_BYTES)) > JSON_MAX_DEPTH:
+            raise TooDeep(f"{path}: nested deeper than {JSON_MAX_DEPTH} levels")
