@@ -79,7 +79,7 @@ def test_a_pool_that_calls_every_refund_scam_positive_is_refused_by_the_probes(
     imported = run_cli(monkeypatch, db_url, "labels", "import", str(poison), "--source", "campaign")
     assert imported.exit_code == 0, imported.output
     args = ["retrain", "--train", str(trained["base"]), "--validation", str(trained["validation"])]
-    result = run_cli(monkeypatch, db_url, *args, "--epochs", "3", *QUICK, BRANDPULSE_GATE_PROBES=str(trained["probes"]))
+    result = run_cli(monkeypatch, db_url, *args, "--epochs", "4", *QUICK, BRANDPULSE_GATE_PROBES=str(trained["probes"]))
     assert result.exit_code == 0, result.output
     assert "sentiment-v2: refused (the candidate gets wrong " in result.stdout, result.stdout
     [decision] = _decisions(db_url)
