@@ -17,3 +17,7 @@ class ModelUnavailable(AnalysisError):
 
 class DataError(AnalysisError):
     """A labelled data set cannot be read or mapped onto negative / neutral / positive."""
+
+
+class InvalidName(AnalysisError):
+    """A model version name that could not name a folder of its own (see ``analysis.versions``)."""

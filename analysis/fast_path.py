@@ -14,6 +14,7 @@ from typing import cast
 
 import torch
 
+from analysis.files import load_json
 from analysis.model import SentimentModel
 from analysis.options import InferenceOptions
 
@@ -97,7 +98,7 @@ class ProbeVerdicts:
         if self.path is None:
             return {}
         try:
-            data = json.loads(self.path.read_text(encoding="utf-8"))
+            data = load_json(self.path)
         except (OSError, ValueError):
             return {}
         return {str(k): float(v) for k, v in data.items()} if isinstance(data, dict) else {}

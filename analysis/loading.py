@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 import time
@@ -13,10 +12,12 @@ import torch
 
 from analysis.errors import ModelUnavailable
 from analysis.fast_path import choose_precision, compile_network
+from analysis.files import check_model_files, load_json
 from analysis.hub import hub_reachable, offline
 from analysis.labels import map_model_labels
 from analysis.model import LoadReport, SentimentModel
 from analysis.options import METADATA_FILE, InferenceOptions
+from analysis.versions import version_name_problem
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +39,8 @@ def load_model(source: str, options: InferenceOptions | None = None) -> Sentimen
             f"cannot load model {source!r} (BRANDPULSE_MODEL): no such directory, and not a Hugging Face model id "
             "(owner/name)"
         )
+    if local.is_dir():
+        _check_files(local)
     local_only = _cache_only(source)
     try:
         tokenizer = AutoTokenizer.from_pretrained(source, local_files_only=local_only)
@@ -74,6 +77,17 @@ def load_model(source: str, options: InferenceOptions | None = None) -> Sentimen
         f"; {report.fallback_reason}" if report.fallback_reason else "",
     )
     return chosen
+
+
+def _check_files(directory: Path) -> None:
+    """Refuse a directory that holds something transformers would hang on (a FIFO, a device) or an oversized
+    or overly nested config.json or brandpulse.json, before transformers opens any of it."""
+    try:
+        check_model_files(directory)
+    except (OSError, ValueError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        where = f"{exc.filename}: " if isinstance(exc, OSError) and exc.filename else ""
+        raise ModelUnavailable(f"cannot load model {str(directory)!r}: {where}{reason}") from None
 
 
 def _unavailable(source: str, exc: Exception) -> ModelUnavailable:
@@ -117,9 +131,12 @@ def _model_name(source: str, config: Any) -> str:
         metadata = local / METADATA_FILE
         if metadata.exists():
             try:
-                return str(json.loads(metadata.read_text(encoding="utf-8"))["version"])
-            except (ValueError, KeyError, OSError):
-                pass
+                version = str(load_json(metadata)["version"])
+            except (ValueError, KeyError, TypeError, OSError):
+                version = ""
+            # A name that is no version name (copied from elsewhere) does not name the model's predictions.
+            if version_name_problem(version) is None:
+                return version
         return local.resolve().name
     commit = getattr(config, "_commit_hash", None)
     return f"{source}@{commit[:8]}" if commit else source

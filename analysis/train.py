@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import glob
 import json
 import logging
 import math
@@ -23,12 +24,14 @@ import torch
 
 from analysis.batching import pad_batch
 from analysis.data import LabelledSet
-from analysis.errors import ModelUnavailable
+from analysis.errors import InvalidName, ModelUnavailable
 from analysis.fast_path import native_bfloat16
+from analysis.files import check_model_files
 from analysis.labels import LABELS, map_model_labels
 from analysis.metrics import Evaluation, evaluate
 from analysis.options import METADATA_FILE
 from analysis.preprocess import prepare
+from analysis.versions import check_version_name
 
 log = logging.getLogger(__name__)
 TMP_PREFIX = ".tmp-"
@@ -109,7 +112,10 @@ def _load_base(config: TrainConfig) -> tuple[Any, Any, list[str]]:
     """The base model with a 3-class head, its tokenizer, and the label of each output index."""
     from transformers import AutoConfig, AutoModelForSequenceClassification, AutoTokenizer
 
+    local = Path(config.base).expanduser()
     try:
+        if local.is_dir():
+            check_model_files(local)
         base_config = AutoConfig.from_pretrained(config.base)
         tokenizer = AutoTokenizer.from_pretrained(config.base)
         try:
@@ -202,10 +208,25 @@ def _validate(
     return evaluate([labels[g] for g in gold], [labels[p] for p in predicted])
 
 
-def next_version(root: Path, name: str) -> str:
+def next_version(root: Path, name: str, taken: Callable[[str], bool] | None = None) -> str:
+    """``NAME-vN`` after the highest one under ``root``, skipping the names ``taken`` says are used elsewhere (a
+    version registered from another folder has no directory here)."""
     pattern = re.compile(rf"^{re.escape(name)}-v(\d+)$")
-    numbers = [int(m.group(1)) for p in root.glob(f"{name}-v*") if (m := pattern.match(p.name))]
-    return f"{name}-v{max(numbers, default=0) + 1}"
+    numbers = [int(m.group(1)) for p in root.glob(f"{glob.escape(name)}-v*") if (m := pattern.match(p.name))]
+    number = max(numbers, default=0) + 1
+    while taken is not None and taken(f"{name}-v{number}"):
+        number += 1
+    return f"{name}-v{number}"
+
+
+def _inside(root: Path, version: str) -> Path:
+    """The folder of ``version`` directly under ``root``; InvalidName when the name is not a plain version name or
+    the folder would resolve elsewhere."""
+    check_version_name(version)
+    final = root / version
+    if final.resolve().parent != root.resolve():
+        raise InvalidName(f"version {version} would be written outside {root}")
+    return final
 
 
 def train(
@@ -217,6 +238,7 @@ def train(
     name: str = "sentiment",
     progress: Progress | None = None,
     on_epoch: Callable[[EpochReport], None] | None = None,
+    taken: Callable[[str], bool] | None = None,
 ) -> TrainResult:
     """Fine-tune, keep the candidate with the best validation macro-recall, save it as a new version directory.
 
@@ -224,8 +246,11 @@ def train(
     ``average``, the mean of the second half's checkpoints.
 
     The directory appears only when it is complete: it is written under a temporary name and renamed, so an
-    interrupted run leaves no half-written version (and removes its temporary directory).
+    interrupted run leaves no half-written version (and removes its temporary directory). Its name is the next
+    free ``NAME-vN``: free under ``output_root`` and not ``taken`` (registered from elsewhere).
     """
+    # Checked before hours of training: the prefix must make version names (a plain word, never a path).
+    check_version_name(f"{name}-v1")
     started = time.perf_counter()
     if config.threads:
         torch.set_num_threads(config.threads)
@@ -349,6 +374,7 @@ def train(
         validation_set,
         output_root=output_root,
         name=name,
+        taken=taken,
         epochs=reports,
         best=best_report,
         seconds=time.perf_counter() - started,
@@ -366,6 +392,7 @@ def _save(
     *,
     output_root: Path,
     name: str,
+    taken: Callable[[str], bool] | None,
     epochs: list[EpochReport],
     best: EpochReport,
     seconds: float,
@@ -378,7 +405,8 @@ def _save(
         model.to("cpu").save_pretrained(tmp)
         tokenizer.save_pretrained(tmp)
         for _ in range(100):
-            version = next_version(output_root, name)
+            version = next_version(output_root, name, taken)
+            final = _inside(output_root, version)
             metadata = {
                 "version": version,
                 "base": config.base,
@@ -412,8 +440,7 @@ def _save(
                 },
             }
             (tmp / METADATA_FILE).write_text(json.dumps(metadata, indent=2), encoding="utf-8")
-            final = output_root / version
-            if final.exists():
+            if final.exists() or final.is_symlink():
                 continue
             try:
                 tmp.rename(final)

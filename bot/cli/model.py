@@ -18,12 +18,13 @@ from analysis.labels import LABELS, parse_label_map
 from analysis.metrics import Evaluation
 from analysis.prediction import Classifier
 from analysis.routing import RoutedClassifier
+from analysis.versions import version_name_problem
 from bot.cli.models import cli_actor
 from bot.cli.options import advance, pass_database
 from bot.cli.render import progress_bar, progress_note, render
 from bot.core.classify import classify_pending
 from bot.core.evaluation import score_and_record
-from bot.core.models import promote
+from bot.core.models import promote, version_taken
 from bot.runtime.context import AppContext, quiet_transformers
 from storage.mentions import count_by_status
 from storage.registry import current_activation, register_model
@@ -37,6 +38,13 @@ def _label_map(value: str | None) -> dict[str, str]:
         return parse_label_map(value)
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--label-map") from None
+
+
+def _version_prefix(value: str) -> str:
+    problem = version_name_problem(f"{value}-v1")
+    if problem is not None:
+        raise click.BadParameter(problem.replace(repr(f"{value}-v1"), repr(value), 1), param_hint="--name")
+    return value
 
 
 # Languages in evaluate's per-language table, the largest first.
@@ -262,6 +270,7 @@ def fine_tune(
             name=name,
             progress=show,
             on_epoch=epoch_done,
+            taken=lambda version: version_taken(app.sessions, version),
         )
     finally:
         for bar in bars.values():
@@ -306,7 +315,13 @@ def register_trained(app: AppContext, result: TrainResult) -> None:
 )
 @click.option("--epochs", type=click.IntRange(1, 100), default=3, show_default=True)
 @click.option("--max-steps", type=click.IntRange(1), help="Stop after this many optimisation steps.")
-@click.option("--name", default="sentiment", show_default=True, help="Version name prefix: NAME-v1, NAME-v2, ...")
+@click.option(
+    "--name",
+    default="sentiment",
+    show_default=True,
+    callback=lambda ctx, param, value: _version_prefix(value),
+    help="Version name prefix: NAME-v1, NAME-v2, ... (letters, digits, '.', '_' and '-').",
+)
 @click.option("--text-field", default="text", show_default=True)
 @click.option("--label-field", default="label", show_default=True)
 @click.option(

@@ -40,6 +40,16 @@ from storage.retrains import ask
     type=click.FloatRange(0, 1),
     help="Validation macro-recall the candidate may lose (default: BRANDPULSE_RETRAIN_MARGIN).",
 )
+@click.option(
+    "--class-margin",
+    type=click.FloatRange(0, 1),
+    help="Recall of any one class the candidate may lose (default: BRANDPULSE_RETRAIN_CLASS_MARGIN).",
+)
+@click.option(
+    "--probes",
+    help="Labelled probe texts the candidate must not get wrong where the active model is right (default: "
+    "BRANDPULSE_GATE_PROBES).",
+)
 @click.option("--epochs", type=click.IntRange(1, 100), help="Default: BRANDPULSE_RETRAIN_EPOCHS.")
 @click.option("--max-steps", type=click.IntRange(1), help="Default: BRANDPULSE_RETRAIN_MAX_STEPS.")
 @training_options
@@ -52,6 +62,8 @@ def retrain_command(
     validation_data: str | None,
     holdout: float | None,
     margin: float | None,
+    class_margin: float | None,
+    probes: str | None,
     epochs: int | None,
     max_steps: int | None,
     lr: float,
@@ -64,14 +76,16 @@ def retrain_command(
     dry_run: bool,
 ) -> None:
     """Fine-tune a candidate on the base training set plus the labelled pool (less a held-back part), compare it
-    with the active model on the fixed validation set and the held-back pool, and promote it only if the gate
-    lets it through. The decision is stored, printed and posted to BRANDPULSE_OPS_CHANNEL."""
+    with the active model on the fixed validation set, the held-back pool and the probes, and promote it only if
+    the gate lets it through. The decision is stored, printed and posted to BRANDPULSE_OPS_CHANNEL."""
     options = RetrainOptions(
         base=base,
         base_data=base_data,
         validation_data=validation_data,
         holdout=holdout,
         margin=margin,
+        class_margin=class_margin,
+        probes=probes,
         epochs=epochs,
         max_steps=max_steps,
         training={

@@ -21,10 +21,15 @@ from pydantic import (
 )
 
 from analysis.brand_match import BrandMatcher, BrandTerms
+from analysis.files import CONFIG_MAX_BYTES, read_text_limited
 from bot.config.cron import CronExpression
 from bot.config.settings import SLACK_MEMBER
 from bot.config.sources import SOURCE_TYPES, SourceConfig
+from bot.config.yaml_file import load_yaml
 from bot.errors import ConfigError
+
+# The largest brands file read (a regular file; a FIFO or a device is refused, even behind a symlink).
+BRANDS_FILE_MAX_BYTES = CONFIG_MAX_BYTES
 
 Channel = Annotated[str, StringConstraints(pattern=r"^(#[a-z0-9][a-z0-9._-]{0,79}|[CG][A-Z0-9]{8,})$")]
 Term = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
@@ -172,7 +177,7 @@ def _location(loc: Sequence[int | str], raw: Any) -> str:
 def load_brands(path: Path) -> BrandsConfig:
     """Read and validate a brands file; any problem raises ConfigError naming the file, the key and the fix."""
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw = load_yaml(read_text_limited(path, limit=BRANDS_FILE_MAX_BYTES))
     except FileNotFoundError:
         raise ConfigError(f"brands file {path}: not found (set BRANDPULSE_BRANDS_FILE to an existing file)") from None
     except UnicodeDecodeError as exc:

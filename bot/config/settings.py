@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from analysis.files import check_regular, read_text_limited
 from analysis.routing import Routes
 from bot.config.cron import CronExpression
 from bot.errors import ConfigError, mask_secrets, mask_url
@@ -165,6 +166,24 @@ class Settings(BaseSettings):
     )
     retrain_margin: float = Field(
         default=0.01, ge=0, le=1, description="Validation macro-recall a candidate may lose against the active model."
+    )
+    retrain_class_margin: float = Field(
+        default=0.05,
+        ge=0,
+        le=1,
+        description="Recall of any one class, on the validation set and on the held-back pool, that a candidate may "
+        "lose against the active model.",
+    )
+    gate_probes: Path | None = Field(
+        default=None,
+        description="Labelled JSONL/CSV file of probe texts the team keeps, with the labels they must keep: the "
+        "retrain gate refuses a candidate that gets wrong those the active model gets right.",
+    )
+    gate_probe_tolerance: float = Field(
+        default=0.0,
+        ge=0,
+        le=1,
+        description="Share of the probes the active model labels right that a candidate may label wrong (0: none).",
     )
     retrain_epochs: int = Field(default=1, ge=1, le=100, description="Epochs of a retrain (from the active model).")
     retrain_max_steps: int | None = Field(default=None, ge=1, description="Stop a retrain after this many steps.")
@@ -360,6 +379,9 @@ FILE_SETTINGS = (
     "webhook_secrets",
     "alertmanager_tokens",
 )
+# The largest secret file (BRANDPULSE_<NAME>_FILE) and env file read: a few tokens, a URL, a few dozen settings.
+SECRET_FILE_MAX_BYTES = 64 * 1024
+ENV_FILE_MAX_BYTES = 1024 * 1024
 # Settings whose values an error message never repeats.
 # Settings whose value is a URL that may carry credentials: echoed in an error only with them masked.
 URL_SETTINGS = {"database_url"}
@@ -391,6 +413,7 @@ def is_source_variable(name: str) -> bool:
 
 def load_settings(env_file: Path | None = Path(".env"), **overrides: Any) -> Settings:
     """Read settings; invalid values raise ConfigError naming the variable, where it came from and what is expected."""
+    _check_env_file(env_file)
     from_files: dict[str, Any] = {k: v for k, v in _secret_files(os.environ).items() if k not in overrides}
     try:
         return Settings(_env_file=env_file, **from_files, **overrides)
@@ -417,6 +440,19 @@ def load_settings(env_file: Path | None = Path(".env"), **overrides: Any) -> Set
         raise ConfigError("invalid settings:\n  " + "\n  ".join(lines)) from None
 
 
+def _check_env_file(env_file: Path | None) -> None:
+    """An env file that exists must be a regular file within the cap: a FIFO or a device there would hang the
+    reader (pydantic-settings and python-dotenv read whatever the name opens)."""
+    if env_file is None or not os.path.lexists(env_file):
+        return
+    try:
+        check_regular(env_file, limit=ENV_FILE_MAX_BYTES)
+    except FileNotFoundError:
+        return  # a dangling symlink: no env file, as the readers see it
+    except OSError as exc:
+        raise ConfigError(f"env file {env_file}: cannot be read ({exc.strerror or exc})") from None
+
+
 def _secret_files(environ: Mapping[str, str]) -> dict[str, str]:
     values = {}
     for name in FILE_SETTINGS:
@@ -427,7 +463,7 @@ def _secret_files(environ: Mapping[str, str]) -> dict[str, str]:
         if environ.get(variable):
             raise ConfigError(f"{variable} and {variable}_FILE are both set: keep one")
         try:
-            values[name] = Path(path).read_text(encoding="utf-8").strip()
+            values[name] = read_text_limited(Path(path), limit=SECRET_FILE_MAX_BYTES).strip()
         except (OSError, UnicodeDecodeError) as exc:
             reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
             raise ConfigError(f"{variable}_FILE: cannot read {path}: {reason}") from None
@@ -445,6 +481,7 @@ def unknown_variables(environ: Mapping[str, str], env_file: Path | None) -> list
         if name.upper().startswith(ENV_PREFIX) and not is_source_variable(name)
     ]
     if env_file is not None and env_file.is_file():
+        _check_env_file(env_file)
         from dotenv import dotenv_values
 
         found += [(name, str(env_file)) for name in dotenv_values(env_file) if name.upper().startswith(ENV_PREFIX)]

@@ -28,6 +28,8 @@ class Scored:
     by_language: dict[str, Evaluation] = field(default_factory=dict)
     # How many predictions each model made (several behind per-language routes).
     by_model: dict[str, int] = field(default_factory=dict)
+    # The label given to each text, in the data set's order (a refused text as neutral).
+    predicted: list[str] = field(default_factory=list)
 
 
 UNKNOWN = "unknown"
@@ -57,7 +59,7 @@ def score(
             for language, indexes in sorted(groups.items())
         }
     by_model = Counter(r.model for r in results if isinstance(r, Prediction))
-    return Scored(evaluate(data.labels, predicted), seconds, invalid, by_language, dict(by_model))
+    return Scored(evaluate(data.labels, predicted), seconds, invalid, by_language, dict(by_model), predicted)
 
 
 def record(sessions: sessionmaker[Session], *, model: str, dataset: str, scored: Scored) -> None:

@@ -6,7 +6,6 @@ default. Exactly one registered version is active: the one the latest promotion 
 
 from __future__ import annotations
 
-import json
 import logging
 from dataclasses import dataclass
 from datetime import datetime
@@ -17,8 +16,10 @@ from sqlalchemy.exc import OperationalError, ProgrammingError
 from sqlalchemy.orm import Session, sessionmaker
 
 from analysis.errors import ModelUnavailable
+from analysis.files import check_model_files, load_json
 from analysis.options import METADATA_FILE
 from analysis.routing import ACTIVE, Routes
+from analysis.versions import version_name_problem
 from bot.errors import UsageError
 from storage.models import ModelActivation, ModelVersion
 from storage.registry import (
@@ -104,6 +105,17 @@ def route_source(sessions: sessionmaker[Session], source: str) -> str:
     return entry.path
 
 
+def version_taken(sessions: sessionmaker[Session], version: str) -> bool:
+    """Whether a version of that name is registered (a database not created yet has none)."""
+    try:
+        with sessions() as session:
+            return model_version(session=session, version=version) is not None
+    except (OperationalError, ProgrammingError) as exc:
+        if any(m in str(exc) for m in ("no such table", "does not exist")):
+            return False
+        raise
+
+
 def _known(session: Session, version: str) -> ModelVersion:
     entry = model_version(session=session, version=version)
     if entry is None:
@@ -155,10 +167,14 @@ def rollback(sessions: sessionmaker[Session], *, actor: str, reason: str | None,
 
 def _metadata(path: Path) -> dict[str, Any]:
     try:
-        data = json.loads((path / METADATA_FILE).read_text(encoding="utf-8"))
+        data = load_json(path / METADATA_FILE)
     except FileNotFoundError:
         return {}
-    except (OSError, ValueError) as exc:
+    except UnicodeDecodeError:
+        raise UsageError(f"{path / METADATA_FILE} cannot be read: not UTF-8 text") from None
+    except OSError as exc:
+        raise UsageError(f"{path / METADATA_FILE} cannot be read: {exc.strerror or exc}") from None
+    except ValueError as exc:
         raise UsageError(f"{path / METADATA_FILE} cannot be read: {exc}") from None
     return data if isinstance(data, dict) else {}
 
@@ -169,8 +185,18 @@ def register(sessions: sessionmaker[Session], path: Path, *, at: datetime) -> Mo
     path = path.expanduser().resolve()
     if not (path / "config.json").is_file():
         raise UsageError(f"{path} is not a model directory (it has no config.json)")
+    try:
+        check_model_files(path)
+    except OSError as exc:
+        raise UsageError(f"{exc.filename or path} cannot be used: {exc.strerror or exc}") from None
+    except ValueError as exc:
+        raise UsageError(f"{path} cannot be used: {exc}") from None
     metadata = _metadata(path)
     version = str(metadata.get("version") or path.name)
+    problem = version_name_problem(version)
+    if problem is not None:
+        where = f"the version in {path / METADATA_FILE}" if metadata.get("version") else "the directory's name"
+        raise UsageError(f"{problem}; change {where}")
     with sessions.begin() as session:
         if model_version(session=session, version=version) is not None:
             raise UsageError(f"a version named {version} is registered already")

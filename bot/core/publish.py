@@ -7,13 +7,13 @@ test sets measured just before publishing, the gate decision that promoted it, a
 
 from __future__ import annotations
 
-import json
 import shutil
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from analysis.files import load_json
 from analysis.metrics import Evaluation
 from analysis.options import METADATA_FILE
 from bot.errors import UsageError
@@ -60,7 +60,7 @@ class Release:
 
 def _metadata(entry: ModelVersion) -> dict[str, Any]:
     try:
-        data = json.loads((Path(entry.path) / METADATA_FILE).read_text(encoding="utf-8"))
+        data = load_json(Path(entry.path) / METADATA_FILE)
     except (OSError, ValueError):
         return {}
     return data if isinstance(data, dict) else {}

@@ -4,15 +4,22 @@ decides whether a candidate replaces the active model.
 The held-back part is chosen by a hash of each text (as the pool groups texts), so a text stays on its side from one
 retrain to the next: the held-back texts are never trained on, and each retrain is judged on the same ones plus
 whatever the pool gained since.
+
+A mean can hide what labels do to one class or one topic: pool labels that call every "refund scam" text positive
+leave a fixed validation set (which has no such text) where it was, and a class whose recall collapses can be paid
+for by the others. So the gate also compares each class's recall, and the team's probes: texts with the labels
+they must keep, which a candidate may not get wrong where the active model gets them right.
 """
 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from analysis.data import LabelledSet, LabelledText
+from analysis.labels import LABELS
 from analysis.metrics import Evaluation
 from bot.core.labels import PoolExample, same_text
 
@@ -53,10 +60,18 @@ class RetrainData:
 
 
 def retrain_data(
-    base: LabelledSet | None, pool: list[PoolExample], validation: LabelledSet, *, holdout_fraction: float
+    base: LabelledSet | None,
+    pool: list[PoolExample],
+    validation: LabelledSet,
+    *,
+    holdout_fraction: float,
+    probes: LabelledSet | None = None,
 ) -> RetrainData:
-    """Split the pool, leave out its texts that validation holds, and add its training part to the base set."""
+    """Split the pool, leave out its texts that validation or the probes hold (a label on a probe text must not
+    teach the candidate the probe's answer), and add its training part to the base set."""
     in_validation = {same_text(text) for text in validation.texts}
+    if probes is not None:
+        in_validation |= {same_text(text) for text in probes.texts}
     usable = [e for e in pool if same_text(e.text) not in in_validation]
     train_part = [LabelledText(e.text, e.label) for e in usable if not held_back(e.text, holdout_fraction)]
     holdout_part = [LabelledText(e.text, e.label) for e in usable if held_back(e.text, holdout_fraction)]
@@ -82,14 +97,85 @@ class Scores:
 
 
 @dataclass(frozen=True)
+class ProbeFlips:
+    """The probes compared: per expected label, how many the active model labels right, and how many of those the
+    candidate labels otherwise (flips)."""
+
+    n: int
+    right: dict[str, int]
+    flipped: dict[str, int]
+
+    @property
+    def total_right(self) -> int:
+        return sum(self.right.values())
+
+    @property
+    def total_flipped(self) -> int:
+        return sum(self.flipped.values())
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"n": self.n, "right": self.right, "flipped": self.flipped}
+
+
+def probe_flips(expected: Sequence[str], active: Sequence[str], candidate: Sequence[str]) -> ProbeFlips:
+    """Compare the two models' labels of the probes with the labels the probes must keep."""
+    right = dict.fromkeys(LABELS, 0)
+    flipped = dict.fromkeys(LABELS, 0)
+    for label, by_active, by_candidate in zip(expected, active, candidate, strict=True):
+        if by_active == label:
+            right[label] += 1
+            if by_candidate != label:
+                flipped[label] += 1
+    return ProbeFlips(len(expected), right, flipped)
+
+
+@dataclass(frozen=True)
 class Verdict:
     promoted: bool
     reason: str
 
 
-def judge(candidate: Scores, active: Scores, *, margin: float) -> Verdict:
-    """Promote only a candidate not worse than the active model on validation by more than ``margin`` (macro-recall)
-    and not worse on the held-back pool."""
+def _class_drop(what: str, candidate: Evaluation, active: Evaluation, class_margin: float) -> str | None:
+    """Why a class's recall on ``what`` fell too far (the largest fall first), or None."""
+    falls = []
+    for label in LABELS:
+        cand, base = candidate.per_class[label], active.per_class[label]
+        if base.support and cand.recall < base.recall - class_margin:
+            falls.append((base.recall - cand.recall, label, cand.recall, base.recall))
+    if not falls:
+        return None
+    _, label, cand_recall, base_recall = max(falls)
+    return (
+        f"{what} recall of {label} {cand_recall:.4f} is more than {class_margin:.4f} under the active model's "
+        f"{base_recall:.4f}"
+    )
+
+
+def _probe_problem(probes: ProbeFlips, tolerance: float) -> str | None:
+    """Why the candidate flips too many probes, naming the classes and the figures, or None."""
+    if not probes.total_flipped or probes.total_flipped <= tolerance * probes.total_right:
+        return None
+    classes = sorted((n, label) for label, n in probes.flipped.items() if n)
+    named = ", ".join(f"{n} of the {probes.right[label]} {label}" for n, label in reversed(classes))
+    return (
+        f"the candidate gets wrong {named} probes the active model gets right ({probes.total_flipped} of "
+        f"{probes.total_right}, {probes.total_flipped / probes.total_right:.1%}; at most {tolerance:.1%} may flip)"
+    )
+
+
+def judge(
+    candidate: Scores,
+    active: Scores,
+    *,
+    margin: float,
+    class_margin: float,
+    probes: ProbeFlips | None = None,
+    probe_tolerance: float = 0.0,
+) -> Verdict:
+    """Promote only a candidate that is not worse than the active model by more than ``margin`` in validation
+    macro-recall, not worse in macro-recall on the held-back pool, not more than ``class_margin`` worse in any one
+    class's recall on either, and that gets wrong no more than ``probe_tolerance`` of the probes the active model
+    gets right."""
     cand, base = getattr(candidate.validation, GATE_METRIC), getattr(active.validation, GATE_METRIC)
     if cand < base - margin:
         return Verdict(
@@ -97,14 +183,30 @@ def judge(candidate: Scores, active: Scores, *, margin: float) -> Verdict:
             f"validation macro-recall {cand:.4f} is more than {margin:.4f} under the active model's {base:.4f}",
         )
     reason = f"validation macro-recall {cand:.4f} against {base:.4f} (margin {margin:.4f})"
-    if candidate.holdout is None or active.holdout is None:
-        return Verdict(True, f"{reason}; no held-back pool texts to compare on")
-    held_cand, held_base = getattr(candidate.holdout, GATE_METRIC), getattr(active.holdout, GATE_METRIC)
-    if held_cand < held_base:
-        return Verdict(
-            False, f"held-back pool macro-recall {held_cand:.4f} is under the active model's {held_base:.4f}"
-        )
-    return Verdict(True, f"{reason}; held-back pool {held_cand:.4f} against {held_base:.4f}")
+    held = candidate.holdout is not None and active.holdout is not None
+    if candidate.holdout is not None and active.holdout is not None:
+        held_cand, held_base = getattr(candidate.holdout, GATE_METRIC), getattr(active.holdout, GATE_METRIC)
+        if held_cand < held_base:
+            return Verdict(
+                False, f"held-back pool macro-recall {held_cand:.4f} is under the active model's {held_base:.4f}"
+            )
+        reason += f"; held-back pool {held_cand:.4f} against {held_base:.4f}"
+    else:
+        reason += "; no held-back pool texts to compare on"
+    drop = _class_drop("validation", candidate.validation, active.validation, class_margin)
+    if drop is None and candidate.holdout is not None and active.holdout is not None:
+        drop = _class_drop("held-back pool", candidate.holdout, active.holdout, class_margin)
+    if drop is not None:
+        return Verdict(False, drop)
+    reason += f"; no class's recall more than {class_margin:.4f} under the active model's"
+    if not held:
+        reason += " on validation"
+    if probes is not None:
+        problem = _probe_problem(probes, probe_tolerance)
+        if problem is not None:
+            return Verdict(False, problem)
+        reason += f"; probes: {probes.total_flipped} of {probes.total_right} flipped"
+    return Verdict(True, reason)
 
 
 GATE_HEADER = [

@@ -14,11 +14,12 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from analysis.data import LabelledSet, load_labelled
 from analysis.prediction import Classifier
+from analysis.versions import version_name_problem
 from bot.config.settings import Settings
 from bot.core.evaluation import Scored, record, score
 from bot.core.labels import pool
-from bot.core.models import ModelChoice, promote
-from bot.core.retrain import RetrainData, Scores, Verdict, judge, retrain_data
+from bot.core.models import ModelChoice, promote, version_taken
+from bot.core.retrain import RetrainData, Scores, Verdict, judge, probe_flips, retrain_data
 from bot.errors import USER_ERRORS, UsageError
 from bot.jobs.deps import Idle, JobContext
 from bot.slack.views.models import gate_message, retrain_failed_message, retrain_running_message
@@ -44,6 +45,8 @@ class RetrainOptions:
     validation_data: str | None = None
     holdout: float | None = None
     margin: float | None = None
+    class_margin: float | None = None
+    probes: str | None = None
     epochs: int | None = None
     max_steps: int | None = None
     # The other TrainConfig fields (lr, batch_size, max_length, seed, class_weights, freeze_embeddings).
@@ -57,6 +60,9 @@ class RetrainPlan:
     active: ModelChoice
     data: RetrainData
     margin: float
+    class_margin: float
+    probes: LabelledSet | None
+    probe_tolerance: float
     holdout: float
     name: str  # the candidate's version prefix
     training: dict[str, Any]
@@ -72,7 +78,13 @@ class RetrainPlan:
             f"{d.overlapping:,} left out (also in validation)",
             f"validation set: {d.validation.name} ({len(d.validation.examples):,} texts)",
             f"gate: validation macro-recall at most {self.margin:.4f} under the active model's, and not worse on the "
-            "held-back pool",
+            f"held-back pool; no class's recall on either more than {self.class_margin:.4f} under the active model's",
+            (
+                f"probes: {self.probes.name} ({len(self.probes.examples):,} texts): at most "
+                f"{self.probe_tolerance:.1%} of those the active model gets right may be got wrong"
+                if self.probes is not None
+                else "probes: none (BRANDPULSE_GATE_PROBES or --probes)"
+            ),
             "training: " + ", ".join(f"{k}={v}" for k, v in self.training.items() if v is not None),
             f"the candidate: the next {self.name}-vN under the models folder",
         ]
@@ -102,20 +114,30 @@ def plan_retrain(
     base = load_labelled(str(base_source), split="train") if base_source is not None else None
     validation = load_labelled(str(validation_source), split="validation")
     holdout = options.holdout if options.holdout is not None else settings.retrain_holdout
-    data = retrain_data(base, pool(sessions), validation, holdout_fraction=holdout)
+    probes_source = options.probes or settings.gate_probes
+    probes = load_labelled(str(probes_source), split="probes") if probes_source is not None else None
+    data = retrain_data(base, pool(sessions), validation, holdout_fraction=holdout, probes=probes)
     if not data.train.examples:
         raise UsageError(
             "nothing to train on: the labelled pool has no training texts and no base training set is given "
             "(BRANDPULSE_RETRAIN_BASE_DATA or --train)"
         )
     versioned = _VERSIONED.match(active.version or "")
+    # The candidate takes the active version's prefix when that makes version names (a version registered before
+    # names were checked may not), else the default one.
+    prefix = versioned.group("name") if versioned else "sentiment"
+    if version_name_problem(f"{prefix}-v1") is not None:
+        prefix = "sentiment"
     return RetrainPlan(
         base=options.base or active.source,
         active=active,
         data=data,
         margin=options.margin if options.margin is not None else settings.retrain_margin,
+        class_margin=options.class_margin if options.class_margin is not None else settings.retrain_class_margin,
+        probes=probes,
+        probe_tolerance=settings.gate_probe_tolerance,
         holdout=holdout,
-        name=versioned.group("name") if versioned else "sentiment",
+        name=prefix,
         training={
             "epochs": options.epochs or settings.retrain_epochs,
             "max_steps": options.max_steps or settings.retrain_max_steps,
@@ -183,12 +205,31 @@ def run_retrain(
         "candidate": Scores(candidate[0].result, candidate[1].result if candidate[1] else None),
         "active": Scores(active[0].result, active[1].result if active[1] else None),
     }
-    verdict = judge(scores["candidate"], scores["active"], margin=plan.margin)
+    flips = None
+    if plan.probes is not None:
+        flips = probe_flips(
+            plan.probes.labels,
+            score(active_model, plan.probes).predicted,
+            score(candidate_model, plan.probes).predicted,
+        )
+    verdict = judge(
+        scores["candidate"],
+        scores["active"],
+        margin=plan.margin,
+        class_margin=plan.class_margin,
+        probes=flips,
+        probe_tolerance=plan.probe_tolerance,
+    )
     figures = {
         "candidate": {"version": result.version, **_figures(scores["candidate"])},
         "active": {"version": plan.active.version or active_model.name, "source": plan.active.source,
                    **_figures(scores["active"])},
         "margin": plan.margin,
+        "class_margin": plan.class_margin,
+        "probes": None if flips is None or plan.probes is None else {
+            "source": plan.probes.name, "sha256": plan.probes.sha256(), "tolerance": plan.probe_tolerance,
+            **flips.as_dict(),
+        },
         "data": plan.data.describe(),
         "base": plan.base,
         "selected": result.selected,
@@ -234,7 +275,8 @@ def _figures(scores: Scores) -> dict[str, Any]:
     def brief(e: Any) -> dict[str, Any] | None:
         if e is None:
             return None
-        return {"n": e.n, "accuracy": e.accuracy, "macro_f1": e.macro_f1, "macro_recall": e.macro_recall}
+        return {"n": e.n, "accuracy": e.accuracy, "macro_f1": e.macro_f1, "macro_recall": e.macro_recall,
+                "recall": {label: scores.recall for label, scores in e.per_class.items()}}  # fmt: skip
 
     return {"validation": brief(scores.validation), "holdout": brief(scores.holdout)}
 
@@ -301,13 +343,21 @@ def execute(
     return outcome
 
 
-def trainer(settings: Settings) -> Train:
-    """Fine-tuning without a progress bar, into BRANDPULSE_MODELS_DIR: a retrain run by a job."""
+def trainer(settings: Settings, sessions: sessionmaker[Session]) -> Train:
+    """Fine-tuning without a progress bar, into BRANDPULSE_MODELS_DIR, under a name no registered version has: a
+    retrain run by a job."""
 
     def run(config: Any, train_set: LabelledSet, validation_set: LabelledSet, name: str) -> TrainResult:
         from analysis.train import train
 
-        return train(config, train_set, validation_set, output_root=settings.models_dir, name=name)
+        return train(
+            config,
+            train_set,
+            validation_set,
+            output_root=settings.models_dir,
+            name=name,
+            taken=lambda version: version_taken(sessions, version),
+        )
 
     return run
 
@@ -337,7 +387,7 @@ def run_queued(ctx: JobContext, now: datetime) -> str:
             reason=request.reason,
             choice=ctx.model_choice(),
             load=ctx.load_model,
-            train=trainer(settings),
+            train=trainer(settings, ctx.sessions),
             queued=ctx.queued,
         )
     except USER_ERRORS as exc:

@@ -17,10 +17,10 @@ def _table(header_row: list[str], rows: list[list[str]]) -> str:
 def gate_message(candidate: str, baseline: str, promoted: bool, reason: str, figures: dict[str, Any]) -> dict[str, Any]:
     """A retrain's candidate against the active model: promoted or refused, why, and both models' figures."""
     outcome = "promoted: the bot runs it now" if promoted else "refused: the active model stays"
-    title = f"Retrain: {candidate} {outcome}"
     data = figures["data"]
     return {
-        "text": fallback(f"{title} ({reason})"),
+        # The fallback is mrkdwn as much as a section: a name or reason with <!channel> in it must not ping.
+        "text": fallback(f"Retrain: {escape(candidate)} {outcome} ({escape(reason)})"),
         "blocks": [
             header(f"Retrain: {candidate} {'promoted' if promoted else 'refused'}"),
             section(f"{':white_check_mark:' if promoted else ':no_entry:'} *{escape(candidate)}* against "

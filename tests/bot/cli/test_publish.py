@@ -61,9 +61,12 @@ def test_a_dry_run_evaluates_writes_the_card_and_sends_nothing(
     test = write_labelled(tmp_path / "test.jsonl", labelled_texts(45, 4))
     active = build_tiny_model(tmp_path / "models" / "sentiment-v1")
     assert run_cli(monkeypatch, db_url, "models", "register", str(active), "--promote").exit_code == 0
+    # Ten epochs, so that the candidate learns every class: the random active model labels everything one way, and
+    # the gate refuses a candidate that loses that class's recall.
     retrained = run_cli(
-        monkeypatch, db_url, "retrain", "--train", str(base), "--validation", str(validation), *TRAINING
-    )
+        monkeypatch, db_url, "retrain", "--train", str(base), "--validation", str(validation), *TRAINING,
+        "--epochs", "10",
+    )  # fmt: skip
     assert "sentiment-v2: promoted" in retrained.stdout, retrained.output
 
     refused = run_cli(monkeypatch, db_url, "models", "publish", "--repo-id", "acme/brand-sentiment")
