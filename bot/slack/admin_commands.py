@@ -14,7 +14,7 @@ from typing import Any
 from analysis.labels import LABELS
 from bot.core.history import latest_mentions
 from bot.core.languages import language_filter
-from bot.core.periods import PERIOD_HELP, Period, parse_period
+from bot.core.periods import MAX_PERIOD, PERIOD_HELP, Period, parse_period
 from bot.core.stats import daily_stats
 from bot.errors import NotAllowed, UsageError
 from bot.slack.blocks import escape, fallback, section
@@ -29,7 +29,6 @@ COMMANDS = ("history", "stats", "brands", "report")
 PAGE_SIZE = 10
 _PERIOD = re.compile(r"^(\d{1,4})([hdw])$")
 _UNITS = {"h": timedelta(hours=1), "d": timedelta(days=1), "w": timedelta(weeks=1)}
-MAX_PERIOD = timedelta(days=366)
 MAX_WORDS = 200
 LANGUAGE_PREFIX = "lang:"
 

@@ -1,0 +1,117 @@
+"""Values from outside that name what cannot exist (a year 1 or 9999 period, a 99999999-day duration) are refused
+with a reason by the one rule that reads them, wherever they come in: the ingest API (400), Slack (an ephemeral
+answer that says what was wrong), the CLI (exit 2). Never a 500, a traceback or "something went wrong"."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import httpx
+import pytest
+from sqlalchemy import Engine
+
+from bot.core.periods import parse_period
+from bot.core.timeparse import parse_moment
+from bot.errors import UsageError
+from tests.bot.runtime.test_api import AUTH, TOKEN, Api, start_api
+from tests.support.cli import run_cli
+from tests.support.pipeline import job_context
+from tests.support.slack import ADMIN, Served, served
+
+NOW = datetime(2026, 12, 1, 10, 30, tzinfo=UTC)
+KIRITIMATI = ZoneInfo("Pacific/Kiritimati")  # UTC+14: the furthest a local midnight is from UTC's
+
+
+@pytest.fixture
+def api(engine: Engine) -> Iterator[Api]:
+    running = start_api(engine, tokens=[TOKEN], secrets=[])
+    yield running
+    running.server.stop()
+
+
+OUT_OF_RANGE_MOMENTS = [
+    "0001-01-01",
+    "0001-01-01T00:00+14:00",
+    "9999-12-31T23:59:59",
+    "9999-12-31T23:59:59-14:00",
+    "1969-12-31",
+    "2100-01-01",
+    "99999999d",
+    "999999w",
+    "9" * 30 + "d",
+    "9" * 5000 + "m",
+]
+
+
+def test_the_api_refuses_an_out_of_range_moment_with_400(api: Api) -> None:
+    for name in ("since", "until"):
+        for value in OUT_OF_RANGE_MOMENTS:
+            answer = httpx.get(f"{api.url}/api/v1/mentions", headers=AUTH, params={name: value})
+            assert answer.status_code == 400, (name, value[:40], answer.text)
+            assert "out of range: dates from 1970-01-01 to 2099-12-31 are taken" in answer.json()["error"]
+
+
+def test_the_api_takes_the_first_and_last_days_of_the_range(api: Api) -> None:
+    for params in ({"since": "1970-01-01"}, {"until": "2099-12-31T23:59:59"}, {"since": "1970-01-01T00:00+14:00"}):
+        answer = httpx.get(f"{api.url}/api/v1/mentions", headers=AUTH, params=params)
+        assert answer.status_code == 200, (params, answer.text)
+
+
+def test_moments_on_both_sides_of_the_range() -> None:
+    assert parse_moment("1970-01-01", tz=KIRITIMATI) == datetime(1970, 1, 1, tzinfo=KIRITIMATI)
+    assert parse_moment("2099-12-31T23:59", tz=UTC) == datetime(2099, 12, 31, 23, 59, tzinfo=UTC)
+    back_to_1970 = (NOW.date() - datetime(1970, 1, 1).date()).days
+    assert parse_moment(f"{back_to_1970}d", tz=UTC, now=NOW).date().isoformat() == "1970-01-01"
+    for value in ("1969-12-31T23:59", "2100-01-01", f"{back_to_1970 + 1}d"):
+        with pytest.raises(ValueError, match="out of range"):
+            parse_moment(value, tz=UTC, now=NOW)
+
+
+def test_periods_on_both_sides_of_the_range() -> None:
+    first = parse_period("1970-01-01..1970-01-31", now=NOW, tz=KIRITIMATI)
+    assert first.start == datetime(1970, 1, 1, tzinfo=KIRITIMATI)
+    last = parse_period("2099-12-31", now=NOW, tz=ZoneInfo("Pacific/Pago_Pago"))  # UTC-11
+    assert last.end - last.start == timedelta(days=1)
+    for text in ("1969-12-31..1970-01-01", "2099-12-31..2100-01-01", "0001-01-01..9999-12-31", "9999-12-31"):
+        with pytest.raises(UsageError, match="out of range: dates from 1970-01-01 to 2099-12-31"):
+            parse_period(text, now=NOW, tz=KIRITIMATI)
+
+
+@pytest.fixture
+def slack(tmp_path: Path, db_url: str) -> Iterator[Served]:
+    with served(tmp_path, None, database_url=db_url) as s:
+        yield s
+
+
+@pytest.mark.parametrize("period", ["0001-01-01..9999-12-31", "9999-12-31", "0001-01-01"])
+def test_slack_answers_an_out_of_range_report_politely(slack: Served, period: str) -> None:
+    status, _, _ = slack.slash(f"report apple {period}", user=ADMIN)
+    assert status == 200
+    slack.fake.wait_for(lambda f: len(f.responses) >= 1)
+    answer = slack.fake.responses[0]
+    assert answer["response_type"] == "ephemeral"
+    assert f"`{period}` is out of range: dates from 1970-01-01 to 2099-12-31 are taken" in answer["text"]
+    assert "something went wrong" not in answer["text"]
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("report", "--brand", "acme", "--period", "0001-01-01..9999-12-31"),
+        ("report", "--brand", "acme", "--period", "9999-12-31"),
+        ("report", "--brand", "acme", "--since", "0001-01-01T00:00+14:00"),
+        ("history", "--since", "99999999d"),
+        ("history", "--until", "9999-12-31T23:59:59-14:00"),
+        ("stats", "--brand", "acme", "--since", "9" * 30 + "d"),
+    ],
+)
+def test_the_cli_refuses_an_out_of_range_period_with_exit_2(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, db_url: str, args: tuple[str, ...]
+) -> None:
+    ctx = job_context(tmp_path, db_url)
+    result = run_cli(monkeypatch, db_url, *args, BRANDPULSE_BRANDS_FILE=str(ctx.settings.brands_file))
+    assert result.exit_code == 2, result.output
+    assert "out of range: dates from 1970-01-01 to 2099-12-31 are taken" in result.output
