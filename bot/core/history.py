@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.core.ids import row_id
 from storage.mentions import history
 from storage.models import Mention
 
@@ -41,3 +42,17 @@ def latest_mentions(
             state=state,
             assignee=assignee,
         )
+
+
+def resume_after(at: str, mention_id: object) -> tuple[datetime, int]:
+    """Where a page left off, as a cursor or a "More" button carries it back: (created_at, id) of its last mention.
+    ValueError when it is not one a page could end on: a tampered one must not reach a query."""
+    moment = datetime.fromisoformat(at)
+    if moment.tzinfo is None:
+        raise ValueError("a page's end without its offset")
+    try:
+        # Stored moments are UTC; year 1 at +14:00 has no UTC form, and would fail in the query.
+        moment = moment.astimezone(UTC)
+    except OverflowError:
+        raise ValueError("a page's end out of range") from None
+    return moment, row_id(mention_id)

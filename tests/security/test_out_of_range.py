@@ -1,12 +1,15 @@
-"""Values from outside that name what cannot exist (a year 1 or 9999 period, a 99999999-day duration) are refused
-with a reason by the one rule that reads them, wherever they come in: the ingest API (400), Slack (an ephemeral
+"""Values from outside that name what cannot exist (a year 1 or 9999 period, a 99999999-day duration, a row id past
+what a 64-bit integer holds, a tampered cursor) are refused with a reason by the one rule that reads them, wherever they come in: the ingest API (400), Slack (an ephemeral
 answer that says what was wrong), the CLI (exit 2). Never a 500, a traceback or "something went wrong"."""
 
 from __future__ import annotations
 
+import base64
+import json
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import httpx
@@ -16,6 +19,7 @@ from sqlalchemy import Engine
 from bot.core.periods import parse_period
 from bot.core.timeparse import parse_moment
 from bot.errors import UsageError
+from bot.slack.views.errors import NOT_OURS
 from tests.bot.runtime.test_api import AUTH, TOKEN, Api, start_api
 from tests.support.cli import run_cli
 from tests.support.pipeline import job_context
@@ -115,3 +119,102 @@ def test_the_cli_refuses_an_out_of_range_period_with_exit_2(
     result = run_cli(monkeypatch, db_url, *args, BRANDPULSE_BRANDS_FILE=str(ctx.settings.brands_file))
     assert result.exit_code == 2, result.output
     assert "out of range: dates from 1970-01-01 to 2099-12-31 are taken" in result.output
+
+
+def _cursor(raw: str | bytes) -> str:
+    data = raw.encode() if isinstance(raw, str) else raw
+    return base64.urlsafe_b64encode(data).decode().rstrip("=")
+
+
+TAMPERED_CURSORS = [
+    _cursor("2026-01-01T00:00:00+00:00|99999999999999999999999"),
+    _cursor(f"2026-01-01T00:00:00+00:00|{2**63}"),
+    _cursor("2026-01-01T00:00:00+00:00|0"),
+    _cursor("2026-01-01T00:00:00+00:00|-5"),
+    _cursor("2026-01-01T00:00:00+00:00|١٢"),
+    _cursor("2026-01-01T00:00:00+00:00|" + "9" * 5000),
+    _cursor("0001-01-01T00:00:00+14:00|5"),
+    _cursor("9999-12-31T23:59:59-14:00|5"),
+    _cursor("2026-01-01T00:00:00|5"),
+    _cursor(b"\xff\xfe|5"),
+    "%%%",
+    "A",
+]
+
+
+def test_a_tampered_cursor_is_a_400_and_the_largest_id_is_not(api: Api) -> None:
+    for cursor in TAMPERED_CURSORS:
+        answer = httpx.get(f"{api.url}/api/v1/mentions", headers=AUTH, params={"cursor": cursor})
+        assert answer.status_code == 400, (cursor[:60], answer.text)
+        assert answer.json() == {"error": "cursor: not a cursor this API gave (pass next_cursor as it came)"}
+    largest = _cursor(f"2026-01-01T00:00:00+00:00|{2**63 - 1}")
+    answer = httpx.get(f"{api.url}/api/v1/mentions", headers=AUTH, params={"cursor": largest})
+    assert answer.status_code == 200 and answer.json() == {"mentions": [], "next_cursor": None}
+
+
+def _menu(value: str) -> dict[str, Any]:
+    return {"action_id": "mention_menu", "type": "static_select", "block_id": "b1", "selected_option": {"value": value}}
+
+
+def _more(query: dict[str, Any]) -> dict[str, Any]:
+    return {"action_id": "history_more", "type": "button", "value": json.dumps({"b": "apple", "p": "7d", **query})}
+
+
+def _alert_button(action_id: str, value: str) -> dict[str, Any]:
+    return {"action_id": action_id, "type": "button", "block_id": "alert_actions", "value": value}
+
+
+def test_slack_refuses_forged_ids_with_what_was_wrong(slack: Served) -> None:
+    signed = slack.services.signer.sign
+    huge = "99999999999999999999999"
+    forged = [
+        _menu(f"{huge}:handled"),  # the issue's example: once a traceback and "something went wrong"
+        _menu(f"{2**63}:positive"),
+        _menu(f"{huge}:mute_author"),
+        _menu("-1:handled"),
+        _menu("²:reopen"),
+        {"action_id": "mention_assign", "type": "users_select", "block_id": f"assign:{huge}", "selected_user": ADMIN},
+        _more({"c": ["2026-01-01T00:00:00+00:00", int(huge)]}),
+        _more({"c": ["0001-01-01T00:00:00+14:00", 5]}),
+        _more({"c": ["2026-01-01T00:00:00", 5]}),
+        _more({"c": ["2026-01-01T00:00:00+00:00", True]}),
+        _more({"l": {"$ne": None}}),
+        # Values that carry brandpulse's own signature (as if it had signed a huge id) are bounded all the same.
+        _alert_button("alert_ack", signed(huge)),
+        _alert_button("alert_details", signed(str(2**63))),
+        {
+            "action_id": "alert_snooze",
+            "type": "static_select",
+            "block_id": "alert_actions",
+            "selected_option": {"value": signed(f"{huge}:4")},
+        },
+        {"action_id": "retrain_start", "type": "button", "block_id": "retrain_start", "value": signed(huge)},
+        # And a wrong signature.
+        _alert_button("alert_not_a_spike", "12." + "A" * 22),
+    ]
+    for n, action in enumerate(forged):
+        assert slack.click(action, user=ADMIN, response=f"f{n}")[0] == 200
+        answer = slack.answer(f"f{n}")
+        assert answer["response_type"] == "ephemeral" and NOT_OURS in answer["text"], (action, answer["text"])
+    assert not any("went wrong" in r["text"] for r in slack.fake.responses)
+
+
+def test_slack_takes_the_largest_id_a_row_can_have(slack: Served) -> None:
+    largest = str(2**63 - 1)
+    slack.click(_menu(f"{largest}:handled"), user=ADMIN, response="menu")
+    assert "That mention is no longer stored" in slack.answer("menu")["text"]
+    slack.click(_alert_button("alert_ack", slack.services.signer.sign(largest)), user=ADMIN, response="alert")
+    assert "That alert is no longer stored" in slack.answer("alert")["text"]
+    slack.click(_more({"c": ["2026-01-01T00:00:00+00:00", int(largest)]}), user=ADMIN, response="more")
+    assert "No mentions of *apple* match" in slack.answer("more")["text"]
+
+
+@pytest.mark.parametrize(
+    "args",
+    [("mutes", "remove", "99999999999999999999999"), ("outbox", "retry", "1", str(2**63)), ("mutes", "remove", "0")],
+)
+def test_the_cli_refuses_an_id_no_row_can_have_with_exit_2(
+    monkeypatch: pytest.MonkeyPatch, db_url: str, args: tuple[str, ...]
+) -> None:
+    result = run_cli(monkeypatch, db_url, *args)
+    assert result.exit_code == 2 and "is not in the range 1<=x<=9223372036854775807" in result.output, result.output

@@ -17,6 +17,7 @@ from sqlalchemy import func, select
 from analysis.loading import load_model
 from analysis.model import SentimentModel
 from analysis.options import InferenceOptions
+from bot.slack.views.errors import NOT_OURS
 from storage.models import Feedback
 from tests.support.memory import peak_rss_growth
 from tests.support.slack import Served, block_actions_payload, served, slash_body
@@ -192,6 +193,6 @@ def test_a_tampered_button_value_is_refused(app: Served, tamper: object) -> None
     button = _feedback_button(app)
     forged = {**button, "value": tamper(str(button["value"]))}  # type: ignore[operator]
     status, _, _ = app.click(forged, response="forged")
-    assert status == 200  # acknowledged, so that Slack shows no error; nothing is stored or answered
-    time.sleep(0.3)
-    assert _verdicts(app) == 0 and [r["url"] for r in app.fake.responses] == ["/response/r1"]
+    assert status == 200  # acknowledged, so that Slack shows no error; nothing is stored, and the user is told why
+    assert NOT_OURS in app.answer("forged")["text"]
+    assert _verdicts(app) == 0 and [r["url"] for r in app.fake.responses] == ["/response/r1", "/response/forged"]

@@ -90,6 +90,12 @@ class Served:
             payload["container"] = {**payload["container"], "is_ephemeral": False, "message_ts": message["ts"]}
         return self.post(urlencode({"payload": json.dumps(payload)}))
 
+    def answer(self, response: str) -> dict[str, Any]:
+        """What was posted to the response URL named ``response`` (waiting for it)."""
+        url = f"/response/{response}"
+        self.fake.wait_for(lambda f: any(r["url"] == url for r in f.responses))
+        return next(r for r in self.fake.responses if r["url"] == url)
+
     def get(self, path: str) -> tuple[int, dict[str, Any]]:
         try:
             with urllib.request.urlopen(f"{self.url}{path}", timeout=10) as response:

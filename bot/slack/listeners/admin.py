@@ -27,6 +27,7 @@ from bot.slack.views.admin import (
     parse_menu_value,
     triaged_answer,
 )
+from bot.slack.views.errors import NOT_OURS
 
 log = logging.getLogger(__name__)
 
@@ -39,10 +40,9 @@ def register(app: App, services: Services) -> None:
         user = str(body.get("user", {}).get("id", ""))
         try:
             query = HistoryQuery.decode(str(action.get("value", "")))
-            admin_commands.known_brand(services, query.brand)
-        except (ValueError, KeyError, TypeError, IndexError, UsageError):
-            log.warning("ignored a history button with a value that is not brandpulse's (user %s)", user)
-            return
+        except (ValueError, KeyError, TypeError, IndexError, RecursionError):
+            raise UsageError(NOT_OURS) from None
+        admin_commands.known_brand(services, query.brand)
         admin_commands.check_reader(services, user, "history", query.brand)
         reply(respond, {"replace_original": False, **admin_commands.history(services, query)})
 
@@ -55,8 +55,7 @@ def register(app: App, services: Services) -> None:
         try:
             mention_id, verb = parse_menu_value(str(selected.get("value", "")) if isinstance(selected, dict) else "")
         except ValueError:
-            log.warning("ignored a mention menu with a value that is not brandpulse's (user %s)", user)
-            return
+            raise UsageError(NOT_OURS) from None
         what = "correcting a label" if verb in LABELS else "triaging a mention"
         admin_commands.check_admin(services, user, what, brand_of(services.sessions, mention_id))
         at = services.clock()
@@ -93,8 +92,7 @@ def register(app: App, services: Services) -> None:
             if not assignee.isalnum():
                 raise ValueError("not a user id")
         except ValueError:
-            log.warning("ignored an assignment that is not brandpulse's (user %s)", user)
-            return
+            raise UsageError(NOT_OURS) from None
         admin_commands.check_admin(services, user, "assigning a mention", brand_of(services.sessions, mention_id))
         triaged = assign_mention(services.sessions, mention_id, assignee=assignee, user=user, at=services.clock())
         if triaged is None:

@@ -9,8 +9,10 @@ from typing import Any
 from slack_bolt import Ack, App, Respond
 
 from bot.core.feedback import record_verdict
+from bot.errors import UsageError
 from bot.slack.deps import Services, reply
 from bot.slack.errors import reported
+from bot.slack.views.errors import NOT_OURS
 from bot.slack.views.sentiment import FEEDBACK_ACTION, parse_feedback_value, thanked_answer
 
 log = logging.getLogger(__name__)
@@ -26,8 +28,7 @@ def register(app: App, services: Services) -> None:
         try:
             prediction, text, given = parse_feedback_value(str(action.get("value", "")), services.signer)
         except (ValueError, RecursionError):
-            log.warning("refused a feedback click with a value brandpulse did not write (user %s)", user)
-            return
+            raise UsageError(NOT_OURS) from None
         record_verdict(
             services.sessions,
             text=text,

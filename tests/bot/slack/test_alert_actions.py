@@ -14,6 +14,7 @@ from bot.core.alerts import alert_state
 from bot.jobs import spikes
 from bot.slack.client import web_client
 from bot.slack.outbox import Deliverer
+from bot.slack.views.errors import NOT_OURS
 from storage.models import BrandSensitivity, SpikeAlert
 from tests.support.fake_slack import block_kit_problems
 from tests.support.pipeline import T0, M, add, job_context, stream
@@ -140,6 +141,8 @@ def test_the_team_acts_on_alerts_and_the_spike_job_follows(tmp_path: Path, db_ur
         # Acknowledged, snoozed, then judged: the message keeps all three.
         status = next(b for b in verdicts[1]["blocks"] if b.get("block_id") == "alert_status")
         assert [e["text"][:6] for e in status["elements"]] == [":white", ":no_en", ":zzz: "]
+        # The statement follows the last verdict's answer through the same response URL: wait for it.
+        app.fake.wait_for(lambda f: f.responses[-1].get("response_type") == "in_channel")
         statement = app.fake.responses[-1]
         assert statement["response_type"] == "in_channel" and statement["replace_original"] is False
         assert "3 spike alerts of *acme* were marked _not a spike_ within 30 days" in statement["text"]
@@ -159,7 +162,7 @@ def test_the_team_acts_on_alerts_and_the_spike_job_follows(tmp_path: Path, db_ur
             "min_volume": 30,
             "level": 1,
         }
-        # A forged button (an id the bot did not sign) is ignored.
+        # A forged button (an id the bot did not sign) is refused, and says so.
         forged = {
             **second,
             "blocks": [
@@ -178,8 +181,12 @@ def test_the_team_acts_on_alerts_and_the_spike_job_follows(tmp_path: Path, db_ur
             ],
         }
         count = len(app.fake.responses)
-        app.click({**forged["blocks"][0]["elements"][0], "block_id": "alert_actions"}, user=ADMIN, message=forged)
-        app.slash("brands", user=ADMIN, response="last")
-        app.fake.wait_for(lambda f: any(r["url"] == "/response/last" for r in f.responses))
+        app.click(
+            {**forged["blocks"][0]["elements"][0], "block_id": "alert_actions"},
+            user=ADMIN,
+            message=forged,
+            response="forged",
+        )
+        assert NOT_OURS in app.answer("forged")["text"]
         assert len(app.fake.responses) == count + 1
         assert app.fake.violations == []
