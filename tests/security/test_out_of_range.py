@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import base64
 import json
+import logging
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 import httpx
@@ -23,7 +25,7 @@ from bot.slack.views.errors import NOT_OURS
 from tests.bot.runtime.test_api import AUTH, TOKEN, Api, start_api
 from tests.support.cli import run_cli
 from tests.support.pipeline import job_context
-from tests.support.slack import ADMIN, Served, served
+from tests.support.slack import ADMIN, Served, block_actions_payload, served
 
 NOW = datetime(2026, 12, 1, 10, 30, tzinfo=UTC)
 KIRITIMATI = ZoneInfo("Pacific/Kiritimati")  # UTC+14: the furthest a local midnight is from UTC's
@@ -218,3 +220,22 @@ def test_the_cli_refuses_an_id_no_row_can_have_with_exit_2(
 ) -> None:
     result = run_cli(monkeypatch, db_url, *args)
     assert result.exit_code == 2 and "is not in the range 1<=x<=9223372036854775807" in result.output, result.output
+
+
+def test_slack_reads_a_click_of_the_wrong_shape_as_data(slack: Served, caplog: pytest.LogCaptureFixture) -> None:
+    # Signed, so Slack's; but a string where an object belongs was an AttributeError and "something went wrong".
+    shapes: list[tuple[dict[str, Any], dict[str, Any]]] = [
+        ({"action_id": "mention_menu", "selected_option": "1:handled"}, {}),
+        ({"action_id": "mention_menu", "selected_option": {"value": "1:handled"}}, {"user": ADMIN}),
+        ({"action_id": "sentiment_feedback_correct", "value": "x"}, {"channel": "C0000000001"}),
+        ({"action_id": "alert_ack", "value": ["1"]}, {"message": "a message"}),
+        ({"action_id": "home_period", "selected_option": "7d"}, {"user": [ADMIN]}),
+    ]
+    for n, (action, changes) in enumerate(shapes):
+        payload = block_actions_payload(action, user=ADMIN, response_url=slack.fake.response_url(f"s{n}"))
+        assert slack.post(urlencode({"payload": json.dumps({**payload, **changes})}))[0] == 200
+    slack.slash("brands", user=ADMIN, response="last")
+    slack.answer("last")
+    answers = [r["text"] for r in slack.fake.responses if r["url"].startswith("/response/s")]
+    assert len(answers) == 4 and not any("went wrong" in text for text in answers)
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]

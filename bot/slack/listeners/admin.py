@@ -14,7 +14,7 @@ from bot.core.triage import assign_mention, mark_handled, mute_from
 from bot.errors import UsageError
 from bot.slack import admin_commands
 from bot.slack.blocks import user_mention
-from bot.slack.deps import Services, reply
+from bot.slack.deps import Services, dig, reply
 from bot.slack.errors import reported
 from bot.slack.views.admin import (
     ASSIGN_ACTION,
@@ -37,9 +37,9 @@ def register(app: App, services: Services) -> None:
     @reported
     def on_more(ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
         ack()
-        user = str(body.get("user", {}).get("id", ""))
+        user = dig(body, "user", "id")
         try:
-            query = HistoryQuery.decode(str(action.get("value", "")))
+            query = HistoryQuery.decode(dig(action, "value"))
         except (ValueError, KeyError, TypeError, IndexError, RecursionError):
             raise UsageError(NOT_OURS) from None
         admin_commands.known_brand(services, query.brand)
@@ -50,10 +50,9 @@ def register(app: App, services: Services) -> None:
     @reported
     def on_menu(ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
         ack()
-        user = str(body.get("user", {}).get("id", ""))
-        selected = action.get("selected_option")
+        user = dig(body, "user", "id")
         try:
-            mention_id, verb = parse_menu_value(str(selected.get("value", "")) if isinstance(selected, dict) else "")
+            mention_id, verb = parse_menu_value(dig(action, "selected_option", "value"))
         except ValueError:
             raise UsageError(NOT_OURS) from None
         what = "correcting a label" if verb in LABELS else "triaging a mention"
@@ -85,10 +84,10 @@ def register(app: App, services: Services) -> None:
     @reported
     def on_assign(ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
         ack()
-        user = str(body.get("user", {}).get("id", ""))
-        assignee = str(action.get("selected_user") or "")
+        user = dig(body, "user", "id")
+        assignee = dig(action, "selected_user")
         try:
-            mention_id = parse_assign_block(str(action.get("block_id", "")))
+            mention_id = parse_assign_block(dig(action, "block_id"))
             if not assignee.isalnum():
                 raise ValueError("not a user id")
         except ValueError:

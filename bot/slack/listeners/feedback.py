@@ -10,7 +10,7 @@ from slack_bolt import Ack, App, Respond
 
 from bot.core.feedback import record_verdict
 from bot.errors import UsageError
-from bot.slack.deps import Services, reply
+from bot.slack.deps import Services, dig, reply
 from bot.slack.errors import reported
 from bot.slack.views.errors import NOT_OURS
 from bot.slack.views.sentiment import FEEDBACK_ACTION, parse_feedback_value, thanked_answer
@@ -23,10 +23,10 @@ def register(app: App, services: Services) -> None:
     @reported
     def on_feedback(ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
         ack()
-        user = str(body.get("user", {}).get("id", ""))
-        channel = body.get("channel", {}).get("id") or body.get("container", {}).get("channel_id")
+        user = dig(body, "user", "id")
+        channel = dig(body, "channel", "id") or dig(body, "container", "channel_id") or None
         try:
-            prediction, text, given = parse_feedback_value(str(action.get("value", "")), services.signer)
+            prediction, text, given = parse_feedback_value(dig(action, "value"), services.signer)
         except (ValueError, RecursionError):
             raise UsageError(NOT_OURS) from None
         record_verdict(

@@ -93,11 +93,18 @@ def acted_message(
     snoozed: tuple[str, datetime] | None = None,
 ) -> dict[str, Any]:
     """The alert message as it was, with who did what under it and the buttons that are left."""
-    kept = [b for b in original.get("blocks", []) if b.get("block_id") not in (STATUS_BLOCK, ACTIONS_BLOCK)]
-    previous = next((b for b in original.get("blocks", []) if b.get("block_id") == STATUS_BLOCK), None)
+    given = original.get("blocks")
+    shown = [b for b in given if isinstance(b, dict)] if isinstance(given, list) else []
+    kept = [b for b in shown if b.get("block_id") not in (STATUS_BLOCK, ACTIONS_BLOCK)]
+    previous = next((b for b in shown if b.get("block_id") == STATUS_BLOCK), None)
     lines = status_lines(alert, tz, snoozed=snoozed)
     if snoozed is None and previous is not None:  # keep an earlier snooze line: this action is not a snooze
-        lines += [e["text"] for e in previous.get("elements", []) if str(e.get("text", "")).startswith(":zzz:")]
+        elements = previous.get("elements")
+        lines += [
+            e["text"]
+            for e in (elements if isinstance(elements, list) else [])
+            if isinstance(e, dict) and isinstance(e.get("text"), str) and e["text"].startswith(":zzz:")
+        ]
     blocks = list(kept)
     if lines:  # one element per line (at most 3), so that the next action can tell them apart
         elements = [{"type": "mrkdwn", "text": line} for line in lines]
