@@ -22,7 +22,15 @@ from analysis.errors import ModelUnavailable
 from bot.errors import USER_ERRORS, BrandpulseError, mask_secrets
 from bot.runtime.alert_hook import AlertHook, alert_routes
 from bot.runtime.api import ApiEndpoint, api_routes
-from bot.runtime.slack_http import Refused, ReplayGuard, ThrottledLog, check_shape, read_capped, signature_problem
+from bot.runtime.bodies import Refused, UnverifiedBodies
+from bot.runtime.slack_http import (
+    MAX_BODY_BYTES,
+    ReplayGuard,
+    ThrottledLog,
+    check_shape,
+    header_problem,
+    signature_problem,
+)
 from storage.errors import StorageError
 
 log = logging.getLogger(__name__)
@@ -46,10 +54,13 @@ def build_web_app(
     health: Callable[[], dict[str, Any]],
     api: ApiEndpoint | None = None,
     alerts: AlertHook | None = None,
+    bodies: UnverifiedBodies | None = None,
 ) -> Starlette:
     """``POST /slack/events`` (when Slack runs over HTTP), ``GET /healthz``, the ingest API under ``/api/v1`` and
-    Alertmanager's receiver."""
+    Alertmanager's receiver. ``bodies``: the budget and deadline that Slack's requests and signed webhooks share
+    while their bodies are read unverified."""
     unverified = ThrottledLog(log)
+    bodies = bodies or UnverifiedBodies()
 
     async def healthz(request: Request) -> Response:
         report = await run_in_threadpool(health)
@@ -57,20 +68,28 @@ def build_web_app(
 
     async def slack_events(request: Request) -> Response:
         assert slack is not None
-        try:
-            body = await read_capped(request)
-        except Refused as refused:
-            unverified.warning("%s %s: %d %s", request.method, request.url.path, refused.status, refused.reason)
-            # The rest of an oversized body is never read: the connection goes with the answer.
-            return JSONResponse({"error": refused.reason}, status_code=refused.status, headers={"Connection": "close"})
         timestamp = request.headers.get("x-slack-request-timestamp")
         signature = request.headers.get("x-slack-signature")
-        problem = signature_problem(
-            secret=slack.signing_secret, timestamp=timestamp, signature=signature, body=body, now=slack.clock()
-        )
+        # What the headers alone refuse costs no body; the rest of it is never read, so the connection goes too.
+        problem = header_problem(timestamp=timestamp, signature=signature, now=slack.clock())
+        if problem is None:
+            try:
+                async with bodies.read(request, MAX_BODY_BYTES) as body:
+                    problem = signature_problem(
+                        secret=slack.signing_secret,
+                        timestamp=timestamp,
+                        signature=signature,
+                        body=body,
+                        now=slack.clock(),
+                    )
+            except Refused as refused:
+                unverified.warning("%s %s: %d %s", request.method, request.url.path, refused.status, refused.reason)
+                return JSONResponse({"error": refused.reason}, status_code=refused.status, headers=refused.headers)
         if problem is not None:
             unverified.warning("%s %s: 401 unverified request (%s)", request.method, request.url.path, problem)
-            return JSONResponse({"error": "invalid request signature"}, status_code=401)
+            return JSONResponse(
+                {"error": "invalid request signature"}, status_code=401, headers={"Connection": "close"}
+            )
         assert signature is not None
         try:
             check_shape(request.headers.get("content-type", ""), body)
@@ -87,7 +106,7 @@ def build_web_app(
             await run_in_threadpool(slack.replays.release, signature.removeprefix("v0="))
         return to_starlette_response(bolt_response)
 
-    routes = [Route("/healthz", healthz, methods=["GET"]), *api_routes(api), *alert_routes(alerts)]
+    routes = [Route("/healthz", healthz, methods=["GET"]), *api_routes(api, bodies), *alert_routes(alerts)]
     if slack is not None:
         routes.append(Route(SLACK_EVENTS_PATH, slack_events, methods=["POST"]))
     # Anything else is Starlette's plain 500, its traceback in the log.

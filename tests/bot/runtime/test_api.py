@@ -23,6 +23,7 @@ from bot.core.ingest import Importer
 from bot.core.submit import MAX_ITEMS, Submissions
 from bot.runtime.api import ApiEndpoint, ApiMetrics
 from bot.runtime.api_auth import BearerTokens, WebhookSecrets, webhook_signature
+from bot.runtime.bodies import UnverifiedBodies
 from bot.runtime.openapi import MAX_BODY_BYTES
 from bot.runtime.web import HttpServer, build_web_app
 from storage.db import make_engine
@@ -54,7 +55,7 @@ class Api:
             return list(session.execute(select(Mention).order_by(Mention.id)).scalars())
 
 
-def start_api(engine: Engine, *, tokens: list[str], secrets: list[str]) -> Api:
+def start_api(engine: Engine, *, tokens: list[str], secrets: list[str], bodies: UnverifiedBodies | None = None) -> Api:
     matcher = BrandMatcher([BrandTerms("acme", ["acme"]), BrandTerms("globex", ["globex"])])
     importer = Importer(engine=engine, matcher=matcher, tz=UTC, default_source="api")
     registry = CollectorRegistry()
@@ -66,7 +67,9 @@ def start_api(engine: Engine, *, tokens: list[str], secrets: list[str]) -> Api:
         metrics=ApiMetrics(registry),
     )
     server = HttpServer(
-        build_web_app(slack=None, health=lambda: {"status": "ok"}, api=endpoint), host="127.0.0.1", port=0
+        build_web_app(slack=None, health=lambda: {"status": "ok"}, api=endpoint, bodies=bodies),
+        host="127.0.0.1",
+        port=0,
     )
     server.start()
     return Api(f"http://127.0.0.1:{server.port}", engine, registry, server)
