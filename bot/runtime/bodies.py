@@ -52,7 +52,10 @@ def declared_length(request: Request, limit: int) -> int | None:
 
 
 async def read_capped(request: Request, limit: int) -> bytes:
-    """The body, read as it streams and abandoned (413) as soon as it passes ``limit``, chunked or not."""
+    """The body, read as it streams and abandoned (413) as soon as it passes ``limit``, chunked or not.
+
+    A client that hangs up before its body has arrived raises starlette's ClientDisconnect, which the HTTP app
+    answers with one debug line (there is nobody left to answer)."""
     declared_length(request, limit)
     chunks, size = [], 0
     async for chunk in request.stream():

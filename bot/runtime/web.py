@@ -14,7 +14,7 @@ from slack_bolt import App
 from slack_bolt.adapter.starlette.handler import to_bolt_request, to_starlette_response
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
@@ -111,7 +111,14 @@ def build_web_app(
         routes.append(Route(SLACK_EVENTS_PATH, slack_events, methods=["POST"]))
     # Anything else is Starlette's plain 500, its traceback in the log.
     handlers: dict[Any, Any] = dict.fromkeys(USER_ERRORS, user_error)
+    handlers[ClientDisconnect] = client_gone
     return Starlette(routes=routes, exception_handlers=handlers)
+
+
+async def client_gone(request: Request, exc: Exception) -> Response:
+    """A client that hung up before its body arrived: nobody is left to answer, and nothing went wrong here."""
+    log.debug("%s %s: the client hung up before its request body arrived", request.method, request.url.path)
+    return Response(status_code=400, headers={"Connection": "close"})
 
 
 async def user_error(request: Request, exc: Exception) -> Response:

@@ -1,11 +1,12 @@
 """What an unauthenticated client can make the HTTP server hold: a request that only claims a signature (a Standard
 Webhooks delivery, a Slack request) costs no body unless its headers could verify, and the bodies being read before
-they verify share one budget (503 past it) and a deadline (408).
+they verify share one budget (503 past it) and a deadline (408); a client that hangs up mid-body is one debug line.
 
 Memory is asserted through the budget the server keeps (what it holds, what it refuses), never through timing."""
 
 from __future__ import annotations
 
+import logging
 import select
 import socket
 import time
@@ -169,3 +170,30 @@ def test_a_body_that_does_not_arrive_in_time_is_408_and_gives_its_share_back(eng
             assert _answer(quick).startswith(b"HTTP/1.1 401")
     finally:
         api.server.stop()
+
+
+def test_clients_that_hang_up_mid_body_leave_a_debug_line_each_and_no_traceback(
+    tmp_path: Path, engine: Engine, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO)
+    caplog.set_level(logging.DEBUG, logger="bot.runtime.web")
+    api = start_api(engine, tokens=[TOKEN], secrets=[SECRET])
+    try:
+        with served(tmp_path, None) as slack:
+            kinds = [
+                (_port(api.url), "/api/v1/mentions", f"Authorization: Bearer {TOKEN}\r\n"),
+                (_port(api.url), "/api/v1/mentions", _webhook_claim()),
+                (_port(slack.url), "/slack/events", _slack_claim()),
+            ]
+            for port, path, headers in kinds * 30:
+                _start(port, path, headers, declared=100_000, send=b"x" * 50_000).close()
+
+            def gone() -> int:
+                return sum("hung up before its request body arrived" in r.getMessage() for r in caplog.records)
+
+            _eventually(lambda: gone() == 90, "a line for each of the 90 clients")
+            assert slack.get("/healthz")[0] == 200
+    finally:
+        api.server.stop()
+    assert all(r.levelno == logging.DEBUG for r in caplog.records if "hung up" in r.getMessage())
+    assert not [r for r in caplog.records if r.exc_info or r.levelno >= logging.WARNING]
