@@ -359,7 +359,7 @@ def test_the_openapi_document_describes_both_operations_with_the_brands(api: Api
     assert {operations["post"]["operationId"], operations["get"]["operationId"]} == {"submitMentions", "listMentions"}
     brand = document["components"]["schemas"]["MentionIn"]["properties"]["brand"]
     assert {"type": "string", "enum": ["acme", "globex"]} in brand["anyOf"]
-    assert set(operations["post"]["responses"]) == {"200", "400", "401", "413", "415", "422", "503"}
+    assert set(operations["post"]["responses"]) == {"200", "400", "401", "408", "413", "415", "422", "503"}
 
 
 def test_mentions_read_back_with_their_language_and_filter_on_it(api: Api) -> None:
