@@ -23,6 +23,16 @@ from bot.errors import USER_ERRORS, BrandpulseError, mask_secrets
 from bot.runtime.alert_hook import AlertHook, alert_routes
 from bot.runtime.api import ApiEndpoint, api_routes
 from bot.runtime.bodies import Refused, UnverifiedBodies
+from bot.runtime.connections import (
+    HEADER_TIMEOUT_SECONDS,
+    KEEP_ALIVE_SECONDS,
+    MAX_BACKLOG,
+    MAX_CONNECTIONS,
+    MAX_HEADER_BYTES,
+    ConnectionGuard,
+    ensure_descriptors,
+    quiet_client_noise,
+)
 from bot.runtime.slack_http import (
     MAX_BODY_BYTES,
     ReplayGuard,
@@ -130,14 +140,38 @@ async def user_error(request: Request, exc: Exception) -> Response:
 
 
 class HttpServer:
-    """uvicorn in a background thread, so that ``serve`` keeps the main thread for signals and the scheduler."""
+    """uvicorn in a background thread, so that ``serve`` keeps the main thread for signals and the scheduler; at
+    most ``max_connections`` open at once, each sending its request's headers within ``header_timeout`` seconds
+    (runtime/connections.py)."""
 
-    def __init__(self, app: Starlette, *, host: str, port: int) -> None:
-        config = uvicorn.Config(app, host=host, port=port, log_config=None, access_log=False, lifespan="off")
+    def __init__(
+        self,
+        app: Starlette,
+        *,
+        host: str,
+        port: int,
+        max_connections: int = MAX_CONNECTIONS,
+        header_timeout: float = HEADER_TIMEOUT_SECONDS,
+    ) -> None:
+        self.connections = ConnectionGuard(max_connections, header_timeout)
+        quiet_client_noise()
+        config = uvicorn.Config(
+            app,
+            host=host,
+            port=port,
+            log_config=None,
+            access_log=False,
+            lifespan="off",
+            http=self.connections.protocol(),
+            backlog=min(MAX_BACKLOG, max_connections),
+            h11_max_incomplete_event_size=MAX_HEADER_BYTES,
+            timeout_keep_alive=KEEP_ALIVE_SECONDS,
+        )
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, name="brandpulse-http", daemon=True)
 
     def start(self, timeout: float = 10.0) -> None:
+        ensure_descriptors(self.connections.limit)
         self.thread.start()
         waited = 0.0
         while not self.server.started:
