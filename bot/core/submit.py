@@ -15,7 +15,7 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import StatementError
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.core.history import resume_after
+from bot.core.history import check_text_filters, resume_after
 from bot.core.ingest import MAX_AUTHOR_CHARS, MAX_ID_CHARS, Importer, RowError, connection_trouble
 from bot.core.languages import language_filter
 from bot.core.timeparse import parse_moment
@@ -288,6 +288,7 @@ class Submissions:
         except ValueError as exc:
             raise UsageError(f"since/until: {exc}") from None
         before = decode_cursor(cursor) if cursor is not None else None
+        check_text_filters(brand=brand, source=source, search=search)
         with self.sessions() as session:
             found = history(
                 session=session,

@@ -239,3 +239,13 @@ def test_slack_reads_a_click_of_the_wrong_shape_as_data(slack: Served, caplog: p
     answers = [r["text"] for r in slack.fake.responses if r["url"].startswith("/response/s")]
     assert len(answers) == 4 and not any("went wrong" in text for text in answers)
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+
+
+def test_a_nul_in_a_text_filter_is_refused_not_a_database_error(api: Api, slack: Served) -> None:
+    # PostgreSQL takes no NUL in a string: the query failed (a 500, or "the database is unavailable" in Slack).
+    for name in ("search", "brand", "source"):
+        answer = httpx.get(f"{api.url}/api/v1/mentions", headers=AUTH, params={name: "acme\x00x"})
+        assert answer.status_code == 400 and answer.json() == {"error": f"{name} may not contain a NUL character"}
+    slack.slash("history apple 7d battery\x00fire", user=ADMIN, response="nul")
+    answer = slack.answer("nul")
+    assert answer["response_type"] == "ephemeral" and "search may not contain a NUL character" in answer["text"]
