@@ -44,7 +44,7 @@ def _days(first: date, last: date, tz: ZoneInfo, name: str) -> Period:
 
 def parse_period(text: str, *, now: datetime, tz: ZoneInfo) -> Period:
     """The period ``text`` names, in ``tz`` for calendar days, weeks (from Monday) and months, on days from
-    1970-01-01 to 2099-12-31 (``timeparse.FIRST_DAY``, ``LAST_DAY``) and at most ``MAX_PERIOD`` long; UsageError if
+    1970-01-01 to 2200-12-31 (``timeparse.FIRST_DAY``, ``LAST_DAY``) and at most ``MAX_PERIOD`` long; UsageError if
     none."""
     name = " ".join(text.lower().split())
     today = now.astimezone(tz).date()

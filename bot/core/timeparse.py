@@ -6,11 +6,11 @@ import re
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from email.utils import parsedate_to_datetime
 
-# The days a user may name (a --since, an API filter, a report's dates): far enough either side of any mention, near
-# enough that a period built on them (a day added, the period before it) stays inside what datetime and the
-# databases hold.
+# The days a user may name (a --since, an API filter, a report's dates): every day a stored mention can have (ingest
+# takes 1990 to 2200), and near enough that a period built on them (a day added, the period before it) stays inside
+# what datetime and the databases hold.
 FIRST_DAY = date(1970, 1, 1)
-LAST_DAY = date(2099, 12, 31)
+LAST_DAY = date(2200, 12, 31)
 DAY_RANGE = f"{FIRST_DAY.isoformat()} to {LAST_DAY.isoformat()}"
 
 _RELATIVE = re.compile(r"^\s*([0-9]+)\s*(m|min|h|d|w)\s*$", re.IGNORECASE)
