@@ -37,6 +37,8 @@ NAMING_CONVENTION = {
 
 # SQLite only auto-increments an INTEGER PRIMARY KEY; PostgreSQL gets a 64-bit identity.
 BigId = BigInteger().with_variant(Integer(), "sqlite")
+# The largest id either holds (a signed 64-bit integer): a larger number names no row, and neither driver takes it.
+MAX_ROW_ID = 2**63 - 1
 
 
 class UTCDateTime(TypeDecorator[datetime]):

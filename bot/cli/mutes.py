@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from bot.cli.options import pass_database
+from bot.cli.options import ROW_ID, pass_database
 from bot.core.triage import mutes as list_mutes
 from bot.core.triage import unmute
 from bot.errors import UsageError
@@ -29,7 +29,7 @@ def list_command(app: AppContext) -> None:
 
 
 @mutes.command("remove")
-@click.argument("mute_id", type=int)
+@click.argument("mute_id", type=ROW_ID)
 @pass_database
 def remove_command(app: AppContext, mute_id: int) -> None:
     """Unmute: the mentions it hid are shown again (unless another mute hides them)."""

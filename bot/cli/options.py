@@ -12,6 +12,7 @@ from tqdm import tqdm
 
 from bot.core.timeparse import parse_moment
 from bot.runtime.context import AppContext
+from storage.models import MAX_ROW_ID
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -33,6 +34,8 @@ def advance(bar: tqdm[Any], n: int) -> None:
 
 
 FORMATS = click.Choice(["table", "csv", "json"])
+# A row's id as an argument: a number no row can have is a usage error, not a driver's overflow.
+ROW_ID = click.IntRange(1, MAX_ROW_ID)
 
 
 class Moment(click.ParamType):  # type: ignore[type-arg]

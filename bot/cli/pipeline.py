@@ -13,7 +13,7 @@ from pathlib import Path
 
 import click
 
-from bot.cli.options import FORMATS, advance, pass_database
+from bot.cli.options import FORMATS, ROW_ID, advance, pass_database
 from bot.cli.render import progress_bar, show
 from bot.core.ingest import Importer
 from bot.errors import BrandpulseError, UsageError
@@ -103,7 +103,7 @@ def outbox_list(app: AppContext, status: str | None, limit: int, fmt: str) -> No
 
 
 @outbox.command("retry")
-@click.argument("ids", nargs=-1, type=int)
+@click.argument("ids", nargs=-1, type=ROW_ID)
 @click.option("--all", "retry_all", is_flag=True, help="Every dead message.")
 @pass_database
 def outbox_retry(app: AppContext, ids: tuple[int, ...], retry_all: bool) -> None:

@@ -105,6 +105,33 @@ class Settings(BaseSettings):
     )
     http_host: str = Field(default="127.0.0.1", description="Address the HTTP server (Slack events, /healthz) binds.")
     http_port: int = Field(default=3000, ge=1, le=65535, description="Port of the HTTP server.")
+    http_max_connections: int = Field(
+        default=1000,
+        ge=1,
+        le=100_000,
+        description="Connections the HTTP server keeps open at once; past it the one waiting longest for its request "
+        "headers is closed (503 when every one is busy).",
+    )
+    http_header_timeout_seconds: float = Field(
+        default=10,
+        gt=0,
+        le=3600,
+        description="How long a connection may take to send a request's headers (the first, and each next one on a "
+        "kept-alive connection) before it is closed.",
+    )
+    http_unverified_bytes: int = Field(
+        default=32_000_000,
+        ge=5_000_000,
+        le=2_000_000_000,
+        description="Bytes that request bodies not yet verified (Slack's, signed webhooks') may hold at once, all "
+        "together; past it such a request is answered 503 with Retry-After. At least the ingest API's body cap.",
+    )
+    http_body_timeout_seconds: float = Field(
+        default=30,
+        gt=0,
+        le=3600,
+        description="How long a body not yet verified may take to arrive, from its headers on; then 408.",
+    )
     metrics_port: int = Field(default=9108, ge=1, le=65535, description="Port of the Prometheus /metrics endpoint.")
     accuracy_threshold: float = Field(
         default=0.65, ge=0, le=1, description="Reference-set accuracy under which ModelAccuracyBelowThreshold fires."

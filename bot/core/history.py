@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.core.ids import row_id
+from bot.errors import UsageError
 from storage.mentions import history
 from storage.models import Mention
 
@@ -25,7 +27,9 @@ def latest_mentions(
     state: str | None = None,
     assignee: str | None = None,
 ) -> list[Mention]:
-    """The newest mentions that pass every given filter; ``before`` continues after a previous page's last row."""
+    """The newest mentions that pass every given filter; ``before`` continues after a previous page's last row.
+    UsageError for a filter no query can take."""
+    check_text_filters(brand=brand, source=source, search=search, language=language, assignee=assignee)
     with sessions() as session:
         return history(
             session=session,
@@ -41,3 +45,25 @@ def latest_mentions(
             state=state,
             assignee=assignee,
         )
+
+
+def check_text_filters(**filters: str | None) -> None:
+    """Refuse (UsageError) a text filter with a NUL character: PostgreSQL takes none in a string, and the query would
+    fail as if the database were away."""
+    for name, value in filters.items():
+        if value is not None and "\x00" in value:
+            raise UsageError(f"{name} may not contain a NUL character")
+
+
+def resume_after(at: str, mention_id: object) -> tuple[datetime, int]:
+    """Where a page left off, as a cursor or a "More" button carries it back: (created_at, id) of its last mention.
+    ValueError when it is not one a page could end on: a tampered one must not reach a query."""
+    moment = datetime.fromisoformat(at)
+    if moment.tzinfo is None:
+        raise ValueError("a page's end without its offset")
+    try:
+        # Stored moments are UTC; year 1 at +14:00 has no UTC form, and would fail in the query.
+        moment = moment.astimezone(UTC)
+    except OverflowError:
+        raise ValueError("a page's end out of range") from None
+    return moment, row_id(mention_id)

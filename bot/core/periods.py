@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from bot.core.timeparse import DAY_RANGE, in_range
 from bot.errors import UsageError
 
 MAX_PERIOD = timedelta(days=366)
@@ -42,7 +43,9 @@ def _days(first: date, last: date, tz: ZoneInfo, name: str) -> Period:
 
 
 def parse_period(text: str, *, now: datetime, tz: ZoneInfo) -> Period:
-    """The period ``text`` names, in ``tz`` for calendar days, weeks (from Monday) and months; UsageError if none."""
+    """The period ``text`` names, in ``tz`` for calendar days, weeks (from Monday) and months, on days from
+    1970-01-01 to 2200-12-31 (``timeparse.FIRST_DAY``, ``LAST_DAY``) and at most ``MAX_PERIOD`` long; UsageError if
+    none."""
     name = " ".join(text.lower().split())
     today = now.astimezone(tz).date()
     monday = today - timedelta(days=today.weekday())
@@ -76,6 +79,8 @@ def parse_period(text: str, *, now: datetime, tz: ZoneInfo) -> Period:
             last = date.fromisoformat(days.group(2) or days.group(1))
         except ValueError:
             raise UsageError(f"`{text}` is not a calendar date (write it as 2026-11-01)") from None
+        if not (in_range(first) and in_range(last)):
+            raise UsageError(f"`{name}` is out of range: dates from {DAY_RANGE} are taken")
         period = _days(first, last, tz, name)
         if period.end - period.start > MAX_PERIOD:
             raise UsageError("the longest period is a year")

@@ -15,6 +15,7 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import StatementError
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.core.history import check_text_filters, resume_after
 from bot.core.ingest import MAX_AUTHOR_CHARS, MAX_ID_CHARS, Importer, RowError, connection_trouble
 from bot.core.languages import language_filter
 from bot.core.timeparse import parse_moment
@@ -287,6 +288,7 @@ class Submissions:
         except ValueError as exc:
             raise UsageError(f"since/until: {exc}") from None
         before = decode_cursor(cursor) if cursor is not None else None
+        check_text_filters(brand=brand, source=source, search=search)
         with self.sessions() as session:
             found = history(
                 session=session,
@@ -314,10 +316,7 @@ def decode_cursor(cursor: str) -> tuple[datetime, int]:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
         at, _, number = raw.partition("|")
-        moment = datetime.fromisoformat(at)
-        if moment.tzinfo is None or not number.isdigit():
-            raise ValueError(raw)
-        return moment, int(number)
+        return resume_after(at, number)
     except (ValueError, binascii.Error, UnicodeDecodeError):
         raise UsageError("cursor: not a cursor this API gave (pass next_cursor as it came)") from None
 

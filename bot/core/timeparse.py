@@ -3,27 +3,57 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, timedelta, tzinfo
+from datetime import UTC, date, datetime, timedelta, tzinfo
 from email.utils import parsedate_to_datetime
 
-_RELATIVE = re.compile(r"^\s*(\d+)\s*(m|min|h|d|w)\s*$", re.IGNORECASE)
+# The days a user may name (a --since, an API filter, a report's dates): every day a stored mention can have (ingest
+# takes 1990 to 2200), and near enough that a period built on them (a day added, the period before it) stays inside
+# what datetime and the databases hold.
+FIRST_DAY = date(1970, 1, 1)
+LAST_DAY = date(2200, 12, 31)
+DAY_RANGE = f"{FIRST_DAY.isoformat()} to {LAST_DAY.isoformat()}"
+
+_RELATIVE = re.compile(r"^\s*([0-9]+)\s*(m|min|h|d|w)\s*$", re.IGNORECASE)
 _UNITS = {"m": "minutes", "min": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 _TWITTER_FORMAT = "%a %b %d %H:%M:%S %z %Y"
 
 
+def in_range(day: date) -> bool:
+    """Whether ``day`` is one a user may name (see ``FIRST_DAY``)."""
+    return FIRST_DAY <= day <= LAST_DAY
+
+
+def out_of_range(value: str) -> str:
+    """Why ``value`` (as the user wrote it) names a day that cannot be used."""
+    shown = value if len(value) <= 40 else value[:39] + "…"
+    return f"{shown!r} is out of range: dates from {DAY_RANGE} are taken"
+
+
 def parse_moment(value: str, *, tz: tzinfo, now: datetime | None = None) -> datetime:
-    """A CLI date-time: ISO 8601 (date or date-time, naive means ``tz``) or a duration back from now (``24h``, ``7d``)."""
+    """A CLI date-time: ISO 8601 (date or date-time, naive means ``tz``) or a duration back from now (``24h``, ``7d``),
+    on a day from ``FIRST_DAY`` to ``LAST_DAY``; ValueError otherwise."""
     relative = _RELATIVE.match(value)
     if relative:
-        amount, unit = int(relative.group(1)), relative.group(2).lower()
-        return (now or datetime.now(UTC)) - timedelta(**{_UNITS[unit]: amount})
+        digits, unit = relative.group(1), relative.group(2).lower()
+        if len(digits) > 12:  # more minutes than datetime holds, and int() of a huge string is slow
+            raise ValueError(out_of_range(value))
+        try:
+            moment = (now or datetime.now(UTC)) - timedelta(**{_UNITS[unit]: int(digits)})
+        except OverflowError:  # further back than datetime goes
+            raise ValueError(out_of_range(value)) from None
+        if not in_range(moment.astimezone(UTC).date()):
+            raise ValueError(out_of_range(value))
+        return moment
     try:
         moment = datetime.fromisoformat(value.strip())
     except ValueError:
         raise ValueError(
-            f"{value!r} is not a date-time: use ISO 8601 (2024-05-01, 2024-05-01T09:30, 2024-05-01T09:30+02:00) "
+            f"{value[:60]!r} is not a date-time: use ISO 8601 (2024-05-01, 2024-05-01T09:30, 2024-05-01T09:30+02:00) "
             "or a duration back from now (30m, 24h, 7d, 2w)"
         ) from None
+    # The day as written: its offset (at most a day) cannot carry it outside what datetime holds.
+    if not in_range(moment.date()):
+        raise ValueError(out_of_range(value))
     return moment.replace(tzinfo=tz) if moment.tzinfo is None else moment
 
 

@@ -25,7 +25,8 @@ from starlette.routing import Route
 from bot.config.settings import Settings
 from bot.core.retraining import Notification, receive
 from bot.runtime.api_auth import BearerTokens
-from bot.runtime.slack_http import Refused, ThrottledLog, read_capped
+from bot.runtime.bodies import Refused, read_capped
+from bot.runtime.slack_http import ThrottledLog
 from bot.slack.deps import value_signer
 from bot.slack.views.models import retrain_requested_message
 
@@ -65,12 +66,13 @@ def alert_routes(hook: AlertHook | None) -> list[Route]:
         assert hook is not None
         if not hook.tokens.allows(request.headers.get("authorization")):
             refused.warning("%s %s: 401 no valid bearer token", request.method, request.url.path)
-            return _error(401, "a valid bearer token is required", **{"WWW-Authenticate": "Bearer"})
+            # The body is never read: the connection goes with the answer.
+            return _error(401, "a valid bearer token is required", Connection="close", **{"WWW-Authenticate": "Bearer"})
         try:
             body = await read_capped(request, MAX_NOTIFICATION_BYTES)
         except Refused as exc:
             refused.warning("%s %s: %d %s", request.method, request.url.path, exc.status, exc.reason)
-            return _error(exc.status, exc.reason, Connection="close")
+            return _error(exc.status, exc.reason, **exc.headers)
         # Verified: now the body may be read.
         try:
             parsed = Notification.model_validate(json.loads(body.decode("utf-8")))

@@ -2,7 +2,8 @@
 them back, ``GET /api/v1/openapi.json`` describes both.
 
 Each request is taken in the order a public endpoint must: the bearer token (a header) before the body is read; the
-body read under a cap while it streams; a Standard Webhooks signature checked on the raw bytes; only then parsed.
+body read under a cap while it streams; a Standard Webhooks signature's headers checked before the body is read, its
+body read under the budget of unverified bodies, and the signature checked on the raw bytes; only then parsed.
 """
 
 from __future__ import annotations
@@ -23,8 +24,9 @@ from starlette.routing import Route
 from bot.core.submit import Submissions, TooManyItems, Unavailable
 from bot.errors import UsageError
 from bot.runtime.api_auth import BearerTokens, WebhookSecrets
+from bot.runtime.bodies import Refused, UnverifiedBodies, read_capped
 from bot.runtime.openapi import MAX_BODY_BYTES, openapi_document
-from bot.runtime.slack_http import Refused, ThrottledLog, read_capped
+from bot.runtime.slack_http import ThrottledLog
 from monitoring.metrics import LATENCY_BUCKETS
 
 log = logging.getLogger(__name__)
@@ -71,8 +73,9 @@ def _error(status: int, message: str, **headers: str) -> JSONResponse:
     return JSONResponse({"error": message}, status_code=status, headers=headers or None)
 
 
-def api_routes(api: ApiEndpoint | None) -> list[Route]:
-    """The API's routes; without tokens or secrets configured, each answers 404 saying how to turn it on."""
+def api_routes(api: ApiEndpoint | None, bodies: UnverifiedBodies) -> list[Route]:
+    """The API's routes; without tokens or secrets configured, each answers 404 saying how to turn it on.
+    ``bodies``: the budget and deadline of the bodies of signed webhooks, read before they are verified."""
     refused = ThrottledLog(log)
 
     def measured(handler: Callable[[Request], Any]) -> Callable[[Request], Any]:
@@ -88,7 +91,13 @@ def api_routes(api: ApiEndpoint | None) -> list[Route]:
 
     def unauthorized(request: Request, why: str) -> Response:
         refused.warning("%s %s: 401 %s", request.method, request.url.path, why)
-        return _error(401, "a valid bearer token or webhook signature is required", **{"WWW-Authenticate": "Bearer"})
+        # The body may not have been read: the connection goes with the answer.
+        return _error(
+            401,
+            "a valid bearer token or webhook signature is required",
+            Connection="close",
+            **{"WWW-Authenticate": "Bearer"},
+        )
 
     async def off(request: Request) -> Response:
         return _error(404, "the ingest API is off: set BRANDPULSE_API_TOKENS (or BRANDPULSE_WEBHOOK_SECRETS)")
@@ -96,25 +105,28 @@ def api_routes(api: ApiEndpoint | None) -> list[Route]:
     async def post_mentions(request: Request) -> Response:
         assert api is not None
         bearer = request.headers.get("authorization")
-        signed = request.headers.get("webhook-signature") is not None
-        if bearer is not None or not signed:
-            if not api.tokens.allows(bearer):
-                return unauthorized(request, "no valid bearer token")
+        # A signature stands in for the token only where webhook secrets are set; a bearer header always decides.
+        webhook = bearer is None and bool(api.webhooks) and request.headers.get("webhook-signature") is not None
         try:
-            body = await read_capped(request, MAX_BODY_BYTES)
+            if not webhook:
+                if not api.tokens.allows(bearer):
+                    return unauthorized(request, "no valid bearer token")
+                body = await read_capped(request, MAX_BODY_BYTES)
+            else:
+                headers = {
+                    "message_id": request.headers.get("webhook-id"),
+                    "timestamp": request.headers.get("webhook-timestamp"),
+                    "signatures": request.headers.get("webhook-signature"),
+                }
+                problem = api.webhooks.header_problem(**headers, now=api.clock())
+                if problem is None:
+                    async with bodies.read(request, MAX_BODY_BYTES) as body:
+                        problem = api.webhooks.problem(**headers, body=body, now=api.clock())
+                if problem is not None:
+                    return unauthorized(request, f"unverified webhook ({problem})")
         except Refused as exc:
             refused.warning("%s %s: %d %s", request.method, request.url.path, exc.status, exc.reason)
-            return _error(exc.status, exc.reason, Connection="close")
-        if bearer is None:
-            problem = api.webhooks.problem(
-                message_id=request.headers.get("webhook-id"),
-                timestamp=request.headers.get("webhook-timestamp"),
-                signatures=request.headers.get("webhook-signature"),
-                body=body,
-                now=api.clock(),
-            )
-            if problem is not None:
-                return unauthorized(request, f"unverified webhook ({problem})")
+            return _error(exc.status, exc.reason, **exc.headers)
         # Verified: now the body may be read.
         media = request.headers.get("content-type", "").split(";")[0].strip().lower()
         if media != "application/json":

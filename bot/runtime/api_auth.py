@@ -55,6 +55,23 @@ class WebhookSecrets:
     def __bool__(self) -> bool:
         return bool(self._keys)
 
+    def header_problem(
+        self, *, message_id: str | None, timestamp: str | None, signatures: str | None, now: float
+    ) -> str | None:
+        """Why the headers alone show that a delivery cannot verify (None when it may): checked before its body is
+        read, so that a request that merely claims a signature costs no body."""
+        if not self._keys or not message_id or not timestamp or not signatures:
+            return "no signature"
+        if len(message_id) > MAX_WEBHOOK_ID_CHARS or not message_id.isprintable():
+            return "malformed webhook-id"
+        if not (timestamp.isascii() and timestamp.isdigit()) or len(timestamp) > 12:
+            return "malformed timestamp"
+        if abs(now - int(timestamp)) > WEBHOOK_TOLERANCE_SECONDS:
+            return "timestamp outside the five-minute tolerance"
+        if not any(_looks_like_v1(given) for given in signatures.split(" ")):
+            return "no v1 signature"
+        return None
+
     def problem(
         self,
         *,
@@ -65,14 +82,10 @@ class WebhookSecrets:
         now: float,
     ) -> str | None:
         """None when one of the delivery's signatures is made with one of the secrets; otherwise why not."""
-        if not self._keys or not message_id or not timestamp or not signatures:
-            return "no signature"
-        if len(message_id) > MAX_WEBHOOK_ID_CHARS or not message_id.isprintable():
-            return "malformed webhook-id"
-        if not (timestamp.isascii() and timestamp.isdigit()) or len(timestamp) > 12:
-            return "malformed timestamp"
-        if abs(now - int(timestamp)) > WEBHOOK_TOLERANCE_SECONDS:
-            return "timestamp outside the five-minute tolerance"
+        problem = self.header_problem(message_id=message_id, timestamp=timestamp, signatures=signatures, now=now)
+        if problem is not None:
+            return problem
+        assert message_id is not None and timestamp is not None and signatures is not None
         expected = [
             webhook_signature(key, message_id=message_id, timestamp=timestamp, body=body).encode() for key in self._keys
         ]
@@ -84,3 +97,9 @@ class WebhookSecrets:
             for signature in expected:
                 found |= hmac.compare_digest(signature, raw)
         return None if found else "signature mismatch"
+
+
+def _looks_like_v1(given: str) -> bool:
+    """``v1,`` and the base64 of a SHA-256 digest (44 characters)."""
+    encoded = given.removeprefix("v1,")
+    return given.startswith("v1,") and len(encoded) == 44 and encoded.isascii()

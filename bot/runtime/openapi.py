@@ -89,10 +89,14 @@ def openapi_document(*, brands: Sequence[str] = (), server_url: str | None = Non
             "200": _answer("Every item is stored (or was already).", "SubmitResult"),
             "400": _answer("The body is not JSON, not UTF-8, or not mentions."),
             "401": unauthorized,
+            "408": _answer("A signed delivery's body did not arrive in time (its signature cannot be checked)."),
             "413": _answer(f"Over {MAX_BODY_BYTES:,} bytes or over {MAX_ITEMS:,} mentions."),
             "415": _answer("The body is not application/json."),
             "422": _answer("Some items are invalid: `errors` gives each one's reasons.", "SubmitResult"),
-            "503": _answer("The database is unavailable; nothing was stored. Retry after `Retry-After` seconds."),
+            "503": _answer(
+                "The database is unavailable, or too many signed deliveries are being read at once; nothing was "
+                "stored. Retry after `Retry-After` seconds."
+            ),
         },
     }
 

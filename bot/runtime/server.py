@@ -20,6 +20,7 @@ from bot.errors import BrandpulseError
 from bot.runtime.alert_hook import ALERTMANAGER_PATH, AlertHook
 from bot.runtime.api import MENTIONS_PATH, OPENAPI_PATH, ApiEndpoint, ApiMetrics
 from bot.runtime.api_auth import BearerTokens, WebhookSecrets
+from bot.runtime.bodies import UnverifiedBodies
 from bot.runtime.context import AppContext
 from bot.runtime.pipeline import Pipeline
 from bot.runtime.slack_http import ReplayGuard
@@ -118,10 +119,23 @@ class Server:
                 ALERTMANAGER_PATH,
                 "start a retrain" if settings.auto_retrain else "recommend a retrain",
             )
-        web = build_web_app(slack=endpoint, health=self.health, api=api, alerts=alerts)
-        self.http = HttpServer(web, host=settings.http_host, port=settings.http_port)
+        bodies = UnverifiedBodies(settings.http_unverified_bytes, settings.http_body_timeout_seconds)
+        web = build_web_app(slack=endpoint, health=self.health, api=api, alerts=alerts, bodies=bodies)
+        self.http = HttpServer(
+            web,
+            host=settings.http_host,
+            port=settings.http_port,
+            max_connections=settings.http_max_connections,
+            header_timeout=settings.http_header_timeout_seconds,
+        )
         self.http.start()
-        log.info("HTTP server on http://%s:%d (/healthz)", settings.http_host, self.http.port)
+        log.info(
+            "HTTP server on http://%s:%d (/healthz): at most %d connections, request headers within %g s",
+            settings.http_host,
+            self.http.port,
+            settings.http_max_connections,
+            settings.http_header_timeout_seconds,
+        )
         if api is not None:
             log.info(
                 "ingest API at %s (%s); its OpenAPI document at %s",

@@ -1,5 +1,6 @@
-"""Slack's requests over HTTP, in the order a public endpoint must take them: read under a cap while the body
-streams, verify the signature on the raw bytes, answer each signed request once, and only then parse.
+"""Slack's requests over HTTP, in the order a public endpoint must take them: the signature's headers checked before
+the body is read, the body read under a cap while it streams (and under the budget of unverified bodies), the
+signature verified on the raw bytes, each signed request answered once, and only then parsed.
 
 Nothing here reads a field of an unverified body, so nothing an unverified request says (a ``response_url``, say)
 can make the bot call out.
@@ -21,8 +22,8 @@ from urllib.parse import parse_qs
 
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
-from starlette.requests import Request
 
+from bot.runtime.bodies import Refused
 from storage.replays import claim_request, forget_requests_before, release_request
 
 log = logging.getLogger(__name__)
@@ -35,41 +36,29 @@ SIGNATURE_WINDOW_SECONDS = 300
 MEMORY_CAPACITY = 100_000
 
 
-class Refused(Exception):
-    """A request answered with ``status`` and ``reason`` before it reaches the Slack app."""
-
-    def __init__(self, status: int, reason: str) -> None:
-        super().__init__(reason)
-        self.status, self.reason = status, reason
-
-
-async def read_capped(request: Request, limit: int = MAX_BODY_BYTES) -> bytes:
-    """The body, read as it streams and abandoned (413) as soon as it passes ``limit``, chunked or not."""
-    declared = request.headers.get("content-length")
-    if declared is not None:
-        if not (declared.isascii() and declared.isdigit()):
-            raise Refused(400, "invalid Content-Length")
-        if int(declared) > limit:
-            raise Refused(413, f"request body over {limit:,} bytes")
-    chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise Refused(413, f"request body over {limit:,} bytes")
-        chunks.append(chunk)
-    return b"".join(chunks)
-
-
-def signature_problem(
-    *, secret: bytes, timestamp: str | None, signature: str | None, body: bytes, now: float
-) -> str | None:
-    """None when the request is signed by Slack with ``secret``; otherwise why it is not."""
+def header_problem(*, timestamp: str | None, signature: str | None, now: float) -> str | None:
+    """Why the headers alone show that a request cannot be Slack's (None when they may be): checked before its body
+    is read, so that a request without a current, well-formed signature costs no body."""
     if not timestamp or not signature:
         return "no signature"
     if not (timestamp.isascii() and timestamp.isdigit()) or len(timestamp) > 12:
         return "malformed timestamp"
     if abs(now - int(timestamp)) > SIGNATURE_WINDOW_SECONDS:
         return "timestamp outside the five-minute window"
+    hex_digest = signature.removeprefix("v0=")
+    if not signature.startswith("v0=") or len(hex_digest) != 64 or not all(c in "0123456789abcdef" for c in hex_digest):
+        return "malformed signature"
+    return None
+
+
+def signature_problem(
+    *, secret: bytes, timestamp: str | None, signature: str | None, body: bytes, now: float
+) -> str | None:
+    """None when the request is signed by Slack with ``secret``; otherwise why it is not."""
+    problem = header_problem(timestamp=timestamp, signature=signature, now=now)
+    if problem is not None:
+        return problem
+    assert timestamp is not None and signature is not None
     digest = hmac.new(secret, b"v0:" + timestamp.encode() + b":" + body, hashlib.sha256).hexdigest()
     if not hmac.compare_digest(f"v0={digest}".encode(), signature.encode("latin-1", "replace")):
         return "signature mismatch"

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import logging
 import re
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from analysis.labels import LABELS
-from bot.core.history import latest_mentions
+from bot.core.history import latest_mentions, resume_after
 from bot.core.languages import language_filter
-from bot.core.periods import PERIOD_HELP, Period, parse_period
+from bot.core.periods import MAX_PERIOD, PERIOD_HELP, Period, parse_period
 from bot.core.stats import daily_stats
 from bot.errors import NotAllowed, UsageError
 from bot.slack.blocks import escape, fallback, section
@@ -29,7 +29,6 @@ COMMANDS = ("history", "stats", "brands", "report")
 PAGE_SIZE = 10
 _PERIOD = re.compile(r"^(\d{1,4})([hdw])$")
 _UNITS = {"h": timedelta(hours=1), "d": timedelta(days=1), "w": timedelta(weeks=1)}
-MAX_PERIOD = timedelta(days=366)
 MAX_WORDS = 200
 LANGUAGE_PREFIX = "lang:"
 
@@ -90,7 +89,7 @@ def known_brand(services: Services, name: str) -> str:
 def history(services: Services, query: HistoryQuery) -> dict[str, Any]:
     """One page of the history ``query`` asks for."""
     since = services.clock() - period_of(query.period)
-    before = (datetime.fromisoformat(query.before[0]), query.before[1]) if query.before else None
+    before = resume_after(*query.before) if query.before else None
     mentions = latest_mentions(
         services.sessions,
         brand=query.brand,

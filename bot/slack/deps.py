@@ -97,6 +97,23 @@ class ValueSigner:
         return value
 
 
+def dig(payload: object, *keys: str) -> str:
+    """The text at ``keys`` in a Slack payload (``dig(body, "user", "id")``); "" where it is missing or has another
+    shape. A signed payload is Slack's, but its fields are read as data all the same: a string where an object was
+    expected must not become an AttributeError and "something went wrong"."""
+    for key in keys:
+        if not isinstance(payload, dict):
+            return ""
+        payload = payload.get(key)
+    return payload if isinstance(payload, str) else ""
+
+
+def message_of(body: dict[str, Any]) -> dict[str, Any]:
+    """The message a click was on (Slack sends it along for messages in channels); {} when there is none."""
+    message = body.get("message")
+    return message if isinstance(message, dict) else {}
+
+
 def reply(respond: Respond, message: dict[str, Any]) -> None:
     """Answer through the response URL; a refusal from Slack is logged, as no user would see it otherwise."""
     response = respond(**message)

@@ -23,6 +23,7 @@ from analysis.model import SentimentModel
 from analysis.prediction import Prediction
 from bot.config.brands import load_brands
 from bot.config.settings import Settings, load_settings
+from bot.runtime.bodies import UnverifiedBodies
 from bot.runtime.slack_http import ReplayGuard
 from bot.runtime.web import HttpServer, SlackEndpoint, build_web_app
 from bot.slack.app import build_slack_app
@@ -89,6 +90,12 @@ class Served:
             payload["message"] = message
             payload["container"] = {**payload["container"], "is_ephemeral": False, "message_ts": message["ts"]}
         return self.post(urlencode({"payload": json.dumps(payload)}))
+
+    def answer(self, response: str) -> dict[str, Any]:
+        """What was posted to the response URL named ``response`` (waiting for it)."""
+        url = f"/response/{response}"
+        self.fake.wait_for(lambda f: any(r["url"] == url for r in f.responses))
+        return next(r for r in self.fake.responses if r["url"] == url)
 
     def get(self, path: str) -> tuple[int, dict[str, Any]]:
         try:
@@ -179,9 +186,11 @@ def served(
     *,
     admin_users: str = ADMIN,
     database_url: str | None = None,
+    bodies: UnverifiedBodies | None = None,
     **overrides: Any,
 ) -> Iterator[Served]:
-    """The app on loopback, talking to a fake Slack; ``overrides`` are more settings."""
+    """The app on loopback, talking to a fake Slack; ``overrides`` are more settings, ``bodies`` the budget and
+    deadline of unverified bodies (the defaults otherwise)."""
     with FakeSlack() as fake:
         settings = load_settings(
             env_file=None,
@@ -207,7 +216,7 @@ def served(
             signing_secret=SIGNING_SECRET.encode(),
             replays=ReplayGuard(services.sessions),
         )
-        web = build_web_app(slack=endpoint, health=lambda: {"status": "ok"})
+        web = build_web_app(slack=endpoint, health=lambda: {"status": "ok"}, bodies=bodies)
         server = HttpServer(web, host="127.0.0.1", port=0)
         server.start()
         try:

@@ -14,7 +14,7 @@ from bot.core.triage import assign_mention, mark_handled, mute_from
 from bot.errors import UsageError
 from bot.slack import admin_commands
 from bot.slack.blocks import user_mention
-from bot.slack.deps import Services, reply
+from bot.slack.deps import Services, dig, reply
 from bot.slack.errors import reported
 from bot.slack.views.admin import (
     ASSIGN_ACTION,
@@ -27,6 +27,7 @@ from bot.slack.views.admin import (
     parse_menu_value,
     triaged_answer,
 )
+from bot.slack.views.errors import NOT_OURS
 
 log = logging.getLogger(__name__)
 
@@ -36,13 +37,12 @@ def register(app: App, services: Services) -> None:
     @reported
     def on_more(ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
         ack()
-        user = str(body.get("user", {}).get("id", ""))
+        user = dig(body, "user", "id")
         try:
-            query = HistoryQuery.decode(str(action.get("value", "")))
-            admin_commands.known_brand(services, query.brand)
-        except (ValueError, KeyError, TypeError, IndexError, UsageError):
-            log.warning("ignored a history button with a value that is not brandpulse's (user %s)", user)
-            return
+            query = HistoryQuery.decode(dig(action, "value"))
+        except (ValueError, KeyError, TypeError, IndexError, RecursionError):
+            raise UsageError(NOT_OURS) from None
+        admin_commands.known_brand(services, query.brand)
         admin_commands.check_reader(services, user, "history", query.brand)
         reply(respond, {"replace_original": False, **admin_commands.history(services, query)})
 
@@ -50,13 +50,11 @@ def register(app: App, services: Services) -> None:
     @reported
     def on_menu(ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
         ack()
-        user = str(body.get("user", {}).get("id", ""))
-        selected = action.get("selected_option")
+        user = dig(body, "user", "id")
         try:
-            mention_id, verb = parse_menu_value(str(selected.get("value", "")) if isinstance(selected, dict) else "")
+            mention_id, verb = parse_menu_value(dig(action, "selected_option", "value"))
         except ValueError:
-            log.warning("ignored a mention menu with a value that is not brandpulse's (user %s)", user)
-            return
+            raise UsageError(NOT_OURS) from None
         what = "correcting a label" if verb in LABELS else "triaging a mention"
         admin_commands.check_admin(services, user, what, brand_of(services.sessions, mention_id))
         at = services.clock()
@@ -86,15 +84,14 @@ def register(app: App, services: Services) -> None:
     @reported
     def on_assign(ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
         ack()
-        user = str(body.get("user", {}).get("id", ""))
-        assignee = str(action.get("selected_user") or "")
+        user = dig(body, "user", "id")
+        assignee = dig(action, "selected_user")
         try:
-            mention_id = parse_assign_block(str(action.get("block_id", "")))
+            mention_id = parse_assign_block(dig(action, "block_id"))
             if not assignee.isalnum():
                 raise ValueError("not a user id")
         except ValueError:
-            log.warning("ignored an assignment that is not brandpulse's (user %s)", user)
-            return
+            raise UsageError(NOT_OURS) from None
         admin_commands.check_admin(services, user, "assigning a mention", brand_of(services.sessions, mention_id))
         triaged = assign_mention(services.sessions, mention_id, assignee=assignee, user=user, at=services.clock())
         if triaged is None:

@@ -12,7 +12,7 @@ from slack_bolt import Ack, App, Respond
 from bot.core.alerts import AlertState, acknowledge_alert, alert_state, not_a_spike, snooze_brand
 from bot.errors import UsageError
 from bot.slack import admin_commands
-from bot.slack.deps import Services, reply
+from bot.slack.deps import Services, dig, message_of, reply
 from bot.slack.errors import reported
 from bot.slack.views.alerts import (
     ACK_ACTION,
@@ -25,12 +25,13 @@ from bot.slack.views.alerts import (
     parse_snooze,
     sensitivity_statement,
 )
+from bot.slack.views.errors import NOT_OURS
 
 log = logging.getLogger(__name__)
 
 
 def _user(body: dict[str, Any]) -> str:
-    return str(body.get("user", {}).get("id", ""))
+    return dig(body, "user", "id")
 
 
 def _alert(services: Services, alert_id: int) -> AlertState:
@@ -43,65 +44,54 @@ def _alert(services: Services, alert_id: int) -> AlertState:
 def register(app: App, services: Services) -> None:
     signer, tz = services.signer, services.settings.tz
 
-    def opened(value: str, user: str) -> int | None:
+    def opened(value: str) -> int:
         try:
             return parse_alert_id(value, signer)
         except ValueError:
-            log.warning("ignored an alert button with a value brandpulse did not write (user %s)", user)
-            return None
+            raise UsageError(NOT_OURS) from None
 
-    def admins_alert(body: dict[str, Any], action: dict[str, Any], what: str) -> tuple[str, int] | None:
-        """(user, alert id) of a click on a button for the brand's admins; None for a value the bot did not write.
-        Raises NotAllowed for anyone else."""
+    def admins_alert(body: dict[str, Any], action: dict[str, Any], what: str) -> tuple[str, int]:
+        """(user, alert id) of a click on a button for the brand's admins. Raises UsageError for a value the bot did
+        not write, NotAllowed for anyone else."""
         user = _user(body)
-        alert_id = opened(str(action.get("value", "")), user)
-        if alert_id is not None:
-            admin_commands.check_admin(services, user, what, _alert(services, alert_id).brand)
-            return user, alert_id
-        return None
+        alert_id = opened(dig(action, "value"))
+        admin_commands.check_admin(services, user, what, _alert(services, alert_id).brand)
+        return user, alert_id
 
     @app.action(ACK_ACTION)
     @reported
     def on_ack(ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
         ack()
-        clicked = admins_alert(body, action, "acknowledging an alert")
-        if clicked is None:
-            return
-        user, alert_id = clicked
+        user, alert_id = admins_alert(body, action, "acknowledging an alert")
         state = acknowledge_alert(services.sessions, alert_id, user=user, at=services.clock())
         assert state is not None
         log.info("alert %d (%s %s) acknowledged by %s", alert_id, state.brand, state.kind, user)
-        reply(respond, acted_message(body.get("message") or {}, state, signer, tz))
+        reply(respond, acted_message(message_of(body), state, signer, tz))
 
     @app.action(SNOOZE_ACTION)
     @reported
     def on_snooze(ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
         ack()
         user = _user(body)
-        selected = action.get("selected_option")
         try:
-            alert_id, hours = parse_snooze(str(selected.get("value", "")) if isinstance(selected, dict) else "", signer)
+            alert_id, hours = parse_snooze(dig(action, "selected_option", "value"), signer)
         except ValueError:
-            log.warning("ignored a snooze with a value brandpulse did not write (user %s)", user)
-            return
+            raise UsageError(NOT_OURS) from None
         state = _alert(services, alert_id)
         admin_commands.check_admin(services, user, "snoozing a brand's alerts", state.brand)
         until = snooze_brand(services.sessions, state.brand, hours, user=user, at=services.clock())
         log.info("spike alerts of %s snoozed by %s until %s", state.brand, user, until.isoformat())
-        reply(respond, acted_message(body.get("message") or {}, state, signer, tz, snoozed=(user, until)))
+        reply(respond, acted_message(message_of(body), state, signer, tz, snoozed=(user, until)))
 
     @app.action(NOT_A_SPIKE_ACTION)
     @reported
     def on_not_a_spike(ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
         ack()
-        clicked = admins_alert(body, action, "judging an alert")
-        if clicked is None:
-            return
-        user, alert_id = clicked
+        user, alert_id = admins_alert(body, action, "judging an alert")
         verdict = not_a_spike(services.sessions, alert_id, user=user, at=services.clock())
         assert verdict is not None
         log.info("alert %d (%s) marked not a spike by %s", alert_id, verdict.alert.brand, user)
-        reply(respond, acted_message(body.get("message") or {}, verdict.alert, signer, tz))
+        reply(respond, acted_message(message_of(body), verdict.alert, signer, tz))
         brand = services.brands.brand(verdict.alert.brand)
         if verdict.lowered_to is not None and brand is not None and brand.alerts is not None:
             log.warning("spike alerts of %s made less sensitive (level %d)", brand.name, verdict.lowered_to)
@@ -112,9 +102,6 @@ def register(app: App, services: Services) -> None:
     def on_details(ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
         ack()
         user = _user(body)
-        alert_id = opened(str(action.get("value", "")), user)
-        if alert_id is None:
-            return
-        state = _alert(services, alert_id)
+        state = _alert(services, opened(dig(action, "value")))
         admin_commands.check_reader(services, user, "alert details", state.brand)
         reply(respond, details_answer(state, tz))

@@ -9,8 +9,10 @@ from typing import Any
 from slack_bolt import Ack, App, Respond
 
 from bot.core.feedback import record_verdict
-from bot.slack.deps import Services, reply
+from bot.errors import UsageError
+from bot.slack.deps import Services, dig, reply
 from bot.slack.errors import reported
+from bot.slack.views.errors import NOT_OURS
 from bot.slack.views.sentiment import FEEDBACK_ACTION, parse_feedback_value, thanked_answer
 
 log = logging.getLogger(__name__)
@@ -21,13 +23,12 @@ def register(app: App, services: Services) -> None:
     @reported
     def on_feedback(ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
         ack()
-        user = str(body.get("user", {}).get("id", ""))
-        channel = body.get("channel", {}).get("id") or body.get("container", {}).get("channel_id")
+        user = dig(body, "user", "id")
+        channel = dig(body, "channel", "id") or dig(body, "container", "channel_id") or None
         try:
-            prediction, text, given = parse_feedback_value(str(action.get("value", "")), services.signer)
+            prediction, text, given = parse_feedback_value(dig(action, "value"), services.signer)
         except (ValueError, RecursionError):
-            log.warning("refused a feedback click with a value brandpulse did not write (user %s)", user)
-            return
+            raise UsageError(NOT_OURS) from None
         record_verdict(
             services.sessions,
             text=text,

@@ -9,7 +9,7 @@ from slack_bolt import Ack, App
 from slack_sdk import WebClient
 
 from bot.core.stats import brand_pulse
-from bot.slack.deps import Services
+from bot.slack.deps import Services, dig
 from bot.slack.errors import reported
 from bot.slack.views.home import DEFAULT_PERIOD, PERIOD_ACTION, PERIODS, home_view
 
@@ -35,8 +35,8 @@ def register(app: App, services: Services) -> None:
     @reported
     def on_period(ack: Ack, body: dict[str, Any], action: dict[str, Any], client: WebClient) -> None:
         ack()
-        period = str((action.get("selected_option") or {}).get("value", ""))
-        user = str(body.get("user", {}).get("id", ""))
+        period = dig(action, "selected_option", "value")
+        user = dig(body, "user", "id")
         if period not in PERIODS or not user:
             log.warning("ignored a Home period that is not brandpulse's (user %s)", user)
             return

@@ -12,6 +12,8 @@ from zoneinfo import ZoneInfo
 from analysis.labels import LABELS
 from analysis.language import language_name
 from bot.config.brands import BrandsConfig
+from bot.core.history import resume_after
+from bot.core.ids import row_id
 from bot.core.stats import Bucket
 from bot.core.triage import Muted, Triaged
 from bot.slack.blocks import (
@@ -50,17 +52,16 @@ def menu_value(mention_id: int, verb: str) -> str:
 def parse_menu_value(value: str) -> tuple[int, str]:
     """(mention id, what to do: a label or handled/reopen) from the menu's option; ValueError when not the bot's."""
     mention, _, verb = value.partition(":")
-    if not mention.isdigit() or (verb not in LABELS and verb not in TRIAGE):
+    if verb not in LABELS and verb not in TRIAGE:
         raise ValueError("not a mention menu value")
-    return int(mention), verb
+    return row_id(mention), verb
 
 
 def parse_assign_block(block_id: str) -> int:
     """The mention id an assignment menu's block names; ValueError when it is not one the bot wrote."""
-    mention = block_id.removeprefix(ASSIGN_BLOCK)
-    if not block_id.startswith(ASSIGN_BLOCK) or not mention.isdigit():
+    if not block_id.startswith(ASSIGN_BLOCK):
         raise ValueError("not an assignment block")
-    return int(mention)
+    return row_id(block_id.removeprefix(ASSIGN_BLOCK))
 
 
 def _option(text: str, value: str) -> dict[str, Any]:
@@ -147,14 +148,23 @@ class HistoryQuery:
 
     @classmethod
     def decode(cls, value: str) -> HistoryQuery:
+        """The query a "More" button carries; ValueError (or KeyError, TypeError, RecursionError) when it is not one
+        brandpulse wrote, before any of it reaches a query."""
         data = json.loads(value)
-        before = (str(data["c"][0]), int(data["c"][1])) if data.get("c") else None
+        if not isinstance(data, dict):
+            raise ValueError("not a history query")
+        before = None
+        if data.get("c"):
+            at, mention = data["c"]
+            resume_after(str(at), mention)  # a page's end that no page could have: refused here
+            before = (str(at), int(mention))
+        label = data.get("l")
+        if label is not None and label not in LABELS:
+            raise ValueError("not a label")
         language = str(data["g"]) if data.get("g") else None
         state = str(data["s"]) if data.get("s") in STATES else None
         assignee = str(data["a"]) if data.get("a") and str(data["a"]).isalnum() else None
-        return cls(
-            str(data["b"]), str(data["p"]), data.get("l"), str(data.get("w", "")), before, language, state, assignee
-        )
+        return cls(str(data["b"]), str(data["p"]), label, str(data.get("w", "")), before, language, state, assignee)
 
 
 def history_answer(

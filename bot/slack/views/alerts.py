@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 
 from bot.config.brands import AlertConfig
 from bot.core.alerts import NOT_A_SPIKE_WINDOW, SNOOZE_HOURS, AlertState
+from bot.core.ids import row_id
 from bot.slack.blocks import Block, escape, fallback, section, user_mention
 from bot.slack.deps import ValueSigner
 
@@ -56,16 +57,14 @@ def alert_actions(alert_id: int, signer: ValueSigner, *, acknowledged: bool = Fa
 def parse_snooze(value: str, signer: ValueSigner) -> tuple[int, int]:
     """(alert id, hours) of a snooze option; ValueError when brandpulse did not write it."""
     alert, _, hours = signer.open(value).partition(":")
-    if not alert.isdigit() or not hours.isdigit() or int(hours) not in SNOOZE_HOURS:
+    if hours not in {str(h) for h in SNOOZE_HOURS}:
         raise ValueError("not a snooze value")
-    return int(alert), int(hours)
+    return row_id(alert), int(hours)
 
 
 def parse_alert_id(value: str, signer: ValueSigner) -> int:
-    opened = signer.open(value)
-    if not opened.isdigit():
-        raise ValueError("not an alert id")
-    return int(opened)
+    """The alert a button names; ValueError when brandpulse did not write it."""
+    return row_id(signer.open(value))
 
 
 def _when(moment: datetime, tz: ZoneInfo) -> str:
@@ -94,11 +93,18 @@ def acted_message(
     snoozed: tuple[str, datetime] | None = None,
 ) -> dict[str, Any]:
     """The alert message as it was, with who did what under it and the buttons that are left."""
-    kept = [b for b in original.get("blocks", []) if b.get("block_id") not in (STATUS_BLOCK, ACTIONS_BLOCK)]
-    previous = next((b for b in original.get("blocks", []) if b.get("block_id") == STATUS_BLOCK), None)
+    given = original.get("blocks")
+    shown = [b for b in given if isinstance(b, dict)] if isinstance(given, list) else []
+    kept = [b for b in shown if b.get("block_id") not in (STATUS_BLOCK, ACTIONS_BLOCK)]
+    previous = next((b for b in shown if b.get("block_id") == STATUS_BLOCK), None)
     lines = status_lines(alert, tz, snoozed=snoozed)
     if snoozed is None and previous is not None:  # keep an earlier snooze line: this action is not a snooze
-        lines += [e["text"] for e in previous.get("elements", []) if str(e.get("text", "")).startswith(":zzz:")]
+        elements = previous.get("elements")
+        lines += [
+            e["text"]
+            for e in (elements if isinstance(elements, list) else [])
+            if isinstance(e, dict) and isinstance(e.get("text"), str) and e["text"].startswith(":zzz:")
+        ]
     blocks = list(kept)
     if lines:  # one element per line (at most 3), so that the next action can tell them apart
         elements = [{"type": "mrkdwn", "text": line} for line in lines]

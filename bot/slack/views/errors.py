@@ -11,6 +11,11 @@ from bot.slack.views.sentiment import COMMAND
 from storage.errors import StorageError
 
 GENERIC = ":warning: Sorry, something went wrong."
+# A click whose value (a button's, a menu option's, a block's id) brandpulse did not write: forged, or from a message
+# older than the app's current secret.
+NOT_OURS = (
+    "That button or menu is not one brandpulse made (or it predates a change of the app's secret): nothing was done."
+)
 DATABASE_AWAY = ":warning: The database is unavailable right now, so I can't answer that. Try again in a minute."
 
 

@@ -23,6 +23,7 @@ from bot.core.ingest import Importer
 from bot.core.submit import MAX_ITEMS, Submissions
 from bot.runtime.api import ApiEndpoint, ApiMetrics
 from bot.runtime.api_auth import BearerTokens, WebhookSecrets, webhook_signature
+from bot.runtime.bodies import UnverifiedBodies
 from bot.runtime.openapi import MAX_BODY_BYTES
 from bot.runtime.web import HttpServer, build_web_app
 from storage.db import make_engine
@@ -54,7 +55,7 @@ class Api:
             return list(session.execute(select(Mention).order_by(Mention.id)).scalars())
 
 
-def start_api(engine: Engine, *, tokens: list[str], secrets: list[str]) -> Api:
+def start_api(engine: Engine, *, tokens: list[str], secrets: list[str], bodies: UnverifiedBodies | None = None) -> Api:
     matcher = BrandMatcher([BrandTerms("acme", ["acme"]), BrandTerms("globex", ["globex"])])
     importer = Importer(engine=engine, matcher=matcher, tz=UTC, default_source="api")
     registry = CollectorRegistry()
@@ -66,7 +67,9 @@ def start_api(engine: Engine, *, tokens: list[str], secrets: list[str]) -> Api:
         metrics=ApiMetrics(registry),
     )
     server = HttpServer(
-        build_web_app(slack=None, health=lambda: {"status": "ok"}, api=endpoint), host="127.0.0.1", port=0
+        build_web_app(slack=None, health=lambda: {"status": "ok"}, api=endpoint, bodies=bodies),
+        host="127.0.0.1",
+        port=0,
     )
     server.start()
     return Api(f"http://127.0.0.1:{server.port}", engine, registry, server)
@@ -356,7 +359,7 @@ def test_the_openapi_document_describes_both_operations_with_the_brands(api: Api
     assert {operations["post"]["operationId"], operations["get"]["operationId"]} == {"submitMentions", "listMentions"}
     brand = document["components"]["schemas"]["MentionIn"]["properties"]["brand"]
     assert {"type": "string", "enum": ["acme", "globex"]} in brand["anyOf"]
-    assert set(operations["post"]["responses"]) == {"200", "400", "401", "413", "415", "422", "503"}
+    assert set(operations["post"]["responses"]) == {"200", "400", "401", "408", "413", "415", "422", "503"}
 
 
 def test_mentions_read_back_with_their_language_and_filter_on_it(api: Api) -> None:

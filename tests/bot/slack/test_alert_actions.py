@@ -14,6 +14,7 @@ from bot.core.alerts import alert_state
 from bot.jobs import spikes
 from bot.slack.client import web_client
 from bot.slack.outbox import Deliverer
+from bot.slack.views.errors import NOT_OURS
 from storage.models import BrandSensitivity, SpikeAlert
 from tests.support.fake_slack import block_kit_problems
 from tests.support.pipeline import T0, M, add, job_context, stream
@@ -161,7 +162,7 @@ def test_the_team_acts_on_alerts_and_the_spike_job_follows(tmp_path: Path, db_ur
             "min_volume": 30,
             "level": 1,
         }
-        # A forged button (an id the bot did not sign) is ignored.
+        # A forged button (an id the bot did not sign) is refused, and says so.
         forged = {
             **second,
             "blocks": [
@@ -180,8 +181,12 @@ def test_the_team_acts_on_alerts_and_the_spike_job_follows(tmp_path: Path, db_ur
             ],
         }
         count = len(app.fake.responses)
-        app.click({**forged["blocks"][0]["elements"][0], "block_id": "alert_actions"}, user=ADMIN, message=forged)
-        app.slash("brands", user=ADMIN, response="last")
-        app.fake.wait_for(lambda f: any(r["url"] == "/response/last" for r in f.responses))
+        app.click(
+            {**forged["blocks"][0]["elements"][0], "block_id": "alert_actions"},
+            user=ADMIN,
+            message=forged,
+            response="forged",
+        )
+        assert NOT_OURS in app.answer("forged")["text"]
         assert len(app.fake.responses) == count + 1
         assert app.fake.violations == []

@@ -14,6 +14,7 @@ from sqlalchemy import select
 from analysis.loading import load_model
 from analysis.model import SentimentModel
 from analysis.options import InferenceOptions
+from bot.slack.views.errors import NOT_OURS
 from storage.models import Feedback
 from tests.support.slack import Served, SlowModel, served
 
@@ -191,14 +192,14 @@ def test_feedback_is_stored_and_the_message_thanks_the_user(app_on_each_database
         assert row.given_label != predicted and button["text"]["text"] == f"Actually {row.given_label}"
 
 
-def test_a_forged_button_value_is_ignored(app: Served) -> None:
+def test_a_forged_button_value_is_refused_and_stores_nothing(app: Served) -> None:
+    real = _buttons(app, "a real prediction")[0]
     status, _, _ = app.click({"action_id": "sentiment_feedback_correct", "value": "not json"}, response="forged")
     assert status == 200
-    # A real click after it: once its thank-you arrives, the forged one has long been handled.
-    real = _buttons(app, "a real prediction")[0]
+    assert NOT_OURS in app.answer("forged")["text"]
     app.click(real, response="real")
-    app.fake.wait_for(lambda f: len(f.responses) >= 2)
-    assert [r["url"] for r in app.fake.responses] == ["/response/r1", "/response/real"]
+    app.answer("real")
+    assert [r["url"] for r in app.fake.responses] == ["/response/r1", "/response/forged", "/response/real"]
     with app.services.sessions() as session:
         assert [row.text for row in session.execute(select(Feedback)).scalars()] == ["a real prediction"]
 
