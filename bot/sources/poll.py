@@ -27,7 +27,7 @@ from bot.config.sources import (
 )
 from bot.core.languages import language_of
 from bot.errors import BrandpulseError, ConfigError
-from bot.sources.base import Connector, Item, RateLimited, SourceError
+from bot.sources.base import Connector, Item, RateLimited, Rejected, SourceError
 from bot.sources.bluesky import BlueskyConnector
 from bot.sources.feeds import FeedConnector
 from bot.sources.hackernews import HackerNewsConnector
@@ -112,6 +112,7 @@ class PollReport:
     added: int = 0
     skipped: str | None = None  # why it did not poll (another process is, or the source asked us to wait)
     error: str | None = None
+    rejected: Rejected = field(default_factory=Rejected)  # items no mention can be made of, each with why
 
     @property
     def matched(self) -> int:
@@ -123,7 +124,8 @@ class PollReport:
             return f"{self.name}: not polled: {self.skipped}"
         if self.error:
             return f"{self.name}: failed: {self.error}"
-        return f"{self.name}: {self.fetched} fetched, {self.matched} matched a brand, {self.added} added"
+        line = f"{self.name}: {self.fetched} fetched, {self.matched} matched a brand, {self.added} added"
+        return line + (f", {self.rejected.count} rejected" if self.rejected.count else "")
 
 
 def _brand_finder(config: SourceConfig, brands: BrandsConfig) -> Callable[[str], list[str]]:
@@ -201,7 +203,9 @@ def poll_source(
                         session=session, name=config.name, type=config.type, poll=poll, backoff_until=backoff_until
                     )
             return report
-        report.fetched = len(fetch.items)
+        report.fetched, report.rejected = len(fetch.items), fetch.rejected
+        if fetch.rejected.first:
+            log.warning("source %s: %d items rejected (%s)", config.name, fetch.rejected.count, fetch.rejected.first[0])
         source = fetch_source
         unique = {item.external_id: item for item in fetch.items}  # a page may repeat an item
         brands_of = _brand_finder(config, brands)
@@ -219,7 +223,14 @@ def poll_source(
             return report
         with sessions.begin() as session:
             report.added = insert_mentions(connection=session.connection(), rows=rows) if rows else 0
-            poll = PollRecord(at=now, fetched=report.fetched, matched=report.matched, added=report.added)
+            poll = PollRecord(
+                at=now,
+                fetched=report.fetched,
+                matched=report.matched,
+                added=report.added,
+                rejected=fetch.rejected.count,
+                rejections=tuple(str(rejection) for rejection in fetch.rejected.first),
+            )
             record_poll(
                 session=session,
                 name=config.name,

@@ -56,13 +56,25 @@ def test_list_poll_and_dry_run(tmp_path: Path, db_url: str, feeds: FeedServer, m
     listed = run_cli(monkeypatch, db_url, "sources", "list", "--format", "csv", **env)
     assert listed.exit_code == 0, listed.output
     header, tech, down, keyed = csv.reader(io.StringIO(listed.output))
-    assert header == ["name", "type", "every", "brands", "last_success", "last_error", "cursor", "added_24h", "problem"]
+    assert header == [
+        "name",
+        "type",
+        "every",
+        "brands",
+        "last_success",
+        "last_error",
+        "cursor",
+        "added_24h",
+        "rejected_24h",
+        "last_rejected",
+        "problem",
+    ]
     assert tech[:4] == ["tech", "feed", "5 min", "(by keyword)"] and tech[6:8] == ['etag="v1"', "2"]
     assert tech[4].startswith("20") and tech[5] == ""
     assert down[4] == "never" and down[5].endswith("127.0.0.1 answered HTTP 500") and down[3] == "acme"
     assert (
         keyed[4] == "never"
-        and keyed[8] == "source keyed: url refers to ${BP_TEST_KEY}, which is not set in the environment"
+        and keyed[10] == "source keyed: url refers to ${BP_TEST_KEY}, which is not set in the environment"
     )
 
 
