@@ -6,10 +6,11 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, Protocol
 
 from bot.errors import BrandpulseError
+from storage.mentions import storable_text
 
 # The longest external id a mention keeps (the column's size); longer ones are replaced by their hash.
 MAX_EXTERNAL_ID = 255
@@ -95,19 +96,9 @@ def whole(value: object) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
-def iso_time(value: object) -> datetime | None:
-    """An ISO 8601 time as the APIs write it ('...Z' included), in UTC when it names no zone; None if it is not one."""
-    if not isinstance(value, str):
-        return None
-    try:
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
 def external_id(value: str) -> str:
-    """An id that fits the column: itself, or a hash of it when it is longer."""
-    if len(value) <= MAX_EXTERNAL_ID:
+    """An id that fits the column: itself, or a hash of it when it is longer or holds what no database keeps
+    (NUL, a lone surrogate)."""
+    if len(value) <= MAX_EXTERNAL_ID and storable_text(value) == value:
         return value
-    return "sha256:" + hashlib.sha256(value.encode("utf-8", "replace")).hexdigest()
+    return "sha256:" + hashlib.sha256(value.encode("utf-8", "surrogatepass")).hexdigest()

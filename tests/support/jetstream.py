@@ -1,7 +1,8 @@
 """A fake Jetstream (v1 wire) on loopback: a websocket server that replays production events recorded from
 jetstream1.us-east.bsky.network (../shared/sources/bluesky/jetstream/internal/corpus/testdata/expected_v1.jsonl,
 152 events, 17 post creates), honouring ``wantedCollections`` and the ``cursor`` (unix microseconds: events from that
-time on), then staying open like the live tail; it can drop the connection after a number of events."""
+time on), then staying open like the live tail; it can drop the connection after a number of events, and send frames
+as they are, past its own reading of events (``raw``: time_us -> frame)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,8 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from websockets.sync.server import Server, ServerConnection, serve
+
+from tests.support import rawjson
 
 RECORDED = (
     Path(__file__).resolve().parents[3] / "shared/sources/bluesky/jetstream/internal/corpus/testdata/expected_v1.jsonl"
@@ -28,6 +31,7 @@ def recorded_events() -> list[dict[str, Any]]:
 class FakeJetstream:
     events: list[dict[str, Any]] = field(default_factory=recorded_events)
     drop_after: int | None = None  # close the connection abruptly after this many events (once)
+    raw: dict[int, str] = field(default_factory=dict)  # frames sent as they are, at their time_us among the events
     connections: list[dict[str, list[str]]] = field(default_factory=list)  # each connection's query
     _stop: threading.Event = field(default_factory=threading.Event)
     _server: Server | None = None
@@ -38,20 +42,24 @@ class FakeJetstream:
         self.connections.append(query)
         wanted = set(query.get("wantedCollections", []))
         cursor = int(query["cursor"][0]) if "cursor" in query else None
+        frames = [(e["time_us"], e) for e in self.events] + list(self.raw.items())
         sent = 0
-        for event in sorted(self.events, key=lambda e: e["time_us"]):
+        for time_us, event in sorted(frames, key=lambda f: f[0]):
             if cursor is None:
                 break  # no cursor: the live tail, which this recording does not have
-            if event["time_us"] < cursor:
+            if time_us < cursor:
                 continue
-            collection = event.get("commit", {}).get("collection")
-            if wanted and event["kind"] == "commit" and collection not in wanted:
-                continue
+            if isinstance(event, dict):
+                commit = event.get("commit")
+                collection = commit.get("collection") if isinstance(commit, dict) else None
+                if wanted and event.get("kind") == "commit" and collection not in wanted:
+                    continue
+            frame = event if isinstance(event, str) else rawjson.dumps(event)
             if self.drop_after is not None and sent == self.drop_after:
                 self.drop_after = None
                 connection.socket.close()  # dropped, without a close frame
                 return
-            connection.send(json.dumps(event))
+            connection.send(frame)
             sent += 1
         self._stop.wait(30)  # live: nothing more for now
 

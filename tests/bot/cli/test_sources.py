@@ -78,6 +78,25 @@ def test_list_poll_and_dry_run(tmp_path: Path, db_url: str, feeds: FeedServer, m
     )
 
 
+def test_a_rejected_item_is_shown_by_poll_and_list(
+    tmp_path: Path, db_url: str, feeds: FeedServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    future = RSS.replace(b"Mon, 30 Nov 2026 10:00:00 GMT", b"Fri, 31 Dec 2999 10:00:00 GMT")  # Globex shares fall
+    feeds.routes["/tech.xml"] = Route(future)
+    brands = write_brands(tmp_path, brands_with(f"  - {{name: tech, type: feed, url: '{feeds.url}/tech.xml'}}\n"))
+    env = {"BRANDPULSE_BRANDS_FILE": str(brands)}
+    polled = run_cli(monkeypatch, db_url, "sources", "poll", "tech", **env)
+    assert polled.exit_code == 0, polled.output  # one item rejected: the poll itself succeeded
+    lines = polled.output.splitlines()
+    assert lines[-2].startswith("! rejected     https://news.example/a2: time: 2999-12-31T10:00:00+00:00 is after ")
+    assert lines[-1] == "tech: 2 fetched, 1 matched a brand, 1 added, 1 rejected"
+    listed = run_cli(monkeypatch, db_url, "sources", "list", "--format", "csv", **env)
+    header, tech = csv.reader(io.StringIO(listed.output))
+    row = dict(zip(header, tech, strict=True))
+    assert row["rejected_24h"] == "1" and row["last_error"] == ""
+    assert "https://news.example/a2: time: 2999-12-31T10:00:00+00:00 is after" in row["last_rejected"]
+
+
 def test_run_job_sources_polls_every_source(
     tmp_path: Path, db_url: str, feeds: FeedServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
