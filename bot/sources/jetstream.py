@@ -26,7 +26,11 @@ from bot.sources.intake import BadItem, Intake, epoch_time, iso_time, load_json,
 
 COLLECTION = "app.bsky.feed.post"
 REWIND = timedelta(seconds=5)
+# The largest event read: Jetstream is asked to skip larger ones (maxMessageSizeBytes); one that comes all the same is
+# rejected, and the events after it are read. A frame over MAX_FRAME_BYTES ends the connection (the websocket library
+# cannot skip it), and so the poll; the next poll meets it again.
 MAX_MESSAGE_BYTES = 1_000_000
+MAX_FRAME_BYTES = 16 * 1024 * 1024
 MAX_EVENTS = 500_000
 
 
@@ -95,7 +99,7 @@ class JetstreamConnector:
         last = cursor.get("time_us")
         if not isinstance(last, int) or isinstance(last, bool) or not 0 < last <= latest:
             last = None
-        params: dict[str, str | int] = {"wantedCollections": COLLECTION}
+        params: dict[str, str | int] = {"wantedCollections": COLLECTION, "maxMessageSizeBytes": MAX_MESSAGE_BYTES}
         if last is not None:
             params["cursor"] = last - int(REWIND.total_seconds() * 1e6)
         intake = Intake(now=now)
@@ -105,7 +109,7 @@ class JetstreamConnector:
             with connect(
                 f"{self.url}?{urlencode(params)}",
                 open_timeout=self.timeout,
-                max_size=MAX_MESSAGE_BYTES,
+                max_size=MAX_FRAME_BYTES,
                 compression=None,
             ) as stream:
                 for _ in range(MAX_EVENTS):
@@ -132,6 +136,9 @@ class JetstreamConnector:
 
     def _read(self, message: bytes, intake: Intake) -> int | None:
         """One frame through the door: the event's time_us, or None when the frame is not an event."""
+        if len(message) > MAX_MESSAGE_BYTES:
+            intake.reject(f"an event of {len(message):,} bytes, over the {MAX_MESSAGE_BYTES:,}-byte limit")
+            return None
         try:
             event = load_json(message)
         except ValueError:

@@ -408,6 +408,43 @@ def test_a_hostile_post_on_the_firehose_costs_only_itself(tmp_path: Path, db_url
         assert again.error is None and again.added == 0 and again.rejected.count == 1
 
 
+def _sized(template: dict[str, Any], size: int) -> str:
+    """A post event's frame of exactly ``size`` bytes, padded in a field the connector does not read."""
+    event = copy.deepcopy(template)
+    event["commit"]["record"]["pad"] = ""
+    base = len(dumps(event).encode())
+    event["commit"]["record"]["pad"] = "x" * (size - base)
+    frame = dumps(event)
+    assert len(frame.encode()) == size
+    return frame
+
+
+@pytest.mark.parametrize(("size", "kept"), [(1_000_000, True), (1_000_001, False), (5_000_000, False)])
+def test_a_frame_over_the_size_cap_costs_only_itself(tmp_path: Path, db_url: str, size: int, kept: bool) -> None:
+    """A server that ignores maxMessageSizeBytes sends the frame all the same: the post after it is still stored."""
+    posts = jetstream_posts()
+    big = hostile_post(posts[0], lambda e: e)
+    fake = FakeJetstream(honour_max_size=False, raw={big["time_us"]: _sized(big, size)})
+    for ctx in firehose(tmp_path, db_url, fake):
+        report = poll_firehose(ctx)
+        assert report.error is None
+        assert fake.connections[0]["maxMessageSizeBytes"] == ["1000000"]
+        assert ("the government lied" in stored(ctx)) == kept
+        assert len(stored(ctx)) == GOOD_POSTS + kept
+        assert state(ctx, "firehose").cursor == {"time_us": posts[-1]["time_us"]}
+        if not kept:
+            assert_rejected_once(ctx, "firehose", report, f"an event of {size:,} bytes, over the 1,000,000-byte limit")
+
+
+def test_jetstream_is_asked_to_skip_frames_over_the_cap(tmp_path: Path, db_url: str) -> None:
+    posts = jetstream_posts()
+    big = hostile_post(posts[0], lambda e: e)
+    fake = FakeJetstream(raw={big["time_us"]: _sized(big, 1_000_001)})  # honours maxMessageSizeBytes
+    for ctx in firehose(tmp_path, db_url, fake):
+        report = poll_firehose(ctx)
+        assert (report.error, report.rejected.count, len(stored(ctx))) == (None, 0, GOOD_POSTS)
+
+
 @pytest.mark.parametrize(("frame", "reason"), [("{not json", "an event that is not JSON"), ("[]", "time_us is None")])
 def test_a_frame_that_is_not_an_event_costs_only_itself(tmp_path: Path, db_url: str, frame: str, reason: str) -> None:
     posts = jetstream_posts()
