@@ -7,6 +7,7 @@ the next poll finds the next good post."""
 from __future__ import annotations
 
 import copy
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -90,6 +91,13 @@ class Searched:
     cursor_time: Callable[[dict[str, Any]], datetime | None]  # the time a stored cursor stands for, if any
 
 
+def secret(source: str, value: str) -> dict[str, str]:
+    """The environment that gives the one ``${VARIABLE}`` a source's line refers to."""
+    found = re.search(r"\$\{(\w+)\}", source)
+    assert found is not None
+    return {found.group(1): value}
+
+
 def bluesky(server: FeedServer) -> Searched:
     fake = FakeBluesky()
     url = fake.install(server)
@@ -102,7 +110,7 @@ def bluesky(server: FeedServer) -> Searched:
     return Searched(
         name="sky",
         source=test_bluesky.source(url),
-        env={"BSKY_APP_PASSWORD": fake.password},
+        env=secret(test_bluesky.source(url), fake.password),
         add=lambda n, at: fake.post(f"3kgood{n}", at, f"acmephone good {n}") and None,
         hostile=fake.hostile,
         template=template,
@@ -144,7 +152,7 @@ def reddit(server: FeedServer) -> Searched:
     return Searched(
         name="red",
         source=test_reddit.source(url, query="acmephone"),
-        env={"REDDIT_SECRET": fake.client_secret},
+        env=secret(test_reddit.source(url, query="acmephone"), fake.client_secret),
         add=lambda n, at: fake.posts.append(post(n, at, f"acmephone good {n}")),
         hostile=fake.hostile,
         template=lambda: {"kind": "t3", "data": post("hostile", NOW - timedelta(minutes=30), "acmephone hostile")},
@@ -283,7 +291,7 @@ def test_a_bluesky_search_result_dated_2999_does_not_move_the_search_cursor(
         "3kfuture", datetime(2999, 1, 1, tzinfo=UTC), "acmephone from 2999", indexed_at=NOW - timedelta(minutes=5)
     )
     ctx = job_context(tmp_path, db_url, brands=brands_with(test_bluesky.source(url)))
-    ctx.env = {"BSKY_APP_PASSWORD": fake.password}
+    ctx.env = secret(test_bluesky.source(url), fake.password)
     report = poll(ctx, "sky", now=NOW)
     assert_rejected_once(ctx, "sky", report, "time: 2999-01-01T00:00:00+00:00 is after 2026-11-30T12:10:00+00:00")
     assert str(report.rejected.first[0].external_id).endswith("/app.bsky.feed.post/3kfuture")
