@@ -374,6 +374,11 @@ class DatabaseCollector(Collector):
         added = CounterMetricFamily(
             "brandpulse_source_mentions_added", "Mentions each source added.", labels=["source"]
         )
+        rejected = CounterMetricFamily(
+            "brandpulse_source_items_rejected",
+            "Items of each source rejected for a date, size or shape no mention can have.",
+            labels=["source"],
+        )
         success = GaugeMetricFamily(
             "brandpulse_source_last_success_timestamp_seconds",
             "When each source was last polled successfully (Unix time).",
@@ -388,8 +393,9 @@ class DatabaseCollector(Collector):
             polls.add_metric([state.name], state.polls_total)
             errors.add_metric([state.name], state.errors_total)
             added.add_metric([state.name], state.added_total)
+            rejected.add_metric([state.name], state.rejected_total)
             if state.last_success_at is not None:
                 success.add_metric([state.name], state.last_success_at.timestamp())
             if state.last_error_at is not None:
                 error.add_metric([state.name], state.last_error_at.timestamp())
-        yield from (polls, errors, added, success, error)
+        yield from (polls, errors, added, rejected, success, error)

@@ -465,6 +465,10 @@ class SourceState(Base):
     polls_total: Mapped[int] = mapped_column(BigInteger, default=0)
     errors_total: Mapped[int] = mapped_column(BigInteger, default=0)
     added_total: Mapped[int] = mapped_column(BigInteger, default=0)
+    # Items its polls rejected (a date, size or shape no mention can have): how many, and the latest reasons.
+    rejected_total: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    last_rejected_at: Mapped[datetime | None]
+    last_rejected: Mapped[str | None] = mapped_column(Text)
 
 
 class SourcePoll(Base):
@@ -479,6 +483,8 @@ class SourcePoll(Base):
     matched: Mapped[int] = mapped_column(Integer)
     added: Mapped[int] = mapped_column(Integer)
     error: Mapped[str | None] = mapped_column(Text)
+    rejected: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    rejections: Mapped[str | None] = mapped_column(Text)  # the first rejected items' reasons, one a line
 
     __table_args__ = (Index(None, "source", "at"), Index(None, "at"))
 

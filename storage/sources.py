@@ -25,6 +25,8 @@ class PollRecord:
     matched: int = 0
     added: int = 0
     error: str | None = None
+    rejected: int = 0  # items that cost only themselves
+    rejections: tuple[str, ...] = ()  # why the first of them were rejected
 
 
 def record_poll(
@@ -41,7 +43,9 @@ def record_poll(
     Called in the transaction that stores the poll's mentions, so the cursor moves exactly when they are stored."""
     state = session.get(SourceState, name, with_for_update=True)
     if state is None:
-        state = SourceState(name=name, type=type, cursor={}, polls_total=0, errors_total=0, added_total=0)
+        state = SourceState(
+            name=name, type=type, cursor={}, polls_total=0, errors_total=0, added_total=0, rejected_total=0
+        )
         session.add(state)
     state.type = type
     if cursor is not None:
@@ -55,9 +59,24 @@ def record_poll(
     else:
         state.errors_total += 1
         state.last_error_at, state.last_error = poll.at, poll.error
+    reasons = "\n".join(poll.rejections) or None
+    if poll.rejected:
+        state.rejected_total += poll.rejected
+        more = poll.rejected - len(poll.rejections)
+        state.last_rejected_at = poll.at
+        state.last_rejected = (poll.rejections[0] if poll.rejections else "") + (
+            f" (and {more:,} more)" if more else ""
+        )
     session.add(
         SourcePoll(
-            source=name, at=poll.at, fetched=poll.fetched, matched=poll.matched, added=poll.added, error=poll.error
+            source=name,
+            at=poll.at,
+            fetched=poll.fetched,
+            matched=poll.matched,
+            added=poll.added,
+            error=poll.error,
+            rejected=poll.rejected,
+            rejections=reasons,
         )
     )
     session.flush()
@@ -71,18 +90,21 @@ def source_states(*, session: Session) -> list[SourceState]:
 class SourceSummary:
     state: SourceState
     added_recently: int  # mentions its polls added since the time asked about
+    rejected_recently: int = 0  # items its polls rejected since then
 
 
 def source_summaries(*, session: Session, since: datetime) -> dict[str, SourceSummary]:
-    """Every source that has been polled, by name, with the mentions its polls added since ``since``."""
-    added = dict(
-        session.execute(
-            select(SourcePoll.source, func.sum(SourcePoll.added))
+    """Every source that has been polled, by name, with the mentions its polls added and the items they rejected
+    since ``since``."""
+    totals = {
+        source: (int(added or 0), int(rejected or 0))
+        for source, added, rejected in session.execute(
+            select(SourcePoll.source, func.sum(SourcePoll.added), func.sum(SourcePoll.rejected))
             .where(SourcePoll.at >= since)
             .group_by(SourcePoll.source)
         ).all()
-    )
-    return {s.name: SourceSummary(s, int(added.get(s.name) or 0)) for s in source_states(session=session)}
+    }
+    return {s.name: SourceSummary(s, *totals.get(s.name, (0, 0))) for s in source_states(session=session)}
 
 
 def delete_polls_before(*, session: Session, before: datetime) -> int:

@@ -29,14 +29,27 @@ def sources() -> None:
 @click.option("--format", "fmt", type=FORMATS, default="table", show_default=True)
 @pass_database
 def sources_list(app: AppContext, fmt: str) -> None:
-    """Each configured source: its type, interval, last success and error, cursor, mentions added in 24 h."""
+    """Each configured source: its type, interval, last success and error, cursor, mentions added and items rejected
+    in 24 h, and why the last rejected one was."""
     configured = app.brands.sources
     if not configured:
         click.echo("no source is configured: add a sources: list to the brands file (see the README)", err=True)
         return
     with app.sessions() as session:
         summaries = source_summaries(session=session, since=datetime.now(UTC) - timedelta(hours=24))
-    headers = ["name", "type", "every", "brands", "last_success", "last_error", "cursor", "added_24h", "problem"]
+    headers = [
+        "name",
+        "type",
+        "every",
+        "brands",
+        "last_success",
+        "last_error",
+        "cursor",
+        "added_24h",
+        "rejected_24h",
+        "last_rejected",
+        "problem",
+    ]
     rows = []
     for config in configured:
         summary = summaries.get(config.name)
@@ -51,10 +64,12 @@ def sources_list(app: AppContext, fmt: str) -> None:
                 f"{_when(state.last_error_at)} {state.last_error}" if state and state.last_error else "",
                 " ".join(f"{k}={v}" for k, v in sorted(state.cursor.items())) if state else "",
                 summary.added_recently if summary else 0,
+                summary.rejected_recently if summary else 0,
+                f"{_when(state.last_rejected_at)} {state.last_rejected}" if state and state.last_rejected else "",
                 check(config, os.environ) or "",
             ]
         )
-    show(fmt, headers, rows, widths={"last_error": 50, "cursor": 40, "problem": 50})
+    show(fmt, headers, rows, widths={"last_error": 50, "cursor": 40, "last_rejected": 50, "problem": 50})
 
 
 @sources.command("poll")
@@ -86,6 +101,8 @@ def sources_poll(app: AppContext, name: str, dry_run: bool) -> None:
         mark = "+" if match.new else "="
         when = _when(match.item.created_at) or "(no date)"
         click.echo(f"{mark} {match.brand:<12} {when}  {' '.join(match.item.text.split())[:100]}")
+    for rejection in report.rejected.first:
+        click.echo(f"! rejected     {rejection}"[:300])
     prefix = "dry run, nothing stored: " if dry_run else ""
     summary = report.summary().replace(" added", " new" if dry_run else " added")
     click.echo(prefix + summary)

@@ -9,7 +9,7 @@ from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field, fields
-from datetime import UTC, datetime, tzinfo
+from datetime import UTC, datetime, timedelta, tzinfo
 from pathlib import Path
 from typing import IO, Any
 
@@ -29,8 +29,11 @@ log = logging.getLogger(__name__)
 MAX_AUTHOR_CHARS = 255
 MAX_ID_CHARS = 255
 _SOURCE_NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,31}$")
-_EARLIEST = datetime(1990, 1, 1, tzinfo=UTC)
+# The times a mention may have: a file's rows from EARLIEST to 2200; a source's items until the poll's clock plus
+# MAX_AHEAD (an author's clock may run a little fast; a later date is the author's to choose, not a time).
+EARLIEST = datetime(1990, 1, 1, tzinfo=UTC)
 _LATEST = datetime(2200, 1, 1, tzinfo=UTC)
+MAX_AHEAD = timedelta(minutes=10)
 
 
 @dataclass(frozen=True)
@@ -77,6 +80,23 @@ class ImportReport:
 
 class RowError(UsageError):
     """A row or an import option that cannot be used; the message is the reason shown to the user."""
+
+
+def mention_time(value: datetime, *, latest: datetime = _LATEST) -> datetime:
+    """``value`` in UTC, when a mention may have been said then (EARLIEST to ``latest``); RowError says why not.
+
+    The one check of a mention's time, for files, the ingest API and the sources alike. A time can be written that
+    has no UTC form (9999-12-31T23:59:59-23:59 is in the year 10000 there): it is refused here, not by the database.
+    """
+    try:
+        moment = value.astimezone(UTC) if value.tzinfo is not None else value.replace(tzinfo=UTC)
+    except (OverflowError, ValueError):
+        raise RowError(f"{value.isoformat()} has no UTC time a mention can have") from None
+    if moment < EARLIEST:
+        raise RowError(f"{moment.isoformat(timespec='seconds')} is before {EARLIEST:%Y-%m-%d}")
+    if moment > latest:
+        raise RowError(f"{moment.isoformat(timespec='seconds')} is after {latest.isoformat(timespec='seconds')}")
+    return moment
 
 
 def detect_format(path: str) -> str:
@@ -207,8 +227,10 @@ class Importer:
                 created_at = parse_timestamp(raw_created, tz=self.tz)
             except ValueError as exc:
                 raise RowError(f"'{f.created_at}': {exc}") from None
-            if not _EARLIEST <= created_at <= _LATEST:
-                raise RowError(f"'{f.created_at}': {created_at.isoformat()} is outside 1990-2200")
+            try:
+                created_at = mention_time(created_at)
+            except RowError as exc:
+                raise RowError(f"'{f.created_at}': {exc}") from None
 
         external_id = _optional_str(values, f.id)
         _check_unicode(f.id, external_id)
@@ -414,6 +436,8 @@ def parse_field_overrides(pairs: list[str]) -> FieldMap:
 
 
 __all__ = [
+    "EARLIEST",
+    "MAX_AHEAD",
     "FieldMap",
     "ImportReport",
     "MAX_RECORD_BYTES",
@@ -422,5 +446,6 @@ __all__ = [
     "RowError",
     "connection_trouble",
     "detect_format",
+    "mention_time",
     "parse_field_overrides",
 ]

@@ -1,17 +1,21 @@
-"""What every connector shares: the items it fetched, the cursor it leaves, and the errors it raises."""
+"""What every connector shares: the items it fetched, those it rejected, the cursor it leaves, and the errors it
+raises."""
 
 from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Protocol
 
 from bot.errors import BrandpulseError
+from storage.mentions import storable_text
 
 # The longest external id a mention keeps (the column's size); longer ones are replaced by their hash.
 MAX_EXTERNAL_ID = 255
+# The rejected items of a poll whose reasons are kept (all are counted).
+MAX_REJECTIONS_KEPT = 20
 
 
 class SourceError(BrandpulseError):
@@ -47,12 +51,37 @@ class Item:
 
 
 @dataclass(frozen=True)
+class Rejection:
+    """An item a source sent that cannot be a mention, and why (its id when it has a usable one)."""
+
+    external_id: str | None
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.external_id}: {self.reason}" if self.external_id else self.reason
+
+
+@dataclass
+class Rejected:
+    """The items a poll rejected: all counted, the first ``MAX_REJECTIONS_KEPT`` kept with their reasons."""
+
+    count: int = 0
+    first: list[Rejection] = field(default_factory=list)
+
+    def add(self, rejection: Rejection) -> None:
+        self.count += 1
+        if len(self.first) < MAX_REJECTIONS_KEPT:
+            self.first.append(rejection)
+
+
+@dataclass(frozen=True)
 class Fetch:
     """What one poll brought: items (any order), the cursor to store once they are, and how long to wait."""
 
     items: list[Item]
     cursor: dict[str, Any]
     backoff_until: datetime | None = None  # the source's rate-limit headers said to slow down
+    rejected: Rejected = field(default_factory=Rejected)  # items that cost only themselves, with why
 
 
 class Connector(Protocol):
@@ -67,19 +96,9 @@ def whole(value: object) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
-def iso_time(value: object) -> datetime | None:
-    """An ISO 8601 time as the APIs write it ('...Z' included), in UTC when it names no zone; None if it is not one."""
-    if not isinstance(value, str):
-        return None
-    try:
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
 def external_id(value: str) -> str:
-    """An id that fits the column: itself, or a hash of it when it is longer."""
-    if len(value) <= MAX_EXTERNAL_ID:
+    """An id that fits the column: itself, or a hash of it when it is longer or holds what no database keeps
+    (NUL, a lone surrogate)."""
+    if len(value) <= MAX_EXTERNAL_ID and storable_text(value) == value:
         return value
-    return "sha256:" + hashlib.sha256(value.encode("utf-8", "replace")).hexdigest()
+    return "sha256:" + hashlib.sha256(value.encode("utf-8", "surrogatepass")).hexdigest()

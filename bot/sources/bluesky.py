@@ -8,15 +8,16 @@ newest one seen (less ``OVERLAP``), newest first, following the opaque ``cursor`
 
 from __future__ import annotations
 
-import json
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from operator import itemgetter
 from typing import Any
 
-from bot.sources.base import Fetch, Item, SourceError, iso_time, whole
+from bot.sources.base import Fetch, Item, SourceError, whole
 from bot.sources.http import Response, SourceClient, exhausted_until, host
+from bot.sources.intake import BadItem, Intake, fresh_mark, iso_time, load_json, shown, text_field
 
 PAGE_SIZE = 100
 MAX_PAGES = 10
@@ -33,17 +34,22 @@ _sessions: dict[tuple[str, str], _Session] = {}  # (service, handle) -> tokens
 _sessions_lock = threading.Lock()
 
 
-def post_item(post: Mapping[str, Any]) -> Item | None:
-    """A ``postView`` as a mention (None without a URI, a time or text)."""
+def post_item(post: object) -> Item | None:
+    """A ``postView`` as a mention (None for a post without text: an image alone); BadItem when it is not one."""
+    if not isinstance(post, dict):
+        raise BadItem(f"the post is {shown(post)}, not an object")
     uri, record = post.get("uri"), post.get("record")
-    if not isinstance(uri, str) or not uri.startswith("at://") or not isinstance(record, dict):
+    if not isinstance(uri, str) or not uri.startswith("at://") or len(uri.split("/")) < 5:
+        raise BadItem(f"uri is {shown(uri)}, not an at:// URI")
+    if not isinstance(record, dict):
+        raise BadItem(f"record is {shown(record)}, not an object")
+    text = text_field(record.get("text"), "text").strip()
+    if not text:
         return None
-    text, when = (
-        str(record.get("text") or "").strip(),
-        iso_time(record.get("createdAt")) or iso_time(post.get("indexedAt")),
-    )
-    if not text or when is None:
-        return None
+    # createdAt is the author's to write; indexedAt, the server's, stands in only where the author wrote none.
+    when = iso_time(record.get("createdAt"), "createdAt") or iso_time(post.get("indexedAt"), "indexedAt")
+    if when is None:
+        raise BadItem("neither createdAt nor indexedAt")
     author = post.get("author") if isinstance(post.get("author"), dict) else {}
     assert isinstance(author, dict)
     handle = author.get("handle") if isinstance(author.get("handle"), str) else None
@@ -82,8 +88,8 @@ class BlueskyConnector:
 
     def _json(self, response: Response) -> dict[str, Any]:
         try:
-            answer = json.loads(response.body)
-        except (ValueError, RecursionError):
+            answer = load_json(response.body)
+        except ValueError:
             raise SourceError(f"{host(self.service)} did not send JSON") from None
         if not isinstance(answer, dict):
             raise SourceError(f"{host(self.service)} sent an answer that is not an object")
@@ -150,7 +156,10 @@ class BlueskyConnector:
         return answer, response
 
     def fetch(self, cursor: Mapping[str, Any], *, now: datetime) -> Fetch:
-        mark = iso_time(cursor.get("created_at"))
+        try:
+            mark = fresh_mark(iso_time(cursor.get("created_at"), "the cursor"), now=now)
+        except BadItem:
+            mark = None
         since = now - self.lookback if mark is None else mark - OVERLAP
         params: dict[str, str | int] = {
             "q": self.query,
@@ -160,21 +169,17 @@ class BlueskyConnector:
         }
         if self.lang:
             params["lang"] = self.lang
-        items: list[Item] = []
-        newest = mark
+        intake = Intake(now=now)
         backoff = None
         for _ in range(MAX_PAGES):
             answer, response = self._search(params, now)
             backoff = exhausted_until(response.headers, now)
             for post in answer["posts"]:
-                if isinstance(post, dict) and (found := post_item(post)) is not None and found.created_at:
-                    if found.created_at <= since:
-                        continue
-                    items.append(found)
-                    newest = found.created_at if newest is None else max(newest, found.created_at)
+                intake.admit(post_item, post, id_of=itemgetter("uri"))
             page_cursor = answer.get("cursor")
             if not answer["posts"] or not isinstance(page_cursor, str) or not page_cursor or backoff is not None:
                 break
             params = {**params, "cursor": page_cursor}
-        next_cursor = {"created_at": newest.isoformat()} if newest is not None else dict(cursor)
-        return Fetch(items, next_cursor, backoff_until=backoff)
+        newest = max(filter(None, (mark, intake.newest)), default=None)
+        next_cursor = {"created_at": newest.isoformat()} if newest is not None else {}
+        return Fetch(intake.items, next_cursor, backoff_until=backoff, rejected=intake.rejected)

@@ -20,9 +20,12 @@ import feedparser
 
 from bot.sources.base import Fetch, Item, SourceError, external_id
 from bot.sources.http import SourceClient, host
+from bot.sources.intake import BadItem, Intake
 
 # A feed's entry text: its title and summary, cut here (an article's full content is not a mention).
 MAX_TEXT = 2_000
+# The longest ETag or Last-Modified kept in the cursor (a longer one is not sent back: the feed is fetched whole).
+MAX_VALIDATOR_CHARS = 1_000
 
 
 class _Text(HTMLParser):
@@ -43,13 +46,23 @@ def plain(html: str) -> str:
 
 
 def _when(entry: Mapping[str, Any]) -> datetime | None:
+    """The entry's time (feedparser's, in UTC): None when it gives none it could read; BadItem when the one it gives
+    is in no calendar (9999-12-31T23:59:59-23:59 is in the year 10000 in UTC)."""
+    given = None
     for key in ("published_parsed", "updated_parsed", "created_parsed"):
-        moment = entry.get(key)
+        # ``in`` first: feedparser's get() of a missing updated_parsed warns, then answers with published_parsed.
+        moment = entry.get(key) if key in entry else None
         if isinstance(moment, time.struct_time):
             try:
                 return datetime.fromtimestamp(calendar.timegm(moment), tz=UTC)
             except (OverflowError, ValueError, OSError):
-                continue
+                given = given or (key.removesuffix("_parsed"), moment)
+    if given is not None:
+        key, moment = given
+        shown = (
+            f"{moment.tm_year:04d}-{moment.tm_mon:02d}-{moment.tm_mday:02d}T{moment.tm_hour:02d}:{moment.tm_min:02d}"
+        )
+        raise BadItem(f"time: {key} {shown} UTC is in no calendar a mention can have")
     return None
 
 
@@ -108,26 +121,30 @@ class FeedConnector:
             )
             raise SourceError(f"{host(self.url)} did not send a feed: {reason}"[:300])
         language = _language(parsed.feed.get("language"))
-        items: list[Item] = []
+        intake = Intake(now=now)
         for entry in parsed.entries:
-            text = entry_text(entry)
-            if not text:
-                continue  # nothing to say
-            entry_id = self._entry_id(entry, text)
-            author = str(entry.get("author") or "").strip()[:255] or None
-            link = str(entry.get("link") or "").strip() or None
-            items.append(
-                Item(
-                    external_id=entry_id,
-                    text=text,
-                    created_at=_when(entry),
-                    url=link,
-                    author=author,
-                    language=_language(entry.get("language")) or language,
-                )
-            )
+            intake.admit(lambda e: self._item(e, language), entry, id_of=_given_id)
+        # The validators are the server's, sent back as they came: only their size is ours to bound.
         next_cursor = {
             "etag": response.headers.get("etag"),
             "modified": response.headers.get("last-modified"),
         }
-        return Fetch(items, {k: v for k, v in next_cursor.items() if v})
+        kept = {k: v for k, v in next_cursor.items() if v and len(v) <= MAX_VALIDATOR_CHARS}
+        return Fetch(intake.items, kept, rejected=intake.rejected)
+
+    def _item(self, entry: Mapping[str, Any], language: str | None) -> Item | None:
+        text = entry_text(entry)
+        if not text:
+            return None  # nothing to say
+        return Item(
+            external_id=self._entry_id(entry, text),
+            text=text,
+            created_at=_when(entry),
+            url=str(entry.get("link") or "").strip() or None,
+            author=str(entry.get("author") or "").strip() or None,
+            language=_language(entry.get("language")) or language,
+        )
+
+
+def _given_id(entry: Mapping[str, Any]) -> object:
+    return entry.get("id") or entry.get("link")

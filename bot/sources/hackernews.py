@@ -7,14 +7,15 @@ back ``OVERLAP`` before that mark; what it sees twice is stored once (a mention 
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
+from operator import itemgetter
 from typing import Any
 
 from bot.sources.base import Fetch, Item, SourceError, whole
 from bot.sources.feeds import plain
 from bot.sources.http import SourceClient, host
+from bot.sources.intake import BadItem, Intake, epoch_time, fresh_mark, load_json, shown, text_field
 
 PAGE_SIZE = 100
 MAX_PAGES = 10  # at most 1,000 items a poll; a busier query should be polled more often
@@ -22,26 +23,34 @@ OVERLAP = timedelta(minutes=10)
 ITEM_URL = "https://news.ycombinator.com/item?id={}"
 
 
-def item(hit: Mapping[str, Any]) -> Item | None:
-    """A search hit as a mention (None when it has no id, no time or no text)."""
-    object_id, created = hit.get("objectID"), whole(hit.get("created_at_i"))
-    if not isinstance(object_id, str) or not object_id or created is None:
-        return None
+def item(hit: object) -> Item | None:
+    """A search hit as a mention (None when it has no text); BadItem when it is not one."""
+    if not isinstance(hit, dict):
+        raise BadItem(f"the hit is {shown(hit)}, not an object")
+    object_id = hit.get("objectID")
+    if not isinstance(object_id, str) or not object_id.strip():
+        raise BadItem(f"objectID is {shown(object_id)}, not an id")
+    created = hit.get("created_at_i")
+    if not isinstance(created, int) or isinstance(created, bool):
+        raise BadItem(f"created_at_i is {shown(created)}, not a time in Unix seconds")
+    when = epoch_time(created, "created_at_i")
     tags = hit.get("_tags")
     if isinstance(tags, list) and "comment" in tags:
-        text = plain(str(hit.get("comment_text") or ""))
+        text = plain(text_field(hit.get("comment_text"), "comment_text"))
         link = ITEM_URL.format(object_id)
     else:
-        parts = [str(hit.get("title") or ""), plain(str(hit.get("story_text") or ""))]
-        text = " — ".join(p.strip() for p in parts if p and p.strip())
-        link = str(hit.get("url") or "") or ITEM_URL.format(object_id)
+        title = text_field(hit.get("title"), "title")
+        story = plain(text_field(hit.get("story_text"), "story_text"))
+        text = " — ".join(p.strip() for p in (title, story) if p and p.strip())
+        url = hit.get("url")
+        link = url if isinstance(url, str) and url else ITEM_URL.format(object_id)
     if not text:
         return None
     author = hit.get("author")
     return Item(
         external_id=object_id,
         text=text,
-        created_at=datetime.fromtimestamp(created, tz=UTC),
+        created_at=when,
         url=link,
         author=author if isinstance(author, str) and author else None,
         likes=whole(hit.get("points")),
@@ -67,25 +76,27 @@ class HackerNewsConnector:
         }
         response = self.client.get(self.url, now=now, params=params)
         try:
-            answer = json.loads(response.body)
-        except (ValueError, RecursionError):
+            answer = load_json(response.body)
+        except ValueError:
             raise SourceError(f"{host(self.url)} did not send JSON") from None
         if not isinstance(answer, dict) or not isinstance(answer.get("hits"), list):
             raise SourceError(f"{host(self.url)} sent an answer without a hits list")
         return answer
 
     def fetch(self, cursor: Mapping[str, Any], *, now: datetime) -> Fetch:
-        mark = whole(cursor.get("created_at_i"))
-        since = int((now - self.lookback).timestamp()) if mark is None else mark - int(OVERLAP.total_seconds())
-        items: list[Item] = []
-        newest = mark or 0
+        try:
+            mark = fresh_mark(epoch_time(cursor.get("created_at_i"), "the cursor"), now=now)
+        except BadItem:
+            mark = None
+        since = int((now - self.lookback if mark is None else mark - OVERLAP).timestamp())
+        intake = Intake(now=now)
         for page in range(MAX_PAGES):
             answer = self._page(since, page, now)
             for hit in answer["hits"]:
-                if isinstance(hit, dict) and (found := item(hit)) is not None:
-                    items.append(found)
-                    newest = max(newest, whole(hit.get("created_at_i")) or 0)
+                intake.admit(item, hit, id_of=itemgetter("objectID"))
             pages = whole(answer.get("nbPages")) or 0
             if page + 1 >= pages or not answer["hits"]:
                 break
-        return Fetch(items, {"created_at_i": newest} if newest else dict(cursor))
+        newest = max(filter(None, (mark, intake.newest)), default=None)
+        next_cursor = {"created_at_i": int(newest.timestamp())} if newest is not None else {}
+        return Fetch(intake.items, next_cursor, rejected=intake.rejected)

@@ -10,44 +10,54 @@ at the live tail. Jetstream keeps about 36 hours: a source stopped longer than t
 
 from __future__ import annotations
 
-import json
 import socket
 import time
 from collections.abc import Callable, Mapping
 from contextlib import closing
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus, InvalidURI
 from websockets.sync.client import connect
 
-from bot.sources.base import Fetch, Item, SourceError, iso_time
+from bot.core.ingest import MAX_AHEAD
+from bot.sources.base import Fetch, Item, SourceError
 from bot.sources.http import host
+from bot.sources.intake import BadItem, Intake, epoch_time, iso_time, load_json, shown, text_field
 
 COLLECTION = "app.bsky.feed.post"
 REWIND = timedelta(seconds=5)
+# The largest event read: Jetstream is asked to skip larger ones (maxMessageSizeBytes); one that comes all the same is
+# rejected, and the events after it are read. A frame over MAX_FRAME_BYTES ends the connection (the websocket library
+# cannot skip it), and so the poll; the next poll meets it again.
 MAX_MESSAGE_BYTES = 1_000_000
+MAX_FRAME_BYTES = 16 * 1024 * 1024
 MAX_EVENTS = 500_000
 
 
 def post_item(event: Mapping[str, Any]) -> Item | None:
-    """A commit that creates a post, as a mention (None for anything else)."""
+    """A commit that creates a post, as a mention (None for any other event, and a post without text); BadItem when
+    the commit is not what Jetstream documents."""
     commit = event.get("commit")
-    if event.get("kind") != "commit" or not isinstance(commit, dict) or commit.get("operation") != "create":
+    if event.get("kind") != "commit":
+        return None
+    if not isinstance(commit, dict):
+        raise BadItem(f"commit is {shown(commit)}, not an object")
+    if commit.get("operation") != "create" or commit.get("collection") != COLLECTION:
         return None
     record, did, rkey = commit.get("record"), event.get("did"), commit.get("rkey")
-    if commit.get("collection") != COLLECTION or not isinstance(record, dict):
+    if not isinstance(record, dict):
+        raise BadItem(f"record is {shown(record)}, not an object")
+    if not isinstance(did, str) or not did or "/" in did:
+        raise BadItem(f"did is {shown(did)}, not a DID")
+    if not isinstance(rkey, str) or not rkey or "/" in rkey:
+        raise BadItem(f"rkey is {shown(rkey)}, not a record key")
+    text = text_field(record.get("text"), "text").strip()
+    if not text:
         return None
-    if not isinstance(did, str) or not isinstance(rkey, str) or not did or not rkey:
-        return None
-    text = str(record.get("text") or "").strip()
-    time_us = event.get("time_us")
-    when = iso_time(record.get("createdAt"))
-    if when is None and isinstance(time_us, int):
-        when = datetime.fromtimestamp(time_us / 1e6, tz=UTC)
-    if not text or when is None:
-        return None
+    # createdAt is the author's to write; the event's time, Jetstream's, stands in only where the author wrote none.
+    when = iso_time(record.get("createdAt"), "createdAt") or epoch_time(event.get("time_us"), "time_us", scale=1e6)
     langs = record.get("langs")
     return Item(
         external_id=f"at://{did}/{COLLECTION}/{rkey}",
@@ -57,6 +67,14 @@ def post_item(event: Mapping[str, Any]) -> Item | None:
         author=did,
         language=langs[0][:16] if isinstance(langs, list) and langs and isinstance(langs[0], str) else None,
     )
+
+
+def _post_id(event: Mapping[str, Any]) -> str | None:
+    """The post's id, to name a rejected one by (None when the event has none)."""
+    commit, did = event.get("commit"), event.get("did")
+    if isinstance(commit, dict) and isinstance(did, str) and isinstance(commit.get("rkey"), str):
+        return f"at://{did}/{COLLECTION}/{commit['rkey']}"
+    return None
 
 
 class JetstreamConnector:
@@ -80,13 +98,17 @@ class JetstreamConnector:
         self.clock = clock
 
     def fetch(self, cursor: Mapping[str, Any], *, now: datetime) -> Fetch:
-        last = cursor.get("time_us")
-        params: dict[str, str | int] = {"wantedCollections": COLLECTION}
-        if isinstance(last, int) and not isinstance(last, bool):
-            params["cursor"] = last - int(REWIND.total_seconds() * 1e6)
         caught_up_at = int(now.timestamp() * 1e6)
-        items: list[Item] = []
-        newest = last if isinstance(last, int) else None
+        # Jetstream's times are its own, but none is taken past the clock: a cursor ahead of it would skip what comes.
+        latest = caught_up_at + int(MAX_AHEAD.total_seconds() * 1e6)
+        last = cursor.get("time_us")
+        if not isinstance(last, int) or isinstance(last, bool) or not 0 < last <= latest:
+            last = None
+        params: dict[str, str | int] = {"wantedCollections": COLLECTION, "maxMessageSizeBytes": MAX_MESSAGE_BYTES}
+        if last is not None:
+            params["cursor"] = last - int(REWIND.total_seconds() * 1e6)
+        intake = Intake(now=now)
+        newest = last
         deadline = self.clock() + self.max_seconds
         try:
             with (
@@ -95,7 +117,7 @@ class JetstreamConnector:
                     f"{self.url}?{urlencode(params)}",
                     sock=sock,
                     open_timeout=self.timeout,
-                    max_size=MAX_MESSAGE_BYTES,
+                    max_size=MAX_FRAME_BYTES,
                     compression=None,
                 ) as stream,
             ):
@@ -104,20 +126,14 @@ class JetstreamConnector:
                     if wait <= 0:
                         break
                     try:
-                        message = stream.recv(timeout=wait)
+                        message = stream.recv(timeout=wait, decode=False)
                     except TimeoutError:
                         break  # quiet: caught up with the live stream
-                    try:
-                        event = json.loads(message)
-                    except (ValueError, RecursionError):
+                    time_us = self._read(message, intake)
+                    if time_us is None:
                         continue  # one bad frame is not the stream's end
-                    if not isinstance(event, dict) or not isinstance(event.get("time_us"), int):
-                        continue
-                    newest = max(newest or 0, event["time_us"])
-                    found = post_item(event)
-                    if found is not None and self.matches(found.text):
-                        items.append(found)
-                    if event["time_us"] >= caught_up_at:
+                    newest = max(newest or 0, min(time_us, latest))
+                    if time_us >= caught_up_at:
                         break
         except ConnectionClosed:
             pass  # dropped: what was read is kept, and the next poll resumes after it
@@ -132,4 +148,28 @@ class JetstreamConnector:
         except (InvalidHandshake, InvalidURI, OSError) as exc:
             if newest is None or newest == last:
                 raise SourceError(f"cannot stream from {host(self.url)}: {exc}"[:300]) from None
-        return Fetch(items, {"time_us": newest} if newest is not None else dict(cursor))
+        next_cursor = {"time_us": newest} if newest is not None else {}
+        return Fetch(intake.items, next_cursor, rejected=intake.rejected)
+
+    def _read(self, message: bytes, intake: Intake) -> int | None:
+        """One frame through the door: the event's time_us, or None when the frame is not an event."""
+        if len(message) > MAX_MESSAGE_BYTES:
+            intake.reject(f"an event of {len(message):,} bytes, over the {MAX_MESSAGE_BYTES:,}-byte limit")
+            return None
+        try:
+            event = load_json(message)
+        except ValueError:
+            intake.reject("an event that is not JSON")
+            return None
+        time_us = event.get("time_us") if isinstance(event, dict) else None
+        if not isinstance(time_us, int) or isinstance(time_us, bool) or time_us <= 0:
+            intake.reject(f"an event whose time_us is {shown(time_us)}, not a positive integer")
+            return None
+        intake.admit(self._matching, event, id_of=_post_id)
+        return time_us
+
+    def _matching(self, event: Mapping[str, Any]) -> Item | None:
+        """The post an event creates, when it names a brand of the source: the firehose carries every post of the
+        network, and only those are the source's to admit or reject."""
+        found = post_item(event)
+        return found if found is not None and self.matches(found.text) else None

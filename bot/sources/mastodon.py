@@ -8,50 +8,58 @@ page only. Boosts are skipped: the boosted post is what is said, and it arrives 
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from datetime import datetime
+from operator import itemgetter
 from typing import Any
 from urllib.parse import quote, urlsplit
 
 import httpx
 
-from bot.sources.base import Fetch, Item, SourceError, iso_time, whole
+from bot.sources.base import Fetch, Item, SourceError, whole
 from bot.sources.feeds import plain
 from bot.sources.http import Response, SourceClient, exhausted_until, host
+from bot.sources.intake import BadItem, Intake, iso_time, load_json, shown, text_field
 
 PAGE_SIZE = 40  # the API's most
 MAX_PAGES = 10
+MAX_ID = 2**63 - 1
 
 
 def _id(value: object) -> int | None:
-    """Status ids are strings of digits (snowflakes): compared as numbers."""
-    return int(value) if isinstance(value, str) and value.isdigit() and len(value) <= 20 else None
+    """Status ids are strings of digits (snowflakes, a bigint on the server): compared as numbers."""
+    if not isinstance(value, str) or not value.isascii() or not value.isdigit() or len(value) > 19:
+        return None
+    number = int(value)
+    return number if number <= MAX_ID else None
 
 
-def status_item(status: Mapping[str, Any]) -> Item | None:
-    """A status as a mention (None for a boost, or one without an id, a time or text)."""
+def status_item(status: object) -> Item | None:
+    """A status as a mention (None for a boost, or one without text); BadItem when it is not one."""
+    if not isinstance(status, dict):
+        raise BadItem(f"the status is {shown(status)}, not an object")
     if status.get("reblog") is not None:
         return None
-    uri, created = status.get("uri"), status.get("created_at")
-    if not isinstance(uri, str) or not uri or not isinstance(created, str):
-        return None
-    when = iso_time(created)
+    uri = status.get("uri")
+    if not isinstance(uri, str) or not uri.strip():
+        raise BadItem(f"uri is {shown(uri)}, not a URI")
+    when = iso_time(status.get("created_at"), "created_at")
     if when is None:
-        return None
-    spoiler = plain(str(status.get("spoiler_text") or ""))
-    text = " — ".join(part for part in (spoiler, plain(str(status.get("content") or ""))) if part)
+        raise BadItem("no created_at")
+    spoiler = plain(text_field(status.get("spoiler_text"), "spoiler_text"))
+    content = plain(text_field(status.get("content"), "content"))
+    text = " — ".join(part for part in (spoiler, content) if part)
     if not text:
         return None
     account = status.get("account") if isinstance(status.get("account"), dict) else {}
     assert isinstance(account, dict)
-    language = status.get("language")
+    acct, language, url = account.get("acct"), status.get("language"), status.get("url")
     return Item(
         external_id=uri,
         text=text,
         created_at=when,
-        url=status.get("url") if isinstance(status.get("url"), str) else uri,
-        author=str(account.get("acct"))[:255] if account.get("acct") else None,
+        url=url if isinstance(url, str) else uri,
+        author=acct if isinstance(acct, str) and acct else None,
         language=language[:16] if isinstance(language, str) and language else None,
         likes=whole(status.get("favourites_count")),
         reposts=whole(status.get("reblogs_count")),
@@ -73,8 +81,8 @@ class MastodonConnector:
         # params=None keeps a Link URL's own query (an empty mapping would replace it with nothing)
         response = self.client.get(url, now=now, headers=self.headers, params=params)
         try:
-            answer = json.loads(response.body)
-        except (ValueError, RecursionError):
+            answer = load_json(response.body)
+        except ValueError:
             raise SourceError(f"{host(url)} did not send JSON") from None
         statuses = answer.get("statuses") if isinstance(answer, dict) and self.query is not None else answer
         if not isinstance(statuses, list):
@@ -91,7 +99,7 @@ class MastodonConnector:
         newest = _id(cursor.get("since_id"))
         if newest is not None:
             params["min_id"] = str(newest)
-        items: list[Item] = []
+        intake = Intake(now=now)
         next_url: str | None = url
         next_params: dict[str, str | int] | None = params
         backoff = None
@@ -100,13 +108,11 @@ class MastodonConnector:
             statuses, response = self._get(next_url, next_params, now)
             backoff = exhausted_until(response.headers, now)
             for status in statuses:
-                if not isinstance(status, dict):
-                    continue
-                number = _id(status.get("id"))
+                # The id is the server's (its snowflake): the cursor moves past a status rejected for what it holds.
+                number = _id(status.get("id")) if isinstance(status, dict) else None
                 if number is not None and (newest is None or number > newest):
                     newest = number
-                if (found := status_item(status)) is not None:
-                    items.append(found)
+                intake.admit(status_item, status, id_of=itemgetter("uri"))
             # Forward from the cursor: the page newer than this one is rel="prev". The first poll stops here.
             following = httpx.Response(200, headers=response.headers).links.get("prev", {}).get("url")
             if not statuses or not following or cursor.get("since_id") is None or backoff is not None:
@@ -114,5 +120,5 @@ class MastodonConnector:
             if urlsplit(following).netloc != urlsplit(self.instance).netloc:
                 raise SourceError(f"{host(url)} sent a next page on another host ({host(following)})")
             next_url, next_params = following, None
-        next_cursor = {"since_id": str(newest)} if newest is not None else dict(cursor)
-        return Fetch(items, next_cursor, backoff_until=backoff)
+        next_cursor = {"since_id": str(newest)} if newest is not None else {}
+        return Fetch(intake.items, next_cursor, backoff_until=backoff, rejected=intake.rejected)

@@ -29,7 +29,7 @@ from bot.config.sources import (
 )
 from bot.core.languages import language_of
 from bot.errors import BrandpulseError, ConfigError
-from bot.sources.base import Connector, Item, RateLimited, SourceError
+from bot.sources.base import Connector, Item, RateLimited, Rejected, SourceError
 from bot.sources.bluesky import BlueskyConnector
 from bot.sources.feeds import FeedConnector
 from bot.sources.hackernews import HackerNewsConnector
@@ -122,6 +122,7 @@ class PollReport:
     added: int = 0
     skipped: str | None = None  # why it did not poll (another process is, or the source asked us to wait)
     error: str | None = None
+    rejected: Rejected = field(default_factory=Rejected)  # items no mention can be made of, each with why
 
     @property
     def matched(self) -> int:
@@ -133,7 +134,8 @@ class PollReport:
             return f"{self.name}: not polled: {self.skipped}"
         if self.error:
             return f"{self.name}: failed: {self.error}"
-        return f"{self.name}: {self.fetched} fetched, {self.matched} matched a brand, {self.added} added"
+        line = f"{self.name}: {self.fetched} fetched, {self.matched} matched a brand, {self.added} added"
+        return line + (f", {self.rejected.count} rejected" if self.rejected.count else "")
 
 
 def _brand_finder(config: SourceConfig, brands: BrandsConfig) -> Callable[[str], list[str]]:
@@ -225,7 +227,9 @@ def poll_source(
                         session=session, name=config.name, type=config.type, poll=poll, backoff_until=backoff_until
                     )
             return report
-        report.fetched = len(fetch.items)
+        report.fetched, report.rejected = len(fetch.items), fetch.rejected
+        if fetch.rejected.first:
+            log.warning("source %s: %d items rejected (%s)", config.name, fetch.rejected.count, fetch.rejected.first[0])
         source = fetch_source
         unique = {item.external_id: _redacted(item, secrets) for item in fetch.items}  # a page may repeat an item
         brands_of = _brand_finder(config, brands)
@@ -243,7 +247,14 @@ def poll_source(
             return report
         with sessions.begin() as session:
             report.added = insert_mentions(connection=session.connection(), rows=rows) if rows else 0
-            poll = PollRecord(at=now, fetched=report.fetched, matched=report.matched, added=report.added)
+            poll = PollRecord(
+                at=now,
+                fetched=report.fetched,
+                matched=report.matched,
+                added=report.added,
+                rejected=fetch.rejected.count,
+                rejections=tuple(str(rejection) for rejection in fetch.rejected.first),
+            )
             record_poll(
                 session=session,
                 name=config.name,

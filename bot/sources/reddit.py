@@ -11,11 +11,13 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Mapping
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
+from operator import itemgetter
 from typing import Any
 
 from bot.sources.base import Fetch, Item, SourceError
 from bot.sources.http import Response, SourceClient, exhausted_until, host
+from bot.sources.intake import PARTLY_READ, BadItem, Intake, count, epoch_time, fresh_mark, load_json, shown, text_field
 
 PAGE_SIZE = 100
 MAX_PAGES = 10
@@ -25,31 +27,35 @@ _tokens: dict[tuple[str, str], tuple[str, datetime]] = {}  # (token URL, client 
 _tokens_lock = threading.Lock()
 
 
-def _number(value: object) -> float | None:
-    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
-
-
-def post_item(data: Mapping[str, Any]) -> Item | None:
-    """A ``t3`` listing child's data as a mention (None without a name, a time or text)."""
-    name, created = data.get("name"), _number(data.get("created_utc"))
-    if not isinstance(name, str) or not name or created is None:
-        return None
-    title, body = str(data.get("title") or "").strip(), str(data.get("selftext") or "").strip()
+def post_item(data: object) -> Item | None:
+    """A ``t3`` listing child's data as a mention (None without text); BadItem when it is not one."""
+    if not isinstance(data, dict):
+        raise BadItem(f"the post is {shown(data)}, not an object")
+    name = data.get("name")
+    if not isinstance(name, str) or not name:
+        raise BadItem(f"name is {shown(name)}, not a fullname")
+    created = epoch_time(data.get("created_utc"), "created_utc")
+    title = text_field(data.get("title"), "title").strip()
+    body = text_field(data.get("selftext"), "selftext").strip()
     text = " — ".join(part for part in (title, body) if part)
     if not text:
         return None
     permalink = data.get("permalink")
     author = data.get("author")
-    score, comments = _number(data.get("score")), _number(data.get("num_comments"))
     return Item(
         external_id=name,
         text=text,
-        created_at=datetime.fromtimestamp(created, tz=UTC),
+        created_at=created,
         url=f"https://www.reddit.com{permalink}" if isinstance(permalink, str) and permalink.startswith("/") else None,
         author=author if isinstance(author, str) and author and author != "[deleted]" else None,
-        likes=int(score) if score is not None else None,
-        replies=int(comments) if comments is not None else None,
+        likes=count(data.get("score")),
+        replies=count(data.get("num_comments")),
     )
+
+
+def _child_data(child: object) -> object:
+    """A listing child's data (the child itself when it has none, for the door to say what is wrong with it)."""
+    return child.get("data") if isinstance(child, dict) and not isinstance(child, PARTLY_READ) else child
 
 
 class RedditConnector:
@@ -118,7 +124,7 @@ class RedditConnector:
                 if exc.status != 401 or attempt:
                     raise  # a 401 with a cached token: it expired or was revoked; one fresh token, once
         try:
-            listing = json.loads(response.body)
+            listing = load_json(response.body)
             data = listing["data"]
             if not isinstance(data.get("children"), list):
                 raise TypeError
@@ -127,27 +133,35 @@ class RedditConnector:
         return data, response
 
     def fetch(self, cursor: Mapping[str, Any], *, now: datetime) -> Fetch:
-        mark = _number(cursor.get("created_utc"))
-        since = (now - self.lookback).timestamp() if mark is None else mark - OVERLAP.total_seconds()
-        items: list[Item] = []
-        newest = mark or 0.0
+        try:
+            mark = fresh_mark(epoch_time(cursor.get("created_utc"), "the cursor"), now=now)
+        except BadItem:
+            mark = None
+        since = now - self.lookback if mark is None else mark - OVERLAP
+        intake = Intake(now=now)
         after: str | None = None
         backoff = None
+        reached = False
+
+        def recent(found: Item) -> bool:
+            nonlocal reached
+            if found.created_at is not None and found.created_at <= since:
+                reached = True  # newest first: the rest is older still
+                return False
+            return True
+
         for _ in range(MAX_PAGES):
             data, response = self._page(after, now)
             backoff = exhausted_until(response.headers, now)
-            reached = False
             for child in data["children"]:
-                post = child.get("data") if isinstance(child, dict) else None
-                if not isinstance(post, dict) or (found := post_item(post)) is None or found.created_at is None:
-                    continue
-                stamp = found.created_at.timestamp()
-                if stamp <= since:
-                    reached = True  # newest first: the rest is older still
-                    continue
-                items.append(found)
-                newest = max(newest, stamp)
+                intake.admit(post_item, _child_data(child), id_of=itemgetter("name"), wanted=recent)
             after = data.get("after") if isinstance(data.get("after"), str) else None
             if reached or not after or backoff is not None:
                 break
-        return Fetch(items, {"created_utc": newest} if newest else dict(cursor), backoff_until=backoff)
+        newest = max(filter(None, (mark, intake.newest)), default=None)
+        return Fetch(
+            intake.items,
+            {"created_utc": newest.timestamp()} if newest is not None else {},
+            backoff_until=backoff,
+            rejected=intake.rejected,
+        )

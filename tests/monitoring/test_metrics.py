@@ -200,9 +200,8 @@ def test_each_source_reports_its_polls_errors_additions_and_last_outcomes(tmp_pa
     ctx = job_context(tmp_path, db_url)
     earlier, later = NOW - timedelta(minutes=30), NOW - timedelta(minutes=15)
     with ctx.sessions.begin() as session:
-        record_poll(
-            session=session, name="news", type="feed", poll=PollRecord(at=earlier, fetched=5, matched=4, added=3)
-        )
+        poll = PollRecord(at=earlier, fetched=5, matched=4, added=3, rejected=2, rejections=("a: bad", "b: bad"))
+        record_poll(session=session, name="news", type="feed", poll=poll)
         record_poll(session=session, name="news", type="feed", poll=PollRecord(at=later, error="answered HTTP 500"))
         record_poll(session=session, name="blog", type="feed", poll=PollRecord(at=later, error="answered HTTP 404"))
     registry = CollectorRegistry()
@@ -211,6 +210,8 @@ def test_each_source_reports_its_polls_errors_additions_and_last_outcomes(tmp_pa
     assert value("brandpulse_source_polls_total", {"source": "news"}) == 2
     assert value("brandpulse_source_errors_total", {"source": "news"}) == 1
     assert value("brandpulse_source_mentions_added_total", {"source": "news"}) == 3
+    assert value("brandpulse_source_items_rejected_total", {"source": "news"}) == 2
+    assert value("brandpulse_source_items_rejected_total", {"source": "blog"}) == 0
     assert value("brandpulse_source_last_success_timestamp_seconds", {"source": "news"}) == earlier.timestamp()
     assert value("brandpulse_source_last_error_timestamp_seconds", {"source": "news"}) == later.timestamp()
     assert value("brandpulse_source_last_success_timestamp_seconds", {"source": "blog"}) is None  # never succeeded

@@ -1,8 +1,10 @@
 """A fake Bluesky PDS on the loopback server, built from ../shared/sources/bluesky/: createSession and refreshSession
 (lexicons com.atproto.server.*), searchPosts (lexicon app.bsky.feed.searchPosts: q, sort=latest, since, limit at
 most 100, an opaque cursor; {posts, cursor}) whose posts are the recorded production postView of the Python SDK's
-test data with their own uri, text and time; an expired access token is 400 ExpiredToken (XRPC error JSON); the
-xrpc-server's RateLimit-* headers (reset in Unix seconds)."""
+test data with their own uri, text and time, found by the AppView's sort time (the earlier of the author's createdAt
+and the server's indexedAt, whatever the author wrote); an expired access token is 400 ExpiredToken (XRPC error
+JSON); the xrpc-server's RateLimit-* headers (reset in Unix seconds). ``hostile`` items are sent as they are, first
+on the first page of every answer."""
 
 from __future__ import annotations
 
@@ -14,6 +16,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from tests.support import rawjson
 from tests.support.feeds import FeedServer, Route, Seen
 
 RECORDED = (
@@ -38,6 +41,7 @@ class FakeBluesky:
     expired: set[str] = field(default_factory=set)  # access tokens the server now calls expired
     remaining: int = 3000
     reset_at: int = 0
+    hostile: list[Any] = field(default_factory=list)
     _template: dict[str, Any] = field(default_factory=recorded_post)
     _issued: dict[str, str] = field(default_factory=dict)  # refresh token -> access token
 
@@ -47,7 +51,9 @@ class FakeBluesky:
         server.routes["/xrpc/app.bsky.feed.searchPosts"] = Route(handler=self.search)
         return server.url
 
-    def post(self, rkey: str, at: datetime, text: str, *, likes: int = 0) -> None:
+    def post(
+        self, rkey: str, at: datetime, text: str, *, likes: int = 0, indexed_at: datetime | None = None
+    ) -> dict[str, Any]:
         post = copy.deepcopy(self._template)
         did = post["author"]["did"]
         post["uri"] = f"at://{did}/app.bsky.feed.post/{rkey}"
@@ -58,8 +64,9 @@ class FakeBluesky:
             "text": text,
         }
         post["likeCount"], post["repostCount"], post["replyCount"] = likes, 1, 2
-        post["indexedAt"] = post["record"]["createdAt"]
+        post["indexedAt"] = (indexed_at or at).isoformat().replace("+00:00", "Z")
         self.posts.append(post)
+        return post
 
     @staticmethod
     def _error(status: int, name: str, message: str) -> tuple[int, dict[str, str], bytes]:
@@ -111,17 +118,34 @@ class FakeBluesky:
         if not query.get("q"):
             return self._error(400, "InvalidRequest", 'Error: Params must have the property "q"')
         words = query["q"].lower().split()
-        found = [p for p in self.posts if all(w in p["record"]["text"].lower() for w in words)]
+        found = [p for p in self.posts if all(w in _text(p).lower() for w in words)]
         if "since" in query:
             since = datetime.fromisoformat(query["since"].replace("Z", "+00:00"))
-            found = [
-                p for p in found if datetime.fromisoformat(p["record"]["createdAt"].replace("Z", "+00:00")) >= since
-            ]
-        found.sort(key=lambda p: p["record"]["createdAt"], reverse=True)
+            found = [p for p in found if _sort_at(p) >= since]
+        found.sort(key=_sort_at, reverse=True)
         start = int(query.get("cursor", "0"))
         limit = max(1, min(int(query.get("limit", "25")), 100))
         page = found[start : start + limit]
+        if start == 0:
+            page = [*self.hostile, *page]
         body: dict[str, Any] = {"posts": page, "hitsTotal": len(found)}
         if start + limit < len(found):
             body["cursor"] = str(start + limit)
-        return 200, headers, json.dumps(body).encode()
+        return 200, headers, rawjson.dumps(body).encode()
+
+
+def _text(post: dict[str, Any]) -> str:
+    record = post.get("record")
+    text = record.get("text") if isinstance(record, dict) else None
+    return text if isinstance(text, str) else rawjson.dumps(record)
+
+
+def _sort_at(post: dict[str, Any]) -> datetime:
+    """The AppView's sortAt: the earlier of createdAt (when it reads as a time) and indexedAt."""
+    indexed = datetime.fromisoformat(post["indexedAt"].replace("Z", "+00:00"))
+    record = post.get("record")
+    created = record.get("createdAt") if isinstance(record, dict) else None
+    try:
+        return min(indexed, datetime.fromisoformat(str(created).replace("Z", "+00:00")))
+    except (ValueError, TypeError, OverflowError):
+        return indexed

@@ -2,7 +2,7 @@
 code (../shared/sources/hackernews/: Api.tsx, base_controller.rb, item.rb): query words, ``tags`` (comma = AND,
 parentheses = OR), ``numericFilters`` on ``created_at_i``, newest first, ``page``/``hitsPerPage``/``nbPages``, the
 server-added parameters echoed in ``params``, hits with ``null``s and ``_highlightResult``; an Algolia error is
-``{"message": ...}`` with its status."""
+``{"message": ...}`` with its status. ``hostile`` hits are sent as they are, first on the first page of every answer."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
+from tests.support import rawjson
 from tests.support.feeds import FeedServer, Route, Seen
 
 PATH = "/api/v1/search_by_date"
@@ -76,6 +77,7 @@ def _tag_groups(tags: str) -> list[set[str]]:
 @dataclass
 class FakeAlgolia:
     hits: list[dict[str, Any]] = field(default_factory=list)
+    hostile: list[Any] = field(default_factory=list)
 
     def install(self, server: FeedServer) -> str:
         server.routes[PATH] = Route(handler=self.answer)
@@ -118,7 +120,7 @@ class FakeAlgolia:
         pages = (len(found) + per_page - 1) // per_page
         params = {"advancedSyntax": "true", "analytics": "true", "analyticsTags": "backend", **query}
         body = {
-            "hits": found[page * per_page : (page + 1) * per_page],
+            "hits": [*(self.hostile if page == 0 else []), *found[page * per_page : (page + 1) * per_page]],
             "nbHits": len(found),
             "page": page,
             "nbPages": pages,
@@ -128,7 +130,7 @@ class FakeAlgolia:
             "params": urlencode(params),
             "processingTimeMS": 1,
         }
-        return 200, {"Content-Type": "application/json; charset=utf-8"}, json.dumps(body).encode()
+        return 200, {"Content-Type": "application/json; charset=utf-8"}, rawjson.dumps(body).encode()
 
     @staticmethod
     def _error(status: int, message: str) -> tuple[int, dict[str, str], bytes]:

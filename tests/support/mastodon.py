@@ -2,7 +2,8 @@
 statuses are the documented Status example (entities/Status.md) with their own id, time, text and tags; the hashtag
 timeline and the search take ``limit`` (at most 40), ``max_id``, ``since_id`` and ``min_id`` and answer newest first
 with a ``Link`` header (``rel="next"``: older, ``rel="prev"``: newer) and ``X-RateLimit-*`` headers; a feed may be
-public, need a token (401) or be disabled (an empty list, 4.5.0+); search needs a token."""
+public, need a token (401) or be disabled (an empty list, 4.5.0+); search needs a token. ``hostile`` items are sent
+as they are, first on the first page of every answer."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
+from tests.support import rawjson
 from tests.support.feeds import FeedServer, Route, Seen
 
 DOCS = Path(__file__).resolve().parents[3] / "shared" / "sources" / "mastodon" / "documentation" / "content" / "en"
@@ -40,6 +42,7 @@ class FakeMastodon:
     statuses: list[dict[str, Any]] = field(default_factory=list)
     server_url: str = ""
     link_host: str | None = None  # answer with Link URLs on another host
+    hostile: list[Any] = field(default_factory=list)
     _template: dict[str, Any] = field(default_factory=documented_status)
     _used: int = 0
 
@@ -107,6 +110,8 @@ class FakeMastodon:
             older = urlencode({**rest, "max_id": page[-1]["id"]})
             newer_link = urlencode({**rest, "min_id": page[0]["id"]})
             headers["Link"] = f'<{base}?{older}>; rel="next", <{base}?{newer_link}>; rel="prev"'
+        if not {"max_id", "min_id"} & set(query):
+            page = [*self.hostile, *page]
         return page, headers
 
     def timeline(self, request: Seen) -> tuple[int, dict[str, str], bytes]:
@@ -119,7 +124,7 @@ class FakeMastodon:
         if self.access == "disabled":
             found = []
         page, headers = self._page(request, found)
-        return 200, headers, json.dumps(page).encode()
+        return 200, headers, rawjson.dumps(page).encode()
 
     def search(self, request: Seen) -> tuple[int, dict[str, str], bytes]:
         if (limited := self._limits()) is not None:
@@ -130,8 +135,8 @@ class FakeMastodon:
         if not query.get("q"):
             return self._error(400, "Validation failed: q can't be blank")
         words = query["q"].lower().split()
-        found = [s for s in self.statuses if all(w in html.unescape(s["content"]).lower() for w in words)]
+        found = [s for s in self.statuses if all(w in html.unescape(str(s["content"])).lower() for w in words)]
         page, headers = self._page(request, found)
         headers.pop("Link", None)  # search pages by offset or ids, without a Link header
         body = {"accounts": [], "statuses": page, "hashtags": []}
-        return 200, headers, json.dumps(body).encode()
+        return 200, headers, rawjson.dumps(body).encode()

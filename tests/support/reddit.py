@@ -2,7 +2,8 @@
 id and secret, ``grant_type=client_credentials``, answering like the recorded token response) and ``/search`` and
 ``/r/{sub}/search`` (bearer token required, ``sort=new``, ``limit`` at most 100, ``after`` fullnames, a Listing)
 serving the 31 real posts of asyncpraw's recorded search (TestSubreddit.test_search.json), their times moved to
-end just before the test's clock; ``x-ratelimit-*`` headers as Reddit writes them (remaining as a decimal)."""
+end just before the test's clock; ``x-ratelimit-*`` headers as Reddit writes them (remaining as a decimal).
+``hostile`` listing children are sent as they are, first on the first page of every answer."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from tests.support import rawjson
 from tests.support.feeds import FeedServer, Route, Seen
 
 CASSETTE = (
@@ -39,6 +41,7 @@ class FakeReddit:
     posts: list[dict[str, Any]] = field(default_factory=list)
     tokens_issued: list[str] = field(default_factory=list)
     revoked: set[str] = field(default_factory=set)
+    hostile: list[Any] = field(default_factory=list)
 
     def install(self, server: FeedServer) -> str:
         server.routes["/api/v1/access_token"] = Route(handler=self.token)
@@ -101,8 +104,8 @@ class FakeReddit:
                 "dist": len(page),
                 "facets": {},
                 "modhash": None,
-                "children": [{"kind": "t3", "data": p} for p in page],
+                "children": [*([] if "after" in query else self.hostile), *({"kind": "t3", "data": p} for p in page)],
                 "before": None,
             },
         }
-        return 200, headers, json.dumps(listing).encode()
+        return 200, headers, rawjson.dumps(listing).encode()

@@ -56,14 +56,46 @@ def test_list_poll_and_dry_run(tmp_path: Path, db_url: str, feeds: FeedServer, m
     listed = run_cli(monkeypatch, db_url, "sources", "list", "--format", "csv", **env)
     assert listed.exit_code == 0, listed.output
     header, tech, down, keyed = csv.reader(io.StringIO(listed.output))
-    assert header == ["name", "type", "every", "brands", "last_success", "last_error", "cursor", "added_24h", "problem"]
+    assert header == [
+        "name",
+        "type",
+        "every",
+        "brands",
+        "last_success",
+        "last_error",
+        "cursor",
+        "added_24h",
+        "rejected_24h",
+        "last_rejected",
+        "problem",
+    ]
     assert tech[:4] == ["tech", "feed", "5 min", "(by keyword)"] and tech[6:8] == ['etag="v1"', "2"]
     assert tech[4].startswith("20") and tech[5] == ""
     assert down[4] == "never" and down[5].endswith("127.0.0.1 answered HTTP 500") and down[3] == "acme"
     assert (
         keyed[4] == "never"
-        and keyed[8] == "source keyed: url refers to ${BRANDPULSE_SOURCE_TEST_KEY}, which is not set in the environment"
+        and keyed[10]
+        == "source keyed: url refers to ${BRANDPULSE_SOURCE_TEST_KEY}, which is not set in the environment"
     )
+
+
+def test_a_rejected_item_is_shown_by_poll_and_list(
+    tmp_path: Path, db_url: str, feeds: FeedServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    future = RSS.replace(b"Mon, 30 Nov 2026 10:00:00 GMT", b"Fri, 31 Dec 2999 10:00:00 GMT")  # Globex shares fall
+    feeds.routes["/tech.xml"] = Route(future)
+    brands = write_brands(tmp_path, brands_with(f"  - {{name: tech, type: feed, url: '{feeds.url}/tech.xml'}}\n"))
+    env = {"BRANDPULSE_BRANDS_FILE": str(brands)}
+    polled = run_cli(monkeypatch, db_url, "sources", "poll", "tech", **env)
+    assert polled.exit_code == 0, polled.output  # one item rejected: the poll itself succeeded
+    lines = polled.output.splitlines()
+    assert lines[-2].startswith("! rejected     https://news.example/a2: time: 2999-12-31T10:00:00+00:00 is after ")
+    assert lines[-1] == "tech: 2 fetched, 1 matched a brand, 1 added, 1 rejected"
+    listed = run_cli(monkeypatch, db_url, "sources", "list", "--format", "csv", **env)
+    header, tech = csv.reader(io.StringIO(listed.output))
+    row = dict(zip(header, tech, strict=True))
+    assert row["rejected_24h"] == "1" and row["last_error"] == ""
+    assert "https://news.example/a2: time: 2999-12-31T10:00:00+00:00 is after" in row["last_rejected"]
 
 
 def test_run_job_sources_polls_every_source(

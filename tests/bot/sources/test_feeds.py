@@ -257,3 +257,18 @@ def test_an_item_naming_two_brands_is_a_mention_of_each(tmp_path: Path, db_url: 
     assert merged == ["acme", "globex"]
     again = poll(ctx, "tech", now=NOW + timedelta(minutes=15))
     assert again.added == 0
+
+
+@pytest.mark.parametrize(("length", "kept"), [(1_000, True), (1_001, False)])
+def test_a_validator_over_1000_characters_is_not_kept(
+    tmp_path: Path, db_url: str, feeds: FeedServer, length: int, kept: bool
+) -> None:
+    etag = '"' + "v" * (length - 2) + '"'
+    feeds.routes["/tech.xml"] = Route(RSS, etag=etag)
+    ctx = job_context(
+        tmp_path, db_url, brands=brands_with(f"  - {{name: tech, type: feed, url: '{feeds.url}/tech.xml'}}\n")
+    )
+    assert poll(ctx, "tech").added == 2
+    with ctx.sessions() as session:
+        state = session.get(SourceState, "tech")
+        assert state is not None and state.cursor == ({"etag": etag} if kept else {})
