@@ -6,8 +6,6 @@ import itertools
 import re
 import sqlite3
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -133,25 +131,3 @@ def lock_for_transaction(session: Session, name: str) -> None:
         connection = session.connection()
         if not connection.connection.dbapi_connection.in_transaction:  # type: ignore[union-attr]
             connection.exec_driver_sql("BEGIN IMMEDIATE")
-
-
-@contextmanager
-def holding_lock(engine: Engine, name: str) -> Iterator[bool]:
-    """A named lock held across several transactions (a source's poll reads its state, fetches, then stores), tried
-    rather than waited for: on PostgreSQL a session advisory lock on a connection of its own. On SQLite it is not
-    taken (a poll cannot hold the file's write lock while it fetches): two processes that poll one source at once
-    both store, and its mentions' unique keys keep each once. Yields whether this process holds it."""
-    from sqlalchemy import text
-
-    if engine.dialect.name != "postgresql":
-        yield True
-        return
-    with engine.connect() as connection:
-        held = bool(connection.execute(text("SELECT pg_try_advisory_lock(hashtext(:name))"), {"name": name}).scalar())
-        connection.commit()
-        try:
-            yield held
-        finally:
-            if held:
-                connection.execute(text("SELECT pg_advisory_unlock(hashtext(:name))"), {"name": name})
-                connection.commit()

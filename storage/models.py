@@ -469,6 +469,10 @@ class SourceState(Base):
     rejected_total: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     last_rejected_at: Mapped[datetime | None]
     last_rejected: Mapped[str | None] = mapped_column(Text)
+    # A process's claim to poll it (so that two processes never poll one source at once), lapsing at polling_until:
+    # a process that dies mid-poll holds the source no longer than that.
+    polling_until: Mapped[datetime | None]
+    polling_by: Mapped[str | None] = mapped_column(String(128))
 
 
 class SourcePoll(Base):

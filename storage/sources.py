@@ -6,7 +6,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from storage.models import SourcePoll, SourceState
@@ -14,6 +15,33 @@ from storage.models import SourcePoll, SourceState
 
 def source_state(*, session: Session, name: str) -> SourceState | None:
     return session.get(SourceState, name)
+
+
+def claim_poll(*, session: Session, name: str, type: str, owner: str, now: datetime, until: datetime) -> bool:
+    """Claim the source for one poll, until ``until`` (commit at once: the claim is what other processes see); False
+    while another claim stands. A row, not a lock held on a connection: a poll that waits on a slow server for minutes
+    holds no connection of the pool meanwhile, and processes sharing a SQLite file take turns as on PostgreSQL."""
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    session.execute(
+        dialect.insert(SourceState)
+        .values(name=name, type=type, cursor={}, polls_total=0, errors_total=0, added_total=0, rejected_total=0)
+        .on_conflict_do_nothing(index_elements=["name"])
+    )
+    claimed = session.execute(
+        update(SourceState)
+        .where(SourceState.name == name, or_(SourceState.polling_until.is_(None), SourceState.polling_until <= now))
+        .values(polling_until=until, polling_by=owner)
+    )
+    return bool(claimed.rowcount == 1)  # type: ignore[attr-defined]
+
+
+def release_poll(*, session: Session, name: str, owner: str) -> None:
+    """End ``owner``'s claim on the source (a claim that lapsed and was taken by another process is left alone)."""
+    session.execute(
+        update(SourceState)
+        .where(SourceState.name == name, SourceState.polling_by == owner)
+        .values(polling_until=None, polling_by=None)
+    )
 
 
 @dataclass(frozen=True)

@@ -7,11 +7,16 @@ source at once.
 
 from __future__ import annotations
 
+import functools
 import logging
+import os
+import socket
+import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from analysis.language import LanguageDetector, detector_for
@@ -38,9 +43,8 @@ from bot.sources.jetstream import JetstreamConnector
 from bot.sources.mastodon import MastodonConnector
 from bot.sources.network import Reach
 from bot.sources.reddit import RedditConnector
-from storage.db import holding_lock
 from storage.mentions import MAX_TEXT_CHARS, MentionRow, insert_mentions, new_mention, storable_text, stored_keys
-from storage.sources import PollRecord, record_poll, source_state
+from storage.sources import PollRecord, claim_poll, record_poll, release_poll, source_state
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +59,7 @@ def connector(config: SourceConfig, *, env: Mapping[str, str], client: SourceCli
             url=params["url"],
             matches=lambda text: matcher.first(text) is not None,
             max_seconds=config.max_seconds,
+            idle_seconds=config.idle_seconds,
             timeout_seconds=client.options.timeout_seconds,
             open_socket=client.connect,
         )
@@ -191,79 +196,124 @@ def poll_source(
 ) -> PollReport:
     """Poll one source now. Failures are recorded in its state and returned in the report, never raised."""
     report = PollReport(config.name)
-    engine = sessions.kw["bind"]
-    with holding_lock(engine, f"brandpulse-source:{config.name}") as held:
-        if not held:
-            report.skipped = "another process is polling it"
-            return report
-        with sessions() as session:
-            state = source_state(session=session, name=config.name)
-            cursor = dict(state.cursor) if state is not None else {}
-            backoff = state.backoff_until if state is not None else None
-        if backoff is not None and backoff > now and not dry_run:
-            report.skipped = f"the source asked to wait until {backoff:%Y-%m-%d %H:%M:%S} UTC"
-            return report
-        backoff_until = None
-        try:
-            with SourceClient(options, reach=reach(config, env)) as client:
-                made = connector(config, env=env, client=client, brands=brands)
-                fetch_source = made.source
-                fetch = made.fetch(cursor, now=now)
-        except RateLimited as exc:
-            report.error, backoff_until = str(exc), exc.until
-        except (SourceError, ConfigError) as exc:
-            report.error = str(exc)
-        except Exception as exc:  # noqa: BLE001 - a connector's bug fails this source's poll, not the others
-            log.debug("source %s: unexpected failure", config.name, exc_info=exc)
-            report.error = f"unexpected {type(exc).__name__}: {exc}"
-        secrets = referenced_values(config, env)
-        if report.error is not None:
-            report.error = redact(report.error, secrets)[:500]  # cut after: a cut secret is not found
-            log.warning("source %s: %s", config.name, report.error)
-            if not dry_run:
-                with sessions.begin() as session:
-                    poll = PollRecord(at=now, error=report.error)
-                    record_poll(
-                        session=session, name=config.name, type=config.type, poll=poll, backoff_until=backoff_until
-                    )
-            return report
-        report.fetched, report.rejected = len(fetch.items), fetch.rejected
-        if fetch.rejected.first:
-            log.warning("source %s: %d items rejected (%s)", config.name, fetch.rejected.count, fetch.rejected.first[0])
-        source = fetch_source
-        unique = {item.external_id: _redacted(item, secrets) for item in fetch.items}  # a page may repeat an item
-        brands_of = _brand_finder(config, brands)
-        for item in unique.values():
-            report.matches.extend(Match(item, brand) for brand in brands_of(item.text))
-        detector = detector_for(tuple(sorted(languages)))
-        rows = [_row(m.item, m.brand, source, now, detector) for m in report.matches]
-        if dry_run:
-            with sessions() as session:
-                keys = [(source, m.item.external_id) for m in report.matches]
-                stored = stored_keys(connection=session.connection(), keys=keys)
-            for match in report.matches:
-                match.new = (source, match.item.external_id, match.brand) not in stored
-            report.added = sum(m.new for m in report.matches)
-            return report
-        with sessions.begin() as session:
-            report.added = insert_mentions(connection=session.connection(), rows=rows) if rows else 0
-            poll = PollRecord(
-                at=now,
-                fetched=report.fetched,
-                matched=report.matched,
-                added=report.added,
-                rejected=fetch.rejected.count,
-                rejections=tuple(str(rejection) for rejection in fetch.rejected.first),
-            )
-            record_poll(
-                session=session,
-                name=config.name,
-                type=config.type,
-                poll=poll,
-                cursor=fetch.cursor,
-                backoff_until=fetch.backoff_until,
-            )
+    poll = functools.partial(
+        _poll,
+        report,
+        config=config,
+        brands=brands,
+        sessions=sessions,
+        env=env,
+        options=options,
+        now=now,
+        dry_run=dry_run,
+        languages=languages,
+    )
+    if dry_run:  # stores nothing: another process may poll meanwhile
+        return poll()
+    owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:12]}"
+    # On the real clock (``now`` may be a replay's): twice the poll's deadline, which the fetch cannot pass. A process
+    # that dies mid-poll holds the source until then.
+    wall = datetime.now(UTC)
+    with sessions.begin() as session:
+        claimed = claim_poll(
+            session=session,
+            name=config.name,
+            type=config.type,
+            owner=owner,
+            now=wall,
+            until=wall + timedelta(seconds=2 * options.poll_seconds),
+        )
+    if not claimed:
+        report.skipped = "another process is polling it"
         return report
+    try:
+        return poll()
+    finally:
+        try:
+            with sessions.begin() as session:
+                release_poll(session=session, name=config.name, owner=owner)
+        except SQLAlchemyError as exc:  # the database went away: the claim lapses by itself
+            log.warning("source %s: could not release its poll claim (%s); it lapses by itself", config.name, exc)
+
+
+def _poll(
+    report: PollReport,
+    *,
+    config: SourceConfig,
+    brands: BrandsConfig,
+    sessions: sessionmaker[Session],
+    env: Mapping[str, str],
+    options: HttpOptions,
+    now: datetime,
+    dry_run: bool,
+    languages: Sequence[str],
+) -> PollReport:
+    with sessions() as session:
+        state = source_state(session=session, name=config.name)
+        cursor = dict(state.cursor) if state is not None else {}
+        backoff = state.backoff_until if state is not None else None
+    if backoff is not None and backoff > now and not dry_run:
+        report.skipped = f"the source asked to wait until {backoff:%Y-%m-%d %H:%M:%S} UTC"
+        return report
+    backoff_until = None
+    try:
+        with SourceClient(options, reach=reach(config, env)) as client:
+            made = connector(config, env=env, client=client, brands=brands)
+            fetch_source = made.source
+            fetch = made.fetch(cursor, now=now)
+    except RateLimited as exc:
+        report.error, backoff_until = str(exc), exc.until
+    except (SourceError, ConfigError) as exc:
+        report.error = str(exc)
+    except Exception as exc:  # noqa: BLE001 - a connector's bug fails this source's poll, not the others
+        log.debug("source %s: unexpected failure", config.name, exc_info=exc)
+        report.error = f"unexpected {type(exc).__name__}: {exc}"
+    secrets = referenced_values(config, env)
+    if report.error is not None:
+        report.error = redact(report.error, secrets)[:500]  # cut after: a cut secret is not found
+        log.warning("source %s: %s", config.name, report.error)
+        if not dry_run:
+            with sessions.begin() as session:
+                poll = PollRecord(at=now, error=report.error)
+                record_poll(session=session, name=config.name, type=config.type, poll=poll, backoff_until=backoff_until)
+        return report
+    report.fetched, report.rejected = len(fetch.items), fetch.rejected
+    if fetch.rejected.first:
+        log.warning("source %s: %d items rejected (%s)", config.name, fetch.rejected.count, fetch.rejected.first[0])
+    source = fetch_source
+    unique = {item.external_id: _redacted(item, secrets) for item in fetch.items}  # a page may repeat an item
+    brands_of = _brand_finder(config, brands)
+    for item in unique.values():
+        report.matches.extend(Match(item, brand) for brand in brands_of(item.text))
+    detector = detector_for(tuple(sorted(languages)))
+    rows = [_row(m.item, m.brand, source, now, detector) for m in report.matches]
+    if dry_run:
+        with sessions() as session:
+            keys = [(source, m.item.external_id) for m in report.matches]
+            stored = stored_keys(connection=session.connection(), keys=keys)
+        for match in report.matches:
+            match.new = (source, match.item.external_id, match.brand) not in stored
+        report.added = sum(m.new for m in report.matches)
+        return report
+    with sessions.begin() as session:
+        report.added = insert_mentions(connection=session.connection(), rows=rows) if rows else 0
+        poll = PollRecord(
+            at=now,
+            fetched=report.fetched,
+            matched=report.matched,
+            added=report.added,
+            rejected=fetch.rejected.count,
+            rejections=tuple(str(rejection) for rejection in fetch.rejected.first),
+        )
+        record_poll(
+            session=session,
+            name=config.name,
+            type=config.type,
+            poll=poll,
+            cursor=fetch.cursor,
+            backoff_until=fetch.backoff_until,
+        )
+    return report
 
 
 def check(config: SourceConfig, env: Mapping[str, str]) -> str | None:

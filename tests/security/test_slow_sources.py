@@ -111,18 +111,19 @@ def test_a_poll_of_many_pages_ends_at_the_poll_deadline(
         assert (report.error, report.added, len(asked)) == (None, 230, pages)
 
 
-def test_slow_sources_delay_neither_a_healthy_source_nor_the_other_jobs(tmp_path: Path, feeds: FeedServer) -> None:
+def test_slow_sources_delay_neither_a_healthy_source_nor_the_other_jobs(
+    tmp_path: Path, db_url: str, feeds: FeedServer
+) -> None:
     # Ten feeds trickle a byte every half second, well within their 60-second deadline for the test's length; a
     # healthy feed and a job of another kind run every second beside them. APScheduler's ten threads, shared, went
-    # to the slow polls and nothing else ran.
+    # to the slow polls and nothing else ran. Nor do the slow polls hold the database's connections meanwhile (a
+    # lock held on one per poll would leave the other jobs waiting for the pool on PostgreSQL).
     slow = [f"slow{i}" for i in range(10)]
     for name in slow:
         feeds.routes[f"/{name}.xml"] = Route(drip=0.5, endless=True)
     feeds.routes["/good.xml"] = Route(RSS)
     configured = [f"  - {{name: {name}, type: feed, url: '{feeds.url}/{name}.xml'}}\n" for name in [*slow, "good"]]
-    ctx = job_context(
-        tmp_path, f"sqlite:///{tmp_path / 'jobs.db'}", brands=brands_with(*configured), source_timeout_seconds=60
-    )
+    ctx = job_context(tmp_path, db_url, brands=brands_with(*configured), source_timeout_seconds=60)
     ticks: list[datetime] = []
     ticked = threading.Event()
 
@@ -145,6 +146,8 @@ def test_slow_sources_delay_neither_a_healthy_source_nor_the_other_jobs(tmp_path
         assert len(feeds.requests_to("/good.xml")) >= 3, "the healthy feed was not polled every second"
         # ... while every slow poll was still reading its answer.
         assert feeds.dripping == 10 and all(len(feeds.requests_to(f"/{name}.xml")) == 1 for name in slow)
+        pool = ctx.sessions.kw["bind"].pool
+        assert pool.checkedout() < len(slow), f"{pool.checkedout()} connections held by slow polls"
     finally:
         feeds.stop()  # the trickles end, and with them the slow polls
         scheduler.stop()

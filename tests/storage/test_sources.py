@@ -9,7 +9,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from storage.models import SourcePoll, SourceState
-from storage.sources import PollRecord, record_poll, source_summaries
+from storage.sources import PollRecord, claim_poll, record_poll, release_poll, source_summaries
 
 NOW = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
 
@@ -33,3 +33,33 @@ def test_rejected_items_are_counted_and_their_reasons_kept(engine: Engine) -> No
         assert rows[1].rejections == "\n".join(reasons) and rows[0].rejections is None
         summary = source_summaries(session=session, since=NOW - timedelta(hours=24))["sky"]
         assert (summary.added_recently, summary.rejected_recently) == (3, 25)
+
+
+LEASE = timedelta(minutes=4)
+
+
+def _claim(engine: Engine, owner: str, *, at: datetime, name: str = "sky") -> bool:
+    with Session(engine) as session, session.begin():
+        return claim_poll(session=session, name=name, type="bluesky", owner=owner, now=at, until=at + LEASE)
+
+
+def test_a_poll_claim_excludes_other_pollers_until_it_ends_or_lapses(engine: Engine) -> None:
+    assert _claim(engine, "a", at=NOW)
+    assert not _claim(engine, "b", at=NOW + timedelta(seconds=1))
+    assert _claim(engine, "b", at=NOW, name="other")  # one claim per source
+    # The claim lapses at its end, so that a process that died mid-poll does not hold the source for ever.
+    assert not _claim(engine, "b", at=NOW + LEASE - timedelta(seconds=1))
+    assert _claim(engine, "b", at=NOW + LEASE)
+    # A lapsed owner's release leaves the new claim alone; the owner's own ends it at once.
+    with Session(engine) as session, session.begin():
+        release_poll(session=session, name="sky", owner="a")
+    assert not _claim(engine, "c", at=NOW + LEASE + timedelta(seconds=1))
+    with Session(engine) as session, session.begin():
+        release_poll(session=session, name="sky", owner="b")
+    assert _claim(engine, "c", at=NOW + LEASE + timedelta(seconds=1))
+    # The state row a claim made is the one the poll's record completes.
+    with Session(engine) as session, session.begin():
+        record_poll(session=session, name="sky", type="bluesky", poll=PollRecord(at=NOW, fetched=1, added=1))
+    with Session(engine) as session:
+        state = session.get(SourceState, "sky")
+        assert state is not None and (state.polls_total, state.added_total, state.polling_by) == (1, 1, "c")

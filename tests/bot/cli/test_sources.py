@@ -111,12 +111,11 @@ def test_run_job_sources_polls_every_source(
     assert refused.exit_code == 2 and "no source is configured" in refused.output
 
 
-def test_two_processes_on_postgresql_never_poll_one_source_at_once(
-    tmp_path: Path, postgres_url: str, feeds: FeedServer
-) -> None:
+def test_two_processes_never_poll_one_source_at_once(tmp_path: Path, db_url: str, feeds: FeedServer) -> None:
+    """On PostgreSQL as on a SQLite file shared with serve: the claim is a row, which the second process finds."""
     feeds.routes["/slow.xml"] = Route(RSS, delay=3)  # the first poll is still fetching when the second starts
     brands = write_brands(tmp_path, brands_with(f"  - {{name: slow, type: feed, url: '{feeds.url}/slow.xml'}}\n"))
-    env = {**os.environ, "BRANDPULSE_DATABASE_URL": postgres_url, "BRANDPULSE_BRANDS_FILE": str(brands)}
+    env = {**os.environ, "BRANDPULSE_DATABASE_URL": db_url, "BRANDPULSE_BRANDS_FILE": str(brands)}
     command = [sys.executable, "-m", "bot", "sources", "poll", "slow"]
     subprocess.run([sys.executable, "-m", "bot", "db", "upgrade"], env=env, check=True, capture_output=True)
     first = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
