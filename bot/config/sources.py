@@ -189,6 +189,8 @@ class JetstreamSource(_Source):
     # Each poll catches up from the stored time_us cursor to the present, reading for at most this long.
     interval_minutes: float = Field(default=1, ge=1, le=24 * 60)
     max_seconds: float = Field(default=40, gt=0, le=600)
+    # A stream quiet this long has caught up with the live tail (its events come many a second).
+    idle_seconds: float = Field(default=2, gt=0, le=60)
     url_fields = ("url",)
 
     @field_validator("url")

@@ -88,7 +88,7 @@ class JetstreamConnector:
         max_seconds: float,
         timeout_seconds: float,
         open_socket: Callable[[str], socket.socket],
-        idle_seconds: float = 2.0,
+        idle_seconds: float,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.url, self.matches = url, matches

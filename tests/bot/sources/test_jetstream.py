@@ -28,7 +28,7 @@ brands:
   - name: ufo
     keywords: ["tic tac"]
 sources:
-  - {name: firehose, type: jetstream, url: 'URL', max_seconds: 20}
+  - {name: firehose, type: jetstream, url: 'URL', max_seconds: 20, idle_seconds: 0.3}
 """
 
 
