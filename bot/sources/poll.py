@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import SQLAlchemyError, StatementError
 from sqlalchemy.orm import Session, sessionmaker
 
 from analysis.language import LanguageDetector, detector_for
@@ -32,9 +32,10 @@ from bot.config.sources import (
     referenced_values,
     resolved,
 )
+from bot.core.ingest import connection_trouble
 from bot.core.languages import language_of
 from bot.errors import BrandpulseError, ConfigError
-from bot.sources.base import Connector, Item, RateLimited, Rejected, SourceError
+from bot.sources.base import Connector, Fetch, Item, RateLimited, Rejected, Rejection, SourceError
 from bot.sources.bluesky import BlueskyConnector
 from bot.sources.feeds import FeedConnector
 from bot.sources.hackernews import HackerNewsConnector
@@ -295,25 +296,50 @@ def _poll(
             match.new = (source, match.item.external_id, match.brand) not in stored
         report.added = sum(m.new for m in report.matches)
         return report
+    try:
+        with sessions.begin() as session:
+            report.added = insert_mentions(connection=session.connection(), rows=rows) if rows else 0
+            _record(session, config, report, fetch, now)
+        return report
+    except StatementError as exc:
+        if connection_trouble(exc):
+            raise
+        log.warning("source %s: a batch of %d mentions was refused; storing them one by one", config.name, len(rows))
+    # One by one, so that a mention the database refuses (whatever the door let through) costs only itself, and the
+    # cursor moves on: a poll that failed here would fetch and fail on the same item for ever.
+    report.added = 0
+    for match, row in zip(report.matches, rows, strict=True):
+        try:
+            with sessions.begin() as session:
+                report.added += insert_mentions(connection=session.connection(), rows=[row])
+        except StatementError as exc:
+            if connection_trouble(exc):
+                raise
+            detail = str(exc.orig or exc).strip().splitlines()[0][:200]
+            fetch.rejected.add(Rejection(match.item.external_id, f"the database refused it: {detail}"))
     with sessions.begin() as session:
-        report.added = insert_mentions(connection=session.connection(), rows=rows) if rows else 0
-        poll = PollRecord(
-            at=now,
-            fetched=report.fetched,
-            matched=report.matched,
-            added=report.added,
-            rejected=fetch.rejected.count,
-            rejections=tuple(str(rejection) for rejection in fetch.rejected.first),
-        )
-        record_poll(
-            session=session,
-            name=config.name,
-            type=config.type,
-            poll=poll,
-            cursor=fetch.cursor,
-            backoff_until=fetch.backoff_until,
-        )
+        _record(session, config, report, fetch, now)
     return report
+
+
+def _record(session: Session, config: SourceConfig, report: PollReport, fetch: Fetch, now: datetime) -> None:
+    """Store how the poll went and move the source's cursor on, in the transaction that stored its mentions."""
+    poll = PollRecord(
+        at=now,
+        fetched=report.fetched,
+        matched=report.matched,
+        added=report.added,
+        rejected=fetch.rejected.count,
+        rejections=tuple(str(rejection) for rejection in fetch.rejected.first),
+    )
+    record_poll(
+        session=session,
+        name=config.name,
+        type=config.type,
+        poll=poll,
+        cursor=fetch.cursor,
+        backoff_until=fetch.backoff_until,
+    )
 
 
 def check(config: SourceConfig, env: Mapping[str, str]) -> str | None:

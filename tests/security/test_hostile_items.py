@@ -546,3 +546,44 @@ def test_a_feed_entry_dated_out_of_range_costs_only_itself(
     assert_rejected_once(ctx, "news", report, reason)
     assert str(report.rejected.first[0]).startswith("https://news.example/h: time: ")
     assert stored(ctx) == {"Acmephone good 1", "Acmephone good 2"}
+
+
+# What the database itself refuses --------------------------------------------------------------------------------
+
+_REFUSE = {
+    "sqlite": [
+        "CREATE TRIGGER refuse_globex BEFORE INSERT ON mentions WHEN NEW.text LIKE '%Globex%' "
+        "BEGIN SELECT RAISE(ABORT, 'no globex here'); END"
+    ],
+    "postgresql": [
+        "CREATE FUNCTION refuse_globex() RETURNS trigger AS $$ BEGIN IF NEW.text LIKE '%Globex%' THEN "
+        "RAISE EXCEPTION 'no globex here' USING ERRCODE = 'check_violation'; END IF; RETURN NEW; END $$ "
+        "LANGUAGE plpgsql",
+        "CREATE TRIGGER refuse_globex BEFORE INSERT ON mentions FOR EACH ROW EXECUTE FUNCTION refuse_globex()",
+    ],
+}
+
+
+def test_a_mention_the_database_refuses_costs_only_itself(tmp_path: Path, db_url: str, server: FeedServer) -> None:
+    """Whatever the door lets through, a row the database refuses (here a trigger refuses one) is one rejected item:
+    the others are stored and the source's cursor moves on, so that the next poll does not fail on it again."""
+    from sqlalchemy import text
+
+    from tests.bot.sources.test_feeds import RSS
+
+    server.routes["/feed.xml"] = Route(RSS)
+    ctx = job_context(
+        tmp_path, db_url, brands=brands_with(f"  - {{name: news, type: feed, url: '{server.url}/feed.xml'}}\n")
+    )
+    with ctx.sessions.begin() as session:
+        for statement in _REFUSE[session.get_bind().dialect.name]:
+            session.execute(text(statement))
+    report = poll(ctx, "news", now=NOW)
+    assert report.error is None and report.added == 1 and report.rejected.count == 1
+    assert "https://news.example/a2: the database refused it: " in str(report.rejected.first[0])
+    assert "no globex here" in str(report.rejected.first[0])
+    assert stored(ctx) == {"Acmephone 5 review: a battery that lasts — We used the acmephone for a week."}
+    last = polls(ctx, "news")[-1]
+    assert (last.error, last.added, last.rejected) == (None, 1, 1)
+    again = poll(ctx, "news", now=LATER)  # the source goes on: the same refusal, nothing else lost
+    assert (again.error, again.added, again.rejected.count) == (None, 0, 1)
