@@ -232,3 +232,34 @@ def test_serve_applies_the_connection_settings(tmp_path: Path) -> None:
         finally:
             for conn in idle:
                 conn.close()
+
+
+def _metrics_threads() -> int:
+    return sum(1 for t in threading.enumerate() if "process_request_thread" in t.name)
+
+
+def test_idle_connections_to_the_metrics_port_hold_no_more_than_its_limit() -> None:
+    """The metrics port (serve's and the exporter's) is reached by whoever reaches Prometheus: a client that opens
+    many connections and sends nothing holds at most ``max_connections`` threads, each until its read times out; the
+    others are closed as they come, and the scrapes that follow are answered."""
+    from prometheus_client import CollectorRegistry
+
+    from monitoring.exporter import MetricsServer
+
+    server = MetricsServer(CollectorRegistry(), host="127.0.0.1", port=0, max_connections=4, read_timeout=1.0)
+    server.start()
+    idle = []
+    try:
+        before = _metrics_threads()
+        idle = [socket.create_connection(("127.0.0.1", server.port), timeout=10) for _ in range(50)]
+        _eventually(lambda: server.refused == 46, f"46 connections refused (refused: {server.refused})")
+        assert _metrics_threads() - before <= 4
+        # The four it took are closed once their first read times out; then a scrape is answered.
+        assert all(_closed_by_server(conn) for conn in idle)
+        _eventually(lambda: _metrics_threads() == before, "the idle connections' threads ended")
+        answer = httpx.get(f"http://127.0.0.1:{server.port}/metrics", timeout=10)
+        assert answer.status_code == 200
+    finally:
+        for conn in idle:
+            conn.close()
+        server.stop()
