@@ -69,6 +69,18 @@ def _lines(stream: IO[bytes], advance: Callable[[int], None], limit: int) -> Ite
         yield number, raw
 
 
+def text_lines(stream: IO[bytes], *, limit: int = MAX_RECORD_BYTES) -> Iterator[tuple[int, str | None]]:
+    """A plain text file's lines (one text each) with their numbers, decoded (invalid UTF-8 replaced) and without
+    their line ends; None for a line over ``limit`` bytes, skipped without being held whole."""
+    for number, raw in _lines(stream, lambda n: None, limit):
+        yield number, None if raw is None else raw.decode("utf-8", "replace").rstrip("\r\n")
+
+
+def too_long(limit: int = MAX_RECORD_BYTES) -> str:
+    """Why a line over ``limit`` bytes was skipped."""
+    return _too_long(limit)
+
+
 def _too_long(limit: int) -> str:
     return f"line is over {limit:,} bytes (the longest a record may be); skipped"
 

@@ -7,7 +7,7 @@ import sys
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import IO, TYPE_CHECKING, Any, Literal
 
 import click
 from tqdm import tqdm
@@ -17,6 +17,7 @@ from analysis.errors import InvalidInput
 from analysis.labels import LABELS, parse_label_map
 from analysis.metrics import Evaluation
 from analysis.prediction import Classifier
+from analysis.records import text_lines, too_long
 from analysis.routing import RoutedClassifier
 from analysis.versions import version_name_problem
 from bot.cli.models import cli_actor
@@ -400,17 +401,30 @@ def _classifier(app: AppContext, model_source: str | None) -> Classifier:
     return app.classifier(app.load_model(choice.source), choice)
 
 
-def _texts_from(texts: tuple[str, ...], file: Path | None) -> list[str]:
+def _texts_from(texts: tuple[str, ...], file: Path | None) -> tuple[list[str], int]:
+    """The texts to classify, and how many lines were skipped (over MAX_RECORD_BYTES: said on stderr, with their
+    file and line, as imports do; never read whole, so that ``/dev/zero`` costs no memory)."""
     collected: list[str] = []
+    skipped = 0
+
+    def take(stream: IO[bytes], name: str) -> None:
+        nonlocal skipped
+        for number, line in text_lines(stream):
+            if line is None:
+                skipped += 1
+                click.echo(f"{name}:{number}: {too_long()}", err=True)
+            elif line.strip():
+                collected.append(line)
+
     for text in texts:
         if text == "-":
-            collected.extend(line.rstrip("\n") for line in sys.stdin if line.strip())
+            take(sys.stdin.buffer, "<stdin>")
         else:
             collected.append(text)
     if file is not None:
-        with file.open(encoding="utf-8", errors="replace") as handle:
-            collected.extend(line.rstrip("\n") for line in handle if line.strip())
-    return collected
+        with file.open("rb") as handle:
+            take(handle, str(file))
+    return collected, skipped
 
 
 @click.command("classify")
@@ -432,7 +446,7 @@ def classify_command(
     \b
     brandpulse classify "Questo progetto mi è piaciuto tantissimo!"
     """
-    collected = _texts_from(texts, file)
+    collected, skipped = _texts_from(texts, file)
     if not collected:
         raise click.UsageError("give at least one text, '-' for stdin, or --file")
     model = _classifier(app, model_source)
@@ -466,7 +480,7 @@ def classify_command(
         click.echo(render("table", headers, rows, widths={"text": 70}))
         report = getattr(model, "report", None)
         click.echo(f"model: {model.name}" + (f" ({report.summary})" if report is not None else ""), err=True)
-    if refused:
+    if refused or skipped:
         sys.exit(1)
 
 

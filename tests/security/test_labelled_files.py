@@ -150,3 +150,25 @@ def test_evaluate_and_train_use_the_good_lines_and_list_the_others(
     assert trained.exit_code == 0, trained.output
     assert f"training on {len(_good_lines())} texts" in trained.stderr
     assert "hostile.jsonl:9: invalid JSON: a number too long to read" in trained.stderr
+
+
+def test_classify_skips_a_line_too_long_to_be_a_text_and_labels_the_others(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, tiny_model: Path
+) -> None:
+    """``classify --file`` (and ``-``) read each line with the imports' cap: a line over it is said with its line and
+    skipped (never held whole), the others are labelled, and the exit code says something was left out."""
+    texts = tmp_path / "texts.txt"
+    texts.write_bytes(
+        b"i love it\n\nhate this\n" + b"a" * (MAX_RECORD_BYTES + 1) + b"\n" + b"b" * MAX_RECORD_BYTES + b"\nfine\n"
+    )
+    db_url = f"sqlite:///{tmp_path / 'classify.db'}"
+    result = run_cli(monkeypatch, db_url, "classify", "--json", "--file", str(texts), BRANDPULSE_MODEL=str(tiny_model))
+    assert result.exit_code == 1
+    assert f"{texts}:4: line is over {MAX_RECORD_BYTES:,} bytes" in result.stderr
+    assert f"{texts}:5:" not in result.stderr  # a line of the cap exactly (its line end aside) is a text
+    labelled = [json.loads(line)["text"] for line in result.stdout.splitlines()]
+    assert [t[:10] for t in labelled] == ["i love it", "hate this", "b" * 10, "fine"]
+    piped = run_cli(
+        monkeypatch, db_url, "classify", "--json", "-", input=texts.read_bytes(), BRANDPULSE_MODEL=str(tiny_model)
+    )
+    assert piped.exit_code == 1 and "<stdin>:4: line is over" in piped.stderr
