@@ -240,26 +240,45 @@ def _metrics_threads() -> int:
 
 def test_idle_connections_to_the_metrics_port_hold_no_more_than_its_limit() -> None:
     """The metrics port (serve's and the exporter's) is reached by whoever reaches Prometheus: a client that opens
-    many connections and sends nothing holds at most ``max_connections`` threads, each until its read times out; the
-    others are closed as they come, and the scrapes that follow are answered."""
+    many connections and sends nothing holds at most ``max_connections`` threads; the others are closed as they come,
+    and once the client lets go, scrapes are answered."""
     from prometheus_client import CollectorRegistry
 
     from monitoring.exporter import MetricsServer
 
-    server = MetricsServer(CollectorRegistry(), host="127.0.0.1", port=0, max_connections=4, read_timeout=1.0)
+    # A read timeout longer than the test: no slot frees itself while the connections are counted.
+    server = MetricsServer(CollectorRegistry(), host="127.0.0.1", port=0, max_connections=4, read_timeout=60)
     server.start()
-    idle = []
+    idle: list[socket.socket] = []
     try:
         before = _metrics_threads()
         idle = [socket.create_connection(("127.0.0.1", server.port), timeout=10) for _ in range(50)]
         _eventually(lambda: server.refused == 46, f"46 connections refused (refused: {server.refused})")
-        assert _metrics_threads() - before <= 4
-        # The four it took are closed once their first read times out; then a scrape is answered.
-        assert all(_closed_by_server(conn) for conn in idle)
+        assert _metrics_threads() - before == 4
+        for conn in idle:
+            conn.close()
         _eventually(lambda: _metrics_threads() == before, "the idle connections' threads ended")
-        answer = httpx.get(f"http://127.0.0.1:{server.port}/metrics", timeout=10)
-        assert answer.status_code == 200
+        assert httpx.get(f"http://127.0.0.1:{server.port}/metrics", timeout=10).status_code == 200
     finally:
         for conn in idle:
             conn.close()
+        server.stop()
+
+
+def test_a_connection_to_the_metrics_port_that_sends_nothing_is_closed_after_the_read_timeout() -> None:
+    from prometheus_client import CollectorRegistry
+
+    from monitoring.exporter import MetricsServer
+
+    server = MetricsServer(CollectorRegistry(), host="127.0.0.1", port=0, max_connections=1, read_timeout=0.5)
+    server.start()
+    before = _metrics_threads()
+    try:
+        with socket.create_connection(("127.0.0.1", server.port), timeout=20) as silent:
+            assert _closed_by_server(silent)  # within the socket's 20 s: the server's 0.5 s read timeout closed it
+        # Its slot is free again: the one scrape the server takes at a time is answered.
+        _eventually(lambda: _metrics_threads() == before, "the silent connection's thread ended")
+        assert httpx.get(f"http://127.0.0.1:{server.port}/metrics", timeout=10).status_code == 200
+        assert server.refused == 0
+    finally:
         server.stop()
