@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import logging
 import os
-import sys
-from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +12,7 @@ from sqlalchemy.exc import OperationalError
 
 from bot.cli.alerts import alerts
 from bot.cli.labels import labels
+from bot.cli.logs import configure_logging
 from bot.cli.mentions import history, ingest, stats
 from bot.cli.model import (
     classify_command,
@@ -30,8 +29,7 @@ from bot.cli.report import report
 from bot.cli.retrain import retrain_command
 from bot.cli.sources import sources
 from bot.config.brands import load_brands
-from bot.config.settings import Settings, is_source_variable, load_settings, unknown_variables
-from bot.config.sources import MIN_REDACTED, redact
+from bot.config.settings import load_settings, unknown_variables
 from bot.errors import USER_ERRORS, ConfigError, mask_secrets
 from bot.runtime.context import AppContext
 from bot.runtime.signals import run_until_signalled
@@ -77,36 +75,6 @@ class _Group(click.Group):
             ctx.exit(1)
 
 
-class _MaskingFormatter(logging.Formatter):
-    """Log lines (tracebacks included) with the password of any URL in them masked, and the values of the variables
-    sources read (``${BRANDPULSE_SOURCE_...}``: a feed's token) replaced by their names."""
-
-    def __init__(self, fmt: str, *, secrets: Mapping[str, str] | None = None) -> None:
-        super().__init__(fmt)
-        self.secrets = dict(secrets or {})
-
-    def format(self, record: logging.LogRecord) -> str:
-        return redact(mask_secrets(super().format(record)), self.secrets)
-
-
-def _configure_logging(settings: Settings) -> None:
-    handler = logging.StreamHandler(sys.stderr)
-    secrets = {
-        name: value for name, value in os.environ.items() if is_source_variable(name) and len(value) >= MIN_REDACTED
-    }
-    handler.setFormatter(_MaskingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s", secrets=secrets))
-    logging.basicConfig(level=settings.log_level, handlers=[handler], force=True)
-    # Alembic narrates every connection at INFO; brandpulse logs the upgrades that actually happen.
-    quieter = max(logging.WARNING, logging.getLevelName(settings.log_level))
-    logging.getLogger("alembic").setLevel(quieter)
-    # matplotlib says when it builds its font cache (the first digest chart): not the reader's concern.
-    logging.getLogger("matplotlib").setLevel(quieter)
-    # httpx logs each request's whole URL at INFO, and a source's URL may hold a token; httpcore and websockets
-    # narrate every connection. A poll's outcome is logged by brandpulse, naming the host only.
-    for library in ("httpx", "httpcore", "websockets"):
-        logging.getLogger(library).setLevel(quieter)
-
-
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option(
     "--env-file",
@@ -124,7 +92,7 @@ def cli(ctx: click.Context, env_file: Path | None) -> None:
     for warning in unknown_variables(os.environ, env_file):
         click.echo(f"warning: {warning}", err=True)
     settings = load_settings(env_file=env_file)
-    _configure_logging(settings)
+    configure_logging(settings)
     ctx.obj = AppContext(settings)
     ctx.call_on_close(ctx.obj.close)
 

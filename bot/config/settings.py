@@ -259,6 +259,11 @@ class Settings(BaseSettings):
         default=12, gt=0, description="A retrain running longer is taken for dead, so that the next one can start."
     )
     log_level: LogLevel = Field(default="INFO", description="DEBUG, INFO, WARNING, ERROR or CRITICAL.")
+    log_format: Literal["text", "json"] = Field(
+        default="text",
+        description="text: a line of time, level, logger and message; json: one JSON object per line with the same "
+        "fields (time, level, logger, message, traceback), for log shippers.",
+    )
 
     @field_validator("database_url")
     @classmethod
@@ -343,6 +348,11 @@ class Settings(BaseSettings):
     @classmethod
     def _upper_level(cls, value: Any) -> Any:
         return value.upper() if isinstance(value, str) else value
+
+    @field_validator("log_format", mode="before")
+    @classmethod
+    def _lower_format(cls, value: Any) -> Any:
+        return value.lower() if isinstance(value, str) else value
 
     @property
     def tz(self) -> ZoneInfo:

@@ -76,12 +76,12 @@ def test_postgres_scheme_is_accepted(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_a_password_in_a_log_line_is_masked() -> None:
     # The CLI's log handler masks whatever a library puts in a message, tracebacks included.
-    from bot.cli.main import _MaskingFormatter
+    from bot.cli.logs import MaskingFormatter
 
     record = logging.LogRecord(
         "x", logging.ERROR, __file__, 1, "connect to %s failed", ("postgresql://u:pw1@h/d",), None
     )
-    assert "pw1" not in _MaskingFormatter("%(message)s").format(record)
+    assert "pw1" not in MaskingFormatter("%(message)s").format(record)
 
 
 def test_a_misspelled_variable_is_a_warning_naming_the_setting(

@@ -73,10 +73,10 @@ def test_a_source_variables_value_is_masked_in_any_log_line(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     # Whatever a library logs (an exception's message, a traceback), the CLI's log handler replaces the value.
-    from bot.cli.main import _configure_logging
+    from bot.cli.logs import configure_logging
 
     monkeypatch.setenv(TOKEN, SECRET)
-    _configure_logging(load_settings(env_file=None))
+    configure_logging(load_settings(env_file=None))
     try:
         logging.getLogger("some.library").error("GET %s failed", f"https://f.example/?t={SECRET}")
     finally:
