@@ -165,3 +165,31 @@ def test_retention_forgets_old_mentions_runs_and_sent_messages_only(tmp_path: Pa
         assert session.execute(select(SourceState.polls_total)).scalar_one() == 2
     ctx = job_context(tmp_path, db_url, retention_days=30)
     assert retention(ctx, now).startswith("deleted 1 mentions created before")
+
+
+def test_bookkeeping_is_kept_30_days_a_record_of_29_days_stays_and_one_of_31_goes(tmp_path: Path, db_url: str) -> None:
+    from bot.jobs.maintenance import BOOKKEEPING_DAYS, retention
+    from storage.models import OutboxMessage, SourcePoll
+    from storage.outbox import enqueue, mark_sent
+    from storage.sources import PollRecord, record_poll
+    from tests.support.pipeline import T0
+
+    now = T0 + timedelta(days=100)
+    ctx = job_context(tmp_path, db_url)
+    ages = (timedelta(days=29), timedelta(days=31))
+    for age in ages:
+        at = now - age
+        run_occurrence(ctx, Job("spikes", every(60), lambda when: "ok"), at)
+        with ctx.sessions() as session:
+            message = enqueue(session=session, kind="t", channel="#c", payload={"text": str(age)}, at=at)
+            session.commit()
+        assert message is not None
+        with ctx.sessions.begin() as session:
+            mark_sent(session=session, message_id=message, attempt=0, at=at)
+            record_poll(session=session, name="news", type="feed", poll=PollRecord(at=at, fetched=1))
+    assert BOOKKEEPING_DAYS == 30
+    assert retention(ctx, now) == "deleted 1 job runs, 1 sent messages, 1 source polls"
+    with ctx.sessions() as session:
+        assert session.execute(select(JobRun.scheduled_for)).scalars().all() == [now - ages[0]]
+        assert session.execute(select(OutboxMessage.payload)).scalars().all() == [{"text": str(ages[0])}]
+        assert session.execute(select(SourcePoll.at)).scalars().all() == [now - ages[0]]

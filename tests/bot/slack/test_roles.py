@@ -150,6 +150,29 @@ def test_group_members_are_read_again_after_the_cache_time_and_kept_while_slack_
     assert not roles.is_admin("") and not roles.can_read("U0ALICE001")
 
 
+def test_after_a_failed_lookup_the_group_is_asked_again_after_30_seconds_not_before() -> None:
+    from bot.slack.roles import RETRY_SECONDS
+
+    answers: list[list[str] | None] = [None, ["U0ALICE001"]]  # Slack refuses once, then answers
+    calls: list[float] = []
+    now = [0.0]
+
+    def lookup(group: str) -> list[str]:
+        calls.append(now[0])
+        answer = answers[min(len(calls), len(answers)) - 1]
+        if answer is None:
+            raise LookupError("ratelimited")
+        return answer
+
+    roles = Roles(admins=["S0TEAM0001"], analysts=[], lookup=lookup, clock=lambda: now[0])
+    assert RETRY_SECONDS == 30
+    assert not roles.is_admin("U0ALICE001") and calls == [0.0]  # refused: nobody, for now
+    now[0] = 29.9
+    assert not roles.is_admin("U0ALICE001") and calls == [0.0]  # within 30 s: Slack is not asked at every click
+    now[0] = 30.0
+    assert roles.is_admin("U0ALICE001") and calls == [0.0, 30.0]
+
+
 def test_a_brand_access_list_takes_only_slack_ids(tmp_path: Path) -> None:
     path = tmp_path / "brands.yml"
     path.write_text(BRANDS.replace("[S0APPLEFAN]", "[alice, S0APPLEFAN]"), encoding="utf-8")
