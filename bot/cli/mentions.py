@@ -49,6 +49,11 @@ def _warn_unknown_brand(app: AppContext, brand: str | None) -> None:
 @click.option("--source", default="import", show_default=True, help="Source name for rows without a source column.")
 @click.option("--brand", help="Store every row under this brand instead of reading or matching it.")
 @click.option("--delimiter", help="CSV delimiter (default: ',' and a tab for .tsv).")
+@click.option(
+    "--dayfirst",
+    is_flag=True,
+    help="Read dates such as 01/11/2026 day first (1 November); without it, month first (11 January).",
+)
 @click.option("--batch-size", type=click.IntRange(1, 100_000), default=2000, show_default=True)
 @click.option("--progress/--no-progress", default=None, help="Progress bar (default: when stderr is a terminal).")
 @pass_database
@@ -60,6 +65,7 @@ def ingest(
     source: str,
     brand: str | None,
     delimiter: str | None,
+    dayfirst: bool,
     batch_size: int,
     progress: bool | None,
 ) -> None:
@@ -78,6 +84,7 @@ def ingest(
         brand=brand,
         batch_size=batch_size,
         languages=app.settings.languages,
+        dayfirst=dayfirst,
     )
     rejected = False
     for name in files:
@@ -140,8 +147,12 @@ def _local(moment: datetime | None, app: AppContext) -> str:
 
 @click.command()
 @click.option("--brand")
-@click.option("--since", type=Moment(), help="ISO date-time or a duration back from now (24h, 7d).")
-@click.option("--until", type=Moment(), help="ISO date-time or a duration back from now.")
+@click.option(
+    "--since",
+    type=Moment(),
+    help="Start: an ISO date-time, a duration back from now (24h, 7d) or a period's start (yesterday, last week).",
+)
+@click.option("--until", type=Moment(), help="End (excluded), written as --since is.")
 @click.option("--label", type=click.Choice(LABELS))
 @click.option("--source")
 @click.option("--search", help="Case-insensitive substring of the text; % and _ match literally.")

@@ -10,7 +10,7 @@ from typing import Any, Concatenate, ParamSpec, TypeVar
 import click
 from tqdm import tqdm
 
-from bot.core.timeparse import parse_moment
+from bot.core.periods import parse_moment
 from bot.runtime.context import AppContext
 from storage.models import MAX_ROW_ID
 
@@ -39,7 +39,8 @@ ROW_ID = click.IntRange(1, MAX_ROW_ID)
 
 
 class Moment(click.ParamType):  # type: ignore[type-arg]
-    """An ISO 8601 date-time (naive means the configured timezone) or a duration back from now."""
+    """A moment (``periods.parse_moment``): an ISO 8601 date-time (naive means the configured timezone), a duration
+    back from now, or the start of a period (``yesterday``, ``last week``)."""
 
     name = "WHEN"
 

@@ -153,7 +153,7 @@ def _csv(digest: Digest) -> str:
 @click.command()
 @click.option("--brand", required=True, help="The brand, as the brands file names it.")
 @click.option("--period", help=f"The period: {PERIOD_HELP.replace('`', '')}.")
-@click.option("--since", type=Moment(), help="Start, instead of --period (ISO 8601 or a duration back from now).")
+@click.option("--since", type=Moment(), help="Start, instead of --period (written as history's --since).")
 @click.option("--until", type=Moment(), help="End, excluded (default: now).")
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="md", show_default=True)
 @click.option(

@@ -153,6 +153,7 @@ class Importer:
         max_record_bytes: int = MAX_RECORD_BYTES,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
         languages: Sequence[str] = (),
+        dayfirst: bool = False,
     ) -> None:
         if not _SOURCE_NAME.match(default_source):
             raise RowError(f"source {default_source!r}: expected up to 32 lowercase letters, digits, '.', '_', '-'")
@@ -161,6 +162,8 @@ class Importer:
         self.engine = engine
         self.matcher = matcher
         self.tz = tz
+        # 01/11/2026 is the 1st of November, not the 11th of January (dates as people write them).
+        self.dayfirst = dayfirst
         self.fields = fields or FieldMap()
         self.default_source = default_source
         self.brand = brand
@@ -224,7 +227,7 @@ class Importer:
             created_at = ingested_at
         else:
             try:
-                created_at = parse_timestamp(raw_created, tz=self.tz)
+                created_at = parse_timestamp(raw_created, tz=self.tz, dayfirst=self.dayfirst)
             except ValueError as exc:
                 raise RowError(f"'{f.created_at}': {exc}") from None
             try:

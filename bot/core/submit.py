@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.core.history import check_text_filters, resume_after
 from bot.core.ingest import MAX_AUTHOR_CHARS, MAX_ID_CHARS, Importer, RowError, connection_trouble
 from bot.core.languages import language_filter
-from bot.core.timeparse import parse_moment
+from bot.core.periods import parse_moment
 from bot.errors import UsageError
 from storage.mentions import MAX_TEXT_CHARS, MentionRow, history, insert_mentions, stored_keys
 from storage.models import Label, Mention

@@ -103,7 +103,10 @@ def openapi_document(*, brands: Sequence[str] = (), server_url: str | None = Non
     def text_filter(name: str, description: str, **schema: Any) -> dict[str, Any]:
         return {"name": name, "in": "query", "required": False, "description": description, "schema": schema}
 
-    moment = "ISO 8601 date or date-time, or a duration back from now (30m, 24h, 7d, 2w)."
+    moment = (
+        "ISO 8601 date or date-time, a duration back from now (30m, 24h, 7d, 2 weeks), or the start of a period "
+        "(today, yesterday, 3 days ago, last week, last month, last quarter)."
+    )
     get = {
         "operationId": "listMentions",
         "summary": "Stored mentions, newest first",

@@ -8,13 +8,12 @@ from __future__ import annotations
 
 import logging
 import re
-from datetime import timedelta
 from typing import Any
 
 from analysis.labels import LABELS
 from bot.core.history import latest_mentions, resume_after
 from bot.core.languages import language_filter
-from bot.core.periods import MAX_PERIOD, PERIOD_HELP, Period, parse_period
+from bot.core.periods import PERIOD_HELP, Period, parse_period
 from bot.core.stats import daily_stats
 from bot.errors import NotAllowed, UsageError
 from bot.slack.blocks import escape, fallback, section
@@ -27,33 +26,39 @@ log = logging.getLogger(__name__)
 
 COMMANDS = ("history", "stats", "brands", "report")
 PAGE_SIZE = 10
-_PERIOD = re.compile(r"^(\d{1,4})([hdw])$")
-_UNITS = {"h": timedelta(hours=1), "d": timedelta(days=1), "w": timedelta(weeks=1)}
 MAX_WORDS = 200
 LANGUAGE_PREFIX = "lang:"
 
 
-def period_of(value: str) -> timedelta:
-    match = _PERIOD.match(value)
-    if not match or int(match.group(1)) == 0:
-        raise UsageError(f"`{value}` is not a period: write it like `24h`, `7d` or `4w`")
-    length = int(match.group(1)) * _UNITS[match.group(2)]
-    if length > MAX_PERIOD:
-        raise UsageError("the longest period is a year (`366d`)")
-    return length
+def take_period(services: Services, rest: list[str], default: str) -> str:
+    """Takes a period (one to four words: ``7d``, ``yesterday``, ``last week``, ``3 days ago``) off the front of
+    ``rest``, checked; ``default`` when none is there."""
+    for size in range(min(4, len(rest)), 0, -1):
+        words = " ".join(rest[:size]).lower()
+        try:
+            parse_period(words, now=services.clock(), tz=services.settings.tz)
+        except UsageError:
+            if size == 1 and _looks_like_period(words):
+                raise
+            continue
+        del rest[:size]
+        return words
+    return default
+
+
+def _looks_like_period(word: str) -> bool:
+    """A word meant as a period that does not parse (``0d``, ``400d``, ``2026-13-01``): said, not searched for."""
+    return bool(re.fullmatch(r"\d+[a-z]{0,7}|\d{4}-\d{2}-\d{2}(\.\..*)?", word))
 
 
 def parse_history(services: Services, args: list[str], user: str = "") -> HistoryQuery:
     if not args:
         raise UsageError(
-            f"write `{COMMAND} history <brand> [7d] [negative|neutral|positive] [lang:it] "
-            "[handled|unhandled|assigned|mine] [words]`"
+            f"write `{COMMAND} history <brand> [period] [negative|neutral|positive] [lang:it] "
+            f"[handled|unhandled|assigned|mine] [words]`, the period being {PERIOD_HELP}"
         )
     brand, rest = known_brand(services, args[0]), args[1:]
-    period = "7d"
-    if rest and _PERIOD.match(rest[0].lower()):
-        period = rest.pop(0).lower()
-        period_of(period)
+    period = take_period(services, rest, "7d")
     label = None
     if rest and rest[0].lower() in LABELS:
         label = rest.pop(0).lower()
@@ -88,12 +93,13 @@ def known_brand(services: Services, name: str) -> str:
 
 def history(services: Services, query: HistoryQuery) -> dict[str, Any]:
     """One page of the history ``query`` asks for."""
-    since = services.clock() - period_of(query.period)
+    period = parse_period(query.period, now=services.clock(), tz=services.settings.tz)
     before = resume_after(*query.before) if query.before else None
     mentions = latest_mentions(
         services.sessions,
         brand=query.brand,
-        since=since,
+        since=period.start,
+        until=period.end,
         label=query.label,
         search=query.words or None,
         language=query.language,
@@ -110,23 +116,24 @@ def history(services: Services, query: HistoryQuery) -> dict[str, Any]:
 
 def stats(services: Services, args: list[str]) -> dict[str, Any]:
     if not args:
-        raise UsageError(f"write `{COMMAND} stats <brand> [30d] [lang:it]`")
+        raise UsageError(f"write `{COMMAND} stats <brand> [period] [lang:it]`, the period being {PERIOD_HELP}")
     brand, rest = known_brand(services, args[0]), args[1:]
-    period = rest.pop(0).lower() if rest and not rest[0].lower().startswith(LANGUAGE_PREFIX) else "30d"
+    period = take_period(services, rest, "30d")
     language = _language_word(rest)
     if rest:
         extra = " ".join(rest)
         shown = extra if len(extra) <= 40 else extra[:39] + "…"  # plain text: the error handler escapes it
         raise UsageError(f"`{shown}` is not understood: write `{COMMAND} stats <brand> [30d] [lang:it]`")
     now, settings = services.clock(), services.settings
-    # Whole local days: from the start of the first day of the period up to now.
-    first = (now - period_of(period)).astimezone(settings.tz).replace(hour=0, minute=0, second=0, microsecond=0)
+    # Whole local days: from the start of the period's first day.
+    span = parse_period(period, now=now, tz=settings.tz)
+    first = span.start.astimezone(settings.tz).replace(hour=0, minute=0, second=0, microsecond=0)
     days = daily_stats(
         services.sessions,
         brand=brand,
         tz=settings.tz,
         since=first,
-        until=now,
+        until=span.end,
         watched=services.brands.names,
         language=language,
     )

@@ -18,8 +18,7 @@ import httpx
 import pytest
 from sqlalchemy import Engine
 
-from bot.core.periods import parse_period
-from bot.core.timeparse import parse_moment
+from bot.core.periods import parse_moment, parse_period
 from bot.errors import UsageError
 from bot.slack.views.errors import NOT_OURS
 from tests.bot.runtime.test_api import AUTH, TOKEN, Api, start_api

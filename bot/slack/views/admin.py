@@ -14,6 +14,7 @@ from analysis.language import language_name
 from bot.config.brands import BrandsConfig
 from bot.core.history import resume_after
 from bot.core.ids import row_id
+from bot.core.periods import during
 from bot.core.stats import Bucket
 from bot.core.triage import Muted, Triaged
 from bot.slack.blocks import (
@@ -174,7 +175,7 @@ def history_answer(
     filters = " · ".join(
         part
         for part in (
-            f"last {query.period}",
+            during(query.period).removeprefix("in the "),
             query.label and f"{query.label} only",
             query.language and f"in {language_name(query.language)}",
             query.state and f"{query.state} only",
@@ -241,9 +242,9 @@ def stats_answer(
     """A brand's volume and label shares per local day (of the mentions in ``language`` when given)."""
     total = sum(day.count for day in days)
     among = f" in {language_name(language)}" if language else ""
-    title = f"{brand}: {total:,} mention{'' if total == 1 else 's'}{among} in the last {period}"
+    title = f"{brand}: {total:,} mention{'' if total == 1 else 's'}{among} {during(period)}"
     if not total:
-        text = f"No mentions of *{brand}*{among} in the last {period}."
+        text = f"No mentions of *{brand}*{among} {during(period)}."
         return {"response_type": "ephemeral", "text": fallback(text), "blocks": [section(text)]}
     lines = []
     for day in days:

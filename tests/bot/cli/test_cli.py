@@ -74,6 +74,10 @@ def test_history_filters(monkeypatch: pytest.MonkeyPatch, loaded: str) -> None:
     assert ids("--brand", "apple") == ["1", "2", "4"]
     assert ids("--since", "24h") == ["1", "3"]
     assert ids("--since", "7d", "--until", "90m") == ["3", "2"]
+    # The grammar of reports and Slack: a period names its start.
+    assert ids("--since", "3 days ago") == ["1", "3", "2"]
+    assert ids("--since", "2 weeks", "--until", "3 days ago") == []
+    assert ids("--until", "3 days ago") == ["4"]
     assert ids("--label", "negative") == ["1"]
     assert ids("--source", "rss") == ["4"]
     assert ids("--search", "50%") == ["1"]

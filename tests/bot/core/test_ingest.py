@@ -263,3 +263,35 @@ def test_a_failed_language_helper_costs_speed_not_languages(
     languages = Counter(m.language for m in stored(db_url))
     assert languages == {"it": 1500, "en": 1500, "de": 1500}
     assert "language detection in a helper process failed (ChildProcessError); detecting here" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("dayfirst", "first"), [(False, "2026-01-11T13:05:00+00:00"), (True, "2026-11-01T13:05:00+00:00")]
+)
+def test_dates_as_spreadsheets_write_them_are_read_month_first_or_day_first(
+    monkeypatch: pytest.MonkeyPatch, db_url: str, tmp_path: Path, dayfirst: bool, first: str
+) -> None:
+    path = tmp_path / "export.csv"
+    path.write_text(
+        "id,text,created_at\n"
+        "1,apple one,01/11/2026 14:05\n"  # ambiguous: the flag decides
+        "2,apple two,25/11/2026\n"  # a day over 12 can only be a day
+        "3,apple three,15 Nov 2026\n"
+        '4,apple four,"November 15, 2026 10:00 PM"\n'
+        "5,apple five,15 Nov\n"  # no year: refused, not completed from today
+        "6,apple six,Monday\n"
+        "7,apple seven,31/02/2026\n",
+        encoding="utf-8",
+    )
+    args = ["ingest", str(path), *(["--dayfirst"] if dayfirst else [])]
+    result = run_cli(monkeypatch, db_url, *args, BRANDPULSE_TIMEZONE="Europe/Rome")
+    assert result.exit_code == 1
+    for line in (6, 7, 8):
+        assert f"{path}:{line}: 'created_at': cannot parse date" in result.stderr
+    dates = {m.external_id: m.created_at.isoformat() for m in stored(db_url)}
+    assert dates == {
+        "1": first,
+        "2": "2026-11-24T23:00:00+00:00",
+        "3": "2026-11-14T23:00:00+00:00",
+        "4": "2026-11-15T21:00:00+00:00",
+    }

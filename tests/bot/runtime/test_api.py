@@ -266,6 +266,9 @@ def test_history_filters_and_pages_read_back_what_was_stored(api: Api) -> None:
     assert acme["next_cursor"] is None
     recent = api.get(since="270m").json()["mentions"]
     assert [m["external_id"] for m in recent] == ["0", "1", "2", "3", "4"]
+    # The CLI's and Slack's grammar: a period names its start (mentions 0..9 lie within the last ten hours).
+    assert len(api.get(since="2 days ago").json()["mentions"]) == 10
+    assert api.get(until="2 days ago").json()["mentions"] == []
     pages, cursor = [], None
     while True:
         page = api.get(limit=3, **({"cursor": cursor} if cursor else {})).json()

@@ -167,9 +167,9 @@ def test_non_admins_are_refused_politely_and_the_refusal_is_logged(
         ("history", "write `/sentiment history &lt;brand&gt;"),
         ("history nokia", "is not a brand brandpulse watches"),
         ("history <!channel>", "`&lt;!channel&gt;` is not a brand"),
-        ("stats apple 0d", "is not a period"),
+        ("stats apple 0d", "`0d` is an empty period"),
         ("stats apple 9999d", "the longest period is a year"),
-        ("stats", "write `/sentiment stats &lt;brand&gt; [30d] [lang:it]`"),
+        ("stats", "write `/sentiment stats &lt;brand&gt; [period] [lang:it]`"),
         ("stats apple 7d lang:klingon", "`klingon` is not a language code"),
         ("stats apple 7d <!here>", "`&lt;!here&gt;` is not understood"),
         ("history apple 7d negative lang:x1", "`x1` is not a language code"),
@@ -283,3 +283,18 @@ def test_only_admins_correct_and_forged_or_stale_menus_change_nothing(app: Serve
     assert "no longer stored" in app.answer("gone")["text"]
     stored = _stored(db_url, "m1")
     assert (stored["label"], stored["model_label"], stored["corrections"]) == ("neutral", None, [])
+
+
+def test_history_and_stats_take_the_periods_the_cli_and_the_api_take(app: Served) -> None:
+    yesterday = NOW.date() - timedelta(days=1)
+    wanted = [i for i in range(23) if (NOW - timedelta(hours=i * 5)).date() == yesterday]
+    answer = _ask(app, "history apple yesterday")
+    assert [s.split("> ")[1].split(" about")[0] for s in _texts(answer)] == [f"mention {i}" for i in wanted]
+    assert "yesterday" in json.dumps(answer) and "last yesterday" not in json.dumps(answer)
+    # A period of several words, then a label: the words after it are not taken for a search.
+    negative = _ask(app, "history apple 2 days ago negative", count=2)
+    two_days_ago = NOW.date() - timedelta(days=2)
+    expected = [i for i in range(23) if (NOW - timedelta(hours=i * 5)).date() == two_days_ago and i % 3 == 0]
+    assert [s.split("> ")[1].split(" about")[0] for s in _texts(negative)] == [f"mention {i}" for i in expected]
+    stats = _ask(app, "stats apple yesterday", count=3)
+    assert stats["blocks"][0]["text"]["text"] == f"apple: {len(wanted)} mentions yesterday"
