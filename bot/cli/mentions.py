@@ -12,7 +12,7 @@ import click
 
 from bot.cli.options import FORMATS, Moment, pass_database
 from bot.cli.render import progress_bar, progress_note, show
-from bot.core.history import latest_mentions
+from bot.core.history import EXPORTED_FIELDS, exported, latest_mentions
 from bot.core.ingest import Importer, ImportReport, Rejection, RowError, detect_format, parse_field_overrides
 from bot.core.languages import language_filter
 from bot.core.stats import LABELS, brand_stats
@@ -209,58 +209,10 @@ def history(
         ]
         show(fmt, headers, rows, widths={"text": 80, "author": 20})
         return
-    headers = [
-        "id",
-        "source",
-        "external_id",
-        "brand",
-        "created_at",
-        "author",
-        "url",
-        "language",
-        "language_confidence",
-        "text",
-        "status",
-        "label",
-        "score_negative",
-        "score_neutral",
-        "score_positive",
-        "model_version",
-        "classified_at",
-        "ingested_at",
-        "failure_reason",
-        "handled_by",
-        "handled_at",
-        "assignee",
-    ]
-    rows = [
-        [
-            m.id,
-            m.source,
-            m.external_id,
-            m.brand,
-            _local(m.created_at, app),
-            m.author,
-            m.url,
-            m.language,
-            m.language_confidence,
-            m.text,
-            m.status,
-            m.label,
-            m.score_negative,
-            m.score_neutral,
-            m.score_positive,
-            m.model_version,
-            _local(m.classified_at, app),
-            _local(m.ingested_at, app),
-            m.failure_reason,
-            m.handled_by,
-            _local(m.handled_at, app),
-            m.assignee,
-        ]
-        for m in mentions
-    ]
-    show(fmt, headers, rows)
+    # Every stored field, nulls as nulls (an empty cell in CSV).
+    records = [exported(m, app.settings.tz) for m in mentions]
+    rows = [list(record.values()) for record in records]
+    show(fmt, list(EXPORTED_FIELDS), rows)
 
 
 @click.command()

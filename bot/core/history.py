@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
+from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -10,6 +11,21 @@ from bot.core.ids import row_id
 from bot.errors import UsageError
 from storage.mentions import history
 from storage.models import Mention
+
+# Every stored field of a mention, in the table's order: what exports (``history --format csv|json``) carry. Taken
+# from the table, so that a field added to it is exported too.
+EXPORTED_FIELDS: tuple[str, ...] = tuple(column.key for column in Mention.__table__.columns)
+
+
+def exported(mention: Mention, tz: tzinfo) -> dict[str, Any]:
+    """A mention's stored fields (``EXPORTED_FIELDS``), times in ``tz``, nulls as None."""
+    record = {field: getattr(mention, field) for field in EXPORTED_FIELDS}
+    for field, value in record.items():
+        if isinstance(value, datetime):
+            record[field] = (
+                (value if value.tzinfo else value.replace(tzinfo=UTC)).astimezone(tz).isoformat(timespec="seconds")
+            )
+    return record
 
 
 def latest_mentions(

@@ -106,6 +106,18 @@ class MentionOut(BaseModel):
     scores: dict[str, float] | None
     model_version: str | None
     classified_at: datetime | None
+    failure_reason: str | None = Field(description="Why classification failed (status `failed`).")
+    model_label: Literal["negative", "neutral", "positive"] | None = Field(
+        description="The model's label when a person corrected it (`label` is then theirs)."
+    )
+    corrected_by: str | None = Field(description="Slack user ID of who corrected the label.")
+    corrected_at: datetime | None
+    handled_by: str | None = Field(description="Slack user ID of who marked it handled.")
+    handled_at: datetime | None
+    assignee: str | None = Field(description="Slack user ID it is assigned to.")
+    assigned_by: str | None
+    assigned_at: datetime | None
+    muted: bool = Field(description="Its author or domain is muted for its brand.")
     likes: int | None
     reposts: int | None
     replies: int | None
@@ -347,6 +359,16 @@ def _out(mention: Mention) -> MentionOut:
             "scores": scores,
             "model_version": mention.model_version,
             "classified_at": mention.classified_at,
+            "failure_reason": mention.failure_reason,
+            "model_label": mention.model_label,
+            "corrected_by": mention.corrected_by,
+            "corrected_at": mention.corrected_at,
+            "handled_by": mention.handled_by,
+            "handled_at": mention.handled_at,
+            "assignee": mention.assignee,
+            "assigned_by": mention.assigned_by,
+            "assigned_at": mention.assigned_at,
+            "muted": mention.muted,
             "likes": mention.likes,
             "reposts": mention.reposts,
             "replies": mention.replies,

@@ -100,6 +100,38 @@ def test_history_table_and_csv(monkeypatch: pytest.MonkeyPatch, loaded: str) -> 
     assert rows[0]["label"] == "negative" and rows[0]["text"] == "iPhone battery: 50% gone <!channel>"
 
 
+def test_exports_carry_every_stored_field_nulls_as_nulls(monkeypatch: pytest.MonkeyPatch, loaded: str) -> None:
+    columns = [column.key for column in Mention.__table__.columns]
+    engine = make_engine(loaded)
+    with engine.begin() as connection:  # what the team did in Slack, and what a source counted
+        connection.execute(
+            update(Mention)
+            .where(Mention.external_id == "1")
+            .values(
+                model_label="positive",
+                corrected_by="U0ALICE001",
+                corrected_at=NOW,
+                assignee="U0BOB00001",
+                assigned_by="U0ALICE001",
+                assigned_at=NOW,
+                likes=12,
+                reposts=3,
+                replies=0,
+                author_followers=4500,
+            )
+        )
+    engine.dispose()
+    [first, *others] = json.loads(run_cli(monkeypatch, loaded, "history", "--format", "json").stdout)
+    assert list(first) == columns
+    assert (first["label"], first["model_label"], first["corrected_by"]) == ("negative", "positive", "U0ALICE001")
+    assert (first["likes"], first["replies"], first["author_followers"]) == (12, 0, 4500)
+    assert first["corrected_at"] == first["assigned_at"] == NOW.isoformat()
+    assert others[0]["likes"] is None and others[0]["corrected_at"] is None and others[0]["muted"] is False
+    rows = list(csv.DictReader(io.StringIO(run_cli(monkeypatch, loaded, "history", "--format", "csv").stdout)))
+    assert list(rows[0]) == columns
+    assert (rows[0]["model_label"], rows[0]["replies"], rows[1]["likes"]) == ("positive", "0", "")
+
+
 def test_history_times_in_configured_timezone(monkeypatch: pytest.MonkeyPatch, loaded: str) -> None:
     result = run_cli(
         monkeypatch, loaded, "history", "--format", "json", "--limit", "1", BRANDPULSE_TIMEZONE="Asia/Tokyo"

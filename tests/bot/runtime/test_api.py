@@ -281,6 +281,10 @@ def test_history_filters_and_pages_read_back_what_was_stored(api: Api) -> None:
     assert api.get(label="positive").json()["mentions"] == []
     first = api.get(limit=1).json()["mentions"][0]
     assert first["status"] == "pending" and first["scores"] is None and first["created_at"].startswith(str(now.year))
+    # Every stored field (the three scores as one object), nulls as nulls.
+    stored = {column.key for column in Mention.__table__.columns}
+    assert set(first) == stored - {"score_negative", "score_neutral", "score_positive"} | {"scores"}
+    assert first["corrected_by"] is None and first["likes"] is None and first["muted"] is False
     for bad in (
         {"limit": 0},
         {"limit": "ten"},
