@@ -24,8 +24,9 @@ log = logging.getLogger(__name__)
 _HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*(/[\w.-]+)?$")
 
 
-def load_model(source: str, options: InferenceOptions | None = None) -> SentimentModel:
-    """Load a checkpoint by hub id or local directory and pick the fastest path that labels like float32."""
+def load_model(source: str, options: InferenceOptions | None = None, *, role: str = "") -> SentimentModel:
+    """Load a checkpoint by hub id or local directory and pick the fastest path that labels like float32. ``role``
+    says in errors why this model: "default" (the default model), or what named it ("BRANDPULSE_MODEL")."""
     # Imported here: transformers' model code costs seconds, which commands that never load a model need not pay.
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
@@ -36,19 +37,18 @@ def load_model(source: str, options: InferenceOptions | None = None) -> Sentimen
     local = Path(source).expanduser()
     if not local.exists() and (source.startswith((".", "/", "~")) or not _HUB_ID.match(source)):
         raise ModelUnavailable(
-            f"cannot load model {source!r} (BRANDPULSE_MODEL): no such directory, and not a Hugging Face model id "
-            "(owner/name)"
+            f"cannot load {_naming(source, role)}: no such directory, and not a Hugging Face model id (owner/name)"
         )
     if local.is_dir():
         _check_files(local)
-    local_only = _cache_only(source)
+    local_only = _cache_only(source, role)
     try:
         tokenizer = AutoTokenizer.from_pretrained(source, local_files_only=local_only)
         model = AutoModelForSequenceClassification.from_pretrained(
             source, dtype=torch.float32, local_files_only=local_only
         )
     except (OSError, ValueError, KeyError) as exc:
-        raise _unavailable(source, exc) from None
+        raise _unavailable(source, role, exc) from None
     labels = map_model_labels(model.config.id2label, model=source)
     model.eval()
     device = torch.device("cuda" if options.device != "cpu" and torch.cuda.is_available() else "cpu")
@@ -90,26 +90,33 @@ def _check_files(directory: Path) -> None:
         raise ModelUnavailable(f"cannot load model {str(directory)!r}: {where}{reason}") from None
 
 
-def _unavailable(source: str, exc: Exception) -> ModelUnavailable:
-    reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    is_offline = offline()
+def _naming(source: str, role: str) -> str:
+    """How an error names the model: "the default model 'x'", "model 'x' (BRANDPULSE_MODEL)" or "model 'x'"."""
+    if role == "default":
+        return f"the default model {source!r}"
+    return f"model {source!r} ({role})" if role else f"model {source!r}"
+
+
+def _unavailable(source: str, role: str, exc: Exception | None = None) -> ModelUnavailable:
+    """Why ``source`` cannot be loaded, said once: for a directory, transformers' own reason; for a hub id, where
+    brandpulse looked (transformers' reason says the same at length) and what to set instead."""
     local = Path(source).expanduser()
     if local.exists():
+        reason = str(exc).strip().splitlines()[0] if exc is not None and str(exc).strip() else ""
         hint = f"the directory {local} does not hold a usable checkpoint (config.json, weights and tokenizer files)"
-    else:
-        where = (
-            "HF_HUB_OFFLINE is set, so the Hugging Face Hub is not asked"
-            if is_offline
-            else ("the Hugging Face Hub could not be reached or does not know it, and it is not in the local cache")
-        )
-        hint = (
-            f"{where}. Set BRANDPULSE_MODEL to a local directory holding a checkpoint, or to a model trained with "
-            "`brandpulse train` (its directory under BRANDPULSE_MODELS_DIR)"
-        )
-    return ModelUnavailable(f"cannot load model {source!r} (BRANDPULSE_MODEL): {hint}. ({reason})")
+        return ModelUnavailable(f"cannot load {_naming(source, role)}: {hint}" + (f" ({reason})" if reason else ""))
+    where = (
+        "HF_HUB_OFFLINE is set, so the Hugging Face Hub is not asked, and it is not in the local cache"
+        if offline()
+        else "the Hugging Face Hub could not be reached or does not know it, and it is not in the local cache"
+    )
+    return ModelUnavailable(
+        f"cannot load {_naming(source, role)}: {where}. Set BRANDPULSE_MODEL to a local directory holding a "
+        "checkpoint, or to a model trained with `brandpulse train` (its directory under BRANDPULSE_MODELS_DIR)"
+    )
 
 
-def _cache_only(source: str) -> bool:
+def _cache_only(source: str, role: str) -> bool:
     """Whether to load a hub id from the local cache only; raises at once when neither hub nor cache can serve it."""
     if Path(source).expanduser().exists():
         return False
@@ -122,7 +129,7 @@ def _cache_only(source: str) -> bool:
     if isinstance(try_to_load_from_cache(source, "config.json"), str):
         log.info("the Hugging Face Hub cannot be reached; loading %s from the local cache", source)
         return True
-    raise _unavailable(source, OSError("the Hugging Face Hub cannot be reached and the model is not cached"))
+    raise _unavailable(source, role)
 
 
 def _model_name(source: str, config: Any) -> str:

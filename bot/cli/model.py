@@ -398,7 +398,7 @@ def _classifier(app: AppContext, model_source: str | None) -> Classifier:
     if model_source is not None:
         return app.load_model(model_source)
     choice = app.model_choice()
-    return app.classifier(app.load_model(choice.source), choice)
+    return app.classifier(app.load_model(choice), choice)
 
 
 def _texts_from(texts: tuple[str, ...], file: Path | None) -> tuple[list[str], int]:

@@ -129,13 +129,20 @@ class AppContext:
             self._route_models[source] = loaded
             return loaded
 
-    def load_model(self, source: str | None = None) -> SentimentModel:
-        """The sentiment model (``model_choice`` unless another source is given); ModelUnavailable says why not."""
+    def load_model(self, source: str | ModelChoice | None = None) -> SentimentModel:
+        """The sentiment model: a directory or hub id, a ``ModelChoice``, or ``model_choice()`` when none is given;
+        ModelUnavailable says why not, naming what chose the model (the default model, BRANDPULSE_MODEL)."""
         # torch and transformers load with the model (seconds): `--help` and the commands that need no model skip them.
         from analysis.loading import load_model
 
         quiet_transformers()
-        return load_model(source or self.model_choice().source, self.inference_options())
+        choice = self.model_choice() if source is None else source
+        if isinstance(choice, str):
+            return load_model(choice, self.inference_options())
+        role = {"default": "default", "BRANDPULSE_MODEL": "BRANDPULSE_MODEL"}.get(
+            choice.how, "the registry's active version"
+        )
+        return load_model(choice.source, self.inference_options(), role=role)
 
     def metrics_registry(self) -> tuple[CollectorRegistry, Metrics]:
         """A registry with the database's figures and room for this process's own metrics."""

@@ -41,7 +41,7 @@ class ModelSlot:
             if self._model is None:
                 try:
                     choice = self.app.model_choice()
-                    self._model = self.app.classifier(self.app.load_model(choice.source), choice, keep_going=True)
+                    self._model = self.app.classifier(self.app.load_model(choice), choice, keep_going=True)
                     self.source = choice.source
                 except ModelUnavailable as exc:
                     self._model = exc

@@ -68,7 +68,7 @@ class Server:
         if self.load_model:
             try:
                 choice = app.model_choice()
-                model = app.load_model(choice.source)
+                model = app.load_model(choice)
                 log.info("model %s ready (%s; %s)", model.name, model.report.summary, choice.how)
                 metrics.serving(
                     name=model.name, source=choice.source, device=model.report.device, precision=model.report.precision

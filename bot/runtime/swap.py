@@ -70,7 +70,7 @@ class ModelWatcher:
             return False
         log.info("model swap: %s is now %s; loading it beside the running model", choice.source, choice.how)
         try:
-            model = self.app.load_model(choice.source)
+            model = self.app.load_model(choice)
             probe(model)
         except AnalysisError as exc:
             log.error("model swap: %s cannot serve (%s); the running model keeps serving", choice.source, exc)

@@ -57,6 +57,15 @@ def test_an_unreachable_hub_fails_fast(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
     monkeypatch.setenv("HF_ENDPOINT", "http://127.0.0.1:9")  # nothing listens on the discard port
     started = time.monotonic()
-    with pytest.raises(ModelUnavailable, match="cannot be reached and the model is not cached"):
-        load_model("some-org/not-cached-model")
+    with pytest.raises(ModelUnavailable) as caught:
+        load_model("some-org/not-cached-model", role="default")
     assert time.monotonic() - started < 30
+    # What brandpulse tried, said once, and what to do: the default model is not called BRANDPULSE_MODEL's.
+    message = str(caught.value)
+    assert message.startswith(
+        "cannot load the default model 'some-org/not-cached-model': the Hugging Face Hub could not be reached or "
+        "does not know it, and it is not in the local cache. Set BRANDPULSE_MODEL to a local directory"
+    )
+    assert message.count("cannot be reached") + message.count("could not be reached") == 1
+    with pytest.raises(ModelUnavailable, match=r"^cannot load model 'some-org/x' \(BRANDPULSE_MODEL\): "):
+        load_model("some-org/x", role="BRANDPULSE_MODEL")

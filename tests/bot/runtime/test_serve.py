@@ -44,7 +44,12 @@ def test_serve_without_slack_or_model_keeps_running(tmp_path: Path) -> None:
     assert "outbox: delivering to Slack" in output
     assert f"Prometheus metrics on http://127.0.0.1:{metrics_port}/metrics" in output
     # The default model cannot be fetched here: serve says so and keeps running without it.
-    assert "model unavailable: cannot load model 'cardiffnlp/twitter-roberta-base-sentiment-latest'" in output
+    # Named as what it is (BRANDPULSE_MODEL is not set), with one reason.
+    [unavailable] = [line for line in lines if "model unavailable:" in line]
+    assert "model unavailable: cannot load the default model 'cardiffnlp/twitter-roberta-base-sentiment-latest': " in (
+        unavailable
+    )
+    assert "(BRANDPULSE_MODEL)" not in unavailable and unavailable.count("Hub") == 1
     assert "watching 4 brands: apple, google, microsoft, twitter" in output
     assert "Slack is disabled: set BRANDPULSE_SLACK_SIGNING_SECRET" in output
     assert "received SIGTERM, stopping" in output
