@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from apscheduler.triggers.base import BaseTrigger
-from apscheduler.triggers.cron import CronTrigger
 
+from bot.config.cron import cron_trigger
 from bot.errors import USER_ERRORS, BrandpulseError
 from bot.jobs import digest, keywords, maintenance, retrain, sources, spikes
 from bot.jobs.deps import Idle, Job, JobContext
@@ -34,10 +34,10 @@ def build_jobs(ctx: JobContext, *, live: bool = True) -> list[Job]:
         jobs.append(Job("keywords", every(settings.keyword_interval_seconds), lambda now: keywords.run(ctx, now)))
     for brand in ctx.brands.brands:
         if brand.digest is not None:
-            trigger = CronTrigger.from_crontab(brand.digest.schedule, timezone=settings.tz)
+            trigger = cron_trigger(brand.digest.schedule, settings.tz)
             jobs.append(Job(f"digest:{brand.name}", trigger, _digest_runner(ctx, brand.name, trigger)))
     if settings.evaluation_data is not None:
-        trigger = CronTrigger.from_crontab(settings.evaluation_schedule, timezone=settings.tz)
+        trigger = cron_trigger(settings.evaluation_schedule, settings.tz)
         jobs.append(Job("evaluate", trigger, lambda now: maintenance.evaluate(ctx, now)))
     for source in ctx.brands.sources:
         jobs.append(
@@ -47,7 +47,7 @@ def build_jobs(ctx: JobContext, *, live: bool = True) -> list[Job]:
     if live:
         jobs.append(Job("retrain", every(RETRAIN_POLL_SECONDS), lambda now: retrain.run_queued(ctx, now)))
     # Always on: it also forgets old job runs and sent messages; mentions only when BRANDPULSE_RETENTION_DAYS is set.
-    trigger = CronTrigger.from_crontab("30 3 * * *", timezone=settings.tz)
+    trigger = cron_trigger("30 3 * * *", settings.tz)
     jobs.append(Job("retention", trigger, lambda now: maintenance.retention(ctx, now)))
     return jobs
 
