@@ -94,7 +94,9 @@ class Replay:
             wait_until(due)
             batch: list[MentionRow] = []
             while i < len(rows) and rows[i]["created_at"] <= due and len(batch) < INSERT_BATCH:
-                batch.append(rows[i])
+                # Stored at the simulated moment it arrives: the jobs that look at what arrived lately (keyword
+                # alerts) read the simulated clock, not the day the file was replayed.
+                batch.append({**rows[i], "ingested_at": due})
                 i += 1
             with self.engine.begin() as connection:
                 report.added += insert_mentions(connection=connection, rows=list(batch))
