@@ -18,7 +18,7 @@ MULTILINGUAL_MODEL ?= $(lastword $(sort $(wildcard models/e5-multilingual-v*)))
 
 MULTILINGUAL := $(VENV)/.brandpulse-multilingual
 
-.PHONY: run test test-slow lint format bench venv multilingual clean
+.PHONY: run demo test test-slow lint format bench venv multilingual clean
 
 venv: $(STAMP)
 
@@ -47,6 +47,10 @@ $(MULTILINGUAL): $(STAMP)
 
 run: $(STAMP)
 	$(BIN)/brandpulse serve
+
+# A week of three fictional brands, replayed in about a minute plus the model's time (README, "Quick start").
+demo: $(STAMP)
+	$(BIN)/brandpulse demo
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -m "not slow" -n $(TEST_WORKERS) $(PYTEST_ARGS)

@@ -114,6 +114,12 @@ def list_messages(*, session: Session, status: str | None = None, limit: int = 5
     return list(session.execute(query).scalars())
 
 
+def messages_after(*, session: Session, after: int, limit: int = 100) -> list[OutboxMessage]:
+    """The messages queued after the one of id ``after``, oldest first."""
+    query = select(OutboxMessage).where(OutboxMessage.id > after).order_by(OutboxMessage.id).limit(limit)
+    return list(session.execute(query).scalars())
+
+
 def retry_dead(*, session: Session, now: datetime, ids: Sequence[int] | None = None) -> int:
     """Give dead messages (all, or those of ``ids``) a fresh set of attempts; returns how many."""
     statement = (

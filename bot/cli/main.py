@@ -11,6 +11,7 @@ import click
 from sqlalchemy.exc import OperationalError
 
 from bot.cli.alerts import alerts
+from bot.cli.demo import demo
 from bot.cli.labels import labels
 from bot.cli.logs import configure_logging
 from bot.cli.mentions import history, ingest, stats
@@ -205,6 +206,7 @@ cli.add_command(run_job)
 cli.add_command(worker)
 cli.add_command(outbox)
 cli.add_command(replay)
+cli.add_command(demo)
 cli.add_command(exporter)
 cli.add_command(sources)
 cli.add_command(labels)

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import functools
 import sys
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -23,6 +25,9 @@ from bot.jobs.registry import JOB_NAMES, build_jobs, run_now, run_occurrence, se
 from bot.runtime.context import AppContext
 from bot.runtime.signals import run_until_signalled
 from storage.outbox import list_messages, retry_dead
+
+if TYPE_CHECKING:
+    from bot.runtime.replay import ReplayReport
 
 
 @click.command("run-job")
@@ -147,6 +152,26 @@ def replay(app: AppContext, file: Path, speed: float, source: str, tail_hours: f
     run when the simulated clock reaches them, and their messages are delivered to Slack when
     BRANDPULSE_SLACK_BOT_TOKEN is set (otherwise see `brandpulse outbox list`).
     """
+    report = run_replay(app, file, speed=speed, source=source, tail_hours=tail_hours, progress=progress)
+    click.echo(f"{report.summary()}; {report.occurrences:,} job runs")
+    if report.rejected:
+        sys.exit(1)
+
+
+def run_replay(
+    app: AppContext,
+    file: Path,
+    *,
+    speed: float,
+    source: str,
+    tail_hours: float,
+    progress: bool | None,
+    queued: Callable[[], None] | None = None,
+    require_model: bool = False,
+) -> ReplayReport:
+    """``replay``'s work: ``queued`` is also called whenever a job queues messages (the demo prints them);
+    ``require_model``: a model that cannot be loaded is an error before anything is stored (``replay`` goes on
+    without classification, saying so)."""
     from bot.jobs.scheduler import SteppedSchedule
     from bot.runtime.pipeline import ModelSlot, job_context, make_deliverer, without_model_jobs_if_unavailable
     from bot.runtime.replay import DeferredClassification, Lookahead, Replay, ReplayReport, load_rows
@@ -165,11 +190,20 @@ def replay(app: AppContext, file: Path, speed: float, source: str, tail_hours: f
     if not rows:
         raise BrandpulseError(f"{file}: no usable rows to replay")
     load, texts = ModelSlot(app), [row["text"] for row in rows]
+    if require_model:
+        load()  # ModelUnavailable, with its one reason; loaded once, for the jobs too
     ctx = job_context(app, functools.cache(lambda: Lookahead(load(), texts)))
     jobs = without_model_jobs_if_unavailable(build_jobs(ctx, live=False), ctx)
     deliverer = make_deliverer(app)
+
+    def on_queued() -> None:
+        if deliverer is not None:
+            deliverer.wake()
+        if queued is not None:
+            queued()
+
+    ctx.queued = on_queued
     if deliverer is not None:
-        ctx.queued = deliverer.wake
         deliverer.start()
     span = rows[-1]["created_at"] - rows[0]["created_at"]
     click.echo(
@@ -195,6 +229,4 @@ def replay(app: AppContext, file: Path, speed: float, source: str, tail_hours: f
         if deliverer is not None:
             deliverer.stop()
             deliverer.deliver_due()
-    click.echo(f"{report.summary()}; {report.occurrences:,} job runs")
-    if report.rejected:
-        sys.exit(1)
+    return report

@@ -142,3 +142,24 @@ def plain_text(text: str) -> str:
     text = _SUBTEAM.sub(lambda m: m.group(1) or "@team", text)
     text = _LINK.sub(lambda m: m.group(1), text)
     return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+
+
+def message_text(payload: dict[str, Any]) -> str:
+    """A message as a terminal shows it (``brandpulse demo``): its blocks' words, a line or more per block (buttons
+    and menus left out), Slack's markup made plain; the fallback text when it has no blocks."""
+    lines: list[str] = []
+    for block in payload.get("blocks") or []:
+        kind = block.get("type")
+        if kind in ("header", "section"):
+            text = (block.get("text") or {}).get("text")
+            lines.extend([text] if text else [])
+            lines.extend(field["text"] for field in block.get("fields") or [] if field.get("text"))
+        elif kind == "context":
+            lines.append(" · ".join(e["text"] for e in block.get("elements") or [] if e.get("text")))
+        elif kind == "image":
+            lines.append(f"[image: {block.get('alt_text', '')}]")
+        elif kind == "divider":
+            lines.append("")
+    if not lines:
+        lines.append(str(payload.get("text") or ""))
+    return plain_text("\n".join(lines))
