@@ -75,7 +75,12 @@ def test_ci_script_runs_lint_and_the_readme_test_command() -> None:
 
 def test_no_model_weights_or_datasets_are_tracked() -> None:
     tracked = subprocess.run(["git", "ls-files"], cwd=REPO, capture_output=True, text=True, check=True).stdout.split()
-    assert not [p for p in tracked if p.endswith((".bin", ".safetensors", ".pt", ".onnx", ".jsonl", ".db"))]
+    # The one data set in the repository is the demo's, which the project writes (bot/config/demo_data.py).
+    demo = "bot/config/demo/mentions.jsonl"
+    assert demo in tracked
+    assert not [
+        p for p in tracked if p.endswith((".bin", ".safetensors", ".pt", ".onnx", ".jsonl", ".db")) and p != demo
+    ]
 
 
 def test_the_slack_manifest_declares_what_the_app_listens_to() -> None:
@@ -95,3 +100,19 @@ def test_the_slack_manifest_declares_what_the_app_listens_to() -> None:
     assert settings["interactivity"]["is_enabled"] is True and settings["socket_mode_enabled"] is True
     readme = (REPO / "README.md").read_text(encoding="utf-8")
     assert "slack/manifest.yml" in readme and "/invite @brandpulse" in readme
+
+
+def test_the_release_workflow_builds_checks_and_publishes_a_tagged_version() -> None:
+    release = yaml.safe_load((REPO / ".github" / "workflows" / "release.yml").read_text(encoding="utf-8"))
+    assert release[True] == {"push": {"tags": ["v*"]}}  # PyYAML reads the key `on` as True
+    [job] = release["jobs"].values()
+    assert job["permissions"] == {"contents": "write", "packages": "write"}
+    runs = "\n".join(step.get("run", "") for step in job["steps"])
+    for command in ("python -m build", "twine check --strict dist/*", "twine upload", "gh release create"):
+        assert command in runs, command
+    assert "v${declared}" in runs  # the tag must name pyproject.toml's version
+    assert "docker buildx build . --platform linux/amd64 --push" in runs and "ghcr.io/" in runs
+    for name in ("LICENSE", "CHANGELOG.md", "SECURITY.md"):
+        assert (REPO / name).is_file(), name
+    assert tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["project"]["license"] == "MIT"
+    assert "MIT License" in (REPO / "LICENSE").read_text(encoding="utf-8")

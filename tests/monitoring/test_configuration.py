@@ -8,6 +8,7 @@ import json
 import re
 import shutil
 import subprocess
+import tomllib
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -298,10 +299,20 @@ def test_compose_runs_the_whole_stack_with_pinned_images_and_existing_mounts() -
     assert "127.0.0.1:9093:9093" in services["alertmanager"]["ports"]
     # The model cache on a volume, the brands file mounted and used.
     assert "brandpulse-cache:/cache" in services["brandpulse"]["volumes"]
-    assert services["brandpulse"]["environment"]["BRANDPULSE_BRANDS_FILE"] == "/config/brands.yml"
-    assert any(v.endswith(":/config/brands.yml:ro") for v in services["brandpulse"]["volumes"])
+    # The brands file's folder is mounted, not the file: an editor that saves by renaming the file still reaches it.
+    assert services["brandpulse"]["environment"]["BRANDPULSE_BRANDS_FILE"].startswith("/config/${BRANDS_FILE_NAME")
+    assert "${BRANDS_DIR:-./bot/config}:/config:ro" in services["brandpulse"]["volumes"]
+    assert (REPO / "bot" / "config" / "brands.example.yml").is_file()
+    # The released image by default, built from the checkout on request.
+    version = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["project"]["version"]
+    assert services["brandpulse"]["image"] == f"${{BRANDPULSE_IMAGE:-ghcr.io/brandpulse/brandpulse:{version}}}"
+    assert services["brandpulse"]["build"] == "." and services["brandpulse"]["pull_policy"] == "missing"
     dockerfile = (REPO / "Dockerfile").read_text(encoding="utf-8")
-    assert "\nUSER brandpulse\n" in dockerfile and "XDG_CACHE_HOME=/cache" in dockerfile
+    assert "\nUSER 10001:10001\n" in dockerfile and "XDG_CACHE_HOME=/cache" in dockerfile
+    # Two stages: the final one copies the installed project and has no build step of its own.
+    build, final = dockerfile.split("\nFROM ")[1:]
+    assert build.startswith("python:3.11-slim AS build") and "COPY --from=build /opt/brandpulse" in final
+    assert "pip install" not in final and "apt-get" not in final
     ignored = (REPO / ".dockerignore").read_text(encoding="utf-8").split()
     assert {".venv", "data", "models", ".env", "secrets", ".git"} <= set(ignored)
     assert services["brandpulse"]["environment"]["BRANDPULSE_METRICS_PORT"] == port
