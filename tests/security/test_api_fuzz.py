@@ -10,7 +10,7 @@ from pathlib import Path
 
 from sqlalchemy import Engine
 
-from tests.bot.runtime.test_api import TOKEN, start_api
+from tests.support.api import TOKEN, start_api
 
 CONFIG = Path(__file__).with_name("schemathesis.toml")
 

@@ -5,10 +5,7 @@ message, never expanded, waited on or read without end."""
 from __future__ import annotations
 
 import os
-import threading
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import pytest
 import yaml
@@ -19,6 +16,7 @@ from bot.config.settings import ENV_FILE_MAX_BYTES, SECRET_FILE_MAX_BYTES, load_
 from bot.config.yaml_file import YAML_MAX_DEPTH, YAML_MAX_NODES, BoundedLoader, load_yaml
 from bot.errors import ConfigError
 from tests.support.cli import run_cli
+from tests.support.net import finishes
 
 GOOD = """brands:
   - name: acme
@@ -44,26 +42,6 @@ def merge_bomb(levels: int = 12) -> str:
             f"d{level}: {previous}}}"
         )
     return GOOD + "\n".join(lines) + "\n"
-
-
-def finishes(call: Callable[[], Any], timeout: float = 60.0) -> Any:
-    """Run ``call`` in a thread and give up on it after a generous ``timeout``: a reader blocked on a FIFO never
-    returns, and the test must say so rather than hang."""
-    outcome: dict[str, Any] = {}
-
-    def run() -> None:
-        try:
-            outcome["value"] = call()
-        except BaseException as exc:  # noqa: BLE001 - handed to the test
-            outcome["error"] = exc
-
-    thread = threading.Thread(target=run, daemon=True)
-    thread.start()
-    thread.join(timeout)
-    assert not thread.is_alive(), "the reader is still blocked"
-    if "error" in outcome:
-        raise outcome["error"]
-    return outcome.get("value")
 
 
 def test_the_issues_alias_bomb_in_the_brands_file_is_refused_by_config_check(

@@ -18,11 +18,14 @@ import pytest
 from sqlalchemy import select
 
 from bot.jobs.deps import JobContext
+from bot.sources import reddit as reddit_connector
 from bot.sources.http import HttpOptions
 from bot.sources.poll import PollReport, poll_source
 from storage.models import Mention, SourcePoll, SourceState
-from tests.bot.sources import test_bluesky, test_hackernews, test_mastodon, test_reddit
-from tests.bot.sources.test_feeds import brands_with, poll
+from tests.support import bluesky as bluesky_support
+from tests.support import hackernews as hackernews_support
+from tests.support import mastodon as mastodon_support
+from tests.support import reddit as reddit_support
 from tests.support.bluesky import FakeBluesky
 from tests.support.feeds import FeedServer, Route, serve_feeds
 from tests.support.hackernews import FakeAlgolia, comment
@@ -31,6 +34,7 @@ from tests.support.mastodon import FakeMastodon
 from tests.support.pipeline import dispose_engines, job_context
 from tests.support.rawjson import Raw, dumps
 from tests.support.reddit import FakeReddit, recorded_posts
+from tests.support.sources import brands_with, poll
 
 NOW = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
 LATER = NOW + timedelta(minutes=30)
@@ -128,8 +132,8 @@ def bluesky(server: FeedServer) -> Searched:
 
     return Searched(
         name="sky",
-        source=test_bluesky.source(url),
-        env=secret(test_bluesky.source(url), fake.password),
+        source=bluesky_support.source(url),
+        env=secret(bluesky_support.source(url), fake.password),
         add=lambda n, at: fake.post(f"3kgood{n}", at, f"acmephone good {n}") and None,
         hostile=fake.hostile,
         template=template,
@@ -148,7 +152,7 @@ def mastodon(server: FeedServer) -> Searched:
     url = fake.install(server)
     return Searched(
         name="masto",
-        source=test_mastodon.hashtag_source(url),
+        source=mastodon_support.hashtag_source(url),
         env={},
         add=lambda n, at: fake.post(next(numbers), at, f"acmephone good {n}"),
         hostile=fake.hostile,
@@ -167,12 +171,12 @@ def reddit(server: FeedServer) -> Searched:
         return made
 
     url = fake.install(server)
-    test_reddit.reddit._tokens.clear()
+    reddit_connector._tokens.clear()
     numbers = iter(range(1000))
     return Searched(
         name="red",
-        source=test_reddit.source(url, query="acmephone"),
-        env=secret(test_reddit.source(url, query="acmephone"), fake.client_secret),
+        source=reddit_support.source(url, query="acmephone"),
+        env=secret(reddit_support.source(url, query="acmephone"), fake.client_secret),
         add=lambda n, at: fake.posts.append(post(n, at, f"acmephone good {n}")),
         hostile=fake.hostile,
         template=lambda: {
@@ -189,7 +193,7 @@ def hackernews(server: FeedServer) -> Searched:
     numbers = iter(range(1000))
     return Searched(
         name="hn",
-        source=test_hackernews.source(url),
+        source=hackernews_support.source(url),
         env={},
         add=lambda n, at: fake.hits.append(comment(100 + n, int(at.timestamp()), f"acmephone good {n}")),
         hostile=fake.hostile,
@@ -316,8 +320,8 @@ def test_a_bluesky_search_result_dated_2999_does_not_move_the_search_cursor(
     fake.post(
         "3kfuture", datetime(2999, 1, 1, tzinfo=UTC), "acmephone from 2999", indexed_at=NOW - timedelta(minutes=5)
     )
-    ctx = job_context(tmp_path, db_url, brands=brands_with(test_bluesky.source(url)))
-    ctx.env = secret(test_bluesky.source(url), fake.password)
+    ctx = job_context(tmp_path, db_url, brands=brands_with(bluesky_support.source(url)))
+    ctx.env = secret(bluesky_support.source(url), fake.password)
     report = poll(ctx, "sky", now=NOW)
     assert_rejected_once(ctx, "sky", report, "time: 2999-01-01T00:00:00+00:00 is after 2026-11-30T12:10:00+00:00")
     assert str(report.rejected.first[0].external_id).endswith("/app.bsky.feed.post/3kfuture")
@@ -569,7 +573,7 @@ def test_a_mention_the_database_refuses_costs_only_itself(tmp_path: Path, db_url
     the others are stored and the source's cursor moves on, so that the next poll does not fail on it again."""
     from sqlalchemy import text
 
-    from tests.bot.sources.test_feeds import RSS
+    from tests.support.sources import RSS
 
     server.routes["/feed.xml"] = Route(RSS)
     ctx = job_context(

@@ -13,8 +13,8 @@ import pytest
 from analysis.errors import ModelUnavailable
 from analysis.files import JSON_MAX_DEPTH
 from analysis.loading import load_model
-from tests.security.test_hostile_config import finishes
 from tests.support.cli import run_cli
+from tests.support.net import finishes
 
 needs_dev_zero = pytest.mark.skipif(not Path("/dev/zero").exists(), reason="needs /dev/zero")
 

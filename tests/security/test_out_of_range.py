@@ -21,7 +21,7 @@ from sqlalchemy import Engine
 from bot.core.periods import parse_moment, parse_period
 from bot.errors import UsageError
 from bot.slack.views.errors import NOT_OURS
-from tests.bot.runtime.test_api import AUTH, TOKEN, Api, start_api
+from tests.support.api import AUTH, TOKEN, Api, start_api
 from tests.support.cli import run_cli
 from tests.support.pipeline import job_context
 from tests.support.slack import ADMIN, Served, block_actions_payload, served

@@ -17,11 +17,11 @@ from sqlalchemy import func, select
 
 from bot.jobs.deps import JobContext
 from storage.models import Mention
-from tests.bot.sources.test_failures import CONNECTORS
-from tests.bot.sources.test_feeds import RSS, brands_with, poll
+from tests.support.connectors import CONNECTORS
 from tests.support.feeds import FeedServer, Route
 from tests.support.jetstream import FakeJetstream, serve_jetstream
 from tests.support.pipeline import dispose_engines, job_context
+from tests.support.sources import RSS, brands_with, poll
 
 INTERNAL = "/internal.xml"  # what the other service serves: a feed whose items name a brand
 

@@ -26,12 +26,12 @@ from bot.jobs.triggers import every
 from bot.sources.http import HttpOptions
 from bot.sources.poll import PollReport
 from storage.models import SourceState
-from tests.bot.sources.test_feeds import RSS, brands_with, poll
-from tests.bot.sources.test_hackernews import source as hn_source
 from tests.support.feeds import FeedServer, Route, serve_feeds
 from tests.support.hackernews import PATH as HN_PATH
 from tests.support.hackernews import FakeAlgolia, comment
+from tests.support.hackernews import source as hn_source
 from tests.support.pipeline import dispose_engines, job_context
+from tests.support.sources import RSS, brands_with, poll
 
 NOW = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
 # However a test goes wrong, it waits no longer than this for a poll.

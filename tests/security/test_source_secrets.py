@@ -22,10 +22,10 @@ from bot.errors import ConfigError
 from bot.jobs.registry import build_jobs, run_now, select_jobs
 from monitoring.exporter import build_registry
 from storage.models import JobRun, Mention, SourceState
-from tests.bot.sources.test_feeds import RSS, brands_with, poll
 from tests.support.cli import run_cli
 from tests.support.feeds import FeedServer, Route, serve_feeds
 from tests.support.pipeline import dispose_engines, job_context, write_brands
+from tests.support.sources import RSS, brands_with, poll
 
 SECRET = "tok-5ecret-0f-the-feed"
 TOKEN = "BRANDPULSE_SOURCE_FEED_TOKEN"

@@ -17,7 +17,7 @@ import pytest
 from sqlalchemy import Engine
 
 from bot.runtime.bodies import UnverifiedBodies
-from tests.bot.runtime.test_api import SECRET, TOKEN, Api, start_api
+from tests.support.api import SECRET, TOKEN, Api, start_api
 from tests.support.slack import served
 
 MB = 1_000_000

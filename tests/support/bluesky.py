@@ -149,3 +149,13 @@ def _sort_at(post: dict[str, Any]) -> datetime:
         return min(indexed, datetime.fromisoformat(str(created).replace("Z", "+00:00")))
     except (ValueError, TypeError, OverflowError):
         return indexed
+
+
+SEARCH = "/xrpc/app.bsky.feed.searchPosts"
+
+
+def source(url: str, handle: str = "brand.example.com") -> str:
+    return (
+        f"  - {{name: sky, type: bluesky, query: acmephone, handle: {handle}, app_password: '${{BRANDPULSE_SOURCE_BSKY_APP_PASSWORD}}',"
+        f" service: '{url}'}}\n"
+    )

@@ -135,3 +135,8 @@ class FakeAlgolia:
     @staticmethod
     def _error(status: int, message: str) -> tuple[int, dict[str, str], bytes]:
         return status, {"Content-Type": "application/json"}, json.dumps({"message": message}).encode()
+
+
+def source(base: str, **extra: str) -> str:
+    params = "".join(f", {k}: {v}" for k, v in extra.items())
+    return f"  - {{name: hn, type: hackernews, query: acmephone, base_url: '{base}'{params}}}\n"

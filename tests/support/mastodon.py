@@ -140,3 +140,11 @@ class FakeMastodon:
         headers.pop("Link", None)  # search pages by offset or ids, without a Link header
         body = {"accounts": [], "statuses": page, "hashtags": []}
         return 200, headers, rawjson.dumps(body).encode()
+
+
+TIMELINE = "/api/v1/timelines/tag/acmephone"
+
+
+def hashtag_source(url: str, **extra: str) -> str:
+    params = "".join(f", {k}: '{v}'" for k, v in extra.items())
+    return f"  - {{name: masto, type: mastodon, instance: '{url}', hashtag: acmephone, brands: [acme]{params}}}\n"

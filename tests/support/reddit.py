@@ -109,3 +109,13 @@ class FakeReddit:
             },
         }
         return 200, headers, rawjson.dumps(listing).encode()
+
+
+UA = "linux:brandpulse-test:0.1 (by /u/brandpulse)"
+
+
+def source(url: str, *, query: str = "praw", extra: str = "") -> str:
+    return (
+        f"  - {{name: red, type: reddit, query: '{query}', client_id: app-id, client_secret: '${{BRANDPULSE_SOURCE_REDDIT_SECRET}}',"
+        f" user_agent: '{UA}', token_url: '{url}/api/v1/access_token', api_url: '{url}', brands: [acme]{extra}}}\n"
+    )

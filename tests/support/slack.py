@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import re
 import time
 import urllib.error
 import urllib.request
@@ -251,3 +252,10 @@ def post_event(
     jsonschema.Draft7Validator(EVENT_SCHEMA).validate(envelope)
     headers = {"X-Slack-Retry-Num": str(retry), "X-Slack-Retry-Reason": "http_error"} if retry else None
     return app.post(json.dumps(envelope), content_type="application/json", headers=headers)
+
+
+def model_of(answer: dict[str, Any]) -> str:
+    """The model version an answer to /sentiment names."""
+    found = re.search(r"model `([^`]+)`", json.dumps(answer["blocks"]))
+    assert found, answer
+    return found.group(1)

@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.bot.sources.test_feeds import RSS, brands_with
 from tests.support.cli import run_cli
 from tests.support.feeds import FeedServer, Route, serve_feeds
 from tests.support.pipeline import write_brands
+from tests.support.sources import RSS, brands_with
 
 
 @pytest.fixture

@@ -28,15 +28,14 @@ from storage.db import make_engine, make_sessionmaker
 from storage.mentions import insert_mentions
 from storage.migrate import ensure_schema
 from storage.models import GateDecision, RetrainRequest
-from tests.bot.runtime.test_alert_hook import notification
-from tests.bot.runtime.test_swap import _metrics, _model_of, _wait
+from tests.support.alertmanager import notification
 from tests.support.cli import run_cli
 from tests.support.fake_slack import FakeSlack
 from tests.support.models import build_tiny_model
-from tests.support.net import free_port
+from tests.support.net import free_port, metrics_text, wait_until
 from tests.support.retrain import labelled_texts, write_labelled
 from tests.support.serve import serving
-from tests.support.slack import ADMIN, BOT_TOKEN, SIGNING_SECRET, Served
+from tests.support.slack import ADMIN, BOT_TOKEN, SIGNING_SECRET, Served, model_of
 
 TOKEN = "alertmanager-token-0123456789"
 NOW = datetime.now(UTC).replace(microsecond=0)
@@ -117,24 +116,24 @@ def test_feedback_and_corrections_to_a_promoted_model_that_the_running_bot_swaps
     # Feedback: three users tell the bot what three texts really are.
     for n, (text, label) in enumerate(labelled_texts(3, 5)):
         served.slash(text, response=f"ask{n}")
-        _wait(lambda n=n: any(r["url"] == f"/response/ask{n}" for r in fake.responses))
+        wait_until(lambda n=n: any(r["url"] == f"/response/ask{n}" for r in fake.responses))
         answer = next(r for r in fake.responses if r["url"] == f"/response/ask{n}")
-        assert _model_of(answer) == "sentiment-v1"
+        assert model_of(answer) == "sentiment-v1"
         buttons = next(b for b in answer["blocks"] if b["type"] == "actions")["elements"]
         # "Actually <label>", or "Correct" when the model said that label already.
         by_action = {b["action_id"].rsplit("_", 1)[1]: b for b in buttons}
         button = by_action.get(label, by_action["correct"])
         served.click(button, user=f"U0FEEDBACK{n}", response=f"thanks{n}")
-        _wait(lambda n=n: any(r["url"] == f"/response/thanks{n}" for r in fake.responses))
+        wait_until(lambda n=n: any(r["url"] == f"/response/thanks{n}" for r in fake.responses))
     # A correction: an admin sets a stored mention's label from its history page.
     served.slash("history apple 24h", user=ADMIN, response="history")
-    _wait(lambda: any(r["url"] == "/response/history" for r in fake.responses))
+    wait_until(lambda: any(r["url"] == "/response/history" for r in fake.responses))
     page = next(r for r in fake.responses if r["url"] == "/response/history")
     menu = next(b for b in page["blocks"] if b["type"] == "section" and "accessory" in b)["accessory"]
     option = next(o for g in menu["option_groups"] for o in g["options"] if o["text"]["text"] == "negative")
     served.click({"action_id": menu["action_id"], "type": "static_select", "block_id": "b", "selected_option": option},
                  user=ADMIN, response="corrected")  # fmt: skip
-    _wait(lambda: any(r["url"] == "/response/corrected" for r in fake.responses))
+    wait_until(lambda: any(r["url"] == "/response/corrected" for r in fake.responses))
     examples = pool(served.services.sessions)
     assert sorted({e.origin for e in examples}) == ["correction", "feedback"] and len(examples) == 4
 
@@ -143,13 +142,13 @@ def test_feedback_and_corrections_to_a_promoted_model_that_the_running_bot_swaps
         f"{served.url}/api/v1/alertmanager", json=notification(), headers={"Authorization": f"Bearer {TOKEN}"}
     )
     assert alert.json()["action"] == "recommended"
-    _wait(lambda: any(c.params.get("channel") == "#ml-ops" for c in fake.calls_to("chat.postMessage")))
+    wait_until(lambda: any(c.params.get("channel") == "#ml-ops" for c in fake.calls_to("chat.postMessage")))
     [recommended] = [c for c in fake.calls_to("chat.postMessage") if c.params.get("channel") == "#ml-ops"]
     blocks = recommended.params["blocks"]
     blocks = json.loads(blocks) if isinstance(blocks, str) else blocks
     start = next(b for b in blocks if b["type"] == "actions")["elements"][0]
     served.click(start, user=ADMIN, response="start")
-    _wait(lambda: any(r["url"] == "/response/start" for r in fake.responses))
+    wait_until(lambda: any(r["url"] == "/response/start" for r in fake.responses))
 
     # A worker runs the retrain: fine-tuned on the base set and the pool, judged, promoted.
     ran = run_cli(monkeypatch, db_url, "run-job", "retrain", BRANDPULSE_SLACK_BOT_TOKEN=BOT_TOKEN,
@@ -167,10 +166,10 @@ def test_feedback_and_corrections_to_a_promoted_model_that_the_running_bot_swaps
         assert (request.status, request.requested_by, request.candidate) == ("succeeded", ADMIN, "sentiment-v2")
 
     # The running bot picks the promoted version up: its metric and its next answers say so.
-    _wait(lambda: 'version="sentiment-v2"' in _metrics(settings.metrics_port))
+    wait_until(lambda: 'version="sentiment-v2"' in metrics_text(settings.metrics_port))
     served.slash("how is the new phone", response="after")
-    _wait(lambda: any(r["url"] == "/response/after" for r in fake.responses))
-    assert _model_of(next(r for r in fake.responses if r["url"] == "/response/after")) == "sentiment-v2"
+    wait_until(lambda: any(r["url"] == "/response/after" for r in fake.responses))
+    assert model_of(next(r for r in fake.responses if r["url"] == "/response/after")) == "sentiment-v2"
     assert server.health()["model"] == "sentiment-v2"
     assert fake.violations == []
 

@@ -18,12 +18,12 @@ from sqlalchemy import select
 
 from storage.models import JobRun, OutboxMessage
 from storage.outbox import enqueue
-from tests.bot.sources.test_feeds import RSS
 from tests.support.cli import run_cli
 from tests.support.fake_slack import FakeSlack, block_kit_problems
 from tests.support.feeds import FeedServer, Route
 from tests.support.pipeline import BRANDS_YAML, T0, M, add, job_context, stream, write_brands
 from tests.support.slack import BOT_TOKEN
+from tests.support.sources import RSS
 
 HOUR = timedelta(hours=1)
 

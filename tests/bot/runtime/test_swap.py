@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import json
-import re
 import threading
 import time
-import urllib.request
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -21,8 +19,8 @@ from storage.db import make_engine, make_sessionmaker
 from storage.migrate import ensure_schema
 from tests.support.fake_slack import FakeSlack
 from tests.support.models import build_tiny_model
-from tests.support.net import free_port
-from tests.support.slack import BOT_TOKEN, SIGNING_SECRET, Served
+from tests.support.net import free_port, metrics_text, wait_until
+from tests.support.slack import BOT_TOKEN, SIGNING_SECRET, Served, model_of
 
 AT = datetime(2026, 12, 1, tzinfo=UTC)
 
@@ -47,24 +45,6 @@ def _serve_settings(db_url: str, fake: FakeSlack, **overrides: Any) -> Settings:
         run_jobs=False,
         **overrides,
     )
-
-
-def _metrics(port: int) -> str:
-    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as response:
-        return response.read().decode()
-
-
-def _model_of(answer: dict[str, Any]) -> str:
-    found = re.search(r"model `([^`]+)`", json.dumps(answer["blocks"]))
-    assert found, answer
-    return found.group(1)
-
-
-def _wait(condition: Any, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.05)
 
 
 def test_a_promoted_version_takes_over_while_requests_flow(tmp_path: Path, db_url: str) -> None:
@@ -98,27 +78,29 @@ def test_a_promoted_version_takes_over_while_requests_flow(tmp_path: Path, db_ur
         sender = threading.Thread(target=send)
         sender.start()
         try:
-            _wait(lambda: len(fake.responses) >= 5)
-            assert 'version="m-v1"' in _metrics(settings.metrics_port)
+            wait_until(lambda: len(fake.responses) >= 5)
+            assert 'version="m-v1"' in metrics_text(settings.metrics_port)
             promote(sessions, "m-v2", actor="test", reason="better", at=AT)
-            _wait(lambda: 'version="m-v2"' in _metrics(settings.metrics_port))
+            wait_until(lambda: 'version="m-v2"' in metrics_text(settings.metrics_port))
             swapped_at = len(statuses)
-            _wait(lambda: len(fake.responses) >= swapped_at + 5)
+            wait_until(lambda: len(fake.responses) >= swapped_at + 5)
             # A version that cannot load is refused: the running one keeps serving, and the refusal is counted.
             promote(sessions, "m-v3", actor="test", reason="broken", at=AT)
-            _wait(lambda: 'brandpulse_model_swaps_total{outcome="failed"} 1.0' in _metrics(settings.metrics_port))
+            wait_until(
+                lambda: 'brandpulse_model_swaps_total{outcome="failed"} 1.0' in metrics_text(settings.metrics_port)
+            )
             refused_at = len(statuses)
-            _wait(lambda: len(fake.responses) >= refused_at + 3)
+            wait_until(lambda: len(fake.responses) >= refused_at + 3)
         finally:
             stop.set()
             sender.join()
-            _wait(lambda: len(fake.responses) == len(statuses))
+            wait_until(lambda: len(fake.responses) == len(statuses))
             server.stop()
             app.close()
             engine.dispose()
 
     assert statuses and set(statuses) == {200}  # no request failed during the swaps
-    by_request = {int(r["url"].rsplit("q", 1)[1]): _model_of(r) for r in fake.responses}
+    by_request = {int(r["url"].rsplit("q", 1)[1]): model_of(r) for r in fake.responses}
     models = [by_request[i] for i in range(len(statuses))]
     first_v2 = models.index("m-v2")
     # Each request is answered by one model: the old one until the swap, the new one from then on.
@@ -193,14 +175,14 @@ def test_a_routed_serve_answers_each_language_with_its_model_and_swaps_only_the_
             def ask(text: str) -> str:
                 count = len(fake.responses)
                 assert served.slash(text, response=f"r{count}")[0] == 200
-                _wait(lambda: len(fake.responses) > count)
-                return _model_of(fake.responses[count])
+                wait_until(lambda: len(fake.responses) > count)
+                return model_of(fake.responses[count])
 
             assert ask("My new phone is great, I love it") == "m-v1"
             assert ask("Questo progetto mi è piaciuto tantissimo!") == "multi-v1"
             assert ask("J'adore ce nouveau téléphone, il est génial") == "m-v1"
             promote(sessions, "m-v2", actor="test", reason="better", at=AT)
-            _wait(lambda: 'version="m-v2"' in _metrics(settings.metrics_port))
+            wait_until(lambda: 'version="m-v2"' in metrics_text(settings.metrics_port))
             assert ask("My new phone is great, I love it") == "m-v2"
             assert ask("Das Update hat alles kaputt gemacht") == "multi-v1"
         finally:

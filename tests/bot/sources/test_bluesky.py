@@ -13,25 +13,17 @@ import pytest
 from sqlalchemy import select
 
 from storage.models import Mention, SourceState
-from tests.bot.sources.test_feeds import brands_with, poll
-from tests.support.bluesky import FakeBluesky
+from tests.support.bluesky import SEARCH, FakeBluesky, source
 from tests.support.feeds import FeedServer, serve_feeds
 from tests.support.pipeline import job_context
+from tests.support.sources import brands_with, poll
 
 NOW = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
-SEARCH = "/xrpc/app.bsky.feed.searchPosts"
 
 
 @pytest.fixture
 def server() -> Iterator[FeedServer]:
     yield from serve_feeds()
-
-
-def source(url: str, handle: str = "brand.example.com") -> str:
-    return (
-        f"  - {{name: sky, type: bluesky, query: acmephone, handle: {handle}, app_password: '${{BRANDPULSE_SOURCE_BSKY_APP_PASSWORD}}',"
-        f" service: '{url}'}}\n"
-    )
 
 
 def test_search_signs_in_pages_refreshes_and_resumes(tmp_path: Path, db_url: str, server: FeedServer) -> None:

@@ -4,59 +4,25 @@ recorded in the source's state; nothing is stored and the cursor stays where it 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
 
+from bot.sources import reddit
 from bot.sources.http import HttpOptions
 from storage.models import Mention, SourceState
-from tests.bot.sources import test_bluesky, test_hackernews, test_mastodon, test_reddit
-from tests.bot.sources.test_feeds import brands_with, poll
-from tests.support.bluesky import FakeBluesky
+from tests.support.connectors import CONNECTORS
 from tests.support.feeds import FeedServer, Route, serve_feeds
-from tests.support.hackernews import PATH as HN_PATH
-from tests.support.hackernews import FakeAlgolia
-from tests.support.mastodon import FakeMastodon
 from tests.support.pipeline import job_context
-from tests.support.reddit import FakeReddit
+from tests.support.sources import brands_with, poll
 
 NOW = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
 OPTIONS = HttpOptions(timeout_seconds=0.5, max_bytes=100_000)
 
 
-def _hackernews(server: FeedServer) -> tuple[str, str, str, dict[str, str]]:
-    return "hn", test_hackernews.source(FakeAlgolia().install(server)), HN_PATH, {}
-
-
-def _mastodon(server: FeedServer) -> tuple[str, str, str, dict[str, str]]:
-    return "masto", test_mastodon.hashtag_source(FakeMastodon().install(server)), test_mastodon.TIMELINE, {}
-
-
-def _reddit(server: FeedServer) -> tuple[str, str, str, dict[str, str]]:
-    fake = FakeReddit()
-    return (
-        "red",
-        test_reddit.source(fake.install(server)),
-        "/search",
-        {"BRANDPULSE_SOURCE_REDDIT_SECRET": fake.client_secret},
-    )
-
-
-def _bluesky(server: FeedServer) -> tuple[str, str, str, dict[str, str]]:
-    fake = FakeBluesky()
-    url = fake.install(server)
-    return "sky", test_bluesky.source(url), test_bluesky.SEARCH, {"BRANDPULSE_SOURCE_BSKY_APP_PASSWORD": fake.password}
-
-
-CONNECTORS: dict[str, Callable[[FeedServer], tuple[str, str, str, dict[str, str]]]] = {
-    "hackernews": _hackernews,
-    "mastodon": _mastodon,
-    "reddit": _reddit,
-    "bluesky": _bluesky,
-}
 # What each says: Reddit reads any answer that is not its listing object as "not a listing".
 NOT_JSON = ("127.0.0.1 did not send JSON", "127.0.0.1 sent an answer that is not a listing")
 FAILURES: dict[str, tuple[Route, tuple[str, ...]]] = {
@@ -79,7 +45,7 @@ FAILURES: dict[str, tuple[Route, tuple[str, ...]]] = {
 
 @pytest.fixture
 def server() -> Iterator[FeedServer]:
-    test_reddit.reddit._tokens.clear()
+    reddit._tokens.clear()
     yield from serve_feeds()
 
 

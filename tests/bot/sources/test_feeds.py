@@ -10,26 +10,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from bot.jobs.deps import JobContext
 from bot.sources.http import HttpOptions
-from bot.sources.poll import PollReport, poll_source
-from storage.models import Mention, SourcePoll, SourceState
+from storage.models import SourcePoll, SourceState
 from tests.support.feeds import FeedServer, Route, serve_feeds
 from tests.support.pipeline import job_context
-
-NOW = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
-
-RSS = b"""<?xml version="1.0" encoding="utf-8"?>
-<rss version="2.0"><channel>
-<title>Tech news</title><link>https://news.example/</link><language>en-US</language>
-<item><title>Acmephone 5 review: a battery that lasts</title><link>https://news.example/a1</link>
-<guid>https://news.example/a1</guid><pubDate>Mon, 30 Nov 2026 09:15:00 GMT</pubDate>
-<author>jane@news.example (Jane Roe)</author><description>&lt;p&gt;We used the &lt;b&gt;acmephone&lt;/b&gt; for a week.&lt;/p&gt;</description></item>
-<item><title>Globex shares fall</title><link>https://news.example/a2</link><guid>https://news.example/a2</guid>
-<pubDate>Mon, 30 Nov 2026 10:00:00 GMT</pubDate><description>Markets.</description></item>
-<item><title>Weather</title><link>https://news.example/a3</link><guid>https://news.example/a3</guid>
-<pubDate>Mon, 30 Nov 2026 11:00:00 GMT</pubDate><description>Rain.</description></item>
-</channel></rss>"""
+from tests.support.sources import NOW, RSS, brands_with, poll, state, stored
 
 ATOM = b"""<?xml version="1.0" encoding="utf-8"?>
 <feed xmlns="http://www.w3.org/2005/Atom" xml:lang="fr"><title>Blog</title><id>urn:uuid:blog</id>
@@ -52,43 +37,9 @@ GOOGLE_NEWS = b"""<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
 </channel></rss>"""
 
 
-def brands_with(*sources: str) -> str:
-    return (
-        "brands:\n"
-        "  - name: acme\n    keywords: [acmephone]\n"
-        "  - name: globex\n    keywords: [globex]\n"
-        "sources:\n" + "".join(sources)
-    )
-
-
 @pytest.fixture
 def feeds() -> Iterator[FeedServer]:
     yield from serve_feeds()
-
-
-def poll(ctx: JobContext, name: str, *, now: datetime = NOW, options: HttpOptions | None = None) -> PollReport:
-    config = ctx.brands.source(name)
-    assert config is not None
-    return poll_source(
-        config=config,
-        brands=ctx.brands,
-        sessions=ctx.sessions,
-        env=ctx.env,
-        options=options or HttpOptions(timeout_seconds=5),
-        now=now,
-    )
-
-
-def stored(ctx: JobContext) -> list[Mention]:
-    with ctx.sessions() as session:
-        return list(session.execute(select(Mention).order_by(Mention.created_at)).scalars())
-
-
-def state(ctx: JobContext, name: str) -> SourceState:
-    with ctx.sessions() as session:
-        found = session.get(SourceState, name)
-        assert found is not None
-        return found
 
 
 def test_a_feed_is_matched_stored_once_and_fetched_again_only_when_it_changed(

@@ -13,10 +13,10 @@ import pytest
 from sqlalchemy import select
 
 from storage.models import Mention, SourceState
-from tests.bot.sources.test_feeds import brands_with, poll
 from tests.support.feeds import FeedServer, Route, serve_feeds
-from tests.support.hackernews import PATH, FakeAlgolia, comment, story
+from tests.support.hackernews import PATH, FakeAlgolia, comment, source, story
 from tests.support.pipeline import job_context
+from tests.support.sources import brands_with, poll
 
 NOW = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
 T = int(NOW.timestamp())
@@ -27,11 +27,6 @@ def hn() -> Iterator[tuple[FeedServer, FakeAlgolia, str]]:
     for server in serve_feeds():
         fake = FakeAlgolia()
         yield server, fake, fake.install(server)
-
-
-def source(base: str, **extra: str) -> str:
-    params = "".join(f", {k}: {v}" for k, v in extra.items())
-    return f"  - {{name: hn, type: hackernews, query: acmephone, base_url: '{base}'{params}}}\n"
 
 
 def mentions(ctx) -> dict[str, Mention]:  # type: ignore[no-untyped-def]

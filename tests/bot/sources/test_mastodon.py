@@ -15,23 +15,17 @@ from sqlalchemy import select
 from bot.config.brands import load_brands
 from bot.errors import ConfigError
 from storage.models import Mention, SourceState
-from tests.bot.sources.test_feeds import brands_with, poll
 from tests.support.feeds import FeedServer, serve_feeds
-from tests.support.mastodon import FakeMastodon
+from tests.support.mastodon import TIMELINE, FakeMastodon, hashtag_source
 from tests.support.pipeline import job_context, write_brands
+from tests.support.sources import brands_with, poll
 
 NOW = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
-TIMELINE = "/api/v1/timelines/tag/acmephone"
 
 
 @pytest.fixture
 def server() -> Iterator[FeedServer]:
     yield from serve_feeds()
-
-
-def hashtag_source(url: str, **extra: str) -> str:
-    params = "".join(f", {k}: '{v}'" for k, v in extra.items())
-    return f"  - {{name: masto, type: mastodon, instance: '{url}', hashtag: acmephone, brands: [acme]{params}}}\n"
 
 
 def stored(ctx) -> dict[str, Mention]:  # type: ignore[no-untyped-def]

@@ -14,13 +14,12 @@ from sqlalchemy import select
 
 from bot.sources import reddit
 from storage.models import Mention, SourcePoll, SourceState
-from tests.bot.sources.test_feeds import brands_with, poll
 from tests.support.feeds import FeedServer, serve_feeds
 from tests.support.pipeline import job_context
-from tests.support.reddit import FakeReddit
+from tests.support.reddit import UA, FakeReddit, source
+from tests.support.sources import brands_with, poll
 
 NOW = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
-UA = "linux:brandpulse-test:0.1 (by /u/brandpulse)"
 
 
 @pytest.fixture
@@ -29,13 +28,6 @@ def server() -> Iterator[FeedServer]:
     # that fake's token first (a 401, then a fresh token), and the requests a test counts would include it.
     reddit._tokens.clear()
     yield from serve_feeds()
-
-
-def source(url: str, *, query: str = "praw", extra: str = "") -> str:
-    return (
-        f"  - {{name: red, type: reddit, query: '{query}', client_id: app-id, client_secret: '${{BRANDPULSE_SOURCE_REDDIT_SECRET}}',"
-        f" user_agent: '{UA}', token_url: '{url}/api/v1/access_token', api_url: '{url}', brands: [acme]{extra}}}\n"
-    )
 
 
 def test_posts_are_fetched_with_an_app_token_and_resumed_from_the_newest_seen(
