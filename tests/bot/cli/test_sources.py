@@ -7,6 +7,7 @@ import io
 import os
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.cli import run_cli
-from tests.support.feeds import FeedServer, Route, serve_feeds
+from tests.support.feeds import FeedServer, Route, Seen, serve_feeds
 from tests.support.pipeline import write_brands
 from tests.support.sources import RSS, brands_with
 
@@ -113,7 +114,14 @@ def test_run_job_sources_polls_every_source(
 
 def test_two_processes_never_poll_one_source_at_once(tmp_path: Path, db_url: str, feeds: FeedServer) -> None:
     """On PostgreSQL as on a SQLite file shared with serve: the claim is a row, which the second process finds."""
-    feeds.routes["/slow.xml"] = Route(RSS, delay=3)  # the first poll is still fetching when the second starts
+    # The first poll is still fetching while the second process runs, however long that one takes to start.
+    released = threading.Event()
+
+    def held_until_released(seen: Seen) -> tuple[int, dict[str, str], bytes]:
+        released.wait(60)
+        return 200, {}, RSS
+
+    feeds.routes["/slow.xml"] = Route(handler=held_until_released)
     brands = write_brands(tmp_path, brands_with(f"  - {{name: slow, type: feed, url: '{feeds.url}/slow.xml'}}\n"))
     env = {**os.environ, "BRANDPULSE_DATABASE_URL": db_url, "BRANDPULSE_BRANDS_FILE": str(brands)}
     command = [sys.executable, "-m", "bot", "sources", "poll", "slow"]
@@ -122,7 +130,10 @@ def test_two_processes_never_poll_one_source_at_once(tmp_path: Path, db_url: str
     deadline = time.monotonic() + 20
     while not feeds.requests_to("/slow.xml") and time.monotonic() < deadline:
         time.sleep(0.05)
-    second = subprocess.run(command, env=env, capture_output=True, text=True, timeout=60)
+    try:
+        second = subprocess.run(command, env=env, capture_output=True, text=True, timeout=60)
+    finally:
+        released.set()
     out, _ = first.communicate(timeout=60)
     assert second.returncode == 1 and "slow: not polled: another process is polling it" in second.stdout
     assert first.returncode == 0 and out.strip().endswith("slow: 3 fetched, 2 matched a brand, 2 added")
