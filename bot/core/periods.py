@@ -121,6 +121,13 @@ def _calendar(name: str, today: date) -> tuple[date, date] | None:
         raise UsageError(f"`{name}` is out of range: dates from {DAY_RANGE} are taken") from None
 
 
+def meant_as_period(word: str) -> bool:
+    """Whether ``word`` has a period's shape (``0d``, ``400d``, ``2026-13-01``, ``2026-11-01..x``) though it may not
+    be a valid one: said as a wrong period rather than searched for. ``5g`` or ``2fa`` are words."""
+    duration = _DURATION.match(word)
+    return bool(duration and duration.group(2) in _UNIT_NAMES) or bool(re.match(r"^\d{4}-\d{2}-\d{2}", word))
+
+
 def _duration(name: str) -> timedelta | None:
     """``24h``, ``7 days``, ``last 2 weeks``: the length, or None when ``name`` is no duration."""
     match = _DURATION.match(name)

@@ -7,13 +7,12 @@ a non-admin's request NotAllowed: the app's error handler answers both with thei
 from __future__ import annotations
 
 import logging
-import re
 from typing import Any
 
 from analysis.labels import LABELS
 from bot.core.history import latest_mentions, resume_after
 from bot.core.languages import language_filter
-from bot.core.periods import PERIOD_HELP, Period, parse_period
+from bot.core.periods import PERIOD_HELP, Period, meant_as_period, parse_period
 from bot.core.stats import daily_stats
 from bot.errors import NotAllowed, UsageError
 from bot.slack.blocks import escape, fallback, section
@@ -38,17 +37,12 @@ def take_period(services: Services, rest: list[str], default: str) -> str:
         try:
             parse_period(words, now=services.clock(), tz=services.settings.tz)
         except UsageError:
-            if size == 1 and _looks_like_period(words):
+            if size == 1 and meant_as_period(words):
                 raise
             continue
         del rest[:size]
         return words
     return default
-
-
-def _looks_like_period(word: str) -> bool:
-    """A word meant as a period that does not parse (``0d``, ``400d``, ``2026-13-01``): said, not searched for."""
-    return bool(re.fullmatch(r"\d+[a-z]{0,7}|\d{4}-\d{2}-\d{2}(\.\..*)?", word))
 
 
 def parse_history(services: Services, args: list[str], user: str = "") -> HistoryQuery:

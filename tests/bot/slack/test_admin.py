@@ -298,3 +298,6 @@ def test_history_and_stats_take_the_periods_the_cli_and_the_api_take(app: Served
     assert [s.split("> ")[1].split(" about")[0] for s in _texts(negative)] == [f"mention {i}" for i in expected]
     stats = _ask(app, "stats apple yesterday", count=3)
     assert stats["blocks"][0]["text"]["text"] == f"apple: {len(wanted)} mentions yesterday"
+    # A word shaped like no period is a search word (5g), one shaped like a period must be a valid one (0d).
+    assert _ask(app, "history apple 5g", count=4)["text"].startswith("No mentions of *apple* match")
+    assert "`0d` is an empty period" in _ask(app, "history apple 0d negative", count=5)["text"]
