@@ -35,6 +35,7 @@ from storage.figures import (
 )
 from storage.jobs import last_failures, last_successes
 from storage.mentions import label_counts
+from storage.models import MentionStatus, OutboxStatus
 from storage.outbox import count_by_status
 from storage.sources import source_states
 
@@ -227,9 +228,9 @@ class DatabaseCollector(Collector):
         failed = 0
         by_label: dict[tuple[str, str], int] = {}
         for brand, status, label, n in mentions_by_brand_status_and_label(session=session):
-            if status == "pending":
+            if status == MentionStatus.PENDING.value:
                 pending += n
-            elif status == "failed":
+            elif status == MentionStatus.FAILED.value:
                 failed += n
             elif label in LABELS:
                 key = (self._brand(brand), label)
@@ -349,7 +350,7 @@ class DatabaseCollector(Collector):
     def _outbox_and_jobs(self, session: Session) -> Iterator[Metric]:
         outbox = GaugeMetricFamily("brandpulse_outbox_messages", "Messages for Slack, by state.", labels=["status"])
         states = count_by_status(session=session)
-        for status in ("pending", "sent", "dead"):
+        for status in (s.value for s in OutboxStatus):
             outbox.add_metric([status], states.get(status, 0))
         yield outbox
         # "job_name", not "job": Prometheus keeps "job" for the scrape job and would rename ours.

@@ -10,12 +10,13 @@ from typing import Any
 
 import click
 
+from analysis.labels import LABELS
 from bot.cli.options import FORMATS, Moment, pass_database
 from bot.cli.render import progress_bar, progress_note, show
 from bot.core.history import EXPORTED_FIELDS, exported, latest_mentions
 from bot.core.ingest import Importer, ImportReport, Rejection, RowError, detect_format, parse_field_overrides
 from bot.core.languages import language_filter
-from bot.core.stats import LABELS, brand_stats
+from bot.core.stats import brand_stats
 from bot.errors import UsageError
 from bot.runtime.context import AppContext
 

@@ -28,6 +28,7 @@ from bot.core.evaluation import score_and_record
 from bot.core.models import promote, version_taken
 from bot.runtime.context import AppContext, quiet_transformers
 from storage.mentions import count_by_status
+from storage.models import MentionStatus
 from storage.registry import current_activation, register_model
 
 if TYPE_CHECKING:
@@ -492,7 +493,7 @@ def classify_command(
 def classify_pending_command(app: AppContext, limit: int | None, batch_size: int | None, progress: bool | None) -> None:
     """Classify the stored mentions that are waiting for the model."""
     with app.sessions() as session:
-        pending = count_by_status(session=session).get("pending", 0)
+        pending = count_by_status(session=session).get(MentionStatus.PENDING.value, 0)
     total = min(pending, limit) if limit else pending
     if total == 0:
         click.echo("no pending mentions")

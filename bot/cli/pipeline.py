@@ -24,6 +24,7 @@ from bot.jobs.deps import Job
 from bot.jobs.registry import JOB_NAMES, build_jobs, run_now, run_occurrence, select_jobs
 from bot.runtime.context import AppContext
 from bot.runtime.signals import run_until_signalled
+from storage.models import OutboxStatus
 from storage.outbox import list_messages, retry_dead
 
 if TYPE_CHECKING:
@@ -82,7 +83,9 @@ def outbox() -> None:
 
 
 @outbox.command("list")
-@click.option("--status", type=click.Choice(["pending", "sent", "dead"]), help="Only messages in this state.")
+@click.option(
+    "--status", type=click.Choice([status.value for status in OutboxStatus]), help="Only messages in this state."
+)
 @click.option("--limit", type=click.IntRange(1, 10_000), default=50, show_default=True)
 @click.option("--format", "fmt", type=FORMATS, default="table", show_default=True)
 @pass_database

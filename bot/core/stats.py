@@ -10,12 +10,11 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from analysis.labels import LABELS
 from bot.core.languages import LanguageShare, language_mix
 from storage.mentions import QUARTER_HOUR, QuarterCount, label_counts, language_label_counts, quarter_hour_counts
-from storage.models import Label
 
 Granularity = Literal["hour", "day"]
-LABELS = [label.value for label in Label]
 
 
 @dataclass

@@ -19,6 +19,7 @@ from bot.runtime.context import AppContext
 from bot.runtime.swap import ModelWatcher, watcher_for
 from bot.slack.client import web_client
 from bot.slack.outbox import Deliverer
+from storage.models import OutboxStatus
 from storage.outbox import count_by_status
 
 log = logging.getLogger("brandpulse")
@@ -141,7 +142,7 @@ class Pipeline:
             log.info("outbox: delivering to Slack")
         else:
             with self.app.sessions() as session:
-                waiting = count_by_status(session=session).get("pending", 0)
+                waiting = count_by_status(session=session).get(OutboxStatus.PENDING.value, 0)
             log.info("outbox: not delivering (no BRANDPULSE_SLACK_BOT_TOKEN); %d messages wait", waiting)
         if not self.run_jobs:
             log.info("scheduled jobs: off (BRANDPULSE_RUN_JOBS=false); `brandpulse worker` runs them")
