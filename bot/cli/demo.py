@@ -67,6 +67,9 @@ def demo(app: AppContext, speed: float, keep: Path | None, progress: bool | None
     and the digests and alerts are printed here as they come, and posted to Slack when BRANDPULSE_SLACK_BOT_TOKEN is
     set (to the channels #demo-kettleby, #demo-aurora, #demo-lumen and #demo-alerts).
     """
+    if keep is not None and (keep / "demo.db").exists():
+        # Replayed again into it, every mention is already stored and every message already queued: nothing to show.
+        raise click.UsageError(f"{keep / 'demo.db'} holds an earlier demo: remove it, or --keep another folder")
     folder = keep or Path(tempfile.mkdtemp(prefix="brandpulse-demo-"))
     folder.mkdir(parents=True, exist_ok=True)
     database = folder / "demo.db"

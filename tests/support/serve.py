@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
 import sys
 import time
+import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -36,3 +38,14 @@ def serving(cwd: Path, **env: str) -> Iterator[tuple[subprocess.Popen[str], list
         _, rest = process.communicate(timeout=30)
         lines.append(rest)
     assert process.returncode == 0, "".join(lines)
+
+
+def post_mentions(port: int, token: str, items: list[dict[str, str]]) -> int:
+    """POST ``items`` to a served ingest API with a bearer ``token``: how many were created."""
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}/api/v1/mentions",
+        data=json.dumps(items).encode(),
+        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return int(json.loads(response.read())["created"])

@@ -9,7 +9,10 @@ import sys
 from collections import Counter
 from pathlib import Path
 
+import pytest
+
 from bot.config.demo_data import BRANDS_FILE, CRISIS_START, MENTIONS_FILE, generate
+from tests.support.cli import run_cli
 from tests.support.fake_slack import FakeSlack, block_kit_problems
 from tests.support.slack import BOT_TOKEN
 
@@ -72,3 +75,12 @@ def test_the_demo_prints_the_digests_and_alerts_and_posts_them_when_slack_is_set
     # The demo's database is its own, in a folder it removes: nothing of the user's is touched.
     assert not (tmp_path / "data").exists() and not list(tmp_path.glob("brandpulse-demo-*"))
     assert "Digest: kettleby" in out and "&lt;" not in out and "&amp;" not in out  # Slack's markup made plain
+
+
+def test_a_kept_folder_that_holds_an_earlier_demo_is_refused(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    kept = tmp_path / "kept"
+    kept.mkdir()
+    (kept / "demo.db").write_bytes(b"")
+    result = run_cli(monkeypatch, f"sqlite:///{tmp_path / 'mine.db'}", "demo", "--keep", str(kept))
+    assert result.exit_code == 2 and "holds an earlier demo" in result.output
+    assert (kept / "demo.db").read_bytes() == b""  # left as it was

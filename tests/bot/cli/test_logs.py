@@ -7,7 +7,6 @@ import json
 import logging
 import sqlite3
 import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,7 +15,7 @@ import pytest
 from bot.cli.logs import QUIET_LIBRARIES, configure_logging
 from bot.config.settings import load_settings
 from tests.support.net import free_port
-from tests.support.serve import serving
+from tests.support.serve import post_mentions, serving
 
 TOKEN = "a-token-for-the-logs-test-0123456"
 JSON_KEYS = {"time", "level", "logger", "message"}
@@ -91,16 +90,6 @@ def test_libraries_log_warnings_and_above_and_brandpulse_its_level(
         assert (f"warning from {name}" in shown) == (level != "ERROR")
 
 
-def _post_mention(port: int) -> None:
-    request = urllib.request.Request(
-        f"http://127.0.0.1:{port}/api/v1/mentions",
-        data=json.dumps([{"id": "1", "text": "My new iPhone is great"}]).encode(),
-        headers={"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/json"},
-    )
-    with urllib.request.urlopen(request, timeout=10) as response:
-        assert json.loads(response.read())["created"] == 1
-
-
 def _classify_runs(database: Path) -> list[str]:
     with sqlite3.connect(database) as connection:
         rows = connection.execute("SELECT detail FROM job_runs WHERE job = 'classify' ORDER BY scheduled_for")
@@ -120,7 +109,7 @@ def test_serve_logs_a_line_per_job_run_that_did_something_and_none_for_idle_ones
         BRANDPULSE_CLASSIFY_INTERVAL_SECONDS="1",
         BRANDPULSE_LOG_FORMAT="json",
     ) as (_, lines):
-        _post_mention(port)
+        assert post_mentions(port, TOKEN, [{"id": "1", "text": "My new iPhone is great"}]) == 1
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline and not any(run.startswith("1 ") for run in _classify_runs(database)):
             time.sleep(0.2)

@@ -15,7 +15,7 @@ import pytest
 
 from tests.support.fake_slack import FakeSlack
 from tests.support.net import free_port
-from tests.support.serve import serving
+from tests.support.serve import post_mentions, serving
 from tests.support.slack import BOT_TOKEN, SIGNING_SECRET, Served
 
 
@@ -173,13 +173,7 @@ def test_serve_takes_mentions_on_the_ingest_api_when_a_token_is_set(tmp_path: Pa
         _,
         lines,
     ):
-        request = urllib.request.Request(
-            f"http://127.0.0.1:{port}/api/v1/mentions",
-            data=json.dumps([{"id": "1", "text": "My new iPhone is great"}]).encode(),
-            headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
-        )
-        with urllib.request.urlopen(request, timeout=10) as response:
-            assert json.loads(response.read())["created"] == 1
+        assert post_mentions(port, token, [{"id": "1", "text": "My new iPhone is great"}]) == 1
         listing = urllib.request.Request(
             f"http://127.0.0.1:{port}/api/v1/mentions?brand=apple", headers={"Authorization": f"Bearer {token}"}
         )
