@@ -13,12 +13,12 @@ PYTEST_ARGS ?=
 TEST_WORKERS ?= 3
 # A fine-tuned model for the classification benchmark's label agreement, e.g. models/minilm-sentiment-v2.
 AGREEMENT_MODEL ?= $(lastword $(sort $(wildcard models/*-v*)))
-# The multilingual model `make bench` scores beside the TF-IDF baselines (README, "A multilingual model").
+# The multilingual model `make bench` scores beside the TF-IDF baselines (docs/model/index.md, "A multilingual model").
 MULTILINGUAL_MODEL ?= $(lastword $(sort $(wildcard models/e5-multilingual-v*)))
 
 MULTILINGUAL := $(VENV)/.brandpulse-multilingual
 
-.PHONY: run demo test test-slow lint format bench venv multilingual clean
+.PHONY: run demo test test-slow lint docs docs-serve format bench venv multilingual clean
 
 venv: $(STAMP)
 
@@ -48,7 +48,7 @@ $(MULTILINGUAL): $(STAMP)
 run: $(STAMP)
 	$(BIN)/brandpulse serve
 
-# A week of three fictional brands, replayed in about a minute plus the model's time (README, "Quick start").
+# A week of three fictional brands, replayed in about a minute plus the model's time (README.md, "Quick start").
 demo: $(STAMP)
 	$(BIN)/brandpulse demo
 
@@ -65,6 +65,17 @@ lint: $(STAMP)
 	$(BIN)/lint-imports
 	$(BIN)/actionlint .github/workflows/*.yml
 	$(BIN)/hadolint Dockerfile
+	$(MKDOCS) build --strict --quiet
+
+# The docs site (docs/, mkdocs.yml) into site/; strict: a broken link or anchor, or a page left out of the nav, fails.
+# Material for MkDocs prints a notice about MkDocs 2.0 on every build; NO_MKDOCS_2_WARNING keeps it out of the output.
+MKDOCS := NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs
+
+docs: $(STAMP)
+	$(MKDOCS) build --strict
+
+docs-serve: $(STAMP)
+	$(MKDOCS) serve --dev-addr 127.0.0.1:8000
 
 format: $(STAMP)
 	$(BIN)/ruff check --fix .
@@ -80,4 +91,4 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_multilingual_quality.py $(if $(MULTILINGUAL_MODEL),--model $(MULTILINGUAL_MODEL))
 
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache site

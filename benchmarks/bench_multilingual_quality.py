@@ -1,7 +1,7 @@
 """Per-language quality on UMSAB validation: a fine-tuned model beside TF-IDF baselines, in one run.
 
 Columns (macro-F1 on each language's 324 validation tweets):
-- TF-IDF pooled: word 1-2-grams + char 2-5-grams, logistic regression, trained on the data the README's multilingual
+- TF-IDF pooled: word 1-2-grams + char 2-5-grams, logistic regression, trained on the data the docs' multilingual
   training command uses (the 8 languages' train splits and a 5,000-tweet seeded sample of SemEval's English);
 - TF-IDF own: the same, trained on that language's train split alone. It shows how far a language's validation
   labels can be learnt from its own training labels at all: near 1/3 means they cannot;
@@ -29,7 +29,7 @@ from analysis.metrics import evaluate  # noqa: E402
 from analysis.prediction import Prediction  # noqa: E402
 
 LANGUAGES = ["arabic", "english", "french", "german", "hindi", "italian", "portuguese", "spanish"]
-ENGLISH_SAMPLE = 5000  # --max-per-source of the README's training command
+ENGLISH_SAMPLE = 5000  # --max-per-source of the training command in docs/model/index.md
 
 
 def tfidf() -> Pipeline:

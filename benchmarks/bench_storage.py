@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bot.config.brands import load_brands  # noqa: E402
-from bot.config.settings import EXAMPLE_BRANDS_FILE  # noqa: E402
+from bot.config.connection_settings import EXAMPLE_BRANDS_FILE  # noqa: E402
 from bot.core.ingest import Importer  # noqa: E402
 from bot.core.stats import brand_stats  # noqa: E402
 from storage.db import make_engine, make_sessionmaker  # noqa: E402

@@ -147,6 +147,119 @@ class Windows:
     brand_recent: timedelta = timedelta(hours=1)
 
 
+# Every figure the database collector may yield: name -> (type, help, label names). collect() builds its families from
+# here and describe() returns them, so that a registry knows the names before the first scrape, and the docs' metrics
+# reference lists them from the same place.
+DATABASE_METRICS: dict[str, tuple[str, str, tuple[str, ...]]] = {
+    "brandpulse_database_up": ("gauge", "1 when the last scrape could read the database, 0 while it cannot.", ()),
+    "brandpulse_mentions_ingested": ("counter", "Mentions stored, by brand and source.", ("brand", "source")),
+    "brandpulse_mentions_classified": ("counter", "Mentions classified, by brand and label.", ("brand", "label")),
+    "brandpulse_classification_backlog": ("gauge", "Mentions waiting to be classified.", ()),
+    "brandpulse_classification_failed": ("gauge", "Mentions the model refused (kept, not retried).", ()),
+    "brandpulse_last_ingest_timestamp_seconds": (
+        "gauge",
+        "When the newest stored mention was ingested (Unix time).",
+        (),
+    ),
+    "brandpulse_model_accuracy_threshold": (
+        "gauge",
+        "Accuracy on the reference set under which the model should be retrained (BRANDPULSE_ACCURACY_THRESHOLD).",
+        (),
+    ),
+    "brandpulse_model_accuracy": (
+        "gauge",
+        "Accuracy of the latest evaluation on the reference labelled set.",
+        ("model", "dataset"),
+    ),
+    "brandpulse_model_macro_f1": (
+        "gauge",
+        "Macro-F1 of the latest evaluation on the reference labelled set.",
+        ("model", "dataset"),
+    ),
+    "brandpulse_model_macro_recall": (
+        "gauge",
+        "Macro-recall of the latest evaluation (TweetEval's metric).",
+        ("model", "dataset"),
+    ),
+    "brandpulse_model_evaluation_timestamp_seconds": (
+        "gauge",
+        "When the latest evaluation ran (Unix time).",
+        ("model", "dataset"),
+    ),
+    "brandpulse_model_evaluation_age_seconds": (
+        "gauge",
+        "How long ago the latest evaluation ran.",
+        ("model", "dataset"),
+    ),
+    "brandpulse_live_feedback_samples": ("gauge", "Slack feedback verdicts in the live-accuracy window (7 days).", ()),
+    "brandpulse_live_accuracy": (
+        "gauge",
+        "Share of Slack feedback verdicts that agreed with the model, over 7 days.",
+        (),
+    ),
+    "brandpulse_prediction_drift_jsd": (
+        "gauge",
+        "Jensen-Shannon distance between the label shares of the last 24 hours and of the 7 days before.",
+        (),
+    ),
+    "brandpulse_prediction_confidence_mean": (
+        "gauge",
+        "Mean probability of the predicted label over the last 24 hours.",
+        (),
+    ),
+    "brandpulse_brand_recent_mentions": ("gauge", "Mentions of each brand in the last hour.", ("brand",)),
+    "brandpulse_brand_recent_classified": (
+        "gauge",
+        "Mentions of each brand in the last hour that are classified.",
+        ("brand",),
+    ),
+    "brandpulse_brand_negative_share": (
+        "gauge",
+        "Share of the last hour's classified mentions of each brand that are negative.",
+        ("brand",),
+    ),
+    "brandpulse_outbox_messages": ("gauge", "Messages for Slack, by state.", ("status",)),
+    # "job_name", not "job": Prometheus keeps "job" for the scrape job and would rename ours.
+    "brandpulse_job_last_success_timestamp_seconds": (
+        "gauge",
+        "When each scheduled job last finished successfully (Unix time).",
+        ("job_name",),
+    ),
+    "brandpulse_job_last_failure_timestamp_seconds": (
+        "gauge",
+        "When each scheduled job last failed (Unix time).",
+        ("job_name",),
+    ),
+    "brandpulse_source_polls": ("counter", "Polls of each source.", ("source",)),
+    "brandpulse_source_errors": ("counter", "Polls of each source that failed.", ("source",)),
+    "brandpulse_source_mentions_added": ("counter", "Mentions each source added.", ("source",)),
+    "brandpulse_source_items_rejected": (
+        "counter",
+        "Items of each source rejected for a date, size or shape no mention can have.",
+        ("source",),
+    ),
+    "brandpulse_source_last_success_timestamp_seconds": (
+        "gauge",
+        "When each source was last polled successfully (Unix time).",
+        ("source",),
+    ),
+    "brandpulse_source_last_error_timestamp_seconds": (
+        "gauge",
+        "When each source last failed (Unix time).",
+        ("source",),
+    ),
+}
+
+
+def _family(name: str, value: float | None = None) -> GaugeMetricFamily | CounterMetricFamily:
+    """The empty family of one of :data:`DATABASE_METRICS` (with one unlabelled sample when ``value`` is given)."""
+    kind, text, labels = DATABASE_METRICS[name]
+    family = (CounterMetricFamily if kind == "counter" else GaugeMetricFamily)(name, text, labels=list(labels))
+    if value is not None:
+        family.add_metric([], value)
+    return family
+
+
 class DatabaseCollector(Collector):
     """Figures the database holds, computed when Prometheus scrapes."""
 
@@ -174,14 +287,12 @@ class DatabaseCollector(Collector):
         return brand if brand in self.brands else "other"
 
     def describe(self) -> Iterator[Metric]:
-        # Registering must not query the database; the families are the same as collect()'s.
-        return iter(())
+        # Registering must not query the database: the families collect() may yield, empty.
+        return (_family(name) for name in DATABASE_METRICS)
 
     def collect(self) -> Iterator[Metric]:
         now = self.clock()
-        up = GaugeMetricFamily(
-            "brandpulse_database_up", "1 when the last scrape could read the database, 0 while it cannot."
-        )
+        up = _family("brandpulse_database_up")
         try:
             # Read whole before anything is yielded: a scrape never carries half the database's figures.
             with self.sessions() as session:
@@ -210,9 +321,7 @@ class DatabaseCollector(Collector):
         yield from figures
 
     def _mentions(self, session: Session) -> Iterator[Metric]:
-        ingested = CounterMetricFamily(
-            "brandpulse_mentions_ingested", "Mentions stored, by brand and source.", labels=["brand", "source"]
-        )
+        ingested = _family("brandpulse_mentions_ingested")
         counts: dict[tuple[str, str], int] = {}
         for brand, source, n in mentions_by_brand_and_source(session=session):
             key = (self._brand(brand), source)
@@ -221,9 +330,7 @@ class DatabaseCollector(Collector):
             ingested.add_metric([brand, source], n)
         yield ingested
 
-        classified = CounterMetricFamily(
-            "brandpulse_mentions_classified", "Mentions classified, by brand and label.", labels=["brand", "label"]
-        )
+        classified = _family("brandpulse_mentions_classified")
         pending = 0
         failed = 0
         by_label: dict[tuple[str, str], int] = {}
@@ -238,65 +345,34 @@ class DatabaseCollector(Collector):
         for (brand, label), n in sorted(by_label.items()):
             classified.add_metric([brand, label], n)
         yield classified
-        yield GaugeMetricFamily(
-            "brandpulse_classification_backlog", "Mentions waiting to be classified.", value=pending
-        )
-        yield GaugeMetricFamily(
-            "brandpulse_classification_failed", "Mentions the model refused (kept, not retried).", value=failed
-        )
+        yield _family("brandpulse_classification_backlog", pending)
+        yield _family("brandpulse_classification_failed", failed)
         last = last_ingested_at(session=session)
         if last is not None:
-            yield GaugeMetricFamily(
-                "brandpulse_last_ingest_timestamp_seconds",
-                "When the newest stored mention was ingested (Unix time).",
-                value=last.timestamp(),
-            )
+            yield _family("brandpulse_last_ingest_timestamp_seconds", last.timestamp())
 
     def _evaluation(self, session: Session, now: datetime) -> Iterator[Metric]:
-        yield GaugeMetricFamily(
-            "brandpulse_model_accuracy_threshold",
-            "Accuracy on the reference set under which the model should be retrained (BRANDPULSE_ACCURACY_THRESHOLD).",
-            value=self.accuracy_threshold,
-        )
+        yield _family("brandpulse_model_accuracy_threshold", self.accuracy_threshold)
         run = latest_evaluation(session=session, dataset=self.reference_dataset)
         if run is None:
             return
-        labels = ["model", "dataset"]
         values = [run.model_version, run.dataset]
-        for name, value, text in (
-            ("accuracy", run.accuracy, "Accuracy of the latest evaluation on the reference labelled set."),
-            ("macro_f1", run.macro_f1, "Macro-F1 of the latest evaluation on the reference labelled set."),
-            ("macro_recall", run.macro_recall, "Macro-recall of the latest evaluation (TweetEval's metric)."),
+        for name, value in (
+            ("accuracy", run.accuracy),
+            ("macro_f1", run.macro_f1),
+            ("macro_recall", run.macro_recall),
+            ("evaluation_timestamp_seconds", run.created_at.timestamp()),
+            ("evaluation_age_seconds", max(0.0, (now - run.created_at).total_seconds())),
         ):
-            family = GaugeMetricFamily(f"brandpulse_model_{name}", text, labels=labels)
+            family = _family(f"brandpulse_model_{name}")
             family.add_metric(values, value)
             yield family
-        stamp = GaugeMetricFamily(
-            "brandpulse_model_evaluation_timestamp_seconds",
-            "When the latest evaluation ran (Unix time).",
-            labels=labels,
-        )
-        stamp.add_metric(values, run.created_at.timestamp())
-        yield stamp
-        age = GaugeMetricFamily(
-            "brandpulse_model_evaluation_age_seconds", "How long ago the latest evaluation ran.", labels=labels
-        )
-        age.add_metric(values, max(0.0, (now - run.created_at).total_seconds()))
-        yield age
 
     def _live_accuracy(self, session: Session, now: datetime) -> Iterator[Metric]:
         total, right = feedback_agreement(session=session, since=now - self.windows.live_accuracy, until=now)
-        yield GaugeMetricFamily(
-            "brandpulse_live_feedback_samples",
-            "Slack feedback verdicts in the live-accuracy window (7 days).",
-            value=int(total),
-        )
+        yield _family("brandpulse_live_feedback_samples", int(total))
         if total:
-            yield GaugeMetricFamily(
-                "brandpulse_live_accuracy",
-                "Share of Slack feedback verdicts that agreed with the model, over 7 days.",
-                value=right / total,
-            )
+            yield _family("brandpulse_live_accuracy", right / total)
 
     def _label_counts(self, session: Session, since: datetime, until: datetime) -> list[int]:
         counts = label_counts_between(session=session, since=since, until=until)
@@ -307,34 +383,16 @@ class DatabaseCollector(Collector):
         recent = self._label_counts(session, now - w.drift_recent, now)
         reference = self._label_counts(session, now - w.drift_recent - w.drift_reference, now - w.drift_recent)
         if sum(recent) and sum(reference):
-            yield GaugeMetricFamily(
-                "brandpulse_prediction_drift_jsd",
-                "Jensen-Shannon distance between the label shares of the last 24 hours and of the 7 days before.",
-                value=jensen_shannon_distance(recent, reference),
-            )
+            yield _family("brandpulse_prediction_drift_jsd", jensen_shannon_distance(recent, reference))
         mean = mean_confidence(session=session, since=now - w.drift_recent, until=now)
         if mean is not None:
-            yield GaugeMetricFamily(
-                "brandpulse_prediction_confidence_mean",
-                "Mean probability of the predicted label over the last 24 hours.",
-                value=mean,
-            )
+            yield _family("brandpulse_prediction_confidence_mean", mean)
 
     def _brands_recent(self, session: Session, now: datetime) -> Iterator[Metric]:
         since = now - self.windows.brand_recent
-        volume = GaugeMetricFamily(
-            "brandpulse_brand_recent_mentions", "Mentions of each brand in the last hour.", labels=["brand"]
-        )
-        classified_volume = GaugeMetricFamily(
-            "brandpulse_brand_recent_classified",
-            "Mentions of each brand in the last hour that are classified.",
-            labels=["brand"],
-        )
-        share = GaugeMetricFamily(
-            "brandpulse_brand_negative_share",
-            "Share of the last hour's classified mentions of each brand that are negative.",
-            labels=["brand"],
-        )
+        volume = _family("brandpulse_brand_recent_mentions")
+        classified_volume = _family("brandpulse_brand_recent_classified")
+        share = _family("brandpulse_brand_negative_share")
         counts = label_counts(session=session, since=since, until=now)
         for brand in self.brands:
             by_label = counts.get(brand, {})
@@ -348,21 +406,13 @@ class DatabaseCollector(Collector):
         yield share
 
     def _outbox_and_jobs(self, session: Session) -> Iterator[Metric]:
-        outbox = GaugeMetricFamily("brandpulse_outbox_messages", "Messages for Slack, by state.", labels=["status"])
+        outbox = _family("brandpulse_outbox_messages")
         states = count_by_status(session=session)
         for status in (s.value for s in OutboxStatus):
             outbox.add_metric([status], states.get(status, 0))
         yield outbox
-        # "job_name", not "job": Prometheus keeps "job" for the scrape job and would rename ours.
-        for name, text, times in (
-            ("success", "finished successfully", last_successes(session=session)),
-            ("failure", "failed", last_failures(session=session)),
-        ):
-            family = GaugeMetricFamily(
-                f"brandpulse_job_last_{name}_timestamp_seconds",
-                f"When each scheduled job last {text} (Unix time).",
-                labels=["job_name"],
-            )
+        for name, times in (("success", last_successes(session=session)), ("failure", last_failures(session=session))):
+            family = _family(f"brandpulse_job_last_{name}_timestamp_seconds")
             for job, at in sorted(times.items()):
                 family.add_metric([job], at.timestamp())
             yield family
@@ -370,26 +420,12 @@ class DatabaseCollector(Collector):
     def _sources(self, session: Session) -> Iterator[Metric]:
         """Each polled source's totals and last outcomes (its name is bounded by the brands file)."""
         states = source_states(session=session)
-        polls = CounterMetricFamily("brandpulse_source_polls", "Polls of each source.", labels=["source"])
-        errors = CounterMetricFamily("brandpulse_source_errors", "Polls of each source that failed.", labels=["source"])
-        added = CounterMetricFamily(
-            "brandpulse_source_mentions_added", "Mentions each source added.", labels=["source"]
-        )
-        rejected = CounterMetricFamily(
-            "brandpulse_source_items_rejected",
-            "Items of each source rejected for a date, size or shape no mention can have.",
-            labels=["source"],
-        )
-        success = GaugeMetricFamily(
-            "brandpulse_source_last_success_timestamp_seconds",
-            "When each source was last polled successfully (Unix time).",
-            labels=["source"],
-        )
-        error = GaugeMetricFamily(
-            "brandpulse_source_last_error_timestamp_seconds",
-            "When each source last failed (Unix time).",
-            labels=["source"],
-        )
+        polls = _family("brandpulse_source_polls")
+        errors = _family("brandpulse_source_errors")
+        added = _family("brandpulse_source_mentions_added")
+        rejected = _family("brandpulse_source_items_rejected")
+        success = _family("brandpulse_source_last_success_timestamp_seconds")
+        error = _family("brandpulse_source_last_error_timestamp_seconds")
         for state in states:
             polls.add_metric([state.name], state.polls_total)
             errors.add_metric([state.name], state.errors_total)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import importlib.util
 import re
 import subprocess
 import tomllib
+from typing import Any
 
 import yaml
 
@@ -18,12 +20,74 @@ def test_readme_opens_with_the_two_commands() -> None:
     assert first_block.group(1).split("\n")[:2] == ["make run", "make test"]
 
 
-def test_every_setting_is_documented_in_the_readme() -> None:
+def _reference_hooks() -> Any:
+    """docs/hooks/reference.py, the MkDocs hook that writes the reference tables from the code."""
+    spec = importlib.util.spec_from_file_location("docs_reference", REPO / "docs" / "hooks" / "reference.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_every_setting_is_documented_in_the_docs() -> None:
     from bot.config.settings import Settings
 
+    page = (REPO / "docs" / "reference" / "settings.md").read_text(encoding="utf-8")
+    built = _reference_hooks().on_page_markdown(page)
+    assert "<!-- reference:" not in built
+    for name, field in Settings.model_fields.items():
+        assert field.description and len(field.description.split()) >= 4, name
+        row = next(line for line in built.splitlines() if line.startswith(f"| `BRANDPULSE_{name.upper()}`"))
+        assert field.description.replace("|", "\\|") in row, name
+    # Each setting sits in exactly one section, and every section has a title and a summary.
+    assert built.count("| `BRANDPULSE_") == len(Settings.model_fields)
+    assert len(re.findall(r"^## .+\n\n\S", built, re.M)) >= 8
+
+
+def test_the_docs_site_has_its_pages_and_the_readme_points_there() -> None:
+    config = yaml.safe_load((REPO / "mkdocs.yml").read_text(encoding="utf-8"))
+    assert config["theme"]["name"] == "material" and config["strict"] is True
+
+    def pages(nav: Any) -> list[str]:
+        if isinstance(nav, str):
+            return [nav]
+        items = nav.values() if isinstance(nav, dict) else nav
+        return [page for item in items for page in pages(item)]
+
+    listed = pages(config["nav"])
+    on_disk = sorted(p.relative_to(REPO / "docs").as_posix() for p in (REPO / "docs").rglob("*.md"))
+    assert sorted(listed) == on_disk
+    for page in ("get-started.md", "guide/slack.md", "operate/runbooks.md", "reference/cli.md", "model/mlops.md"):
+        assert page in listed, page
+    # The CLI reference holds every command and subcommand, with its options, written from the click commands.
+    import click
+
+    from bot.cli.main import cli
+
+    hooks = _reference_hooks()
+    reference = hooks.on_page_markdown((REPO / "docs" / "reference" / "cli.md").read_text(encoding="utf-8"))
+    commands = ["brandpulse"] + [f"brandpulse {name}" for name in cli.commands]
+    commands += [
+        f"brandpulse {name} {sub}"
+        for name, group in cli.commands.items()
+        if isinstance(group, click.Group)
+        for sub in group.commands
+    ]
+    for command in commands:
+        assert re.search(rf"^#+ {command}$", reference, re.M), command
+    assert "| `--since WHEN` | Start: " in reference and "<!-- reference:" not in reference
     readme = (REPO / "README.md").read_text(encoding="utf-8")
-    for name in Settings.model_fields:
-        assert f"`BRANDPULSE_{name.upper()}`" in readme, name
+    assert config["site_url"] in readme
+    assert len(readme.splitlines()) <= 250
+    # make lint builds the site strictly; the docs workflow publishes that build to GitHub Pages from main.
+    assert "$(MKDOCS) build --strict" in (REPO / "Makefile").read_text(encoding="utf-8")
+    docs = yaml.safe_load((REPO / ".github" / "workflows" / "docs.yml").read_text(encoding="utf-8"))
+    assert docs[True]["push"] == {"branches": ["main"]}  # PyYAML reads the key `on` as True
+    build, deploy = docs["jobs"]["build"], docs["jobs"]["deploy"]
+    assert any(step.get("run") == "make docs" for step in build["steps"])
+    assert any(step.get("with", {}).get("path") == "site" for step in build["steps"])
+    assert deploy["permissions"] == {"pages": "write", "id-token": "write"}
+    assert deploy["steps"][0]["uses"].startswith("actions/deploy-pages@")
 
 
 def test_workflow_pins_actions_and_limits_permissions() -> None:
@@ -98,8 +162,8 @@ def test_the_slack_manifest_declares_what_the_app_listens_to() -> None:
         settings["event_subscriptions"]["bot_events"]
     )
     assert settings["interactivity"]["is_enabled"] is True and settings["socket_mode_enabled"] is True
-    readme = (REPO / "README.md").read_text(encoding="utf-8")
-    assert "slack/manifest.yml" in readme and "/invite @brandpulse" in readme
+    guide = (REPO / "docs" / "operate" / "slack-app.md").read_text(encoding="utf-8")
+    assert "slack/manifest.yml" in guide and "/invite @brandpulse" in guide
 
 
 def test_the_release_workflow_builds_checks_and_publishes_a_tagged_version() -> None:

@@ -33,7 +33,10 @@ def sources_list(app: AppContext, fmt: str) -> None:
     in 24 h, and why the last rejected one was."""
     configured = app.brands.sources
     if not configured:
-        click.echo("no source is configured: add a sources: list to the brands file (see the README)", err=True)
+        click.echo(
+            "no source is configured: add a sources: list to the brands file (see https://brandpulse.github.io/brandpulse/operate/sources/)",
+            err=True,
+        )
         return
     with app.sessions() as session:
         summaries = source_summaries(session=session, since=datetime.now(UTC) - timedelta(hours=24))

@@ -22,8 +22,8 @@ from pydantic import (
 
 from analysis.brand_match import BrandMatcher, BrandTerms
 from analysis.files import CONFIG_MAX_BYTES, read_text_limited
+from bot.config.connection_settings import SLACK_MEMBER
 from bot.config.cron import CronExpression
-from bot.config.settings import SLACK_MEMBER
 from bot.config.sources import SOURCE_TYPES, SourceConfig
 from bot.config.yaml_file import load_yaml
 from bot.errors import ConfigError

@@ -23,7 +23,7 @@ from bot.errors import UsageError
 from storage.mentions import MAX_TEXT_CHARS, MentionRow, history, insert_mentions, stored_keys
 from storage.models import Label, Mention
 
-# The documented limits of one request (the README and the OpenAPI document state them).
+# The documented limits of one request (docs/operate/ingest-api.md and the OpenAPI document state them).
 MAX_ITEMS = 1000
 MAX_PAGE = 500
 # The largest count of likes, reposts, replies or followers a mention keeps (a 32-bit column).

@@ -4,7 +4,7 @@ Baseline: the same window on each of the last ``spike_baseline_days`` days, once
 ``spike_min_baseline_days`` of them in its history; before that (a new brand, a new deployment, a replay) the
 windows that precede it within the last 24 hours, at least three of them. A spike must clear every bar: the brand's
 ``min_volume``, its threshold (``volume_factor`` times the baseline mean, or a ``negative_share``), and the test
-(p-value below ``spike_alpha``). The README explains the method and its settings.
+(p-value below ``spike_alpha``). The docs (docs/operate/digests-and-alerts.md) explain the method and its settings.
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 like, a boost, a post without text), or is rejected with why. An item's date, size or shape costs that item only:
 never the rest of its page, the poll, or the source's cursor.
 
-The rules, for every connector (README, "Sources"):
+The rules, for every connector (docs/operate/sources.md):
 
 - An item needs an id, a time or none, and text, each of the type its source documents; anything else in it is
   optional, and left out when it is not what the source documents.

@@ -49,7 +49,7 @@ def test_first_is_the_earliest_mention() -> None:
 
 def test_example_brands_recognise_the_sanders_corpus(sanders: Path) -> None:
     from bot.config.brands import load_brands
-    from bot.config.settings import EXAMPLE_BRANDS_FILE
+    from bot.config.connection_settings import EXAMPLE_BRANDS_FILE
 
     matcher = load_brands(EXAMPLE_BRANDS_FILE).matcher()
     rows = [json.loads(line) for line in sanders.read_text(encoding="utf-8").splitlines()]

@@ -11,7 +11,7 @@ from analysis.language import BackgroundDetector, LanguageDetector, detect_all
 from tests.conftest import DATASETS
 
 XLM_T = DATASETS / "xlm_t_sentiment"
-# Measured on this data with the bundled compact model (README, "Languages"): these are floors a regression breaks.
+# Measured on this data with the bundled compact model (docs/guide/command-line.md, "Languages"): these are floors a regression breaks.
 FLOORS = {"arabic": ("ar", 0.97), "english": ("en", 0.99), "french": ("fr", 0.97), "german": ("de", 0.88),
           "italian": ("it", 0.95), "portuguese": ("pt", 0.88), "spanish": ("es", 0.96)}  # fmt: skip
 
@@ -33,14 +33,15 @@ def test_tweets_of_seven_languages_are_told_apart(language: str) -> None:
     assert right / len(texts) >= floor, (language, right / len(texts))
 
 
-def test_romanised_hindi_is_not_recognised_and_the_readme_says_so() -> None:
+def test_romanised_hindi_is_not_recognised_and_the_docs_say_so() -> None:
     detector = LanguageDetector()
     texts = _texts("hindi")
     hindi = sum(1 for text in texts if (f := detector.detect(text)) is not None and f.code == "hi")
     assert hindi / len(texts) < 0.05  # written in Latin letters: read as English and others
     devanagari = LanguageDetector().detect("यह फोन बहुत अच्छा है और बैटरी भी")
     assert devanagari is not None and devanagari.code == "hi"  # in its own script, Hindi is recognised
-    assert "Romanised Hindi" in (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    model_page = Path(__file__).resolve().parents[2] / "docs" / "model" / "index.md"
+    assert "Romanised Hindi" in model_page.read_text(encoding="utf-8")
 
 
 def test_watched_languages_win_among_close_guesses_and_noise_is_not_a_language() -> None:

@@ -184,7 +184,7 @@ def test_accuracy_below_threshold_reaches_slack_and_so_does_its_resolution(tmp_p
     assert firing["_webhook_path"].endswith("/slack-pages")  # severity page goes to the on-call channel's webhook
     [attachment] = firing["attachments"]
     assert attachment["title"] == "[FIRING x1] ModelAccuracyBelowThreshold"
-    assert attachment["title_link"].endswith("README.md#modelaccuracybelowthreshold")
+    assert attachment["title_link"].endswith("/operate/runbooks/#modelaccuracybelowthreshold")
     assert attachment["color"] == "danger"
     text = attachment["text"]
     assert "*Model demo-v1 is below its accuracy threshold: retrain it*" in text

@@ -128,9 +128,12 @@ def test_alertmanager_routes_by_severity_to_slack_with_secrets_from_files() -> N
 
 
 def test_every_alert_has_severity_summary_description_and_a_runbook_section() -> None:
-    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    # The runbook links point at the docs site (mkdocs.yml's site_url), each at a section of docs/operate/runbooks.md.
+    site = _yaml(REPO / "mkdocs.yml")["site_url"]
+    runbooks = (REPO / "docs" / "operate" / "runbooks.md").read_text(encoding="utf-8")
     anchors = {
-        re.sub(r"[^a-z0-9 -]", "", h.strip().lower()).replace(" ", "-") for h in re.findall(r"^#+ (.+)$", readme, re.M)
+        re.sub(r"[^a-z0-9 -]", "", h.strip().lower()).replace(" ", "-")
+        for h in re.findall(r"^## (.+)$", runbooks, re.M)
     }
     rules = _alert_rules()
     assert REQUIRED_ALERTS <= {rule["alert"] for rule in rules}
@@ -138,8 +141,9 @@ def test_every_alert_has_severity_summary_description_and_a_runbook_section() ->
     for rule in [*rules, *grafana_rules]:
         assert rule["labels"]["severity"] in ("page", "warning")
         assert rule["annotations"]["summary"] and rule["annotations"]["description"]
-        anchor = rule["annotations"]["runbook_url"].split("#", 1)[1]
-        assert anchor in anchors, f"README has no section for {anchor}"
+        page, anchor = rule["annotations"]["runbook_url"].split("#", 1)
+        assert page == f"{site}operate/runbooks/", rule["annotations"]["runbook_url"]
+        assert anchor in anchors, f"docs/operate/runbooks.md has no section for {anchor}"
 
 
 def _exposed_names(tmp_path: Path) -> set[str]:
@@ -323,3 +327,24 @@ def test_compose_runs_the_whole_stack_with_pinned_images_and_existing_mounts() -
     for secret in compose["secrets"].values():
         assert secret["file"].startswith("./secrets/")
     assert "/secrets/" in (REPO / ".gitignore").read_text(encoding="utf-8").split()
+
+
+def test_the_metrics_reference_lists_every_metric_brandpulse_exposes(tmp_path: Path) -> None:
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("docs_reference", REPO / "docs" / "hooks" / "reference.py")
+    assert spec is not None and spec.loader is not None
+    hooks = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(hooks)
+    listed = set(
+        re.findall(r"^\| `(brandpulse_[a-z0-9_]+)` \| (?:counter|gauge|histogram|info) \|", hooks.metrics_table(), re.M)
+    )
+    exposed = {name for name in _exposed_names(tmp_path) if name != "up"}
+    for suffix in ("_bucket", "_count", "_sum", "_created"):
+        exposed = {
+            name.removesuffix(suffix) if name.endswith(suffix) and name.removesuffix(suffix) in listed else name
+            for name in exposed
+        }
+    # The exporter's and a serving process's every figure, with a database that has every kind of row.
+    assert exposed <= listed, sorted(exposed - listed)
+    assert len(listed) >= 35

@@ -113,7 +113,7 @@ def test_search_takes_percent_and_underscore_literally(engine: Engine, session: 
     assert [m.external_id for m in history(session=session, search="50%")] == ["1"]
     assert [m.external_id for m in history(session=session, search="e_c")] == ["3"]
     assert [m.external_id for m in history(session=session, search="%")] == ["1"]
-    # PostgreSQL folds every letter's case; SQLite's lower() folds ASCII only, as the README says.
+    # PostgreSQL folds every letter's case; SQLite's lower() folds ASCII only, as docs/guide/command-line.md says.
     folded = ["5"] if engine.dialect.name == "postgresql" else []
     assert [m.external_id for m in history(session=session, search="éclair")] == folded
     assert [m.external_id for m in history(session=session, search="ÉCLAIR")] == ["5"]

@@ -13,7 +13,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import sessionmaker
 
 from analysis.brand_match import BrandMatcher, BrandTerms
-from bot.config.settings import webhook_key
+from bot.config.connection_settings import webhook_key
 from bot.core.ingest import Importer
 from bot.core.submit import Submissions
 from bot.runtime.api import ApiEndpoint, ApiMetrics

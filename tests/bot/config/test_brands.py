@@ -6,7 +6,7 @@ from typing import get_args
 import pytest
 
 from bot.config.brands import load_brands
-from bot.config.settings import EXAMPLE_BRANDS_FILE
+from bot.config.connection_settings import EXAMPLE_BRANDS_FILE
 from bot.config.sources import SOURCE_TYPES, SourceConfig
 from bot.errors import ConfigError
 

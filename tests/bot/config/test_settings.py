@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.config.settings import EXAMPLE_BRANDS_FILE, load_settings
+from bot.config.connection_settings import EXAMPLE_BRANDS_FILE
+from bot.config.settings import load_settings
 from bot.errors import ConfigError
 
 

@@ -194,7 +194,7 @@ def test_a_row_the_database_refuses_costs_only_that_row(db_url: str, tmp_path: P
     from datetime import UTC
 
     from bot.config.brands import load_brands
-    from bot.config.settings import EXAMPLE_BRANDS_FILE
+    from bot.config.connection_settings import EXAMPLE_BRANDS_FILE
     from bot.core.ingest import Importer
     from storage.migrate import upgrade
 

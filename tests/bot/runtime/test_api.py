@@ -14,7 +14,7 @@ import httpx
 import pytest
 from sqlalchemy import Engine
 
-from bot.config.settings import webhook_key
+from bot.config.connection_settings import webhook_key
 from bot.core.submit import MAX_ITEMS
 from bot.runtime.api_auth import WebhookSecrets, webhook_signature
 from bot.runtime.openapi import MAX_BODY_BYTES
