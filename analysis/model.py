@@ -12,12 +12,12 @@ from typing import Any
 
 import torch
 
-from analysis.batching import chunks, pad_batch
 from analysis.errors import InvalidInput
 from analysis.labels import LABELS
 from analysis.options import DEFAULT_BATCH_SIZE
 from analysis.prediction import Prediction
 from analysis.preprocess import prepare
+from analysis.token_batches import chunks, pad_batch
 
 
 @dataclass

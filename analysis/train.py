@@ -22,7 +22,6 @@ from typing import Any, Literal
 
 import torch
 
-from analysis.batching import pad_batch
 from analysis.data import LabelledSet
 from analysis.errors import InvalidName, ModelUnavailable
 from analysis.fast_path import native_bfloat16
@@ -31,6 +30,7 @@ from analysis.labels import LABELS, map_model_labels
 from analysis.metrics import Evaluation, evaluate
 from analysis.options import METADATA_FILE
 from analysis.preprocess import prepare
+from analysis.token_batches import pad_batch
 from analysis.versions import check_version_name
 
 log = logging.getLogger(__name__)

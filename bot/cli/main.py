@@ -11,17 +11,11 @@ import click
 from sqlalchemy.exc import OperationalError
 
 from bot.cli.alerts import alerts
+from bot.cli.classify import classify_command, classify_pending_command
 from bot.cli.demo import demo
 from bot.cli.labels import labels
 from bot.cli.logs import configure_logging
 from bot.cli.mentions import history, ingest, stats
-from bot.cli.model import (
-    classify_command,
-    classify_pending_command,
-    convert_e5_command,
-    evaluate_command,
-    train_command,
-)
 from bot.cli.models import models
 from bot.cli.mutes import mutes
 from bot.cli.pipeline import outbox, replay, run_job, worker
@@ -29,6 +23,7 @@ from bot.cli.render import terminal_streams
 from bot.cli.report import report
 from bot.cli.retrain import retrain_command
 from bot.cli.sources import sources
+from bot.cli.training import convert_e5_command, evaluate_command, train_command
 from bot.config.brands import load_brands
 from bot.config.settings import load_settings, unknown_variables
 from bot.errors import USER_ERRORS, ConfigError, mask_secrets

@@ -19,8 +19,8 @@ from analysis.data import load_labelled
 from bot.cli.options import FORMATS, advance, pass_database
 from bot.cli.render import progress_bar, show
 from bot.core.evaluation import record, score
-from bot.core.models import promote, register, rollback
 from bot.core.publish import Release, Scored, model_card, stage, upload
+from bot.core.registry import promote, register, rollback
 from bot.errors import UsageError
 from bot.runtime.context import AppContext
 from storage.models import ModelVersion

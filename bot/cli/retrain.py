@@ -11,11 +11,11 @@ import click
 from tqdm import tqdm
 
 from analysis.data import LabelledSet
-from bot.cli.model import fine_tune, training_options
 from bot.cli.models import cli_actor
 from bot.cli.options import pass_database
 from bot.cli.render import progress_bar, render
-from bot.core.retrain import GATE_HEADER, gate_rows
+from bot.cli.training import fine_tune, training_options
+from bot.core.retrain_gate import GATE_HEADER, gate_rows
 from bot.errors import BrandpulseError
 from bot.jobs.retrain import RetrainOptions, execute, plan_retrain
 from bot.runtime.context import AppContext

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from analysis.prediction import Classifier
 from bot.config.brands import BrandsConfig
 from bot.config.settings import Settings
-from bot.core.models import ModelChoice
+from bot.core.registry import ModelChoice
 
 
 @dataclass

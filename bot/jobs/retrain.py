@@ -18,8 +18,8 @@ from analysis.versions import version_name_problem
 from bot.config.settings import Settings
 from bot.core.evaluation import Scored, record, score
 from bot.core.labels import pool
-from bot.core.models import ModelChoice, promote, version_taken
-from bot.core.retrain import RetrainData, Scores, Verdict, judge, probe_flips, retrain_data
+from bot.core.registry import ModelChoice, promote, version_taken
+from bot.core.retrain_gate import RetrainData, Scores, Verdict, judge, probe_flips, retrain_data
 from bot.errors import USER_ERRORS, UsageError
 from bot.jobs.deps import Idle, JobContext
 from bot.slack.views.models import gate_message, retrain_failed_message, retrain_running_message

@@ -23,7 +23,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from bot.config.settings import Settings
-from bot.core.retraining import Notification, receive
+from bot.core.retrain_requests import Notification, receive
 from bot.runtime.api_auth import BearerTokens
 from bot.runtime.bodies import Refused, read_capped
 from bot.runtime.slack_http import ThrottledLog

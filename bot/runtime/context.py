@@ -18,7 +18,7 @@ from analysis.prediction import Classifier
 from analysis.routing import ACTIVE, RoutedClassifier
 from bot.config.brands import BrandsConfig, load_brands
 from bot.config.settings import Settings, cache_dir
-from bot.core.models import ModelChoice, choose_model, choose_routes, route_source
+from bot.core.registry import ModelChoice, choose_model, choose_routes, route_source
 from storage.db import make_engine, make_sessionmaker
 from storage.migrate import ensure_schema
 

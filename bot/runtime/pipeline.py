@@ -10,7 +10,7 @@ from datetime import timedelta
 from analysis.errors import ModelUnavailable
 from analysis.prediction import Classifier
 from bot.config.brands import BrandsConfig, BrandsFile
-from bot.core.models import ModelChoice
+from bot.core.registry import ModelChoice
 from bot.jobs.deps import Job, JobContext
 from bot.jobs.registry import build_jobs, run_occurrence
 from bot.jobs.scheduler import JobScheduler

@@ -9,12 +9,12 @@ from prometheus_client import CollectorRegistry
 from slack_sdk.errors import SlackApiError
 from sqlalchemy import text
 
-from analysis.batcher import Batcher
 from analysis.errors import AnalysisError, ModelUnavailable
 from analysis.prediction import Classifier
+from analysis.request_batcher import Batcher
 from bot.config.brands import BrandsConfig
 from bot.core.ingest import Importer
-from bot.core.models import ModelChoice
+from bot.core.registry import ModelChoice
 from bot.core.submit import Submissions
 from bot.errors import BrandpulseError
 from bot.runtime.alert_hook import ALERTMANAGER_PATH, AlertHook

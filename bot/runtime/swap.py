@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from analysis.errors import AnalysisError, ModelUnavailable
 from analysis.prediction import Classifier, Prediction
-from bot.core.models import ModelChoice
+from bot.core.registry import ModelChoice
 from bot.runtime.context import AppContext
 
 if TYPE_CHECKING:

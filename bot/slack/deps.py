@@ -14,7 +14,7 @@ from typing import Any
 from slack_bolt import Respond
 from sqlalchemy.orm import Session, sessionmaker
 
-from analysis.batcher import Batcher
+from analysis.request_batcher import Batcher
 from bot.config.brands import Access, BrandsConfig
 from bot.config.settings import Settings
 from bot.slack.roles import GroupLookup, Roles, no_groups

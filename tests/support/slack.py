@@ -18,10 +18,10 @@ from urllib.parse import urlencode
 import jsonschema
 from slack_sdk.signature import SignatureVerifier
 
-from analysis.batcher import Batcher
 from analysis.errors import InvalidInput
 from analysis.model import SentimentModel
 from analysis.prediction import Prediction
+from analysis.request_batcher import Batcher
 from bot.config.brands import load_brands
 from bot.config.settings import Settings, load_settings
 from bot.runtime.bodies import UnverifiedBodies

@@ -8,7 +8,7 @@ from typing import Any
 from slack_bolt import Ack, App, Respond
 
 from bot.core.ids import row_id
-from bot.core.retraining import start_recommended
+from bot.core.retrain_requests import start_recommended
 from bot.errors import NotAllowed, UsageError
 from bot.slack.deps import Services, dig, reply
 from bot.slack.errors import reported

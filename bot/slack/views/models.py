@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.core.retrain import GATE_HEADER, gate_rows
+from bot.core.retrain_gate import GATE_HEADER, gate_rows
 from bot.slack.blocks import context, escape, fallback, header, section, user_mention
 
 

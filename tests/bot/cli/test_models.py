@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from analysis.errors import ModelUnavailable
-from bot.core.models import HUB_DEFAULT, choose_model
+from bot.core.registry import HUB_DEFAULT, choose_model
 from storage.db import make_engine, make_sessionmaker
 from storage.migrate import ensure_schema
 from tests.support.cli import run_cli

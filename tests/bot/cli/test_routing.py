@@ -110,7 +110,7 @@ def test_evaluate_reports_per_language_and_routes_to_a_registered_version(
 
 def test_routes_by_default_only_when_brandpulse_runs_the_hub_default(monkeypatch: pytest.MonkeyPatch) -> None:
     from analysis.routing import ACTIVE, Routes
-    from bot.core.models import HUB_DEFAULT, HUB_MULTILINGUAL, ModelChoice, choose_routes
+    from bot.core.registry import HUB_DEFAULT, HUB_MULTILINGUAL, ModelChoice, choose_routes
 
     default = choose_routes(None, ModelChoice(HUB_DEFAULT, "default"))
     assert default == Routes({"en": ACTIVE}, HUB_MULTILINGUAL)

@@ -16,7 +16,7 @@ def test_defaults_use_sqlite_under_data_and_the_example_brands() -> None:
     settings = load_settings()
     assert settings.database_url == "sqlite:///./data/brandpulse.db"
     assert settings.brands_file == EXAMPLE_BRANDS_FILE
-    assert settings.model is None  # the registry's active version, else the hub default (bot.core.models)
+    assert settings.model is None  # the registry's active version, else the hub default (bot.core.registry)
     assert settings.timezone == "UTC"
     assert settings.slack_bot_token is None
 

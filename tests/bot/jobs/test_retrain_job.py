@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from bot.core.models import promote, register
+from bot.core.registry import promote, register
 from bot.jobs.deps import JobContext
 from bot.jobs.retrain import run_queued
 from bot.runtime.context import AppContext

@@ -21,7 +21,7 @@ from sqlalchemy import select
 
 from bot.config.settings import load_settings
 from bot.core.labels import pool
-from bot.core.models import promote, register
+from bot.core.registry import promote, register
 from bot.runtime.context import AppContext
 from bot.runtime.server import Server
 from storage.db import make_engine, make_sessionmaker

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from bot.config.settings import Settings, load_settings
-from bot.core.models import promote, register
+from bot.core.registry import promote, register
 from bot.runtime.context import AppContext
 from bot.runtime.server import Server
 from storage.db import make_engine, make_sessionmaker

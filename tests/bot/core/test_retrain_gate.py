@@ -11,7 +11,7 @@ from analysis.labels import LABELS
 from analysis.metrics import Evaluation, evaluate
 from bot.config.settings import Settings
 from bot.core.labels import PoolExample
-from bot.core.retrain import ProbeFlips, Scores, held_back, judge, probe_flips, retrain_data
+from bot.core.retrain_gate import ProbeFlips, Scores, held_back, judge, probe_flips, retrain_data
 
 AT = datetime(2026, 12, 1, tzinfo=UTC)
 

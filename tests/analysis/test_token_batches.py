@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from analysis.batching import MAX_BATCH_TOKENS, chunks
+from analysis.token_batches import MAX_BATCH_TOKENS, chunks
 
 
 def test_batches_fill_with_short_texts_and_stay_bounded_with_long_ones() -> None:

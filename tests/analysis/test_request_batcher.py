@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from analysis.batcher import Batcher, BatcherClosed
 from analysis.errors import InvalidInput
 from analysis.loading import load_model
 from analysis.model import SentimentModel
 from analysis.options import InferenceOptions
 from analysis.prediction import Prediction
+from analysis.request_batcher import Batcher, BatcherClosed
 
 
 class Recording:
