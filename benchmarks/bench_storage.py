@@ -33,7 +33,8 @@ from bot.config.connection_settings import EXAMPLE_BRANDS_FILE  # noqa: E402
 from bot.core.ingest import Importer  # noqa: E402
 from bot.core.stats import brand_stats  # noqa: E402
 from storage.db import make_engine, make_sessionmaker  # noqa: E402
-from storage.mentions import history, insert_mentions  # noqa: E402
+from storage.mention_queries import MentionFilter, history
+from storage.mentions import insert_mentions  # noqa: E402
 from storage.migrate import upgrade  # noqa: E402
 from storage.models import Mention  # noqa: E402
 
@@ -177,10 +178,10 @@ def bench_queries(db: Database, repeat: int) -> list[tuple[str, str, str]]:
     week_ago = END - timedelta(days=7)
 
     def filtered(session: Session) -> Any:
-        return history(session=session, brand="apple", since=week_ago, label="negative", limit=50)
+        return history(session=session, where=MentionFilter(brand="apple", since=week_ago, label="negative"), limit=50)
 
     def searched(session: Session) -> Any:
-        return history(session=session, brand="apple", since=week_ago, search="battery", limit=50)
+        return history(session=session, where=MentionFilter(brand="apple", since=week_ago, search="battery"), limit=50)
 
     def daily(session: Session) -> Any:
         return brand_stats(

@@ -34,7 +34,7 @@ from storage.figures import (
     mentions_by_brand_status_and_label,
 )
 from storage.jobs import last_failures, last_successes
-from storage.mentions import label_counts
+from storage.mention_queries import label_counts
 from storage.models import MentionStatus, OutboxStatus
 from storage.outbox import count_by_status
 from storage.sources import source_states

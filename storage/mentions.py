@@ -1,42 +1,31 @@
-"""Queries on mentions: bulk insert, history and per-bucket stats."""
+"""Writing mentions: bulk insert, the classification queue, edits and deletions. Reading them (history, counts):
+storage/mention_queries.py."""
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypedDict
 
 from sqlalchemy import (
-    BindParameter,
-    CompoundSelect,
     Connection,
-    Integer,
-    Select,
     Table,
-    and_,
     bindparam,
     delete,
     func,
     literal,
-    or_,
     select,
     text,
     tuple_,
-    union_all,
     update,
 )
-from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
-from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.elements import ColumnElement
-from sqlalchemy.sql.functions import FunctionElement
 
 from storage.models import Mention, MentionStatus, MentionTally, UTCDateTime
 from storage.mutes import mark_muted
 
-QUARTER_HOUR = 900
 # The longest text a mention (or a feedback row) keeps; an import rejects longer ones, Slack messages are cut.
 MAX_TEXT_CHARS = 40_000
 
@@ -187,118 +176,6 @@ def stored_keys(*, connection: Connection, keys: Sequence[tuple[str, str]]) -> s
         )
         found.update((source, external_id, brand) for source, external_id, brand in connection.execute(query))
     return found
-
-
-def count_mentions(*, session: Session, brand: str | None = None) -> int:
-    query = select(func.count()).select_from(Mention)
-    if brand is not None:
-        query = query.where(Mention.brand == brand)
-    return session.execute(query).scalar_one()
-
-
-def history_query(
-    *,
-    brand: str | None = None,
-    since: datetime | None = None,
-    until: datetime | None = None,
-    label: str | None = None,
-    source: str | None = None,
-    search: str | None = None,
-    language: str | None = None,
-    limit: int = 50,
-    before: tuple[datetime, int] | None = None,
-    state: str | None = None,
-    assignee: str | None = None,
-    muted: bool = False,
-) -> Select[Mention]:
-    """Newest mentions first that pass every given filter; ``before`` continues after a previous page's last row.
-    ``state``: "handled", "unhandled" or "assigned"; ``assignee``: assigned to that user; ``muted``: those of muted
-    authors and domains too."""
-    query = select(Mention) if muted else select(Mention).where(VISIBLE)
-    if state == "handled":
-        query = query.where(Mention.handled_by.is_not(None))
-    elif state == "unhandled":
-        query = query.where(Mention.handled_by.is_(None))
-    elif state == "assigned":
-        query = query.where(Mention.assignee.is_not(None))
-    elif state is not None:
-        raise ValueError(f"unknown state {state!r}")
-    if assignee is not None:
-        query = query.where(Mention.assignee == assignee)
-    if brand is not None:
-        query = query.where(Mention.brand == brand)
-    if since is not None:
-        query = query.where(Mention.created_at >= since)
-    if until is not None:
-        query = query.where(Mention.created_at < until)
-    if label is not None:
-        query = query.where(Mention.label == label)
-    if source is not None:
-        query = query.where(Mention.source == source)
-    if language is not None:
-        query = query.where(Mention.language == language)
-    if search:
-        # autoescape: the user's % and _ are literal characters, not wildcards.
-        query = query.where(Mention.text.icontains(search, autoescape=True))
-    if before is not None:
-        at, mention_id = before
-        query = query.where(or_(Mention.created_at < at, and_(Mention.created_at == at, Mention.id < mention_id)))
-    return query.order_by(Mention.created_at.desc(), Mention.id.desc()).limit(limit)
-
-
-def history(*, session: Session, **filters: Any) -> list[Mention]:
-    return list(session.execute(history_query(**filters)).scalars())
-
-
-class quarter_hour(FunctionElement[int]):
-    """Index of the UTC quarter hour a timestamp falls in (seconds since the epoch // 900)."""
-
-    type = Integer()
-    inherit_cache = True
-
-
-@compiles(quarter_hour, "postgresql")
-def _quarter_hour_pg(element: quarter_hour, compiler: SQLCompiler, **kw: Any) -> str:
-    # date_part returns double precision; EXTRACT returns numeric since PostgreSQL 14, several times slower.
-    return f"CAST(floor(date_part('epoch', {compiler.process(element.clauses, **kw)}) / {QUARTER_HOUR}) AS INTEGER)"
-
-
-@compiles(quarter_hour, "sqlite")
-def _quarter_hour_sqlite(element: quarter_hour, compiler: SQLCompiler, **kw: Any) -> str:
-    return f"(CAST(strftime('%s', {compiler.process(element.clauses, **kw)}) AS INTEGER) / {QUARTER_HOUR})"
-
-
-@dataclass(frozen=True)
-class QuarterCount:
-    quarter: int
-    label: str | None
-    count: int
-
-
-def quarter_hour_counts(
-    *,
-    session: Session,
-    brand: str | Sequence[str],
-    since: datetime | None = None,
-    until: datetime | None = None,
-    language: str | None = None,
-) -> list[QuarterCount]:
-    """Mentions of a brand (or of several together) per UTC quarter hour and label.
-
-    Every timezone's offset is a whole number of quarter hours, so callers can regroup these counts into
-    local hours or days exactly, whatever the timezone and its daylight-saving changes.
-    """
-    bucket = quarter_hour(Mention.created_at).label("quarter")
-    chosen = Mention.brand == brand if isinstance(brand, str) else Mention.brand.in_(list(brand))
-    query = select(bucket, Mention.label, func.count()).where(chosen, VISIBLE)
-    if since is not None:
-        query = query.where(Mention.created_at >= since)
-    if until is not None:
-        query = query.where(Mention.created_at < until)
-    if language is not None:
-        query = query.where(Mention.language == language)
-    query = query.group_by(bucket, Mention.label).order_by(bucket)
-    return [QuarterCount(int(q), lbl, int(n)) for q, lbl, n in session.execute(query)]
 
 
 def claim_pending(*, session: Session, limit: int) -> list[Mention]:
@@ -468,144 +345,6 @@ def delete_mention(*, session: Session, source: str, external_id: str, brand: st
         conditions = (*conditions, Mention.brand == brand)
     _tally_removal(session, *conditions)
     return bool(session.connection().execute(delete(Mention).where(*conditions)).rowcount)
-
-
-def label_counts(*, session: Session, since: datetime, until: datetime) -> dict[str, dict[str | None, int]]:
-    """Mentions per brand and label (None: not classified yet) created in [since, until)."""
-    query = (
-        select(Mention.brand, Mention.label, func.count())
-        .where(Mention.created_at >= since, Mention.created_at < until, VISIBLE)
-        .group_by(Mention.brand, Mention.label)
-    )
-    counts: dict[str, dict[str | None, int]] = {}
-    for brand, label, n in session.execute(query):
-        counts.setdefault(brand, {})[label] = int(n)
-    return counts
-
-
-def language_label_counts(
-    *, session: Session, since: datetime, until: datetime, brand: str | None = None
-) -> dict[str, dict[tuple[str | None, str | None], int]]:
-    """Mentions per brand, language and label (None: unknown, not classified yet) created in [since, until)."""
-    query = select(Mention.brand, Mention.language, Mention.label, func.count()).where(
-        Mention.created_at >= since, Mention.created_at < until, VISIBLE
-    )
-    if brand is not None:
-        query = query.where(Mention.brand == brand)
-    query = query.group_by(Mention.brand, Mention.language, Mention.label)
-    counts: dict[str, dict[tuple[str | None, str | None], int]] = {}
-    for name, language, label, n in session.execute(query):
-        counts.setdefault(name, {})[(language, label)] = int(n)
-    return counts
-
-
-def brand_label_counts(*, session: Session, brand: str, since: datetime, until: datetime) -> dict[str | None, int]:
-    """Mentions of one brand per label (None: not classified yet) created in [since, until)."""
-    query = (
-        select(Mention.label, func.count())
-        .where(Mention.brand == brand, Mention.created_at >= since, Mention.created_at < until, VISIBLE)
-        .group_by(Mention.label)
-    )
-    return {label: int(n) for label, n in session.execute(query)}
-
-
-def label_counts_per_window(
-    *, session: Session, brands: Sequence[str], windows: Sequence[tuple[datetime, datetime]]
-) -> dict[str, list[dict[str | None, int]]]:
-    """For each brand, its mentions per label in each window [since, until): windows may overlap, and a window given
-    twice is read once. One query reads up to ``SLOTS_PER_QUERY`` windows for every brand."""
-    counts: dict[str, list[dict[str | None, int]]] = {brand: [{} for _ in windows] for brand in brands}
-    if not windows or not brands:
-        return counts
-    positions: dict[tuple[datetime, datetime], list[int]] = {}
-    for position, window in enumerate(windows):
-        positions.setdefault(window, []).append(position)
-    distinct = list(positions)
-    for start in range(0, len(distinct), SLOTS_PER_QUERY):
-        chunk = distinct[start : start + SLOTS_PER_QUERY]
-        parameters: dict[str, Any] = {"brands": sorted(set(brands))}
-        for slot, (since, until) in enumerate(chunk):
-            parameters[f"since_{slot}"], parameters[f"until_{slot}"] = since, until
-        for brand, slot, label, n in session.execute(_counts_per_slot(len(chunk)), parameters):
-            for position in positions[chunk[slot]]:
-                counts[brand][position][label] = int(n)
-    return counts
-
-
-# SQLite allows at most 500 terms in a compound SELECT.
-SLOTS_PER_QUERY = 200
-
-
-@functools.cache
-def _counts_per_slot(slots: int) -> CompoundSelect[str, int, str | None, int]:
-    """Mentions per brand, slot and label, slot ``i`` being [since_i, until_i): one indexed range per slot, so that
-    the database reads the mentions of the windows and not of the days between them. A spike run asks for this every
-    few minutes: the statement is built once per number of slots and its compiled form is reused."""
-    brands: BindParameter[list[str]] = bindparam("brands", expanding=True)
-    return union_all(
-        *[
-            select(Mention.brand, literal(i, Integer), Mention.label, func.count())
-            .where(
-                Mention.brand.in_(brands),
-                Mention.created_at >= bindparam(f"since_{i}"),
-                Mention.created_at < bindparam(f"until_{i}"),
-                VISIBLE,
-            )
-            .group_by(Mention.brand, Mention.label)
-            for i in range(slots)
-        ]
-    )
-
-
-def first_mention_at(*, session: Session, brand: str) -> datetime | None:
-    return first_mentions(session=session, brands=[brand]).get(brand)
-
-
-def first_mentions(*, session: Session, brands: Sequence[str]) -> dict[str, datetime]:
-    """When each brand's oldest stored mention was created (brands with none are left out)."""
-    if not brands:
-        return {}
-    query = (
-        select(Mention.brand, func.min(Mention.created_at))
-        .where(Mention.brand.in_(sorted(set(brands))), VISIBLE)
-        .group_by(Mention.brand)
-    )
-    return {brand: first for brand, first in session.execute(query) if first is not None}
-
-
-_SCORE_OF = {"negative": Mention.score_negative, "neutral": Mention.score_neutral, "positive": Mention.score_positive}
-
-
-def strongest(
-    *, session: Session, brand: str, since: datetime, until: datetime, label: str, limit: int
-) -> list[Mention]:
-    """The mentions of [since, until) labelled ``label`` with the highest score for it."""
-    query = (
-        select(Mention)
-        .where(
-            Mention.brand == brand,
-            Mention.created_at >= since,
-            Mention.created_at < until,
-            Mention.label == label,
-            VISIBLE,
-        )
-        .order_by(_SCORE_OF[label].desc(), Mention.created_at.desc(), Mention.id.desc())
-        .limit(limit)
-    )
-    return list(session.execute(query).scalars())
-
-
-def texts_between(
-    *, session: Session, brand: str, since: datetime, until: datetime, label: str | None = None, limit: int = 5000
-) -> list[tuple[str, str | None]]:
-    """(text, language) of a brand's mentions in [since, until), newest first, optionally of one label."""
-    query = select(Mention.text, Mention.language).where(
-        Mention.brand == brand, Mention.created_at >= since, Mention.created_at < until, VISIBLE
-    )
-    if label is not None:
-        query = query.where(Mention.label == label)
-    query = query.order_by(Mention.created_at.desc()).limit(limit)
-    return [(text, language) for text, language in session.execute(query)]
 
 
 def delete_older_than(*, session: Session, before: datetime) -> int:

@@ -19,6 +19,7 @@ from bot.core.languages import language_filter
 from bot.core.stats import brand_stats
 from bot.errors import UsageError
 from bot.runtime.context import AppContext
+from storage.mention_queries import MentionFilter, Triage
 
 
 def _warn_unknown_brand(app: AppContext, brand: str | None) -> None:
@@ -158,9 +159,7 @@ def _local(moment: datetime | None, app: AppContext) -> str:
 @click.option("--source")
 @click.option("--search", help="Case-insensitive substring of the text; % and _ match literally.")
 @click.option("--language", help="Only mentions in this language (ISO 639-1 code: en, it, de).")
-@click.option(
-    "--state", type=click.Choice(["handled", "unhandled", "assigned"]), help="The team's triage of them in Slack."
-)
+@click.option("--state", type=click.Choice([t.value for t in Triage]), help="The team's triage of them in Slack.")
 @click.option("--assignee", help="Only the mentions assigned to this Slack user ID.")
 @click.option("--limit", type=click.IntRange(1, 100_000), default=50, show_default=True)
 @click.option("--format", "fmt", type=FORMATS, default="table", show_default=True)
@@ -181,8 +180,7 @@ def history(
 ) -> None:
     """Stored mentions, newest first."""
     _warn_unknown_brand(app, brand)
-    mentions = latest_mentions(
-        app.sessions,
+    where = MentionFilter(
         brand=brand,
         since=since,
         until=until,
@@ -190,10 +188,10 @@ def history(
         source=source,
         search=search,
         language=_language_option(language),
-        limit=limit,
-        state=state,
+        triage=Triage(state) if state else None,
         assignee=assignee,
     )
+    mentions = latest_mentions(app.sessions, where, limit=limit)
     if fmt == "table":
         headers = ["created_at", "brand", "source", "language", "label", "author", "text"]
         rows: list[list[Any]] = [

@@ -17,7 +17,7 @@ from bot.core.chart import sentiment_chart
 from bot.core.languages import LanguageShare, language_mix
 from bot.core.samples import Sample, pick_samples
 from bot.core.stats import Bucket, brand_stats
-from storage.mentions import brand_label_counts, label_counts, language_label_counts, strongest, texts_between
+from storage.mention_queries import brand_label_counts, label_counts, language_label_counts, strongest, texts_between
 
 # Top words: the words held by the most of (up to TEXT_LIMIT of) the period's mentions, each by at least two.
 TOP_WORDS = 5

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.core.ids import row_id
 from bot.errors import UsageError
-from storage.mentions import history
+from storage.mention_queries import MentionFilter, history
 from storage.models import Mention
 
 # Every stored field of a mention, in the table's order: what exports (``history --format csv|json``) carry. Taken
@@ -30,44 +30,23 @@ def exported(mention: Mention, tz: tzinfo) -> dict[str, Any]:
 
 def latest_mentions(
     sessions: sessionmaker[Session],
+    where: MentionFilter,
     *,
-    brand: str | None = None,
-    since: datetime | None = None,
-    until: datetime | None = None,
-    label: str | None = None,
-    source: str | None = None,
-    search: str | None = None,
-    language: str | None = None,
     limit: int = 50,
     before: tuple[datetime, int] | None = None,
-    state: str | None = None,
-    assignee: str | None = None,
 ) -> list[Mention]:
-    """The newest mentions that pass every given filter; ``before`` continues after a previous page's last row.
-    UsageError for a filter no query can take."""
-    check_text_filters(brand=brand, source=source, search=search, language=language, assignee=assignee)
+    """The newest mentions ``where`` means; ``before`` continues after a previous page's last row. UsageError for a
+    filter no query can take."""
+    check_text_filters(where)
     with sessions() as session:
-        return history(
-            session=session,
-            brand=brand,
-            since=since,
-            until=until,
-            label=label,
-            source=source,
-            search=search,
-            language=language,
-            limit=limit,
-            before=before,
-            state=state,
-            assignee=assignee,
-        )
+        return history(session=session, where=where, limit=limit, before=before)
 
 
-def check_text_filters(**filters: str | None) -> None:
+def check_text_filters(where: MentionFilter) -> None:
     """Refuse (UsageError) a text filter with a NUL character: PostgreSQL takes none in a string, and the query would
     fail as if the database were away."""
-    for name, value in filters.items():
-        if value is not None and "\x00" in value:
+    for name, value in where.texts().items():
+        if "\x00" in value:
             raise UsageError(f"{name} may not contain a NUL character")
 
 

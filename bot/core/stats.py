@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from analysis.labels import LABELS
 from bot.core.languages import LanguageShare, language_mix
-from storage.mentions import QUARTER_HOUR, QuarterCount, label_counts, language_label_counts, quarter_hour_counts
+from storage.mention_queries import QUARTER_HOUR, QuarterCount, label_counts, language_label_counts, quarter_hour_counts
 
 Granularity = Literal["hour", "day"]
 

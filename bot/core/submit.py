@@ -20,7 +20,8 @@ from bot.core.ingest import MAX_AUTHOR_CHARS, MAX_ID_CHARS, Importer, RowError, 
 from bot.core.languages import language_filter
 from bot.core.periods import parse_moment
 from bot.errors import UsageError
-from storage.mentions import MAX_TEXT_CHARS, MentionRow, history, insert_mentions, stored_keys
+from storage.mention_queries import MentionFilter, history
+from storage.mentions import MAX_TEXT_CHARS, MentionRow, insert_mentions, stored_keys
 from storage.models import Label, Mention
 
 # The documented limits of one request (docs/operate/ingest-api.md and the OpenAPI document state them).
@@ -300,20 +301,18 @@ class Submissions:
         except ValueError as exc:
             raise UsageError(f"since/until: {exc}") from None
         before = decode_cursor(cursor) if cursor is not None else None
-        check_text_filters(brand=brand, source=source, search=search)
+        where = MentionFilter(
+            brand=brand.lower() if brand else None,
+            since=start,
+            until=end,
+            label=label,
+            source=source,
+            search=search,
+            language=language_filter(language),
+        )
+        check_text_filters(where)
         with self.sessions() as session:
-            found = history(
-                session=session,
-                brand=brand.lower() if brand else None,
-                since=start,
-                until=end,
-                label=label,
-                source=source,
-                search=search,
-                language=language_filter(language),
-                limit=limit + 1,
-                before=before,
-            )
+            found = history(session=session, where=where, limit=limit + 1, before=before)
             mentions = [_out(m) for m in found[:limit]]
         following = encode_cursor(found[limit - 1]) if len(found) > limit else None
         return MentionPage(mentions=mentions, next_cursor=following)

@@ -29,7 +29,8 @@ from bot.slack.views.admin import mention_menu
 from bot.slack.views.alerts import alert_actions
 from storage.alerts import latest_alert, record_alert, sensitivity_levels, snoozed_until
 from storage.db import lock_for_transaction
-from storage.mentions import (
+from storage.mention_queries import (
+    MentionFilter,
     first_mentions,
     history,
     label_counts_per_window,
@@ -190,7 +191,9 @@ def explain(*, session: Session, brand: Brand, observation: Observation, finding
     """A finding with the words that drive it and sample mentions of its label."""
     since, until = observation.window
     if finding.label is None:
-        pool = history(session=session, brand=brand.name, since=since, until=until, limit=SAMPLE_POOL)
+        pool = history(
+            session=session, where=MentionFilter(brand=brand.name, since=since, until=until), limit=SAMPLE_POOL
+        )
         samples = pick_samples(pool, limit=SAMPLES)
     else:
         pool = strongest(

@@ -20,6 +20,7 @@ from bot.slack.deps import Services
 from bot.slack.reports import queue_report
 from bot.slack.views.admin import STATES, HistoryQuery, brands_answer, history_answer, stats_answer
 from bot.slack.views.sentiment import COMMAND
+from storage.mention_queries import MentionFilter, Triage
 
 log = logging.getLogger(__name__)
 
@@ -89,19 +90,17 @@ def history(services: Services, query: HistoryQuery) -> dict[str, Any]:
     """One page of the history ``query`` asks for."""
     period = parse_period(query.period, now=services.clock(), tz=services.settings.tz)
     before = resume_after(*query.before) if query.before else None
-    mentions = latest_mentions(
-        services.sessions,
+    where = MentionFilter(
         brand=query.brand,
         since=period.start,
         until=period.end,
         label=query.label,
         search=query.words or None,
         language=query.language,
-        limit=PAGE_SIZE + 1,
-        before=before,
-        state=query.state,
+        triage=Triage(query.state) if query.state else None,
         assignee=query.assignee,
     )
+    mentions = latest_mentions(services.sessions, where, limit=PAGE_SIZE + 1, before=before)
     settings = services.settings
     return history_answer(
         query, mentions[:PAGE_SIZE], more=len(mentions) > PAGE_SIZE, tz=settings.tz, timezone=settings.timezone

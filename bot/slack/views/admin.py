@@ -36,6 +36,7 @@ from bot.slack.blocks import (
     link as make_link,
 )
 from storage.labels import Corrected
+from storage.mention_queries import Triage
 from storage.models import Mention
 from storage.mutes import mutable_domain
 
@@ -114,7 +115,8 @@ def _assign_menu(mention: Mention) -> Block:
     return {"type": "actions", "block_id": f"{ASSIGN_BLOCK}{mention.id}", "elements": [menu]}
 
 
-STATES = ("handled", "unhandled", "assigned")
+# The triage words of `/sentiment history` (and of the query a "More" button carries).
+STATES = tuple(state.value for state in Triage)
 
 
 @dataclass(frozen=True)

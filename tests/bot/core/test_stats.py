@@ -4,7 +4,7 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from bot.core.stats import regroup
-from storage.mentions import QuarterCount
+from storage.mention_queries import QuarterCount
 
 
 def q(moment: datetime) -> int:

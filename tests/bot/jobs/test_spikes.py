@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from bot.jobs import spikes
 from bot.jobs.spikes import baseline_windows, observe
-from storage.mentions import brand_label_counts
+from storage.mention_queries import brand_label_counts
 from storage.models import OutboxMessage, SpikeAlert
 from tests.support.fake_slack import block_kit_problems
 from tests.support.pipeline import T0, M, add, job_context, rows_of, stream
