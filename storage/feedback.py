@@ -6,7 +6,7 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from storage.models import Feedback
+from storage.mlops_tables import Feedback
 
 
 def record_feedback(

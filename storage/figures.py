@@ -9,7 +9,8 @@ from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from storage.mentions import model_label
-from storage.models import EvaluationRun, Feedback, Mention, MentionTally
+from storage.mlops_tables import EvaluationRun, Feedback
+from storage.models import Mention, MentionTally
 
 
 def mentions_by_brand_and_source(*, session: Session) -> list[tuple[str, str, int]]:

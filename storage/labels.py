@@ -9,7 +9,8 @@ from datetime import datetime
 from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
 
-from storage.models import Feedback, Mention, MentionStatus, PoolLabel
+from storage.mlops_tables import Feedback, PoolLabel
+from storage.models import Mention, MentionStatus
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from storage.models import EvaluationRun, GateDecision, ModelActivation, ModelVersion
+from storage.mlops_tables import EvaluationRun, GateDecision, ModelActivation, ModelVersion
 
 
 def register_model(

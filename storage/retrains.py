@@ -9,7 +9,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from storage.db import insert_unless_exists
-from storage.models import RetrainRequest
+from storage.mlops_tables import RetrainRequest
 
 
 def ask(

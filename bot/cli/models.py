@@ -23,7 +23,7 @@ from bot.core.publish import Release, Scored, model_card, stage, upload
 from bot.core.registry import promote, register, rollback
 from bot.errors import UsageError
 from bot.runtime.context import AppContext
-from storage.models import ModelVersion
+from storage.mlops_tables import ModelVersion
 from storage.registry import activations, current_activation, gate_decisions, model_version, model_versions
 
 

@@ -14,7 +14,7 @@ from analysis.data import LabelledSet
 from analysis.errors import InvalidInput
 from analysis.metrics import Evaluation, evaluate
 from analysis.prediction import Classifier, Prediction
-from storage.models import EvaluationRun
+from storage.mlops_tables import EvaluationRun
 from storage.registry import record_evaluation
 
 

@@ -17,7 +17,7 @@ from analysis.files import load_json
 from analysis.metrics import Evaluation
 from analysis.options import METADATA_FILE
 from bot.errors import UsageError
-from storage.models import GateDecision, ModelActivation, ModelVersion
+from storage.mlops_tables import GateDecision, ModelActivation, ModelVersion
 
 # The files of a checkpoint that a Hub repository needs; anything else in the directory stays behind.
 MODEL_FILES = (

@@ -21,7 +21,7 @@ from analysis.options import METADATA_FILE
 from analysis.routing import ACTIVE, Routes
 from analysis.versions import version_name_problem
 from bot.errors import UsageError
-from storage.models import ModelActivation, ModelVersion
+from storage.mlops_tables import ModelActivation, ModelVersion
 from storage.registry import (
     activate,
     current_activation,

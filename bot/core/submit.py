@@ -8,7 +8,7 @@ import binascii
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy import Engine
@@ -22,7 +22,7 @@ from bot.core.periods import parse_moment
 from bot.errors import UsageError
 from storage.mention_queries import MentionFilter, history
 from storage.mentions import MAX_TEXT_CHARS, MentionRow, insert_mentions, stored_keys
-from storage.models import Label, Mention
+from storage.models import Label, Mention, MentionStatus
 
 # The documented limits of one request (docs/operate/ingest-api.md and the OpenAPI document state them).
 MAX_ITEMS = 1000
@@ -102,13 +102,13 @@ class MentionOut(BaseModel):
     )
     created_at: datetime
     ingested_at: datetime
-    status: Literal["pending", "classified", "failed"]
-    label: Literal["negative", "neutral", "positive"] | None
+    status: MentionStatus
+    label: Label | None
     scores: dict[str, float] | None
     model_version: str | None
     classified_at: datetime | None
     failure_reason: str | None = Field(description="Why classification failed (status `failed`).")
-    model_label: Literal["negative", "neutral", "positive"] | None = Field(
+    model_label: Label | None = Field(
         description="The model's label when a person corrected it (`label` is then theirs)."
     )
     corrected_by: str | None = Field(description="Slack user ID of who corrected the label.")

@@ -23,7 +23,7 @@ from bot.core.retrain_gate import RetrainData, Scores, Verdict, judge, probe_fli
 from bot.errors import USER_ERRORS, UsageError
 from bot.jobs.deps import Idle, JobContext
 from bot.slack.views.models import gate_message, retrain_failed_message, retrain_running_message
-from storage.models import GateDecision
+from storage.mlops_tables import GateDecision
 from storage.outbox import enqueue
 from storage.registry import record_gate_decision, register_model
 from storage.retrains import abandon_stale, claim, finish

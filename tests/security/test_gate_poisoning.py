@@ -12,7 +12,8 @@ import pytest
 from sqlalchemy import select
 
 from storage.db import make_engine, make_sessionmaker
-from storage.models import GateDecision, OutboxMessage
+from storage.mlops_tables import GateDecision
+from storage.models import OutboxMessage
 from tests.support.cli import run_cli
 from tests.support.retrain import FILLER, labelled_texts, write_labelled
 

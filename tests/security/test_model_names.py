@@ -18,7 +18,8 @@ from analysis.train import TrainConfig, _inside, next_version, train
 from analysis.versions import check_version_name
 from bot.slack.views.models import gate_message
 from storage.db import make_engine, make_sessionmaker
-from storage.models import GateDecision, ModelVersion, OutboxMessage
+from storage.mlops_tables import GateDecision, ModelVersion
+from storage.models import OutboxMessage
 from storage.registry import activate, register_model
 from tests.support.cli import run_cli
 from tests.support.retrain import labelled_texts, write_labelled

@@ -18,7 +18,7 @@ from analysis.loading import load_model
 from analysis.model import SentimentModel
 from analysis.options import InferenceOptions
 from bot.slack.views.errors import NOT_OURS
-from storage.models import Feedback
+from storage.mlops_tables import Feedback
 from tests.support.memory import peak_rss_growth
 from tests.support.slack import Served, block_actions_payload, served, slash_body
 

@@ -21,7 +21,7 @@ from bot.jobs.deps import JobContext
 from storage.db import make_engine, make_sessionmaker
 from storage.mentions import insert_mentions
 from storage.migrate import ensure_schema
-from storage.models import EvaluationRun
+from storage.mlops_tables import EvaluationRun
 
 BRANDS_YAML = """
 brands:

@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import select
 
 from storage.db import make_engine, make_sessionmaker
-from storage.models import EvaluationRun, ModelVersion
+from storage.mlops_tables import EvaluationRun, ModelVersion
 from tests.support.cli import run_cli
 from tests.support.models import build_tiny_model
 

@@ -9,7 +9,8 @@ import pytest
 from sqlalchemy import select
 
 from storage.db import make_engine, make_sessionmaker
-from storage.models import EvaluationRun, GateDecision, OutboxMessage, RetrainRequest
+from storage.mlops_tables import EvaluationRun, GateDecision, RetrainRequest
+from storage.models import OutboxMessage
 from tests.support.cli import run_cli
 from tests.support.models import build_tiny_model
 from tests.support.retrain import SWAP, TRAINING, labelled_texts, write_labelled

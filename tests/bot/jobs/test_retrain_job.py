@@ -13,7 +13,8 @@ from bot.core.registry import promote, register
 from bot.jobs.deps import JobContext
 from bot.jobs.retrain import run_queued
 from bot.runtime.context import AppContext
-from storage.models import GateDecision, OutboxMessage, RetrainRequest
+from storage.mlops_tables import GateDecision, RetrainRequest
+from storage.models import OutboxMessage
 from storage.retrains import ask, claim
 from tests.support.models import build_tiny_model
 from tests.support.pipeline import job_context

@@ -17,7 +17,8 @@ from bot.config.settings import load_settings
 from bot.runtime.alert_hook import AlertHook
 from bot.runtime.api_auth import BearerTokens
 from bot.runtime.web import HttpServer, build_web_app
-from storage.models import OutboxMessage, RetrainRequest
+from storage.mlops_tables import RetrainRequest
+from storage.models import OutboxMessage
 from tests.support.alertmanager import notification
 
 TOKEN = "alertmanager-token-0123456789"

@@ -27,7 +27,7 @@ from bot.runtime.server import Server
 from storage.db import make_engine, make_sessionmaker
 from storage.mentions import insert_mentions
 from storage.migrate import ensure_schema
-from storage.models import GateDecision, RetrainRequest
+from storage.mlops_tables import GateDecision, RetrainRequest
 from tests.support.alertmanager import notification
 from tests.support.cli import run_cli
 from tests.support.fake_slack import FakeSlack

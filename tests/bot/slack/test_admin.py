@@ -18,7 +18,8 @@ from bot.slack.views.errors import NOT_OURS
 from storage.db import make_engine
 from storage.figures import mentions_by_brand_status_and_label
 from storage.mentions import insert_mentions
-from storage.models import Mention, PoolLabel
+from storage.mlops_tables import PoolLabel
+from storage.models import Mention
 from tests.support.slack import ADMIN, Served, served
 
 NOW = datetime.now(UTC).replace(microsecond=0)

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from bot.slack.views.errors import NOT_OURS
-from storage.models import RetrainRequest
+from storage.mlops_tables import RetrainRequest
 from storage.retrains import ask
 from tests.support.slack import ADMIN, Served, served
 

@@ -15,7 +15,7 @@ from analysis.loading import load_model
 from analysis.model import SentimentModel
 from analysis.options import InferenceOptions
 from bot.slack.views.errors import NOT_OURS
-from storage.models import Feedback
+from storage.mlops_tables import Feedback
 from tests.support.slack import Served, SlowModel, served
 
 
