@@ -1,4 +1,5 @@
-"""What the listeners receive: the ``Services`` they use and the one way they answer through a response URL."""
+"""What the listeners receive: the ``Services`` they use (through each request's context) and the one way they answer
+through a response URL."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from slack_bolt import Respond
+from slack_bolt import BoltContext, Respond
 from sqlalchemy.orm import Session, sessionmaker
 
 from analysis.request_batcher import Batcher
@@ -119,3 +120,26 @@ def reply(respond: Respond, message: dict[str, Any]) -> None:
     response = respond(**message)
     if response.status_code != 200:
         log.warning("Slack refused an answer (HTTP %d): %s", response.status_code, str(response.body)[:200])
+
+
+# Where each request's context carries the Services: listeners are module-level functions that bolt calls with the
+# arguments they name, ``context`` among them; ``register()`` only wires them.
+SERVICES_KEY = "brandpulse_services"
+
+
+def provide(services: Services) -> Callable[..., None]:
+    """The app's global middleware that puts ``services`` in every request's context."""
+
+    def middleware(context: BoltContext, next: Callable[[], None]) -> None:
+        context[SERVICES_KEY] = services
+        next()
+
+    return middleware
+
+
+def services_in(context: BoltContext) -> Services:
+    """The Services of the app the request came to (set by :func:`provide`)."""
+    services = context.get(SERVICES_KEY)
+    if not isinstance(services, Services):
+        raise RuntimeError("the Slack app was built without bot.slack.deps.provide(services)")
+    return services

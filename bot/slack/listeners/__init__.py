@@ -1,18 +1,15 @@
-"""Slack listeners, one module per feature, each with ``register(app, services)``: parse, call core/, render."""
+"""Slack listeners, one module per feature: module-level handlers (parse, call core/, render) that take the app's
+``Services`` from the request's context, and ``register(app)``, which only wires them."""
 
 from __future__ import annotations
 
 from slack_bolt import App
 
-from bot.slack.deps import Services
+from bot.slack.deps import Services, provide
 from bot.slack.listeners import admin, alerts, feedback, home, messages, models, sentiment
 
 
 def register_all(app: App, services: Services) -> None:
-    sentiment.register(app, services)
-    feedback.register(app, services)
-    admin.register(app, services)
-    messages.register(app, services)
-    home.register(app, services)
-    models.register(app, services)
-    alerts.register(app, services)
+    app.use(provide(services))
+    for feature in (sentiment, feedback, admin, messages, home, models, alerts):
+        feature.register(app)

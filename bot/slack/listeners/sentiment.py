@@ -9,12 +9,12 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from slack_bolt import Ack, App, Respond
+from slack_bolt import Ack, App, BoltContext, Respond
 
 from analysis.errors import ModelUnavailable
 from bot.slack import admin_commands as admin
 from bot.slack.blocks import plain_text
-from bot.slack.deps import Services, reply
+from bot.slack.deps import Services, reply, services_in
 from bot.slack.errors import reported
 from bot.slack.views.sentiment import COMMAND, prediction_answer, usage
 
@@ -22,35 +22,38 @@ from bot.slack.views.sentiment import COMMAND, prediction_answer, usage
 ANSWER_TIMEOUT_S = 120.0
 
 
-def register(app: App, services: Services) -> None:
-    @app.command(COMMAND)
-    @reported
-    def on_sentiment(ack: Ack, command: dict[str, Any], respond: Respond) -> None:
-        # Slack sends the text encoded (&amp; &lt; &gt;, <@U…> for mentions): classify what the user typed.
-        text = plain_text(str(command.get("text") or ""))
-        words = text.split()
-        if not words or words[0].lower() == "help":
-            ack(**usage())
-            return
-        # Slack gives up after 3 seconds: acknowledge first, whatever the model's or database's speed.
-        started = time.perf_counter()
-        ack()
-        kind = words[0].lower() if words[0].lower() in admin.COMMANDS else "classify"
-        try:
-            user = str(command.get("user_id", ""))
-            if kind == "report":
-                brand, period = admin.parse_report(services, words[1:])
-                admin.check_reader(services, user, kind, brand)
-                reply(respond, admin.report_progress(brand, period))  # building it can take a few seconds
-                channel = str(command.get("channel_id", ""))
-                reply(respond, admin.report(services, user, channel, brand, period))
-            elif kind != "classify":
-                reply(respond, admin.answer(services, user, words))
-            else:
-                reply(respond, answer(services, text))
-        finally:
-            if services.metrics is not None:
-                services.metrics.slash_command_seconds.labels(kind).observe(time.perf_counter() - started)
+@reported
+def on_sentiment(ack: Ack, command: dict[str, Any], respond: Respond, context: BoltContext) -> None:
+    services = services_in(context)
+    # Slack sends the text encoded (&amp; &lt; &gt;, <@U…> for mentions): classify what the user typed.
+    text = plain_text(str(command.get("text") or ""))
+    words = text.split()
+    if not words or words[0].lower() == "help":
+        ack(**usage())
+        return
+    # Slack gives up after 3 seconds: acknowledge first, whatever the model's or database's speed.
+    started = time.perf_counter()
+    ack()
+    kind = words[0].lower() if words[0].lower() in admin.COMMANDS else "classify"
+    try:
+        user = str(command.get("user_id", ""))
+        if kind == "report":
+            brand, period = admin.parse_report(services, words[1:])
+            admin.check_reader(services, user, kind, brand)
+            reply(respond, admin.report_progress(brand, period))  # building it can take a few seconds
+            channel = str(command.get("channel_id", ""))
+            reply(respond, admin.report(services, user, channel, brand, period))
+        elif kind != "classify":
+            reply(respond, admin.answer(services, user, words))
+        else:
+            reply(respond, answer(services, text))
+    finally:
+        if services.metrics is not None:
+            services.metrics.slash_command_seconds.labels(kind).observe(time.perf_counter() - started)
+
+
+def register(app: App) -> None:
+    app.command(COMMAND)(on_sentiment)
 
 
 def answer(services: Services, text: str) -> dict[str, Any]:
