@@ -19,6 +19,7 @@ from bot.cli.mentions import history, ingest, stats
 from bot.cli.models import models
 from bot.cli.mutes import mutes
 from bot.cli.pipeline import outbox, replay, run_job, worker
+from bot.cli.query import query
 from bot.cli.render import terminal_streams
 from bot.cli.report import report
 from bot.cli.retrain import retrain_command
@@ -153,11 +154,14 @@ def check_config(app: AppContext, file: Path | None) -> None:
     config = load_brands(path)
     click.echo(f"{path}: valid")
     for brand in config.brands:
-        parts = [f"{len(brand.keywords)} keywords"]
+        parts = [f"query {brand.query}" if brand.query is not None else f"{len(brand.keywords)} keywords"]
+        parts += ["stemmed"] if brand.stem else []
         parts += [f"digest to {brand.digest.channel} at '{brand.digest.schedule}'"] if brand.digest else []
         parts += [f"alerts to {brand.alerts.channel}"] if brand.alerts else []
         phrases = sum(len(rule.phrases) for rule in brand.keyword_alerts)
         parts += [f"{phrases} keyword alert phrases"] if phrases else []
+        queries = sum(rule.query is not None for rule in brand.keyword_alerts)
+        parts += [f"{queries} keyword alert queries"] if queries else []
         roles = len(brand.access.admins) + len(brand.access.analysts)
         parts += [f"{roles} own admins and analysts"] if roles else []
         click.echo(f"  {brand.name}: {', '.join(parts)}")
@@ -205,6 +209,7 @@ cli.add_command(demo)
 cli.add_command(exporter)
 cli.add_command(sources)
 cli.add_command(labels)
+cli.add_command(query)
 
 
 def main() -> None:

@@ -17,11 +17,13 @@ from pydantic import (
     PrivateAttr,
     StringConstraints,
     ValidationError,
+    field_validator,
     model_validator,
 )
 
 from analysis.brand_match import BrandMatcher, BrandTerms
 from analysis.files import CONFIG_MAX_BYTES, read_text_limited
+from analysis.query import MAX_QUERY_CHARS, parse
 from bot.config.connection_settings import SLACK_MEMBER
 from bot.config.cron import CronExpression
 from bot.config.sources import SOURCE_TYPES, SourceConfig
@@ -67,10 +69,23 @@ class AlertConfig(_Strict):
         )
 
 
-class KeywordAlert(_Strict):
-    """Words or phrases that alert on their first occurrence in a brand's mentions ("recall", "data breach")."""
+QueryText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_QUERY_CHARS)]
 
-    phrases: list[Term] = Field(min_length=1)
+
+def _parsed(value: str | None) -> str | None:
+    if value is not None:
+        parse(value)  # QuerySyntaxError is a ValueError: its message shows the query and a caret
+    return value
+
+
+class KeywordAlert(_Strict):
+    """Words or phrases that alert on their first occurrence in a brand's mentions ("recall", "data breach"), or a
+    query that does (``recall* AND (fire OR overheat*) lang:en``)."""
+
+    phrases: list[Term] = Field(default_factory=list)
+    query: QueryText | None = None
+    # Inflections match too, in the mention's language (recall: recalls, recalled).
+    stem: bool = False
     # Where the alert goes; the brand's alerts channel when not given.
     channel: Channel | None = None
     # Quiet time per phrase after an alert: later mentions of it are counted, not alerted.
@@ -78,6 +93,20 @@ class KeywordAlert(_Strict):
     critical: bool = False
     # A user group pinged (<!subteam^S…>) when a critical phrase alerts.
     escalate: Annotated[str, StringConstraints(pattern=r"^S[A-Z0-9]{2,}$")] | None = None
+
+    _parses = field_validator("query")(_parsed)
+
+    @model_validator(mode="after")
+    def _phrases_or_query(self) -> KeywordAlert:
+        if bool(self.phrases) == (self.query is not None):
+            raise ValueError("a keyword alert has phrases or a query (one of them)")
+        return self
+
+    def terms(self) -> list[BrandTerms]:
+        """What it alerts on, each named as its alerts name it: the query, or each phrase (matched as keywords are)."""
+        if self.query is not None:
+            return [BrandTerms(self.query, query=parse(self.query, stem=self.stem))]
+        return [BrandTerms(phrase, [phrase], stem=self.stem) for phrase in self.phrases]
 
 
 class Access(_Strict):
@@ -92,10 +121,28 @@ class Brand(_Strict):
     name: Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")]
     keywords: list[Term] = Field(default_factory=list)
     exclude: list[Term] = Field(default_factory=list)
+    # The query language (analysis/query.py), instead of keywords and exclude: acme AND (battery OR charger) ...
+    query: QueryText | None = None
+    # Words match their inflections too, in the mention's language (recall: recalls, recalled).
+    stem: bool = False
     digest: DigestConfig | None = None
     alerts: AlertConfig | None = None
     keyword_alerts: list[KeywordAlert] = Field(default_factory=list)
     access: Access = Field(default_factory=Access)
+
+    _parses = field_validator("query")(_parsed)
+
+    @model_validator(mode="after")
+    def _one_definition(self) -> Brand:
+        if self.query is not None and (self.keywords or self.exclude):
+            raise ValueError("a brand has a query or keywords and exclude, not both: write the keywords into the query")
+        return self
+
+    def terms(self) -> BrandTerms:
+        """What identifies the brand, for the matcher: its query, or its name, keywords and excluded phrases."""
+        if self.query is not None:
+            return BrandTerms(self.name, query=parse(self.query, stem=self.stem))
+        return BrandTerms(self.name, self.keywords, self.exclude, stem=self.stem)
 
     @model_validator(mode="after")
     def _keyword_alert_channels(self) -> Brand:
@@ -140,7 +187,7 @@ class BrandsConfig(_Strict):
     def matcher_for(self, names: Sequence[str] | None) -> BrandMatcher:
         """A matcher over the named brands (None: all of them)."""
         wanted = self.brands if names is None else [b for b in self.brands if b.name in names]
-        return BrandMatcher(BrandTerms(b.name, b.keywords, b.exclude) for b in wanted)
+        return BrandMatcher(b.terms() for b in wanted)
 
     def matcher(self) -> BrandMatcher:
         """The matcher of every brand, built once per version of the file (it compiles the keywords)."""
@@ -213,7 +260,13 @@ def load_brands(path: Path) -> BrandsConfig:
                 message = "expected a Slack user ID such as U012ABCDEF or a user group ID such as S0123ABCD"
             elif error["type"] == "string_pattern_mismatch" and error["loc"][-1] == "channel":
                 message = "expected a channel such as '#brand-alerts' or a channel ID such as 'C0123ABCD'"
-            got = "" if error["type"] == "missing" else f" (got {error['input']!r})"
+            if error["loc"] and error["loc"][-1] == "query" and error["type"] == "value_error":
+                # The query's error shows the query itself and a caret under the column: indented as a block.
+                lines.append(f"{where}: " + message.replace("\n", "\n    "))
+                continue
+            # A whole mapping (a rule about several keys) is not repeated: the location names it.
+            shown = error["type"] != "missing" and not isinstance(error["input"], (dict, list))
+            got = f" (got {error['input']!r})" if shown else ""
             lines.append(f"{where}: {message}{got}")
         raise ConfigError(f"brands file {path}:\n  " + "\n  ".join(lines)) from None
 

@@ -18,6 +18,7 @@ from sqlalchemy.exc import InterfaceError, InternalError, OperationalError, Stat
 
 from analysis.brand_match import BrandMatcher
 from analysis.language import BackgroundDetector, Detected, detect_all, detector_for
+from analysis.query import Doc
 from analysis.records import MAX_RECORD_BYTES, MissingColumn, Rejection, read_records
 from bot.core.languages import language_of
 from bot.core.timeparse import parse_timestamp
@@ -217,7 +218,7 @@ class Importer:
                 raise RowError(f"unknown brand {brand[:64]!r} (the brands file defines: {known})")
             brands = [brand]
         else:
-            brands = self.matcher.matches(text)
+            brands = self.matcher.matches(Doc(text, language=language, source=source, author=author, url=url))
             if not brands:
                 raise RowError("mentions no configured brand (no brand field, and no brand keyword in the text)")
             brand = brands[0]

@@ -12,8 +12,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from analysis.brand_match import BrandMatcher, BrandTerms
+from analysis.brand_match import BrandMatcher
 from bot.config.brands import Brand, KeywordAlert
+from bot.core.queries import mention_doc
 from bot.jobs.deps import Idle, JobContext
 from bot.slack.blocks import Block, context, cut, escape, fallback, link, quote, section
 from storage.db import lock_for_transaction
@@ -40,20 +41,19 @@ def lookback(interval_seconds: int) -> timedelta:
 
 
 def _matchers(brand: Brand) -> list[tuple[KeywordAlert, BrandMatcher]]:
-    # Each phrase is matched as a brand keyword is: whole words, any case, #hashtag and @handle included.
-    return [
-        (rule, BrandMatcher(BrandTerms(phrase, [phrase]) for phrase in rule.phrases)) for rule in brand.keyword_alerts
-    ]
+    # Each phrase is matched as a brand keyword is (whole words, any case, #hashtag and @handle included); a rule's
+    # query as a brand's query is.
+    return [(rule, BrandMatcher(rule.terms())) for rule in brand.keyword_alerts]
 
 
 def find_hits(brand: Brand, mentions: list[Mention]) -> list[Hit]:
-    """Each (rule, phrase) each mention holds, oldest mention first."""
+    """Each (rule, phrase or query) each mention holds, oldest mention first."""
     matchers = _matchers(brand)
     return [
         Hit(rule, phrase, mention)
         for mention in mentions
         for rule, matcher in matchers
-        for phrase in matcher.matches(mention.text)
+        for phrase in matcher.matches(mention_doc(mention))
     ]
 
 

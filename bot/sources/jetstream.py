@@ -84,7 +84,7 @@ class JetstreamConnector:
         self,
         *,
         url: str,
-        matches: Callable[[str], bool],
+        matches: Callable[[Item], bool],
         max_seconds: float,
         timeout_seconds: float,
         open_socket: Callable[[str], socket.socket],
@@ -172,4 +172,4 @@ class JetstreamConnector:
         """The post an event creates, when it names a brand of the source: the firehose carries every post of the
         network, and only those are the source's to admit or reject."""
         found = post_item(event)
-        return found if found is not None and self.matches(found.text) else None
+        return found if found is not None and self.matches(found) else None

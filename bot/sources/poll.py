@@ -20,6 +20,7 @@ from sqlalchemy.exc import SQLAlchemyError, StatementError
 from sqlalchemy.orm import Session, sessionmaker
 
 from analysis.language import LanguageDetector, detector_for
+from analysis.query import Doc
 from bot.config.brands import BrandsConfig
 from bot.config.sources import (
     BlueskySource,
@@ -58,7 +59,7 @@ def connector(config: SourceConfig, *, env: Mapping[str, str], client: SourceCli
         matcher = brands.matcher_for(config.brands)
         return JetstreamConnector(
             url=params["url"],
-            matches=lambda text: matcher.first(text) is not None,
+            matches=lambda item: matcher.first(_doc(item, JetstreamConnector.source)) is not None,
             max_seconds=config.max_seconds,
             idle_seconds=config.idle_seconds,
             timeout_seconds=client.options.timeout_seconds,
@@ -144,12 +145,19 @@ class PollReport:
         return line + (f", {self.rejected.count} rejected" if self.rejected.count else "")
 
 
-def _brand_finder(config: SourceConfig, brands: BrandsConfig) -> Callable[[str], list[str]]:
-    """The brands an item's text is about, for this source (built once a poll: a matcher compiles its patterns)."""
+def _brand_finder(config: SourceConfig, brands: BrandsConfig, source: str) -> Callable[[Item], list[str]]:
+    """The brands an item is about, for this source (built once a poll: a matcher compiles its queries); ``source``
+    is what its mentions store as their source (what a query's ``source:`` compares)."""
     if config.brands is not None and len(config.brands) == 1:
         only = [config.brands[0]]
-        return lambda text: only  # a source set up for one brand: everything it finds is about that brand
-    return brands.matcher_for(config.brands).matches
+        return lambda item: only  # a source set up for one brand: everything it finds is about that brand
+    matcher = brands.matcher_for(config.brands)
+    return lambda item: matcher.matches(_doc(item, source))
+
+
+def _doc(item: Item, source: str) -> Doc:
+    """What a brand's query sees of an item: its text, and the fields its mention will store."""
+    return Doc(item.text, language=item.language, source=source, author=item.author, url=item.url)
 
 
 def _redacted(item: Item, secrets: Mapping[str, str]) -> Item:
@@ -283,9 +291,9 @@ def _poll(
         log.warning("source %s: %d items rejected (%s)", config.name, fetch.rejected.count, fetch.rejected.first[0])
     source = fetch_source
     unique = {item.external_id: _redacted(item, secrets) for item in fetch.items}  # a page may repeat an item
-    brands_of = _brand_finder(config, brands)
+    brands_of = _brand_finder(config, brands, source)
     for item in unique.values():
-        report.matches.extend(Match(item, brand) for brand in brands_of(item.text))
+        report.matches.extend(Match(item, brand) for brand in brands_of(item))
     detector = detector_for(tuple(sorted(languages)))
     rows = [_row(m.item, m.brand, source, now, detector) for m in report.matches]
     if dry_run:

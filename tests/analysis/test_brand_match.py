@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 
 from analysis.brand_match import BrandMatcher, BrandTerms
+from analysis.query import Doc
 
 MATCHER = BrandMatcher(
     [
@@ -58,11 +59,11 @@ def test_example_brands_recognise_the_sanders_corpus(sanders: Path) -> None:
 
 
 def test_the_word_table_finds_what_a_search_of_every_brand_finds() -> None:
-    """The matcher searches only brands whose keywords start with a word of the text; the answer must equal a
-    search of every brand's pattern, whatever the text (hashtags, handles, phrases, scripts without spaces)."""
+    """The matcher evaluates only the brands whose query needs a word of the text; the answer must equal an evaluation
+    of every brand's query, whatever the text (hashtags, handles, phrases, scripts without spaces, queries)."""
     import random
 
-    from analysis.brand_match import _phrase_pattern
+    from analysis.query import Prepared, parse
 
     rng = random.Random(7)
     vocabulary = ["iphone", "steve jobs", "google+", "c++", "苹果", "café", "ios5", "o'reilly", "x", "pie"]
@@ -72,15 +73,21 @@ def test_the_word_table_finds_what_a_search_of_every_brand_finds() -> None:
         )
         for i in range(len(vocabulary))
     ]
+    brands += [
+        BrandTerms("q1", query=parse('iphone AND (pie OR "steve jobs") NOT cafe')),
+        BrandTerms("q2", query=parse("ios* OR #brand5")),
+        BrandTerms("q3", query=parse('"iphone pie"~2 OR x NEAR/1 苹果')),
+        BrandTerms("q4", query=parse("NOT iphone")),
+    ]
     matcher = BrandMatcher(brands)
-    patterns = [(b.name, _phrase_pattern([b.name, *b.keywords]), _phrase_pattern(b.exclude)) for b in brands]
+    queries = [(b.name, b.as_query()) for b in brands]
     pieces = [*vocabulary, "Brand3", "#brand5", "@brand1", "a@brand2", "IPHONE", "steve   jobs", "行列", " ", ".", "-"]
     for _ in range(3000):
         text = "".join(rng.choice([*pieces, " ", " "]) for _ in range(rng.randint(0, 8)))
-        lowered = text.lower()
+        doc = Prepared(Doc(text))
         expected = []
-        for order, (name, keywords, exclude) in enumerate(patterns):
-            hit = keywords.search(lowered) if keywords else None
-            if hit is not None and not (exclude is not None and exclude.search(lowered)):
-                expected.append((hit.start(), order, name))
+        for order, (name, query) in enumerate(queries):
+            at = query.first(doc)
+            if at is not None:
+                expected.append((at, order, name))
         assert matcher.matches(text) == [name for _, _, name in sorted(expected)], text

@@ -5,6 +5,7 @@ from typing import get_args
 
 import pytest
 
+from analysis.query import Doc
 from bot.config.brands import load_brands
 from bot.config.connection_settings import EXAMPLE_BRANDS_FILE
 from bot.config.sources import SOURCE_TYPES, SourceConfig
@@ -62,6 +63,10 @@ def test_valid_file(tmp_path: Path) -> None:
         (VALID.replace("exclude:", "excludes:"), r"brands\[0\] \(acme\)\.excludes: unknown key"),
         (VALID + VALID.replace("brands:\n", ""), "brand name 'acme' is defined twice"),
         (VALID.replace("keywords: [acme", "keywords: [''"), r"keywords\[0\]: String should have at least 1 character"),
+        (
+            VALID.replace("keywords: [", "query: 'acme phone'\n    keywords: ["),
+            r"brands\[0\] \(acme\): a brand has a query or keywords and exclude, not both",
+        ),
     ],
 )
 def test_invalid_files_name_the_file_key_and_expectation(tmp_path: Path, text: str, expected: str) -> None:
@@ -143,3 +148,28 @@ def test_two_sources_of_one_name_are_refused(tmp_path: Path) -> None:
 def test_the_source_types_named_in_errors_are_the_configured_ones() -> None:
     models = get_args(get_args(SourceConfig)[0])
     assert SOURCE_TYPES == tuple(get_args(m.model_fields["type"].annotation)[0] for m in models)
+
+
+def test_a_brand_defined_by_a_query(tmp_path: Path) -> None:
+    text = """
+brands:
+  - name: acme
+    query: 'acme AND (phone OR battery) NOT giveaway lang:en'
+    stem: true
+"""
+    config = load_brands(write(tmp_path, text))
+    matcher = config.matcher()
+    assert matcher.matches(Doc("the Acme phones are great", language="en")) == ["acme"]  # stemmed: phones
+    assert matcher.matches(Doc("the Acme phone giveaway", language="en")) == []
+    assert matcher.matches(Doc("the Acme phone", language="it")) == []
+    assert matcher.matches("acme alone") == []
+
+
+def test_a_query_that_does_not_parse_is_refused_with_a_caret_under_the_column(tmp_path: Path) -> None:
+    path = write(tmp_path, "brands:\n  - name: acme\n    query: 'acme AND (battery OR charger NOT giveaway'\n")
+    with pytest.raises(ConfigError) as caught:
+        load_brands(path)
+    lines = str(caught.value).splitlines()
+    assert lines[1] == "  brands[0] (acme).query: the query ends too early: expected ) at column 42:"
+    assert lines[2] == "      acme AND (battery OR charger NOT giveaway"
+    assert lines[3] == "      " + " " * 41 + "^"

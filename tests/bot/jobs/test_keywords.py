@@ -107,7 +107,9 @@ def test_a_phrase_alerts_once_per_cooldown_and_a_critical_one_pings_its_group(tm
     ("rule", "message"),
     [
         ("{phrases: [recall], critical: false, escalate: S0LEGAL001}", "add critical: true"),
-        ("{phrases: []}", "at least 1 item"),
+        ("{phrases: []}", "a keyword alert has phrases or a query"),
+        ("{phrases: [recall], query: fire}", "a keyword alert has phrases or a query"),
+        ("{query: 'recall AND'}", "the query ends too early"),
         ("{phrases: [recall], escalate: U0PERSON01, critical: true}", "escalate"),
     ],
 )
@@ -120,6 +122,32 @@ def test_keyword_alerts_in_the_brands_file_are_checked(tmp_path: Path, rule: str
     path.write_text("brands:\n  - name: acme\n    keyword_alerts: [{phrases: [recall]}]\n")
     with pytest.raises(ConfigError, match="a keyword alert needs a channel"):
         load_brands(path)
+
+
+def test_a_keyword_alert_query_finds_a_wildcard_and_an_inflected_word(tmp_path: Path, db_url: str) -> None:
+    brands = """
+brands:
+  - name: acme
+    keywords: [acmephone]
+    alerts: {channel: "#acme-alerts"}
+    keyword_alerts:
+      - query: 'recall* -rumour'
+      - query: 'fire NEAR/3 battery'
+        stem: true
+"""
+    ctx = job_context(tmp_path, db_url, brands=brands)
+    add(
+        ctx.sessions,
+        [
+            M(T0, "acmephone recall rumour, nothing more"),  # the query rules it out
+            M(T0 + MINUTE, "Acme RECALLS the acmephone"),  # a word that starts with recall
+            M(T0 + 2 * MINUTE, "acmephone: the battery fires again", language="en"),  # "fires" is "fire" inflected
+            M(T0 + 3 * MINUTE, "acmephone battery, and a fireplace", language="en"),  # not "fire" (nor within 3)
+        ],
+    )
+    assert keywords.run(ctx, T0 + 5 * MINUTE) == ("keyword alerts: acme “recall* -rumour”, acme “fire NEAR/3 battery”")
+    texts = [json.dumps(m.payload) for m in _messages(ctx)]
+    assert "RECALLS" in texts[0] and "battery fires again" in texts[1]
 
 
 def test_a_burst_of_stored_mentions_does_not_hide_a_live_one(tmp_path: Path, db_url: str) -> None:
