@@ -6,7 +6,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from analysis.query import WORD_RUN, Doc, Prepared, Query, terms_query
+from analysis.query import Query, terms_query
+from analysis.query_nodes import WORD_RUN, Doc, Prepared
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import click
 
-from analysis.query import Doc, parse
+from analysis.query import parse
+from analysis.query_nodes import Doc
 from analysis.records import text_lines
 from bot.cli.options import Moment, advance
 from bot.cli.render import progress_bar, render

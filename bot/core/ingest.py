@@ -18,7 +18,7 @@ from sqlalchemy.exc import InterfaceError, InternalError, OperationalError, Stat
 
 from analysis.brand_match import BrandMatcher
 from analysis.language import BackgroundDetector, Detected, detect_all, detector_for
-from analysis.query import Doc
+from analysis.query_nodes import Doc
 from analysis.records import MAX_RECORD_BYTES, MissingColumn, Rejection, read_records
 from bot.core.languages import language_of
 from bot.core.timeparse import parse_timestamp

@@ -10,7 +10,8 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from analysis.query import Doc, Query
+from analysis.query import Query
+from analysis.query_nodes import Doc
 from storage.mention_queries import MentionFilter
 from storage.models import Mention
 

@@ -20,7 +20,7 @@ from sqlalchemy.exc import SQLAlchemyError, StatementError
 from sqlalchemy.orm import Session, sessionmaker
 
 from analysis.language import LanguageDetector, detector_for
-from analysis.query import Doc
+from analysis.query_nodes import Doc
 from bot.config.brands import BrandsConfig
 from bot.config.sources import (
     BlueskySource,

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from analysis.brand_match import BrandMatcher, BrandTerms
-from analysis.query import Doc
+from analysis.query_nodes import Doc
 
 MATCHER = BrandMatcher(
     [
@@ -63,7 +63,8 @@ def test_the_word_table_finds_what_a_search_of_every_brand_finds() -> None:
     of every brand's query, whatever the text (hashtags, handles, phrases, scripts without spaces, queries)."""
     import random
 
-    from analysis.query import Prepared, parse
+    from analysis.query import parse
+    from analysis.query_nodes import Prepared
 
     rng = random.Random(7)
     vocabulary = ["iphone", "steve jobs", "google+", "c++", "苹果", "café", "ios5", "o'reilly", "x", "pie"]

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from analysis.query import Doc, QuerySyntaxError, parse, terms_query
+from analysis.query import QuerySyntaxError, parse, terms_query
+from analysis.query_nodes import Doc
 
 
 def matching(query: str, *texts: str, stem: bool = False, language: str | None = None) -> list[str]:

@@ -5,7 +5,7 @@ from typing import get_args
 
 import pytest
 
-from analysis.query import Doc
+from analysis.query_nodes import Doc
 from bot.config.brands import load_brands
 from bot.config.connection_settings import EXAMPLE_BRANDS_FILE
 from bot.config.sources import SOURCE_TYPES, SourceConfig
