@@ -160,8 +160,13 @@ class Node:
         return None
 
 
-def _boundary_pattern(words: Sequence[str], *, prefix: str | None, wildcard: bool) -> re.Pattern[str]:
-    body = r"\s+".join(re.escape(w) for w in words)
+def _body(words: Sequence[str]) -> str:
+    return r"\s+".join(re.escape(w) for w in words)
+
+
+def _boundary_source(bodies: Sequence[str], *, prefix: str | None, wildcard: bool) -> str:
+    """The regular expression of words or phrases (``bodies``: any of them), as text."""
+    body = "|".join(sorted(bodies, key=len, reverse=True))  # the longest first: "steve jobs" before "steve"
     if prefix is not None:
         # Only that form: #acme is a hashtag, not the word.
         start = rf"(?<![{_WORD}@#]){re.escape(prefix)}"
@@ -170,7 +175,14 @@ def _boundary_pattern(words: Sequence[str], *, prefix: str | None, wildcard: boo
         # e-mail address (x@apple); a # or @ in front of it is allowed.
         start = rf"(?:(?<![{_WORD}@#])[#@]|(?<![{_WORD}@#]))"
     end = f"[{_WORD}]*" if wildcard else rf"(?![{_WORD}])"
-    return re.compile(f"{start}(?:{body}){end}")
+    return f"{start}(?:{body}){end}"
+
+
+@functools.lru_cache(maxsize=8192)
+def compiled(source: str) -> re.Pattern[str]:
+    """A pattern compiled once per process: compiling is the costly part (the word classes' Unicode ranges), and a
+    brands file's reload or a poll's matcher asks for the same ones again."""
+    return re.compile(source)
 
 
 def _word_start(doc: Prepared, match: re.Match[str]) -> int:
@@ -186,10 +198,16 @@ class Term(Node):
     words_: tuple[str, ...]
     prefix: str | None = None
     wildcard: bool = False
-    pattern: re.Pattern[str] = field(init=False, repr=False)
+    source: str = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "pattern", _boundary_pattern(self.words_, prefix=self.prefix, wildcard=self.wildcard))
+        object.__setattr__(
+            self, "source", _boundary_source([_body(self.words_)], prefix=self.prefix, wildcard=self.wildcard)
+        )
+
+    @property
+    def pattern(self) -> re.Pattern[str]:
+        return compiled(self.source)
 
     def positions(self, doc: Prepared, stem: bool) -> list[int]:
         found = [doc.word_at(_word_start(doc, m)) for m in self.pattern.finditer(doc.text)]
@@ -310,8 +328,15 @@ class Or(Node):
 
     def __post_init__(self) -> None:
         if len(self.parts) > 1 and all(isinstance(part, Term) for part in self.parts):
-            patterns = sorted((part.pattern.pattern for part in self.parts if isinstance(part, Term)), key=len)
-            object.__setattr__(self, "combined", re.compile("|".join(f"(?:{p})" for p in reversed(patterns))))
+            terms = [part for part in self.parts if isinstance(part, Term)]
+            forms = {(term.prefix, term.wildcard) for term in terms}
+            if len(forms) == 1:
+                # One form (a brand's keywords are all plain words): one boundary around all the words.
+                ((prefix, wildcard),) = forms
+                source = _boundary_source([_body(t.words_) for t in terms], prefix=prefix, wildcard=wildcard)
+            else:
+                source = "|".join(f"(?:{term.source})" for term in terms)
+            object.__setattr__(self, "combined", compiled(source))
 
     def evaluate(self, doc: Prepared, stem: bool) -> bool:
         if self.combined is not None and self.combined.search(doc.text):

@@ -5,6 +5,10 @@
    10 keywords each, and the matches stored in a new SQLite database, on one CPU core. Baseline: the same client,
    parsing and storage, matching with one regular-expression search per keyword. brandpulse: `sources poll` of a
    `jetstream` source as it ships (its matcher looks the text's words up in a table). Target: 5,000 events/s.
+   The same with queries: 100 brands whose queries each hold ORs, an AND, NOTs, an exact phrase, a proximity clause,
+   a wildcard and a language filter (`(name OR w OR "w w") AND (w* OR "w w"~4) NOT w NOT lang:ja`). Baseline: every
+   query evaluated on every event (one fold of the text per event). brandpulse: the jetstream source as it ships,
+   evaluating only the queries whose needed words the text holds. Target: 5,000 events/s.
 2. Ingest API. `brandpulse serve` (in its own process, on one core) takes mentions on POST /api/v1/mentions from one
    client (on the other core), into SQLite and into PostgreSQL. Baseline: one mention per request. brandpulse:
    batches of 100. Throughput, latency percentiles, errors. Target: 2,000 mentions/s into SQLite.
@@ -75,9 +79,29 @@ def brand_terms(brands: int, keywords: int, seed: int = 1) -> dict[str, list[str
     return made
 
 
-def stream_frames(events: int, terms: dict[str, list[str]], start_us: int, seed: int = 2) -> list[str]:
+def brand_queries(brands: int, seed: int = 3) -> dict[str, tuple[str, str]]:
+    """Made-up brands defined by queries, each with the words that, inserted into a post, make it match."""
+    rng = random.Random(seed)
+    used: set[str] = set()
+
+    def word() -> str:
+        while True:
+            candidate = "".join(rng.choice(SYLLABLES) for _ in range(rng.randint(2, 4)))
+            if candidate not in used:
+                used.add(candidate)
+                return candidate
+
+    made: dict[str, tuple[str, str]] = {}
+    for _ in range(brands):
+        name, a, b, c, d, e, f, g = (word() for _ in range(8))
+        query = f'({name} OR {a} OR "{b} {c}") AND ({d}* OR "{e} {f}"~4) NOT {g} NOT lang:ja'
+        made[name] = (query, f"{rng.choice([name, a, b + ' ' + c])} {d}{rng.choice(SYLLABLES)}")
+    return made
+
+
+def stream_frames(events: int, inserts: list[str], start_us: int, seed: int = 2) -> list[str]:
     """``events`` post events built from the recorded ones, each with its own rkey and time; one in MATCH_EVERY
-    gets a brand's keyword inserted among its words."""
+    gets one of ``inserts`` (a brand's keyword, or the words that match its query) inserted among its words."""
     recorded = [json.loads(line) for line in RECORDED.read_text(encoding="utf-8").splitlines() if line.strip()]
     posts = [
         e
@@ -87,7 +111,6 @@ def stream_frames(events: int, terms: dict[str, list[str]], start_us: int, seed:
         and e["commit"].get("operation") == "create"
         and e["commit"]["record"].get("text")
     ]
-    keywords = [k.lstrip("#") for ks in terms.values() for k in ks]
     rng = random.Random(seed)
     frames = []
     for i in range(events):
@@ -96,7 +119,7 @@ def stream_frames(events: int, terms: dict[str, list[str]], start_us: int, seed:
         text = record["text"]
         if i % MATCH_EVERY == 0:
             words = text.split()
-            words.insert(rng.randrange(len(words) + 1), rng.choice(keywords))
+            words.insert(rng.randrange(len(words) + 1), rng.choice(inserts))
             text = " ".join(words)
         time_us = start_us + i * 20
         record["text"] = text
@@ -124,16 +147,19 @@ def serve_frames(frames_file: Path, port_file: Path, core: int) -> None:
         server.serve_forever()
 
 
-def brands_yaml(terms: dict[str, list[str]], url: str) -> str:
+def brands_yaml(terms: dict[str, list[str]], url: str, queries: dict[str, tuple[str, str]] | None = None) -> str:
     lines = ["brands:"]
     for name, keywords in terms.items():
         lines.append(f"  - name: {name}\n    keywords: {json.dumps(keywords)}")
+    for name, (query, _) in (queries or {}).items():
+        lines.append(f"  - name: {name}\n    query: {json.dumps(query)}")
     lines.append(f"sources:\n  - {{name: firehose, type: jetstream, url: '{url}', max_seconds: 600}}")
     return "\n".join(lines) + "\n"
 
 
 def firehose_brandpulse(workdir: Path, url: str, start_us: int) -> dict[str, Any]:
-    """`sources poll` of the jetstream source, as it ships, from a stored cursor."""
+    """`sources poll` of the jetstream source, as it ships, from a stored cursor (the brands of workdir/brands.yml:
+    keywords, or queries)."""
     from bot.config.brands import load_brands
     from bot.sources.http import HttpOptions
     from bot.sources.poll import poll_source
@@ -221,15 +247,75 @@ def firehose_baseline(workdir: Path, url: str, start_us: int) -> dict[str, Any]:
     return {"seconds": seconds, "matched": matched, "stored": stored}
 
 
-def run_firehose(args: argparse.Namespace, core: int, server_core: int) -> list[tuple[str, dict[str, Any]]]:
-    terms = brand_terms(args.brands, args.keywords)
+def firehose_query_baseline(workdir: Path, url: str, start_us: int) -> dict[str, Any]:
+    """The same reading, parsing and storage; every brand's query evaluated on every event."""
+    from websockets.exceptions import ConnectionClosed
+    from websockets.sync.client import connect
+
+    from analysis.query import parse
+    from analysis.query_nodes import Doc, Prepared
+    from bot.sources.jetstream import JetstreamConnector, post_item
+    from storage.db import make_engine
+    from storage.mentions import insert_mentions, new_mention
+    from storage.migrate import upgrade
+
+    made = json.loads((workdir / "queries.json").read_text(encoding="utf-8"))
+    queries = [(name, parse(query)) for name, (query, _) in made.items()]
+    engine = make_engine(f"sqlite:///{workdir / 'baseline.db'}")
+    upgrade(engine)
+    now = datetime.now(UTC)
+    rows, matched = [], 0
+    started = time.perf_counter()
+    address = f"{url}?wantedCollections={COLLECTION}&cursor={start_us}"
+    with connect(address, compression=None, max_size=1_000_000, ping_interval=None) as ws:
+        try:
+            while True:
+                item = post_item(json.loads(ws.recv()))
+                if item is None:
+                    continue
+                doc = Prepared(
+                    Doc(item.text, language=item.language, source=JetstreamConnector.source, author=item.author)
+                )
+                found = [name for name, query in queries if query.matches(doc)]
+                matched += bool(found)
+                rows.extend(
+                    new_mention(
+                        source="bluesky",
+                        external_id=item.external_id,
+                        brand=brand,
+                        text=item.text,
+                        created_at=item.created_at or now,
+                        ingested_at=now,
+                        author=item.author,
+                        url=item.url,
+                        language=item.language,
+                    )
+                    for brand in found
+                )
+        except ConnectionClosed:
+            pass
+    with engine.begin() as connection:
+        stored = insert_mentions(connection=connection, rows=rows) if rows else 0
+    seconds = time.perf_counter() - started
+    engine.dispose()
+    return {"seconds": seconds, "matched": matched, "stored": stored}
+
+
+def run_firehose(
+    args: argparse.Namespace, core: int, server_core: int, *, queries: bool = False
+) -> list[tuple[str, dict[str, Any]]]:
+    """One scenario's two sides on the same stream: the brands' keywords, or (``queries``) the brands' queries."""
+    terms = {} if queries else brand_terms(args.brands, args.keywords)
+    made = brand_queries(args.brands) if queries else {}
+    inserts = [insert for _, insert in made.values()] or [k.lstrip("#") for ks in terms.values() for k in ks]
     start_us = int((datetime.now(UTC) - timedelta(hours=2)).timestamp() * 1e6)
     results = []
     with tempfile.TemporaryDirectory() as folder:
         workdir = Path(folder)
         frames_file, port_file = workdir / "frames.jsonl", workdir / "port"
-        frames_file.write_text("\n".join(stream_frames(args.events, terms, start_us)), encoding="utf-8")
+        frames_file.write_text("\n".join(stream_frames(args.events, inserts, start_us)), encoding="utf-8")
         (workdir / "terms.json").write_text(json.dumps(terms), encoding="utf-8")
+        (workdir / "queries.json").write_text(json.dumps(made), encoding="utf-8")
         server = subprocess.Popen(
             [sys.executable, __file__, "--serve-frames", str(frames_file), str(port_file), str(server_core)]
         )
@@ -240,8 +326,8 @@ def run_firehose(args: argparse.Namespace, core: int, server_core: int) -> list[
                     raise SystemExit("the fake firehose did not start")
                 time.sleep(0.05)
             url = f"ws://127.0.0.1:{port_file.read_text()}/subscribe"
-            (workdir / "brands.yml").write_text(brands_yaml(terms, url), encoding="utf-8")
-            for side in ("baseline", "brandpulse"):
+            (workdir / "brands.yml").write_text(brands_yaml(terms, url, made), encoding="utf-8")
+            for side in ("query-baseline", "brandpulse") if queries else ("baseline", "brandpulse"):
                 print(f"firehose: {side}...", file=sys.stderr)
                 out = subprocess.run(
                     [sys.executable, __file__, "--firehose-side", side, str(workdir), url, str(start_us), str(core)],
@@ -387,7 +473,11 @@ def main() -> None:
     if args.firehose_side:
         side, workdir, url, start_us, core = args.firehose_side
         _pin(int(core))
-        measure = firehose_baseline if side == "baseline" else firehose_brandpulse
+        measure = {
+            "baseline": firehose_baseline,
+            "query-baseline": firehose_query_baseline,
+            "brandpulse": firehose_brandpulse,
+        }[side]
         print(json.dumps(measure(Path(workdir), url, int(start_us))))
         return
 
@@ -405,6 +495,20 @@ def main() -> None:
         names = {
             "baseline": "baseline: one regex search per keyword",
             "brandpulse": "brandpulse: word table, then regex",
+        }
+        for side, r in firehose:
+            rate = args.events / r["seconds"]
+            print(f"{names[side]:<44}{r['seconds']:>9.2f}{rate:>11,.0f}{r['matched']:>9,}{r['stored']:>8,}")
+        print("target: 5,000 events/s")
+        firehose = run_firehose(args, client_core, server_core, queries=True)
+        print(
+            f"\nfirehose with queries: {args.events:,} post events (1 in {MATCH_EVERY} matches a query), "
+            f"{args.brands} brands, each a query with ORs, AND, NOT, a phrase, ~4, a wildcard and lang:, one core"
+        )
+        print(header + "\n" + "-" * len(header))
+        names = {
+            "query-baseline": "baseline: every query on every event",
+            "brandpulse": "brandpulse: word table, then the query",
         }
         for side, r in firehose:
             rate = args.events / r["seconds"]
