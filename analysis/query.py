@@ -20,6 +20,7 @@ caret under the column and what was expected there.
 from __future__ import annotations
 
 import functools
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -202,6 +203,9 @@ def parse(text: str, *, stem: bool = False) -> Query:
     """The query ``text`` means; QuerySyntaxError (a ValueError) with the column and what was expected there."""
     if len(text) > MAX_QUERY_CHARS:
         raise QuerySyntaxError(text[:80], 1, f"a query of at most {MAX_QUERY_CHARS:,} characters")
+    control = next((i for i, c in enumerate(text) if unicodedata.category(c) == "Cc" and c not in "\t\n\r"), None)
+    if control is not None:
+        raise QuerySyntaxError(text, control + 1, f"a control character (U+{ord(text[control]):04X}) in the query")
     if not text.strip():
         raise QuerySyntaxError(text, 1, 'an empty query: expected a word, a "phrase" or a field')
     try:

@@ -11,9 +11,10 @@ from typing import Any
 import click
 
 from analysis.labels import LABELS
+from analysis.query import parse
 from bot.cli.options import FORMATS, Moment, pass_database
 from bot.cli.render import progress_bar, progress_note, show
-from bot.core.history import EXPORTED_FIELDS, exported, latest_mentions
+from bot.core.history import EXPORTED_FIELDS, exported, search_mentions
 from bot.core.ingest import Importer, ImportReport, Rejection, RowError, detect_format, parse_field_overrides
 from bot.core.languages import language_filter
 from bot.core.stats import brand_stats
@@ -157,7 +158,8 @@ def _local(moment: datetime | None, app: AppContext) -> str:
 @click.option("--until", type=Moment(), help="End (excluded), written as --since is.")
 @click.option("--label", type=click.Choice(LABELS))
 @click.option("--source")
-@click.option("--search", help="Case-insensitive substring of the text; % and _ match literally.")
+@click.option("--search", help='A query: words, "phrases", AND, OR, NOT, prefix*, lang:... (docs: Writing queries).')
+@click.option("--stem", is_flag=True, help="The search's words match their inflections too.")
 @click.option("--language", help="Only mentions in this language (ISO 639-1 code: en, it, de).")
 @click.option("--state", type=click.Choice([t.value for t in Triage]), help="The team's triage of them in Slack.")
 @click.option("--assignee", help="Only the mentions assigned to this Slack user ID.")
@@ -172,6 +174,7 @@ def history(
     label: str | None,
     source: str | None,
     search: str | None,
+    stem: bool,
     language: str | None,
     state: str | None,
     assignee: str | None,
@@ -180,18 +183,18 @@ def history(
 ) -> None:
     """Stored mentions, newest first."""
     _warn_unknown_brand(app, brand)
+    query = parse(search, stem=stem) if search is not None else None  # QuerySyntaxError: a caret under the column
     where = MentionFilter(
         brand=brand,
         since=since,
         until=until,
         label=label,
         source=source,
-        search=search,
         language=_language_option(language),
         triage=Triage(state) if state else None,
         assignee=assignee,
     )
-    mentions = latest_mentions(app.sessions, where, limit=limit)
+    mentions = search_mentions(app.sessions, where, query, limit=limit, scan_limit=None).mentions
     if fmt == "table":
         headers = ["created_at", "brand", "source", "language", "label", "author", "text"]
         rows: list[list[Any]] = [

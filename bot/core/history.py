@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
 from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from analysis.query import Query
 from bot.core.ids import row_id
+from bot.core.queries import mention_doc
 from bot.errors import UsageError
 from storage.mention_queries import MentionFilter, history
 from storage.models import Mention
@@ -40,6 +43,54 @@ def latest_mentions(
     check_text_filters(where)
     with sessions() as session:
         return history(session=session, where=where, limit=limit, before=before)
+
+
+# Rows a query's search reads at most for one page (the API and Slack): a rare query over a long period answers with
+# what it found so far and where to go on, rather than reading the whole table for one request.
+SCAN_LIMIT = 20_000
+SCAN_BATCH = 500
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page of a search: the mentions, newest first, and where the next page starts (None: nothing further)."""
+
+    mentions: list[Mention]
+    resume: tuple[datetime, int] | None
+
+
+def search_mentions(
+    sessions: sessionmaker[Session],
+    where: MentionFilter,
+    query: Query | None,
+    *,
+    limit: int,
+    before: tuple[datetime, int] | None = None,
+    scan_limit: int | None = SCAN_LIMIT,
+) -> Page:
+    """The newest mentions ``where`` means that also match ``query`` (the query language: evaluated here, on the rows
+    the filter lets through), at most ``limit``; at most ``scan_limit`` rows are read (None: as many as it takes)."""
+    check_text_filters(where)
+    if query is None:
+        found = latest_mentions(sessions, where, limit=limit + 1, before=before)
+        last = found[limit - 1] if len(found) > limit else None
+        return Page(found[:limit], (last.created_at, last.id) if last is not None else None)
+    kept: list[Mention] = []
+    scanned, cursor = 0, before
+    with sessions() as session:
+        while True:
+            batch = history(session=session, where=where, limit=SCAN_BATCH, before=cursor)
+            for mention in batch:
+                scanned += 1
+                cursor = (mention.created_at, mention.id)
+                if query.matches(mention_doc(mention)):
+                    kept.append(mention)
+                    if len(kept) == limit:
+                        return Page(kept, cursor)
+                if scan_limit is not None and scanned >= scan_limit:
+                    return Page(kept, cursor)
+            if len(batch) < SCAN_BATCH:
+                return Page(kept, None)
 
 
 def check_text_filters(where: MentionFilter) -> None:

@@ -15,12 +15,13 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import StatementError
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.core.history import check_text_filters, resume_after
+from analysis.query import QuerySyntaxError, parse
+from bot.core.history import resume_after, search_mentions
 from bot.core.ingest import MAX_AUTHOR_CHARS, MAX_ID_CHARS, Importer, RowError, connection_trouble
 from bot.core.languages import language_filter
 from bot.core.periods import parse_moment
 from bot.errors import UsageError
-from storage.mention_queries import MentionFilter, history
+from storage.mention_queries import MentionFilter
 from storage.mentions import MAX_TEXT_CHARS, MentionRow, insert_mentions, stored_keys
 from storage.models import Label, Mention, MentionStatus
 
@@ -284,6 +285,7 @@ class Submissions:
         label: str | None = None,
         source: str | None = None,
         search: str | None = None,
+        q: str | None = None,
         language: str | None = None,
         limit: int = 50,
         cursor: str | None = None,
@@ -301,6 +303,10 @@ class Submissions:
         except ValueError as exc:
             raise UsageError(f"since/until: {exc}") from None
         before = decode_cursor(cursor) if cursor is not None else None
+        try:
+            query = parse(q) if q is not None else None
+        except QuerySyntaxError as exc:
+            raise UsageError(f"q: {exc}") from None
         where = MentionFilter(
             brand=brand.lower() if brand else None,
             since=start,
@@ -310,16 +316,14 @@ class Submissions:
             search=search,
             language=language_filter(language),
         )
-        check_text_filters(where)
-        with self.sessions() as session:
-            found = history(session=session, where=where, limit=limit + 1, before=before)
-            mentions = [_out(m) for m in found[:limit]]
-        following = encode_cursor(found[limit - 1]) if len(found) > limit else None
-        return MentionPage(mentions=mentions, next_cursor=following)
+        page = search_mentions(self.sessions, where, query, limit=limit, before=before)
+        following = encode_resume(*page.resume) if page.resume is not None else None
+        return MentionPage(mentions=[_out(m) for m in page.mentions], next_cursor=following)
 
 
-def encode_cursor(mention: Mention) -> str:
-    raw = f"{mention.created_at.isoformat()}|{mention.id}".encode()
+def encode_resume(at: datetime, mention_id: int) -> str:
+    """A page's ``next_cursor``: where the next page starts (the last row the page read)."""
+    raw = f"{at.isoformat()}|{mention_id}".encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 

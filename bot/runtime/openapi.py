@@ -119,6 +119,15 @@ def openapi_document(*, brands: Sequence[str] = (), server_url: str | None = Non
             text_filter("source", "Only this source.", type="string", minLength=1),
             text_filter("search", "Case-insensitive substring of the text.", type="string", minLength=1),
             text_filter(
+                "q",
+                'A query (AND, OR, NOT, parentheses, "phrases", "a b"~5, a NEAR/5 b, prefix*, #hashtags, @handles, '
+                "lang:, source:, author:, domain:, country:): only the mentions it matches. A page reads at most "
+                "20,000 stored mentions: a rare query's page may hold fewer than `limit`, with a `next_cursor` to go on.",
+                type="string",
+                minLength=1,
+                maxLength=4000,
+            ),
+            text_filter(
                 "language",
                 "Only mentions in this language (ISO 639-1 code; a region such as pt-BR is dropped).",
                 type="string",

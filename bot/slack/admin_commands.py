@@ -10,7 +10,8 @@ import logging
 from typing import Any
 
 from analysis.labels import LABELS
-from bot.core.history import latest_mentions, resume_after
+from analysis.query import Query, QuerySyntaxError, parse
+from bot.core.history import resume_after, search_mentions
 from bot.core.languages import language_filter
 from bot.core.periods import PERIOD_HELP, Period, meant_as_period, parse_period
 from bot.core.stats import daily_stats
@@ -50,7 +51,7 @@ def parse_history(services: Services, args: list[str], user: str = "") -> Histor
     if not args:
         raise UsageError(
             f"write `{COMMAND} history <brand> [period] [negative|neutral|positive] [lang:it] "
-            f"[handled|unhandled|assigned|mine] [words]`, the period being {PERIOD_HELP}"
+            f"[handled|unhandled|assigned|mine] [query]`, the period being {PERIOD_HELP}"
         )
     brand, rest = known_brand(services, args[0]), args[1:]
     period = take_period(services, rest, "7d")
@@ -65,6 +66,7 @@ def parse_history(services: Services, args: list[str], user: str = "") -> Histor
     words = " ".join(rest)
     if len(words) > MAX_WORDS:
         raise UsageError(f"search for at most {MAX_WORDS} characters of words")
+    words_query(words)  # a query that does not parse is refused now, with where it went wrong
     return HistoryQuery(
         brand=brand, period=period, label=label, words=words, language=language, state=state, assignee=assignee
     )
@@ -95,16 +97,26 @@ def history(services: Services, query: HistoryQuery) -> dict[str, Any]:
         since=period.start,
         until=period.end,
         label=query.label,
-        search=query.words or None,
         language=query.language,
         triage=Triage(query.state) if query.state else None,
         assignee=query.assignee,
     )
-    mentions = latest_mentions(services.sessions, where, limit=PAGE_SIZE + 1, before=before)
+    page = search_mentions(services.sessions, where, words_query(query.words), limit=PAGE_SIZE, before=before)
     settings = services.settings
-    return history_answer(
-        query, mentions[:PAGE_SIZE], more=len(mentions) > PAGE_SIZE, tz=settings.tz, timezone=settings.timezone
-    )
+    return history_answer(query, page.mentions, resume=page.resume, tz=settings.tz, timezone=settings.timezone)
+
+
+def words_query(words: str) -> Query | None:
+    """The words after a history's filters, read as a query (UsageError, with the caret, when they do not parse)."""
+    if not words:
+        return None
+    try:
+        return parse(words)
+    except QuerySyntaxError as exc:
+        raise UsageError(
+            f"the words to search for are a query, and this one does not parse: {exc.reason} at column "
+            f"{exc.column}:\n```{exc.query}\n{' ' * (exc.column - 1)}^```"
+        ) from None
 
 
 def stats(services: Services, args: list[str]) -> dict[str, Any]:

@@ -126,6 +126,7 @@ def test_old_style_brands_compile_to_the_same_tree() -> None:
         ("acme NEAR/500 b", 6, "a distance of 0 to 100 words"),
         ("rec*all", 1, "a * only at the end"),
         ("", 1, "an empty query"),
+        ("acme\x00x", 5, "a control character (U+0000)"),
     ],
 )
 def test_a_query_that_does_not_parse_says_where_and_what_was_expected(query: str, column: int, expected: str) -> None:

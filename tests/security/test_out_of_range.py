@@ -247,4 +247,7 @@ def test_a_nul_in_a_text_filter_is_refused_not_a_database_error(api: Api, slack:
         assert answer.status_code == 400 and answer.json() == {"error": f"{name} may not contain a NUL character"}
     slack.slash("history apple 7d battery\x00fire", user=ADMIN, response="nul")
     answer = slack.answer("nul")
-    assert answer["response_type"] == "ephemeral" and "search may not contain a NUL character" in answer["text"]
+    # The words are a query: a control character in one is refused with where it stands.
+    assert answer["response_type"] == "ephemeral" and "a control character (U+0000)" in answer["text"]
+    refused = httpx.get(f"{api.url}/api/v1/mentions", headers=AUTH, params={"q": "acme\x00x"})
+    assert refused.status_code == 400 and "a control character (U+0000) in the query at column 5" in refused.text

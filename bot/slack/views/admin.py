@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import json
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -170,10 +171,36 @@ class HistoryQuery:
         return cls(str(data["b"]), str(data["p"]), label, str(data.get("w", "")), before, language, state, assignee)
 
 
+def _more_button(query: HistoryQuery, resume: tuple[datetime, int] | None) -> Block | None:
+    """The "More" button: the same query, going on from where this page's reading stopped."""
+    if resume is None:
+        return None
+    at, mention_id = resume
+    next_query = dataclasses.replace(query, before=(at.isoformat(), mention_id))
+    return {
+        "type": "actions",
+        "block_id": MORE_ACTION,
+        "elements": [
+            {
+                "type": "button",
+                "action_id": MORE_ACTION,
+                "text": {"type": "plain_text", "text": "More"},
+                "value": next_query.encode(),
+            }
+        ],
+    }
+
+
 def history_answer(
-    query: HistoryQuery, page: list[Mention], *, more: bool, tz: ZoneInfo, timezone: str
+    query: HistoryQuery,
+    page: list[Mention],
+    *,
+    resume: tuple[datetime, int] | None,
+    tz: ZoneInfo,
+    timezone: str,
 ) -> dict[str, Any]:
-    """One page of a brand's latest mentions, with a "More" button when there are more."""
+    """One page of a brand's latest mentions, with a "More" button that goes on from ``resume`` when there is more
+    to look at."""
     filters = " · ".join(
         part
         for part in (
@@ -182,14 +209,20 @@ def history_answer(
             query.language and f"in {language_name(query.language)}",
             query.state and f"{query.state} only",
             query.assignee and f"assigned to {user_mention(query.assignee)}",
-            query.words and f"containing “{cut(query.words, 100)}”",
+            query.words and f"matching “{cut(query.words, 100)}”",
         )
         if part
     )
     title = f"{query.brand}: latest mentions ({filters})"
+    more = _more_button(query, resume)
     if not page:
-        text = f"No mentions of *{query.brand}* match ({filters})."
-        return {"response_type": "ephemeral", "text": fallback(text), "blocks": [section(text)]}
+        text = f"No mentions of *{query.brand}* match ({filters})"
+        text += " among the latest looked at: *More* looks further back." if more else "."
+        return {
+            "response_type": "ephemeral",
+            "text": fallback(text),
+            "blocks": [section(text), *([more] if more else [])],
+        }
     # The header is plain text, where Slack shows escapes literally: the user's words go in a mrkdwn line below it.
     blocks: list[Block] = [
         header(f"{query.brand}: {'more of the ' if query.before else ''}latest mentions"),
@@ -215,22 +248,7 @@ def history_answer(
         block["accessory"] = mention_menu(mention)
         blocks.extend([block, _assign_menu(mention)])
     if more:
-        last = page[-1]
-        next_query = dataclasses.replace(query, before=(last.created_at.isoformat(), last.id))
-        blocks.append(
-            {
-                "type": "actions",
-                "block_id": MORE_ACTION,
-                "elements": [
-                    {
-                        "type": "button",
-                        "action_id": MORE_ACTION,
-                        "text": {"type": "plain_text", "text": "More"},
-                        "value": next_query.encode(),
-                    }
-                ],
-            }
-        )
+        blocks.append(more)
     blocks.append(
         context(f"times in {escape(timezone)}; a corrected label counts in stats and joins the labelled pool")
     )

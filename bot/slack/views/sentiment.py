@@ -32,7 +32,7 @@ USAGE = (
     f"• `{COMMAND} &lt;text&gt;`: the sentiment of a text (only you see the answer)\n"
     f"• `{COMMAND} brands`: the brands brandpulse watches\n"
     f"• `{COMMAND} history &lt;brand&gt; [7d] [negative|neutral|positive] [lang:it] [handled|unhandled|assigned|mine] "
-    "[words]`: latest mentions, to act on (admins and analysts of the brand)\n"
+    "[query]`: latest mentions (the query: words, OR, NOT, prefix*...), to act on (admins and analysts of the brand)\n"
     f"• `{COMMAND} stats &lt;brand&gt; [30d] [lang:it]`: volume and sentiment per day (admins and analysts)\n"
     f"• `{COMMAND} report &lt;brand&gt; [last week | 2026-11-01..2026-11-30 | 30d]`: the digest of any period, "
     "posted in this channel (admins and analysts)\n"

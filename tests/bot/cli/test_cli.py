@@ -80,6 +80,11 @@ def test_history_filters(monkeypatch: pytest.MonkeyPatch, loaded: str) -> None:
     assert ids("--until", "3 days ago") == ["4"]
     assert ids("--label", "negative") == ["1"]
     assert ids("--source", "rss") == ["4"]
+    # --search is a query: words as whole words, OR, NOT, prefix*.
+    assert ids("--search", "battery OR android") == ["1", "3"]
+    assert ids("--search", "batt*") == ["1"]
+    assert ids("--search", "batt") == []
+    assert ids("--search", "mac -love") == []
     assert ids("--search", "50%") == ["1"]
     assert ids("--search", "5_0") == ["3"]
     assert ids("--search", "5%0") == []

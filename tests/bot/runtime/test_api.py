@@ -142,6 +142,14 @@ def test_a_mention_naming_two_brands_is_one_item_stored_for_each(api: Api) -> No
     again = api.post(item)
     assert (again.json()["created"], again.json()["duplicates"]) == (0, 1)
     assert [m["brand"] for m in api.get(search="beats").json()["mentions"]] == ["globex", "acme"]
+    # q= is a query: the words as whole words, with AND, OR, NOT and fields.
+    assert [m["brand"] for m in api.get(q="beats AND acme", brand="acme").json()["mentions"]] == ["acme"]
+    assert api.get(q="beat").json()["mentions"] == []  # a whole word, not a substring
+    assert len(api.get(q="beat* -source:api").json()["mentions"]) == 0
+    assert len(api.get(q="beat* source:api").json()["mentions"]) == 2
+    broken = api.get(q="beats AND (acme")
+    assert broken.status_code == 400
+    assert "q: the query ends too early: expected ) at column 16" in broken.json()["error"]
 
 
 def test_the_wrapped_and_listed_forms_store_the_same_way(api: Api) -> None:

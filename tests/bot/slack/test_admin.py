@@ -106,6 +106,13 @@ def test_history_filters_by_period_label_and_words(app: Served) -> None:
     assert len(words) == 1 and "mention 3" in words[0]
     none = _ask(app, "history google 24h positive", count=3)
     assert none["text"].startswith("No mentions of *google* match")
+    # The words are a query: a wildcard, OR, NOT.
+    query = _texts(_ask(app, 'history apple 30d (batt* OR "mention 5") -channel', count=4))
+    assert [s.split("> ")[1].split(" about")[0] for s in query] == ["mention 5"]
+    # One that does not parse is answered with where it went wrong.
+    broken = _ask(app, "history apple 30d battery AND", count=5)
+    assert "does not parse" in broken["text"] and "column 12" in broken["text"]
+    assert "```battery AND\n" + " " * 11 + "^```" in broken["text"]
 
 
 def test_history_and_stats_keep_to_one_language(app: Served) -> None:
