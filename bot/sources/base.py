@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
+from analysis.query_nodes import Doc
 from bot.errors import BrandpulseError
 from storage.mentions import storable_text
 
@@ -102,3 +103,9 @@ def external_id(value: str) -> str:
     if len(value) <= MAX_EXTERNAL_ID and storable_text(value) == value:
         return value
     return "sha256:" + hashlib.sha256(value.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def item_doc(item: Item, source: str) -> Doc:
+    """What a brand's query sees of an item: its text, and the fields its mention will store (``source``: the
+    connector's source name)."""
+    return Doc(item.text, language=item.language, source=source, author=item.author, url=item.url)

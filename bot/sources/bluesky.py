@@ -15,9 +15,11 @@ from datetime import datetime, timedelta
 from operator import itemgetter
 from typing import Any
 
+from bot.config.sources import BlueskySource
 from bot.sources.base import Fetch, Item, SourceError, whole
 from bot.sources.http import Response, SourceClient, exhausted_until, host
 from bot.sources.intake import BadItem, Intake, fresh_mark, iso_time, load_json, shown, text_field
+from bot.sources.registry import Wiring, connector_type
 
 PAGE_SIZE = 100
 MAX_PAGES = 10
@@ -183,3 +185,17 @@ class BlueskyConnector:
         newest = max(filter(None, (mark, intake.newest)), default=None)
         next_cursor = {"created_at": newest.isoformat()} if newest is not None else {}
         return Fetch(intake.items, next_cursor, backoff_until=backoff, rejected=intake.rejected)
+
+
+@connector_type("bluesky")
+def build(config: BlueskySource, params: dict[str, Any], wiring: Wiring) -> BlueskyConnector:
+    """The connector of a `bluesky` source of the brands file."""
+    return BlueskyConnector(
+        query=params["query"],
+        handle=params["handle"],
+        app_password=params["app_password"],
+        lang=params["lang"],
+        lookback=timedelta(hours=config.lookback_hours),
+        service=params["service"],
+        client=wiring.client,
+    )

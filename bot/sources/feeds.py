@@ -18,9 +18,11 @@ from urllib.parse import urlsplit
 
 import feedparser
 
+from bot.config.sources import FeedSource
 from bot.sources.base import Fetch, Item, SourceError, external_id
 from bot.sources.http import SourceClient, host
 from bot.sources.intake import BadItem, Intake
+from bot.sources.registry import Wiring, connector_type
 
 # A feed's entry text: its title and summary, cut here (an article's full content is not a mention).
 MAX_TEXT = 2_000
@@ -148,3 +150,9 @@ class FeedConnector:
 
 def _given_id(entry: Mapping[str, Any]) -> object:
     return entry.get("id") or entry.get("link")
+
+
+@connector_type("feed")
+def build(config: FeedSource, params: dict[str, Any], wiring: Wiring) -> FeedConnector:
+    """The connector of a `feed` source of the brands file."""
+    return FeedConnector(url=params["url"], client=wiring.client)

@@ -12,10 +12,12 @@ from datetime import datetime, timedelta
 from operator import itemgetter
 from typing import Any
 
+from bot.config.sources import HackerNewsSource
 from bot.sources.base import Fetch, Item, SourceError, whole
 from bot.sources.feeds import plain
 from bot.sources.http import SourceClient, host
 from bot.sources.intake import BadItem, Intake, epoch_time, fresh_mark, load_json, shown, text_field
+from bot.sources.registry import Wiring, connector_type
 
 PAGE_SIZE = 100
 MAX_PAGES = 10  # at most 1,000 items a poll; a busier query should be polled more often
@@ -100,3 +102,15 @@ class HackerNewsConnector:
         newest = max(filter(None, (mark, intake.newest)), default=None)
         next_cursor = {"created_at_i": int(newest.timestamp())} if newest is not None else {}
         return Fetch(intake.items, next_cursor, rejected=intake.rejected)
+
+
+@connector_type("hackernews")
+def build(config: HackerNewsSource, params: dict[str, Any], wiring: Wiring) -> HackerNewsConnector:
+    """The connector of a `hackernews` source of the brands file."""
+    return HackerNewsConnector(
+        query=params["query"],
+        tags=params["tags"],
+        lookback=timedelta(hours=config.lookback_hours),
+        base_url=params["base_url"],
+        client=wiring.client,
+    )

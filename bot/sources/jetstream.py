@@ -21,10 +21,12 @@ from urllib.parse import urlencode
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus, InvalidURI
 from websockets.sync.client import connect
 
+from bot.config.sources import JetstreamSource
 from bot.core.ingest import MAX_AHEAD
-from bot.sources.base import Fetch, Item, SourceError
+from bot.sources.base import Fetch, Item, SourceError, item_doc
 from bot.sources.http import host
 from bot.sources.intake import BadItem, Intake, epoch_time, iso_time, load_json, shown, text_field
+from bot.sources.registry import Wiring, connector_type
 
 COLLECTION = "app.bsky.feed.post"
 REWIND = timedelta(seconds=5)
@@ -173,3 +175,18 @@ class JetstreamConnector:
         network, and only those are the source's to admit or reject."""
         found = post_item(event)
         return found if found is not None and self.matches(found) else None
+
+
+@connector_type("jetstream")
+def build(config: JetstreamSource, params: dict[str, Any], wiring: Wiring) -> JetstreamConnector:
+    """The connector of a `jetstream` source of the brands file."""
+    # The firehose carries every post: only those that name a brand of this source are kept.
+    matcher = wiring.brands.matcher_for(config.brands)
+    return JetstreamConnector(
+        url=params["url"],
+        matches=lambda item: matcher.first(item_doc(item, JetstreamConnector.source)) is not None,
+        max_seconds=config.max_seconds,
+        idle_seconds=config.idle_seconds,
+        timeout_seconds=wiring.client.options.timeout_seconds,
+        open_socket=wiring.client.connect,
+    )

@@ -16,10 +16,12 @@ from urllib.parse import quote, urlsplit
 
 import httpx
 
+from bot.config.sources import MastodonSource
 from bot.sources.base import Fetch, Item, SourceError, whole
 from bot.sources.feeds import plain
 from bot.sources.http import Response, SourceClient, exhausted_until, host
 from bot.sources.intake import BadItem, Intake, iso_time, load_json, shown, text_field
+from bot.sources.registry import Wiring, connector_type
 
 PAGE_SIZE = 40  # the API's most
 MAX_PAGES = 10
@@ -122,3 +124,15 @@ class MastodonConnector:
             next_url, next_params = following, None
         next_cursor = {"since_id": str(newest)} if newest is not None else {}
         return Fetch(intake.items, next_cursor, backoff_until=backoff, rejected=intake.rejected)
+
+
+@connector_type("mastodon")
+def build(config: MastodonSource, params: dict[str, Any], wiring: Wiring) -> MastodonConnector:
+    """The connector of a `mastodon` source of the brands file."""
+    return MastodonConnector(
+        instance=params["instance"],
+        hashtag=params["hashtag"],
+        query=params["query"],
+        token=params["token"],
+        client=wiring.client,
+    )

@@ -20,90 +20,19 @@ from sqlalchemy.exc import SQLAlchemyError, StatementError
 from sqlalchemy.orm import Session, sessionmaker
 
 from analysis.language import LanguageDetector, detector_for
-from analysis.query_nodes import Doc
 from bot.config.brands import BrandsConfig
-from bot.config.sources import (
-    BlueskySource,
-    HackerNewsSource,
-    JetstreamSource,
-    MastodonSource,
-    RedditSource,
-    SourceConfig,
-    redact,
-    referenced_values,
-    resolved,
-)
+from bot.config.sources import SourceConfig, redact, referenced_values, resolved
 from bot.core.ingest import connection_trouble
 from bot.core.languages import language_of
 from bot.errors import BrandpulseError, ConfigError
-from bot.sources.base import Connector, Fetch, Item, RateLimited, Rejected, Rejection, SourceError
-from bot.sources.bluesky import BlueskyConnector
-from bot.sources.feeds import FeedConnector
-from bot.sources.hackernews import HackerNewsConnector
+from bot.sources.base import Fetch, Item, RateLimited, Rejected, Rejection, SourceError, item_doc
 from bot.sources.http import HttpOptions, SourceClient
-from bot.sources.jetstream import JetstreamConnector
-from bot.sources.mastodon import MastodonConnector
 from bot.sources.network import Reach
-from bot.sources.reddit import RedditConnector
+from bot.sources.registry import build
 from storage.mentions import MAX_TEXT_CHARS, MentionRow, insert_mentions, new_mention, storable_text, stored_keys
 from storage.sources import PollRecord, claim_poll, record_poll, release_poll, source_state
 
 log = logging.getLogger(__name__)
-
-
-def connector(config: SourceConfig, *, env: Mapping[str, str], client: SourceClient, brands: BrandsConfig) -> Connector:
-    """The connector a configuration describes, its ``${VARIABLE}`` references read from ``env``."""
-    params = resolved(config, env)
-    if isinstance(config, JetstreamSource):
-        # The firehose carries every post: only those that name a brand of this source are kept.
-        matcher = brands.matcher_for(config.brands)
-        return JetstreamConnector(
-            url=params["url"],
-            matches=lambda item: matcher.first(_doc(item, JetstreamConnector.source)) is not None,
-            max_seconds=config.max_seconds,
-            idle_seconds=config.idle_seconds,
-            timeout_seconds=client.options.timeout_seconds,
-            open_socket=client.connect,
-        )
-    if isinstance(config, HackerNewsSource):
-        return HackerNewsConnector(
-            query=params["query"],
-            tags=params["tags"],
-            lookback=timedelta(hours=config.lookback_hours),
-            base_url=params["base_url"],
-            client=client,
-        )
-    if isinstance(config, MastodonSource):
-        return MastodonConnector(
-            instance=params["instance"],
-            hashtag=params["hashtag"],
-            query=params["query"],
-            token=params["token"],
-            client=client,
-        )
-    if isinstance(config, RedditSource):
-        return RedditConnector(
-            query=params["query"],
-            subreddit=params["subreddit"],
-            client_id=params["client_id"],
-            client_secret=params["client_secret"],
-            user_agent=params["user_agent"],
-            lookback=timedelta(hours=config.lookback_hours),
-            token_url=params["token_url"],
-            api_url=params["api_url"],
-            client=client,
-        )
-    if isinstance(config, BlueskySource):
-        return BlueskyConnector(
-            query=params["query"],
-            handle=params["handle"],
-            app_password=params["app_password"],
-            lang=params["lang"],
-            lookback=timedelta(hours=config.lookback_hours),
-            service=params["service"],
-            client=client,
-        )
-    return FeedConnector(url=params["url"], client=client)
 
 
 def reach(config: SourceConfig, env: Mapping[str, str]) -> Reach:
@@ -152,12 +81,7 @@ def _brand_finder(config: SourceConfig, brands: BrandsConfig, source: str) -> Ca
         only = [config.brands[0]]
         return lambda item: only  # a source set up for one brand: everything it finds is about that brand
     matcher = brands.matcher_for(config.brands)
-    return lambda item: matcher.matches(_doc(item, source))
-
-
-def _doc(item: Item, source: str) -> Doc:
-    """What a brand's query sees of an item: its text, and the fields its mention will store."""
-    return Doc(item.text, language=item.language, source=source, author=item.author, url=item.url)
+    return lambda item: matcher.matches(item_doc(item, source))
 
 
 def _redacted(item: Item, secrets: Mapping[str, str]) -> Item:
@@ -267,7 +191,7 @@ def _poll(
     backoff_until = None
     try:
         with SourceClient(options, reach=reach(config, env)) as client:
-            made = connector(config, env=env, client=client, brands=brands)
+            made = build(config, env=env, client=client, brands=brands)
             fetch_source = made.source
             fetch = made.fetch(cursor, now=now)
     except RateLimited as exc:

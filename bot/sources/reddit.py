@@ -15,9 +15,11 @@ from datetime import datetime, timedelta
 from operator import itemgetter
 from typing import Any
 
+from bot.config.sources import RedditSource
 from bot.sources.base import Fetch, Item, SourceError
 from bot.sources.http import Response, SourceClient, exhausted_until, host
 from bot.sources.intake import PARTLY_READ, BadItem, Intake, count, epoch_time, fresh_mark, load_json, shown, text_field
+from bot.sources.registry import Wiring, connector_type
 
 PAGE_SIZE = 100
 MAX_PAGES = 10
@@ -165,3 +167,19 @@ class RedditConnector:
             backoff_until=backoff,
             rejected=intake.rejected,
         )
+
+
+@connector_type("reddit")
+def build(config: RedditSource, params: dict[str, Any], wiring: Wiring) -> RedditConnector:
+    """The connector of a `reddit` source of the brands file."""
+    return RedditConnector(
+        query=params["query"],
+        subreddit=params["subreddit"],
+        client_id=params["client_id"],
+        client_secret=params["client_secret"],
+        user_agent=params["user_agent"],
+        lookback=timedelta(hours=config.lookback_hours),
+        token_url=params["token_url"],
+        api_url=params["api_url"],
+        client=wiring.client,
+    )

@@ -173,3 +173,10 @@ def test_a_query_that_does_not_parse_is_refused_with_a_caret_under_the_column(tm
     assert lines[1] == "  brands[0] (acme).query: the query ends too early: expected ) at column 42:"
     assert lines[2] == "      acme AND (battery OR charger NOT giveaway"
     assert lines[3] == "      " + " " * 41 + "^"
+
+
+def test_every_source_type_of_the_brands_file_has_a_registered_connector() -> None:
+    """A source type is its connector's module (bot/sources/registry.py): no isinstance chain chooses among them."""
+    from bot.sources.registry import registered
+
+    assert registered() == set(SOURCE_TYPES)
