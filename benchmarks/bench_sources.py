@@ -188,10 +188,9 @@ def firehose_brandpulse(workdir: Path, url: str, start_us: int) -> dict[str, Any
     return {"seconds": seconds, "matched": report.matched, "stored": report.added}
 
 
-def firehose_baseline(workdir: Path, url: str, start_us: int) -> dict[str, Any]:
-    """The same reading, parsing and storage; matching by one regular-expression search per keyword."""
-    import re
-
+def _read_and_store(workdir: Path, url: str, start_us: int, find: Any) -> dict[str, Any]:
+    """The baselines' client: read the stream to its end, parse each event, store a mention for each brand ``find``
+    names for the item (the brands file's way of matching left out), and time it all."""
     from websockets.exceptions import ConnectionClosed
     from websockets.sync.client import connect
 
@@ -200,67 +199,6 @@ def firehose_baseline(workdir: Path, url: str, start_us: int) -> dict[str, Any]:
     from storage.mentions import insert_mentions, new_mention
     from storage.migrate import upgrade
 
-    terms = json.loads((workdir / "terms.json").read_text(encoding="utf-8"))
-    patterns = [
-        (brand, re.compile(r"(?<!\w)[#@]?" + re.escape(k.lstrip("#")) + r"(?!\w)", re.IGNORECASE))
-        for brand, keywords in terms.items()
-        for k in [brand, *keywords]
-    ]
-    engine = make_engine(f"sqlite:///{workdir / 'baseline.db'}")
-    upgrade(engine)
-    now = datetime.now(UTC)
-    rows, matched = [], 0
-    started = time.perf_counter()
-    address = f"{url}?wantedCollections={COLLECTION}&cursor={start_us}"
-    with connect(address, compression=None, max_size=1_000_000, ping_interval=None) as ws:
-        try:
-            while True:
-                event = json.loads(ws.recv())
-                item = post_item(event)
-                if item is None:
-                    continue
-                found = []
-                for brand, pattern in patterns:
-                    if brand not in found and pattern.search(item.text):
-                        found.append(brand)
-                matched += bool(found)
-                rows.extend(
-                    new_mention(
-                        source="bluesky",
-                        external_id=item.external_id,
-                        brand=brand,
-                        text=item.text,
-                        created_at=item.created_at or now,
-                        ingested_at=now,
-                        author=item.author,
-                        url=item.url,
-                        language=item.language,
-                    )
-                    for brand in found
-                )
-        except ConnectionClosed:
-            pass
-    with engine.begin() as connection:
-        stored = insert_mentions(connection=connection, rows=rows) if rows else 0
-    seconds = time.perf_counter() - started
-    engine.dispose()
-    return {"seconds": seconds, "matched": matched, "stored": stored}
-
-
-def firehose_query_baseline(workdir: Path, url: str, start_us: int) -> dict[str, Any]:
-    """The same reading, parsing and storage; every brand's query evaluated on every event."""
-    from websockets.exceptions import ConnectionClosed
-    from websockets.sync.client import connect
-
-    from analysis.query import parse
-    from analysis.query_nodes import Doc, Prepared
-    from bot.sources.jetstream import JetstreamConnector, post_item
-    from storage.db import make_engine
-    from storage.mentions import insert_mentions, new_mention
-    from storage.migrate import upgrade
-
-    made = json.loads((workdir / "queries.json").read_text(encoding="utf-8"))
-    queries = [(name, parse(query)) for name, (query, _) in made.items()]
     engine = make_engine(f"sqlite:///{workdir / 'baseline.db'}")
     upgrade(engine)
     now = datetime.now(UTC)
@@ -273,10 +211,7 @@ def firehose_query_baseline(workdir: Path, url: str, start_us: int) -> dict[str,
                 item = post_item(json.loads(ws.recv()))
                 if item is None:
                     continue
-                doc = Prepared(
-                    Doc(item.text, language=item.language, source=JetstreamConnector.source, author=item.author)
-                )
-                found = [name for name, query in queries if query.matches(doc)]
+                found = find(item)
                 matched += bool(found)
                 rows.extend(
                     new_mention(
@@ -299,6 +234,44 @@ def firehose_query_baseline(workdir: Path, url: str, start_us: int) -> dict[str,
     seconds = time.perf_counter() - started
     engine.dispose()
     return {"seconds": seconds, "matched": matched, "stored": stored}
+
+
+def firehose_baseline(workdir: Path, url: str, start_us: int) -> dict[str, Any]:
+    """The same reading, parsing and storage; matching by one regular-expression search per keyword."""
+    import re
+
+    terms = json.loads((workdir / "terms.json").read_text(encoding="utf-8"))
+    patterns = [
+        (brand, re.compile(r"(?<!\w)[#@]?" + re.escape(k.lstrip("#")) + r"(?!\w)", re.IGNORECASE))
+        for brand, keywords in terms.items()
+        for k in [brand, *keywords]
+    ]
+
+    def find(item: Any) -> list[str]:
+        found: list[str] = []
+        for brand, pattern in patterns:
+            if brand not in found and pattern.search(item.text):
+                found.append(brand)
+        return found
+
+    return _read_and_store(workdir, url, start_us, find)
+
+
+def firehose_query_baseline(workdir: Path, url: str, start_us: int) -> dict[str, Any]:
+    """The same reading, parsing and storage; every brand's query evaluated on every event."""
+    from analysis.query import parse
+    from analysis.query_nodes import Prepared
+    from bot.sources.base import item_doc
+    from bot.sources.jetstream import JetstreamConnector
+
+    made = json.loads((workdir / "queries.json").read_text(encoding="utf-8"))
+    queries = [(name, parse(query)) for name, (query, _) in made.items()]
+
+    def find(item: Any) -> list[str]:
+        doc = Prepared(item_doc(item, JetstreamConnector.source))  # the text folded once per event
+        return [name for name, query in queries if query.matches(doc)]
+
+    return _read_and_store(workdir, url, start_us, find)
 
 
 def run_firehose(

@@ -34,5 +34,9 @@ def test_sources_benchmark_runs_on_a_small_scale() -> None:
     baseline = next(line for line in out.splitlines() if line.startswith("baseline: one regex"))
     brandpulse = next(line for line in out.splitlines() if line.startswith("brandpulse: word table"))
     assert baseline.split()[-2:] == brandpulse.split()[-2:] == ["10", "10"]
+    # The brands defined by queries: every query on every event, and the word table, find the same.
+    every = next(line for line in out.splitlines() if line.startswith("baseline: every query"))
+    table = next(line for line in out.splitlines() if line.startswith("brandpulse: word table, then the query"))
+    assert every.split()[-2:] == table.split()[-2:] == ["10", "10"]
     rows = [line for line in out.splitlines() if line.startswith("sqlite")]
     assert len(rows) == 2 and all(line.split()[-1] == "0" for line in rows), out  # no errors
