@@ -152,3 +152,15 @@ def test_queries_name_the_words_a_matching_text_must_hold() -> None:
     assert parse("acme AND recall*").needs() == frozenset({"acme"})
     assert parse("lang:it").needs() is None
     assert parse("NOT acme").needs() is None
+
+
+def test_the_limits_of_a_query_hold_on_both_sides() -> None:
+    from analysis.query import MAX_DISTANCE, MAX_QUERY_CHARS
+
+    longest = "acme " * (MAX_QUERY_CHARS // 5 - 1) + "acme"
+    assert len(longest) <= MAX_QUERY_CHARS and parse(longest).matches(Doc("acme"))
+    with pytest.raises(QuerySyntaxError, match="at most 4,000 characters"):
+        parse(longest + " " + "x" * (MAX_QUERY_CHARS - len(longest)))
+    assert parse(f"acme NEAR/{MAX_DISTANCE} battery").matches(Doc("acme " + "x " * 99 + "battery"))
+    with pytest.raises(QuerySyntaxError, match="a distance of 0 to 100 words"):
+        parse(f'"acme battery"~{MAX_DISTANCE + 1}')
