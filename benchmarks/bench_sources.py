@@ -58,10 +58,8 @@ def _pin(core: int) -> None:
 # --- the firehose -----------------------------------------------------------------------------------------------
 
 
-def brand_terms(brands: int, keywords: int, seed: int = 1) -> dict[str, list[str]]:
-    """Made-up brands: single words, two-word phrases and hashtags, none of them a common word."""
-    rng = random.Random(seed)
-    made: dict[str, list[str]] = {}
+def made_up_words(rng: random.Random) -> Any:
+    """A maker of words of SYLLABLES, none of them a common word and none made twice."""
     used: set[str] = set()
 
     def word() -> str:
@@ -71,6 +69,14 @@ def brand_terms(brands: int, keywords: int, seed: int = 1) -> dict[str, list[str
                 used.add(candidate)
                 return candidate
 
+    return word
+
+
+def brand_terms(brands: int, keywords: int, seed: int = 1) -> dict[str, list[str]]:
+    """Made-up brands: single words, two-word phrases and hashtags, none of them a common word."""
+    rng = random.Random(seed)
+    made: dict[str, list[str]] = {}
+    word = made_up_words(rng)
     for _ in range(brands):
         terms = [word() for _ in range(keywords)]
         terms[1] = f"{terms[1]} {word()}"  # a phrase
@@ -82,15 +88,7 @@ def brand_terms(brands: int, keywords: int, seed: int = 1) -> dict[str, list[str
 def brand_queries(brands: int, seed: int = 3) -> dict[str, tuple[str, str]]:
     """Made-up brands defined by queries, each with the words that, inserted into a post, make it match."""
     rng = random.Random(seed)
-    used: set[str] = set()
-
-    def word() -> str:
-        while True:
-            candidate = "".join(rng.choice(SYLLABLES) for _ in range(rng.randint(2, 4)))
-            if candidate not in used:
-                used.add(candidate)
-                return candidate
-
+    word = made_up_words(rng)
     made: dict[str, tuple[str, str]] = {}
     for _ in range(brands):
         name, a, b, c, d, e, f, g = (word() for _ in range(8))
