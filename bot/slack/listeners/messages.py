@@ -17,6 +17,7 @@ from slack_sdk.errors import SlackApiError
 from sqlalchemy.exc import DBAPIError
 
 from analysis.language import detector_for
+from analysis.query_nodes import Doc
 from bot.core.languages import language_of
 from bot.core.mentions import Edit, edit_mention, forget_mention, store_mention
 from bot.slack.blocks import plain_text
@@ -42,6 +43,15 @@ def _text(message: dict[str, Any]) -> str:
     return storable_text(plain_text(str(message.get("text") or "")))[:MAX_TEXT_CHARS]
 
 
+def _brands(services: Services, text: str, message: dict[str, Any]) -> list[str]:
+    """The brands a message names: its text, with its source and author for the brands' queries."""
+    if not text.strip():
+        return []
+    author = message.get("user")
+    doc = Doc(text, source=SOURCE, author=str(author) if author else None)
+    return services.brands.matcher().matches(doc)
+
+
 def _permalink(client: WebClient, channel: str, ts: str) -> str | None:
     try:
         return str(client.chat_getPermalink(channel=channel, message_ts=ts)["permalink"])
@@ -53,7 +63,7 @@ def _permalink(client: WebClient, channel: str, ts: str) -> str | None:
 
 def _store_new(services: Services, client: WebClient, channel: str, message: dict[str, Any]) -> None:
     text = _text(message)
-    brands = services.brands.matcher().matches(text) if text.strip() else []
+    brands = _brands(services, text, message)
     if not brands:
         return
     ts = str(message["ts"])
@@ -80,7 +90,7 @@ def _store_new(services: Services, client: WebClient, channel: str, message: dic
 
 def _store_edit(services: Services, client: WebClient, channel: str, message: dict[str, Any]) -> None:
     text = _text(message)
-    brands = services.brands.matcher().matches(text) if text.strip() else []
+    brands = _brands(services, text, message)
     key = external_id(channel, str(message.get("ts") or ""))
     if edit_mention(services.sessions, source=SOURCE, external_id=key, text=text, brands=brands) is Edit.NEW:
         _store_new(services, client, channel, message)

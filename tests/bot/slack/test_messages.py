@@ -180,3 +180,17 @@ def test_slack_markup_becomes_what_people_read() -> None:
     assert plain_text("<!here> ping <#C123|general> <!subteam^S1|@design> <mailto:a@b.c|a@b.c> 1 &lt; 2") == (
         "@here ping #general @design mailto:a@b.c 1 < 2"
     )
+
+
+def test_a_brand_query_sees_a_message_s_source_and_author(tmp_path: Path) -> None:
+    from types import SimpleNamespace
+
+    from bot.config.brands import load_brands
+    from bot.slack.listeners.messages import _brands
+
+    path = tmp_path / "brands.yml"
+    path.write_text("brands:\n  - name: acme\n    query: 'acme source:slack -author:u0spammer1'\n")
+    services: Any = SimpleNamespace(brands=load_brands(path))
+    assert _brands(services, "acme rocks", _message("acme rocks")) == ["acme"]
+    assert _brands(services, "acme rocks", _message("acme rocks", user="U0SPAMMER1")) == []
+    assert _brands(services, "  ", _message("  ")) == []
