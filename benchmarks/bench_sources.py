@@ -456,35 +456,34 @@ def main() -> None:
     client_core, server_core = cores[0], cores[-1]
     print(f"sources benchmark; {cpu()}; client on core {client_core}, servers on core {server_core}")
     if not args.skip_firehose:
-        firehose = run_firehose(args, client_core, server_core)
-        print(
-            f"\nfirehose: {args.events:,} post events (1 in {MATCH_EVERY} names a brand), "
-            f"{args.brands} brands x {args.keywords} keywords, stored in SQLite, one core"
+        scenarios = (
+            (
+                False,
+                f"{args.brands} brands x {args.keywords} keywords, stored in SQLite, one core",
+                {
+                    "baseline": "baseline: one regex search per keyword",
+                    "brandpulse": "brandpulse: word table, then regex",
+                },
+            ),
+            (
+                True,
+                f"{args.brands} brands, each a query with ORs, AND, NOT, a phrase, ~4, a wildcard and lang:, one core",
+                {
+                    "query-baseline": "baseline: every query on every event",
+                    "brandpulse": "brandpulse: word table, then the query",
+                },
+            ),
         )
-        header = f"{'side':<44}{'seconds':>9}{'events/s':>11}{'matched':>9}{'stored':>8}"
-        print(header + "\n" + "-" * len(header))
-        names = {
-            "baseline": "baseline: one regex search per keyword",
-            "brandpulse": "brandpulse: word table, then regex",
-        }
-        for side, r in firehose:
-            rate = args.events / r["seconds"]
-            print(f"{names[side]:<44}{r['seconds']:>9.2f}{rate:>11,.0f}{r['matched']:>9,}{r['stored']:>8,}")
-        print("target: 5,000 events/s")
-        firehose = run_firehose(args, client_core, server_core, queries=True)
-        print(
-            f"\nfirehose with queries: {args.events:,} post events (1 in {MATCH_EVERY} matches a query), "
-            f"{args.brands} brands, each a query with ORs, AND, NOT, a phrase, ~4, a wildcard and lang:, one core"
-        )
-        print(header + "\n" + "-" * len(header))
-        names = {
-            "query-baseline": "baseline: every query on every event",
-            "brandpulse": "brandpulse: word table, then the query",
-        }
-        for side, r in firehose:
-            rate = args.events / r["seconds"]
-            print(f"{names[side]:<44}{r['seconds']:>9.2f}{rate:>11,.0f}{r['matched']:>9,}{r['stored']:>8,}")
-        print("target: 5,000 events/s")
+        for queries, what, names in scenarios:
+            firehose = run_firehose(args, client_core, server_core, queries=queries)
+            title = "firehose with queries" if queries else "firehose"
+            print(f"\n{title}: {args.events:,} post events (1 in {MATCH_EVERY} names a brand), {what}")
+            header = f"{'side':<44}{'seconds':>9}{'events/s':>11}{'matched':>9}{'stored':>8}"
+            print(header + "\n" + "-" * len(header))
+            for side, r in firehose:
+                rate = args.events / r["seconds"]
+                print(f"{names[side]:<44}{r['seconds']:>9.2f}{rate:>11,.0f}{r['matched']:>9,}{r['stored']:>8,}")
+            print("target: 5,000 events/s")
     if not args.skip_api:
         api = run_api(args, server_core, client_core)
         print("\ningest API: POST /api/v1/mentions to `brandpulse serve`, one client, sequential requests")
