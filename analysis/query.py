@@ -27,6 +27,7 @@ from typing import Any
 
 from lark import Lark, Token, Transformer, UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
 
+from analysis.countries import country_code
 from analysis.errors import AnalysisError
 from analysis.query_nodes import And, Doc, FieldIs, Node, Not, Or, Prepared, Term, Within, fold
 
@@ -112,6 +113,10 @@ class Query:
         words may stand inflected: no word is sure to be there as written)."""
         return None if self.stem else self.root.needs()
 
+    def phrases(self) -> frozenset[tuple[str, ...]] | None:
+        """Words and phrases as written, one of which every match holds (see ``Node.phrases``); stemming aside."""
+        return self.root.phrases()
+
     def __str__(self) -> str:
         return self.text
 
@@ -176,6 +181,12 @@ class _Build(Transformer[Token, Node]):
             text = text.removeprefix("www.")
         if not text:
             raise self._fail(name_token, f"a value after {name}:")
+        if name == "country":
+            code = country_code(text)
+            if code is None:
+                reason = f"{raw!r} is not a country: write an ISO 3166 code (it, gb) or an English name (Italy)"
+                raise self._fail(value, reason)
+            text = code
         return FieldIs(name, text)
 
 

@@ -10,7 +10,7 @@ import re
 import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 import snowballstemmer
@@ -20,6 +20,9 @@ import snowballstemmer
 # "iphone行列" still mentions the iPhone.
 _WORD = r"0-9A-Za-z_\u00C0-\u024F\u0370-\u03FF\u0400-\u04FF"
 WORD_RUN = re.compile(f"[{_WORD}]+")
+
+
+T = TypeVar("T")
 
 
 def fold(text: str) -> str:
@@ -159,6 +162,11 @@ class Node:
         """Folded words one of which a matching text must hold (None: no such set; check every text)."""
         return None
 
+    def phrases(self) -> frozenset[tuple[str, ...]] | None:
+        """Whole words and phrases, as written, one of which a matching text holds (inflections aside): what a search
+        engine that takes OR-ed keywords is asked for. None when no such list exists (a prefix*, a filter alone)."""
+        return None
+
 
 def _body(words: Sequence[str]) -> str:
     return r"\s+".join(re.escape(w) for w in words)
@@ -238,6 +246,9 @@ class Term(Node):
             return None  # a word of another script, or a prefix: no whole word to look up
         return frozenset({first.group()})
 
+    def phrases(self) -> frozenset[tuple[str, ...]] | None:
+        return None if self.wildcard else frozenset({self.words_})
+
     def __str__(self) -> str:
         text = " ".join(self.words_)
         shown = f'"{text}"' if len(self.words_) > 1 else text
@@ -269,6 +280,9 @@ class Within(Node):
 
     def needs(self) -> frozenset[str] | None:
         return _smallest(part.needs() for part in self.parts)
+
+    def phrases(self) -> frozenset[tuple[str, ...]] | None:
+        return _smallest(part.phrases() for part in self.parts)
 
 
 @dataclass(frozen=True, eq=False)
@@ -319,6 +333,9 @@ class And(Node):
     def needs(self) -> frozenset[str] | None:
         return _smallest(part.needs() for part in self.parts)
 
+    def phrases(self) -> frozenset[tuple[str, ...]] | None:
+        return _smallest(part.phrases() for part in self.parts)
+
 
 @dataclass(frozen=True, eq=False)
 class Or(Node):
@@ -359,8 +376,14 @@ class Or(Node):
             return None
         return frozenset().union(*(s for s in sets if s is not None))
 
+    def phrases(self) -> frozenset[tuple[str, ...]] | None:
+        sets = [part.phrases() for part in self.parts]
+        if any(s is None for s in sets):
+            return None
+        return frozenset().union(*(s for s in sets if s is not None))
 
-def _smallest(sets: Iterable[frozenset[str] | None]) -> frozenset[str] | None:
+
+def _smallest(sets: Iterable[frozenset[T] | None]) -> frozenset[T] | None:
     """Of the parts that must all match, the smallest set of words one of which a text must hold."""
     known = [s for s in sets if s is not None]
     return min(known, key=len) if known else None

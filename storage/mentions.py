@@ -46,6 +46,7 @@ class MentionRow(TypedDict):
     text: str
     language: str | None
     language_confidence: float | None
+    country: str | None
     created_at: datetime
     ingested_at: datetime
     status: str
@@ -67,6 +68,7 @@ def new_mention(
     url: str | None = None,
     language: str | None = None,
     language_confidence: float | None = None,
+    country: str | None = None,
     likes: int | None = None,
     reposts: int | None = None,
     replies: int | None = None,
@@ -86,6 +88,7 @@ def new_mention(
         "text": text,
         "language": language,
         "language_confidence": language_confidence,
+        "country": country,
         "created_at": created_at,
         "ingested_at": ingested_at,
         "status": MentionStatus.PENDING.value,
@@ -293,6 +296,7 @@ _COPIED = (
     "text",
     "language",
     "language_confidence",
+    "country",
     "created_at",
     "ingested_at",
 )

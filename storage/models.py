@@ -100,6 +100,8 @@ class Mention(Base):
     language: Mapped[str | None] = mapped_column(String(16))
     # The detector's confidence in ``language``; NULL when the source gave the language (or none was found).
     language_confidence: Mapped[float | None] = mapped_column(Float)
+    # Where it was published, as a lowercase ISO 3166-1 alpha-2 code, when the source says (GDELT's news does).
+    country: Mapped[str | None] = mapped_column(String(2))
     created_at: Mapped[datetime]
     ingested_at: Mapped[datetime]
     status: Mapped[str] = mapped_column(String(16), default=MentionStatus.PENDING.value)

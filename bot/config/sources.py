@@ -202,11 +202,32 @@ class JetstreamSource(_Source):
         return value
 
 
+class GdeltSource(_Source):
+    """Worldwide online news through GDELT's DOC 2.0 API (65 languages, no key): articles whose text matches, each
+    stored with its title as the text, its language and its source country."""
+
+    type: Literal["gdelt"]
+    # GDELT's own query syntax, passed as it is. Without it, the words and phrases of the brands' definitions (any of
+    # which every mention of the brand holds) are searched for, and each article is then matched to the brands.
+    query: str | None = Field(default=None, min_length=1, max_length=1000)
+    # GDELT updates every 15 minutes.
+    interval_minutes: float = Field(default=15, ge=5, le=24 * 60)
+    # The first poll reaches this far back (GDELT searches the last three months); later ones resume from the newest
+    # article seen.
+    lookback_hours: float = Field(default=24, gt=0, le=24 * 90)
+    # Seconds between two requests of one poll: GDELT answers 429 to clients that ask too fast.
+    pause_seconds: float = Field(default=5, ge=0, le=60)
+    base_url: str = "https://api.gdeltproject.org/api/v2/doc/doc"
+    url_fields = ("base_url",)
+
+    _url = field_validator("base_url")(_check_url)
+
+
 SourceConfig = Annotated[
-    FeedSource | HackerNewsSource | MastodonSource | RedditSource | BlueskySource | JetstreamSource,
+    FeedSource | HackerNewsSource | MastodonSource | RedditSource | BlueskySource | JetstreamSource | GdeltSource,
     Field(discriminator="type"),
 ]
-SOURCE_TYPES = ("feed", "hackernews", "mastodon", "reddit", "bluesky", "jetstream")
+SOURCE_TYPES = ("feed", "hackernews", "mastodon", "reddit", "bluesky", "jetstream", "gdelt")
 
 
 def resolved(config: BaseModel, env: Mapping[str, str]) -> dict[str, Any]:

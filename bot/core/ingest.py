@@ -17,6 +17,7 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import InterfaceError, InternalError, OperationalError, StatementError
 
 from analysis.brand_match import BrandMatcher
+from analysis.countries import country_code
 from analysis.language import BackgroundDetector, Detected, detect_all, detector_for
 from analysis.query_nodes import Doc
 from analysis.records import MAX_RECORD_BYTES, MissingColumn, Rejection, read_records
@@ -49,6 +50,11 @@ class FieldMap:
     created_at: str = "created_at"
     language: str = "language"
     source: str = "source"
+    country: str = "country"
+    likes: str = "likes"
+    reposts: str = "reposts"
+    replies: str = "replies"
+    author_followers: str = "author_followers"
 
     @classmethod
     def names(cls) -> list[str]:
@@ -124,6 +130,50 @@ def _optional_str(values: dict[str, Any], key: str) -> str | None:
     return value or None
 
 
+# What exports write in a field they have no value for: read as no value.
+_NO_VALUE = frozenset({"", "-", "n/a", "na", "none", "null", "unknown", "undefined"})
+# The largest count a mention stores (the columns are 32-bit integers).
+MAX_COUNT = 2**31 - 1
+_GROUPED = re.compile(r"\d{1,3}(,\d{3})+")
+
+
+def _count(values: dict[str, Any], key: str) -> int | None:
+    """A count (likes, followers) as files write it: 1234, "1,234", "12.0" or nothing; RowError for anything else."""
+    value = values.get(key)
+    if isinstance(value, str):
+        written = value.strip()
+        if written.lower() in _NO_VALUE:
+            return None
+        if _GROUPED.fullmatch(written):
+            written = written.replace(",", "")
+        try:
+            value = float(written) if "." in written or "e" in written.lower() else int(written)
+        except ValueError:
+            raise RowError(f"'{key}' is {written[:40]!r}, not a count") from None
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise RowError(f"'{key}' must be a count, got {type(value).__name__}")
+    if isinstance(value, float):
+        if not value.is_integer():
+            raise RowError(f"'{key}' is {value!r}, not a whole count")
+        value = int(value)
+    if not 0 <= value <= MAX_COUNT:
+        raise RowError(f"'{key}' is {value:,}: a count is from 0 to {MAX_COUNT:,}")
+    return value
+
+
+def _country(values: dict[str, Any], key: str) -> str | None:
+    """A country as files write it (a code or an English name), as stored; RowError for one that names none."""
+    written = _optional_str(values, key)
+    if written is None or written.lower() in _NO_VALUE:
+        return None
+    code = country_code(written)
+    if code is None:
+        raise RowError(f"'{key}' is {written[:40]!r}, not a country (an ISO 3166 code such as it, or a name)")
+    return code
+
+
 def _check_unicode(key: str, value: str | None) -> None:
     if value is None:
         return
@@ -136,6 +186,9 @@ def _check_unicode(key: str, value: str | None) -> None:
 def connection_trouble(exc: StatementError) -> bool:
     """Errors of the database itself (down, locked, out of space), as opposed to a row it refuses."""
     return isinstance(exc, OperationalError | InterfaceError | InternalError)
+
+
+_COUNTS = ("likes", "reposts", "replies", "author_followers")
 
 
 class Importer:
@@ -209,6 +262,8 @@ class Importer:
         if not _SOURCE_NAME.match(source):
             raise RowError(f"source {source[:40]!r}: expected up to 32 lowercase letters, digits, '.', '_', '-'")
 
+        country = _country(values, f.country)
+
         brand = self.brand or _optional_str(values, f.brand)
         if brand is not None:
             _check_unicode(f.brand, brand)
@@ -218,7 +273,8 @@ class Importer:
                 raise RowError(f"unknown brand {brand[:64]!r} (the brands file defines: {known})")
             brands = [brand]
         else:
-            brands = self.matcher.matches(Doc(text, language=language, source=source, author=author, url=url))
+            doc = Doc(text, language=language, source=source, author=author, url=url, country=country)
+            brands = self.matcher.matches(doc)
             if not brands:
                 raise RowError("mentions no configured brand (no brand field, and no brand keyword in the text)")
             brand = brands[0]
@@ -246,6 +302,7 @@ class Importer:
         elif len(external_id) > MAX_ID_CHARS:
             raise RowError(f"id is over {MAX_ID_CHARS} characters")
 
+        counts = {name: _count(values, getattr(f, name)) for name in _COUNTS}
         language, confidence = language_of(text, language, self.detector if detect else None)
         return [
             new_mention(
@@ -259,6 +316,8 @@ class Importer:
                 url=url,
                 language=language,
                 language_confidence=confidence,
+                country=country,
+                **counts,
             )
             for each in brands
         ]

@@ -29,6 +29,7 @@ def mention_doc(mention: Mention) -> Doc:
         source=mention.source,
         author=mention.author,
         url=mention.url,
+        country=mention.country,
     )
 
 

@@ -63,6 +63,12 @@ class MentionIn(BaseModel):
         description="When it was said: ISO 8601 (2026-11-30T09:30:00Z) or Unix seconds; default: when received.",
     )
     language: str | None = Field(default=None, max_length=16, description="Language code (en, it, pt-BR).")
+    country: str | None = Field(
+        default=None,
+        max_length=100,
+        description="Where it was published: an ISO 3166 code (`it`) or an English name (`Italy`); stored as the "
+        "lowercase alpha-2 code.",
+    )
     likes: Count | None = None
     reposts: Count | None = None
     replies: Count | None = None
@@ -101,6 +107,7 @@ class MentionOut(BaseModel):
     language_confidence: float | None = Field(
         description="How sure the language detector was (0-1); null when the source gave the language."
     )
+    country: str | None = Field(description="ISO 3166-1 alpha-2 code, lowercase, where the source gave one.")
     created_at: datetime
     ingested_at: datetime
     status: MentionStatus
@@ -203,9 +210,6 @@ class Submissions:
             except (ValueError, TypeError, OverflowError) as exc:
                 checked.errors.append(ItemError(index=index, reasons=[f"unreadable value ({str(exc)[:120]})"]))
                 continue
-            for row in rows:
-                row["likes"], row["reposts"] = mention.likes, mention.reposts
-                row["replies"], row["author_followers"] = mention.replies, mention.author_followers
             checked.items.append((index, rows))
         return checked
 
@@ -355,6 +359,7 @@ def _out(mention: Mention) -> MentionOut:
             "url": mention.url,
             "language": mention.language,
             "language_confidence": mention.language_confidence,
+            "country": mention.country,
             "created_at": mention.created_at,
             "ingested_at": mention.ingested_at,
             "status": mention.status,

@@ -45,6 +45,7 @@ class Item:
     url: str | None = None
     author: str | None = None
     language: str | None = None
+    country: str | None = None  # an ISO 3166-1 alpha-2 code, lowercase (analysis/countries.py)
     likes: int | None = None
     reposts: int | None = None
     replies: int | None = None
@@ -108,4 +109,4 @@ def external_id(value: str) -> str:
 def item_doc(item: Item, source: str) -> Doc:
     """What a brand's query sees of an item: its text, and the fields its mention will store (``source``: the
     connector's source name)."""
-    return Doc(item.text, language=item.language, source=source, author=item.author, url=item.url)
+    return Doc(item.text, language=item.language, source=source, author=item.author, url=item.url, country=item.country)

@@ -133,6 +133,9 @@ def _link(value: object) -> str | None:
     return link
 
 
+_COUNTRY = re.compile(r"[a-z]{2}")
+
+
 def checked(item: Item, *, latest: datetime) -> Item:
     """``item`` as a mention keeps it (its time in UTC, its fields cut to their columns); BadItem says why it cannot
     be a mention at all."""
@@ -159,6 +162,7 @@ def checked(item: Item, *, latest: datetime) -> Item:
         url=_link(item.url),
         author=author,
         language=storable_text(language) if language else None,
+        country=item.country if isinstance(item.country, str) and _COUNTRY.fullmatch(item.country) else None,
         likes=count(item.likes),
         reposts=count(item.reposts),
         replies=count(item.replies),

@@ -109,6 +109,7 @@ def _row(item: Item, brand: str, source: str, now: datetime, detector: LanguageD
         url=item.url,
         language=language,
         language_confidence=confidence,
+        country=item.country,
         likes=item.likes,
         reposts=item.reposts,
         replies=item.replies,

@@ -105,6 +105,16 @@ def test_field_filters() -> None:
     assert texts("domain:www.corriere.it") == ["acme news"]
     assert texts("country:it OR source:slack") == ["acme news", "acme"]
     assert texts('lang:"en"') == ["acme post"]
+    # A country by its code or its English name, accents or not.
+    assert texts("country:Italy") == texts("country:ITA") == texts("country:it") == ["acme news"]
+    assert str(parse('country:"Côte d\'Ivoire"').root) == str(parse("country:cote_d'ivoire").root) == "country:ci"
+
+
+def test_phrases_are_the_words_a_search_engine_is_asked_for() -> None:
+    assert parse("acme AND (battery OR charger) NOT giveaway").phrases() == frozenset({("acme",)})
+    assert parse('"acme phone" OR #kettleby').phrases() == frozenset({("acme", "phone"), ("kettleby",)})
+    assert parse("(acme OR globex) NEAR/5 recall").phrases() == frozenset({("recall",)})
+    assert parse("recall* OR acme").phrases() is None and parse("lang:it").phrases() is None
 
 
 def test_old_style_brands_compile_to_the_same_tree() -> None:
@@ -127,6 +137,7 @@ def test_old_style_brands_compile_to_the_same_tree() -> None:
         ("rec*all", 1, "a * only at the end"),
         ("", 1, "an empty query"),
         ("acme\x00x", 5, "a control character (U+0000)"),
+        ("acme country:narnia", 14, "'narnia' is not a country: write an ISO 3166 code"),
     ],
 )
 def test_a_query_that_does_not_parse_says_where_and_what_was_expected(query: str, column: int, expected: str) -> None:

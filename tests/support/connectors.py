@@ -5,9 +5,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from tests.support import bluesky, hackernews, mastodon, reddit
+from tests.support import bluesky, gdelt, hackernews, mastodon, reddit
 from tests.support.bluesky import FakeBluesky
 from tests.support.feeds import FeedServer
+from tests.support.gdelt import PATH as GDELT_PATH
+from tests.support.gdelt import FakeGdelt
 from tests.support.hackernews import PATH as HN_PATH
 from tests.support.hackernews import FakeAlgolia
 from tests.support.mastodon import FakeMastodon
@@ -38,9 +40,14 @@ def _bluesky(server: FeedServer) -> tuple[str, str, str, dict[str, str]]:
     return "sky", bluesky.source(url), bluesky.SEARCH, {"BRANDPULSE_SOURCE_BSKY_APP_PASSWORD": fake.password}
 
 
+def _gdelt(server: FeedServer) -> tuple[str, str, str, dict[str, str]]:
+    return "news", gdelt.source(FakeGdelt().install(server)), GDELT_PATH, {}
+
+
 CONNECTORS: dict[str, Callable[[FeedServer], tuple[str, str, str, dict[str, str]]]] = {
     "hackernews": _hackernews,
     "mastodon": _mastodon,
     "reddit": _reddit,
     "bluesky": _bluesky,
+    "gdelt": _gdelt,
 }

@@ -295,3 +295,26 @@ def test_dates_as_spreadsheets_write_them_are_read_month_first_or_day_first(
         "3": "2026-11-14T23:00:00+00:00",
         "4": "2026-11-15T21:00:00+00:00",
     }
+
+
+def test_country_and_engagement_columns_are_stored_and_a_bad_one_costs_its_row(
+    monkeypatch: pytest.MonkeyPatch, db_url: str, tmp_path: Path
+) -> None:
+    path = tmp_path / "export.csv"
+    path.write_text(
+        "id,text,country,likes,author_followers\n"
+        '1,apple in Rome,Italy,12,"1,234"\n'
+        "2,apple in London,GB,,N/A\n"
+        "3,apple somewhere,Narnia,1,1\n"
+        "4,apple again,it,lots,1\n"
+        "5,apple counted,us,7.0,-3\n"
+    )
+    result = run_cli(monkeypatch, db_url, "ingest", str(path))
+    assert result.exit_code == 1
+    assert f"{path}:4: 'country' is 'Narnia', not a country" in result.stderr
+    assert f"{path}:5: 'likes' is 'lots', not a count" in result.stderr
+    assert f"{path}:6: 'author_followers' is -3: a count is from 0 to 2,147,483,647" in result.stderr
+    mentions = {m.external_id: m for m in stored(db_url)}
+    assert set(mentions) == {"1", "2"}
+    assert (mentions["1"].country, mentions["1"].likes, mentions["1"].author_followers) == ("it", 12, 1234)
+    assert (mentions["2"].country, mentions["2"].likes, mentions["2"].author_followers) == ("gb", None, None)

@@ -67,6 +67,7 @@ def test_either_token_stores_a_mention_once_with_what_the_sender_gave(api: Api) 
         "url": "https://example.org/post-1",
         "created_at": "2026-11-30T09:30:00Z",
         "language": "en",
+        "country": "United Kingdom",
         "likes": 12,
         "reposts": 3,
         "replies": 1,
@@ -88,7 +89,7 @@ def test_either_token_stores_a_mention_once_with_what_the_sender_gave(api: Api) 
     assert (stored.source, stored.external_id, stored.brand, stored.author) == ("api", "post-1", "acme", "wile")
     assert stored.created_at == datetime(2026, 11, 30, 9, 30, tzinfo=UTC)
     assert (stored.likes, stored.reposts, stored.replies, stored.author_followers) == (12, 3, 1, 4500)
-    assert (stored.language, stored.status) == ("en", "pending")
+    assert (stored.language, stored.country, stored.status) == ("en", "gb", "pending")
     assert api.registry.get_sample_value("brandpulse_api_requests_total", {"method": "POST", "code": "200"}) == 2
 
 
@@ -102,13 +103,15 @@ def test_invalid_items_get_their_reasons_while_the_valid_ones_are_stored(api: Ap
         {"id": "e", "text": "globex outage again", "created_at": "yesterday-ish"},
         {"id": 42, "text": "globex, numbered", "source": "Bad Source"},
         {"id": 43, "text": "globex numbered too", "source": "forum"},
+        {"id": 44, "text": "globex from nowhere", "country": "Narnia"},
     ]
     answer = api.post(items)
     assert answer.status_code == 422
     body = answer.json()
-    assert (body["received"], body["created"], body["duplicates"], body["rejected"]) == (8, 2, 0, 6)
+    assert (body["received"], body["created"], body["duplicates"], body["rejected"]) == (9, 2, 0, 7)
     reasons = {error["index"]: " | ".join(error["reasons"]) for error in body["errors"]}
-    assert sorted(reasons) == [1, 2, 3, 4, 5, 6]
+    assert sorted(reasons) == [1, 2, 3, 4, 5, 6, 8]
+    assert reasons[8] == "'country' is 'Narnia', not a country (an ISO 3166 code such as it, or a name)"
     assert "mentions no configured brand" in reasons[1]
     assert "text: String should have at least 1 character" in reasons[2]
     assert "likes: Input should be greater than or equal to 0" in reasons[2]

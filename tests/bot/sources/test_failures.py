@@ -23,8 +23,14 @@ NOW = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
 OPTIONS = HttpOptions(timeout_seconds=0.5, max_bytes=100_000)
 
 
-# What each says: Reddit reads any answer that is not its listing object as "not a listing".
-NOT_JSON = ("127.0.0.1 did not send JSON", "127.0.0.1 sent an answer that is not a listing")
+# What each says: Reddit reads any answer that is not its listing object as "not a listing"; GDELT an answer that is
+# no JSON as the line of HTML it sends when it refuses a search.
+NOT_JSON = (
+    "127.0.0.1 did not send JSON",
+    "127.0.0.1 sent an answer that is not a listing",
+    "127.0.0.1 refused the search: Bad gateway",
+    "127.0.0.1 sent an answer that is not an object",
+)
 FAILURES: dict[str, tuple[Route, tuple[str, ...]]] = {
     "5xx": (Route(b'{"error": "upstream"}', status=503), ("127.0.0.1 answered HTTP 503",)),
     "timeout": (Route(b"{}", delay=3), ("127.0.0.1 did not answer within 0.5 s",)),
@@ -38,6 +44,7 @@ FAILURES: dict[str, tuple[Route, tuple[str, ...]]] = {
             "127.0.0.1 sent an answer without a posts list",
             "127.0.0.1 sent an answer that is not a list of statuses",
             "127.0.0.1 sent an answer that is not a listing",
+            "127.0.0.1 sent an answer without an articles list",
         ),
     ),
 }
