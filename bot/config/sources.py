@@ -223,11 +223,46 @@ class GdeltSource(_Source):
     _url = field_validator("base_url")(_check_url)
 
 
+class YouTubeSource(_Source):
+    """Comments on YouTube videos (Data API v3, an API key): the videos a search finds, and those of a channel."""
+
+    type: Literal["youtube"]
+    api_key: str  # ${VARIABLE}: a Google Cloud API key with the YouTube Data API v3 enabled
+    # Videos matching this (search.list's q, 100 quota units a poll), and their comments.
+    query: str | None = Field(default=None, min_length=1, max_length=500)
+    # Every comment on this channel's videos (the brand's own channel: UC followed by 22 characters), 1 unit a page.
+    channel_id: str | None = Field(default=None, pattern=r"^UC[A-Za-z0-9_-]{22}$")
+    # A search costs 100 of the 10,000 units a project gets a day: hourly by default.
+    interval_minutes: float = Field(default=60, ge=15, le=24 * 60)
+    # A video found by the search has its comments followed for this many days after it was published.
+    video_days: float = Field(default=7, gt=0, le=90)
+    # The most videos followed at once (the newest are kept): each costs a unit or more a poll.
+    max_videos: int = Field(default=20, ge=1, le=50)
+    api_url: str = "https://youtube.googleapis.com/youtube/v3"
+    url_fields = ("api_url",)
+
+    _secret = field_validator("api_key")(_check_secret)
+    _api = field_validator("api_url")(_check_instance)
+
+    @model_validator(mode="after")
+    def _something_to_follow(self) -> YouTubeSource:
+        if self.query is None and self.channel_id is None:
+            raise ValueError("give a query (videos that match it), a channel_id (every video of the channel), or both")
+        return self
+
+
 SourceConfig = Annotated[
-    FeedSource | HackerNewsSource | MastodonSource | RedditSource | BlueskySource | JetstreamSource | GdeltSource,
+    FeedSource
+    | HackerNewsSource
+    | MastodonSource
+    | RedditSource
+    | BlueskySource
+    | JetstreamSource
+    | GdeltSource
+    | YouTubeSource,
     Field(discriminator="type"),
 ]
-SOURCE_TYPES = ("feed", "hackernews", "mastodon", "reddit", "bluesky", "jetstream", "gdelt")
+SOURCE_TYPES = ("feed", "hackernews", "mastodon", "reddit", "bluesky", "jetstream", "gdelt", "youtube")
 
 
 def resolved(config: BaseModel, env: Mapping[str, str]) -> dict[str, Any]:

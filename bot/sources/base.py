@@ -50,6 +50,9 @@ class Item:
     reposts: int | None = None
     replies: int | None = None
     author_followers: int | None = None
+    # What the item answers, read with its text when brands are matched but not stored: a comment's video title (a
+    # comment on "Acmephone 5 review" is about acme, whether it names it or not).
+    context: str | None = None
 
 
 @dataclass(frozen=True)
@@ -109,4 +112,6 @@ def external_id(value: str) -> str:
 def item_doc(item: Item, source: str) -> Doc:
     """What a brand's query sees of an item: its text, and the fields its mention will store (``source``: the
     connector's source name)."""
-    return Doc(item.text, language=item.language, source=source, author=item.author, url=item.url, country=item.country)
+    # A pilcrow between them: no phrase runs from the text into its context.
+    text = item.text if not item.context else f"{item.text}\n¶\n{item.context}"
+    return Doc(text, language=item.language, source=source, author=item.author, url=item.url, country=item.country)

@@ -152,7 +152,10 @@ class SourceClient:
         data: Mapping[str, str] | None = None,
         json: object = None,
         auth: tuple[str, str] | None = None,
+        read_refusals: bool = False,
     ) -> Response:
+        """The answer to one request. ``read_refusals``: a 4xx other than 429 is returned, for a connector whose API
+        says in the body why it refused (YouTube: the quota, or one video's comments turned off)."""
         where = host(url)
         cap = self.options.max_bytes
         limited_by_poll = self._start(where)
@@ -192,7 +195,7 @@ class SourceClient:
         except httpx.HTTPError as exc:
             reason = str(exc).replace(url, where) or type(exc).__name__
             raise SourceError(f"cannot reach {where}: {reason}") from None
-        if status >= 400 and status != 304:
+        if status >= 400 and status != 304 and not (read_refusals and status < 500):
             raise SourceError(f"{where} answered HTTP {status}", status=status)
         return result
 
@@ -218,8 +221,9 @@ class SourceClient:
         now: datetime,
         headers: Mapping[str, str] | None = None,
         params: Mapping[str, str | int] | None = None,
+        read_refusals: bool = False,
     ) -> Response:
-        return self.request("GET", url, now=now, headers=headers, params=params)
+        return self.request("GET", url, now=now, headers=headers, params=params, read_refusals=read_refusals)
 
 
 def _refused(url: str, refused: AddressRefused) -> str:

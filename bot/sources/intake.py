@@ -134,6 +134,8 @@ def _link(value: object) -> str | None:
 
 
 _COUNTRY = re.compile(r"[a-z]{2}")
+# The most of an item's context (a comment's video title) read when its brands are matched.
+MAX_CONTEXT_CHARS = 2_000
 
 
 def checked(item: Item, *, latest: datetime) -> Item:
@@ -167,6 +169,7 @@ def checked(item: Item, *, latest: datetime) -> Item:
         reposts=count(item.reposts),
         replies=count(item.replies),
         author_followers=count(item.author_followers),
+        context=storable_text(item.context)[:MAX_CONTEXT_CHARS] if isinstance(item.context, str) else None,
     )
 
 

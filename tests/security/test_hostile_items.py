@@ -17,13 +17,17 @@ from typing import Any
 import pytest
 
 from bot.sources import reddit as reddit_connector
+from bot.sources.gdelt import SEEN_FORMAT
 from storage.models import SourceState
 from tests.support import bluesky as bluesky_support
+from tests.support import gdelt as gdelt_support
 from tests.support import hackernews as hackernews_support
 from tests.support import mastodon as mastodon_support
 from tests.support import reddit as reddit_support
+from tests.support import youtube as youtube_support
 from tests.support.bluesky import FakeBluesky
 from tests.support.feeds import FeedServer, Route, serve_feeds
+from tests.support.gdelt import FakeGdelt, article
 from tests.support.hackernews import FakeAlgolia, comment
 from tests.support.hostile import (
     LATEST,
@@ -41,6 +45,9 @@ from tests.support.pipeline import dispose_engines, job_context
 from tests.support.rawjson import Raw
 from tests.support.reddit import FakeReddit, recorded_posts
 from tests.support.sources import brands_with, poll
+from tests.support.youtube import FakeYouTube
+from tests.support.youtube import comment as yt_comment
+from tests.support.youtube import thread as yt_thread
 
 LATER = NOW + timedelta(minutes=30)
 DEEP = Raw("[" * 5000 + "]" * 5000)  # past what json.loads can follow: the whole page was "not JSON"
@@ -162,11 +169,51 @@ def hackernews(server: FeedServer) -> Searched:
     )
 
 
+def gdelt(server: FeedServer) -> Searched:
+    fake = FakeGdelt()
+    url = fake.install(server)
+    numbers = iter(range(1000))
+    return Searched(
+        name="news",
+        source=gdelt_support.source(url),
+        env={},
+        add=lambda n, at: fake.articles.append(article(100 + n, at, f"acmephone good {n}")),
+        hostile=fake.hostile,
+        template=lambda: article(10_000 + next(numbers), NOW - timedelta(minutes=30), "acmephone hostile"),
+        cursor_time=lambda c: datetime.strptime(c["seendate"], SEEN_FORMAT).replace(tzinfo=UTC) if c else None,
+    )
+
+
+def youtube(server: FeedServer) -> Searched:
+    """A channel's comments (a search would store its videos too)."""
+    fake = FakeYouTube()
+    url = fake.install(server)
+    line = youtube_support.source(url, channel_id="UC" + "x" * 22)
+    numbers = iter(range(1000))
+
+    def good(n: int, at: datetime) -> None:
+        fake.channel_threads.append(yt_thread(yt_comment(f"Ug-good{n}", "aaaaaaaaaaa", at, f"acmephone good {n}")))
+
+    return Searched(
+        name="yt",
+        source=line,
+        env=secret(line, fake.key),
+        add=good,
+        hostile=fake.hostile,
+        template=lambda: yt_thread(
+            yt_comment(f"Ug-hostile{next(numbers)}", "aaaaaaaaaaa", NOW - timedelta(minutes=30), "acmephone hostile")
+        ),
+        cursor_time=lambda c: datetime.fromisoformat(c["channel_seen"]) if "channel_seen" in c else None,
+    )
+
+
 SEARCHED: dict[str, Callable[[FeedServer], Searched]] = {
     "bluesky": bluesky,
     "mastodon": mastodon,
     "reddit": reddit,
     "hackernews": hackernews,
+    "gdelt": gdelt,
+    "youtube": youtube,
 }
 
 
@@ -176,6 +223,13 @@ FIELDS = {
     "mastodon": ("uri", "created_at", "content", "iso"),
     "reddit": ("data.name", "data.created_utc", "data.title", "epoch"),
     "hackernews": ("objectID", "created_at_i", "comment_text", "epoch"),
+    "gdelt": ("url", "seendate", "title", "gdelt"),
+    "youtube": (
+        "snippet.topLevelComment.id",
+        "snippet.topLevelComment.snippet.publishedAt",
+        "snippet.topLevelComment.snippet.textDisplay",
+        "iso",
+    ),
 }
 
 
@@ -199,7 +253,15 @@ def variants(connector: str) -> dict[str, tuple[Callable[[dict[str, Any]], Any],
     }
     if connector == "reddit":
         made["null data"] = (set_field("data", None), "None, not an object")
-    if kind == "iso":
+    if kind == "gdelt":
+        made |= {
+            "dated 2999": (set_field(time_at, "29990101T000000Z"), LATEST),
+            "dated 1969": (set_field(time_at, "19690720T201700Z"), "is before 1990-01-01"),
+            "dated with a number": (set_field(time_at, 1700000000), f"{when} is 1700000000, not a time"),
+            "dated with words": (set_field(time_at, "yesterday"), f"{when} is 'yesterday', not a time"),
+            "dated in no calendar": (set_field(time_at, "20261331T250000Z"), f"{when} is '20261331T250000Z', not a"),
+        }
+    elif kind == "iso":
         made |= {
             "dated 2999": (set_field(time_at, "2999-01-01T00:00:00Z"), LATEST),
             "dated 9999 at -23:59": (
@@ -282,6 +344,7 @@ def test_a_bluesky_search_result_dated_2999_does_not_move_the_search_cursor(
         ("bluesky", {"created_at": "2999-01-01T00:00:00+00:00"}, "since"),
         ("reddit", {"created_utc": 32503680000.0}, None),
         ("hackernews", {"created_at_i": 32503680000}, "numericFilters"),
+        ("gdelt", {"seendate": "29990101T000000Z"}, "startdatetime"),
     ],
 )
 def test_a_cursor_stored_past_the_clock_before_this_fix_is_forgotten(

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from tests.support import bluesky, gdelt, hackernews, mastodon, reddit
+from tests.support import bluesky, gdelt, hackernews, mastodon, reddit, youtube
 from tests.support.bluesky import FakeBluesky
 from tests.support.feeds import FeedServer
 from tests.support.gdelt import PATH as GDELT_PATH
@@ -14,6 +14,7 @@ from tests.support.hackernews import PATH as HN_PATH
 from tests.support.hackernews import FakeAlgolia
 from tests.support.mastodon import FakeMastodon
 from tests.support.reddit import FakeReddit
+from tests.support.youtube import FakeYouTube
 
 
 def _hackernews(server: FeedServer) -> tuple[str, str, str, dict[str, str]]:
@@ -44,10 +45,17 @@ def _gdelt(server: FeedServer) -> tuple[str, str, str, dict[str, str]]:
     return "news", gdelt.source(FakeGdelt().install(server)), GDELT_PATH, {}
 
 
+def _youtube(server: FeedServer) -> tuple[str, str, str, dict[str, str]]:
+    fake = FakeYouTube()
+    line = youtube.source(fake.install(server), query="acmephone")
+    return "yt", line, youtube.SEARCH, {"BRANDPULSE_SOURCE_YOUTUBE_KEY": fake.key}
+
+
 CONNECTORS: dict[str, Callable[[FeedServer], tuple[str, str, str, dict[str, str]]]] = {
     "hackernews": _hackernews,
     "mastodon": _mastodon,
     "reddit": _reddit,
     "bluesky": _bluesky,
     "gdelt": _gdelt,
+    "youtube": _youtube,
 }

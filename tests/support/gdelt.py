@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from tests.support import rawjson
 from tests.support.feeds import FeedServer, Route, Seen
 
 PATH = "/api/v2/doc/doc"
@@ -65,6 +66,7 @@ class FakeGdelt:
     articles: list[dict[str, Any]] = field(default_factory=list)
     broken: bool = False  # a raw tab in every title: JSON that json.loads refuses
     limit: int = 250
+    hostile: list[Any] = field(default_factory=list)  # sent as they are, first in every answer
 
     def install(self, server: FeedServer) -> str:
         server.routes[PATH] = Route(handler=self.answer)
@@ -90,7 +92,8 @@ class FakeGdelt:
         ]
         found.sort(key=lambda a: a["seendate"], reverse=True)
         found = found[: min(int(query.get("maxrecords", "75")), self.limit)]
-        body = json.dumps({"articles": found} if found else {}, ensure_ascii=False)
+        found = [*self.hostile, *found]
+        body = rawjson.dumps({"articles": found} if found else {})
         if self.broken:
             body = body.replace('"title": "', '"title": "\t')
         return 200, {"Content-Type": "application/json; charset=utf-8"}, body.encode()

@@ -30,6 +30,7 @@ NOT_JSON = (
     "127.0.0.1 sent an answer that is not a listing",
     "127.0.0.1 refused the search: Bad gateway",
     "127.0.0.1 sent an answer that is not an object",
+    "127.0.0.1 sent an answer without an items list",
 )
 FAILURES: dict[str, tuple[Route, tuple[str, ...]]] = {
     "5xx": (Route(b'{"error": "upstream"}', status=503), ("127.0.0.1 answered HTTP 503",)),
@@ -45,6 +46,7 @@ FAILURES: dict[str, tuple[Route, tuple[str, ...]]] = {
             "127.0.0.1 sent an answer that is not a list of statuses",
             "127.0.0.1 sent an answer that is not a listing",
             "127.0.0.1 sent an answer without an articles list",
+            "127.0.0.1 sent an answer without an items list",
         ),
     ),
 }
