@@ -9,16 +9,83 @@ from __future__ import annotations
 
 import codecs
 import csv
+import itertools
 import json
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import IO, Any
+from typing import IO, Any, Protocol
 
 from analysis.errors import DataError
 
 # The longest line of a JSONL file or of a CSV file (and the longest CSV field) read; longer ones are rejected.
 MAX_RECORD_BYTES = 1_000_000
 _SKIP_PIECE = 1 << 20
+# Lines looked at for a CSV file's header row when lines of another kind may stand above it (an export's report
+# details), and the delimiters tried on them when the file's is not known.
+MAX_PREAMBLE_LINES = 30
+DELIMITERS = (",", "\t", ";")
+_UTF16_BOMS = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
+_CHUNK = 1 << 16
+
+
+class _Lines(Protocol):
+    def readline(self, size: int = -1, /) -> bytes: ...
+
+
+class _Prefixed:
+    """A stream whose first bytes were read already (to look for a byte order mark): they come first."""
+
+    def __init__(self, head: bytes, stream: _Lines) -> None:
+        self.head, self.stream = head, stream
+
+    def readline(self, size: int = -1, /) -> bytes:
+        if not self.head:
+            return self.stream.readline(size)
+        head, self.head = self.head, b""
+        cut = head.find(b"\n")
+        if cut >= 0:
+            self.head = head[cut + 1 :]
+            return head[: cut + 1]
+        return head + self.stream.readline(size - len(head) if size >= 0 else -1)
+
+
+class _Utf16:
+    """A UTF-16 file (Excel's "Unicode text", Meltwater's exports) read as lines of UTF-8; ``advance`` is told the
+    file's own bytes as they are read."""
+
+    def __init__(self, head: bytes, stream: IO[bytes], advance: Callable[[int], None]) -> None:
+        self.stream, self.advance = stream, advance
+        self.decoder = codecs.getincrementaldecoder("utf-16")("replace")
+        self.pending = self.decoder.decode(head)
+        self.done = False
+
+    def readline(self, size: int = -1, /) -> bytes:
+        while True:
+            cut = self.pending.find("\n")
+            if cut >= 0 and (size < 0 or cut < size):
+                line, self.pending = self.pending[: cut + 1], self.pending[cut + 1 :]
+                return line.encode("utf-8", "replace")
+            if (size >= 0 and len(self.pending) >= size) or self.done:
+                end = len(self.pending) if size < 0 else size
+                line, self.pending = self.pending[:end], self.pending[end:]
+                return line.encode("utf-8", "replace")
+            chunk = self.stream.read(_CHUNK)
+            self.advance(len(chunk))
+            if chunk:
+                self.pending += self.decoder.decode(chunk)
+            else:
+                self.pending += self.decoder.decode(b"", final=True)
+                self.done = True
+
+
+def _opened(stream: IO[bytes], advance: Callable[[int], None]) -> tuple[_Lines, Callable[[int], None]]:
+    """The stream to read lines from, UTF-16 turned into UTF-8 (told by its byte order mark), and what tells the
+    progress of the lines read from it."""
+    head = stream.read(2)
+    if head in _UTF16_BOMS:
+        advance(len(head))
+        return _Utf16(head, stream, advance), lambda n: None
+    return _Prefixed(head, stream), advance
 
 
 @dataclass(frozen=True)
@@ -52,7 +119,7 @@ class MissingColumn(DataError):
         super().__init__(f"the CSV header has no {column!r} column (it has {self.shown})")
 
 
-def _lines(stream: IO[bytes], advance: Callable[[int], None], limit: int) -> Iterator[tuple[int, bytes | None]]:
+def _lines(stream: _Lines, advance: Callable[[int], None], limit: int) -> Iterator[tuple[int, bytes | None]]:
     """The file's physical lines with their numbers; None stands for a line over ``limit`` bytes, which is skipped
     in pieces, never held whole (``/dev/zero`` as input costs no memory)."""
     number = 0
@@ -85,7 +152,7 @@ def _too_long(limit: int) -> str:
     return f"line is over {limit:,} bytes (the longest a record may be); skipped"
 
 
-def jsonl_records(stream: IO[bytes], advance: Callable[[int], None], limit: int) -> Iterator[Record]:
+def jsonl_records(stream: _Lines, advance: Callable[[int], None], limit: int) -> Iterator[Record]:
     for number, raw in _lines(stream, advance, limit):
         if raw is None:
             yield Record(number, None, _too_long(limit))
@@ -127,37 +194,88 @@ class _PhysicalLines:
     """The decoded lines the CSV reader pulls, numbered, so that a record's first and last line are known; lines
     over the cap are left out and noted in ``too_long``."""
 
-    def __init__(self, stream: IO[bytes], advance: Callable[[int], None], limit: int) -> None:
+    def __init__(self, stream: _Lines, advance: Callable[[int], None], limit: int) -> None:
         self._lines = _lines(stream, advance, limit)
-        self.number = 0
         self.too_long: list[int] = []
 
-    def __iter__(self) -> Iterator[str]:
+    def __iter__(self) -> Iterator[tuple[int, str]]:
         for number, raw in self._lines:
-            self.number = number
             if raw is None:
                 self.too_long.append(number)
                 continue
             if number == 1 and raw.startswith(codecs.BOM_UTF8):
                 raw = raw[len(codecs.BOM_UTF8) :]
             # surrogateescape keeps reading past invalid bytes; the rows that hold them are rejected later.
-            yield raw.decode("utf-8", "surrogateescape")
+            yield number, raw.decode("utf-8", "surrogateescape")
+
+
+class _Numbered:
+    """Lines for the CSV reader, the number of the last one it pulled kept in ``number``."""
+
+    def __init__(self, lines: Iterable[tuple[int, str]]) -> None:
+        self.lines = lines
+        self.number = 0
+
+    def __iter__(self) -> Iterator[str]:
+        for number, text in self.lines:
+            self.number = number
+            yield text
+
+
+def _header_at(
+    lines: Sequence[tuple[int, str]], delimiters: Sequence[str], is_header: Callable[[Sequence[str]], bool]
+) -> tuple[int, str] | None:
+    """(index of the header line among ``lines``, its delimiter): the first line that, split by one of
+    ``delimiters``, ``is_header`` accepts."""
+    for index, (_, text) in enumerate(lines):
+        for delimiter in delimiters:
+            try:
+                cells = next(csv.reader([text], delimiter=delimiter), [])
+            except csv.Error:
+                continue
+            if is_header([cell.strip().lstrip("\ufeff") for cell in cells]):
+                return index, delimiter
+    return None
+
+
+class HeaderNotFound(DataError):
+    """No line of the first MAX_PREAMBLE_LINES is the header a reader looks for."""
 
 
 def csv_records(
-    stream: IO[bytes], advance: Callable[[int], None], delimiter: str, limit: int, required: Sequence[str]
+    stream: _Lines,
+    advance: Callable[[int], None],
+    delimiter: str | None,
+    limit: int,
+    required: Sequence[str],
+    is_header: Callable[[Sequence[str]], bool] | None = None,
 ) -> Iterator[Record]:
     """The rows of a CSV file with a header, as dicts; MissingColumn when the header lacks a ``required`` column.
     Invalid UTF-8 is kept as lone surrogates (``surrogateescape``): the caller rejects the rows whose fields it uses
-    hold some."""
-    lines = _PhysicalLines(stream, advance, limit)
+    hold some.
+
+    ``is_header``: the header is the first of the first MAX_PREAMBLE_LINES lines it accepts (the lines above it are
+    an export's report details, skipped); HeaderNotFound when none is. ``delimiter`` None: the one of DELIMITERS
+    with which a line is the header."""
+    physical = _PhysicalLines(stream, advance, limit)
+    pairs: Iterator[tuple[int, str]] = iter(physical)
+    if is_header is not None or delimiter is None:
+        ahead = list(itertools.islice(pairs, MAX_PREAMBLE_LINES))
+        found = _header_at(ahead, [delimiter] if delimiter else DELIMITERS, is_header or (lambda cells: len(cells) > 1))
+        if found is None:
+            if is_header is not None:
+                raise HeaderNotFound(f"none of the first {MAX_PREAMBLE_LINES} lines is the header row looked for")
+            found = (0, delimiter or ",")
+        pairs = itertools.chain(ahead[found[0] :], pairs)
+        delimiter = found[1]
+    lines = _Numbered(pairs)
     # strict: a quote where none may be is an error, not a field that swallows the rows after it in silence.
-    reader = csv.reader(iter(lines), delimiter=delimiter, strict=True)
+    reader = csv.reader(iter(lines), delimiter=delimiter or ",", strict=True)
 
     def too_long() -> Iterator[Record]:
-        for number in lines.too_long:
+        for number in physical.too_long:
             yield Record(number, None, _too_long(limit))
-        lines.too_long.clear()
+        physical.too_long.clear()
 
     try:
         header = next(reader)
@@ -165,9 +283,9 @@ def csv_records(
         yield from too_long()
         return
     except csv.Error as exc:
-        yield Record(1, None, f"unreadable CSV header: {exc}")
+        yield Record(lines.number or 1, None, f"unreadable CSV header: {exc}")
         return
-    header = [h.strip() for h in header]
+    header = [h.strip().lstrip("\ufeff") for h in header]
     for column in required:
         if column not in header:
             raise MissingColumn(column, header)
@@ -203,17 +321,20 @@ def read_records(
     stream: IO[bytes],
     *,
     file_format: str,
-    delimiter: str = ",",
+    delimiter: str | None = ",",
     limit: int = MAX_RECORD_BYTES,
     required: Sequence[str] = (),
     advance: Callable[[int], None] = lambda n: None,
+    is_header: Callable[[Sequence[str]], bool] | None = None,
 ) -> Iterator[Record]:
-    """The records of a ``jsonl`` or ``csv`` file (``required``: the columns a CSV header must have)."""
+    """The records of a ``jsonl`` or ``csv`` file (``required``: the columns a CSV header must have; ``is_header``
+    and ``delimiter`` None: see ``csv_records``), in UTF-8 or, with its byte order mark, UTF-16."""
+    if file_format not in ("csv", "jsonl"):
+        raise DataError(f"unknown format {file_format!r}: expected jsonl or csv")
+    lines, told = _opened(stream, advance)
     if file_format == "csv":
-        return csv_records(stream, advance, delimiter, limit, required)
-    if file_format == "jsonl":
-        return jsonl_records(stream, advance, limit)
-    raise DataError(f"unknown format {file_format!r}: expected jsonl or csv")
+        return csv_records(lines, told, delimiter, limit, required, is_header)
+    return jsonl_records(lines, told, limit)
 
 
 def encodable(value: str) -> bool:

@@ -17,6 +17,7 @@ from bot.cli.render import progress_bar, progress_note, show
 from bot.core.history import EXPORTED_FIELDS, exported, search_mentions
 from bot.core.ingest import Importer, ImportReport, Rejection, RowError, detect_format, parse_field_overrides
 from bot.core.languages import language_filter
+from bot.core.presets import PRESETS
 from bot.core.stats import brand_stats
 from bot.errors import UsageError
 from bot.runtime.context import AppContext
@@ -49,7 +50,16 @@ def _warn_unknown_brand(app: AppContext, brand: str | None) -> None:
     help="Column holding a mention field (id, text, brand, author, url, created_at, language, source); "
     "repeatable, e.g. --field text=body.",
 )
-@click.option("--source", default="import", show_default=True, help="Source name for rows without a source column.")
+@click.option(
+    "--preset",
+    type=click.Choice(sorted(PRESETS)),
+    help="Read a listening tool's CSV export (its columns, report lines above the header, UTF-16); --field then "
+    "names the export's columns to read instead.",
+)
+@click.option(
+    "--source",
+    help="Source name for rows without a source column (default: the preset's name, else import).",
+)
 @click.option("--brand", help="Store every row under this brand instead of reading or matching it.")
 @click.option("--delimiter", help="CSV delimiter (default: ',' and a tab for .tsv).")
 @click.option(
@@ -65,14 +75,15 @@ def ingest(
     files: tuple[str, ...],
     file_format: str,
     fields: tuple[str, ...],
-    source: str,
+    preset: str | None,
+    source: str | None,
     brand: str | None,
     delimiter: str | None,
     dayfirst: bool,
     batch_size: int,
     progress: bool | None,
 ) -> None:
-    """Import mentions from JSONL or CSV files ('-' reads stdin).
+    """Import mentions from JSONL or CSV files ('-' reads stdin), or a tool's export with --preset.
 
     The brand comes from the row's brand column or, failing that, from the brands file's keywords.
     Rows already stored (same source and id) are skipped. Bad rows are reported as FILE:LINE: REASON and
@@ -82,16 +93,21 @@ def ingest(
         engine=app.engine,
         matcher=app.brands.matcher(),
         tz=app.settings.tz,
-        fields=parse_field_overrides(list(fields)),
-        default_source=source,
+        fields=parse_field_overrides(list(fields)) if fields or preset is None else None,
+        default_source=source or preset or "import",
         brand=brand,
         batch_size=batch_size,
         languages=app.settings.languages,
         dayfirst=dayfirst,
+        preset=PRESETS[preset] if preset is not None else None,
     )
     rejected = False
     for name in files:
         chosen = None if file_format == "auto" else file_format
+        if preset is not None:
+            if chosen == "jsonl":
+                raise click.UsageError("--preset reads CSV exports: leave out --format jsonl")
+            chosen = "csv"
         if name == "-" and chosen is None:
             raise click.UsageError("reading stdin needs --format jsonl or --format csv")
         try:
@@ -124,7 +140,7 @@ def _import_one(
                 sys.stdin.buffer,
                 path="<stdin>",
                 file_format=file_format or "jsonl",
-                delimiter=delimiter or ",",
+                delimiter=delimiter or (None if importer.preset is not None else ","),
                 advance=advance,
                 on_reject=on_reject,
             )

@@ -20,8 +20,9 @@ from analysis.brand_match import BrandMatcher
 from analysis.countries import country_code
 from analysis.language import BackgroundDetector, Detected, detect_all, detector_for
 from analysis.query_nodes import Doc
-from analysis.records import MAX_RECORD_BYTES, MissingColumn, Rejection, read_records
+from analysis.records import MAX_RECORD_BYTES, HeaderNotFound, MissingColumn, Rejection, read_records
 from bot.core.languages import language_of
+from bot.core.presets import Preset
 from bot.core.timeparse import parse_timestamp
 from bot.errors import UsageError
 from storage.mentions import MAX_TEXT_CHARS, MentionRow, insert_mentions, new_mention
@@ -208,6 +209,7 @@ class Importer:
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
         languages: Sequence[str] = (),
         dayfirst: bool = False,
+        preset: Preset | None = None,
     ) -> None:
         if not _SOURCE_NAME.match(default_source):
             raise RowError(f"source {default_source!r}: expected up to 32 lowercase letters, digits, '.', '_', '-'")
@@ -218,7 +220,9 @@ class Importer:
         self.tz = tz
         # 01/11/2026 is the 1st of November, not the 11th of January (dates as people write them).
         self.dayfirst = dayfirst
-        self.fields = fields or FieldMap()
+        # A preset reads a tool's export (bot/core/presets.py): ``fields`` then name the export's columns it changes.
+        self.preset = preset.with_columns(_changed(fields)) if preset is not None and fields is not None else preset
+        self.fields = FieldMap() if preset is not None else fields or FieldMap()
         self.default_source = default_source
         self.brand = brand
         self.batch_size = batch_size
@@ -349,7 +353,7 @@ class Importer:
         *,
         path: str,
         file_format: str,
-        delimiter: str = ",",
+        delimiter: str | None = ",",
         advance: Callable[[int], None] = lambda n: None,
         reject: Callable[[Rejection], None] = lambda r: None,
         ingested_at: datetime | None = None,
@@ -360,13 +364,15 @@ class Importer:
         the caller."""
         if file_format not in ("csv", "jsonl"):
             raise RowError(f"unknown format {file_format!r}: expected jsonl or csv")
+        preset = self.preset
         records = read_records(
             stream,
             file_format=file_format,
             delimiter=delimiter,
             limit=self.max_record_bytes,
-            required=[self.fields.text],
+            required=[] if preset is not None else [self.fields.text],
             advance=advance,
+            is_header=preset.is_header if preset is not None else None,
         )
         at = ingested_at or self.now()
         try:
@@ -375,7 +381,8 @@ class Importer:
                     reject(Rejection(path, record.line, record.error or "unreadable row"))
                     continue
                 try:
-                    made = self.to_rows(record.values, at, detect=detect)
+                    values = preset.record(record.values) if preset is not None else record.values
+                    made = self.to_rows(values, at, detect=detect)
                 except RowError as exc:
                     reject(Rejection(path, record.line, str(exc)))
                     continue
@@ -387,6 +394,12 @@ class Importer:
                     yield record.line, row
         except MissingColumn as exc:
             raise RowError(f"{exc}: name the column that holds the text with --field text=COLUMN") from None
+        except HeaderNotFound as exc:
+            assert preset is not None
+            raise RowError(
+                f"{exc}: a {preset.tool} export has a header row with the columns {', '.join(preset.marks)} "
+                f"and one of {', '.join(preset.text + preset.title)}"
+            ) from None
 
     def import_stream(
         self,
@@ -394,7 +407,7 @@ class Importer:
         *,
         path: str,
         file_format: str,
-        delimiter: str = ",",
+        delimiter: str | None = ",",
         advance: Callable[[int], None] = lambda n: None,
         on_reject: Callable[[Rejection], None] = lambda r: None,
     ) -> ImportReport:
@@ -471,8 +484,10 @@ class Importer:
             on_reject(rejection)
 
     def import_file(self, path: Path, *, file_format: str | None = None, **kwargs: Any) -> ImportReport:
-        chosen = file_format or detect_format(str(path))
-        delimiter = kwargs.pop("delimiter", None) or ("\t" if str(path).lower().endswith(".tsv") else ",")
+        chosen = file_format or ("csv" if self.preset is not None else detect_format(str(path)))
+        delimiter = kwargs.pop("delimiter", None) or (
+            None if self.preset is not None else "\t" if str(path).lower().endswith(".tsv") else ","
+        )
         with path.open("rb") as stream:
             return self.import_stream(stream, path=str(path), file_format=chosen, delimiter=delimiter, **kwargs)
 
@@ -484,6 +499,12 @@ AHEAD = 2
 def _undetected(batch: list[tuple[int, MentionRow]]) -> list[str]:
     """The texts of the rows whose file gave no language."""
     return [row["text"] for _, row in batch if row["language"] is None]
+
+
+def _changed(fields: FieldMap) -> dict[str, str]:
+    """The fields a FieldMap reads from columns of other names than brandpulse's own."""
+    default = FieldMap()
+    return {name: getattr(fields, name) for name in FieldMap.names() if getattr(fields, name) != getattr(default, name)}
 
 
 def parse_field_overrides(pairs: list[str]) -> FieldMap:

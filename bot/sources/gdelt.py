@@ -40,6 +40,7 @@ SEEN_FORMAT = "%Y%m%dT%H%M%SZ"
 WINDOW_FORMAT = "%Y%m%d%H%M%S"
 # One search's query stays under this many characters; more terms make more searches.
 MAX_QUERY_CHARS = 400
+MIN_TERM_CHARS = 3
 _TAGS = re.compile(r"<[^>]*>")
 
 
@@ -63,7 +64,14 @@ def searches(config: GdeltSource, brands: BrandsConfig) -> list[str]:
                 f"source {config.name}: brand {brand.name}'s definition holds no word or phrase that every mention of "
                 "it has (a prefix* or a filter alone): give the source a GDELT query of its own (query: ...)"
             )
-        terms.update(_term(p) for p in phrases)
+        # GDELT refuses a search for a word under 3 letters: such a word is left to the matching of the articles.
+        searchable = [p for p in phrases if len(" ".join(p)) >= MIN_TERM_CHARS]
+        if not searchable:
+            raise ConfigError(
+                f"source {config.name}: brand {brand.name}'s words are all shorter than {MIN_TERM_CHARS} letters, "
+                "which GDELT does not search for: give the source a GDELT query of its own (query: ...)"
+            )
+        terms.update(_term(p) for p in searchable)
     chunks: list[list[str]] = [[]]
     for term in sorted(terms):
         if chunks[-1] and len(" OR ".join([*chunks[-1], term])) + 2 > MAX_QUERY_CHARS:

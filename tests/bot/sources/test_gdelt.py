@@ -12,6 +12,8 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from sqlalchemy import select
 
+from bot.config.brands import BrandsConfig
+from bot.sources.gdelt import searches
 from storage.models import Mention, SourceState
 from tests.support.feeds import FeedServer, serve_feeds
 from tests.support.gdelt import PATH, FakeGdelt, article, source
@@ -139,6 +141,20 @@ def test_a_brand_gdelt_cannot_search_for_asks_for_a_query_of_the_sources_own(
     brands = "brands:\n  - name: acme\n    query: 'recall*'\nsources:\n" + source(base)
     report = poll(job_context(tmp_path, db_url, brands=brands), "news")
     assert report.error is not None and "give the source a GDELT query of its own" in report.error
+    (tmp_path / "short").mkdir()
+    brands = "brands:\n  - name: hp\n    keywords: [hp]\nsources:\n" + source(base)
+    report = poll(job_context(tmp_path / "short", db_url, brands=brands), "news")
+    assert report.error is not None and "all shorter than 3 letters, which GDELT does not search for" in report.error
+
+
+def test_words_gdelt_does_not_search_for_are_left_to_the_matching() -> None:
+    config = BrandsConfig.model_validate(
+        {
+            "brands": [{"name": "acme", "keywords": ["ac", "acme phone"]}, {"name": "globex", "query": "globex OR gx"}],
+            "sources": [{"name": "news", "type": "gdelt"}],
+        }
+    )
+    assert searches(config.sources[0], config) == ['("acme phone" OR acme OR globex)']
 
 
 def test_invalid_json_is_read_leniently_and_a_bad_article_costs_only_itself(
