@@ -39,6 +39,9 @@ class BrandMatcher:
     def __init__(self, brands: Iterable[BrandTerms]) -> None:
         self._brands: list[tuple[str, Query]] = [(b.name, b.as_query()) for b in brands]
         self.names = frozenset(name for name, _ in self._brands)
+        # Whether a document's language must be known before it is matched (a brand's lang:, or inflections): a
+        # source that gives none has it detected first.
+        self.needs_language = any(query.needs_language for _, query in self._brands)
         self._by_word: dict[str, set[int]] = {}
         self._always: set[int] = set()
         for index, (_, query) in enumerate(self._brands):

@@ -113,12 +113,27 @@ class Query:
         words may stand inflected: no word is sure to be there as written)."""
         return None if self.stem else self.root.needs()
 
+    @property
+    def needs_language(self) -> bool:
+        """Whether what it matches depends on the mention's language: a ``lang:`` filter, or inflections."""
+        return self.stem or _mentions_language(self.root)
+
     def phrases(self) -> frozenset[tuple[str, ...]] | None:
         """Words and phrases as written, one of which every match holds (see ``Node.phrases``); stemming aside."""
         return self.root.phrases()
 
     def __str__(self) -> str:
         return self.text
+
+
+def _mentions_language(node: Node) -> bool:
+    if isinstance(node, FieldIs):
+        return node.name == "lang"
+    if isinstance(node, Not):
+        return _mentions_language(node.part)
+    if isinstance(node, And | Or | Within):
+        return any(_mentions_language(part) for part in node.parts)
+    return False
 
 
 class _Build(Transformer[Token, Node]):

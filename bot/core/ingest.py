@@ -267,6 +267,7 @@ class Importer:
             raise RowError(f"source {source[:40]!r}: expected up to 32 lowercase letters, digits, '.', '_', '-'")
 
         country = _country(values, f.country)
+        found: tuple[str | None, float | None] | None = None  # the language detected, when matching needs it
 
         brand = self.brand or _optional_str(values, f.brand)
         if brand is not None:
@@ -277,7 +278,11 @@ class Importer:
                 raise RowError(f"unknown brand {brand[:64]!r} (the brands file defines: {known})")
             brands = [brand]
         else:
-            doc = Doc(text, language=language, source=source, author=author, url=url, country=country)
+            if language is None and self.matcher.needs_language:
+                # A brand's query filters on the language, or stems in it: the row's is detected before it is matched.
+                found = language_of(text, None, self.detector)
+            said = found[0] if found is not None else language_of(text, language, None)[0]
+            doc = Doc(text, language=said, source=source, author=author, url=url, country=country)
             brands = self.matcher.matches(doc)
             if not brands:
                 raise RowError("mentions no configured brand (no brand field, and no brand keyword in the text)")
@@ -307,7 +312,7 @@ class Importer:
             raise RowError(f"id is over {MAX_ID_CHARS} characters")
 
         counts = {name: _count(values, getattr(f, name)) for name in _COUNTS}
-        language, confidence = language_of(text, language, self.detector if detect else None)
+        language, confidence = found or language_of(text, language, self.detector if detect else None)
         return [
             new_mention(
                 source=source,

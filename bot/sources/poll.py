@@ -74,14 +74,32 @@ class PollReport:
         return line + (f", {self.rejected.count} rejected" if self.rejected.count else "")
 
 
-def _brand_finder(config: SourceConfig, brands: BrandsConfig, source: str) -> Callable[[Item], list[str]]:
+class _Languages:
+    """Each item's language and the detector's confidence, found once: the source's, else detected."""
+
+    def __init__(self, detector: LanguageDetector) -> None:
+        self.detector = detector
+        self.found: dict[str, tuple[str | None, float | None]] = {}
+
+    def of(self, item: Item) -> tuple[str | None, float | None]:
+        if item.external_id not in self.found:
+            self.found[item.external_id] = language_of(item.text, item.language, self.detector)
+        return self.found[item.external_id]
+
+
+def _brand_finder(
+    config: SourceConfig, brands: BrandsConfig, source: str, languages: _Languages
+) -> Callable[[Item], list[str]]:
     """The brands an item is about, for this source (built once a poll: a matcher compiles its queries); ``source``
-    is what its mentions store as their source (what a query's ``source:`` compares)."""
+    is what its mentions store as their source (what a query's ``source:`` compares). When a brand's query needs the
+    language (``lang:``, inflections), an item is matched with its language, detected when the source gives none."""
     if config.brands is not None and len(config.brands) == 1:
         only = [config.brands[0]]
         return lambda item: only  # a source set up for one brand: everything it finds is about that brand
     matcher = brands.matcher_for(config.brands)
-    return lambda item: matcher.matches(item_doc(item, source))
+    if not matcher.needs_language:
+        return lambda item: matcher.matches(item_doc(item, source))
+    return lambda item: matcher.matches(item_doc(replace(item, language=languages.of(item)[0]), source))
 
 
 def _redacted(item: Item, secrets: Mapping[str, str]) -> Item:
@@ -96,8 +114,8 @@ def _redacted(item: Item, secrets: Mapping[str, str]) -> Item:
     )
 
 
-def _row(item: Item, brand: str, source: str, now: datetime, detector: LanguageDetector) -> MentionRow:
-    language, confidence = language_of(item.text, item.language, detector)
+def _row(item: Item, brand: str, source: str, now: datetime, found: tuple[str | None, float | None]) -> MentionRow:
+    language, confidence = found
     return new_mention(
         source=source,
         external_id=item.external_id,
@@ -216,11 +234,12 @@ def _poll(
         log.warning("source %s: %d items rejected (%s)", config.name, fetch.rejected.count, fetch.rejected.first[0])
     source = fetch_source
     unique = {item.external_id: _redacted(item, secrets) for item in fetch.items}  # a page may repeat an item
-    brands_of = _brand_finder(config, brands, source)
+    detector = detector_for(tuple(sorted(languages)))
+    found = _Languages(detector)
+    brands_of = _brand_finder(config, brands, source, found)
     for item in unique.values():
         report.matches.extend(Match(item, brand) for brand in brands_of(item))
-    detector = detector_for(tuple(sorted(languages)))
-    rows = [_row(m.item, m.brand, source, now, detector) for m in report.matches]
+    rows = [_row(m.item, m.brand, source, now, found.of(m.item)) for m in report.matches]
     if dry_run:
         with sessions() as session:
             keys = [(source, m.item.external_id) for m in report.matches]

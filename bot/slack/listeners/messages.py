@@ -43,12 +43,16 @@ def _text(message: dict[str, Any]) -> str:
     return storable_text(plain_text(str(message.get("text") or "")))[:MAX_TEXT_CHARS]
 
 
-def _brands(services: Services, text: str, message: dict[str, Any]) -> list[str]:
-    """The brands a message names: its text, with its source and author for the brands' queries."""
+def _language(services: Services, text: str) -> tuple[str | None, float | None]:
+    return language_of(text, None, detector_for(tuple(sorted(services.settings.languages))))
+
+
+def _brands(services: Services, text: str, message: dict[str, Any], language: str | None) -> list[str]:
+    """The brands a message names: its text, with its language, source and author for the brands' queries."""
     if not text.strip():
         return []
     author = message.get("user")
-    doc = Doc(text, source=SOURCE, author=str(author) if author else None)
+    doc = Doc(text, language=language, source=SOURCE, author=str(author) if author else None)
     return services.brands.matcher().matches(doc)
 
 
@@ -63,12 +67,12 @@ def _permalink(client: WebClient, channel: str, ts: str) -> str | None:
 
 def _store_new(services: Services, client: WebClient, channel: str, message: dict[str, Any]) -> None:
     text = _text(message)
-    brands = _brands(services, text, message)
+    language, confidence = _language(services, text)
+    brands = _brands(services, text, message, language)
     if not brands:
         return
     ts = str(message["ts"])
     url, now = _permalink(client, channel, ts), services.clock()
-    language, confidence = language_of(text, None, detector_for(tuple(sorted(services.settings.languages))))
     mentions = [
         new_mention(
             source=SOURCE,
@@ -90,7 +94,7 @@ def _store_new(services: Services, client: WebClient, channel: str, message: dic
 
 def _store_edit(services: Services, client: WebClient, channel: str, message: dict[str, Any]) -> None:
     text = _text(message)
-    brands = _brands(services, text, message)
+    brands = _brands(services, text, message, _language(services, text)[0])
     key = external_id(channel, str(message.get("ts") or ""))
     if edit_mention(services.sessions, source=SOURCE, external_id=key, text=text, brands=brands) is Edit.NEW:
         _store_new(services, client, channel, message)

@@ -318,3 +318,22 @@ def test_country_and_engagement_columns_are_stored_and_a_bad_one_costs_its_row(
     assert set(mentions) == {"1", "2"}
     assert (mentions["1"].country, mentions["1"].likes, mentions["1"].author_followers) == ("it", 12, 1234)
     assert (mentions["2"].country, mentions["2"].likes, mentions["2"].author_followers) == ("gb", None, None)
+
+
+def test_a_brand_that_filters_on_the_language_sees_the_detected_one(
+    monkeypatch: pytest.MonkeyPatch, db_url: str, tmp_path: Path
+) -> None:
+    brands = tmp_path / "brands.yml"
+    brands.write_text("brands:\n  - name: acme-it\n    query: 'acme lang:it'\n")
+    path = tmp_path / "mentions.csv"
+    path.write_text(
+        "id,text,language\n"
+        '1,"acme è fantastico, lo adoro davvero",\n'
+        '2,"acme is great, I really love it",\n'
+        '3,"acme, scritto in inglese secondo il file",en\n'
+    )
+    result = run_cli(monkeypatch, db_url, "ingest", str(path), BRANDPULSE_BRANDS_FILE=str(brands))
+    assert f"{path}:3: mentions no configured brand" in result.stderr
+    assert f"{path}:4: mentions no configured brand" in result.stderr  # the file's language is the row's
+    [italian] = stored(db_url)
+    assert (italian.external_id, italian.language) == ("1", "it") and italian.language_confidence is not None

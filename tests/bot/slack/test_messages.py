@@ -182,15 +182,24 @@ def test_slack_markup_becomes_what_people_read() -> None:
     )
 
 
-def test_a_brand_query_sees_a_message_s_source_and_author(tmp_path: Path) -> None:
+def test_a_brand_query_sees_a_message_s_source_author_and_language(tmp_path: Path) -> None:
     from types import SimpleNamespace
 
     from bot.config.brands import load_brands
-    from bot.slack.listeners.messages import _brands
+    from bot.slack.listeners.messages import _brands, _language
 
     path = tmp_path / "brands.yml"
-    path.write_text("brands:\n  - name: acme\n    query: 'acme source:slack -author:u0spammer1'\n")
-    services: Any = SimpleNamespace(brands=load_brands(path))
-    assert _brands(services, "acme rocks", _message("acme rocks")) == ["acme"]
-    assert _brands(services, "acme rocks", _message("acme rocks", user="U0SPAMMER1")) == []
-    assert _brands(services, "  ", _message("  ")) == []
+    path.write_text(
+        "brands:\n  - name: acme\n    query: 'acme source:slack -author:u0spammer1'\n"
+        "  - name: acme-it\n    query: 'acme lang:it'\n"
+    )
+    services: Any = SimpleNamespace(brands=load_brands(path), settings=SimpleNamespace(languages=()))
+
+    def brands(text: str, **message: str) -> list[str]:
+        return _brands(services, text, _message(text, **message), _language(services, text)[0])
+
+    assert brands("acme rocks, I really love it") == ["acme"]
+    assert brands("acme rocks, I really love it", user="U0SPAMMER1") == []
+    # Slack gives no language: the message's is detected before it is matched.
+    assert brands("acme è fantastico, lo adoro davvero") == ["acme", "acme-it"]
+    assert brands("  ") == []

@@ -128,3 +128,19 @@ def test_hits_without_an_id_a_time_or_text_are_skipped(
     report = poll(ctx2, "hn", now=NOW + timedelta(minutes=1))
     assert (report.error, report.fetched, report.added) == (None, 1, 1)
     assert mentions(ctx2)["4"].text == "acmephone minimal"
+
+
+def test_a_brand_that_filters_on_the_language_sees_the_detected_one(
+    tmp_path: Path, db_url: str, hn: tuple[FeedServer, FakeAlgolia, str]
+) -> None:
+    """Hacker News gives no language: an item's is detected before a brand's lang: looks at it."""
+    _, fake, base = hn
+    fake.hits = [
+        comment(1, T - 600, "acmephone è fantastico, lo adoro davvero"),
+        comment(2, T - 600, "acmephone is great, I really love it"),
+    ]
+    brands = "brands:\n  - name: acme-it\n    query: 'acmephone lang:it'\n  - name: globex\n    keywords: [globex]\n"
+    ctx = job_context(tmp_path, db_url, brands=brands + "sources:\n" + source(base))
+    assert poll(ctx, "hn").added == 1
+    [italian] = mentions(ctx).values()
+    assert (italian.external_id, italian.brand, italian.language) == ("1", "acme-it", "it")
