@@ -14,6 +14,7 @@ import socket
 import time
 from collections.abc import Callable, Mapping
 from contextlib import closing
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
@@ -21,6 +22,8 @@ from urllib.parse import urlencode
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus, InvalidURI
 from websockets.sync.client import connect
 
+from analysis.brand_match import BrandMatcher
+from analysis.language import detector_for
 from bot.config.sources import JetstreamSource
 from bot.core.ingest import MAX_AHEAD
 from bot.sources.base import Fetch, Item, SourceError, item_doc
@@ -177,6 +180,22 @@ class JetstreamConnector:
         return found if found is not None and self.matches(found) else None
 
 
+def prefilter(matcher: BrandMatcher) -> Callable[[Item], bool]:
+    """Whether a post names a brand of the source; a post without a language has its language detected first when
+    a brand's query needs it (``lang:``, inflections)."""
+    if not matcher.needs_language:
+        return lambda item: matcher.first(item_doc(item, JetstreamConnector.source)) is not None
+    detector = detector_for(())
+
+    def matches(item: Item) -> bool:
+        if item.language is None:
+            found = detector.detect(item.text)
+            item = replace(item, language=found.code if found is not None else None)
+        return matcher.first(item_doc(item, JetstreamConnector.source)) is not None
+
+    return matches
+
+
 @connector_type("jetstream")
 def build(config: JetstreamSource, params: dict[str, Any], wiring: Wiring) -> JetstreamConnector:
     """The connector of a `jetstream` source of the brands file."""
@@ -184,7 +203,7 @@ def build(config: JetstreamSource, params: dict[str, Any], wiring: Wiring) -> Je
     matcher = wiring.brands.matcher_for(config.brands)
     return JetstreamConnector(
         url=params["url"],
-        matches=lambda item: matcher.first(item_doc(item, JetstreamConnector.source)) is not None,
+        matches=prefilter(matcher),
         max_seconds=config.max_seconds,
         idle_seconds=config.idle_seconds,
         timeout_seconds=wiring.client.options.timeout_seconds,

@@ -10,8 +10,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from bot.config.brands import BrandsConfig
 from bot.jobs.deps import JobContext
+from bot.sources.base import Item
 from bot.sources.http import HttpOptions
+from bot.sources.jetstream import prefilter
 from bot.sources.poll import PollReport, poll_source
 from storage.models import Mention, SourceState
 from tests.support.jetstream import FakeJetstream, recorded_events, serve_jetstream
@@ -130,3 +133,12 @@ def test_an_unreachable_stream_is_the_sources_error(tmp_path: Path, db_url: str)
     ctx = job_context(tmp_path, db_url, brands=BRANDS.replace("URL", "ws://127.0.0.1:9/subscribe"))
     report = poll(ctx)
     assert report.error is not None and report.error.startswith("cannot stream from 127.0.0.1")
+
+
+def test_a_post_without_a_language_is_detected_before_a_brands_lang_filter() -> None:
+    config = BrandsConfig.model_validate({"brands": [{"name": "acme-it", "query": "acmephone lang:it"}]})
+    matches = prefilter(config.matcher())
+    italian = Item("at://1", "acmephone è fantastico, lo adoro davvero", None)
+    english = Item("at://2", "acmephone is great, I really love it", None)
+    assert [matches(italian), matches(english)] == [True, False]
+    assert matches(Item("at://3", "acmephone is great, I really love it", None, language="it"))  # the post's own
