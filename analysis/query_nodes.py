@@ -33,6 +33,12 @@ def fold(text: str) -> str:
     return "".join(c for c in decomposed if not unicodedata.combining(c))
 
 
+def with_context(text: str, context: str | None) -> str:
+    """A text and what it answers (a comment's video title) as one text for queries: a pilcrow between them, so that
+    no phrase runs from one into the other."""
+    return f"{text}\n¶\n{context}" if context else text
+
+
 @dataclass(frozen=True)
 class Doc:
     """What a query looks at: a mention's text and the fields a source gave it."""

@@ -47,6 +47,7 @@ class MentionRow(TypedDict):
     language: str | None
     language_confidence: float | None
     country: str | None
+    context: str | None
     created_at: datetime
     ingested_at: datetime
     status: str
@@ -69,6 +70,7 @@ def new_mention(
     language: str | None = None,
     language_confidence: float | None = None,
     country: str | None = None,
+    context: str | None = None,
     likes: int | None = None,
     reposts: int | None = None,
     replies: int | None = None,
@@ -89,6 +91,7 @@ def new_mention(
         "language": language,
         "language_confidence": language_confidence,
         "country": country,
+        "context": context,
         "created_at": created_at,
         "ingested_at": ingested_at,
         "status": MentionStatus.PENDING.value,
@@ -297,6 +300,7 @@ _COPIED = (
     "language",
     "language_confidence",
     "country",
+    "context",
     "created_at",
     "ingested_at",
 )

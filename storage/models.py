@@ -102,6 +102,8 @@ class Mention(Base):
     language_confidence: Mapped[float | None] = mapped_column(Float)
     # Where it was published, as a lowercase ISO 3166-1 alpha-2 code, when the source says (GDELT's news does).
     country: Mapped[str | None] = mapped_column(String(2))
+    # What it answers, read with its text by the brands' queries and searches: a YouTube comment's video title.
+    context: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime]
     ingested_at: Mapped[datetime]
     status: Mapped[str] = mapped_column(String(16), default=MentionStatus.PENDING.value)

@@ -326,7 +326,10 @@ class Importer:
                 language=language,
                 language_confidence=confidence,
                 country=country,
-                **counts,
+                likes=counts["likes"],
+                reposts=counts["reposts"],
+                replies=counts["replies"],
+                author_followers=counts["author_followers"],
             )
             for each in brands
         ]

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from analysis.query import Query
-from analysis.query_nodes import Doc
+from analysis.query_nodes import Doc, with_context
 from storage.mention_queries import MentionFilter
 from storage.models import Mention
 
@@ -21,10 +21,11 @@ SCAN_BATCH = 2_000
 SAMPLE = 5
 
 
-def mention_doc(mention: Mention) -> Doc:
-    """What a query sees of a stored mention: its text, language, source, author and link."""
+def mention_doc(mention: Mention, *, context: bool = True) -> Doc:
+    """What a query sees of a stored mention: its text (with what it answers, unless ``context`` is false), language,
+    source, author, link and country."""
     return Doc(
-        text=mention.text,
+        text=with_context(mention.text, mention.context if context else None),
         language=mention.language,
         source=mention.source,
         author=mention.author,

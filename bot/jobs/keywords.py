@@ -53,7 +53,8 @@ def find_hits(brand: Brand, mentions: list[Mention]) -> list[Hit]:
         Hit(rule, phrase, mention)
         for mention in mentions
         for rule, matcher in matchers
-        for phrase in matcher.matches(mention_doc(mention))
+        # What the mention says: a comment does not say what its video's title does.
+        for phrase in matcher.matches(mention_doc(mention, context=False))
     ]
 
 

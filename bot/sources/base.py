@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
-from analysis.query_nodes import Doc
+from analysis.query_nodes import Doc, with_context
 from bot.errors import BrandpulseError
 from storage.mentions import storable_text
 
@@ -112,6 +112,11 @@ def external_id(value: str) -> str:
 def item_doc(item: Item, source: str) -> Doc:
     """What a brand's query sees of an item: its text, and the fields its mention will store (``source``: the
     connector's source name)."""
-    # A pilcrow between them: no phrase runs from the text into its context.
-    text = item.text if not item.context else f"{item.text}\n¶\n{item.context}"
-    return Doc(text, language=item.language, source=source, author=item.author, url=item.url, country=item.country)
+    return Doc(
+        with_context(item.text, item.context),
+        language=item.language,
+        source=source,
+        author=item.author,
+        url=item.url,
+        country=item.country,
+    )

@@ -128,6 +128,7 @@ def _row(item: Item, brand: str, source: str, now: datetime, found: tuple[str | 
         language=language,
         language_confidence=confidence,
         country=item.country,
+        context=item.context,
         likes=item.likes,
         reposts=item.reposts,
         replies=item.replies,

@@ -10,7 +10,7 @@ import pytest
 from slack_sdk import WebClient
 from sqlalchemy import select, update
 
-from bot.config.brands import AlertConfig, load_brands
+from bot.config.brands import AlertConfig, Brand, load_brands
 from bot.errors import ConfigError
 from bot.jobs import keywords
 from bot.jobs.registry import build_jobs
@@ -168,3 +168,13 @@ def test_lowering_the_sensitivity_never_lowers_a_threshold() -> None:
     strict = AlertConfig(channel="#a", negative_share=0.98, volume_factor=3.0, min_volume=20)
     assert strict.lowered(1).negative_share == 0.98 and strict.lowered(1).volume_factor == 4.5
     assert AlertConfig(channel="#a").lowered(2).negative_share == 0.7
+
+
+def test_a_keyword_alert_looks_at_what_a_mention_says_not_what_it_answers() -> None:
+    """A YouTube comment is filed under the brand its video is about, but only its own words raise a keyword alert."""
+    brand = Brand.model_validate(
+        {"name": "acme", "alerts": {"channel": "#alerts"}, "keyword_alerts": [{"phrases": ["overheat"]}]}
+    )
+    said = Mention(text="Mine did overheat too", context="Acmephone review", brand="acme", source="youtube")
+    answered = Mention(text="Great value", context="Does the Acmephone overheat?", brand="acme", source="youtube")
+    assert [hit.mention for hit in keywords.find_hits(brand, [said, answered])] == [said]

@@ -15,7 +15,11 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from sqlalchemy import select
 
+from analysis.query import parse
+from bot.core.history import search_mentions
+from bot.core.queries import mention_doc
 from bot.sources.youtube import quota_reset
+from storage.mention_queries import MentionFilter
 from storage.models import Mention, SourceState
 from tests.support.feeds import FeedServer, serve_feeds
 from tests.support.pipeline import job_context
@@ -90,6 +94,13 @@ def test_videos_and_their_comments_are_stored_as_mentions_of_the_brand_the_video
     assert died.text == "The battery <b>died</b> in a day"  # plainText: as the author wrote it, never HTML-decoded
     assert died.url == f"https://www.youtube.com/watch?v={VIDEO_A}&lc=Ug-1"
     assert (died.likes, died.replies, died.author, died.created_at) == (41, 1, "@viewer", NOW - timedelta(hours=3))
+    # The video's title is kept as what the comment answers: searches and query previews read it with the text, keyword
+    # alerts do not (a comment does not say what its video's title says).
+    assert died.context == "Acmephone 5 review: it's fast" and review.context is None
+    acme = parse("acmephone")
+    assert acme.matches(mention_doc(died)) and not acme.matches(mention_doc(died, context=False))
+    found = search_mentions(ctx.sessions, MentionFilter(brand="acme"), parse("battery acmephone"), limit=10)
+    assert [m.external_id for m in found.mentions] == ["Ug-1"]
     asked = [parse_qs(urlsplit(r.path).query) for r in server.requests]
     search = asked[0]
     assert search["q"] == ["acmephone"] and search["type"] == ["video"] and search["order"] == ["date"]
