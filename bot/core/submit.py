@@ -108,6 +108,7 @@ class MentionOut(BaseModel):
         description="How sure the language detector was (0-1); null when the source gave the language."
     )
     country: str | None = Field(description="ISO 3166-1 alpha-2 code, lowercase, where the source gave one.")
+    context: str | None = Field(description="What the mention answers (a YouTube comment's video title), if anything.")
     created_at: datetime
     ingested_at: datetime
     status: MentionStatus
@@ -360,6 +361,7 @@ def _out(mention: Mention) -> MentionOut:
             "language": mention.language,
             "language_confidence": mention.language_confidence,
             "country": mention.country,
+            "context": mention.context,
             "created_at": mention.created_at,
             "ingested_at": mention.ingested_at,
             "status": mention.status,
