@@ -3,11 +3,14 @@ brands file or made of its keywords and excluded phrases."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 from analysis.query import Query, terms_query
 from analysis.query_nodes import WORD_RUN, Doc, Prepared
+
+# A text's language (its ISO 639-1 code), or None.
+Detect = Callable[[str], str | None]
 
 
 @dataclass(frozen=True)
@@ -39,8 +42,8 @@ class BrandMatcher:
     def __init__(self, brands: Iterable[BrandTerms]) -> None:
         self._brands: list[tuple[str, Query]] = [(b.name, b.as_query()) for b in brands]
         self.names = frozenset(name for name, _ in self._brands)
-        # Whether a document's language must be known before it is matched (a brand's lang:, or inflections): a
-        # source that gives none has it detected first.
+        # Whether a document's language may be needed to match it (a brand's lang:, or inflections): a caller whose
+        # documents may have none passes ``detect``.
         self.needs_language = any(query.needs_language for _, query in self._brands)
         self._by_word: dict[str, set[int]] = {}
         self._always: set[int] = set()
@@ -60,9 +63,9 @@ class BrandMatcher:
                 found |= hit
         return sorted(found)
 
-    def _hits(self, doc: Doc | str) -> list[tuple[int, int, str]]:
+    def _hits(self, doc: Doc | str, detect: Detect | None) -> list[tuple[int, int, str]]:
         """(word index of the first match, brand order, name) of every brand the document mentions."""
-        prepared = Prepared(doc if isinstance(doc, Doc) else Doc(doc))
+        prepared = Prepared(doc if isinstance(doc, Doc) else Doc(doc), detect)
         found: list[tuple[int, int, str]] = []
         for order in self._candidates(prepared):
             name, query = self._brands[order]
@@ -71,11 +74,12 @@ class BrandMatcher:
                 found.append((at, order, name))
         return sorted(found)
 
-    def matches(self, doc: Doc | str) -> list[str]:
-        """All brands the document (or text) mentions, earliest mention first."""
-        return [name for _, _, name in self._hits(doc)]
+    def matches(self, doc: Doc | str, *, detect: Detect | None = None) -> list[str]:
+        """All brands the document (or text) mentions, earliest mention first. ``detect``: the language of a document
+        that has none, asked only when a query needs it."""
+        return [name for _, _, name in self._hits(doc, detect)]
 
-    def first(self, doc: Doc | str) -> str | None:
+    def first(self, doc: Doc | str, *, detect: Detect | None = None) -> str | None:
         """The brand mentioned first in the document (or text), or None."""
-        hits = self._hits(doc)
+        hits = self._hits(doc, detect)
         return hits[0][2] if hits else None

@@ -8,7 +8,7 @@ import bisect
 import functools
 import re
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
@@ -52,10 +52,13 @@ class Doc:
 
 
 class Prepared:
-    """One document, folded once, with its words and their stems computed when a query first needs them."""
+    """One document, folded once, with its words and their stems computed when a query first needs them. A document
+    without a language has it found by ``detect`` (given its text) when a query first asks for it (``lang:``, or
+    inflections), so that a text no query asks about is never detected."""
 
-    def __init__(self, doc: Doc) -> None:
+    def __init__(self, doc: Doc, detect: Callable[[str], str | None] | None = None) -> None:
         self.doc = doc
+        self._detect = detect
         self.text = fold(doc.text)
         self._tokens: tuple[list[int], list[str]] | None = None
         self._stems: dict[str, list[frozenset[str]]] = {}
@@ -72,6 +75,12 @@ class Prepared:
         """The index of the word a match that starts at ``offset`` begins in (or the next one)."""
         starts, _ = self.tokens
         return max(0, bisect.bisect_right(starts, offset) - 1)
+
+    @functools.cached_property
+    def language(self) -> str | None:
+        if self.doc.language is not None or self._detect is None:
+            return self.doc.language
+        return self._detect(self.doc.text)
 
     def stems(self, language: str) -> list[frozenset[str]]:
         """Each word's stem keys in ``language`` (see :func:`stem_keys`)."""
@@ -230,7 +239,7 @@ class Term(Node):
         return found
 
     def _stemmed(self, doc: Prepared) -> list[int]:
-        language = doc.doc.language
+        language = doc.language
         if language not in STEMMED_LANGUAGES:
             return []
         wanted = stem_keys(self.words_, language)
@@ -303,7 +312,7 @@ class FieldIs(Node):
         if self.name == "domain":
             host = doc.domain
             return host is not None and (host == self.value or host.endswith("." + self.value))
-        have = {"lang": d.language, "source": d.source, "author": d.author, "country": d.country}[self.name]
+        have = {"lang": doc.language, "source": d.source, "author": d.author, "country": d.country}[self.name]
         return have is not None and fold(have).lstrip("@") == self.value
 
     def __str__(self) -> str:

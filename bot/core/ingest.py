@@ -278,12 +278,17 @@ class Importer:
                 raise RowError(f"unknown brand {brand[:64]!r} (the brands file defines: {known})")
             brands = [brand]
         else:
-            if language is None and self.matcher.needs_language:
-                # A brand's query filters on the language, or stems in it: the row's is detected before it is matched.
-                found = language_of(text, None, self.detector)
-            said = found[0] if found is not None else language_of(text, language, None)[0]
+            detected: list[tuple[str | None, float | None]] = []
+
+            def detect_language(text: str) -> str | None:
+                # A brand's query filters on the language, or stems in it: the row's is detected as it is matched.
+                detected.append(language_of(text, None, self.detector))
+                return detected[-1][0]
+
+            said = language_of(text, language, None)[0]
             doc = Doc(text, language=said, source=source, author=author, url=url, country=country)
-            brands = self.matcher.matches(doc)
+            brands = self.matcher.matches(doc, detect=detect_language)
+            found = detected[0] if detected else None
             if not brands:
                 raise RowError("mentions no configured brand (no brand field, and no brand keyword in the text)")
             brand = brands[0]

@@ -14,7 +14,6 @@ import socket
 import time
 from collections.abc import Callable, Mapping
 from contextlib import closing
-from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
@@ -187,13 +186,11 @@ def prefilter(matcher: BrandMatcher) -> Callable[[Item], bool]:
         return lambda item: matcher.first(item_doc(item, JetstreamConnector.source)) is not None
     detector = detector_for(())
 
-    def matches(item: Item) -> bool:
-        if item.language is None:
-            found = detector.detect(item.text)
-            item = replace(item, language=found.code if found is not None else None)
-        return matcher.first(item_doc(item, JetstreamConnector.source)) is not None
+    def detect(text: str) -> str | None:
+        found = detector.detect(text)
+        return found.code if found is not None else None
 
-    return matches
+    return lambda item: matcher.first(item_doc(item, JetstreamConnector.source), detect=detect) is not None
 
 
 @connector_type("jetstream")

@@ -99,7 +99,7 @@ def _brand_finder(
     matcher = brands.matcher_for(config.brands)
     if not matcher.needs_language:
         return lambda item: matcher.matches(item_doc(item, source))
-    return lambda item: matcher.matches(item_doc(replace(item, language=languages.of(item)[0]), source))
+    return lambda item: matcher.matches(item_doc(item, source), detect=lambda text: languages.of(item)[0])
 
 
 def _redacted(item: Item, secrets: Mapping[str, str]) -> Item:
