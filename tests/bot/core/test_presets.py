@@ -202,3 +202,23 @@ def test_every_preset_is_documented() -> None:
     guide = (Path(__file__).resolve().parents[3] / "docs" / "guide" / "command-line.md").read_text()
     for name, preset in PRESETS.items():
         assert f"`{name}`" in guide and preset.tool.split(" (")[0] in guide
+
+
+def test_a_broken_row_of_a_utf16_export_costs_only_itself(
+    monkeypatch: pytest.MonkeyPatch, db_url: str, tmp_path: Path
+) -> None:
+    """A row with a field too many, and a text holding a lone UTF-16 surrogate (read as U+FFFD), among good rows."""
+    rows = [
+        ["Date", "Time", "Document ID", "URL", "Hit Sentence"],
+        ["04-Jan-2023", "10:32 AM", "mw-1", "https://x.example/1", "google is fine"],
+        ["04-Jan-2023", "10:33 AM", "mw-2", "https://x.example/2", "google", "one field too many"],
+        ["04-Jan-2023", "10:34 AM", "mw-3", "https://x.example/3", "google LONE"],
+    ]
+    encoded = codecs.BOM_UTF16_LE + table(rows, delimiter="\t").encode("utf-16-le")
+    encoded = encoded.replace("LONE".encode("utf-16-le"), b"\x00\xd8")  # an unpaired high surrogate
+    path = tmp_path / "meltwater.csv"
+    path.write_bytes(encoded)
+    result = run_cli(monkeypatch, db_url, "ingest", "--preset", "meltwater", str(path), BRANDPULSE_TIMEZONE="UTC")
+    assert f"{path}:3: expected 5 fields as in the header, got 6" in result.stderr
+    mentions = stored(db_url)
+    assert set(mentions) == {"mw-1", "mw-3"} and mentions["mw-3"].text == "google \ufffd"
