@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import socket
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import closing
 from datetime import datetime, timedelta
 from typing import Any
@@ -179,12 +179,12 @@ class JetstreamConnector:
         return found if found is not None and self.matches(found) else None
 
 
-def prefilter(matcher: BrandMatcher) -> Callable[[Item], bool]:
-    """Whether a post names a brand of the source; a post without a language has its language detected first when
-    a brand's query needs it (``lang:``, inflections)."""
+def prefilter(matcher: BrandMatcher, languages: Sequence[str] = ()) -> Callable[[Item], bool]:
+    """Whether a post names a brand of the source; a post without a language has it detected (among ``languages``,
+    the team's) when a brand's query asks for it (``lang:``, inflections)."""
     if not matcher.needs_language:
         return lambda item: matcher.first(item_doc(item, JetstreamConnector.source)) is not None
-    detector = detector_for(())
+    detector = detector_for(tuple(sorted(languages)))
 
     def detect(text: str) -> str | None:
         found = detector.detect(text)
@@ -200,7 +200,7 @@ def build(config: JetstreamSource, params: dict[str, Any], wiring: Wiring) -> Je
     matcher = wiring.brands.matcher_for(config.brands)
     return JetstreamConnector(
         url=params["url"],
-        matches=prefilter(matcher),
+        matches=prefilter(matcher, wiring.languages),
         max_seconds=config.max_seconds,
         idle_seconds=config.idle_seconds,
         timeout_seconds=wiring.client.options.timeout_seconds,

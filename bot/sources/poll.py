@@ -211,7 +211,7 @@ def _poll(
     backoff_until = None
     try:
         with SourceClient(options, reach=reach(config, env)) as client:
-            made = build(config, env=env, client=client, brands=brands)
+            made = build(config, env=env, client=client, brands=brands, languages=languages)
             fetch_source = made.source
             fetch = made.fetch(cursor, now=now)
     except RateLimited as exc:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import functools
 import importlib
 import pkgutil
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -29,6 +29,7 @@ class Wiring:
 
     client: SourceClient  # the poll's HTTP client: its timeouts, size caps and allowed addresses
     brands: BrandsConfig
+    languages: Sequence[str] = ()  # the languages the team watches (BRANDPULSE_LANGUAGES): detection picks among them
 
 
 Builder = Callable[[Any, dict[str, Any], Wiring], Connector]
@@ -62,10 +63,17 @@ def registered() -> frozenset[str]:
     return frozenset(_BUILDERS)
 
 
-def build(config: SourceConfig, *, env: Mapping[str, str], client: SourceClient, brands: BrandsConfig) -> Connector:
+def build(
+    config: SourceConfig,
+    *,
+    env: Mapping[str, str],
+    client: SourceClient,
+    brands: BrandsConfig,
+    languages: Sequence[str] = (),
+) -> Connector:
     """The connector a configuration describes, its ``${VARIABLE}`` references read from ``env``."""
     _discover()
     builder = _BUILDERS.get(config.type)
     if builder is None:
         raise ConfigError(f"source {config.name}: no connector is registered for the type {config.type!r}")
-    return builder(config, resolved(config, env), Wiring(client=client, brands=brands))
+    return builder(config, resolved(config, env), Wiring(client=client, brands=brands, languages=languages))
