@@ -35,6 +35,22 @@ _ALIASES = {
     "northern ireland": "gb",
     "usa": "us",
     "united states of america": "us",
+    "uae": "ae",
+    "holland": "nl",
+    "the netherlands": "nl",
+    "bosnia-herzegovina": "ba",
+    "brunei": "bn",
+    "macau": "mo",
+    "micronesia": "fm",
+    "gaza strip": "ps",
+    "west bank": "ps",
+    "korea, south": "kr",
+    "korea, north": "kp",
+    "bahamas, the": "bs",
+    "gambia, the": "gm",
+    "congo (kinshasa)": "cd",
+    "congo (brazzaville)": "cg",
+    "hong kong sar": "hk",
 }
 
 
@@ -52,7 +68,7 @@ def _index() -> dict[str, str]:
 
 
 def _key(value: str) -> str:
-    return " ".join(fold(value).replace("_", " ").split())
+    return " ".join(fold(value).replace("_", " ").replace("\u2019", "'").split())
 
 
 def country_code(value: str) -> str | None:

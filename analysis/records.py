@@ -57,25 +57,29 @@ class _Utf16:
         self.stream, self.advance = stream, advance
         self.decoder = codecs.getincrementaldecoder("utf-16")("replace")
         self.pending = self.decoder.decode(head)
+        self.at = 0  # where the next line starts in ``pending``: lines are cut from it without copying the rest
         self.done = False
 
     def readline(self, size: int = -1, /) -> bytes:
         while True:
-            cut = self.pending.find("\n")
-            if cut >= 0 and (size < 0 or cut < size):
-                line, self.pending = self.pending[: cut + 1], self.pending[cut + 1 :]
-                return line.encode("utf-8", "replace")
-            if (size >= 0 and len(self.pending) >= size) or self.done:
-                end = len(self.pending) if size < 0 else size
-                line, self.pending = self.pending[:end], self.pending[end:]
-                return line.encode("utf-8", "replace")
+            end = self.pending.find("\n", self.at)
+            left = len(self.pending) - self.at
+            if end >= 0 and (size < 0 or end - self.at < size):
+                return self._cut(end + 1)
+            if (size >= 0 and left >= size) or self.done:
+                return self._cut(self.at + (left if size < 0 else min(size, left)))
             chunk = self.stream.read(_CHUNK)
             self.advance(len(chunk))
-            if chunk:
-                self.pending += self.decoder.decode(chunk)
-            else:
+            self.pending = self.pending[self.at :] + (self.decoder.decode(chunk) if chunk else "")
+            self.at = 0
+            if not chunk:
                 self.pending += self.decoder.decode(b"", final=True)
                 self.done = True
+
+    def _cut(self, end: int) -> bytes:
+        line = self.pending[self.at : end]
+        self.at = end
+        return line.encode("utf-8", "replace")
 
 
 def _opened(stream: IO[bytes], advance: Callable[[int], None]) -> tuple[_Lines, Callable[[int], None]]:
@@ -210,15 +214,20 @@ class _PhysicalLines:
 
 
 class _Numbered:
-    """Lines for the CSV reader, the number of the last one it pulled kept in ``number``."""
+    """Lines for the CSV reader, the number of the last one it pulled kept in ``number``, and of the first one it
+    pulled since ``started`` was last set to None in ``started`` (a record's first line: lines over the cap, left
+    out, are not counted in it)."""
 
     def __init__(self, lines: Iterable[tuple[int, str]]) -> None:
         self.lines = lines
         self.number = 0
+        self.started: int | None = None
 
     def __iter__(self) -> Iterator[str]:
         for number, text in self.lines:
             self.number = number
+            if self.started is None:
+                self.started = number
             yield text
 
 
@@ -291,7 +300,7 @@ def csv_records(
             raise MissingColumn(column, header)
     previous_end = lines.number
     while True:
-        start = previous_end + 1
+        lines.started = None
         try:
             row = next(reader)
             problem = None
@@ -300,6 +309,7 @@ def csv_records(
             return
         except csv.Error as exc:
             row, problem = [], f"malformed CSV: {exc}"
+        start = lines.started or previous_end + 1
         end, previous_end = lines.number, lines.number
         yield from too_long()
         if problem is None and row and not (len(row) == 1 and not row[0].strip()) and len(row) != len(header):

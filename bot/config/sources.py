@@ -216,7 +216,7 @@ class GdeltSource(_Source):
     # article seen.
     lookback_hours: float = Field(default=24, gt=0, le=24 * 90)
     # Seconds between two requests of one poll: GDELT answers 429 to clients that ask too fast.
-    pause_seconds: float = Field(default=5, ge=0, le=60)
+    pause_seconds: float = Field(default=5, ge=0, le=30)
     base_url: str = "https://api.gdeltproject.org/api/v2/doc/doc"
     url_fields = ("base_url",)
 
@@ -232,8 +232,9 @@ class YouTubeSource(_Source):
     query: str | None = Field(default=None, min_length=1, max_length=500)
     # Every comment on this channel's videos (the brand's own channel: UC followed by 22 characters), 1 unit a page.
     channel_id: str | None = Field(default=None, pattern=r"^UC[A-Za-z0-9_-]{22}$")
-    # A search costs 100 of the 10,000 units a project gets a day: hourly by default.
-    interval_minutes: float = Field(default=60, ge=15, le=24 * 60)
+    # A search costs 100 of the 10,000 units a project gets a day: hourly by default, every 30 minutes at most
+    # (48 polls of a search and 50 videos: 7,200 units).
+    interval_minutes: float = Field(default=60, ge=30, le=24 * 60)
     # A video found by the search has its comments followed for this many days after it was published.
     video_days: float = Field(default=7, gt=0, le=90)
     # The most videos followed at once (the newest are kept): each costs a unit or more a poll.

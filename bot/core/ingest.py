@@ -21,7 +21,7 @@ from analysis.countries import country_code
 from analysis.language import BackgroundDetector, Detected, detect_all, detector_for
 from analysis.query_nodes import Doc
 from analysis.records import MAX_RECORD_BYTES, HeaderNotFound, MissingColumn, Rejection, read_records
-from bot.core.languages import language_of
+from bot.core.languages import LazyLanguage, language_of
 from bot.core.presets import Preset
 from bot.core.timeparse import parse_timestamp
 from bot.errors import UsageError
@@ -266,7 +266,7 @@ class Importer:
         if not _SOURCE_NAME.match(source):
             raise RowError(f"source {source[:40]!r}: expected up to 32 lowercase letters, digits, '.', '_', '-'")
 
-        country = _country(values, f.country)
+        country = self._extra(_country, values, f.country)
         found: tuple[str | None, float | None] | None = None  # the language detected, when matching needs it
 
         brand = self.brand or _optional_str(values, f.brand)
@@ -278,17 +278,11 @@ class Importer:
                 raise RowError(f"unknown brand {brand[:64]!r} (the brands file defines: {known})")
             brands = [brand]
         else:
-            detected: list[tuple[str | None, float | None]] = []
-
-            def detect_language(text: str) -> str | None:
-                # A brand's query filters on the language, or stems in it: the row's is detected as it is matched.
-                detected.append(language_of(text, None, self.detector))
-                return detected[-1][0]
-
-            said = language_of(text, language, None)[0]
-            doc = Doc(text, language=said, source=source, author=author, url=url, country=country)
-            brands = self.matcher.matches(doc, detect=detect_language)
-            found = detected[0] if detected else None
+            # A brand's query that filters on the language, or stems in it, has the row's detected as it is matched.
+            lazy = LazyLanguage(text, language, self.detector)
+            doc = Doc(text, language=lazy.given_code, source=source, author=author, url=url, country=country)
+            brands = self.matcher.matches(doc, detect=lazy.code)
+            found = lazy.found() if lazy.asked else None
             if not brands:
                 raise RowError("mentions no configured brand (no brand field, and no brand keyword in the text)")
             brand = brands[0]
@@ -316,7 +310,7 @@ class Importer:
         elif len(external_id) > MAX_ID_CHARS:
             raise RowError(f"id is over {MAX_ID_CHARS} characters")
 
-        counts = {name: _count(values, getattr(f, name)) for name in _COUNTS}
+        counts = {name: self._extra(_count, values, getattr(f, name)) for name in _COUNTS}
         language, confidence = found or language_of(text, language, self.detector if detect else None)
         return [
             new_mention(
@@ -338,6 +332,16 @@ class Importer:
             )
             for each in brands
         ]
+
+    def _extra(self, read: Callable[[dict[str, Any], str], Any], values: dict[str, Any], key: str) -> Any:
+        """A field beside the mention (its country, a count), read by ``read``: what cannot be read rejects the row,
+        except in a tool's export (a preset), where it is left empty: the tool wrote it, and the mention is sound."""
+        try:
+            return read(values, key)
+        except RowError:
+            if self.preset is None:
+                raise
+            return None
 
     def _store(self, batch: list[tuple[int, MentionRow]], report: ImportReport) -> None:
         try:

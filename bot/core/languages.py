@@ -25,6 +25,31 @@ def language_of(text: str, given: str | None, detector: LanguageDetector | None)
     return (found.code, found.confidence) if found is not None else (None, None)
 
 
+class LazyLanguage:
+    """A text's language, found at most once and only when asked: the source's (``given``, when it is a language),
+    else the detector's. A brand's query asks through the matcher's ``detect`` (``lang:``, inflections); the row asks
+    when the text is stored."""
+
+    def __init__(self, text: str, given: str | None, detector: LanguageDetector | None) -> None:
+        self.text, self.given, self.detector = text, given, detector
+        self.given_code = language_code(given) if given else None
+        self._found: tuple[str | None, float | None] | None = None
+
+    def found(self) -> tuple[str | None, float | None]:
+        """(language, confidence), as ``language_of`` gives them."""
+        if self._found is None:
+            self._found = language_of(self.text, self.given, self.detector)
+        return self._found
+
+    def code(self, _text: str = "") -> str | None:
+        """The language's code: the matcher's ``detect``."""
+        return self.found()[0]
+
+    @property
+    def asked(self) -> bool:
+        return self._found is not None
+
+
 def language_filter(value: str | None) -> str | None:
     """A language typed by a user (``it``, ``IT``, ``pt-BR``), as stored; UsageError when it is no language code."""
     if value is None:

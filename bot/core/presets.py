@@ -29,12 +29,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from analysis.countries import country_code
 from analysis.query_nodes import fold
 from storage.mentions import MAX_TEXT_CHARS
 
 _EPOCH_MS = re.compile(r"\d{12,14}(\.\d+)?")
-_COUNT_FIELDS = ("likes", "reposts", "replies", "author_followers")
+# The fields a preset passes on as the export writes them (the importer reads them as any import's).
+_AS_WRITTEN = ("author", "language", "country", "likes", "reposts", "replies", "author_followers", "brand", "source")
 
 
 @dataclass(frozen=True)
@@ -58,6 +58,9 @@ class Preset:
     reposts: tuple[str, ...] = ()
     replies: tuple[str, ...] = ()
     author_followers: tuple[str, ...] = ()
+    # Read only when ``--field`` names a column for them: an export's brand or source column, if the team wants it.
+    brand: tuple[str, ...] = ()
+    source: tuple[str, ...] = ()
 
     def is_header(self, cells: Sequence[str]) -> bool:
         """Whether a row is this export's header row."""
@@ -82,18 +85,14 @@ class Preset:
         if when is not None and _EPOCH_MS.fullmatch(when):
             when = str(float(when) / 1000)
         url = next((v for v in _values(values, self.url) if v.lower().startswith(("https://", "http://"))), None)
-        country = _first(values, self.country)
         found: dict[str, Any] = {
             "id": _first(values, self.id) or url,
             "text": text[:MAX_TEXT_CHARS] if text is not None else None,
             "created_at": when,
             "url": url,
-            "author": _first(values, self.author),
-            "language": _first(values, self.language),
-            "country": country_code(country) if country is not None else None,
         }
-        for name in _COUNT_FIELDS:
-            found[name] = _count(_first(values, getattr(self, name)))
+        for name in _AS_WRITTEN:
+            found[name] = _first(values, getattr(self, name))
         return found
 
 
@@ -117,18 +116,6 @@ def _joined(title: str | None, body: str | None) -> str | None:
     if fold(" ".join(body.split())).startswith(fold(" ".join(title.split())).rstrip(".… ")):
         return body
     return f"{title} — {body}"
-
-
-def _count(written: str | None) -> int | None:
-    """A count as exports write it (1234, 1,234, 1234.0); None for what is not one."""
-    if written is None:
-        return None
-    text = written.replace(",", "").replace("\u202f", "").replace(" ", "")
-    try:
-        number = float(text)
-    except ValueError:
-        return None
-    return int(number) if number.is_integer() and 0 <= number < 2**31 else None
 
 
 BRANDWATCH = Preset(

@@ -9,6 +9,8 @@ them) to now, newest first, 250 a request; a full page is followed by the same s
 Without a ``query`` of its own, the source searches for the words and phrases that the brands' definitions need
 (``Query.phrases``), OR-ed, and every article is then matched to the brands as any source's items are. GDELT asks
 clients to keep their pace low: the requests of one poll are ``pause_seconds`` apart, and a 429 backs the source off.
+A search that does not run (a 429 first, or too little of the poll's time left) keeps the cursor where it was; a
+window of more than ``MAX_PAGES`` full pages keeps its newest articles (the documented cost of a cap, as Hacker News's).
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from analysis.language import language_code
 from bot.config.brands import BrandsConfig
 from bot.config.sources import GdeltSource
 from bot.errors import ConfigError
-from bot.sources.base import Fetch, Item, SourceError
+from bot.sources.base import Fetch, Item, RateLimited, SourceError
 from bot.sources.feeds import plain
 from bot.sources.http import SourceClient, host
 from bot.sources.intake import BadItem, Intake, fresh_mark, load_json, shown, text_field
@@ -132,7 +134,12 @@ class GdeltConnector:
     ) -> None:
         self.queries, self.lookback, self.pause = list(queries), lookback, pause
         self.url, self.client = base_url, client
-        self._requests = 0
+        self._requests = self._answered = 0
+
+    def _time_for_a_request(self) -> bool:
+        """Whether a request (after its pause) can end before the poll's deadline."""
+        pause = self.pause if self._requests else 0
+        return self.client.seconds_left() > pause + self.client.options.timeout_seconds
 
     def _page(self, query: str, start: datetime, end: datetime, now: datetime) -> list[Any]:
         if self._requests and self.pause:
@@ -148,6 +155,7 @@ class GdeltConnector:
             "enddatetime": end.strftime(WINDOW_FORMAT),
         }
         response = self.client.get(self.url, now=now, params=params)
+        self._answered += 1
         where = host(self.url)
         if not response.body.lstrip().startswith((b"{", b"[")):
             # GDELT refuses a query it cannot run with a 200 and a line of text or HTML saying why.
@@ -163,7 +171,34 @@ class GdeltConnector:
             raise SourceError(f"{where} sent an answer without an articles list")
         return articles
 
+    def _search(self, query: str, start: datetime, now: datetime, intake: Intake, seen: set[str]) -> datetime | None:
+        """One search, newest first, page after page while pages come full (each ending at the oldest article of
+        the one before), up to MAX_PAGES and the poll's time: the newest article it admitted."""
+        newest: datetime | None = None
+        end = now
+        for page in range(MAX_PAGES):
+            if page and not self._time_for_a_request():
+                break
+            articles = self._page(query, start, end, now)
+            oldest = None
+            for article in articles:
+                url = article.get("url") if isinstance(article, dict) else None
+                if isinstance(url, str) and url in seen:
+                    continue  # the page before ended with it: this one ends at its time
+                found = intake.admit(article_item, article, id_of=itemgetter("url"))
+                if isinstance(url, str):
+                    seen.add(url)
+                if found is not None and found.created_at is not None:
+                    oldest = found.created_at if oldest is None else min(oldest, found.created_at)
+                    newest = found.created_at if newest is None else max(newest, found.created_at)
+            # A full page: the rest is older; the same search again, ending at this page's oldest article.
+            if len(articles) < PAGE_SIZE or oldest is None or oldest >= end or oldest <= start:
+                break
+            end = oldest
+        return newest
+
     def fetch(self, cursor: Mapping[str, Any], *, now: datetime) -> Fetch:
+        self._requests = self._answered = 0
         try:
             mark = fresh_mark(seen_time(cursor.get("seendate")), now=now)
         except BadItem:
@@ -171,27 +206,28 @@ class GdeltConnector:
         start = now - self.lookback if mark is None else max(mark - OVERLAP, now - self.lookback)
         intake = Intake(now=now)
         seen: set[str] = set()
+        # The newest article read. A search that did not run (the poll's time was short, or GDELT asked to wait) holds
+        # the cursor where it was, so that the next poll searches its window again.
+        newest: datetime | None = mark
+        held = False
+        backoff = None
         for query in self.queries:
-            end = now
-            for _ in range(MAX_PAGES):
-                articles = self._page(query, start, end, now)
-                oldest = None
-                for article in articles:
-                    url = article.get("url") if isinstance(article, dict) else None
-                    if isinstance(url, str) and url in seen:
-                        continue
-                    found = intake.admit(article_item, article, id_of=itemgetter("url"))
-                    if isinstance(url, str):
-                        seen.add(url)
-                    if found is not None and found.created_at is not None:
-                        oldest = found.created_at if oldest is None else min(oldest, found.created_at)
-                # A full page: the rest is older; the same search again, ending at this page's oldest article.
-                if len(articles) < PAGE_SIZE or oldest is None or oldest >= end or oldest <= start:
-                    break
-                end = oldest
-        newest = max(filter(None, (mark, intake.newest)), default=None)
+            if backoff is not None or (self._requests and not self._time_for_a_request()):
+                held = True
+                continue
+            try:
+                found = self._search(query, start, now, intake, seen)
+            except RateLimited as limited:
+                if not self._answered:
+                    raise
+                backoff, held = limited.until, True  # what was read is kept
+                continue
+            if found is not None:
+                newest = found if newest is None else max(newest, found)
+        if held:
+            newest = mark
         next_cursor = {"seendate": newest.strftime(SEEN_FORMAT)} if newest is not None else {}
-        return Fetch(intake.items, next_cursor, rejected=intake.rejected)
+        return Fetch(intake.items, next_cursor, backoff_until=backoff, rejected=intake.rejected)
 
 
 @connector_type("gdelt")

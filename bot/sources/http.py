@@ -199,6 +199,10 @@ class SourceClient:
             raise SourceError(f"{where} answered HTTP {status}", status=status)
         return result
 
+    def seconds_left(self) -> float:
+        """Seconds before the poll's deadline: a connector that pages stops asking in time to keep what it read."""
+        return self._poll_deadline - self._clock()
+
     def _start(self, where: str) -> bool:
         """Set the deadline of a request starting now; whether it is the poll's (which ends first)."""
         now = self._clock()

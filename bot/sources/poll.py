@@ -19,11 +19,11 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy.exc import SQLAlchemyError, StatementError
 from sqlalchemy.orm import Session, sessionmaker
 
-from analysis.language import LanguageDetector, detector_for
+from analysis.language import detector_for
 from bot.config.brands import BrandsConfig
 from bot.config.sources import SourceConfig, redact, referenced_values, resolved
 from bot.core.ingest import connection_trouble
-from bot.core.languages import language_of
+from bot.core.languages import LazyLanguage
 from bot.errors import BrandpulseError, ConfigError
 from bot.sources.base import Fetch, Item, RateLimited, Rejected, Rejection, SourceError, item_doc
 from bot.sources.http import HttpOptions, SourceClient
@@ -74,21 +74,8 @@ class PollReport:
         return line + (f", {self.rejected.count} rejected" if self.rejected.count else "")
 
 
-class _Languages:
-    """Each item's language and the detector's confidence, found once: the source's, else detected."""
-
-    def __init__(self, detector: LanguageDetector) -> None:
-        self.detector = detector
-        self.found: dict[str, tuple[str | None, float | None]] = {}
-
-    def of(self, item: Item) -> tuple[str | None, float | None]:
-        if item.external_id not in self.found:
-            self.found[item.external_id] = language_of(item.text, item.language, self.detector)
-        return self.found[item.external_id]
-
-
 def _brand_finder(
-    config: SourceConfig, brands: BrandsConfig, source: str, languages: _Languages
+    config: SourceConfig, brands: BrandsConfig, source: str, languages: Mapping[str, LazyLanguage]
 ) -> Callable[[Item], list[str]]:
     """The brands an item is about, for this source (built once a poll: a matcher compiles its queries); ``source``
     is what its mentions store as their source (what a query's ``source:`` compares). When a brand's query needs the
@@ -99,7 +86,12 @@ def _brand_finder(
     matcher = brands.matcher_for(config.brands)
     if not matcher.needs_language:
         return lambda item: matcher.matches(item_doc(item, source))
-    return lambda item: matcher.matches(item_doc(item, source), detect=lambda text: languages.of(item)[0])
+
+    def brands_of(item: Item) -> list[str]:
+        language = languages[item.external_id]
+        return matcher.matches(replace(item_doc(item, source), language=language.given_code), detect=language.code)
+
+    return brands_of
 
 
 def _redacted(item: Item, secrets: Mapping[str, str]) -> Item:
@@ -111,6 +103,7 @@ def _redacted(item: Item, secrets: Mapping[str, str]) -> Item:
         text=redact(item.text, secrets),
         url=item.url and redact(item.url, secrets),
         author=item.author and redact(item.author, secrets),
+        context=item.context and redact(item.context, secrets),
     )
 
 
@@ -236,11 +229,11 @@ def _poll(
     source = fetch_source
     unique = {item.external_id: _redacted(item, secrets) for item in fetch.items}  # a page may repeat an item
     detector = detector_for(tuple(sorted(languages)))
-    found = _Languages(detector)
+    found = {key: LazyLanguage(item.text, item.language, detector) for key, item in unique.items()}
     brands_of = _brand_finder(config, brands, source, found)
     for item in unique.values():
         report.matches.extend(Match(item, brand) for brand in brands_of(item))
-    rows = [_row(m.item, m.brand, source, now, found.of(m.item)) for m in report.matches]
+    rows = [_row(m.item, m.brand, source, now, found[m.item.external_id].found()) for m in report.matches]
     if dry_run:
         with sessions() as session:
             keys = [(source, m.item.external_id) for m in report.matches]

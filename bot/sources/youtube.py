@@ -25,7 +25,7 @@ from zoneinfo import ZoneInfo
 from bot.config.sources import YouTubeSource
 from bot.sources.base import Fetch, Item, RateLimited, SourceError, whole
 from bot.sources.feeds import plain
-from bot.sources.http import SourceClient, host
+from bot.sources.http import DEFAULT_BACKOFF, SourceClient, host
 from bot.sources.intake import (
     PARTLY_READ,
     UNREAD_REASON,
@@ -46,7 +46,9 @@ WATCH_URL = "https://www.youtube.com/watch?v={}"
 _VIDEO_ID = re.compile(r"^[A-Za-z0-9_-]{11}$")
 # The refusals that end one video's comments, not the poll: turned off, the video removed or made private.
 _VIDEO_GONE = frozenset({"commentsDisabled", "videoNotFound", "forbidden"})
-_QUOTA = frozenset({"quotaExceeded", "dailyLimitExceeded", "rateLimitExceeded", "userRateLimitExceeded"})
+# The day's quota is spent: until midnight Pacific. Requests too fast: a short wait.
+_QUOTA = frozenset({"quotaExceeded", "dailyLimitExceeded"})
+_TOO_FAST = frozenset({"rateLimitExceeded", "userRateLimitExceeded"})
 
 
 class _Refused(Exception):
@@ -273,13 +275,13 @@ class YouTubeConnector:
                 channel_seen = self._threads(intake, channel, channel_seen, now)
         except _Refused as refused:
             where = host(self.api)
-            if refused.reason in _QUOTA:
-                until = quota_reset(now)
+            if refused.reason in _QUOTA | _TOO_FAST:
+                spent = refused.reason in _QUOTA
+                until = quota_reset(now) if spent else now + DEFAULT_BACKOFF
                 if not self.answered:
-                    raise RateLimited(
-                        f"{where}: the project's daily quota is spent ({refused.reason})", until=until
-                    ) from None
-                backoff = until  # what was read is kept; the rest waits for the new quota
+                    said = "the project's daily quota is spent" if spent else "requests too fast"
+                    raise RateLimited(f"{where}: {said} ({refused.reason})", until=until) from None
+                backoff = until  # what was read is kept; the rest waits
             else:
                 raise SourceError(
                     f"{where} refused the request: {refused.message} ({refused.reason})", status=refused.status

@@ -26,6 +26,12 @@ from analysis.countries import country_code
         ("Korea, Republic of", "kr"),
         ("Kosovo", "xk"),
         ("  mexico ", "mx"),
+        ("UAE", "ae"),
+        ("The Netherlands", "nl"),
+        ("Côte d\u2019Ivoire", "ci"),
+        ("Bosnia-Herzegovina", "ba"),
+        ("Korea, South", "kr"),
+        ("West Bank", "ps"),
     ],
 )
 def test_codes_and_names_as_sources_write_them(written: str, code: str) -> None:

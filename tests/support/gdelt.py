@@ -1,7 +1,7 @@
 """A fake of GDELT's DOC 2.0 API (``/api/v2/doc/doc``, ``mode=artlist``) on the loopback feed server, built from its
 client and announcement (../shared/sources/gdelt/): the query's bare words, "phrases" and (a OR b) groups matched in
-the title (the real one looks at the article's text), ``startdatetime``/``enddatetime`` on ``seendate``, newest first,
-at most ``maxrecords`` (250); ``{}`` when nothing matches; a query it cannot run answered with a 200 and a line of
+the title (the real one looks at the article's text), ``startdatetime``/``enddatetime`` on ``seendate``, newest first
+(oldest first with ``sort=dateasc``), at most ``maxrecords`` (250); ``{}`` when nothing matches; a query it cannot run answered with a 200 and a line of
 HTML saying why, as GDELT does; and (``broken``) a raw control character inside a title, the invalid JSON its client
 repairs."""
 
@@ -56,6 +56,11 @@ def _groups(query: str) -> tuple[list[list[str]], dict[str, str]] | str:
     return (groups, filters) if groups else "Please specify a search term."
 
 
+def _holds(title: object, term: str) -> bool:
+    """Whether a title holds a word or phrase, whole words (as GDELT matches them)."""
+    return isinstance(title, str) and re.search(rf"(?<!\w){re.escape(term)}(?!\w)", title.lower()) is not None
+
+
 def _country(found: dict[str, Any]) -> str:
     return str(found["sourcecountry"]).lower().replace(" ", "")
 
@@ -66,12 +71,17 @@ class FakeGdelt:
     broken: bool = False  # a raw tab in every title: JSON that json.loads refuses
     limit: int = 250
     hostile: list[Any] = field(default_factory=list)  # sent as they are, first in every answer
+    busy_after: int | None = None  # requests answered before GDELT's 429
+    answered: int = 0
 
     def install(self, server: FeedServer) -> str:
         server.routes[PATH] = Route(handler=self.answer)
         return f"{server.url}{PATH}"
 
     def answer(self, request: Seen) -> tuple[int, dict[str, str], bytes]:
+        if self.busy_after is not None and self.answered >= self.busy_after:
+            return 429, {"Content-Type": "text/html"}, b"Please limit requests to one every 5 seconds."
+        self.answered += 1
         query = {k: v[-1] for k, v in parse_qs(urlsplit(request.path).query, keep_blank_values=True).items()}
         parsed = _groups(query.get("query", ""))
         if isinstance(parsed, str):
@@ -85,11 +95,11 @@ class FakeGdelt:
             a
             for a in self.articles
             if start <= a["seendate"].replace("T", "").rstrip("Z") <= end
-            and all(any(term in a["title"].lower() for term in group) for group in groups)
+            and all(any(_holds(a["title"], term) for term in group) for group in groups)
             and filters.get("sourcelang", str(a["language"]).lower()) == str(a["language"]).lower()
             and filters.get("sourcecountry", _country(a)) == _country(a)
         ]
-        found.sort(key=lambda a: a["seendate"], reverse=True)
+        found.sort(key=lambda a: a["seendate"], reverse=query.get("sort", "datedesc").lower() != "dateasc")
         found = found[: min(int(query.get("maxrecords", "75")), self.limit)]
         found = [*self.hostile, *found]
         body = rawjson.dumps({"articles": found} if found else {})

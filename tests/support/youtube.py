@@ -21,6 +21,7 @@ from tests.support.feeds import FeedServer, Route, Seen
 SEARCH = "/youtube/v3/search"
 THREADS = "/youtube/v3/commentThreads"
 COSTS = {SEARCH: 100, THREADS: 1}
+REPLIES_SHOWN = 5
 
 
 def _time(moment: datetime) -> str:
@@ -153,7 +154,9 @@ class FakeYouTube:
             and v["snippet"]["publishedAt"] > after
         ]
         found.sort(key=lambda v: v["snippet"]["publishedAt"], reverse=True)
-        size = min(int(query.get("maxResults", "5")), 50)
+        size = int(query.get("maxResults", "5"))
+        if not 0 <= size <= 50:  # the discovery document's minimum and maximum
+            return error(400, "invalidValue", "Invalid value for maxResults.", "youtube.parameter")
         body = {
             "kind": "youtube#searchListResponse",
             "etag": "s",
@@ -189,7 +192,9 @@ class FakeYouTube:
                 "youtube.parameter",
             )
         ordered = sorted(threads, key=lambda t: t["snippet"]["topLevelComment"]["snippet"]["publishedAt"], reverse=True)
-        size = min(int(query.get("maxResults", "20")), 100)
+        size = int(query.get("maxResults", "20"))
+        if not 1 <= size <= 100:
+            return error(400, "invalidValue", "Invalid value for maxResults.", "youtube.parameter")
         start = int(query.get("pageToken") or 0)
         page = [self._shown(t, query) for t in ordered[start : start + size]]
         if start == 0:
@@ -210,6 +215,9 @@ class FakeYouTube:
         shown = json.loads(json.dumps(found))
         if "replies" not in query.get("part", "").split(","):
             shown.pop("replies", None)
+        elif "replies" in shown:
+            # "A limited number of replies": a subset, however many the thread has.
+            shown["replies"]["comments"] = shown["replies"]["comments"][:REPLIES_SHOWN]
         if query.get("textFormat", "html") == "html":
             comments = [shown["snippet"]["topLevelComment"], *shown.get("replies", {}).get("comments", [])]
             for each in comments:

@@ -18,7 +18,7 @@ from sqlalchemy.exc import DBAPIError
 
 from analysis.language import detector_for
 from analysis.query_nodes import Doc
-from bot.core.languages import language_of
+from bot.core.languages import LazyLanguage
 from bot.core.mentions import Edit, edit_mention, forget_mention, store_mention
 from bot.slack.blocks import plain_text
 from bot.slack.deps import Services, services_in
@@ -43,17 +43,18 @@ def _text(message: dict[str, Any]) -> str:
     return storable_text(plain_text(str(message.get("text") or "")))[:MAX_TEXT_CHARS]
 
 
-def _language(services: Services, text: str) -> tuple[str | None, float | None]:
-    return language_of(text, None, detector_for(tuple(sorted(services.settings.languages))))
+def _language(services: Services, text: str) -> LazyLanguage:
+    """The message's language, detected when a brand's query or the stored mention first asks for it."""
+    return LazyLanguage(text, None, detector_for(tuple(sorted(services.settings.languages))))
 
 
-def _brands(services: Services, text: str, message: dict[str, Any], language: str | None) -> list[str]:
-    """The brands a message names: its text, with its language, source and author for the brands' queries."""
+def _brands(services: Services, text: str, message: dict[str, Any], language: LazyLanguage) -> list[str]:
+    """The brands a message names: its text, with its source, author and (when a query asks) language."""
     if not text.strip():
         return []
     author = message.get("user")
-    doc = Doc(text, language=language, source=SOURCE, author=str(author) if author else None)
-    return services.brands.matcher().matches(doc)
+    doc = Doc(text, source=SOURCE, author=str(author) if author else None)
+    return services.brands.matcher().matches(doc, detect=language.code)
 
 
 def _permalink(client: WebClient, channel: str, ts: str) -> str | None:
@@ -67,10 +68,11 @@ def _permalink(client: WebClient, channel: str, ts: str) -> str | None:
 
 def _store_new(services: Services, client: WebClient, channel: str, message: dict[str, Any]) -> None:
     text = _text(message)
-    language, confidence = _language(services, text)
-    brands = _brands(services, text, message, language)
+    lazy = _language(services, text)
+    brands = _brands(services, text, message, lazy)
     if not brands:
         return
+    language, confidence = lazy.found()
     ts = str(message["ts"])
     url, now = _permalink(client, channel, ts), services.clock()
     mentions = [
@@ -94,7 +96,7 @@ def _store_new(services: Services, client: WebClient, channel: str, message: dic
 
 def _store_edit(services: Services, client: WebClient, channel: str, message: dict[str, Any]) -> None:
     text = _text(message)
-    brands = _brands(services, text, message, _language(services, text)[0])
+    brands = _brands(services, text, message, _language(services, text))
     key = external_id(channel, str(message.get("ts") or ""))
     if edit_mention(services.sessions, source=SOURCE, external_id=key, text=text, brands=brands) is Edit.NEW:
         _store_new(services, client, channel, message)

@@ -222,3 +222,30 @@ def test_a_broken_row_of_a_utf16_export_costs_only_itself(
     assert f"{path}:3: expected 5 fields as in the header, got 6" in result.stderr
     mentions = stored(db_url)
     assert set(mentions) == {"mw-1", "mw-3"} and mentions["mw-3"].text == "google \ufffd"
+
+
+@pytest.mark.parametrize(("above", "found"), [(29, True), (30, False)])
+def test_the_header_is_looked_for_in_the_first_30_lines(
+    monkeypatch: pytest.MonkeyPatch, db_url: str, tmp_path: Path, above: int, found: bool
+) -> None:
+    path = tmp_path / "export.csv"
+    row = ["1", "Apple", "2021-05-04 10:23:00.0", "", "https://x.com/a/1", "x.com", "", "twitter", "en", "", "ann",
+           "", "my new ipad", "", "", "", "", ""]  # fmt: skip
+    path.write_text("Report:,Mentions\n" * above + table([BRANDWATCH_HEADER, row]))
+    result = run_cli(monkeypatch, db_url, "ingest", "--preset", "brandwatch", str(path))
+    assert (result.exit_code == 0) is found and (len(stored(db_url)) == 1) is found
+    assert ("none of the first 30 lines is the header row" in result.stderr) is not found
+
+
+def test_a_country_or_count_an_export_writes_oddly_is_left_empty_not_the_row(
+    monkeypatch: pytest.MonkeyPatch, db_url: str, tmp_path: Path
+) -> None:
+    path = tmp_path / "export.csv"
+    row = ["1", "Apple", "2021-05-04 10:23:00.0", "", "https://x.com/a/1", "x.com", "", "twitter", "en", "Atlantis",
+           "ann", "", "my new ipad", "", "lots", "1.5", "", ""]  # fmt: skip
+    path.write_text(table([BRANDWATCH_HEADER, row]))
+    args = ("ingest", "--preset", "brandwatch", "--field", "brand=Query Name", str(path))
+    result = run_cli(monkeypatch, db_url, *args, BRANDPULSE_TIMEZONE="UTC")
+    assert result.exit_code == 0, result.stderr
+    mention = stored(db_url)["https://x.com/a/1"]
+    assert (mention.brand, mention.country, mention.author_followers, mention.likes) == ("apple", None, None, None)

@@ -196,7 +196,7 @@ def test_a_brand_query_sees_a_message_s_source_author_and_language(tmp_path: Pat
     services: Any = SimpleNamespace(brands=load_brands(path), settings=SimpleNamespace(languages=()))
 
     def brands(text: str, **message: str) -> list[str]:
-        return _brands(services, text, _message(text, **message), _language(services, text)[0])
+        return _brands(services, text, _message(text, **message), _language(services, text))
 
     assert brands("acme rocks, I really love it") == ["acme"]
     assert brands("acme rocks, I really love it", user="U0SPAMMER1") == []

@@ -14,6 +14,7 @@ from sqlalchemy import select
 
 from bot.config.brands import BrandsConfig
 from bot.sources.gdelt import searches
+from bot.sources.http import HttpOptions
 from storage.models import Mention, SourceState
 from tests.support.feeds import FeedServer, serve_feeds
 from tests.support.gdelt import PATH, FakeGdelt, article, source
@@ -174,3 +175,59 @@ def test_invalid_json_is_read_leniently_and_a_bad_article_costs_only_itself(
     odd = stored(ctx)["https://news4.example/story/4"]
     assert odd.text == "Acmephone odd country" and odd.country is None and odd.language is not None  # detected
     assert stored(ctx)["https://news1.example/story/1"].text == "Acmephone fine"
+
+
+def test_a_poll_reads_at_most_eight_full_pages(
+    tmp_path: Path, db_url: str, gdelt: tuple[FeedServer, FakeGdelt, str]
+) -> None:
+    server, fake, base = gdelt
+    fake.articles = [article(n, NOW - timedelta(seconds=30 * n + 30), f"Acmephone story {n}") for n in range(2_100)]
+    ctx = job_context(tmp_path, db_url, brands=brands_with(source(base)))
+    report = poll(ctx, "news")
+    assert len(asked(server)) == 8 and (report.error, report.added) == (None, 8 * 250 - 7)  # each page's oldest again
+
+
+def test_many_terms_make_several_searches_each_under_the_limit() -> None:
+    words = [f"brandword{n:03d}" for n in range(120)]
+    config = BrandsConfig.model_validate(
+        {
+            "brands": [{"name": f"b{n}", "keywords": words[n * 10 : n * 10 + 10]} for n in range(12)],
+            "sources": [{"name": "news", "type": "gdelt"}],
+        }
+    )
+    queries = searches(config.sources[0], config)
+    assert len(queries) > 1 and all(len(q) <= 400 for q in queries)
+    found = {term for q in queries for term in q.strip("()").split(" OR ")}
+    assert found == set(words) | {f"b{n}" for n in range(12)} - {f"b{n}" for n in range(12) if len(f"b{n}") < 3}
+
+
+def test_gdelt_asking_to_wait_midway_keeps_what_was_read_and_holds_the_cursor(
+    tmp_path: Path, db_url: str, gdelt: tuple[FeedServer, FakeGdelt, str]
+) -> None:
+    _, fake, base = gdelt
+    fake.articles = [article(n, NOW - timedelta(minutes=n + 1), f"Acmephone story {n}") for n in range(300)]
+    fake.busy_after = 1  # the second page is a 429
+    ctx = job_context(tmp_path, db_url, brands=brands_with(source(base)))
+    report = poll(ctx, "news")
+    assert (report.error, report.added) == (None, 250)
+    with ctx.sessions() as session:
+        state = session.get(SourceState, "news")
+        # The window was not read to its end: the next poll, after the backoff, searches it again.
+        assert state is not None and state.cursor == {} and state.backoff_until is not None
+
+
+def test_a_search_the_polls_time_leaves_no_room_for_holds_the_cursor(
+    tmp_path: Path, db_url: str, gdelt: tuple[FeedServer, FakeGdelt, str]
+) -> None:
+    """Two searches (the brands' words do not fit one), 2 seconds apart, in a poll of 6 seconds whose requests may
+    take 5: the second does not run, and the cursor stays where it was."""
+    server, fake, base = gdelt
+    words = [f"brandword{n:03d}" for n in range(60)]
+    fake.articles = [article(1, NOW - timedelta(minutes=5), "brandword000 news")]
+    brands = "brands:\n  - name: big\n    keywords: [" + ", ".join(words) + "]\nsources:\n" + source(base)
+    ctx = job_context(tmp_path, db_url, brands=brands.replace("pause_seconds: 0", "pause_seconds: 2"))
+    report = poll(ctx, "news", options=HttpOptions(timeout_seconds=5, poll_seconds=6))
+    assert (report.error, report.added, len(asked(server))) == (None, 1, 1)
+    with ctx.sessions() as session:
+        state = session.get(SourceState, "news")
+        assert state is not None and state.cursor == {}

@@ -21,10 +21,10 @@ from bot.core.queries import mention_doc
 from bot.sources.youtube import quota_reset
 from storage.mention_queries import MentionFilter
 from storage.models import Mention, SourceState
-from tests.support.feeds import FeedServer, serve_feeds
+from tests.support.feeds import FeedServer, Route, serve_feeds
 from tests.support.pipeline import job_context
 from tests.support.sources import NOW, brands_with, poll
-from tests.support.youtube import SEARCH, THREADS, FakeYouTube, comment, source, thread, video
+from tests.support.youtube import SEARCH, THREADS, FakeYouTube, comment, error, source, thread, video
 
 DISCOVERY = (
     Path(__file__).resolve().parents[4]
@@ -217,3 +217,51 @@ def test_the_fake_speaks_the_discovery_document(
                 assert set(reply) <= _properties(schemas, "Comment")
                 assert set(reply["snippet"]) <= _properties(schemas, "CommentSnippet")
     assert {"items", "nextPageToken", "pageInfo"} <= _properties(schemas, "CommentThreadListResponse")
+
+
+def test_the_newest_videos_are_followed_and_a_videos_threads_are_read_five_pages_a_poll(
+    tmp_path: Path, db_url: str, youtube: tuple[FeedServer, FakeYouTube, str]
+) -> None:
+    server, fake, base = youtube
+    fake.videos = [
+        video(VIDEO_A, NOW - timedelta(hours=1), "Acmephone review"),
+        video(VIDEO_B, NOW - timedelta(hours=2), "Acmephone unboxing"),
+        video(VIDEO_C, NOW - timedelta(hours=3), "Acmephone teardown"),
+    ]
+    for each in (VIDEO_A, VIDEO_B, VIDEO_C):
+        fake.threads[each] = [
+            thread(comment(f"{each}-{n}", each, NOW - timedelta(seconds=n + 1), "hi")) for n in range(600)
+        ]
+    ctx = context(tmp_path, db_url, fake, source(base, query="acmephone", max_videos="2"))
+    report = poll(ctx, "yt")
+    followed = {parse_qs(urlsplit(r.path).query)["videoId"][0] for r in server.requests_to(THREADS)}
+    assert followed == {VIDEO_A, VIDEO_B}  # the two newest (the search asks for no more)
+    assert len(server.requests_to(THREADS)) == 2 * 5 and report.added == 2 + 2 * 500
+
+    # A newer video: it and the newest of the others are followed, the oldest no longer.
+    video_d = "ddddddddddd"
+    fake.videos.append(video(video_d, NOW + timedelta(minutes=1), "Acmephone ad"))
+    fake.threads[video_d] = []
+    before = len(server.requests_to(THREADS))
+    poll(ctx, "yt", now=NOW + timedelta(minutes=5))
+    later = {parse_qs(urlsplit(r.path).query)["videoId"][0] for r in server.requests_to(THREADS)[before:]}
+    assert later == {video_d, VIDEO_A}
+    with ctx.sessions() as session:
+        state = session.get(SourceState, "yt")
+        assert state is not None and set(state.cursor["videos"]) == {video_d, VIDEO_A}
+
+
+def test_requests_too_fast_wait_minutes_not_a_day(
+    tmp_path: Path, db_url: str, youtube: tuple[FeedServer, FakeYouTube, str]
+) -> None:
+    server, fake, base = youtube
+    review_videos(fake)
+    server.routes[THREADS] = Route(
+        handler=lambda request: error(403, "rateLimitExceeded", "Rate Limit Exceeded", "youtube.quota")
+    )
+    ctx = context(tmp_path, db_url, fake, source(base, query="acmephone"))
+    report = poll(ctx, "yt")
+    assert report.error is None and report.added == 2  # the videos the search found
+    with ctx.sessions() as session:
+        state = session.get(SourceState, "yt")
+        assert state is not None and state.backoff_until == NOW + timedelta(minutes=5)
