@@ -10,12 +10,16 @@ from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import (
+    BigInteger,
     BindParameter,
+    ColumnElement,
     CompoundSelect,
     Integer,
     Select,
     and_,
     bindparam,
+    case,
+    cast,
     func,
     literal,
     or_,
@@ -23,7 +27,7 @@ from sqlalchemy import (
     union_all,
 )
 from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import InstrumentedAttribute, Session
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
 
@@ -119,6 +123,100 @@ def history(
     *, session: Session, where: MentionFilter, limit: int = 50, before: tuple[datetime, int] | None = None
 ) -> list[Mention]:
     return list(session.execute(history_query(where, limit=limit, before=before)).scalars())
+
+
+def engagement() -> ColumnElement[int]:
+    """A mention's engagement: its likes, reposts and replies together (a count its source does not give is 0)."""
+    return sum_of(Mention.likes, Mention.reposts, Mention.replies)
+
+
+def reach() -> ColumnElement[int]:
+    """A mention's reach: its author's followers (0 when the source gives none) and its engagement, together: the
+    people it reached at the least, those who follow its author and those who answered it."""
+    return sum_of(Mention.author_followers, Mention.likes, Mention.reposts, Mention.replies)
+
+
+def sum_of(*counts: ColumnElement[int | None] | InstrumentedAttribute[int | None]) -> ColumnElement[int]:
+    """Counts added as 64-bit integers (each column is 32-bit: their sum may not be), an unknown one as 0."""
+    total: ColumnElement[int] = func.coalesce(cast(counts[0], BigInteger), 0)
+    for count in counts[1:]:
+        total = total + func.coalesce(cast(count, BigInteger), 0)
+    return total
+
+
+class Order(StrEnum):
+    """How a history is sorted: newest first, or the widest reach (or most engagement) first."""
+
+    TIME = "time"
+    REACH = "reach"
+    ENGAGEMENT = "engagement"
+
+    def key(self) -> ColumnElement[int] | None:
+        return {Order.TIME: None, Order.REACH: reach(), Order.ENGAGEMENT: engagement()}[self]
+
+
+def ranked(*, session: Session, where: MentionFilter, order: Order, limit: int) -> list[Mention]:
+    """The mentions ``where`` means with the widest reach (or most engagement) first, then the newest."""
+    key = order.key()
+    query = where.where(select(Mention))
+    if key is not None:
+        query = query.order_by(key.desc())
+    return list(session.execute(query.order_by(Mention.created_at.desc(), Mention.id.desc()).limit(limit)).scalars())
+
+
+@dataclass(frozen=True)
+class AuthorFigures:
+    """One author's mentions of a brand in a period: how many, their reach together, the author's followers (the
+    most the source gave), and their labels."""
+
+    source: str
+    author: str
+    mentions: int
+    reach: int
+    followers: int | None
+    labels: dict[str, int]
+
+
+def top_authors(
+    *, session: Session, brand: str, since: datetime, until: datetime, limit: int = 10
+) -> list[AuthorFigures]:
+    """A brand's authors in [since, until), the widest reach first (then the most mentions). An author is one
+    account on one source: the same name on two networks is two authors."""
+    labels = {
+        label: func.sum(case((Mention.label == label, 1), else_=0)) for label in ("negative", "neutral", "positive")
+    }
+    total_reach = func.sum(reach())
+    query = (
+        select(
+            Mention.source,
+            Mention.author,
+            func.count(),
+            total_reach,
+            func.max(Mention.author_followers),
+            *labels.values(),
+        )
+        .where(
+            Mention.brand == brand,
+            Mention.created_at >= since,
+            Mention.created_at < until,
+            Mention.author.is_not(None),
+            VISIBLE,
+        )
+        .group_by(Mention.source, Mention.author)
+        .order_by(total_reach.desc(), func.count().desc(), Mention.source, Mention.author)
+        .limit(limit)
+    )
+    return [
+        AuthorFigures(
+            source=str(row[0]),
+            author=str(row[1]),
+            mentions=int(row[2]),
+            reach=int(row[3] or 0),
+            followers=None if row[4] is None else int(row[4]),
+            labels={label: int(n or 0) for label, n in zip(labels, row[5:], strict=True)},
+        )
+        for row in session.execute(query)
+    ]
 
 
 class quarter_hour(FunctionElement[int]):

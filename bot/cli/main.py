@@ -15,7 +15,7 @@ from bot.cli.classify import classify_command, classify_pending_command
 from bot.cli.demo import demo
 from bot.cli.labels import labels
 from bot.cli.logs import configure_logging
-from bot.cli.mentions import history, ingest, stats
+from bot.cli.mentions import authors, history, ingest, stats
 from bot.cli.models import models
 from bot.cli.mutes import mutes
 from bot.cli.pipeline import outbox, replay, run_job, worker
@@ -191,6 +191,7 @@ def serve(app: AppContext) -> None:
 cli.add_command(ingest)
 cli.add_command(history)
 cli.add_command(stats)
+cli.add_command(authors)
 cli.add_command(report)
 cli.add_command(alerts)
 cli.add_command(mutes)

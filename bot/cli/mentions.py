@@ -14,14 +14,14 @@ from analysis.labels import LABELS
 from analysis.query import parse
 from bot.cli.options import FORMATS, Moment, pass_database
 from bot.cli.render import progress_bar, progress_note, show
-from bot.core.history import EXPORTED_FIELDS, exported, search_mentions
+from bot.core.history import EXPORTED_FIELDS, exported, ranked_mentions, search_mentions
 from bot.core.ingest import Importer, ImportReport, Rejection, RowError, detect_format, parse_field_overrides
 from bot.core.languages import language_filter
 from bot.core.presets import PRESETS
 from bot.core.stats import brand_stats
 from bot.errors import UsageError
 from bot.runtime.context import AppContext
-from storage.mention_queries import MentionFilter, Triage
+from storage.mention_queries import MentionFilter, Order, Triage, top_authors
 
 
 def _warn_unknown_brand(app: AppContext, brand: str | None) -> None:
@@ -179,6 +179,14 @@ def _local(moment: datetime | None, app: AppContext) -> str:
 @click.option("--language", help="Only mentions in this language (ISO 639-1 code: en, it, de).")
 @click.option("--state", type=click.Choice([t.value for t in Triage]), help="The team's triage of them in Slack.")
 @click.option("--assignee", help="Only the mentions assigned to this Slack user ID.")
+@click.option(
+    "--sort",
+    type=click.Choice([o.value for o in Order]),
+    default=Order.TIME.value,
+    show_default=True,
+    help="time: newest first; reach: the author's followers and the engagement together, widest first; engagement: "
+    "likes, reposts and replies together, most first.",
+)
 @click.option("--limit", type=click.IntRange(1, 100_000), default=50, show_default=True)
 @click.option("--format", "fmt", type=FORMATS, default="table", show_default=True)
 @pass_database
@@ -194,10 +202,11 @@ def history(
     language: str | None,
     state: str | None,
     assignee: str | None,
+    sort: str,
     limit: int,
     fmt: str,
 ) -> None:
-    """Stored mentions, newest first."""
+    """Stored mentions, newest first (or by reach or engagement with --sort)."""
     _warn_unknown_brand(app, brand)
     query = parse(search, stem=stem) if search is not None else None  # QuerySyntaxError: a caret under the column
     where = MentionFilter(
@@ -210,7 +219,10 @@ def history(
         triage=Triage(state) if state else None,
         assignee=assignee,
     )
-    mentions = search_mentions(app.sessions, where, query, limit=limit, scan_limit=None).mentions
+    if sort == Order.TIME:
+        mentions = search_mentions(app.sessions, where, query, limit=limit, scan_limit=None).mentions
+    else:
+        mentions = ranked_mentions(app.sessions, where, query, order=Order(sort), limit=limit)
     if fmt == "table":
         headers = ["created_at", "brand", "source", "language", "label", "author", "text"]
         rows: list[list[Any]] = [
@@ -231,6 +243,32 @@ def history(
     records = [exported(m, app.settings.tz) for m in mentions]
     rows = [list(record.values()) for record in records]
     show(fmt, list(EXPORTED_FIELDS), rows)
+
+
+@click.command()
+@click.option("--brand", required=True)
+@click.option("--since", type=Moment(), help="Start (default: 7 days back).")
+@click.option("--until", type=Moment(), help="End (default: now).")
+@click.option("--limit", type=click.IntRange(1, 1000), default=10, show_default=True)
+@click.option("--format", "fmt", type=FORMATS, default="table", show_default=True)
+@pass_database
+def authors(app: AppContext, brand: str, since: datetime | None, until: datetime | None, limit: int, fmt: str) -> None:
+    """A brand's top authors in a period: the widest reach first, with their mentions, followers and labels.
+
+    A mention's reach is its author's followers (where the source gives them) plus its likes, reposts and replies;
+    an author's, the sum over their mentions. An author is one account on one source."""
+    _warn_unknown_brand(app, brand)
+    until = until or datetime.now(UTC)
+    since = since or until - timedelta(days=7)
+    if since >= until:
+        raise click.BadParameter("--since must be before --until", param_hint="--since")
+    with app.sessions() as session:
+        found = top_authors(session=session, brand=brand, since=since, until=until, limit=limit)
+    headers = ["source", "author", "mentions", "reach", "followers", *LABELS]
+    rows = [
+        [a.source, a.author, a.mentions, a.reach, a.followers, *(a.labels[label] for label in LABELS)] for a in found
+    ]
+    show(fmt, headers, rows, widths={"author": 30})
 
 
 @click.command()

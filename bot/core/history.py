@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import heapq
 from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
 from typing import Any
@@ -12,7 +13,7 @@ from analysis.query import Query
 from bot.core.ids import row_id
 from bot.core.queries import mention_doc
 from bot.errors import UsageError
-from storage.mention_queries import MentionFilter, history
+from storage.mention_queries import MentionFilter, Order, history, ranked
 from storage.models import Mention
 
 # Every stored field of a mention, in the table's order: what exports (``history --format csv|json``) carry. Taken
@@ -91,6 +92,42 @@ def search_mentions(
                     return Page(kept, cursor)
             if len(batch) < SCAN_BATCH:
                 return Page(kept, None)
+
+
+def ranked_mentions(
+    sessions: sessionmaker[Session], where: MentionFilter, query: Query | None, *, order: Order, limit: int
+) -> list[Mention]:
+    """The mentions ``where`` means (and ``query`` matches) with the widest reach, or the most engagement, first
+    (``Order``; the newest first among equals). Without a query the database sorts; with one, every mention the
+    filter lets through is read and the best ``limit`` kept."""
+    check_text_filters(where)
+    if query is None:
+        with sessions() as session:
+            return ranked(session=session, where=where, order=order, limit=limit)
+    key = reach_of if order is Order.REACH else engagement_of
+    best: list[tuple[int, datetime, int, Mention]] = []
+    page = search_mentions(sessions, where, query, limit=SCAN_BATCH, scan_limit=None)
+    while True:
+        for mention in page.mentions:
+            entry = (key(mention), mention.created_at, mention.id, mention)
+            if len(best) < limit:
+                heapq.heappush(best, entry)
+            elif entry[:3] > best[0][:3]:
+                heapq.heapreplace(best, entry)
+        if page.resume is None:
+            break
+        page = search_mentions(sessions, where, query, limit=SCAN_BATCH, before=page.resume, scan_limit=None)
+    return [entry[3] for entry in sorted(best, key=lambda e: e[:3], reverse=True)]
+
+
+def engagement_of(mention: Mention) -> int:
+    """As ``storage.mention_queries.engagement`` counts it: likes, reposts and replies (unknown: 0)."""
+    return (mention.likes or 0) + (mention.reposts or 0) + (mention.replies or 0)
+
+
+def reach_of(mention: Mention) -> int:
+    """As ``storage.mention_queries.reach`` counts it: the author's followers and the engagement."""
+    return (mention.author_followers or 0) + engagement_of(mention)
 
 
 def check_text_filters(where: MentionFilter) -> None:
