@@ -164,6 +164,27 @@ def ranked(*, session: Session, where: MentionFilter, order: Order, limit: int) 
     return list(session.execute(query.order_by(Mention.created_at.desc(), Mention.id.desc()).limit(limit)).scalars())
 
 
+def negative_from_influential(
+    *, session: Session, brand: str, min_followers: int, classified_since: datetime, written_since: datetime
+) -> list[Mention]:
+    """A brand's negative mentions (the team's label where it corrected the model's) classified since
+    ``classified_since`` and written since ``written_since``, from authors with at least ``min_followers``, oldest
+    first."""
+    query = (
+        select(Mention)
+        .where(
+            Mention.brand == brand,
+            Mention.label == "negative",
+            Mention.author_followers >= min_followers,
+            Mention.classified_at >= classified_since,
+            Mention.created_at >= written_since,
+            VISIBLE,
+        )
+        .order_by(Mention.classified_at, Mention.id)
+    )
+    return list(session.execute(query).scalars())
+
+
 @dataclass(frozen=True)
 class AuthorFigures:
     """One author's mentions of a brand in a period: how many, their reach together, the author's followers (the

@@ -53,6 +53,8 @@ class AlertConfig(_Strict):
     volume_factor: float = Field(default=3.0, gt=1)
     min_volume: int = Field(default=20, ge=1)
     cooldown_minutes: int = Field(default=60, ge=0)
+    # A negative mention from an author with at least this many followers is posted to the channel at once.
+    influential_followers: int | None = Field(default=None, ge=1)
 
     def lowered(self, level: int) -> AlertConfig:
         """The thresholds once the brand's sensitivity was lowered ``level`` times ("not a spike", repeatedly): each

@@ -16,7 +16,7 @@ from analysis.brand_match import BrandMatcher
 from bot.config.brands import Brand, KeywordAlert
 from bot.core.queries import mention_doc
 from bot.jobs.deps import Idle, JobContext
-from bot.slack.blocks import Block, context, cut, escape, fallback, link, quote, section
+from bot.slack.blocks import Block, context, cut, escape, fallback, provenance, quote, section
 from storage.db import lock_for_transaction
 from storage.keywords import ingested_between, known_hits, last_alerted, quiet_hits_since, record_hit
 from storage.models import Mention
@@ -65,15 +65,8 @@ def render_keyword_alert(brand: str, hit: Hit, *, quiet: int, cooldown: timedelt
     icon = ":rotating_light:" if rule.critical else ":mag:"
     kind = "critical keyword" if rule.critical else "keyword"
     headline = f"{ping}{icon} *{escape(brand)}*: {kind} “{escape(hit.phrase)}” in a new mention"
-    where = " · ".join(
-        part
-        for part in (
-            escape(mention.source),
-            mention.author and escape(mention.author),
-            f"{mention.created_at.astimezone(tz):%a %d %b %H:%M} {tz.key}",
-            link(mention.url, "link"),
-        )
-        if part
+    where = provenance(
+        source=mention.source, author=mention.author, created_at=mention.created_at, url=mention.url, tz=tz
     )
     blocks: list[Block] = [section(headline), section(f"{quote(mention.text, 1500)}\n{where}")]
     notes = [f"mention #{mention.id}"]

@@ -11,14 +11,14 @@ from apscheduler.triggers.base import BaseTrigger
 
 from bot.config.cron import cron_trigger
 from bot.errors import USER_ERRORS, BrandpulseError
-from bot.jobs import digest, keywords, maintenance, retrain, sources, spikes
+from bot.jobs import digest, influencers, keywords, maintenance, retrain, sources, spikes
 from bot.jobs.deps import Idle, Job, JobContext
 from bot.jobs.triggers import every, previous_fire_time
 from storage.jobs import claim_run, finish_run
 
 log = logging.getLogger(__name__)
 
-JOB_NAMES = ("classify", "spikes", "keywords", "digest", "evaluate", "retention", "sources", "retrain")
+JOB_NAMES = ("classify", "spikes", "keywords", "influencers", "digest", "evaluate", "retention", "sources", "retrain")
 # How often a process that runs jobs looks for a queued retrain.
 RETRAIN_POLL_SECONDS = 30
 
@@ -32,6 +32,10 @@ def build_jobs(ctx: JobContext, *, live: bool = True) -> list[Job]:
     ]
     if any(brand.keyword_alerts for brand in ctx.brands.brands):
         jobs.append(Job("keywords", every(settings.keyword_interval_seconds), lambda now: keywords.run(ctx, now)))
+    if any(brand.alerts is not None and brand.alerts.influential_followers for brand in ctx.brands.brands):
+        # On the keyword alerts' beat: both are about one mention, as soon as it is known.
+        every_keyword = every(settings.keyword_interval_seconds)
+        jobs.append(Job("influencers", every_keyword, lambda now: influencers.run(ctx, now)))
     for brand in ctx.brands.brands:
         if brand.digest is not None:
             trigger = cron_trigger(brand.digest.schedule, settings.tz)
@@ -88,6 +92,8 @@ def select_jobs(jobs: list[Job], name: str, brand: str | None) -> list[Job]:
     wanted = [j for j in jobs if j.name == name]
     if not wanted and name == "keywords":
         raise BrandpulseError("no keyword alert is configured (see the brands file's keyword_alerts: key)")
+    if not wanted and name == "influencers":
+        raise BrandpulseError("no influential-author alert is configured (see alerts: influential_followers)")
     if not wanted:
         raise BrandpulseError(f"the {name} job is off: set BRANDPULSE_EVALUATION_DATA to turn it on")
     return wanted

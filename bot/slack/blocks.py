@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import re
+from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from analysis.labels import LABELS
 
@@ -75,6 +77,17 @@ def link(url: str | None, label: str) -> str:
     if not url or not url.startswith(("https://", "http://")) or len(url) > MAX_URL:
         return ""
     return f"<{escape(url).replace('|', '%7C')}|{escape(label)}>"
+
+
+def when(moment: datetime, tz: ZoneInfo) -> str:
+    """A time as messages show it: ``Thu 05 Nov 10:06 Europe/Rome``."""
+    return f"{moment.astimezone(tz):%a %d %b %H:%M} {tz.key}"
+
+
+def provenance(*, source: str, author: str | None, created_at: datetime, url: str | None, tz: ZoneInfo) -> str:
+    """Where a mention comes from, on one line: source · author · when · link."""
+    parts = (escape(source), author and escape(author), when(created_at, tz), link(url, "link"))
+    return " · ".join(part for part in parts if part)
 
 
 def user_mention(user: str) -> str:

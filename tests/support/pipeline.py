@@ -85,6 +85,8 @@ class M:
     likes: int | None = None
     reposts: int | None = None
     language: str | None = None
+    author: str | None = None
+    author_followers: int | None = None
 
 
 def add(sessions: sessionmaker[Session], mentions: Iterable[M]) -> int:
@@ -102,7 +104,7 @@ def rows_of(mentions: Iterable[M]) -> list[dict[str, Any]]:
                 "source": "test",
                 "external_id": f"t{next(_ids)}",
                 "brand": m.brand,
-                "author": None,
+                "author": m.author,
                 "url": m.url,
                 "text": m.text,
                 "language": m.language,
@@ -117,6 +119,7 @@ def rows_of(mentions: Iterable[M]) -> list[dict[str, Any]]:
                 "classified_at": m.at if m.label else None,
                 "likes": m.likes,
                 "reposts": m.reposts,
+                "author_followers": m.author_followers,
             }
         )
     return rows

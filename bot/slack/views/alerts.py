@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 from bot.config.brands import AlertConfig
 from bot.core.alerts import NOT_A_SPIKE_WINDOW, SNOOZE_HOURS, AlertState
 from bot.core.ids import row_id
-from bot.slack.blocks import Block, escape, fallback, section, user_mention
+from bot.slack.blocks import Block, escape, fallback, section, user_mention, when
 from bot.slack.deps import ValueSigner
 
 ACK_ACTION = "alert_ack"
@@ -67,18 +67,14 @@ def parse_alert_id(value: str, signer: ValueSigner) -> int:
     return row_id(signer.open(value))
 
 
-def _when(moment: datetime, tz: ZoneInfo) -> str:
-    return f"{moment.astimezone(tz):%a %d %b %H:%M} {tz.key}"
-
-
 def status_lines(alert: AlertState, tz: ZoneInfo, *, snoozed: tuple[str, datetime] | None = None) -> list[str]:
     lines = []
     if alert.acknowledged_by and alert.acknowledged_at:
         lines.append(
-            f":white_check_mark: Acknowledged by {user_mention(alert.acknowledged_by)}, {_when(alert.acknowledged_at, tz)}"
+            f":white_check_mark: Acknowledged by {user_mention(alert.acknowledged_by)}, {when(alert.acknowledged_at, tz)}"
         )
     if snoozed is not None:
-        lines.append(f":zzz: {escape(alert.brand)} snoozed by {user_mention(snoozed[0])} until {_when(snoozed[1], tz)}")
+        lines.append(f":zzz: {escape(alert.brand)} snoozed by {user_mention(snoozed[0])} until {when(snoozed[1], tz)}")
     if alert.verdict == "not_a_spike" and alert.verdict_by:
         lines.append(f":no_entry_sign: Not a spike, said {user_mention(alert.verdict_by)}")
     return lines
@@ -126,7 +122,7 @@ def details_answer(alert: AlertState, tz: ZoneInfo) -> dict[str, Any]:
     d = alert.details
     start, end = alert.window
     lines = [
-        f"*{escape(alert.brand)}*, {alert.kind.replace('_', ' ')} spike ({alert.severity}), {_when(start, tz)} – {_when(end, tz)}"
+        f"*{escape(alert.brand)}*, {alert.kind.replace('_', ' ')} spike ({alert.severity}), {when(start, tz)} – {when(end, tz)}"
     ]
     if alert.kind == "volume":
         lines.append(f"• {d.get('mentions', 0):,} mentions against a baseline mean of {d.get('baseline_mean', 0):.2f}")
