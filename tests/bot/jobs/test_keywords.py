@@ -11,6 +11,7 @@ from slack_sdk import WebClient
 from sqlalchemy import select, update
 
 from bot.config.brands import AlertConfig, Brand, load_brands
+from bot.core import keywords as keyword_detection
 from bot.errors import ConfigError
 from bot.jobs import keywords
 from bot.jobs.registry import build_jobs
@@ -154,7 +155,7 @@ def test_a_burst_of_stored_mentions_does_not_hide_a_live_one(tmp_path: Path, db_
     ctx = job_context(tmp_path, db_url, brands=BRANDS)
     # An archive (written a month ago) and a busy hour's mentions, all stored at T0: more than one page to read.
     archive = [M(T0 - timedelta(days=30, minutes=i), f"acmephone recall archive {i}") for i in range(50)]
-    busy = [M(T0 - timedelta(seconds=i), f"acmephone chatter {i}") for i in range(keywords.BATCH + 100)]
+    busy = [M(T0 - timedelta(seconds=i), f"acmephone chatter {i}") for i in range(keyword_detection.BATCH + 100)]
     add(ctx.sessions, archive + busy)
     with ctx.sessions.begin() as session:
         session.execute(update(Mention).values(ingested_at=T0))
@@ -177,4 +178,4 @@ def test_a_keyword_alert_looks_at_what_a_mention_says_not_what_it_answers() -> N
     )
     said = Mention(text="Mine did overheat too", context="Acmephone review", brand="acme", source="youtube")
     answered = Mention(text="Great value", context="Does the Acmephone overheat?", brand="acme", source="youtube")
-    assert [hit.mention for hit in keywords.find_hits(brand, [said, answered])] == [said]
+    assert [hit.mention for hit in keyword_detection.find_hits(brand, [said, answered])] == [said]
