@@ -72,6 +72,18 @@ def _markdown(digest: Digest, tz: ZoneInfo, name: str) -> str:
             lines.append(f"| {known} | {part.count:,} | {part.count / total:.0%} | {negative} |")
     if digest.top_words:
         lines += ["", "## Top words", "", ", ".join(f"{word} ({n:,})" for word, n in digest.top_words)]
+    if digest.top_authors:
+        lines += [
+            "",
+            "## Top authors",
+            "",
+            "| author | source | mentions | reach | negative |",
+            "|---|---|---|---|---|",
+        ]
+        for a in digest.top_authors:
+            lines.append(
+                f"| {cell(a.author)} | {cell(a.source)} | {a.mentions:,} | {a.reach:,} | {a.labels.get('negative', 0):,} |"
+            )
     for title, samples in (
         ("Most engaged negative mentions", digest.most_negative),
         ("Most engaged positive mentions", digest.most_positive),
@@ -141,6 +153,10 @@ def _csv(digest: Digest) -> str:
         )
     for word, n in digest.top_words:
         rows.append(["top_word", word, n, "", "", "", "", "", "", ""])
+    for a in digest.top_authors:
+        # The reach in the score column: the one number column a row of this table has free.
+        counts = (a.labels.get(label, 0) for label in LABELS)
+        rows.append(["top_author", f"{a.source}:{a.author}", a.mentions, *counts, "", a.reach, "", ""])
     for label, samples in (("negative", digest.most_negative), ("positive", digest.most_positive)):
         for sample in samples:
             mention = sample.mention

@@ -17,12 +17,21 @@ from bot.core.chart import sentiment_chart
 from bot.core.languages import LanguageShare, language_mix
 from bot.core.samples import Sample, pick_samples
 from bot.core.stats import Bucket, brand_stats
-from storage.mention_queries import brand_label_counts, label_counts, language_label_counts, strongest, texts_between
+from storage.mention_queries import (
+    AuthorFigures,
+    brand_label_counts,
+    label_counts,
+    language_label_counts,
+    strongest,
+    texts_between,
+    top_authors,
+)
 
 # Top words: the words held by the most of (up to TEXT_LIMIT of) the period's mentions, each by at least two.
 TOP_WORDS = 5
 MIN_WORD_MENTIONS = 2
 TEXT_LIMIT = 5000
+TOP_AUTHORS = 3
 # The strongest mentions of a label that a digest's samples are chosen from (grouped, then the most engaged first).
 SAMPLE_POOL = 200
 
@@ -42,6 +51,9 @@ class Digest:
     languages: list[LanguageShare] = field(default_factory=list)
     # The content words the most mentions of the period hold (stop words of each mention's language left out).
     top_words: list[tuple[str, int]] = field(default_factory=list)
+    # Who said it: the authors of the period with the widest reach (one with a single mention and no reach known
+    # says nothing a reader can use, and is left out).
+    top_authors: list[AuthorFigures] = field(default_factory=list)
 
     @property
     def volume(self) -> int:
@@ -100,6 +112,8 @@ def build_digest(
         held = word_counts(texts, exclude)
         ranked = sorted(held.items(), key=lambda item: (-item[1], item[0]))  # ties in a stable order
         digest.top_words = [(word, n) for word, n in ranked[:TOP_WORDS] if n >= MIN_WORD_MENTIONS]
+        authors = top_authors(session=session, brand=brand, since=start, until=end, limit=TOP_AUTHORS)
+        digest.top_authors = [a for a in authors if a.reach or a.mentions > 1]
         digest.buckets = brand_stats(
             session=session, brand=brand, tz=tz, by="hour" if digest.hourly else "day", since=start, until=end
         )

@@ -26,6 +26,7 @@ from bot.slack.blocks import (
 )
 from bot.slack.views.admin import mention_menu
 from bot.slack.views.languages import language_mix_line
+from storage.mention_queries import AuthorFigures
 
 QUOTE_CHARS = 280
 
@@ -36,6 +37,15 @@ def _mention_line(sample: Sample, label: str) -> str:
     text = cut(" ".join(mention.text.split()), QUOTE_CHARS)
     reach = f" _({escape(sample.reach)})_" if sample.reach else ""
     return f"{LABEL_EMOJI[label]} {score:.0%} {text}{reach} {link(mention.url, 'link')}".rstrip()
+
+
+def author_line(author: AuthorFigures) -> str:
+    """An author for a digest: ``ann (reddit): 3 mentions, reach 12,345, 2 negative``."""
+    negative = author.labels.get("negative", 0)
+    return (
+        f"{escape(author.author)} ({escape(author.source)}): {author.mentions:,} mention{'' if author.mentions == 1 else 's'}"
+        f", reach {author.reach:,}" + (f", {negative:,} negative" if negative else "")
+    )
 
 
 def _voice_line(digest: Digest) -> str | None:
@@ -91,6 +101,9 @@ def render_digest(digest: Digest, tz: ZoneInfo, *, title: str | None = None, not
     talked = " · ".join(f"{escape(word)} ({n:,})" for word, n in digest.top_words)
     if talked:
         volume_line += f"\nTop words: {talked}"
+    authors = " · ".join(author_line(a) for a in digest.top_authors)
+    if authors:
+        volume_line += f"\nTop authors: {authors}"
     parts: list[Block] = [header(heading), section(volume_line + "\n" + "\n".join(share_lines))]
     text_lines = [f"{lead}, {period}: {digest.volume:,} mentions", ", ".join(share_text)]
     if voice is not None:
@@ -99,6 +112,8 @@ def render_digest(digest: Digest, tz: ZoneInfo, *, title: str | None = None, not
         text_lines.append(languages)
     if talked:
         text_lines.append(f"Top words: {talked}")
+    if authors:
+        text_lines.append(f"Top authors: {authors}")
     for title, samples, label in (
         ("Negative, most engaged first", digest.most_negative, "negative"),
         ("Positive, most engaged first", digest.most_positive, "positive"),

@@ -5,9 +5,12 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
+from bot.cli.report import _csv, _markdown
+from bot.core.digest import build_digest
 from bot.jobs import digest
 from bot.jobs.registry import build_jobs, run_occurrence
 from storage.models import OutboxMessage
@@ -165,3 +168,30 @@ def test_a_digests_top_words_leave_out_each_languages_stop_words_and_the_brands_
     line = next(line for line in message.payload["text"].splitlines() if line.startswith("Top words: "))
     # "acmephone" is the brand's keyword; "la", "the", "is", "यह", "है" are stop words; "once" is in one mention.
     assert line == "Top words: batería (4) · explota (4) · battery (3) · dying (3) · अच्छा (2)"
+
+
+def test_a_digest_says_who_said_it_widest_reach_first(tmp_path: Path, db_url: str) -> None:
+    ctx = job_context(tmp_path, db_url)
+    at = T0 + timedelta(hours=2)
+    add(
+        ctx.sessions,
+        [
+            M(at, "acmephone broke", "negative", author="bigvoice", author_followers=90_000, likes=100),
+            M(at, "acmephone broke again", "negative", author="bigvoice", author_followers=90_000),
+            M(at, "acmephone ok", "neutral", author="pipe|name", author_followers=500),
+            M(at, "acmephone fine", "positive", author="quiet"),  # one mention, no reach known: left out
+            M(at, "acmephone nice", "positive"),  # no author
+        ],
+    )
+    digest.queue(ctx, "acme", start=T0, end=T0 + DAY)
+    [message] = _queued(ctx)
+    expected = (
+        "Top authors: bigvoice (test): 2 mentions, reach 180,100, 2 negative · pipe|name (test): 1 mention, reach 500"
+    )
+    assert expected in message.payload["text"]
+    assert expected in message.payload["blocks"][1]["text"]["text"]
+    with ctx.sessions() as session:
+        built = build_digest(session=session, brand="acme", start=T0, end=T0 + DAY, tz=ZoneInfo("UTC"), top=3)
+    markdown = _markdown(built, ZoneInfo("UTC"), "report")
+    assert "| pipe\\|name | test | 1 | 500 | 0 |" in markdown and "| bigvoice | test | 2 | 180,100 | 2 |" in markdown
+    assert "top_author,test:bigvoice,2,2,0,0,,180100,," in _csv(built)
