@@ -270,8 +270,23 @@ class Term(Node):
         return f"{self.prefix or ''}{shown}{'*' if self.wildcard else ''}"
 
 
+class _AllParts(Node):
+    """A part whose parts must all match (``And``, ``Within``): a text must hold what the most selective one needs."""
+
+    parts: tuple[Node, ...]
+
+    def words(self) -> Iterable[Term]:
+        return (t for part in self.parts for t in part.words())
+
+    def needs(self) -> frozenset[str] | None:
+        return _smallest(part.needs() for part in self.parts)
+
+    def phrases(self) -> frozenset[tuple[str, ...]] | None:
+        return _smallest(part.phrases() for part in self.parts)
+
+
 @dataclass(frozen=True, eq=False)
-class Within(Node):
+class Within(_AllParts):
     """Parts that all match within ``distance`` words of each other: ``"a b"~5`` and ``a NEAR/5 b``."""
 
     parts: tuple[Node, ...]
@@ -289,15 +304,6 @@ class Within(Node):
 
     def evaluate(self, doc: Prepared, stem: bool) -> bool:
         return bool(self.positions(doc, stem))
-
-    def words(self) -> Iterable[Term]:
-        return (t for part in self.parts for t in part.words())
-
-    def needs(self) -> frozenset[str] | None:
-        return _smallest(part.needs() for part in self.parts)
-
-    def phrases(self) -> frozenset[tuple[str, ...]] | None:
-        return _smallest(part.phrases() for part in self.parts)
 
 
 @dataclass(frozen=True, eq=False)
@@ -331,7 +337,7 @@ class Not(Node):
 
 
 @dataclass(frozen=True, eq=False)
-class And(Node):
+class And(_AllParts):
     parts: tuple[Node, ...]
 
     def evaluate(self, doc: Prepared, stem: bool) -> bool:
@@ -341,15 +347,6 @@ class And(Node):
         if not self.evaluate(doc, stem):
             return []
         return sorted({p for part in self.parts if not isinstance(part, Not) for p in part.positions(doc, stem)})
-
-    def words(self) -> Iterable[Term]:
-        return (t for part in self.parts for t in part.words())
-
-    def needs(self) -> frozenset[str] | None:
-        return _smallest(part.needs() for part in self.parts)
-
-    def phrases(self) -> frozenset[tuple[str, ...]] | None:
-        return _smallest(part.phrases() for part in self.parts)
 
 
 @dataclass(frozen=True, eq=False)
