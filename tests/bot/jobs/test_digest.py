@@ -179,6 +179,8 @@ def test_a_digest_says_who_said_it_widest_reach_first(tmp_path: Path, db_url: st
             M(at, "acmephone broke", "negative", author="bigvoice", author_followers=90_000, likes=100),
             M(at, "acmephone broke again", "negative", author="bigvoice", author_followers=90_000),
             M(at, "acmephone ok", "neutral", author="pipe|name", author_followers=500),
+            M(at, "acmephone third", "neutral", author="third", author_followers=300),
+            M(at, "acmephone fourth", "neutral", author="fourth", author_followers=200),  # past the three shown
             M(at, "acmephone fine", "positive", author="quiet"),  # one mention, no reach known: left out
             M(at, "acmephone nice", "positive"),  # no author
         ],
@@ -187,9 +189,10 @@ def test_a_digest_says_who_said_it_widest_reach_first(tmp_path: Path, db_url: st
     [message] = _queued(ctx)
     expected = (
         "Top authors: bigvoice (test): 2 mentions, reach 180,100, 2 negative · pipe|name (test): 1 mention, reach 500"
+        " · third (test): 1 mention, reach 300"
     )
     assert expected in message.payload["text"]
-    assert expected in message.payload["blocks"][1]["text"]["text"]
+    assert expected in message.payload["blocks"][1]["text"]["text"] and "fourth" not in message.payload["text"]
     with ctx.sessions() as session:
         built = build_digest(session=session, brand="acme", start=T0, end=T0 + DAY, tz=ZoneInfo("UTC"), top=3)
     markdown = _markdown(built, ZoneInfo("UTC"), "report")

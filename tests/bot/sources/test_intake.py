@@ -12,6 +12,7 @@ import pytest
 
 from bot.sources.base import MAX_REJECTIONS_KEPT, Item
 from bot.sources.intake import (
+    MAX_CONTEXT_CHARS,
     MAX_JSON_DEPTH,
     MAX_URL_CHARS,
     BadItem,
@@ -73,6 +74,12 @@ def test_text_of_up_to_40000_characters(length: int, kept: bool) -> None:
     found, rejected = admitted(text="a" * length)
     assert (found is not None) == kept
     assert kept or rejected == ["a1: text of 40,001 characters, over the 40,000 limit"]
+
+
+@pytest.mark.parametrize("length", [MAX_CONTEXT_CHARS, MAX_CONTEXT_CHARS + 1])
+def test_a_context_of_up_to_2000_characters_is_kept_whole_and_a_longer_one_cut(length: int) -> None:
+    found, _ = admitted(context="t" * length)
+    assert found is not None and found.context == "t" * min(length, MAX_CONTEXT_CHARS)
 
 
 @pytest.mark.parametrize(("length", "kept"), [(MAX_URL_CHARS, True), (MAX_URL_CHARS + 1, False)])
