@@ -24,6 +24,8 @@ _WORD = regex.compile(r"\p{L}[\p{L}\p{M}\p{N}'’]*")
 MAX_WORD_CHARS = 30
 _CJK = regex.compile(r"[\p{Han}\p{Hiragana}\p{Katakana}]+")
 _UNSPACED = regex.compile(r"[\p{Thai}\p{Lao}\p{Khmer}\p{Myanmar}]+")
+# What ends a phrase: punctuation other than an apostrophe or a hyphen, and the marks left where links were.
+_BREAK = regex.compile(r"[^\p{L}\p{M}\p{N}'’\s-]+")
 # Social-media tokens of every language, stop words everywhere.
 SOCIAL = frozenset("rt amp via http https co www lol lmao omg im u ur gonna wanna".split())
 DEFAULT_LANGUAGE = "en"
@@ -52,3 +54,22 @@ def words(text: str, exclude: frozenset[str] = frozenset(), language: str | None
     text = _UNSPACED.sub(" ", _CJK.sub(" ", text))
     found.update(w.strip("'") for w in _WORD.findall(text))
     return {w for w in found if 1 < len(w) <= MAX_WORD_CHARS and w not in stop and w not in exclude}
+
+
+def phrases(text: str, exclude: frozenset[str] = frozenset(), language: str | None = None) -> set[str]:
+    """The distinct content words of a text and its two-word phrases: two content words side by side, with no stop
+    word, link, handle or punctuation mark between them ("battery life" from "the battery life is awful")."""
+    found = words(text, exclude, language)
+    stop = stop_words(language)
+    text = _HANDLE.sub(" | ", _URL.sub(" | ", text.lower())).replace("’", "'")
+    text = _UNSPACED.sub(" | ", _CJK.sub(" | ", text))
+    # A run: the words between two marks that end a phrase (punctuation, links, handles).
+    for run in _BREAK.split(text):
+        previous = ""
+        for raw in _WORD.findall(run):
+            word = raw.strip("'")
+            content = 1 < len(word) <= MAX_WORD_CHARS and word not in stop and word not in exclude
+            if content and previous:
+                found.add(f"{previous} {word}")
+            previous = word if content else ""
+    return found

@@ -16,6 +16,7 @@ from sqlalchemy import (
     DateTime,
     Dialect,
     Float,
+    ForeignKey,
     Index,
     Integer,
     LargeBinary,
@@ -144,6 +145,20 @@ class Mention(Base):
         # What was stored lately: the keyword alerts' search.
         Index(None, "ingested_at"),
     )
+
+
+class MentionEmbedding(Base):
+    """A mention's sentence vector, as the themes encoder ``encoder`` made it: computed once, read by every themes
+    report that covers the mention, and gone with the mention."""
+
+    __tablename__ = "mention_embeddings"
+
+    mention_id: Mapped[int] = mapped_column(
+        BigId, ForeignKey("mentions.id", ondelete="CASCADE"), primary_key=True, autoincrement=False
+    )
+    encoder: Mapped[str] = mapped_column(String(200), primary_key=True)
+    # float16, little-endian: 768 bytes for a 384-dimension encoder.
+    vector: Mapped[bytes] = mapped_column(LargeBinary)
 
 
 class OutboxStatus(enum.StrEnum):

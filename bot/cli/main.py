@@ -24,6 +24,7 @@ from bot.cli.render import terminal_streams
 from bot.cli.report import report
 from bot.cli.retrain import retrain_command
 from bot.cli.sources import sources
+from bot.cli.themes import themes
 from bot.cli.training import convert_e5_command, evaluate_command, train_command
 from bot.config.brands import load_brands
 from bot.config.settings import load_settings, unknown_variables
@@ -192,6 +193,7 @@ cli.add_command(ingest)
 cli.add_command(history)
 cli.add_command(stats)
 cli.add_command(authors)
+cli.add_command(themes)
 cli.add_command(report)
 cli.add_command(alerts)
 cli.add_command(mutes)

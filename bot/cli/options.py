@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
 import click
 from tqdm import tqdm
 
-from bot.core.periods import parse_moment
+from bot.core.periods import Period, parse_moment, parse_period
+from bot.errors import UsageError
 from bot.runtime.context import AppContext
 from storage.models import MAX_ROW_ID
 
@@ -27,6 +28,21 @@ def pass_database(command: Callable[Concatenate[AppContext, P], R]) -> Callable[
         return command(app, *args, **kwargs)
 
     return click.pass_obj(run)
+
+
+def chosen_period(app: AppContext, period: str | None, since: datetime | None, until: datetime | None) -> Period:
+    """The period that --period, or --since and --until, say; the 7 days to --until (or now) when none is given."""
+    now = datetime.now(UTC)
+    if period is not None:
+        if since is not None or until is not None:
+            raise UsageError("give either --period or --since/--until, not both")
+        return parse_period(period, now=now, tz=app.settings.tz)
+    end = until or now
+    if since is None:  # the 7 days before --until (or now)
+        return Period(end - timedelta(days=7), end, f"the 7 days to {end.isoformat()}" if until else "7d")
+    if since >= end:
+        raise UsageError("--since must be before --until")
+    return Period(since, end, f"{since.isoformat()}..{end.isoformat()}")
 
 
 def advance(bar: tqdm[Any], n: int) -> None:

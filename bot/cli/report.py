@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -10,30 +10,16 @@ import click
 
 from analysis.labels import LABELS
 from analysis.language import language_name
-from bot.cli.options import Moment, pass_database
+from bot.cli.options import Moment, chosen_period, pass_database
 from bot.cli.render import emit_data, to_csv
 from bot.core.digest import Digest, build_digest, digest_chart, period_text
-from bot.core.periods import PERIOD_HELP, Period, parse_period
+from bot.core.periods import PERIOD_HELP, Period
 from bot.core.stats import share_of_voice
 from bot.errors import UsageError
 from bot.runtime.context import AppContext
 
 FORMATS = ("md", "csv", "png")
 CSV_COLUMNS = ["section", "key", "mentions", *LABELS, "share", "score", "text", "url"]
-
-
-def _period(app: AppContext, period: str | None, since: datetime | None, until: datetime | None) -> Period:
-    now = datetime.now(UTC)
-    if period is not None:
-        if since is not None or until is not None:
-            raise UsageError("give either --period or --since/--until, not both")
-        return parse_period(period, now=now, tz=app.settings.tz)
-    end = until or now
-    if since is None:  # the 7 days before --until (or now)
-        return Period(end - timedelta(days=7), end, f"the 7 days to {end.isoformat()}" if until else "7d")
-    if since >= end:
-        raise UsageError("--since must be before --until")
-    return Period(since, end, f"{since.isoformat()}..{end.isoformat()}")
 
 
 def _markdown(digest: Digest, tz: ZoneInfo, name: str) -> str:
@@ -202,7 +188,7 @@ def report(
     most engaged mentions. Produces a missed digest again with --post."""
     if brand not in app.brands.names:
         raise UsageError(f"unknown brand {brand!r} (the brands file defines: {', '.join(app.brands.names)})")
-    chosen = _period(app, period, since, until)
+    chosen = chosen_period(app, period, since, until)
     if post_to is not None:
         _post(app, brand, chosen, post_to)
         return

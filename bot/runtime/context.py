@@ -27,6 +27,7 @@ log = logging.getLogger(__name__)
 if TYPE_CHECKING:
     from prometheus_client import CollectorRegistry
 
+    from analysis.encoder import SentenceEncoder
     from analysis.model import SentimentModel
     from monitoring.metrics import Metrics
 
@@ -46,6 +47,8 @@ class AppContext:
         # source -> (why it failed, when to try again, the wait after that)
         self._route_failures: dict[str, tuple[str, float, float]] = {}
         self.clock = time.monotonic
+        self._encoder_lock = threading.Lock()
+        self._encoder: SentenceEncoder | None = None
 
     @cached_property
     def engine(self) -> Engine:
@@ -128,6 +131,17 @@ class AppContext:
             log.info("model %s loaded for its languages (%s)", loaded.name, loaded.report.summary)
             self._route_models[source] = loaded
             return loaded
+
+    def encoder(self) -> SentenceEncoder:
+        """The themes encoder (BRANDPULSE_THEMES_ENCODER), loaded on first use, once per process; ModelUnavailable
+        when it cannot be (tried again at the next call: a report asks rarely)."""
+        from analysis.encoder import load_encoder
+
+        with self._encoder_lock:
+            if self._encoder is None:
+                quiet_transformers()
+                self._encoder = load_encoder(self.settings.themes_encoder)
+            return self._encoder
 
     def load_model(self, source: str | ModelChoice | None = None) -> SentimentModel:
         """The sentiment model: a directory or hub id, a ``ModelChoice``, or ``model_choice()`` when none is given;

@@ -1,0 +1,61 @@
+"""The mentions a themes report reads, and their stored sentence vectors."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+
+from sqlalchemy import func, insert, select
+from sqlalchemy.orm import Session
+
+from storage.mentions import VISIBLE
+from storage.models import Mention, MentionEmbedding
+
+# Vectors read or written per statement: well under SQLite's 32,766 bound parameters and PostgreSQL's 65,535.
+CHUNK = 1000
+
+
+def count_between(*, session: Session, brand: str, since: datetime, until: datetime) -> int:
+    """How many visible mentions of ``brand`` were created in [since, until)."""
+    query = select(func.count()).where(
+        Mention.brand == brand, Mention.created_at >= since, Mention.created_at < until, VISIBLE
+    )
+    return int(session.execute(query).scalar_one())
+
+
+def ids_between(*, session: Session, brand: str, since: datetime, until: datetime) -> list[int]:
+    """The ids of the visible mentions of ``brand`` created in [since, until), oldest first."""
+    query = (
+        select(Mention.id)
+        .where(Mention.brand == brand, Mention.created_at >= since, Mention.created_at < until, VISIBLE)
+        .order_by(Mention.created_at, Mention.id)
+    )
+    return list(session.execute(query).scalars())
+
+
+def mentions_by_id(*, session: Session, ids: Sequence[int]) -> list[Mention]:
+    """The mentions of ``ids``, in the order given."""
+    found: dict[int, Mention] = {}
+    for start in range(0, len(ids), CHUNK):
+        chunk = ids[start : start + CHUNK]
+        found.update((m.id, m) for m in session.execute(select(Mention).where(Mention.id.in_(chunk))).scalars())
+    return [found[i] for i in ids if i in found]
+
+
+def stored_vectors(*, session: Session, ids: Sequence[int], encoder: str) -> dict[int, bytes]:
+    """The vectors ``encoder`` made for those of ``ids`` that have one."""
+    found: dict[int, bytes] = {}
+    for start in range(0, len(ids), CHUNK):
+        query = select(MentionEmbedding.mention_id, MentionEmbedding.vector).where(
+            MentionEmbedding.encoder == encoder, MentionEmbedding.mention_id.in_(ids[start : start + CHUNK])
+        )
+        found.update((int(i), bytes(v)) for i, v in session.execute(query))
+    return found
+
+
+def store_vectors(*, session: Session, encoder: str, vectors: Iterable[tuple[int, bytes]]) -> int:
+    """Store each (mention id, vector) made by ``encoder``; the caller makes sure none is stored yet."""
+    rows = [{"mention_id": i, "encoder": encoder, "vector": v} for i, v in vectors]
+    for start in range(0, len(rows), CHUNK):
+        session.execute(insert(MentionEmbedding), rows[start : start + CHUNK])
+    return len(rows)

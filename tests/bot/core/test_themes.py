@@ -1,0 +1,128 @@
+"""A brand's themes on a synthetic stream with known topics, through the real encoder (MiniLM, int8) and the
+database of each kind: each topic recovered and named by its phrases, matched across two periods, its trend right,
+and vectors embedded once."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import replace
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from analysis.encoder import SentenceEncoder, load_encoder
+from analysis.themes import Trend
+from bot.core.themes import brand_themes, themes_record
+from storage.db import make_engine, make_sessionmaker
+from storage.migrate import upgrade
+from storage.models import Mention, MentionEmbedding
+from tests.support.pipeline import T0, add
+from tests.support.topics import topic_mentions
+
+WEEK = timedelta(days=7)
+# Mentions per topic: in the week before, and in the week asked about.
+PLAN = {"battery": (30, 32), "price": (30, 8), "customer service": (12, 40), "camera": (0, 25)}
+EXPECTED = {
+    "battery": Trend.STEADY,
+    "price": Trend.FADING,
+    "customer service": Trend.GROWING,
+    "camera": Trend.NEW,
+}
+
+
+@pytest.fixture(scope="module")
+def encoder() -> SentenceEncoder:
+    return load_encoder()
+
+
+@pytest.fixture
+def sessions(db_url: str) -> Iterator[sessionmaker[Session]]:
+    engine = make_engine(db_url)
+    upgrade(engine)
+    yield make_sessionmaker(engine)
+    engine.dispose()
+
+
+def seed(sessions: sessionmaker[Session]) -> None:
+    mentions = []
+    for number, (topic, (before, now)) in enumerate(PLAN.items()):
+        mentions += topic_mentions(topic, before, start=T0 - WEEK, hours=24 * 7, seed=number)
+        mentions += topic_mentions(topic, now, start=T0, hours=24 * 7, seed=100 + number)
+    # Another brand's mentions and one just outside the period are no part of it.
+    mentions += [replace(m, brand="globex") for m in topic_mentions("camera", 20, start=T0, hours=24, seed=7)]
+    mentions += [replace(m, at=T0 + WEEK) for m in topic_mentions("camera", 1, start=T0, hours=1, seed=8)]
+    add(sessions, mentions)
+
+
+def test_each_topic_is_a_theme_named_by_its_phrases_with_its_trend(
+    sessions: sessionmaker[Session], encoder: SentenceEncoder
+) -> None:
+    seed(sessions)
+    with sessions() as session:
+        report = brand_themes(
+            session=session, encoder=encoder, brand="acme", start=T0, end=T0 + WEEK, keywords=["acmephone", "acme"]
+        )
+        session.commit()
+    assert (report.mentions, report.previous_mentions, report.sampled) == (105, 72, False)
+    assert report.embedded == 177
+    by_topic = {}
+    for topic in PLAN:
+        # The theme whose name holds the topic's words.
+        [theme] = [t for t in report.themes if any(topic in phrase for phrase in t.phrases)]
+        by_topic[topic] = theme
+    # Recovered whole: each theme counts its topic's mentions on each side (a stray one at most).
+    for topic, (before, now) in PLAN.items():
+        theme = by_topic[topic]
+        assert abs(theme.mentions - now) <= 1 and abs(theme.previous - before) <= 1, (topic, theme)
+        assert theme.trend is EXPECTED[topic], (topic, theme)
+    assert len({id(t) for t in by_topic.values()}) == 4
+    assert sum(t.mentions for t in report.themes) == 105
+    camera = by_topic["camera"]
+    assert camera.counts.get("positive", 0) >= 24 and camera.share("positive") == pytest.approx(1.0, abs=0.05)
+    assert all("camera" in m.text for m in camera.central)
+    # The most engaged first (likes), from the period only.
+    assert [m.engagement for m in camera.engaged] == sorted((m.engagement for m in camera.engaged), reverse=True)
+    assert all(T0 <= m.created_at.replace(tzinfo=T0.tzinfo) < T0 + WEEK for m in camera.central + camera.engaged)
+    # The brand's own words name no theme.
+    assert not any("acme" in phrase for t in report.themes for phrase in t.phrases)
+    record = themes_record(report, T0.tzinfo)  # type: ignore[arg-type]
+    assert record["mentions"] == 105 and {t["trend"] for t in record["themes"]} >= {"new", "growing", "fading"}
+
+
+def test_vectors_are_embedded_once_and_go_with_their_mention(
+    sessions: sessionmaker[Session], encoder: SentenceEncoder
+) -> None:
+    seed(sessions)
+    with sessions() as session:
+        first = brand_themes(session=session, encoder=encoder, brand="acme", start=T0, end=T0 + WEEK)
+        session.commit()
+    with sessions() as session:
+        second = brand_themes(session=session, encoder=encoder, brand="acme", start=T0, end=T0 + WEEK)
+        stored = session.execute(select(func.count()).select_from(MentionEmbedding)).scalar_one()
+    assert (first.embedded, second.embedded, stored) == (177, 0, 177)
+    assert [(t.phrases, t.mentions, t.previous) for t in first.themes] == [
+        (t.phrases, t.mentions, t.previous) for t in second.themes
+    ]
+    # A deleted mention (its author deleted it, or retention) takes its vector with it.
+    with sessions() as session, session.begin():
+        session.execute(delete(Mention).where(Mention.brand == "acme", Mention.created_at < T0))
+    with sessions() as session:
+        assert session.execute(select(func.count()).select_from(MentionEmbedding)).scalar_one() == 105
+
+
+def test_a_period_without_mentions_has_no_themes(sessions: sessionmaker[Session], encoder: SentenceEncoder) -> None:
+    with sessions() as session:
+        report = brand_themes(session=session, encoder=encoder, brand="acme", start=T0, end=T0 + WEEK)
+    assert (report.mentions, report.themes, report.embedded) == (0, [], 0)
+
+
+def test_a_large_period_is_read_through_a_sample_and_scaled_back(
+    sessions: sessionmaker[Session], encoder: SentenceEncoder
+) -> None:
+    seed(sessions)
+    with sessions() as session:
+        report = brand_themes(session=session, encoder=encoder, brand="acme", start=T0, end=T0 + WEEK, limit=60)
+    assert report.sampled and report.mentions == 105 and report.embedded == 60 + 60
+    assert sum(t.mentions for t in report.themes) == pytest.approx(105, abs=len(report.themes))
