@@ -1,9 +1,9 @@
 """Themes: what a set of mentions talks about, found by clustering their sentence vectors and named by the phrases
 that set each cluster apart.
 
-- **Clusters**: k-means (scikit-learn) on the unit vectors, for each k from 2 to ``MAX_THEMES``; the k kept is the
-  one whose clustering of a sample scores the best mean silhouette (cosine), so a week of one-subject chatter gives
-  two or three themes and a busy week up to twelve. k is chosen on up to ``SAMPLE`` vectors, then the final k-means
+- **Clusters**: k-means (scikit-learn) on the unit vectors, for each k from 2 (or one per 200 mentions, up to 6) to
+  ``MAX_THEMES``; the k kept is the one whose clustering of a sample scores the best mean silhouette (cosine), so a
+  day of one-subject chatter gives two or three themes and a busy week up to twelve. k is chosen on up to ``SAMPLE`` vectors, then the final k-means
   runs on all of them.
 - **Names**: class-based TF-IDF (BERTopic's c-TF-IDF) over words and two-word phrases, the stop words of each
   mention's language left out: a phrase scores by the share of the theme's mentions that hold it, times
@@ -31,6 +31,10 @@ MIN_MENTIONS = 12
 # A theme holds at least this many mentions, so no k is tried that would split them finer.
 MIN_THEME_SIZE = 4
 SAMPLE = 3000
+# Silhouettes of short texts are low and flat: left alone they pick two themes for thousands of mentions about many
+# things. k starts at one theme per MENTIONS_PER_THEME mentions, up to MIN_THEMES_CAP.
+MENTIONS_PER_THEME = 200
+MIN_THEMES_CAP = 6
 NAME_PHRASES = 3
 # A phrase names a theme only when at least this many of its mentions hold it.
 MIN_PHRASE_MENTIONS = 2
@@ -90,8 +94,9 @@ def cluster(vectors: np.ndarray, *, seed: int = 0, max_themes: int = MAX_THEMES)
         return np.zeros(n, dtype=np.int64)
     rng = np.random.default_rng(seed)
     sample = vectors if n <= SAMPLE else vectors[rng.choice(n, SAMPLE, replace=False)]
-    best_k, best_score, best_labels = 2, -2.0, None
-    for k in range(2, most + 1):
+    least = max(2, min(n // MENTIONS_PER_THEME, MIN_THEMES_CAP, most))
+    best_k, best_score, best_labels = least, -2.0, None
+    for k in range(least, most + 1):
         labels = KMeans(n_clusters=k, n_init=3, random_state=seed).fit_predict(sample)
         if len(set(labels.tolist())) < 2:
             continue

@@ -91,3 +91,10 @@ def test_find_themes_orders_by_size_and_picks_central_members() -> None:
 )
 def test_trend_rule_on_both_sides_of_its_numbers(now: int, before: int, expected: Trend) -> None:
     assert trend(now, before) is expected
+
+
+@pytest.mark.parametrize(("size", "themes"), [(299, {2}), (300, {3, 4, 5, 6}), (599, {5, 6}), (600, {6})])
+def test_a_large_set_has_at_least_one_theme_per_200_mentions_up_to_six(size: int, themes: set[int]) -> None:
+    # Two tight groups: silhouette alone says two (as it does up to 598 mentions); from 1,200 mentions, six at least.
+    vectors, _ = blobs([size, size], spread=0.02)
+    assert len(set(cluster(vectors, max_themes=6).tolist())) in themes
