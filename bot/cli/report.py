@@ -70,6 +70,27 @@ def _markdown(digest: Digest, tz: ZoneInfo, name: str) -> str:
             lines.append(
                 f"| {cell(a.author)} | {cell(a.source)} | {a.mentions:,} | {a.reach:,} | {a.labels.get('negative', 0):,} |"
             )
+    themes = [t for t in digest.themes.themes if t.mentions] if digest.themes is not None else []
+    if digest.themes is not None and themes:
+        estimate = " (counts estimated from a sample)" if digest.themes.sampled else ""
+        lines += [
+            "",
+            "## What people talk about",
+            "",
+            f"Themes of the period's mentions, matched with the period before{estimate}.",
+            "",
+            "| theme | mentions | share | before | trend | " + " | ".join(LABELS) + " | example |",
+            "|---" * (6 + len(LABELS)) + "|",
+        ]
+        for theme in themes:
+            split = [theme.share(label) for label in LABELS]
+            example = cell(theme.central[0].text) if theme.central else ""
+            lines.append(
+                f"| {cell(theme.name)} | {theme.mentions:,} | {digest.themes.share(theme):.0%} | {theme.previous:,} | "
+                f"{theme.trend.value} | "
+                + " | ".join("" if s is None else f"{s:.0%}" for s in split)
+                + f" | {example} |"
+            )
     for title, samples in (
         ("Most engaged negative mentions", digest.most_negative),
         ("Most engaged positive mentions", digest.most_positive),
@@ -143,6 +164,14 @@ def _csv(digest: Digest) -> str:
         # The reach in the score column: the one number column a row of this table has free.
         counts = (a.labels.get(label, 0) for label in LABELS)
         rows.append(["top_author", f"{a.source}:{a.author}", a.mentions, *counts, "", a.reach, "", ""])
+    if digest.themes is not None:
+        for theme in digest.themes.themes:
+            # The theme's share of the period's mentions; its trend and count the period before in the text column.
+            counts = (theme.counts.get(label, 0) for label in LABELS)
+            trend = f"{theme.trend.value}; {theme.previous} the period before"
+            rows.append(
+                ["theme", theme.name, theme.mentions, *counts, f"{digest.themes.share(theme):.4f}", "", trend, ""]
+            )
     for label, samples in (("negative", digest.most_negative), ("positive", digest.most_positive)):
         for sample in samples:
             mention = sample.mention
@@ -202,8 +231,10 @@ def report(
             tz=tz,
             top=app.settings.digest_top,
             watched=app.brands.names,
-            keywords=next(b.keywords for b in app.brands.brands if b.name == brand),
+            keywords=next(b.own_words() for b in app.brands.brands if b.name == brand),
+            encoder=app.encoder() if app.settings.themes_in_digests else None,
         )
+        session.commit()  # the vectors its themes embedded
     if fmt == "png":
         chart = digest_chart(digest, tz)
         if chart is None:
@@ -237,6 +268,7 @@ def _post(app: AppContext, brand: str, chosen: Period, channel: str) -> None:
         period=chosen,
         channel=channel,
         note="asked for with `brandpulse report`",
+        encoder=app.encoder,
     )
     if queued.message_id is None:
         click.echo(f"this report was already queued for {channel}; `brandpulse outbox list` shows it")

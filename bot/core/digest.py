@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
+from analysis.encoder import SentenceEncoder
 from analysis.labels import LABELS
 from analysis.spikes import word_counts
 from analysis.words import words
@@ -17,6 +18,7 @@ from bot.core.chart import sentiment_chart
 from bot.core.languages import LanguageShare, language_mix
 from bot.core.samples import Sample, pick_samples
 from bot.core.stats import Bucket, brand_stats
+from bot.core.themes import ThemeReport, brand_themes
 from storage.mention_queries import (
     AuthorFigures,
     brand_label_counts,
@@ -54,6 +56,8 @@ class Digest:
     # Who said it: the authors of the period with the widest reach (one with a single mention and no reach known
     # says nothing a reader can use, and is left out).
     top_authors: list[AuthorFigures] = field(default_factory=list)
+    # What people talk about (None: themes were not asked for, or the encoder could not be loaded).
+    themes: ThemeReport | None = None
 
     @property
     def volume(self) -> int:
@@ -88,9 +92,11 @@ def build_digest(
     top: int,
     watched: Sequence[str] = (),
     keywords: Sequence[str] = (),
+    encoder: SentenceEncoder | None = None,
 ) -> Digest:
     """A brand's figures for [start, end); ``watched`` (the brands file's brands) gives its share of voice, and the
-    brand's ``keywords`` are left out of its top words (they say nothing new)."""
+    brand's ``keywords`` (its own words) are left out of its top words and themes (they say nothing new). With an
+    ``encoder``, its themes too (vectors of mentions not embedded yet are stored in the caller's transaction)."""
     length = end - start
     digest = Digest(
         brand=brand,
@@ -114,6 +120,10 @@ def build_digest(
         digest.top_words = [(word, n) for word, n in ranked[:TOP_WORDS] if n >= MIN_WORD_MENTIONS]
         authors = top_authors(session=session, brand=brand, since=start, until=end, limit=TOP_AUTHORS)
         digest.top_authors = [a for a in authors if a.reach or a.mentions > 1]
+        if encoder is not None:
+            digest.themes = brand_themes(
+                session=session, encoder=encoder, brand=brand, start=start, end=end, keywords=keywords
+            )
         digest.buckets = brand_stats(
             session=session, brand=brand, tz=tz, by="hour" if digest.hourly else "day", since=start, until=end
         )

@@ -9,6 +9,7 @@ scaled back to the period's: ``ThemeReport.sampled`` says so.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, tzinfo
@@ -18,13 +19,18 @@ import numpy as np
 from sqlalchemy.orm import Session
 
 from analysis.encoder import SentenceEncoder
+from analysis.errors import ModelUnavailable
 from analysis.labels import LABELS
 from analysis.themes import Trend, find_themes, trend
 from analysis.words import words
 from storage.embeddings import ids_between, mentions_by_id, store_vectors, stored_vectors
 from storage.models import Mention
 
+log = logging.getLogger(__name__)
+
 MAX_MENTIONS = 10_000
+# A digest names its largest themes only.
+DIGEST_THEMES = 5
 REPRESENTATIVES = 3
 SEED = 0
 
@@ -101,6 +107,18 @@ class ThemeReport:
         return theme.mentions / self.mentions if self.mentions else 0.0
 
 
+def optional_encoder(load: Callable[[], SentenceEncoder] | None) -> SentenceEncoder | None:
+    """The encoder for a digest's themes, or None (with a warning) when it cannot be loaded: a digest goes out
+    without its themes rather than not at all."""
+    if load is None:
+        return None
+    try:
+        return load()
+    except ModelUnavailable as exc:
+        log.warning("digest without themes: %s", exc)
+        return None
+
+
 def _engagement(mention: Mention) -> int:
     return (mention.likes or 0) + (mention.reposts or 0) + (mention.replies or 0)
 
@@ -138,17 +156,14 @@ def vectors_for(
             if progress is not None:
                 progress(done, len(missing))
 
-        made = encoder.encode([mentions[i].text for i in missing], progress=advance)
-        vectors[missing] = made
+        # As stored (float16): a report reads the same vectors whether it embedded them or a report before it did.
+        made = encoder.encode([mentions[i].text for i in missing], progress=advance).astype("<f2")
+        vectors[missing] = made.astype(np.float32)
         fresh = {mentions[i].id for i in missing} - stored.keys()
         store_vectors(
             session=session,
             encoder=encoder.key,
-            vectors=[
-                (mentions[i].id, made[row].astype("<f2").tobytes())
-                for row, i in enumerate(missing)
-                if mentions[i].id in fresh
-            ],
+            vectors=[(mentions[i].id, made[row].tobytes()) for row, i in enumerate(missing) if mentions[i].id in fresh],
         )
     return vectors, len(missing)
 

@@ -8,6 +8,7 @@ import socket
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from apscheduler.triggers.base import BaseTrigger
 from sqlalchemy.orm import Session, sessionmaker
@@ -16,6 +17,9 @@ from analysis.prediction import Classifier
 from bot.config.brands import BrandsConfig
 from bot.config.settings import Settings
 from bot.core.registry import ModelChoice
+
+if TYPE_CHECKING:
+    from analysis.encoder import SentenceEncoder
 
 
 @dataclass
@@ -36,6 +40,8 @@ class JobContext:
     # A retrain's needs: the model the bot runs (where it comes from) and loading any other checkpoint.
     model_choice: Callable[[], ModelChoice] | None = None
     load_model: Callable[[str], Classifier] | None = None
+    # The themes encoder for digests, loaded on first use; None: digests without themes.
+    encoder: Callable[[], SentenceEncoder] | None = None
 
 
 class Idle(str):

@@ -21,6 +21,7 @@ def queue(ctx: JobContext, brand: str, *, start: datetime, end: datetime) -> str
         end=end,
         channel=config.digest.channel,
         dedup_key=f"digest:{brand}:{end.isoformat()}",
+        encoder=ctx.encoder,
     )
     if queued.message_id is None:
         return f"digest of {brand} for this period was already queued"

@@ -65,6 +65,7 @@ def job_context(app: AppContext, model: Callable[[], Classifier]) -> JobContext:
         model=model,
         model_choice=app.model_choice,
         load_model=app.load_model,
+        encoder=app.encoder,
     )
 
 

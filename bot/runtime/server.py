@@ -90,6 +90,7 @@ class Server:
             predictor=predictor,
             model_error=model_error,
             metrics=metrics,
+            encoder=app.encoder,
         )
         slack_app = None
         if settings.slack_enabled:

@@ -7,26 +7,32 @@ a non-admin's request NotAllowed: the app's error handler answers both with thei
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
+from analysis.errors import ModelUnavailable
 from analysis.labels import LABELS
 from analysis.query import Query, QuerySyntaxError, parse
 from bot.core.history import resume_after, search_mentions
 from bot.core.languages import language_filter
 from bot.core.periods import PERIOD_HELP, Period, meant_as_period, parse_period
 from bot.core.stats import daily_stats
+from bot.core.themes import brand_themes
 from bot.errors import NotAllowed, UsageError
 from bot.slack.blocks import escape, fallback, section
 from bot.slack.deps import Services
 from bot.slack.reports import queue_report
 from bot.slack.views.admin import STATES, HistoryQuery, brands_answer, history_answer, stats_answer
 from bot.slack.views.sentiment import COMMAND
+from bot.slack.views.themes import themes_answer, themes_progress
 from storage.mention_queries import MentionFilter, Triage
 
 log = logging.getLogger(__name__)
 
-COMMANDS = ("history", "stats", "brands", "report")
+COMMANDS = ("history", "stats", "brands", "report", "themes")
 PAGE_SIZE = 10
+# Embedding this many mentions takes a few seconds: the asker is told it is under way.
+EMBED_NOTICE = 200
 MAX_WORDS = 200
 LANGUAGE_PREFIX = "lang:"
 
@@ -163,9 +169,10 @@ def check_admin(services: Services, user: str, what: str, brand: str | None = No
         raise NotAllowed(f"Sorry, {what} is for brandpulse admins. Ask one to add you to the admin list.")
 
 
-def parse_report(services: Services, args: list[str]) -> tuple[str, Period]:
+def parse_report(services: Services, args: list[str], command: str = "report") -> tuple[str, Period]:
+    """The brand and period of ``/sentiment report|themes <brand> [period]`` (default: the last 7 days)."""
     if not args:
-        raise UsageError(f"write `{COMMAND} report <brand> [period]`, the period being {PERIOD_HELP}")
+        raise UsageError(f"write `{COMMAND} {command} <brand> [period]`, the period being {PERIOD_HELP}")
     brand = known_brand(services, args[0])
     period = parse_period(" ".join(args[1:]) or "7d", now=services.clock(), tz=services.settings.tz)
     return brand, period
@@ -181,6 +188,7 @@ def report(services: Services, user: str, channel: str, brand: str, period: Peri
         period=period,
         channel=channel,
         note=f"asked for by <@{user}>" if user.isalnum() else None,
+        encoder=services.encoder,
     )
     log.info("report of %s for %s queued for %s by %s", brand, period.name, channel, user)
     if queued.message_id is None:
@@ -192,6 +200,38 @@ def report(services: Services, user: str, channel: str, brand: str, period: Peri
             f"({volume:,} mention{'' if volume == 1 else 's'}) is on its way to this channel, its chart in its thread."
         )
     return {"replace_original": True, "response_type": "ephemeral", "text": fallback(text), "blocks": [section(text)]}
+
+
+def themes(
+    services: Services, brand: str, period: Period, progress: Callable[[dict[str, Any]], None]
+) -> dict[str, Any]:
+    """``brand``'s themes in ``period`` (only the asker sees them); ``progress`` gets one message when mentions must
+    be embedded first (the first report over a period does that, the next ones read the stored vectors)."""
+    if services.encoder is None:
+        raise ModelUnavailable("themes are not set up in this bot (no themes encoder)")
+    encoder = services.encoder()
+    config = services.brands.brand(brand)
+    told = False
+
+    def embedding(done: int, total: int) -> None:
+        nonlocal told
+        if not told and total >= EMBED_NOTICE:
+            told = True
+            progress(themes_progress(brand, period.name, embedding=total))
+
+    with services.sessions() as session:
+        found = brand_themes(
+            session=session,
+            encoder=encoder,
+            brand=brand,
+            start=period.start,
+            end=period.end,
+            keywords=config.own_words() if config is not None else [brand],
+            progress=embedding,
+        )
+        session.commit()  # the vectors embedded for it
+    log.info("themes of %s for %s: %d themes of %d mentions", brand, period.name, len(found.themes), found.mentions)
+    return themes_answer(found, services.settings.tz, period.name)
 
 
 def report_progress(brand: str, period: Period) -> dict[str, Any]:

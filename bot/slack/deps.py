@@ -10,7 +10,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from slack_bolt import BoltContext, Respond
 from sqlalchemy.orm import Session, sessionmaker
@@ -20,6 +20,9 @@ from bot.config.brands import Access, BrandsConfig
 from bot.config.settings import Settings
 from bot.slack.roles import GroupLookup, Roles, no_groups
 from monitoring.metrics import Metrics
+
+if TYPE_CHECKING:
+    from analysis.encoder import SentenceEncoder
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +40,8 @@ class Services:
     metrics: Metrics | None = None
     # Who may do what; the Slack app gives it the means to read user groups (build_slack_app).
     roles: Roles = field(default=None)  # type: ignore[assignment]
+    # The themes encoder, loaded on first use (ModelUnavailable when it cannot be); None: no themes.
+    encoder: Callable[[], SentenceEncoder] | None = None
 
     def __post_init__(self) -> None:
         if self.roles is None:

@@ -5,15 +5,18 @@ The message goes through the outbox like every other, with its chart uploaded in
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from analysis.encoder import SentenceEncoder
 from bot.config.brands import BrandsConfig
 from bot.config.settings import Settings
 from bot.core.digest import Digest, build_digest, digest_chart
 from bot.core.periods import Period
+from bot.core.themes import optional_encoder
 from bot.slack.views.digest import render_digest
 from storage.outbox import enqueue
 
@@ -37,13 +40,17 @@ def queue_digest(
     dedup_key: str,
     title: str | None = None,
     note: str | None = None,
+    encoder: Callable[[], SentenceEncoder] | None = None,
 ) -> Queued:
     """Build ``brand``'s digest of [start, end) and queue it for ``channel`` with its chart, in one transaction.
 
-    ``title`` replaces the header ("Digest: brand"), ``note`` is added to its closing line (who asked for it).
+    ``title`` replaces the header ("Digest: brand"), ``note`` is added to its closing line (who asked for it);
+    ``encoder`` (loaded on first use) adds the themes when BRANDPULSE_THEMES_IN_DIGESTS is on.
     """
     tz = settings.tz
-    keywords = next((b.keywords for b in brands.brands if b.name == brand), [])
+    config = brands.brand(brand)
+    keywords = config.own_words() if config is not None else [brand]
+    themes_encoder = optional_encoder(encoder) if settings.themes_in_digests else None
     with sessions() as session:
         digest = build_digest(
             session=session,
@@ -54,6 +61,7 @@ def queue_digest(
             top=settings.digest_top,
             watched=brands.names,
             keywords=keywords,
+            encoder=themes_encoder,
         )
         chart = digest_chart(digest, tz)
         kind = "digest" if title is None else "report"
@@ -80,6 +88,7 @@ def queue_report(
     period: Period,
     channel: str,
     note: str | None,
+    encoder: Callable[[], SentenceEncoder] | None = None,
 ) -> Queued:
     """A report: the digest of any period, titled with the period's name; the same report for the same channel is
     queued once."""
@@ -94,4 +103,5 @@ def queue_report(
         dedup_key=f"report:{brand}:{period.start.isoformat()}:{period.end.isoformat()}:{channel}",
         title=f"Report: {brand}, {period.name}",
         note=note,
+        encoder=encoder,
     )

@@ -188,6 +188,7 @@ def served(
     admin_users: str = ADMIN,
     database_url: str | None = None,
     bodies: UnverifiedBodies | None = None,
+    encoder: Any | None = None,
     **overrides: Any,
 ) -> Iterator[Served]:
     """The app on loopback, talking to a fake Slack; ``overrides`` are more settings, ``bodies`` the budget and
@@ -211,6 +212,7 @@ def served(
             brands=load_brands(settings.brands_file),
             predictor=predictor,
             model_error=None if model is not None else "no model is loaded",
+            encoder=encoder,
         )
         endpoint = SlackEndpoint(
             app=build_slack_app(services),

@@ -17,6 +17,7 @@ from bot.slack.blocks import plain_text
 from bot.slack.deps import Services, reply, services_in
 from bot.slack.errors import reported
 from bot.slack.views.sentiment import COMMAND, prediction_answer, usage
+from bot.slack.views.themes import themes_progress
 
 # The answer must not keep a user waiting forever on a stuck model.
 ANSWER_TIMEOUT_S = 120.0
@@ -37,7 +38,12 @@ def on_sentiment(ack: Ack, command: dict[str, Any], respond: Respond, context: B
     kind = words[0].lower() if words[0].lower() in admin.COMMANDS else "classify"
     try:
         user = str(command.get("user_id", ""))
-        if kind == "report":
+        if kind == "themes":
+            brand, period = admin.parse_report(services, words[1:], "themes")
+            admin.check_reader(services, user, kind, brand)
+            reply(respond, themes_progress(brand, period.name))
+            reply(respond, admin.themes(services, brand, period, lambda message: reply(respond, message)))
+        elif kind == "report":
             brand, period = admin.parse_report(services, words[1:])
             admin.check_reader(services, user, kind, brand)
             reply(respond, admin.report_progress(brand, period))  # building it can take a few seconds

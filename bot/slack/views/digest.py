@@ -26,6 +26,7 @@ from bot.slack.blocks import (
 )
 from bot.slack.views.admin import mention_menu
 from bot.slack.views.languages import language_mix_line
+from bot.slack.views.themes import digest_themes
 from storage.mention_queries import AuthorFigures
 
 QUOTE_CHARS = 280
@@ -105,6 +106,9 @@ def render_digest(digest: Digest, tz: ZoneInfo, *, title: str | None = None, not
     if authors:
         volume_line += f"\nTop authors: {authors}"
     parts: list[Block] = [header(heading), section(volume_line + "\n" + "\n".join(share_lines))]
+    themes = digest_themes(digest.themes)
+    if themes is not None:
+        parts.append(section(themes))
     text_lines = [f"{lead}, {period}: {digest.volume:,} mentions", ", ".join(share_text)]
     if voice is not None:
         text_lines.append(voice.replace("*", ""))
@@ -114,6 +118,9 @@ def render_digest(digest: Digest, tz: ZoneInfo, *, title: str | None = None, not
         text_lines.append(f"Top words: {talked}")
     if authors:
         text_lines.append(f"Top authors: {authors}")
+    if themes is not None:
+        listed = "; ".join(line.removeprefix("• ") for line in themes.split("\n")[1:])
+        text_lines.append("What people talk about: " + listed.replace("*", ""))
     for title, samples, label in (
         ("Negative, most engaged first", digest.most_negative, "negative"),
         ("Positive, most engaged first", digest.most_positive, "positive"),

@@ -36,6 +36,8 @@ USAGE = (
     f"• `{COMMAND} stats &lt;brand&gt; [30d] [lang:it]`: volume and sentiment per day (admins and analysts)\n"
     f"• `{COMMAND} report &lt;brand&gt; [last week | 2026-11-01..2026-11-30 | 30d]`: the digest of any period, "
     "posted in this channel (admins and analysts)\n"
+    f"• `{COMMAND} themes &lt;brand&gt; [yesterday | last week | 7d]`: what people talk about, each theme's size, "
+    "sentiment and trend, with its mentions (admins and analysts)\n"
     f"• `{COMMAND} help`: this message"
 )
 

@@ -50,7 +50,7 @@ def test_a_past_week_as_markdown(monkeypatch: pytest.MonkeyPatch, db_url: str, t
     env = _week(tmp_path, db_url)
     result = run_cli(monkeypatch, db_url, "report", "--brand", "acme", "--period", "2026-11-23..2026-11-29", **env)
     assert result.exit_code == 0, result.output
-    text = result.output
+    text = result.stdout
     assert text.startswith("# acme: 2026-11-23..2026-11-29\n")
     assert "Mon 23 Nov 2026 00:00 – Mon 30 Nov 2026 00:00 Europe/Rome" in text
     assert "**15 mentions** (the period before: 5)" in text  # 7 + 7 + 1; before: 4 + the one just before
@@ -62,6 +62,10 @@ def test_a_past_week_as_markdown(monkeypatch: pytest.MonkeyPatch, db_url: str, t
     negative = text.split("## Most engaged negative mentions")[1]
     assert negative.startswith("\n\n- acmephone \\| battery <!channel> fire (50 likes) <https://t.test/1>\n")
     assert "## Languages" not in text  # no language known: nothing to say
+    # Themes: the battery recall and the camera, both new against a week that spoke of neither.
+    themes = text.split("## What people talk about")[1].split("##")[0]
+    assert "| battery recall · day | 7 | 47% | 0 | new | 100% | 0% | 0% | acmephone battery recall day" in themes
+    assert "| camera lovely | 7 | 47% | 0 | new | 0% | 0% | 100% | acmephone camera lovely" in themes
     over_time = text.split("## Sentiment over time")[1]
     assert over_time.count("\n| 2026-11-") == 7  # one row per day of the week
     assert "| 2026-11-25 | 3 | 2 | 0 | 1 |" in over_time  # the day with the extra negative mention
@@ -72,7 +76,7 @@ def test_a_past_week_as_csv_and_as_a_chart(monkeypatch: pytest.MonkeyPatch, db_u
     args = ("report", "--brand", "acme", "--since", "2026-11-23", "--until", "2026-11-30", "--format", "csv")
     result = run_cli(monkeypatch, db_url, *args, **env)
     assert result.exit_code == 0, result.output
-    rows = list(csv.DictReader(io.StringIO(result.output)))
+    rows = list(csv.DictReader(io.StringIO(result.stdout)))
     by_section: dict[str, list[dict[str, str]]] = {}
     for row in rows:
         by_section.setdefault(row["section"], []).append(row)
@@ -86,6 +90,13 @@ def test_a_past_week_as_csv_and_as_a_chart(monkeypatch: pytest.MonkeyPatch, db_u
     words = {r["key"]: r["mentions"] for r in by_section["top_word"]}
     assert words["battery"] == "8" and words["recall"] == "7" and "acmephone" not in words
     assert any(r["text"] == "acmephone | battery <!channel> fire" for r in by_section["top_negative"])
+    camera = next(r for r in by_section["theme"] if r["key"] == "camera lovely")
+    assert (camera["mentions"], camera["positive"], camera["share"], camera["text"]) == (
+        "7",
+        "7",
+        "0.4667",
+        "new; 0 the period before",
+    )
 
     chart = tmp_path / "week.png"
     result = run_cli(monkeypatch, db_url, *args[:-1], "png", "--output", str(chart), **env)

@@ -3,19 +3,25 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import pytest
 from sqlalchemy import select
 
+from analysis.encoder import SentenceEncoder, load_encoder
+from analysis.errors import ModelUnavailable
 from bot.cli.report import _csv, _markdown
 from bot.core.digest import build_digest
 from bot.jobs import digest
+from bot.jobs.deps import JobContext
 from bot.jobs.registry import build_jobs, run_occurrence
 from storage.models import OutboxMessage
 from tests.support.fake_slack import block_kit_problems
 from tests.support.pipeline import T0, M, add, job_context, stream
+from tests.support.topics import topic_mentions
 
 DAY = timedelta(days=1)
 
@@ -198,3 +204,49 @@ def test_a_digest_says_who_said_it_widest_reach_first(tmp_path: Path, db_url: st
     markdown = _markdown(built, ZoneInfo("UTC"), "report")
     assert "| pipe\\|name | test | 1 | 500 | 0 |" in markdown and "| bigvoice | test | 2 | 180,100 | 2 |" in markdown
     assert "top_author,test:bigvoice,2,2,0,0,,180100,," in _csv(built)
+
+
+@pytest.fixture(scope="module")
+def encoder() -> SentenceEncoder:
+    return load_encoder()
+
+
+def _talk(ctx: JobContext) -> None:
+    mentions = []
+    for number, (topic, before, now) in enumerate([("battery", 20, 22), ("price", 0, 18), ("camera", 20, 4)]):
+        mentions += topic_mentions(topic, before, start=T0 - DAY, hours=24, seed=number)
+        mentions += topic_mentions(topic, now, start=T0, hours=24, seed=10 + number)
+    add(ctx.sessions, mentions)
+
+
+def test_a_digest_says_what_people_talk_about(tmp_path: Path, db_url: str, encoder: SentenceEncoder) -> None:
+    ctx = replace(job_context(tmp_path, db_url), encoder=lambda: encoder)
+    _talk(ctx)
+    digest.queue(ctx, "acme", start=T0, end=T0 + DAY)
+    [message] = _queued(ctx)
+    assert block_kit_problems(message.payload["blocks"]) == []
+    [talk] = [b["text"]["text"] for b in message.payload["blocks"] if "What people talk about" in str(b)]
+    lines = talk.split("\n")[1:]
+    assert 2 <= len(lines) <= 6 and all(line.startswith(("• *", "• Fading: *")) for line in lines)
+    # The price talk (one theme or more, by its wordings) is new; the camera's is fading.
+    # The price talk (one theme or more, by its wordings) is new; the camera's is fading, under the largest five.
+    price = [line for line in lines if "price" in line.split("*")[1]]
+    assert price and all(", 100% negative, :new: new (0 before)" in line for line in price)
+    assert lines[-1].startswith("• Fading: *") and "camera" in lines[-1] and "before)" in lines[-1]
+    assert "What people talk about: " in message.payload["text"]
+
+
+def test_a_digest_goes_out_without_themes_when_they_are_off_or_cannot_load(
+    tmp_path: Path, db_url: str, encoder: SentenceEncoder
+) -> None:
+    off = replace(job_context(tmp_path, db_url, themes_in_digests=False), encoder=lambda: encoder)
+    _talk(off)
+    digest.queue(off, "acme", start=T0, end=T0 + DAY)
+
+    def broken() -> SentenceEncoder:
+        raise ModelUnavailable("cannot load the themes encoder 'nowhere/encoder'")
+
+    digest.queue(replace(off, settings=off.settings.model_copy(update={"themes_in_digests": True}), encoder=broken),
+                 "acme", start=T0, end=T0 + 2 * DAY)  # fmt: skip
+    messages = _queued(off)
+    assert len(messages) == 2 and not any("What people talk about" in str(m.payload) for m in messages)
