@@ -10,19 +10,24 @@ scaled back to the period's: ``ThemeReport.sampled`` says so.
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, tzinfo
+from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import numpy as np
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from analysis.encoder import SentenceEncoder
 from analysis.errors import ModelUnavailable
 from analysis.labels import LABELS
 from analysis.themes import Trend, find_themes, trend
 from analysis.words import words
+from bot.config.brands import BrandsConfig
+from bot.core.periods import parse_moment, parse_period
+from bot.errors import UsageError
 from storage.embeddings import ids_between, mentions_by_id, store_vectors, stored_vectors
 from storage.models import Mention
 
@@ -270,3 +275,53 @@ def themes_record(report: ThemeReport, tz: tzinfo) -> dict[str, Any]:
             for theme in report.themes
         ],
     }
+
+
+class ThemeQueries:
+    """Themes on request (the HTTP API): one report at a time, since each may embed thousands of mentions."""
+
+    def __init__(
+        self,
+        *,
+        sessions: sessionmaker[Session],
+        brands: BrandsConfig,
+        encoder: Callable[[], SentenceEncoder],
+        tz: ZoneInfo,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.sessions = sessions
+        self.brands = brands  # replaced when the brands file is reloaded
+        self.encoder = encoder
+        self.tz = tz
+        self.clock = clock
+        self._lock = threading.Lock()
+
+    def report(
+        self, *, brand: str, period: str | None = None, since: str | None = None, until: str | None = None
+    ) -> dict[str, Any]:
+        """``brand``'s themes (``themes_record``) for ``period`` (default: the last 7 days), or [since, until);
+        UsageError for an unknown brand or a period that does not parse, ModelUnavailable without an encoder."""
+        config = self.brands.brand(brand)
+        if config is None:
+            raise UsageError(f"unknown brand {brand[:64]!r}")
+        now = self.clock()
+        try:
+            if period is not None:
+                if since is not None or until is not None:
+                    raise UsageError("give either period or since/until, not both")
+                chosen = parse_period(period, now=now, tz=self.tz)
+                start, end = chosen.start, chosen.end
+            else:
+                end = parse_moment(until, tz=self.tz, now=now) if until is not None else now
+                start = parse_moment(since, tz=self.tz, now=now) if since is not None else end - timedelta(days=7)
+        except ValueError as exc:
+            raise UsageError(str(exc)) from None
+        if start >= end:
+            raise UsageError("since must be before until")
+        encoder = self.encoder()
+        with self._lock, self.sessions() as session:
+            found = brand_themes(
+                session=session, encoder=encoder, brand=brand, start=start, end=end, keywords=config.own_words()
+            )
+            session.commit()
+        return themes_record(found, self.tz)

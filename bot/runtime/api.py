@@ -21,7 +21,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from analysis.errors import ModelUnavailable
 from bot.core.submit import Submissions, TooManyItems, Unavailable
+from bot.core.themes import ThemeQueries
 from bot.errors import UsageError
 from bot.runtime.api_auth import BearerTokens, WebhookSecrets
 from bot.runtime.bodies import Refused, UnverifiedBodies, read_capped
@@ -32,6 +34,7 @@ from monitoring.metrics import LATENCY_BUCKETS
 log = logging.getLogger(__name__)
 
 MENTIONS_PATH = "/api/v1/mentions"
+THEMES_PATH = "/api/v1/themes"
 OPENAPI_PATH = "/api/v1/openapi.json"
 # How long a sender should wait before trying again while the database is away.
 RETRY_AFTER_SECONDS = 30
@@ -66,6 +69,8 @@ class ApiEndpoint:
     webhooks: WebhookSecrets
     brands: Sequence[str] = ()
     metrics: ApiMetrics | None = None
+    # GET /api/v1/themes; None: answered 503 (no encoder in this process).
+    themes: ThemeQueries | None = None
     clock: Callable[[], float] = time.time
 
 
@@ -178,8 +183,35 @@ def api_routes(api: ApiEndpoint | None, bodies: UnverifiedBodies) -> list[Route]
             return _error(400, str(exc))
         return JSONResponse(page.model_dump(mode="json"))
 
+    async def get_themes(request: Request) -> Response:
+        assert api is not None
+        if not api.tokens.allows(request.headers.get("authorization")):
+            return unauthorized(request, "no valid bearer token")
+        query = request.query_params
+        unknown = sorted(set(query) - {"brand", "period", "since", "until"})
+        if unknown:
+            return _error(400, f"unknown query parameter {unknown[0][:40]!r}")
+        asked = {name: query[name] for name in ("brand", "period", "since", "until") if name in query}
+        empty = next((name for name, value in asked.items() if not value), None)
+        if "brand" not in asked or empty is not None:
+            return _error(400, f"{empty or 'brand'} is required and may not be empty")
+        if api.themes is None:
+            return _error(503, "themes are not available in this process")
+        try:
+            found = await run_in_threadpool(api.themes.report, **asked)
+        except UsageError as exc:
+            return _error(400, str(exc))
+        except ModelUnavailable as exc:
+            log.warning("%s %s: 503 %s", request.method, request.url.path, exc)
+            return _error(503, str(exc))
+        return JSONResponse(found)
+
     if api is None or not (api.tokens or api.webhooks):
-        return [Route(MENTIONS_PATH, off, methods=["GET", "POST"]), Route(OPENAPI_PATH, off, methods=["GET"])]
+        return [
+            Route(MENTIONS_PATH, off, methods=["GET", "POST"]),
+            Route(THEMES_PATH, off, methods=["GET"]),
+            Route(OPENAPI_PATH, off, methods=["GET"]),
+        ]
 
     async def openapi(request: Request) -> Response:
         return JSONResponse(openapi_document(brands=api.brands))  # the brands of the file's current version
@@ -190,5 +222,6 @@ def api_routes(api: ApiEndpoint | None, bodies: UnverifiedBodies) -> list[Route]
 
     return [
         Route(MENTIONS_PATH, measured(mentions), methods=["GET", "POST"]),
+        Route(THEMES_PATH, measured(get_themes), methods=["GET"]),
         Route(OPENAPI_PATH, openapi, methods=["GET"]),
     ]

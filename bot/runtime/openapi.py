@@ -26,6 +26,57 @@ class Error(BaseModel):
     error: str
 
 
+_THEME_MENTION = {
+    "type": "object",
+    "properties": {
+        "id": {"type": "integer"},
+        "text": {"type": "string"},
+        "author": {"type": ["string", "null"]},
+        "source": {"type": "string"},
+        "url": {"type": ["string", "null"]},
+        "created_at": {"type": "string", "format": "date-time"},
+        "label": {"type": ["string", "null"], "enum": ["negative", "neutral", "positive", None]},
+        "engagement": {"type": "integer", "minimum": 0, "description": "Likes, reposts and replies."},
+    },
+    "required": ["id", "text", "author", "source", "url", "created_at", "label", "engagement"],
+}
+THEMES_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "brand": {"type": "string"},
+        "since": {"type": "string", "format": "date-time"},
+        "until": {"type": "string", "format": "date-time"},
+        "mentions": {"type": "integer", "minimum": 0},
+        "previous_mentions": {"type": "integer", "minimum": 0},
+        "sampled": {"type": "boolean", "description": "Counts estimated from a sample of 10,000 mentions."},
+        "encoder": {"type": "string"},
+        "themes": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "name": {"type": "string"},
+                    "phrases": {"type": "array", "items": {"type": "string"}},
+                    "mentions": {"type": "integer", "minimum": 0},
+                    "share": {"type": "number", "minimum": 0, "maximum": 1},
+                    "previous_mentions": {"type": "integer", "minimum": 0},
+                    "trend": {"type": "string", "enum": ["new", "growing", "fading", "steady"]},
+                    "labels": {
+                        "type": "object",
+                        "properties": {label: {"type": "integer"} for label in ("negative", "neutral", "positive")},
+                    },
+                    "unclassified": {"type": "integer", "minimum": 0},
+                    "central": {"type": "array", "items": _THEME_MENTION},
+                    "most_engaged": {"type": "array", "items": _THEME_MENTION},
+                },
+                "required": ["name", "phrases", "mentions", "share", "previous_mentions", "trend", "labels"],
+            },
+        },
+    },
+    "required": ["brand", "since", "until", "mentions", "previous_mentions", "sampled", "encoder", "themes"],
+}
+
+
 def _schemas(*models: type[BaseModel]) -> dict[str, Any]:
     schemas: dict[str, Any] = {}
     for model in models:
@@ -142,6 +193,39 @@ def openapi_document(*, brands: Sequence[str] = (), server_url: str | None = Non
             "401": _answer("No valid bearer token."),
         },
     }
+    brand_values: dict[str, Any] = (
+        {"type": "string", "enum": sorted(brands)} if brands else {"type": "string", "minLength": 1}
+    )
+    themes = {
+        "operationId": "listThemes",
+        "summary": "What a brand's mentions talk about",
+        "description": (
+            "The brand's themes in a period: mentions grouped by what they say, each named by its most distinctive "
+            "phrases, with its size, sentiment, the mentions closest to its centre and the most engaged, and its "
+            "trend against the period of the same length before (new, growing, fading, steady). The first request "
+            "over new mentions embeds them (seconds for thousands); the next ones read the stored vectors."
+        ),
+        "security": [{"bearer": []}],
+        "parameters": [
+            {**text_filter("brand", "The brand.", **brand_values), "required": True},
+            text_filter(
+                "period",
+                "The period (instead of since/until): 24h, 7d, yesterday, last week, last month, 2026-11-01, "
+                "2026-11-01..2026-11-30. Default: the last 7 days.",
+                type="string",
+                minLength=1,
+                maxLength=100,
+            ),
+            text_filter("since", f"Start: {moment}", anyOf=_MOMENT),
+            text_filter("until", f"End (excluded; default now): {moment}", anyOf=_MOMENT),
+        ],
+        "responses": {
+            "200": {"description": "The brand's themes, largest first.", "content": _json(THEMES_SCHEMA)},
+            "400": _answer("An unknown brand, or a period that cannot be read."),
+            "401": _answer("No valid bearer token."),
+            "503": _answer("The themes encoder cannot be loaded (BRANDPULSE_THEMES_ENCODER)."),
+        },
+    }
     document: dict[str, Any] = {
         "openapi": "3.1.0",
         "info": {
@@ -149,7 +233,7 @@ def openapi_document(*, brands: Sequence[str] = (), server_url: str | None = Non
             "version": "1",
             "description": "Send mentions of your brands to brandpulse, and read stored ones back.",
         },
-        "paths": {"/api/v1/mentions": {"post": post, "get": get}},
+        "paths": {"/api/v1/mentions": {"post": post, "get": get}, "/api/v1/themes": {"get": themes}},
         "components": {
             "schemas": schemas,
             "securitySchemes": {

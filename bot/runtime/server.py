@@ -16,6 +16,7 @@ from bot.config.brands import BrandsConfig
 from bot.core.ingest import Importer
 from bot.core.registry import ModelChoice
 from bot.core.submit import Submissions
+from bot.core.themes import ThemeQueries
 from bot.errors import BrandpulseError
 from bot.runtime.alert_hook import ALERTMANAGER_PATH, AlertHook
 from bot.runtime.api import MENTIONS_PATH, OPENAPI_PATH, ApiEndpoint, ApiMetrics
@@ -200,6 +201,8 @@ class Server:
         if api is not None:
             api.submissions.importer.matcher = config.matcher()
             api.brands = config.names
+            if api.themes is not None:
+                api.themes.brands = config
 
     def _api(self, registry: CollectorRegistry) -> ApiEndpoint | None:
         """The ingest API, when tokens or webhook secrets are set."""
@@ -220,6 +223,7 @@ class Server:
             webhooks=webhooks,
             brands=app.brands.names,
             metrics=ApiMetrics(registry),
+            themes=ThemeQueries(sessions=app.sessions, brands=app.brands, encoder=app.encoder, tz=settings.tz),
         )
 
     def _model(self) -> Classifier:

@@ -6,17 +6,26 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from datetime import UTC
 from pathlib import Path
 
 from sqlalchemy import Engine
+from sqlalchemy.orm import sessionmaker
 
+from analysis.encoder import load_encoder
+from bot.config.brands import load_brands
+from bot.core.themes import ThemeQueries
 from tests.support.api import TOKEN, start_api
+from tests.support.pipeline import write_brands
 
 CONFIG = Path(__file__).with_name("schemathesis.toml")
 
 
 def test_schemathesis_finds_no_server_error_and_no_answer_outside_the_document(engine: Engine, tmp_path: Path) -> None:
-    api = start_api(engine, tokens=[TOKEN], secrets=["whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"])
+    brands = load_brands(write_brands(tmp_path, "brands:\n  - name: acme\n  - name: globex\n"))
+    encoder = load_encoder()
+    themes = ThemeQueries(sessions=sessionmaker(engine), brands=brands, encoder=lambda: encoder, tz=UTC)
+    api = start_api(engine, tokens=[TOKEN], secrets=["whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"], themes=themes)
     try:
         run = subprocess.run(
             [
@@ -47,4 +56,4 @@ def test_schemathesis_finds_no_server_error_and_no_answer_outside_the_document(e
         api.server.stop()
     summary = run.stdout[run.stdout.rfind("SUMMARY") :]
     assert run.returncode == 0, run.stdout[-6000:] + run.stderr[-2000:]
-    assert "Tested: 2" in summary and "failed" not in summary, summary
+    assert "Tested: 3" in summary and "failed" not in summary, summary

@@ -16,6 +16,7 @@ from analysis.brand_match import BrandMatcher, BrandTerms
 from bot.config.connection_settings import webhook_key
 from bot.core.ingest import Importer
 from bot.core.submit import Submissions
+from bot.core.themes import ThemeQueries
 from bot.runtime.api import ApiEndpoint, ApiMetrics
 from bot.runtime.api_auth import BearerTokens, WebhookSecrets, webhook_signature
 from bot.runtime.bodies import UnverifiedBodies
@@ -48,7 +49,14 @@ class Api:
             return list(session.execute(select(Mention).order_by(Mention.id)).scalars())
 
 
-def start_api(engine: Engine, *, tokens: list[str], secrets: list[str], bodies: UnverifiedBodies | None = None) -> Api:
+def start_api(
+    engine: Engine,
+    *,
+    tokens: list[str],
+    secrets: list[str],
+    bodies: UnverifiedBodies | None = None,
+    themes: ThemeQueries | None = None,
+) -> Api:
     matcher = BrandMatcher([BrandTerms("acme", ["acme"]), BrandTerms("globex", ["globex"])])
     importer = Importer(engine=engine, matcher=matcher, tz=UTC, default_source="api")
     registry = CollectorRegistry()
@@ -58,6 +66,7 @@ def start_api(engine: Engine, *, tokens: list[str], secrets: list[str], bodies: 
         webhooks=WebhookSecrets([webhook_key(s) for s in secrets]),
         brands=["acme", "globex"],
         metrics=ApiMetrics(registry),
+        themes=themes,
     )
     server = HttpServer(
         build_web_app(slack=None, health=lambda: {"status": "ok"}, api=endpoint, bodies=bodies),
