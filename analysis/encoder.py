@@ -15,6 +15,7 @@ mixed with these.
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 import time
@@ -90,7 +91,13 @@ class SentenceEncoder:
 
 
 def load_encoder(source: str = DEFAULT_ENCODER, *, quantize: bool = True) -> SentenceEncoder:
-    """Load an encoder by Hub id or local directory; ``quantize`` runs its linear layers in int8 on the CPU."""
+    """Load an encoder by Hub id or local directory; ``quantize`` runs its linear layers in int8 on the CPU. Loaded
+    once per process: every report, digest and request of the process shares it (it only reads its weights)."""
+    return _load(source, quantize)
+
+
+@functools.lru_cache(maxsize=4)
+def _load(source: str, quantize: bool) -> SentenceEncoder:
     from transformers import AutoModel, AutoTokenizer
 
     started = time.perf_counter()
