@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from bot.core.spikes import baseline_windows, observe
 from bot.jobs import spikes
-from bot.jobs.spikes import baseline_windows, observe
 from storage.mention_queries import brand_label_counts
 from storage.models import OutboxMessage, SpikeAlert
 from tests.support.fake_slack import block_kit_problems
