@@ -16,12 +16,12 @@ from sqlalchemy.exc import StatementError
 from sqlalchemy.orm import Session, sessionmaker
 
 from analysis.query import QuerySyntaxError, parse
-from bot.core.history import resume_after, search_mentions
+from bot.core.history import ranked_mentions, resume_after, search_mentions
 from bot.core.ingest import MAX_AUTHOR_CHARS, MAX_ID_CHARS, Importer, RowError, connection_trouble
 from bot.core.languages import language_filter
 from bot.core.periods import parse_moment
 from bot.errors import UsageError
-from storage.mention_queries import MentionFilter
+from storage.mention_queries import MentionFilter, Order
 from storage.mentions import MAX_TEXT_CHARS, MentionRow, insert_mentions, stored_keys
 from storage.models import Label, Mention, MentionStatus
 
@@ -294,9 +294,11 @@ class Submissions:
         language: str | None = None,
         limit: int = 50,
         cursor: str | None = None,
+        sort: str | None = None,
         now: datetime | None = None,
     ) -> MentionPage:
-        """Stored mentions newest first, filtered as ``brandpulse history`` filters them; UsageError for a bad filter."""
+        """Stored mentions newest first (or, with ``sort``, the widest reach or the most engagement first), filtered
+        as ``brandpulse history`` filters them; UsageError for a bad filter."""
         tz = self.importer.tz
         if not 1 <= limit <= MAX_PAGE:
             raise UsageError(f"limit must be between 1 and {MAX_PAGE}")
@@ -307,6 +309,12 @@ class Submissions:
             end = parse_moment(until, tz=tz, now=now) if until is not None else None
         except ValueError as exc:
             raise UsageError(f"since/until: {exc}") from None
+        orders = {order.value: order for order in Order}
+        if sort is not None and sort not in orders:
+            raise UsageError("sort must be time, reach or engagement")
+        order = orders[sort] if sort is not None else Order.TIME
+        if order is not Order.TIME and cursor is not None:
+            raise UsageError("cursor: a page sorted by reach or engagement is the only page; raise limit instead")
         before = decode_cursor(cursor) if cursor is not None else None
         try:
             query = parse(q) if q is not None else None
@@ -321,6 +329,9 @@ class Submissions:
             search=search,
             language=language_filter(language),
         )
+        if order is not Order.TIME:
+            ranked = ranked_mentions(self.sessions, where, query, order=order, limit=limit)
+            return MentionPage(mentions=[_out(m) for m in ranked], next_cursor=None)
         page = search_mentions(self.sessions, where, query, limit=limit, before=before)
         following = encode_resume(*page.resume) if page.resume is not None else None
         return MentionPage(mentions=[_out(m) for m in page.mentions], next_cursor=following)

@@ -38,7 +38,7 @@ THEMES_PATH = "/api/v1/themes"
 OPENAPI_PATH = "/api/v1/openapi.json"
 # How long a sender should wait before trying again while the database is away.
 RETRY_AFTER_SECONDS = 30
-_QUERY_FILTERS = ("brand", "since", "until", "label", "source", "search", "q", "language", "cursor")
+_QUERY_FILTERS = ("brand", "since", "until", "label", "source", "search", "q", "language", "cursor", "sort")
 
 
 class ApiMetrics:

@@ -186,6 +186,14 @@ def openapi_document(*, brands: Sequence[str] = (), server_url: str | None = Non
             ),
             text_filter("limit", "Mentions per page.", type="integer", minimum=1, maximum=MAX_PAGE, default=50),
             text_filter("cursor", "The `next_cursor` of the previous page.", type="string", minLength=1),
+            text_filter(
+                "sort",
+                "time (newest first, the default), reach (the author's followers plus the engagement) or engagement "
+                "(likes, reposts, replies): the widest first, the newest first among equals. A page sorted by reach or "
+                "engagement is the only one (no `next_cursor`; no `cursor` with it).",
+                type="string",
+                enum=["time", "reach", "engagement"],
+            ),
         ],
         "responses": {
             "200": _answer("A page of mentions.", "MentionPage"),

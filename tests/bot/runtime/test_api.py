@@ -331,3 +331,26 @@ def test_mentions_read_back_with_their_language_and_filter_on_it(api: Api) -> No
     assert [(m["external_id"], m["language"], m["language_confidence"]) for m in given] == [("given", "pt", None)]
     bad = api.get(language="klingon!")
     assert bad.status_code == 400 and "is not a language code" in bad.json()["error"]
+
+
+def test_mentions_sorted_by_reach_or_engagement_come_widest_first_in_one_page(api: Api) -> None:
+    now = datetime.now(UTC)
+    counts = {"a": (10, 0, 0, 5_000), "b": (300, 20, 5, None), "c": (1, 0, 0, 90_000), "d": (None, None, None, None)}
+    items = [
+        {"id": key, "text": f"acme story {key}", "created_at": (now - timedelta(minutes=n)).isoformat(),
+         "likes": likes, "reposts": reposts, "replies": replies, "author_followers": followers}
+        for n, (key, (likes, reposts, replies, followers)) in enumerate(counts.items())
+    ]  # fmt: skip
+    assert api.post(items).json()["created"] == 4
+    reach = api.get(brand="acme", sort="reach").json()
+    # reach = followers + likes + reposts + replies: c 90,001, a 5,010, b 325, d 0.
+    assert [m["external_id"] for m in reach["mentions"]] == ["c", "a", "b", "d"] and reach["next_cursor"] is None
+    engaged = api.get(brand="acme", sort="engagement", limit=2).json()
+    assert [m["external_id"] for m in engaged["mentions"]] == ["b", "a"] and engaged["next_cursor"] is None
+    assert [m["external_id"] for m in api.get(sort="time").json()["mentions"]] == ["a", "b", "c", "d"]
+    assert [m["external_id"] for m in api.get(sort="reach", q="story AND -d").json()["mentions"]] == ["c", "a", "b"]
+    bad = api.get(sort="loudest")
+    assert bad.status_code == 400 and bad.json()["error"] == "sort must be time, reach or engagement"
+    cursor = api.get(sort="time", limit=1).json()["next_cursor"]
+    paged = api.get(sort="reach", cursor=cursor)
+    assert paged.status_code == 400 and "raise limit instead" in paged.json()["error"]
