@@ -17,7 +17,7 @@ from analysis.words import words
 from bot.core.chart import sentiment_chart
 from bot.core.languages import LanguageShare, language_mix
 from bot.core.samples import Sample, pick_samples
-from bot.core.stats import Bucket, brand_stats
+from bot.core.stats import TOP_AUTHORS, Bucket, brand_stats
 from bot.core.themes import ThemeReport, brand_themes
 from storage.mention_queries import (
     AuthorFigures,
@@ -33,7 +33,6 @@ from storage.mention_queries import (
 TOP_WORDS = 5
 MIN_WORD_MENTIONS = 2
 TEXT_LIMIT = 5000
-TOP_AUTHORS = 3
 # The strongest mentions of a label that a digest's samples are chosen from (grouped, then the most engaged first).
 SAMPLE_POOL = 200
 

@@ -12,7 +12,18 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from analysis.labels import LABELS
 from bot.core.languages import LanguageShare, language_mix
-from storage.mention_queries import QUARTER_HOUR, QuarterCount, label_counts, language_label_counts, quarter_hour_counts
+from storage.mention_queries import (
+    QUARTER_HOUR,
+    AuthorFigures,
+    QuarterCount,
+    label_counts,
+    language_label_counts,
+    quarter_hour_counts,
+    top_authors,
+)
+
+# Authors named beside a brand's figures (digests, reports, App Home): the widest reach first.
+TOP_AUTHORS = 3
 
 Granularity = Literal["hour", "day"]
 
@@ -154,6 +165,8 @@ class BrandPulse:
     now: dict[str | None, int]
     before: dict[str | None, int]
     languages: list[LanguageShare] = field(default_factory=list)  # in the window
+    # The window's authors with the widest reach (as a digest names them).
+    authors: list[AuthorFigures] = field(default_factory=list)
 
 
 def brand_pulse(
@@ -164,7 +177,22 @@ def brand_pulse(
         current = label_counts(session=session, since=end - window, until=end)
         previous = label_counts(session=session, since=end - 2 * window, until=end - window)
         languages = language_label_counts(session=session, since=end - window, until=end)
+        authors = {
+            brand: [
+                a
+                for a in top_authors(session=session, brand=brand, since=end - window, until=end, limit=TOP_AUTHORS)
+                if a.reach or a.mentions > 1
+            ]
+            for brand in brands
+            if current.get(brand)
+        }
     return [
-        BrandPulse(brand, current.get(brand, {}), previous.get(brand, {}), language_mix(languages.get(brand, {})))
+        BrandPulse(
+            brand,
+            current.get(brand, {}),
+            previous.get(brand, {}),
+            language_mix(languages.get(brand, {})),
+            authors.get(brand, []),
+        )
         for brand in brands
     ]

@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 from analysis.labels import LABELS
 from bot.core.stats import BrandPulse
 from bot.slack.blocks import MAX_HOME_BLOCKS, Block, bar, change, context, escape, header, section
+from bot.slack.views.digest import author_line
 from bot.slack.views.languages import language_mix_line
 
 PERIOD_ACTION = "home_period"
@@ -71,6 +72,8 @@ def home_view(
         languages = language_mix_line(pulse.languages)
         if languages is not None:
             lines.append(languages)
+        if pulse.authors:
+            lines.append("Top authors: " + " · ".join(author_line(a) for a in pulse.authors))
         blocks.append(section("\n".join(lines)))
     blocks.append(context(f"updated {end.astimezone(tz):%Y-%m-%d %H:%M} {escape(timezone)}"))
     return {"type": "home", "blocks": blocks[:MAX_HOME_BLOCKS]}

@@ -14,8 +14,14 @@ from tests.support.slack import send_event, served
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 
 
-def _row(i: int, brand: str, label: str | None, hours_ago: float, language: str | None = "en") -> dict[str, Any]:
+def _row(
+    i: int, brand: str, label: str | None, hours_ago: float, language: str | None = "en", **counts: Any
+) -> dict[str, Any]:
     return {
+        "author": counts.pop("author", None),
+        "likes": None,
+        "author_followers": None,
+        **counts,
         "language": language,
         "source": "import",
         "external_id": f"h{i}",
@@ -108,5 +114,33 @@ def test_the_period_picker_shows_the_last_7_or_30_days_against_the_period_before
         )
         time.sleep(0.5)  # the listener runs after the acknowledgement: give it the time to (wrongly) publish
         assert status == 200 and len(app.fake.calls_to("views.publish")) == 2
+        assert app.fake.violations == []
+    engine.dispose()
+
+
+def test_home_tab_names_each_brand_s_top_authors(tmp_path: Path, db_url: str) -> None:
+    rows = [
+        _row(300, "apple", "negative", 3, author="bigvoice", author_followers=50_000, likes=7),
+        _row(301, "apple", "neutral", 4, author="<!channel>", author_followers=900),
+        _row(302, "apple", "positive", 5, author="quiet"),  # one mention, no reach known: says nothing
+        _row(303, "apple", "positive", 30, author="yesterday", author_followers=10**6),  # before the window
+        _row(304, "google", "positive", 2),  # no author
+    ]
+    engine = make_engine(db_url)
+    with served(tmp_path, None, database_url=db_url) as app:
+        with engine.begin() as connection:
+            insert_mentions(connection=connection, rows=rows)
+        app.services.clock = lambda: NOW
+        event = {"type": "app_home_opened", "user": "U0PERSON01", "channel": "D0000000001", "tab": "home",
+                 "ts": "1700000000.000100"}  # fmt: skip
+        send_event(app, event)
+        app.fake.wait_for(lambda f: bool(f.calls_to("views.publish")))
+        blocks = app.fake.calls_to("views.publish")[0].params["view"]["blocks"]
+        apple, google = [b["text"]["text"] for b in blocks if b["type"] == "section"][:2]
+        assert apple.endswith(
+            "\nTop authors: bigvoice (import): 1 mention, reach 50,007, 1 negative"
+            " · &lt;!channel&gt; (import): 1 mention, reach 900"
+        )
+        assert "Top authors" not in google
         assert app.fake.violations == []
     engine.dispose()
