@@ -23,8 +23,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from analysis.encoder import SentenceEncoder
 from analysis.errors import ModelUnavailable
 from analysis.labels import LABELS
-from analysis.themes import Trend, find_themes, trend
-from analysis.words import words
+from analysis.themes import Cluster, Trend, find_themes, trend
+from analysis.words import phrases, words
 from bot.config.brands import BrandsConfig
 from bot.core.periods import parse_moment, parse_period
 from bot.errors import UsageError
@@ -37,6 +37,8 @@ MAX_MENTIONS = 10_000
 # A digest names its largest themes only.
 DIGEST_THEMES = 5
 REPRESENTATIVES = 3
+# The mentions nearest a theme's centre that its shown ones are chosen from.
+CENTRAL_POOL = 30
 SEED = 0
 
 Progress = Callable[[int, int], None]
@@ -126,6 +128,17 @@ def optional_encoder(load: Callable[[], SentenceEncoder] | None) -> SentenceEnco
 
 def _engagement(mention: Mention) -> int:
     return (mention.likes or 0) + (mention.reposts or 0) + (mention.replies or 0)
+
+
+def _showing(
+    found: Cluster, vectors: np.ndarray, among: np.ndarray, mentions: Sequence[Mention], exclude: frozenset[str]
+) -> list[int]:
+    """The theme's mentions to show: the closest to its centre among those that hold a phrase of its name (a short
+    "love it @brand" lies near the centre of a broad theme and says nothing of it), then the closest of the rest."""
+    nearest = found.central(vectors, among, limit=CENTRAL_POOL)
+    named = set(found.phrases)
+    holding = [i for i in nearest if named & phrases(mentions[i].text, exclude, mentions[i].language)]
+    return (holding + [i for i in nearest if i not in holding])[:REPRESENTATIVES]
 
 
 def _sample(ids: list[int], limit: int, rng: np.random.Generator) -> list[int]:
@@ -222,7 +235,9 @@ def brand_themes(
                 mentions=round(len(members) * now_scale),
                 previous=round((len(found.members) - len(members)) * before_scale),
                 counts={label: round(n * now_scale) for label, n in counts.items()},
-                central=[ThemeMention.of(mentions[i]) for i in found.central(vectors, now_members, REPRESENTATIVES)],
+                central=[
+                    ThemeMention.of(mentions[i]) for i in _showing(found, vectors, now_members, mentions, exclude)
+                ],
                 engaged=[
                     ThemeMention.of(mentions[i]) for i in engaged[:REPRESENTATIVES] if _engagement(mentions[i]) > 0
                 ],

@@ -126,3 +126,20 @@ def test_a_large_period_is_read_through_a_sample_and_scaled_back(
         report = brand_themes(session=session, encoder=encoder, brand="acme", start=T0, end=T0 + WEEK, limit=60)
     assert report.sampled and report.mentions == 105 and report.embedded == 60 + 60
     assert sum(t.mentions for t in report.themes) == pytest.approx(105, abs=len(report.themes))
+
+
+def test_a_theme_shows_the_central_mentions_that_hold_its_phrases_first() -> None:
+    import numpy as np
+
+    from analysis.themes import Cluster
+    from bot.core.themes import _showing
+
+    texts = ["love it @acme", "battery life is bad", "wow", "the battery life again", "ok then"]
+    closeness = [0.99, 0.9, 0.95, 0.8, 0.7]  # to the centre (1, 0)
+    vectors = np.array([[c, np.sqrt(1 - c * c)] for c in closeness], dtype=np.float32)
+    cluster = Cluster(members=np.arange(5), centroid=np.array([1.0, 0.0]), phrases=["battery life"])
+    mentions = [Mention(text=t, language="en") for t in texts]
+    assert _showing(cluster, vectors, np.arange(5), mentions, frozenset()) == [1, 3, 0]
+    # None holds a phrase: the closest ones.
+    plain = Cluster(members=np.arange(5), centroid=np.array([1.0, 0.0]), phrases=["screen"])
+    assert _showing(plain, vectors, np.arange(5), mentions, frozenset()) == [0, 2, 1]
