@@ -86,3 +86,14 @@ def test_themes_are_for_the_brand_s_readers_and_need_a_period_that_parses(app: S
     assert "`fortnight` is not a period" in bad[1]["text"]
     missing = _ask(app, "themes", count=3)
     assert "write `/sentiment themes &lt;brand&gt; [period]`" in missing[2]["text"]
+
+
+@pytest.mark.parametrize(("new", "notice"), [(199, False), (200, True)])
+def test_the_asker_is_told_of_the_embedding_from_200_new_mentions(app: Served, new: int, notice: bool) -> None:
+    google = [replace(m, brand="google") for m in topic_mentions("camera", new, start=DAY, hours=24, seed=5)]
+    with app.services.sessions() as session, session.begin():
+        insert_mentions(connection=session.connection(), rows=rows_of(google))
+    answers = _ask(app, "themes google 2026-11-23", count=3 if notice else 2)
+    texts = [answer["text"] for answer in answers]
+    assert any("Reading 200 new mentions of *google*" in text for text in texts) is notice
+    assert f"*{new}* mentions in" in json.dumps(answers[-1].get("blocks"))
