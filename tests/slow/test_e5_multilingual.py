@@ -93,3 +93,35 @@ def test_a_few_steps_of_multilingual_fine_tuning_register_a_model(
     classified = run_cli(monkeypatch, db_url, "classify", "--json", "Questo progetto mi è piaciuto tantissimo!")
     assert classified.exit_code == 0, classified.output
     assert json.loads(classified.stdout.splitlines()[0])["model"] == "e5-multilingual-v1"
+
+
+def test_themes_with_the_converted_encoder_group_one_subject_across_languages(converted: Path) -> None:
+    from analysis.encoder import load_encoder
+    from analysis.themes import find_themes
+
+    encoder = load_encoder(str(converted))
+    assert encoder.prefix == "query: " and encoder.dimension == 384
+    battery = [
+        ("the battery dies before lunch", "en"),
+        ("my battery drains overnight", "en"),
+        ("la batteria si scarica in due ore", "it"),
+        ("la batteria dura pochissimo", "it"),
+        ("la batería se agota enseguida", "es"),
+        ("la batería no dura nada", "es"),
+        ("der Akku ist nach zwei Stunden leer", "de"),
+        ("der Akku hält nicht einmal einen Tag", "de"),
+    ]
+    price = [
+        ("the new price is far too expensive", "en"),
+        ("way too expensive for a phone", "en"),
+        ("il prezzo è troppo alto", "it"),
+        ("costa davvero troppo", "it"),
+        ("el precio es demasiado caro", "es"),
+        ("cuesta demasiado dinero", "es"),
+        ("der Preis ist viel zu hoch", "de"),
+        ("viel zu teuer für ein Handy", "de"),
+    ]
+    texts = battery + price
+    found = find_themes(encoder.encode([t for t, _ in texts]), texts)
+    # Two subjects, each one theme whatever the language.
+    assert sorted(sorted(int(i) for i in c.members) for c in found) == [list(range(8)), list(range(8, 16))]
