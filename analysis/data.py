@@ -12,7 +12,7 @@ from typing import Any
 
 from analysis.errors import DataError
 from analysis.hub import hub_reachable, offline
-from analysis.labels import LABELS, normalise_label
+from analysis.labels import SENTIMENT, Task, normalise_label
 from analysis.language import language_code
 from analysis.records import MissingColumn, Record, Rejection, encodable, read_records
 
@@ -112,8 +112,9 @@ def load_labelled(
     text_field: str = "text",
     label_field: str = "label",
     label_map: Mapping[str, str] | None = None,
+    task: Task = SENTIMENT,
 ) -> LabelledSet:
-    """Read a labelled data set; rows without text or with a label that maps to none of the three are skipped."""
+    """Read a labelled data set; rows without text or with a label that maps to none of the task's are skipped."""
     path = Path(source).expanduser()
     if path.is_file():
         records = _file_records(path, text_field=text_field, label_field=label_field)
@@ -130,7 +131,9 @@ def load_labelled(
             result.rejected.append(Rejection(name, record.line, record.error or "unreadable line"))
             continue
         try:
-            example = _example(record.values, text_field=text_field, label_field=label_field, mapping=mapping)
+            example = _example(
+                record.values, text_field=text_field, label_field=label_field, mapping=mapping, task=task
+            )
         except _Unusable as exc:
             result.rejected.append(Rejection(name, record.line, str(exc)))
             continue
@@ -160,7 +163,7 @@ def _fields(row: Mapping[str, Any]) -> str:
 
 
 def _example(
-    row: Mapping[str, Any], *, text_field: str, label_field: str, mapping: Mapping[str, str]
+    row: Mapping[str, Any], *, text_field: str, label_field: str, mapping: Mapping[str, str], task: Task
 ) -> LabelledText | str:
     """The example a row gives, or why it is skipped (a str); _Unusable when the row is not what the set needs."""
     if text_field not in row:
@@ -172,9 +175,9 @@ def _example(
         return "no text"
     if not encodable(text):
         raise _Unusable(f"invalid UTF-8 in '{text_field}'")
-    label = normalise_label(row[label_field], mapping)
+    label = normalise_label(row[label_field], mapping, task)
     if label is None:
-        return f"label {str(row[label_field])[:30]!r} is not one of {', '.join(LABELS)}"
+        return f"label {str(row[label_field])[:30]!r} is not one of {', '.join(task.labels)}"
     language = row.get("language")
     return LabelledText(text, label, language_code(language) if isinstance(language, str) else None)
 

@@ -24,8 +24,9 @@ class Evaluation:
     macro_f1: float
     macro_recall: float
     per_class: dict[str, ClassScores]
-    # Rows are the true labels, columns the predicted ones, both in LABELS order.
+    # Rows are the true labels, columns the predicted ones, both in ``labels`` order.
     confusion_matrix: list[list[int]]
+    labels: tuple[str, ...] = LABELS
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -35,7 +36,7 @@ class Evaluation:
             "macro_recall": self.macro_recall,
             "per_class": {label: vars(scores) for label, scores in self.per_class.items()},
             "confusion_matrix": self.confusion_matrix,
-            "labels": list(LABELS),
+            "labels": list(self.labels),
         }
 
 
@@ -43,16 +44,17 @@ def _ratio(numerator: int | float, denominator: int | float) -> float:
     return numerator / denominator if denominator else 0.0
 
 
-def evaluate(gold: Sequence[str], predicted: Sequence[str]) -> Evaluation:
-    """Scores of ``predicted`` against ``gold``, two equally long sequences of brandpulse labels."""
+def evaluate(gold: Sequence[str], predicted: Sequence[str], labels: Sequence[str] = LABELS) -> Evaluation:
+    """Scores of ``predicted`` against ``gold``, two equally long sequences of ``labels`` (a task's; sentiment's by
+    default)."""
     if len(gold) != len(predicted):
         raise ValueError(f"{len(gold)} gold labels but {len(predicted)} predictions")
-    index = {label: i for i, label in enumerate(LABELS)}
-    matrix = [[0] * len(LABELS) for _ in LABELS]
+    index = {label: i for i, label in enumerate(labels)}
+    matrix = [[0] * len(labels) for _ in labels]
     for truth, guess in zip(gold, predicted, strict=True):
         matrix[index[truth]][index[guess]] += 1
     per_class = {}
-    for i, label in enumerate(LABELS):
+    for i, label in enumerate(labels):
         true_positive = matrix[i][i]
         predicted_total = sum(row[i] for row in matrix)
         support = sum(matrix[i])
@@ -62,9 +64,10 @@ def evaluate(gold: Sequence[str], predicted: Sequence[str]) -> Evaluation:
     n = len(gold)
     return Evaluation(
         n=n,
-        accuracy=_ratio(sum(matrix[i][i] for i in range(len(LABELS))), n),
-        macro_f1=sum(s.f1 for s in per_class.values()) / len(LABELS),
-        macro_recall=sum(s.recall for s in per_class.values()) / len(LABELS),
+        accuracy=_ratio(sum(matrix[i][i] for i in range(len(labels))), n),
+        macro_f1=sum(s.f1 for s in per_class.values()) / len(labels),
+        macro_recall=sum(s.recall for s in per_class.values()) / len(labels),
         per_class=per_class,
         confusion_matrix=matrix,
+        labels=tuple(labels),
     )

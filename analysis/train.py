@@ -1,4 +1,5 @@
-"""Fine-tuning a 3-class sentiment classifier, from a sentiment checkpoint or a bare encoder."""
+"""Fine-tuning a classifier of a task's labels (sentiment by default, or emotion), from a checkpoint of that task or
+a bare encoder."""
 
 from __future__ import annotations
 
@@ -26,7 +27,7 @@ from analysis.data import LabelledSet
 from analysis.errors import InvalidName, ModelUnavailable
 from analysis.fast_path import native_bfloat16
 from analysis.files import check_model_files
-from analysis.labels import LABELS, map_model_labels
+from analysis.labels import TASKS, map_model_labels
 from analysis.metrics import Evaluation, evaluate
 from analysis.options import METADATA_FILE
 from analysis.preprocess import prepare
@@ -40,6 +41,8 @@ TMP_PREFIX = ".tmp-"
 @dataclass(frozen=True)
 class TrainConfig:
     base: str
+    # What the model learns: "sentiment" (negative / neutral / positive) or "emotion" (analysis.labels.TASKS).
+    task: str = "sentiment"
     epochs: int = 3
     lr: float = 5e-5
     batch_size: int = 32
@@ -64,6 +67,10 @@ class TrainConfig:
     average: bool = True
     # CPU threads (BRANDPULSE_TORCH_THREADS); None keeps torch's default of one per core.
     threads: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.task not in TASKS:
+            raise ValueError(f"unknown task {self.task!r}: one of {', '.join(TASKS)}")
 
 
 @dataclass
@@ -109,9 +116,10 @@ def _cpu_name() -> str:
 
 
 def _load_base(config: TrainConfig) -> tuple[Any, Any, list[str]]:
-    """The base model with a 3-class head, its tokenizer, and the label of each output index."""
+    """The base model with a head of the task's classes, its tokenizer, and the label of each output index."""
     from transformers import AutoConfig, AutoModelForSequenceClassification, AutoTokenizer
 
+    task = TASKS[config.task]
     local = Path(config.base).expanduser()
     try:
         if local.is_dir():
@@ -119,16 +127,16 @@ def _load_base(config: TrainConfig) -> tuple[Any, Any, list[str]]:
         base_config = AutoConfig.from_pretrained(config.base)
         tokenizer = AutoTokenizer.from_pretrained(config.base)
         try:
-            labels = map_model_labels(base_config.id2label, model=config.base)
+            labels = map_model_labels(base_config.id2label, model=config.base, task=task)
             model = AutoModelForSequenceClassification.from_pretrained(config.base, dtype=torch.float32)
         except ModelUnavailable:
-            # A bare encoder or another task's classifier: a fresh 3-class head.
-            labels = list(LABELS)
+            # A bare encoder or another task's classifier: a fresh head of this task's classes.
+            labels = list(task.labels)
             model = AutoModelForSequenceClassification.from_pretrained(
                 config.base,
-                num_labels=3,
-                id2label=dict(enumerate(LABELS)),
-                label2id={label: i for i, label in enumerate(LABELS)},
+                num_labels=len(labels),
+                id2label=dict(enumerate(labels)),
+                label2id={label: i for i, label in enumerate(labels)},
                 ignore_mismatched_sizes=True,
                 dtype=torch.float32,
             )
@@ -187,6 +195,7 @@ def _validate(
     gold: list[int],
     labels: list[str],
     *,
+    task_labels: tuple[str, ...],
     pad_id: int,
     device: torch.device,
     bf16: bool,
@@ -205,7 +214,8 @@ def _validate(
             if progress:
                 progress("validate", min(start + batch_size, len(order)), len(order), {})
     model.train()
-    return evaluate([labels[g] for g in gold], [labels[p] for p in predicted])
+    # Scored in the task's own order of labels, whatever order the head's outputs have.
+    return evaluate([labels[g] for g in gold], [labels[p] for p in predicted], task_labels)
 
 
 def next_version(root: Path, name: str, taken: Callable[[str], bool] | None = None) -> str:
@@ -303,6 +313,7 @@ def train(
             valid_ids,
             valid_gold,
             labels,
+            task_labels=TASKS[config.task].labels,
             pad_id=pad_id,
             device=device,
             bf16=bf16,
@@ -411,7 +422,8 @@ def _save(
                 "version": version,
                 "base": config.base,
                 "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
-                "labels": list(LABELS),
+                "task": config.task,
+                "labels": list(TASKS[config.task].labels),
                 "config": asdict(config),
                 "best_epoch": best.epoch,
                 "selected": best.label,
