@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from storage.mentions import VISIBLE
@@ -53,9 +54,10 @@ def stored_vectors(*, session: Session, ids: Sequence[int], encoder: str) -> dic
     return found
 
 
-def store_vectors(*, session: Session, encoder: str, vectors: Iterable[tuple[int, bytes]]) -> int:
-    """Store each (mention id, vector) made by ``encoder``; the caller makes sure none is stored yet."""
+def store_vectors(*, session: Session, encoder: str, vectors: Iterable[tuple[int, bytes]]) -> None:
+    """Store each (mention id, vector) made by ``encoder``; one another process stored meanwhile (a digest and a
+    report over the same mentions at once) is left as it is: both are the same encoder's."""
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
     rows = [{"mention_id": i, "encoder": encoder, "vector": v} for i, v in vectors]
     for start in range(0, len(rows), CHUNK):
-        session.execute(insert(MentionEmbedding), rows[start : start + CHUNK])
-    return len(rows)
+        session.execute(dialect.insert(MentionEmbedding).on_conflict_do_nothing(), rows[start : start + CHUNK])

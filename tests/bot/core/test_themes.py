@@ -143,3 +143,16 @@ def test_a_theme_shows_the_central_mentions_that_hold_its_phrases_first() -> Non
     # None holds a phrase: the closest ones.
     plain = Cluster(members=np.arange(5), centroid=np.array([1.0, 0.0]), phrases=["screen"])
     assert _showing(plain, vectors, np.arange(5), mentions, frozenset()) == [0, 2, 1]
+
+
+def test_a_vector_another_process_stored_meanwhile_is_kept(sessions: sessionmaker[Session]) -> None:
+    from storage.embeddings import store_vectors, stored_vectors
+
+    add(sessions, topic_mentions("camera", 1, start=T0, hours=1, seed=1))
+    with sessions() as session:
+        [mention_id] = session.execute(select(Mention.id)).scalars().all()
+    for vector in (b"\x01" * 768, b"\x02" * 768):  # two reports embedding the same mention at once
+        with sessions() as session, session.begin():
+            store_vectors(session=session, encoder="e", vectors=[(mention_id, vector)])
+    with sessions() as session:
+        assert stored_vectors(session=session, ids=[mention_id], encoder="e") == {mention_id: b"\x01" * 768}
