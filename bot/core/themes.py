@@ -292,8 +292,13 @@ def themes_record(report: ThemeReport, tz: tzinfo) -> dict[str, Any]:
     }
 
 
+class ThemesBusy(Exception):
+    """Another themes report is being made: the caller should ask again shortly."""
+
+
 class ThemeQueries:
-    """Themes on request (the HTTP API): one report at a time, since each may embed thousands of mentions."""
+    """Themes on request (the HTTP API): one report at a time, since each may embed thousands of mentions; a request
+    that comes meanwhile is turned away (``ThemesBusy``) rather than held, so waiting requests never pile up."""
 
     def __init__(
         self,
@@ -334,9 +339,14 @@ class ThemeQueries:
         if start >= end:
             raise UsageError("since must be before until")
         encoder = self.encoder()
-        with self._lock, self.sessions() as session:
-            found = brand_themes(
-                session=session, encoder=encoder, brand=brand, start=start, end=end, keywords=config.own_words()
-            )
-            session.commit()
+        if not self._lock.acquire(blocking=False):
+            raise ThemesBusy("another themes report is being made")
+        try:
+            with self.sessions() as session:
+                found = brand_themes(
+                    session=session, encoder=encoder, brand=brand, start=start, end=end, keywords=config.own_words()
+                )
+                session.commit()
+        finally:
+            self._lock.release()
         return themes_record(found, self.tz)

@@ -23,7 +23,7 @@ from starlette.routing import Route
 
 from analysis.errors import ModelUnavailable
 from bot.core.submit import Submissions, TooManyItems, Unavailable
-from bot.core.themes import ThemeQueries
+from bot.core.themes import ThemeQueries, ThemesBusy
 from bot.errors import UsageError
 from bot.runtime.api_auth import BearerTokens, WebhookSecrets
 from bot.runtime.bodies import Refused, UnverifiedBodies, read_capped
@@ -38,6 +38,8 @@ THEMES_PATH = "/api/v1/themes"
 OPENAPI_PATH = "/api/v1/openapi.json"
 # How long a sender should wait before trying again while the database is away.
 RETRY_AFTER_SECONDS = 30
+# ... and while another themes report is being made.
+THEMES_RETRY_SECONDS = 10
 _QUERY_FILTERS = ("brand", "since", "until", "label", "source", "search", "q", "language", "cursor", "sort")
 
 
@@ -204,6 +206,8 @@ def api_routes(api: ApiEndpoint | None, bodies: UnverifiedBodies) -> list[Route]
         except ModelUnavailable as exc:
             log.warning("%s %s: 503 %s", request.method, request.url.path, exc)
             return _error(503, str(exc))
+        except ThemesBusy as exc:
+            return _error(503, f"{exc}; try again", **{"Retry-After": str(THEMES_RETRY_SECONDS)})
         return JSONResponse(found)
 
     if api is None or not (api.tokens or api.webhooks):

@@ -231,7 +231,10 @@ def openapi_document(*, brands: Sequence[str] = (), server_url: str | None = Non
             "200": {"description": "The brand's themes, largest first.", "content": _json(THEMES_SCHEMA)},
             "400": _answer("An unknown brand, or a period that cannot be read."),
             "401": _answer("No valid bearer token."),
-            "503": _answer("The themes encoder cannot be loaded (BRANDPULSE_THEMES_ENCODER)."),
+            "503": _answer(
+                "The themes encoder cannot be loaded (BRANDPULSE_THEMES_ENCODER), or another themes report is being "
+                "made (one at a time): retry after `Retry-After` seconds."
+            ),
         },
     }
     document: dict[str, Any] = {

@@ -100,6 +100,16 @@ def test_no_token_no_themes_and_no_encoder_a_503(engine: Engine, api: Api, queri
     def broken() -> SentenceEncoder:
         raise ModelUnavailable("cannot load the themes encoder 'nowhere/encoder'")
 
+    # One report at a time: a request that comes meanwhile is told to come back, not held.
+    assert queries._lock.acquire()
+    try:
+        busy = httpx.get(f"{api.url}/api/v1/themes", params={"brand": "acme"}, headers=AUTH)
+    finally:
+        queries._lock.release()
+    assert busy.status_code == 503 and busy.headers["retry-after"] == "10"
+    assert "another themes report is being made" in busy.json()["error"]
+    assert httpx.get(f"{api.url}/api/v1/themes", params={"brand": "acme"}, headers=AUTH).status_code == 200
+
     queries.encoder = broken
     down = httpx.get(f"{api.url}/api/v1/themes", params={"brand": "acme"}, headers=AUTH)
     assert down.status_code == 503 and "nowhere/encoder" in down.json()["error"]
