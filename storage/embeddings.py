@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -14,14 +14,6 @@ from storage.models import Mention, MentionEmbedding
 
 # Vectors read or written per statement: well under SQLite's 32,766 bound parameters and PostgreSQL's 65,535.
 CHUNK = 1000
-
-
-def count_between(*, session: Session, brand: str, since: datetime, until: datetime) -> int:
-    """How many visible mentions of ``brand`` were created in [since, until)."""
-    query = select(func.count()).where(
-        Mention.brand == brand, Mention.created_at >= since, Mention.created_at < until, VISIBLE
-    )
-    return int(session.execute(query).scalar_one())
 
 
 def ids_between(*, session: Session, brand: str, since: datetime, until: datetime) -> list[int]:

@@ -156,3 +156,18 @@ def test_a_vector_another_process_stored_meanwhile_is_kept(sessions: sessionmake
             store_vectors(session=session, encoder="e", vectors=[(mention_id, vector)])
     with sessions() as session:
         assert stored_vectors(session=session, ids=[mention_id], encoder="e") == {mention_id: b"\x01" * 768}
+
+
+@pytest.mark.parametrize("count", [1000, 1001, 2001])
+def test_vectors_are_read_and_written_across_statement_chunks(sessions: sessionmaker[Session], count: int) -> None:
+    from storage.embeddings import CHUNK, ids_between, mentions_by_id, store_vectors, stored_vectors
+
+    assert CHUNK == 1000
+    add(sessions, topic_mentions("price", count, start=T0, hours=24, seed=3))
+    with sessions() as session, session.begin():
+        ids = ids_between(session=session, brand="acme", since=T0, until=T0 + WEEK)
+        assert [m.id for m in mentions_by_id(session=session, ids=ids[::-1])] == ids[::-1]
+        store_vectors(session=session, encoder="e", vectors=[(i, i.to_bytes(8, "little")) for i in ids])
+    with sessions() as session:
+        found = stored_vectors(session=session, ids=ids, encoder="e")
+    assert len(ids) == count and found == {i: i.to_bytes(8, "little") for i in ids}
