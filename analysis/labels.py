@@ -30,6 +30,8 @@ class Task:
     labels: tuple[str, ...]
     synonyms: Mapping[str, str] = field(default_factory=dict)
     description: str = ""
+    # The label an evaluation gives a text the model refuses (an empty one); None: such a text is left out.
+    fallback: str | None = None
 
     def named(self, value: str) -> str | None:
         """The task's label that ``value`` (any case) names, or None."""
@@ -37,7 +39,9 @@ class Task:
         return key if key in self.labels else self.synonyms.get(key)
 
 
-SENTIMENT = Task("sentiment", LABELS, _SYNONYMS, "a 3-class negative / neutral / positive sentiment classifier")
+SENTIMENT = Task(
+    "sentiment", LABELS, _SYNONYMS, "a 3-class negative / neutral / positive sentiment classifier", fallback="neutral"
+)
 EMOTION = Task(
     "emotion",
     EMOTIONS,

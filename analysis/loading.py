@@ -14,7 +14,7 @@ from analysis.errors import ModelUnavailable
 from analysis.fast_path import choose_precision, compile_network
 from analysis.files import check_model_files, load_json
 from analysis.hub import hub_reachable, offline
-from analysis.labels import map_model_labels
+from analysis.labels import SENTIMENT, Task, map_model_labels
 from analysis.model import LoadReport, SentimentModel
 from analysis.options import METADATA_FILE, InferenceOptions
 from analysis.versions import version_name_problem
@@ -24,9 +24,11 @@ log = logging.getLogger(__name__)
 _HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*(/[\w.-]+)?$")
 
 
-def load_model(source: str, options: InferenceOptions | None = None, *, role: str = "") -> SentimentModel:
-    """Load a checkpoint by hub id or local directory and pick the fastest path that labels like float32. ``role``
-    says in errors why this model: "default" (the default model), or what named it ("BRANDPULSE_MODEL")."""
+def load_model(
+    source: str, options: InferenceOptions | None = None, *, role: str = "", task: Task = SENTIMENT
+) -> SentimentModel:
+    """Load a checkpoint of ``task`` by hub id or local directory and pick the fastest path that labels like float32.
+    ``role`` says in errors why this model: "default" (the default model), or what named it ("BRANDPULSE_MODEL")."""
     # Imported here: transformers' model code costs seconds, which commands that never load a model need not pay.
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
@@ -49,7 +51,7 @@ def load_model(source: str, options: InferenceOptions | None = None, *, role: st
         )
     except (OSError, ValueError, KeyError) as exc:
         raise _unavailable(source, role, exc) from None
-    labels = map_model_labels(model.config.id2label, model=source)
+    labels = map_model_labels(model.config.id2label, model=source, task=task)
     model.eval()
     device = torch.device("cuda" if options.device != "cpu" and torch.cuda.is_available() else "cpu")
     if options.device == "cuda" and device.type != "cuda":
@@ -64,6 +66,7 @@ def load_model(source: str, options: InferenceOptions | None = None, *, role: st
         max_length=_max_length(tokenizer, model.config, options.max_length),
         batch_size=options.batch_size,
         report=report,
+        task=task,
     )
     chosen = choose_precision(reference, options)
     if options.compile:

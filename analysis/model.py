@@ -13,7 +13,7 @@ from typing import Any
 import torch
 
 from analysis.errors import InvalidInput
-from analysis.labels import LABELS
+from analysis.labels import SENTIMENT, Task
 from analysis.options import DEFAULT_BATCH_SIZE
 from analysis.prediction import Prediction
 from analysis.preprocess import prepare
@@ -40,7 +40,8 @@ class LoadReport:
 
 
 class SentimentModel:
-    """A loaded 3-class sentiment classifier: the predict pipeline. ``analysis.loading.load_model`` builds one."""
+    """A loaded classifier of a task's labels (3-class sentiment unless ``task`` says emotion): the predict pipeline.
+    ``analysis.loading.load_model`` builds one."""
 
     def __init__(
         self,
@@ -53,8 +54,10 @@ class SentimentModel:
         max_length: int,
         batch_size: int = DEFAULT_BATCH_SIZE,
         report: LoadReport | None = None,
+        task: Task = SENTIMENT,
     ) -> None:
         self.model = model
+        self.task = task
         self.tokenizer = tokenizer
         self.labels = list(labels)
         self.name = name
@@ -96,10 +99,10 @@ class SentimentModel:
     def postprocess(self, probabilities: torch.Tensor) -> list[Prediction]:
         predictions = []
         for row in probabilities.tolist():
-            scores = dict.fromkeys(LABELS, 0.0)
+            scores = dict.fromkeys(self.task.labels, 0.0)
             for index, probability in enumerate(row):
                 scores[self.labels[index]] = float(probability)
-            best = max(LABELS, key=lambda lbl: scores[lbl])
+            best = max(self.task.labels, key=lambda lbl: scores[lbl])
             predictions.append(Prediction(label=best, scores=scores, model=self.name))
         return predictions
 

@@ -256,6 +256,56 @@ def store_results(*, session: Session, results: Sequence[Classification], at: da
     return written
 
 
+def claim_unread_emotions(*, session: Session, limit: int) -> list[Mention]:
+    """The oldest classified mentions the emotion model has not read yet, locked for this transaction (rows other
+    workers hold are skipped, as ``claim_pending`` does)."""
+    query = (
+        select(Mention)
+        .where(Mention.emotion_model.is_(None), Mention.status == MentionStatus.CLASSIFIED.value)
+        .order_by(Mention.emotion_model, Mention.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    return list(session.execute(query).scalars())
+
+
+def count_unread_emotions(*, session: Session) -> int:
+    """How many classified mentions the emotion model has not read yet."""
+    query = select(func.count()).where(
+        Mention.emotion_model.is_(None), Mention.status == MentionStatus.CLASSIFIED.value
+    )
+    return int(session.execute(query).scalar_one())
+
+
+@dataclass(frozen=True)
+class EmotionReading:
+    """What the emotion model said of one mention: an emotion and its probability, or nothing (it refused the
+    text); ``model`` is recorded either way."""
+
+    mention_id: int
+    model: str
+    emotion: str | None = None
+    score: float | None = None
+
+
+def store_emotions(*, session: Session, readings: Sequence[EmotionReading]) -> int:
+    """Write emotion readings of mentions not read yet, in the session's transaction; returns how many."""
+    table = Mention.__table__
+    assert isinstance(table, Table)
+    statement = (
+        update(table)
+        .where(table.c.id == bindparam("mention_id"), table.c.emotion_model.is_(None))
+        .values(emotion=bindparam("new_emotion"), emotion_score=bindparam("score"), emotion_model=bindparam("model"))
+    )
+    connection = session.connection()
+    return sum(
+        connection.execute(
+            statement, {"mention_id": r.mention_id, "new_emotion": r.emotion, "score": r.score, "model": r.model}
+        ).rowcount
+        for r in readings
+    )
+
+
 def count_by_status(*, session: Session) -> dict[str, int]:
     query = select(Mention.status, func.count()).group_by(Mention.status)
     return {status: int(n) for status, n in session.execute(query)}
@@ -276,6 +326,9 @@ def replace_text(*, session: Session, source: str, external_id: str, text: str) 
             model_version=None,
             failure_reason=None,
             classified_at=None,
+            emotion=None,
+            emotion_score=None,
+            emotion_model=None,
             # A correction was of the old text.
             model_label=None,
             corrected_by=None,

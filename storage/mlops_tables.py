@@ -30,6 +30,8 @@ class ModelVersion(Base):
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     version: Mapped[str] = mapped_column(String(255), unique=True)
+    # What it labels: "sentiment" or "emotion" (analysis.labels.TASKS); each task has its own active version.
+    task: Mapped[str] = mapped_column(String(16), default="sentiment", server_default="sentiment")
     path: Mapped[str] = mapped_column(Text)
     base_model: Mapped[str] = mapped_column(String(255))
     created_at: Mapped[datetime]
@@ -40,11 +42,13 @@ class ModelVersion(Base):
 
 class ModelActivation(Base):
     """A registered version made the active one: by a promotion (by hand or by the retrain gate) or a rollback.
-    The latest row names the active version, so exactly one is active at any time."""
+    The latest row of a task names its active version, so exactly one per task is active at any time."""
 
     __tablename__ = "model_activations"
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    # The task whose active version this names: the latest row of a task is that task's active version.
+    task: Mapped[str] = mapped_column(String(16), default="sentiment", server_default="sentiment")
     version: Mapped[str] = mapped_column(String(255))
     previous: Mapped[str | None] = mapped_column(String(255))  # the version active until then
     action: Mapped[str] = mapped_column(String(16))  # "promote" or "rollback"

@@ -132,6 +132,12 @@ class Mention(Base):
     reposts: Mapped[int | None] = mapped_column(Integer)
     replies: Mapped[int | None] = mapped_column(Integer)
     author_followers: Mapped[int | None] = mapped_column(Integer)
+    # The emotion model's reading (anger, joy, optimism or sadness) and its probability, when an emotion model is
+    # active. ``emotion_model`` names the model that read it, and is set even where that model refused the text, so
+    # that a mention is offered to it once.
+    emotion: Mapped[str | None] = mapped_column(String(16))
+    emotion_score: Mapped[float | None] = mapped_column(Float)
+    emotion_model: Mapped[str | None] = mapped_column(String(255))
 
     __table_args__ = (
         # A mention that names two brands is one row for each, so that each brand counts it.
@@ -144,6 +150,8 @@ class Mention(Base):
         Index(None, "created_at"),
         # What was stored lately: the keyword alerts' search.
         Index(None, "ingested_at"),
+        # The mentions the emotion model has not read yet (emotion_model IS NULL), oldest first.
+        Index(None, "emotion_model", "id"),
     )
 
 

@@ -20,9 +20,11 @@ def register_model(
     created_at: datetime,
     metrics: dict[str, Any],
     training_config: dict[str, Any],
+    task: str = "sentiment",
 ) -> ModelVersion:
     entry = ModelVersion(
         version=version,
+        task=task,
         path=path,
         base_model=base_model,
         created_at=created_at,
@@ -34,22 +36,27 @@ def register_model(
     return entry
 
 
-def model_versions(*, session: Session) -> list[ModelVersion]:
-    return list(session.execute(select(ModelVersion).order_by(ModelVersion.created_at.desc())).scalars())
+def model_versions(*, session: Session, task: str | None = None) -> list[ModelVersion]:
+    query = select(ModelVersion).order_by(ModelVersion.created_at.desc())
+    if task is not None:
+        query = query.where(ModelVersion.task == task)
+    return list(session.execute(query).scalars())
 
 
 def model_version(*, session: Session, version: str) -> ModelVersion | None:
     return session.execute(select(ModelVersion).where(ModelVersion.version == version)).scalar_one_or_none()
 
 
-def current_activation(*, session: Session) -> ModelActivation | None:
-    """The activation in force: the latest one (None: no version was ever made active)."""
-    query = select(ModelActivation).order_by(ModelActivation.id.desc()).limit(1)
+def current_activation(*, session: Session, task: str = "sentiment") -> ModelActivation | None:
+    """The task's activation in force: its latest one (None: no version of the task was ever made active)."""
+    query = select(ModelActivation).where(ModelActivation.task == task).order_by(ModelActivation.id.desc()).limit(1)
     return session.execute(query).scalar_one_or_none()
 
 
-def activations(*, session: Session, limit: int = 20) -> list[ModelActivation]:
+def activations(*, session: Session, task: str | None = None, limit: int = 20) -> list[ModelActivation]:
     query = select(ModelActivation).order_by(ModelActivation.id.desc()).limit(limit)
+    if task is not None:
+        query = query.where(ModelActivation.task == task)
     return list(session.execute(query).scalars())
 
 
@@ -62,9 +69,11 @@ def activate(
     actor: str | None,
     reason: str | None,
     at: datetime,
+    task: str = "sentiment",
 ) -> ModelActivation:
-    """Make ``version`` the active one; ``previous`` is the version a rollback from it returns to."""
+    """Make ``version`` the task's active one; ``previous`` is the version a rollback from it returns to."""
     entry = ModelActivation(
+        task=task,
         version=version,
         previous=previous,
         action=action,
@@ -77,16 +86,21 @@ def activate(
     return entry
 
 
-def rollback_target(*, session: Session) -> tuple[str, str | None] | None:
-    """The version a rollback returns to (the one active before the current one) and the version that was active
-    before that one, so that rollbacks walk back through the history rather than toggle. None: nothing to return to.
+def rollback_target(*, session: Session, task: str = "sentiment") -> tuple[str, str | None] | None:
+    """The version a rollback of the task returns to (the one active before the current one) and the version that
+    was active before that one, so that rollbacks walk back through the history rather than toggle. None: nothing to
+    return to.
     """
-    current = current_activation(session=session)
+    current = current_activation(session=session, task=task)
     if current is None or current.previous is None:
         return None
     earlier = session.execute(
         select(ModelActivation.previous)
-        .where(ModelActivation.id < current.id, ModelActivation.version == current.previous)
+        .where(
+            ModelActivation.task == task,
+            ModelActivation.id < current.id,
+            ModelActivation.version == current.previous,
+        )
         .order_by(ModelActivation.id.desc())
         .limit(1)
     ).scalar_one_or_none()

@@ -10,15 +10,15 @@ from typing import IO, TYPE_CHECKING
 import click
 
 from analysis.errors import InvalidInput
-from analysis.labels import LABELS
+from analysis.labels import EMOTION, LABELS
 from analysis.prediction import Classifier
 from analysis.records import text_lines, too_long
 from analysis.routing import RoutedClassifier
 from bot.cli.options import advance, pass_database
 from bot.cli.render import progress_bar, render
-from bot.core.classify import classify_pending
+from bot.core.classify import classify_pending, read_emotions
 from bot.runtime.context import AppContext
-from storage.mentions import count_by_status
+from storage.mentions import count_by_status, count_unread_emotions
 from storage.models import MentionStatus
 
 if TYPE_CHECKING:
@@ -122,20 +122,40 @@ def classify_command(
 @click.option("--progress/--no-progress", default=None, help="Progress bar (default: when stderr is a terminal).")
 @pass_database
 def classify_pending_command(app: AppContext, limit: int | None, batch_size: int | None, progress: bool | None) -> None:
-    """Classify the stored mentions that are waiting for the model."""
+    """Classify the stored mentions that are waiting for the model; with an emotion model set or active, read the
+    emotion of the classified mentions it has not read yet."""
     with app.sessions() as session:
         pending = count_by_status(session=session).get(MentionStatus.PENDING.value, 0)
     total = min(pending, limit) if limit else pending
     if total == 0:
         click.echo("no pending mentions")
+    else:
+        model = chosen_classifier(app, None)
+        with progress_bar(total=total, unit="mention", desc="classify", enabled=progress) as bar:
+            report = classify_pending(
+                sessions=app.sessions,
+                model=model,
+                batch_size=batch_size or app.settings.batch_size,
+                limit=limit,
+                progress=lambda n: advance(bar, n),
+            )
+        click.echo(f"{report.classified:,} classified, {report.failed:,} failed, model {model.name}")
+    choice = app.emotion_choice()
+    if choice is None:
         return
-    model = chosen_classifier(app, None)
-    with progress_bar(total=total, unit="mention", desc="classify", enabled=progress) as bar:
-        report = classify_pending(
+    with app.sessions() as session:
+        unread = count_unread_emotions(session=session)
+    total = min(unread, limit) if limit else unread
+    if total == 0:
+        click.echo("no mentions waiting for the emotion model")
+        return
+    emotion_model = app.load_model(choice, task=EMOTION)
+    with progress_bar(total=total, unit="mention", desc="emotion", enabled=progress) as bar:
+        read = read_emotions(
             sessions=app.sessions,
-            model=model,
+            model=emotion_model,
             batch_size=batch_size or app.settings.batch_size,
             limit=limit,
             progress=lambda n: advance(bar, n),
         )
-    click.echo(f"{report.classified:,} classified, {report.failed:,} failed, model {model.name}")
+    click.echo(f"{read.classified:,} emotions read, {read.failed:,} refused, model {emotion_model.name}")

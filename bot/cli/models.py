@@ -16,6 +16,7 @@ from typing import Any
 import click
 
 from analysis.data import load_labelled
+from analysis.labels import SENTIMENT, TASKS
 from bot.cli.options import FORMATS, advance, pass_database
 from bot.cli.render import progress_bar, show
 from bot.core.evaluation import record, score
@@ -43,7 +44,8 @@ def _figure(metrics: dict[str, Any], name: str) -> str:
 @click.group("models", invoke_without_command=True)
 @click.pass_context
 def models(ctx: click.Context) -> None:
-    """The registered model versions: exactly one is active, the one the bot runs unless BRANDPULSE_MODEL is set."""
+    """The registered model versions: one per task (sentiment, emotion) is active, the one the bot runs unless
+    BRANDPULSE_MODEL (BRANDPULSE_EMOTION_MODEL) is set."""
     if ctx.invoked_subcommand is None:
         ctx.invoke(list_command)
 
@@ -52,16 +54,18 @@ def models(ctx: click.Context) -> None:
 @click.option("--format", "fmt", type=FORMATS, default="table", show_default=True)
 @pass_database
 def list_command(app: AppContext, fmt: str) -> None:
-    """The registered versions, newest first; '*' marks the active one."""
+    """The registered versions, newest first; '*' marks each task's active one."""
     with app.sessions() as session:
         entries = model_versions(session=session)
-        current = current_activation(session=session)
-    active = current.version if current is not None else None
-    header = ["active", "version", "created_at", "base", "val_accuracy", "val_macro_recall", "path"]
+        active = {
+            current.version for task in TASKS if (current := current_activation(session=session, task=task)) is not None
+        }
+    header = ["active", "version", "task", "created_at", "base", "val_accuracy", "val_macro_recall", "path"]
     rows = [
         [
-            "*" if m.version == active else "",
+            "*" if m.version in active else "",
             m.version,
+            m.task,
             m.created_at.isoformat(timespec="seconds"),
             m.base_model,
             _figure(m.metrics, "accuracy"),
@@ -74,11 +78,16 @@ def list_command(app: AppContext, fmt: str) -> None:
     if fmt == "table":
         choice = app.model_choice()
         click.echo(f"the bot runs {choice.source} ({choice.how})", err=True)
+        emotion = app.emotion_choice()
+        click.echo(
+            f"emotions: {emotion.source} ({emotion.how})" if emotion else "emotions: none (no emotion model)", err=True
+        )
 
 
 def _details(entry: ModelVersion) -> dict[str, Any]:
     return {
         "version": entry.version,
+        "task": entry.task,
         "path": entry.path,
         "present": Path(entry.path).is_dir(),
         "base": entry.base_model,
@@ -98,8 +107,10 @@ def show_command(app: AppContext, version: str, as_json: bool) -> None:
         entry = model_version(session=session, version=version)
         if entry is None:
             raise UsageError(f"no model version {version!r} is registered (see brandpulse models list)")
-        current = current_activation(session=session)
-        history = [a for a in activations(session=session, limit=200) if version in (a.version, a.previous)]
+        current = current_activation(session=session, task=entry.task)
+        history = [
+            a for a in activations(session=session, task=entry.task, limit=200) if version in (a.version, a.previous)
+        ]
         gates = gate_decisions(session=session, candidate=version)
     details = _details(entry)
     details["active"] = current is not None and current.version == version
@@ -117,7 +128,7 @@ def show_command(app: AppContext, version: str, as_json: bool) -> None:
         click.echo(json.dumps(details, indent=2))
         return
     click.echo(f"{entry.version}{' (active)' if details['active'] else ''}")
-    for key in ("path", "base", "created_at"):
+    for key in ("task", "path", "base", "created_at"):
         click.echo(f"  {key}: {details[key]}" + ("" if key != "path" or details["present"] else " (missing)"))
     validation = details["validation"]
     if validation:
@@ -143,12 +154,12 @@ def show_command(app: AppContext, version: str, as_json: bool) -> None:
 @click.option("--no-check", is_flag=True, help="Do not load the model first to check that it classifies.")
 @pass_database
 def promote_command(app: AppContext, version: str, reason: str | None, no_check: bool) -> None:
-    """Make a registered version the active one (running bots pick it up)."""
+    """Make a registered version the active one of its task (running bots pick it up)."""
     with app.sessions() as session:
         entry = model_version(session=session, version=version)
     if entry is not None and Path(entry.path).is_dir() and not no_check:
         # Loading runs the probe: a version that cannot classify is refused before any bot tries it.
-        model = app.load_model(entry.path)
+        model = app.load_model(entry.path, task=TASKS[entry.task])
         click.echo(f"{version} loads and classifies ({model.report.summary})", err=True)
     activation = promote(app.sessions, version, actor=cli_actor(), reason=reason, at=datetime.now(UTC))
     click.echo(f"{activation.version} is now active (was {activation.previous or 'none'})")
@@ -156,23 +167,29 @@ def promote_command(app: AppContext, version: str, reason: str | None, no_check:
 
 @models.command("rollback")
 @click.option("--reason", help="Why, for the record.")
+@click.option("--task", type=click.Choice(list(TASKS)), default=SENTIMENT.name, show_default=True)
 @pass_database
-def rollback_command(app: AppContext, reason: str | None) -> None:
-    """Make active again the version that was active before the current one."""
-    activation = rollback(app.sessions, actor=cli_actor(), reason=reason, at=datetime.now(UTC))
+def rollback_command(app: AppContext, reason: str | None, task: str) -> None:
+    """Make active again the task's version that was active before its current one."""
+    activation = rollback(app.sessions, actor=cli_actor(), reason=reason, at=datetime.now(UTC), task=task)
     click.echo(f"{activation.version} is active again")
 
 
 @models.command("register")
 @click.argument("path", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.option("--promote", "make_active", is_flag=True, help="Make it the active version too.")
+@click.option(
+    "--task",
+    type=click.Choice(list(TASKS)),
+    help="What it labels, for a checkpoint brandpulse did not train (default: its brandpulse.json's, else sentiment).",
+)
 @pass_database
-def register_command(app: AppContext, path: Path, make_active: bool) -> None:
+def register_command(app: AppContext, path: Path, make_active: bool, task: str | None) -> None:
     """Add a model directory (trained elsewhere, or downloaded) to the registry."""
-    entry = register(app.sessions, path, at=datetime.now(UTC))
+    entry = register(app.sessions, path, at=datetime.now(UTC), task=task)
     click.echo(f"{entry.version} registered ({entry.path})")
     if make_active:
-        app.load_model(entry.path)
+        app.load_model(entry.path, task=TASKS[entry.task])
         activation = promote(app.sessions, entry.version, actor=cli_actor(), reason="registered", at=datetime.now(UTC))
         click.echo(f"{activation.version} is now active (was {activation.previous or 'none'})")
 
@@ -222,6 +239,9 @@ def publish_command(
         entry = model_version(session=session, version=version)
         if entry is None:
             raise UsageError(f"no model version {version!r} is registered (see brandpulse models list)")
+        if entry.task != SENTIMENT.name:
+            # The model card, its figures and CD's checks are written for sentiment models.
+            raise UsageError(f"{version} is an {entry.task} model: publish takes sentiment versions only")
         gates = [g for g in gate_decisions(session=session, candidate=version) if g.promoted]
         history = activations(session=session, limit=200)
     settings = app.settings

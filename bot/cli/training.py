@@ -12,8 +12,9 @@ import click
 from tqdm import tqdm
 
 from analysis.data import LabelledSet, load_many
-from analysis.labels import LABELS, parse_label_map
+from analysis.labels import SENTIMENT, TASKS, Task, parse_label_map
 from analysis.metrics import Evaluation
+from analysis.prediction import Classifier
 from analysis.versions import version_name_problem
 from bot.cli.classify import chosen_classifier
 from bot.cli.models import cli_actor
@@ -21,6 +22,7 @@ from bot.cli.options import advance
 from bot.cli.render import progress_bar, progress_note, render
 from bot.core.evaluation import score_and_record
 from bot.core.registry import promote, version_taken
+from bot.errors import UsageError
 from bot.runtime.context import AppContext, quiet_transformers
 from storage.registry import current_activation, register_model
 
@@ -28,11 +30,26 @@ if TYPE_CHECKING:
     from analysis.train import EpochReport, TrainConfig, TrainResult
 
 
-def _label_map(value: str | None) -> dict[str, str]:
+def _label_map(value: str | None, task: Task) -> dict[str, str]:
     try:
-        return parse_label_map(value)
+        return parse_label_map(value, task)
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--label-map") from None
+
+
+TASK_OPTION = click.option(
+    "--task",
+    "task_name",
+    type=click.Choice(list(TASKS)),
+    default=SENTIMENT.name,
+    show_default=True,
+    is_eager=True,  # read before --label-map, whose labels are the task's
+    help="What the model labels: sentiment (negative, neutral, positive) or emotion (anger, joy, optimism, sadness).",
+)
+
+
+def _task_label_map(ctx: click.Context, param: click.Parameter, value: str | None) -> dict[str, str]:
+    return _label_map(value, TASKS[ctx.params.get("task_name") or SENTIMENT.name])
 
 
 def _version_prefix(value: str) -> str:
@@ -54,6 +71,7 @@ def report_rejected(*sets: LabelledSet) -> None:
 
 
 def evaluation_table(result: Evaluation) -> str:
+    labels = result.labels
     summary = render(
         "table",
         ["n", "accuracy", "macro_f1", "macro_recall"],
@@ -69,8 +87,8 @@ def evaluation_table(result: Evaluation) -> str:
     )
     confusion = render(
         "table",
-        ["true \\ predicted", *LABELS],
-        [[label, *row] for label, row in zip(LABELS, result.confusion_matrix, strict=True)],
+        ["true \\ predicted", *labels],
+        [[label, *row] for label, row in zip(labels, result.confusion_matrix, strict=True)],
     )
     return f"{summary}\n\n{per_class}\n\n{confusion}"
 
@@ -89,10 +107,11 @@ def evaluation_table(result: Evaluation) -> str:
 @click.option("--label-field", default="label", show_default=True)
 @click.option(
     "--label-map",
-    callback=lambda ctx, param, value: _label_map(value),
+    callback=_task_label_map,
     help="VALUE=LABEL pairs, e.g. '0=negative,1=neutral,2=positive' or 'bad=negative'.",
 )
-@click.option("--model", "model_source", help="Model to evaluate (default: the one the bot runs).")
+@TASK_OPTION
+@click.option("--model", "model_source", help="Model to evaluate (default: the one the bot runs for the task).")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object on stdout.")
 @click.option("--progress/--no-progress", default=None, help="Progress bar (default: when stderr is a terminal).")
 @click.pass_obj
@@ -104,16 +123,25 @@ def evaluate_command(
     text_field: str,
     label_field: str,
     label_map: dict[str, str],
+    task_name: str,
     model_source: str | None,
     as_json: bool,
     progress: bool | None,
 ) -> None:
-    """Score the model on a labelled data set and store the run in the database."""
+    """Score the model (or the emotion model, with --task emotion) on a labelled data set and store the run in the
+    database."""
+    task = TASKS[task_name]
     data = load_many(
-        sources, split=split, subset=subset, text_field=text_field, label_field=label_field, label_map=label_map
+        sources,
+        split=split,
+        subset=subset,
+        text_field=text_field,
+        label_field=label_field,
+        label_map=label_map,
+        task=task,
     )
     report_rejected(data)
-    model = chosen_classifier(app, model_source)
+    model = chosen_classifier(app, model_source) if task is SENTIMENT else _task_model(app, model_source, task)
     # The database is brought up to date only now: a data set or a model that cannot load says so first.
     app.migrate()
     with progress_bar(total=len(data.examples), unit="text", desc="evaluate", enabled=progress) as bar:
@@ -123,6 +151,7 @@ def evaluate_command(
             data=data,
             progress=lambda n: advance(bar, n),
             detect=app.detect_language,
+            task=task,
         )
     result, seconds, invalid = scored.result, scored.seconds, scored.invalid
     if as_json:
@@ -156,7 +185,8 @@ def evaluate_command(
     if data.rejected:
         click.echo(f"rejected: {len(data.rejected):,} lines that could not be read (listed on stderr)")
     if invalid:
-        click.echo(f"{invalid} texts the model refused were counted as neutral")
+        treated = f"counted as {task.fallback}" if task.fallback else "left out"
+        click.echo(f"{invalid} texts the model refused were {treated}")
     click.echo(evaluation_table(result))
     if len(scored.by_language) > 1:
         # The largest languages; a few stray tweets detected as Basque say nothing (--json has them all).
@@ -177,6 +207,19 @@ def evaluate_command(
             click.echo(f"and {len(rest)} more languages with {sum(e.n for _, e in rest):,} texts (--json lists them)")
     if len(scored.by_model) > 1:
         click.echo("\npredictions per model: " + ", ".join(f"{m} {n:,}" for m, n in sorted(scored.by_model.items())))
+
+
+def _task_model(app: AppContext, model_source: str | None, task: Task) -> Classifier:
+    """``--model``'s model of another task than sentiment, else the one the bot runs for it."""
+    if model_source is not None:
+        return app.load_model(model_source, task=task)
+    choice = app.emotion_choice()
+    if choice is None:
+        raise UsageError(
+            f"no {task.name} model is active or set: train one (brandpulse train --task {task.name}), promote one, "
+            "or name one with --model"
+        )
+    return app.load_model(choice, task=task)
 
 
 def training_options(command: Callable[..., None]) -> Callable[..., None]:
@@ -284,6 +327,7 @@ def register_trained(app: AppContext, result: TrainResult) -> None:
             created_at=datetime.now(UTC),
             metrics=result.validation,
             training_config={**result.metadata["config"], "data": result.metadata["data"]},
+            task=str(result.metadata.get("task", "sentiment")),
         )
 
 
@@ -312,16 +356,13 @@ def register_trained(app: AppContext, result: TrainResult) -> None:
 @click.option("--max-steps", type=click.IntRange(1), help="Stop after this many optimisation steps.")
 @click.option(
     "--name",
-    default="sentiment",
-    show_default=True,
-    callback=lambda ctx, param, value: _version_prefix(value),
-    help="Version name prefix: NAME-v1, NAME-v2, ... (letters, digits, '.', '_' and '-').",
+    callback=lambda ctx, param, value: _version_prefix(value or ctx.params.get("task_name") or SENTIMENT.name),
+    help="Version name prefix: NAME-v1, NAME-v2, ... (letters, digits, '.', '_' and '-'; default: the task's name).",
 )
 @click.option("--text-field", default="text", show_default=True)
 @click.option("--label-field", default="label", show_default=True)
-@click.option(
-    "--label-map", callback=lambda ctx, param, value: _label_map(value), help="VALUE=LABEL pairs for the data's labels."
-)
+@click.option("--label-map", callback=_task_label_map, help="VALUE=LABEL pairs for the data's labels.")
+@TASK_OPTION
 @training_options
 @click.pass_obj
 def train_command(
@@ -336,6 +377,7 @@ def train_command(
     text_field: str,
     label_field: str,
     label_map: dict[str, str],
+    task_name: str,
     lr: float,
     batch_size: int,
     max_length: int,
@@ -344,11 +386,17 @@ def train_command(
     freeze_embeddings: bool,
     progress: bool | None,
 ) -> None:
-    """Fine-tune a 3-class sentiment model and register it as a new version under BRANDPULSE_MODELS_DIR (the first
-    version registered becomes the active one)."""
+    """Fine-tune a 3-class sentiment model (or, with --task emotion, a 4-class emotion model) and register it as a new
+    version under BRANDPULSE_MODELS_DIR (the task's first version registered becomes its active one)."""
     from analysis.train import TrainConfig
 
-    fields: dict[str, Any] = {"text_field": text_field, "label_field": label_field, "label_map": label_map}
+    task = TASKS[task_name]
+    fields: dict[str, Any] = {
+        "text_field": text_field,
+        "label_field": label_field,
+        "label_map": label_map,
+        "task": task,
+    }
     train_set = load_many(train_sources, split="train", limit_each=max_per_source, seed=seed, **fields)
     validation_set = load_many(validation_sources, split="validation", **fields)
     report_rejected(train_set, validation_set)
@@ -366,11 +414,12 @@ def train_command(
         class_weights=class_weights,
         freeze_embeddings=freeze_embeddings,
         threads=app.settings.torch_threads,
+        task=task.name,
     )
     result = fine_tune(app, config, train_set, validation_set, name=name, progress=progress)
     register_trained(app, result)
     with app.sessions() as session:
-        first = current_activation(session=session) is None
+        first = current_activation(session=session, task=task.name) is None
     v = result.validation
     click.echo(
         f"{result.version}: saved to {result.path} and registered ({result.selected}; validation "
@@ -382,7 +431,8 @@ def train_command(
         promote(
             app.sessions, result.version, actor=cli_actor(), reason="the first registered version", at=datetime.now(UTC)
         )
-        click.echo(f"{result.version} is the active version: the bot runs it unless BRANDPULSE_MODEL is set")
+        setting = "BRANDPULSE_MODEL" if task is SENTIMENT else f"BRANDPULSE_{task.name.upper()}_MODEL"
+        click.echo(f"{result.version} is the active {task.name} version: the bot runs it unless {setting} is set")
     else:
         click.echo(f"make it the active version with: brandpulse models promote {result.version}")
 

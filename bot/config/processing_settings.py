@@ -25,6 +25,14 @@ class ModelSettings(BaseModel):
             "version, else `cardiffnlp/twitter-roberta-base-sentiment-latest`."
         ),
     )
+    emotion_model: str | None = Field(
+        default=None,
+        description=(
+            "Emotion model (anger, joy, optimism, sadness): a Hugging Face model id or a local directory. Unset: the "
+            "registry's active emotion version (`brandpulse train --task emotion`), else none: mentions then have no "
+            "emotion."
+        ),
+    )
     model_routes: str | None = Field(
         default=None,
         description=(

@@ -14,7 +14,14 @@ from analysis.labels import LABELS
 from analysis.options import InferenceOptions
 from analysis.prediction import Classifier, Prediction
 from analysis.routing import RoutedClassifier
-from storage.mentions import Classification, claim_pending, store_results
+from storage.mentions import (
+    Classification,
+    EmotionReading,
+    claim_pending,
+    claim_unread_emotions,
+    store_emotions,
+    store_results,
+)
 
 log = logging.getLogger(__name__)
 
@@ -71,4 +78,38 @@ def classify_pending(
     if report.classified or report.failed:
         # DEBUG: the job's line and the CLI's summary say it for the reader.
         log.debug("classified %d mentions (%d failed) in %d batches", report.classified, report.failed, report.batches)
+    return report
+
+
+def read_emotions(
+    *,
+    sessions: sessionmaker[Session],
+    model: Classifier,
+    batch_size: int = InferenceOptions.batch_size,
+    limit: int | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> ClassifyReport:
+    """Give classified mentions the emotion model's reading, until none is left unread (or ``limit`` are done): one
+    transaction a batch, as ``classify_pending``. A text the model refuses keeps no emotion and is not offered again."""
+    report = ClassifyReport()
+    while limit is None or report.classified + report.failed < limit:
+        size = batch_size if limit is None else min(batch_size, limit - report.classified - report.failed)
+        with sessions() as session, session.begin():
+            mentions = claim_unread_emotions(session=session, limit=size)
+            if not mentions:
+                break
+            results = model.classify([m.text for m in mentions])
+            readings = [
+                EmotionReading(m.id, model.name)
+                if isinstance(r, InvalidInput)
+                else EmotionReading(m.id, r.model, r.label, r.confidence)
+                for m, r in zip(mentions, results, strict=True)
+            ]
+            store_emotions(session=session, readings=readings)
+        report.batches += 1
+        failed = sum(r.emotion is None for r in readings)
+        report.failed += failed
+        report.classified += len(readings) - failed
+        if progress is not None:
+            progress(len(readings))
     return report

@@ -1,7 +1,9 @@
 """The model registry: which model the bot runs, and promoting, rolling back and registering versions.
 
-The model is, in this order: ``BRANDPULSE_MODEL`` when it is set; else the registry's active version; else the hub
-default. Exactly one registered version is active: the one the latest promotion or rollback named.
+The sentiment model is, in this order: ``BRANDPULSE_MODEL`` when it is set; else the registry's active version; else
+the hub default. The emotion model is ``BRANDPULSE_EMOTION_MODEL`` when it is set; else the registry's active emotion
+version; else none (mentions then have no emotion). Each task has exactly one active version once one was promoted:
+the one the task's latest promotion or rollback named.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from analysis.errors import ModelUnavailable
 from analysis.files import check_model_files, load_json
+from analysis.labels import EMOTION, SENTIMENT, TASKS
 from analysis.options import METADATA_FILE
 from analysis.routing import ACTIVE, Routes
 from analysis.versions import version_name_problem
@@ -48,9 +51,30 @@ class ModelChoice:
     version: str | None = None
 
 
-def active_version(session: Session) -> ModelVersion | None:
-    current = current_activation(session=session)
+def active_version(session: Session, task: str = SENTIMENT.name) -> ModelVersion | None:
+    current = current_activation(session=session, task=task)
     return model_version(session=session, version=current.version) if current is not None else None
+
+
+def choose_emotion_model(sessions: sessionmaker[Session], setting: str | None) -> ModelChoice | None:
+    """The emotion model to run: the setting, else the registry's active emotion version, else None."""
+    if setting:
+        return ModelChoice(setting, "BRANDPULSE_EMOTION_MODEL")
+    try:
+        with sessions() as session:
+            active = active_version(session, EMOTION.name)
+    except (OperationalError, ProgrammingError) as exc:
+        if not any(m in str(exc) for m in ("no such table", "does not exist", "unable to open database file")):
+            log.warning("the model registry cannot be read (%s); no emotion model this time", type(exc).__name__)
+        return None
+    if active is None:
+        return None
+    if not Path(active.path).is_dir():
+        raise ModelUnavailable(
+            f"the active emotion version {active.version} lies at {active.path}, which is missing: restore it, "
+            "promote another emotion version (brandpulse models promote VERSION) or set BRANDPULSE_EMOTION_MODEL"
+        )
+    return ModelChoice(active.path, "active version", active.version)
 
 
 def choose_model(sessions: sessionmaker[Session], setting: str | None, *, strict: bool = False) -> ModelChoice:
@@ -129,14 +153,15 @@ def _known(session: Session, version: str) -> ModelVersion:
 def promote(
     sessions: sessionmaker[Session], version: str, *, actor: str, reason: str | None, at: datetime
 ) -> ModelActivation:
-    """Make a registered version the active one."""
+    """Make a registered version the active one of its task."""
     with sessions.begin() as session:
-        _known(session, version)
-        current = current_activation(session=session)
+        task = _known(session, version).task
+        current = current_activation(session=session, task=task)
         if current is not None and current.version == version:
-            raise UsageError(f"{version} is already the active version")
+            raise UsageError(f"{version} is already the active {task} version")
         entry = activate(
             session=session,
+            task=task,
             version=version,
             previous=current.version if current is not None else None,
             action="promote",
@@ -149,19 +174,33 @@ def promote(
     return entry
 
 
-def rollback(sessions: sessionmaker[Session], *, actor: str, reason: str | None, at: datetime) -> ModelActivation:
-    """Make active again the version that was active before the current one."""
+def rollback(
+    sessions: sessionmaker[Session],
+    *,
+    actor: str,
+    reason: str | None,
+    at: datetime,
+    task: str = SENTIMENT.name,
+) -> ModelActivation:
+    """Make active again the task's version that was active before its current one."""
     with sessions.begin() as session:
-        target = rollback_target(session=session)
+        target = rollback_target(session=session, task=task)
         if target is None:
-            raise UsageError("there is no earlier active version to roll back to")
+            raise UsageError(f"there is no earlier active {task} version to roll back to")
         version, earlier = target
         _known(session, version)
         entry = activate(
-            session=session, version=version, previous=earlier, action="rollback", actor=actor, reason=reason, at=at
+            session=session,
+            task=task,
+            version=version,
+            previous=earlier,
+            action="rollback",
+            actor=actor,
+            reason=reason,
+            at=at,
         )
         session.expunge(entry)
-    log.info("model rolled back to %s by %s", version, actor)
+    log.info("%s model rolled back to %s by %s", task, version, actor)
     return entry
 
 
@@ -179,9 +218,10 @@ def _metadata(path: Path) -> dict[str, Any]:
     return data if isinstance(data, dict) else {}
 
 
-def register(sessions: sessionmaker[Session], path: Path, *, at: datetime) -> ModelVersion:
+def register(sessions: sessionmaker[Session], path: Path, *, at: datetime, task: str | None = None) -> ModelVersion:
     """Add a model directory to the registry under the name the bot gives it (its brandpulse.json version, else the
-    directory's name); its training figures come along when brandpulse.json has them."""
+    directory's name); its task and training figures come along when brandpulse.json has them (``task`` names it
+    for a checkpoint without one)."""
     path = path.expanduser().resolve()
     if not (path / "config.json").is_file():
         raise UsageError(f"{path} is not a model directory (it has no config.json)")
@@ -192,6 +232,12 @@ def register(sessions: sessionmaker[Session], path: Path, *, at: datetime) -> Mo
     except ValueError as exc:
         raise UsageError(f"{path} cannot be used: {exc}") from None
     metadata = _metadata(path)
+    written = metadata.get("task")
+    if written is not None and task is not None and written != task:
+        raise UsageError(f"{path / METADATA_FILE} says it is a {written} model, not {task}")
+    task = str(written or task or SENTIMENT.name)
+    if task not in TASKS:
+        raise UsageError(f"{path / METADATA_FILE} says task {task!r}: brandpulse knows {', '.join(TASKS)}")
     version = str(metadata.get("version") or path.name)
     problem = version_name_problem(version)
     if problem is not None:
@@ -203,6 +249,7 @@ def register(sessions: sessionmaker[Session], path: Path, *, at: datetime) -> Mo
         entry = register_model(
             session=session,
             version=version,
+            task=task,
             path=str(path),
             base_model=str(metadata.get("base") or "unknown"),
             created_at=at,

@@ -42,6 +42,8 @@ class JobContext:
     load_model: Callable[[str], Classifier] | None = None
     # The themes encoder for digests, loaded on first use; None: digests without themes.
     encoder: Callable[[], SentenceEncoder] | None = None
+    # The emotion model, or None while none is set or active (ModelUnavailable when the chosen one cannot load).
+    emotion_model: Callable[[], Classifier | None] | None = None
 
 
 class Idle(str):

@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from analysis.data import load_labelled
-from bot.core.classify import classify_pending
+from analysis.errors import ModelUnavailable
+from bot.core.classify import classify_pending, read_emotions
 from bot.core.evaluation import score_and_record
 from bot.jobs.deps import Idle, JobContext
 from storage.jobs import delete_runs_before
@@ -15,10 +16,22 @@ from storage.sources import delete_polls_before
 
 
 def classify(ctx: JobContext, now: datetime) -> str:
+    """Classify pending mentions; then, where an emotion model is set or active, read the emotion of those it has not
+    read (an emotion model that cannot load is said in the summary; the sentiment is stored all the same)."""
     del now  # everything pending, whenever it was ingested
     report = classify_pending(sessions=ctx.sessions, model=ctx.model(), batch_size=ctx.settings.batch_size)
     summary = f"{report.classified} mentions classified, {report.failed} failed"
-    return summary if report.classified or report.failed else Idle(summary)
+    busy = bool(report.classified or report.failed)
+    try:
+        emotion_model = ctx.emotion_model() if ctx.emotion_model is not None else None
+    except ModelUnavailable as exc:
+        return f"{summary}; no emotions: {exc}"
+    if emotion_model is not None:
+        read = read_emotions(sessions=ctx.sessions, model=emotion_model, batch_size=ctx.settings.batch_size)
+        if read.classified or read.failed:
+            summary += f"; {read.classified} emotions read" + (f", {read.failed} refused" if read.failed else "")
+            busy = True
+    return summary if busy else Idle(summary)
 
 
 def evaluate(ctx: JobContext, now: datetime) -> str:

@@ -12,13 +12,14 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from analysis.errors import ModelUnavailable
+from analysis.labels import SENTIMENT, Task
 from analysis.language import detector_for
 from analysis.options import InferenceOptions
 from analysis.prediction import Classifier
 from analysis.routing import ACTIVE, RoutedClassifier
 from bot.config.brands import BrandsConfig, load_brands
 from bot.config.settings import Settings, cache_dir
-from bot.core.registry import ModelChoice, choose_model, choose_routes, route_source
+from bot.core.registry import ModelChoice, choose_emotion_model, choose_model, choose_routes, route_source
 from storage.db import make_engine, make_sessionmaker
 from storage.migrate import ensure_schema
 
@@ -143,20 +144,25 @@ class AppContext:
                 self._encoder = load_encoder(self.settings.themes_encoder)
             return self._encoder
 
-    def load_model(self, source: str | ModelChoice | None = None) -> SentimentModel:
-        """The sentiment model: a directory or hub id, a ``ModelChoice``, or ``model_choice()`` when none is given;
-        ModelUnavailable says why not, naming what chose the model (the default model, BRANDPULSE_MODEL)."""
+    def load_model(self, source: str | ModelChoice | None = None, *, task: Task = SENTIMENT) -> SentimentModel:
+        """The sentiment model (or ``task``'s): a directory or hub id, a ``ModelChoice``, or ``model_choice()`` when
+        none is given; ModelUnavailable says why not, naming what chose the model (the default, BRANDPULSE_MODEL)."""
         # torch and transformers load with the model (seconds): `--help` and the commands that need no model skip them.
         from analysis.loading import load_model
 
         quiet_transformers()
         choice = self.model_choice() if source is None else source
         if isinstance(choice, str):
-            return load_model(choice, self.inference_options())
+            return load_model(choice, self.inference_options(), task=task)
         role = {"default": "default", "BRANDPULSE_MODEL": "BRANDPULSE_MODEL"}.get(
-            choice.how, "the registry's active version"
+            choice.how, choice.how if choice.how.startswith("BRANDPULSE_") else "the registry's active version"
         )
-        return load_model(choice.source, self.inference_options(), role=role)
+        return load_model(choice.source, self.inference_options(), role=role, task=task)
+
+    def emotion_choice(self) -> ModelChoice | None:
+        """The emotion model to run: BRANDPULSE_EMOTION_MODEL, else the registry's active emotion version, else
+        None (no emotion is read)."""
+        return choose_emotion_model(self.sessions, self.settings.emotion_model)
 
     def metrics_registry(self) -> tuple[CollectorRegistry, Metrics]:
         """A registry with the database's figures and room for this process's own metrics."""

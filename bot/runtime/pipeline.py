@@ -8,6 +8,7 @@ from collections.abc import Callable
 from datetime import timedelta
 
 from analysis.errors import ModelUnavailable
+from analysis.labels import EMOTION
 from analysis.prediction import Classifier
 from bot.config.brands import BrandsConfig, BrandsFile
 from bot.core.registry import ModelChoice
@@ -57,6 +58,36 @@ class ModelSlot:
             self._model, self.source = routed, choice.source
 
 
+class EmotionSlot:
+    """The worker's emotion model: BRANDPULSE_EMOTION_MODEL or the registry's active emotion version, looked up at
+    each call and loaded when it changed (so a newly promoted one reads from the next job on), once per source: a
+    model that cannot load is not tried again until another is chosen. None while there is none."""
+
+    def __init__(self, app: AppContext) -> None:
+        self.app = app
+        self._lock = threading.Lock()
+        self._source: str | None = None
+        self._model: Classifier | ModelUnavailable | None = None
+
+    def __call__(self) -> Classifier | None:
+        choice = self.app.emotion_choice()
+        if choice is None:
+            return None
+        with self._lock:
+            if choice.source != self._source:
+                try:
+                    self._model = self.app.load_model(choice, task=EMOTION)
+                    log.info("emotion model %s loaded (%s)", choice.version or choice.source, choice.how)
+                except ModelUnavailable as exc:
+                    self._model = exc
+                    log.error("emotion model %s cannot load: %s", choice.source, exc)
+                self._source = choice.source
+            model = self._model
+        if isinstance(model, ModelUnavailable):
+            raise ModelUnavailable(str(model))  # a new one each time: a raised one keeps growing its traceback
+        return model
+
+
 def job_context(app: AppContext, model: Callable[[], Classifier]) -> JobContext:
     return JobContext(
         settings=app.settings,
@@ -66,6 +97,7 @@ def job_context(app: AppContext, model: Callable[[], Classifier]) -> JobContext:
         model_choice=app.model_choice,
         load_model=app.load_model,
         encoder=app.encoder,
+        emotion_model=EmotionSlot(app),
     )
 
 

@@ -87,6 +87,7 @@ class M:
     language: str | None = None
     author: str | None = None
     author_followers: int | None = None
+    emotion: str | None = None  # as if the emotion model had read it
 
 
 def add(sessions: sessionmaker[Session], mentions: Iterable[M]) -> int:
@@ -120,6 +121,9 @@ def rows_of(mentions: Iterable[M]) -> list[dict[str, Any]]:
                 "likes": m.likes,
                 "reposts": m.reposts,
                 "author_followers": m.author_followers,
+                "emotion": m.emotion,
+                "emotion_score": 0.7 if m.emotion else None,
+                "emotion_model": "test-emotion" if m.emotion else None,
             }
         )
     return rows

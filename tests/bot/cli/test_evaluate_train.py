@@ -143,7 +143,7 @@ def test_train_saves_new_versions_and_registers_them(
     assert first.exit_code == 0, first.output
     assert "epoch 1: loss" in first.stderr and "epoch 2: loss" in first.stderr
     # The first version trained is the active one: the bot runs it with no setting to change.
-    assert "tiny-v1 is the active version" in first.stdout
+    assert "tiny-v1 is the active sentiment version" in first.stdout
     second = run_cli(monkeypatch, db_url, *args, "--max-steps", "1", BRANDPULSE_MODELS_DIR=str(models_dir))
     assert second.exit_code == 0, second.output
     assert "make it the active version with: brandpulse models promote tiny-v2" in second.stdout

@@ -66,7 +66,7 @@ def test_promote_and_rollback_walk_the_registry(
     assert run_cli(monkeypatch, db_url, "models", "rollback").stdout.strip() == "m-v2 is active again"
     assert run_cli(monkeypatch, db_url, "models", "rollback").stdout.strip() == "m-v1 is active again"
     last = run_cli(monkeypatch, db_url, "models", "rollback")
-    assert last.exit_code == 2 and "no earlier active version" in last.stderr
+    assert last.exit_code == 2 and "no earlier active sentiment version" in last.stderr
     assert _active(run_cli(monkeypatch, db_url, "models").stdout) == ["m-v1"]
 
     shown = json.loads(run_cli(monkeypatch, db_url, "models", "show", "m-v2", "--json").stdout)
@@ -88,7 +88,7 @@ def test_refusals_say_why_and_change_nothing(
     assert run_cli(monkeypatch, db_url, "models", "register", str(v1), "--promote").exit_code == 0
     cases = {
         ("promote", "m-v9"): "no model version 'm-v9' is registered (registered: m-v1)",
-        ("promote", "m-v1"): "m-v1 is already the active version",
+        ("promote", "m-v1"): "m-v1 is already the active sentiment version",
         ("rollback",): "no earlier active version",
         ("register", str(v1)): "a version named m-v1 is registered already",
         ("register", str(tmp_path)): "is not a model directory (it has no config.json)",

@@ -190,3 +190,53 @@ def test_a_routed_serve_answers_each_language_with_its_model_and_swaps_only_the_
             app.close()
             engine.dispose()
     assert fake.violations == []
+
+
+def test_the_classify_job_reads_emotions_with_the_active_emotion_version_and_follows_promotions(
+    tmp_path: Path,
+) -> None:
+    import shutil
+
+    from sqlalchemy import select
+
+    from bot.jobs.maintenance import classify
+    from bot.runtime.pipeline import job_context
+    from storage.models import Mention
+    from tests.support.pipeline import M, add
+
+    url = f"sqlite:///{tmp_path / 'w.db'}"
+    engine = make_engine(url)
+    ensure_schema(engine)
+    sessions = make_sessionmaker(engine)
+    labels = {0: "anger", 1: "joy", 2: "optimism", 3: "sadness"}
+    for name, bias in (("joy-v1", [0.0, 10.0, 0.0, 0.0]), ("sad-v1", [0.0, 0.0, 0.0, 10.0])):
+        register(sessions, build_tiny_model(tmp_path / name, id2label=labels, bias=bias), at=AT, task="emotion")
+    app = AppContext(load_settings(env_file=None, database_url=url, model=str(build_tiny_model(tmp_path / "s"))))
+    ctx = job_context(app, app.load_model)
+
+    def emotions() -> list[tuple[str, str | None]]:
+        with sessions() as session:
+            return [(m.text, m.emotion) for m in session.execute(select(Mention).order_by(Mention.id)).scalars()]
+
+    add(sessions, [M(AT, "acmephone one"), M(AT, "acmephone two")])
+    # No emotion model yet: the sentiment alone.
+    assert classify(ctx, AT) == "2 mentions classified, 0 failed"
+    assert emotions() == [("acmephone one", None), ("acmephone two", None)]
+    # Once one is promoted, the next run reads the new mentions and those classified before.
+    promote(sessions, "joy-v1", actor="test", reason=None, at=AT)
+    add(sessions, [M(AT, "acmephone three")])
+    assert classify(ctx, AT) == "1 mentions classified, 0 failed; 3 emotions read"
+    assert {e for _, e in emotions()} == {"joy"}
+    # A newly promoted version reads from the next run on; what was read stays read.
+    promote(sessions, "sad-v1", actor="test", reason=None, at=AT)
+    add(sessions, [M(AT, "acmephone four")])
+    assert classify(ctx, AT) == "1 mentions classified, 0 failed; 1 emotions read"
+    assert emotions()[-2:] == [("acmephone three", "joy"), ("acmephone four", "sadness")]
+    # An active version whose files are gone costs the emotions, not the sentiment.
+    shutil.rmtree(tmp_path / "sad-v1")
+    add(sessions, [M(AT, "acmephone five")])
+    summary = classify(ctx, AT)
+    assert summary.startswith("1 mentions classified, 0 failed; no emotions: the active emotion version sad-v1")
+    assert emotions()[-1] == ("acmephone five", None)
+    app.close()
+    engine.dispose()
