@@ -89,6 +89,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_sources.py
 	$(BIN)/python benchmarks/bench_language.py
 	$(BIN)/python benchmarks/bench_themes.py
+	$(BIN)/python benchmarks/bench_emotion.py
 	$(BIN)/python benchmarks/bench_multilingual_quality.py $(if $(MULTILINGUAL_MODEL),--model $(MULTILINGUAL_MODEL))
 
 clean:

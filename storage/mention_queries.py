@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import (
     BigInteger,
@@ -61,6 +61,7 @@ class MentionFilter:
     since: datetime | None = None
     until: datetime | None = None  # excluded
     label: str | None = None
+    emotion: str | None = None
     source: str | None = None
     search: str | None = None  # a case-insensitive substring of the text; % and _ are literal characters
     language: str | None = None
@@ -93,6 +94,7 @@ class MentionFilter:
             (Mention.assignee, self.assignee),
             (Mention.brand, self.brand),
             (Mention.label, self.label),
+            (Mention.emotion, self.emotion),
             (Mention.source, self.source),
             (Mention.language, self.language),
         ):
@@ -291,6 +293,22 @@ def quarter_hour_counts(
     return [QuarterCount(int(q), lbl, int(n)) for q, lbl, n in session.execute(query)]
 
 
+def emotion_counts(
+    *, session: Session, since: datetime, until: datetime, brand: str | None = None
+) -> dict[str, dict[str, int]]:
+    """Mentions per brand (or of one) and emotion created in [since, until), of those the emotion model read."""
+    query = select(Mention.brand, Mention.emotion, func.count()).where(
+        Mention.created_at >= since, Mention.created_at < until, Mention.emotion.is_not(None), VISIBLE
+    )
+    if brand is not None:
+        query = query.where(Mention.brand == brand)
+    counts: dict[str, dict[str, int]] = {}
+    for name, emotion, n in session.execute(query.group_by(Mention.brand, Mention.emotion)):
+        if emotion is not None:  # never, by the query: for the type checker
+            counts.setdefault(name, {})[emotion] = int(n)
+    return counts
+
+
 def label_counts(*, session: Session, since: datetime, until: datetime) -> dict[str, dict[str | None, int]]:
     """Mentions per brand and label (None: not classified yet) created in [since, until)."""
     query = (
@@ -331,10 +349,14 @@ def brand_label_counts(*, session: Session, brand: str, since: datetime, until: 
 
 
 def label_counts_per_window(
-    *, session: Session, brands: Sequence[str], windows: Sequence[tuple[datetime, datetime]]
+    *,
+    session: Session,
+    brands: Sequence[str],
+    windows: Sequence[tuple[datetime, datetime]],
+    by: Literal["label", "emotion"] = "label",
 ) -> dict[str, list[dict[str | None, int]]]:
-    """For each brand, its mentions per label in each window [since, until): windows may overlap, and a window given
-    twice is read once. One query reads up to ``SLOTS_PER_QUERY`` windows for every brand."""
+    """For each brand, its mentions per label (or per emotion) in each window [since, until): windows may overlap,
+    and a window given twice is read once. One query reads up to ``SLOTS_PER_QUERY`` windows for every brand."""
     counts: dict[str, list[dict[str | None, int]]] = {brand: [{} for _ in windows] for brand in brands}
     if not windows or not brands:
         return counts
@@ -347,7 +369,7 @@ def label_counts_per_window(
         parameters: dict[str, Any] = {"brands": sorted(set(brands))}
         for slot, (since, until) in enumerate(chunk):
             parameters[f"since_{slot}"], parameters[f"until_{slot}"] = since, until
-        for brand, slot, label, n in session.execute(_counts_per_slot(len(chunk)), parameters):
+        for brand, slot, label, n in session.execute(_counts_per_slot(len(chunk), by), parameters):
             for position in positions[chunk[slot]]:
                 counts[brand][position][label] = int(n)
     return counts
@@ -358,21 +380,23 @@ SLOTS_PER_QUERY = 200
 
 
 @functools.cache
-def _counts_per_slot(slots: int) -> CompoundSelect[str, int, str | None, int]:
-    """Mentions per brand, slot and label, slot ``i`` being [since_i, until_i): one indexed range per slot, so that
-    the database reads the mentions of the windows and not of the days between them. A spike run asks for this every
-    few minutes: the statement is built once per number of slots and its compiled form is reused."""
+def _counts_per_slot(slots: int, by: str) -> CompoundSelect[str, int, str | None, int]:
+    """Mentions per brand, slot and label (or emotion: ``by``), slot ``i`` being [since_i, until_i): one indexed
+    range per slot, so that the database reads the mentions of the windows and not of the days between them. A spike
+    run asks for this every few minutes: the statement is built once per number of slots and its compiled form is
+    reused."""
     brands: BindParameter[list[str]] = bindparam("brands", expanding=True)
+    column = Mention.emotion if by == "emotion" else Mention.label
     return union_all(
         *[
-            select(Mention.brand, literal(i, Integer), Mention.label, func.count())
+            select(Mention.brand, literal(i, Integer), column, func.count())
             .where(
                 Mention.brand.in_(brands),
                 Mention.created_at >= bindparam(f"since_{i}"),
                 Mention.created_at < bindparam(f"until_{i}"),
                 VISIBLE,
             )
-            .group_by(Mention.brand, Mention.label)
+            .group_by(Mention.brand, column)
             for i in range(slots)
         ]
     )
@@ -417,13 +441,22 @@ def strongest(
 
 
 def texts_between(
-    *, session: Session, brand: str, since: datetime, until: datetime, label: str | None = None, limit: int = 5000
+    *,
+    session: Session,
+    brand: str,
+    since: datetime,
+    until: datetime,
+    label: str | None = None,
+    emotion: str | None = None,
+    limit: int = 5000,
 ) -> list[tuple[str, str | None]]:
-    """(text, language) of a brand's mentions in [since, until), newest first, optionally of one label."""
+    """(text, language) of a brand's mentions in [since, until), newest first, optionally of one label or emotion."""
     query = select(Mention.text, Mention.language).where(
         Mention.brand == brand, Mention.created_at >= since, Mention.created_at < until, VISIBLE
     )
     if label is not None:
         query = query.where(Mention.label == label)
+    if emotion is not None:
+        query = query.where(Mention.emotion == emotion)
     query = query.order_by(Mention.created_at.desc()).limit(limit)
     return [(text, language) for text, language in session.execute(query)]

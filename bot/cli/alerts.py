@@ -40,7 +40,7 @@ def sensitivity(app: AppContext, brand: str | None, reset: bool) -> None:
         used = config.alerts.lowered(level)
         line = (
             f"{config.name}: {used.volume_factor:g}x the usual volume, {used.negative_share:.0%} negative, "
-            f"at least {used.min_volume} mentions"
+            f"{used.anger_share:.0%} angry, at least {used.min_volume} mentions"
         )
         if level and changed is not None:
             line += f" (lowered {level} step{'' if level == 1 else 's'} on {changed:%Y-%m-%d}: {reason})"

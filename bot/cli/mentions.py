@@ -10,7 +10,7 @@ from typing import Any
 
 import click
 
-from analysis.labels import LABELS
+from analysis.labels import EMOTIONS, LABELS
 from analysis.query import parse
 from bot.cli.options import FORMATS, Moment, pass_database
 from bot.cli.render import progress_bar, progress_note, show
@@ -173,6 +173,7 @@ def _local(moment: datetime | None, app: AppContext) -> str:
 )
 @click.option("--until", type=Moment(), help="End (excluded), written as --since is.")
 @click.option("--label", type=click.Choice(LABELS))
+@click.option("--emotion", type=click.Choice(EMOTIONS), help="Only the mentions the emotion model read so.")
 @click.option("--source")
 @click.option("--search", help='A query: words, "phrases", AND, OR, NOT, prefix*, lang:... (docs: Writing queries).')
 @click.option("--stem", is_flag=True, help="The search's words match their inflections too.")
@@ -196,6 +197,7 @@ def history(
     since: datetime | None,
     until: datetime | None,
     label: str | None,
+    emotion: str | None,
     source: str | None,
     search: str | None,
     stem: bool,
@@ -214,6 +216,7 @@ def history(
         since=since,
         until=until,
         label=label,
+        emotion=emotion,
         source=source,
         language=_language_option(language),
         triage=Triage(state) if state else None,
@@ -224,7 +227,7 @@ def history(
     else:
         mentions = ranked_mentions(app.sessions, where, query, order=Order(sort), limit=limit)
     if fmt == "table":
-        headers = ["created_at", "brand", "source", "language", "label", "author", "text"]
+        headers = ["created_at", "brand", "source", "language", "label", "emotion", "author", "text"]
         rows: list[list[Any]] = [
             [
                 _local(m.created_at, app),
@@ -232,6 +235,7 @@ def history(
                 m.source,
                 m.language or "",
                 m.label or m.status,
+                m.emotion or "",
                 m.author or "",
                 m.text,
             ]

@@ -44,6 +44,21 @@ def _markdown(digest: Digest, tz: ZoneInfo, name: str) -> str:
     unclassified = digest.counts.get(None, 0)
     if unclassified:
         lines.append(f"\n{unclassified:,} not classified yet.")
+    feelings = digest.emotions
+    if feelings.read:
+        lines += [
+            "",
+            "## Emotions",
+            "",
+            f"Of the {feelings.read:,} mentions the emotion model read (the period before: {feelings.read_before:,}).",
+            "",
+            "| emotion | mentions | share | change |",
+            "|---|---|---|---|",
+        ]
+        for emotion in feelings.ranked():
+            moved = feelings.change(emotion)
+            points = "" if moved is None else f"{moved:+.0f} pts"
+            lines.append(f"| {emotion} | {feelings.now.get(emotion, 0):,} | {feelings.share(emotion):.0%} | {points} |")
     voices = share_of_voice(digest.voices)
     if len(voices) > 1:
         lines += ["", "## Share of voice", "", "| brand | mentions | share |", "|---|---|---|"]
@@ -140,6 +155,12 @@ def _csv(digest: Digest) -> str:
                 "",
             ]
         )
+    for emotion in digest.emotions.ranked() if digest.emotions.read else []:
+        # The share among the mentions the emotion model read; the period before's share in the text column.
+        before = digest.emotions.share_before(emotion)
+        shown = f"{digest.emotions.share(emotion):.4f}"
+        earlier = "" if before is None else f"{before:.4f} the period before"
+        rows.append(["emotion", emotion, digest.emotions.now.get(emotion, 0), "", "", "", shown, "", earlier, ""])
     for brand, share in share_of_voice(digest.voices).items():
         rows.append(["share_of_voice", brand, digest.voices[brand], "", "", "", f"{share:.4f}", "", "", ""])
     total = sum(share.count for share in digest.languages)

@@ -50,6 +50,8 @@ class DigestConfig(_Strict):
 class AlertConfig(_Strict):
     channel: Channel
     negative_share: float = Field(default=0.5, gt=0, le=1)
+    # Anger's share of the mentions the emotion model read (only with an emotion model active).
+    anger_share: float = Field(default=0.5, gt=0, le=1)
     volume_factor: float = Field(default=3.0, gt=1)
     min_volume: int = Field(default=20, ge=1)
     cooldown_minutes: int = Field(default=60, ge=0)
@@ -58,7 +60,8 @@ class AlertConfig(_Strict):
 
     def lowered(self, level: int) -> AlertConfig:
         """The thresholds once the brand's sensitivity was lowered ``level`` times ("not a spike", repeatedly): each
-        step asks for 1.5 times the volume factor and the minimum volume, and 10 points more negative share."""
+        step asks for 1.5 times the volume factor and the minimum volume, and 10 points more negative (and anger)
+        share."""
         if level <= 0:
             return self
         return self.model_copy(
@@ -67,6 +70,7 @@ class AlertConfig(_Strict):
                 "min_volume": math.ceil(self.min_volume * 1.5**level),
                 # Never below the configured share (a file may ask for more than 95%).
                 "negative_share": max(self.negative_share, round(min(0.95, self.negative_share + 0.1 * level), 2)),
+                "anger_share": max(self.anger_share, round(min(0.95, self.anger_share + 0.1 * level), 2)),
             }
         )
 

@@ -1,5 +1,6 @@
-"""A brand's figures for a period: volume against the period before, label shares, share of voice, languages,
-top words, the most engaged mentions of each label and the buckets of its chart. Digests and reports read them."""
+"""A brand's figures for a period: volume against the period before, label shares, emotion shares, share of voice,
+languages, top words, top authors, themes, the most engaged mentions of each label and the buckets of its chart.
+Digests and reports read them."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from analysis.labels import LABELS
 from analysis.spikes import word_counts
 from analysis.words import words
 from bot.core.chart import sentiment_chart
+from bot.core.emotions import EmotionMix
 from bot.core.languages import LanguageShare, language_mix
 from bot.core.samples import Sample, pick_samples
 from bot.core.stats import TOP_AUTHORS, Bucket, brand_stats
@@ -22,6 +24,7 @@ from bot.core.themes import ThemeReport, brand_themes
 from storage.mention_queries import (
     AuthorFigures,
     brand_label_counts,
+    emotion_counts,
     label_counts,
     language_label_counts,
     strongest,
@@ -57,6 +60,8 @@ class Digest:
     top_authors: list[AuthorFigures] = field(default_factory=list)
     # What people talk about (None: themes were not asked for, or the encoder could not be loaded).
     themes: ThemeReport | None = None
+    # How they feel: emotion shares of the mentions the emotion model read, against the period before.
+    emotions: EmotionMix = field(default_factory=EmotionMix)
 
     @property
     def volume(self) -> int:
@@ -112,6 +117,10 @@ def build_digest(
             digest.voices = {name: sum(counts.get(name, {}).values()) for name in sorted({brand, *watched})}
         by_language = language_label_counts(session=session, brand=brand, since=start, until=end)
         digest.languages = language_mix(by_language.get(brand, {}))
+        digest.emotions = EmotionMix(
+            now=emotion_counts(session=session, brand=brand, since=start, until=end).get(brand, {}),
+            before=emotion_counts(session=session, brand=brand, since=start - length, until=start).get(brand, {}),
+        )
         exclude = frozenset(words(" ".join([brand, *keywords])))
         texts = texts_between(session=session, brand=brand, since=start, until=end, limit=TEXT_LIMIT)
         held = word_counts(texts, exclude)

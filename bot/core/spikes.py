@@ -3,8 +3,8 @@
 Baseline: the same window on each of the last ``spike_baseline_days`` days, once the brand has at least
 ``spike_min_baseline_days`` of them in its history; before that (a new brand, a new deployment, a replay) the
 windows that precede it within the last 24 hours, at least three of them. A spike must clear every bar: the brand's
-``min_volume``, its threshold (``volume_factor`` times the baseline mean, or a ``negative_share``), and the test
-(p-value below ``spike_alpha``). The docs (docs/operate/digests-and-alerts.md) explain the method and its settings.
+``min_volume``, its threshold (``volume_factor`` times the baseline mean, a ``negative_share``, or an ``anger_share``
+of the mentions the emotion model read), and the test (p-value below ``spike_alpha``). The docs (docs/operate/digests-and-alerts.md) explain the method and its settings.
 The spike job (bot/jobs/spikes.py) keeps the schedule, the cooldown, the lock and the enqueue; the message is
 bot/slack/views/spikes.py's.
 """
@@ -12,13 +12,13 @@ bot/slack/views/spikes.py's.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy.orm import Session
 
-from analysis.labels import LABELS
+from analysis.labels import EMOTIONS, LABELS
 from analysis.spikes import Term, distinguishing_terms, negative_share_test, volume_test
 from analysis.words import words
 from bot.config.brands import AlertConfig, Brand
@@ -75,7 +75,7 @@ def span_text(window: timedelta) -> str:
 @dataclass(frozen=True)
 class Spike:
     brand: str
-    kind: str  # "volume" or "negative_share"
+    kind: str  # "volume", "negative_share" or "anger_share"
     severity: str  # "warning" or "critical"
     window: tuple[datetime, datetime]
     baseline: Baseline
@@ -86,12 +86,15 @@ class Spike:
 
 @dataclass(frozen=True)
 class Observation:
-    """What a brand's spike test reads: its mentions per label in the window and in each baseline window."""
+    """What a brand's spike test reads: its mentions per label, and per emotion (None: not read), in the window and
+    in each baseline window."""
 
     window: tuple[datetime, datetime]
     baseline: Baseline
     current: dict[str | None, int]
     past: list[dict[str | None, int]]
+    emotions: dict[str | None, int] = field(default_factory=dict)
+    past_emotions: list[dict[str | None, int]] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -102,6 +105,7 @@ class Finding:
     critical: bool
     figures: dict[str, Any]
     label: str | None  # the label of the samples that illustrate it (None: any)
+    emotion: str | None = None  # or the emotion of those samples
 
 
 def observe(
@@ -120,14 +124,27 @@ def observe(
     union = list(dict.fromkeys([span, *(w for baseline in baselines.values() for w in baseline.windows)]))
     found = label_counts_per_window(session=session, brands=list(baselines), windows=union)
     counts = {brand: dict(zip(union, found[brand], strict=True)) for brand in baselines}
+    felt = label_counts_per_window(session=session, brands=list(baselines), windows=union, by="emotion")
+    emotions = {brand: dict(zip(union, felt[brand], strict=True)) for brand in baselines}
     return {
-        brand: Observation(span, baseline, counts[brand][span], [counts[brand][w] for w in baseline.windows])
+        brand: Observation(
+            span,
+            baseline,
+            counts[brand][span],
+            [counts[brand][w] for w in baseline.windows],
+            emotions[brand][span],
+            [emotions[brand][w] for w in baseline.windows],
+        )
         for brand, baseline in baselines.items()
     }
 
 
 def _classified(counts: dict[str | None, int]) -> int:
     return sum(counts.get(label, 0) for label in LABELS)
+
+
+def _read(counts: dict[str | None, int]) -> int:
+    return sum(counts.get(emotion, 0) for emotion in EMOTIONS)
 
 
 def findings(observation: Observation, config: AlertConfig, *, alpha: float) -> list[Finding]:
@@ -178,6 +195,31 @@ def findings(observation: Observation, config: AlertConfig, *, alpha: float) -> 
             "p_value": share.p_value,
         }
         found.append(Finding("negative_share", critical, figures, label="negative"))
+
+    # Anger, as the negative share: its share of the mentions the emotion model read against the baseline's.
+    emotions, past_emotions = observation.emotions, observation.past_emotions
+    anger = negative_share_test(
+        emotions.get("anger", 0),
+        _read(emotions),
+        sum(c.get("anger", 0) for c in past_emotions),
+        sum(_read(c) for c in past_emotions),
+    )
+    if (
+        anger.classified >= config.min_volume
+        and anger.share >= config.anger_share
+        and anger.share > anger.baseline_share
+        and anger.p_value < alpha
+    ):
+        critical = anger.share >= (1 + config.anger_share) / 2
+        figures = {
+            "anger": anger.negative,
+            "read": anger.classified,
+            "share": round(anger.share, 4),
+            "baseline_share": round(anger.baseline_share, 4),
+            "baseline_read": anger.baseline_classified,
+            "p_value": anger.p_value,
+        }
+        found.append(Finding("anger_share", critical, figures, label=None, emotion="anger"))
     return found
 
 
@@ -185,10 +227,8 @@ def explain(*, session: Session, brand: Brand, observation: Observation, finding
     """A finding with the words that drive it and sample mentions of its label."""
     since, until = observation.window
     if finding.label is None:
-        pool = history(
-            session=session, where=MentionFilter(brand=brand.name, since=since, until=until), limit=SAMPLE_POOL
-        )
-        samples = pick_samples(pool, limit=SAMPLES)
+        where = MentionFilter(brand=brand.name, since=since, until=until, emotion=finding.emotion)
+        samples = pick_samples(history(session=session, where=where, limit=SAMPLE_POOL), limit=SAMPLES)
     else:
         pool = strongest(
             session=session, brand=brand.name, since=since, until=until, label=finding.label, limit=SAMPLE_POOL
@@ -202,7 +242,15 @@ def explain(*, session: Session, brand: Brand, observation: Observation, finding
         window=observation.window,
         baseline=observation.baseline,
         figures=finding.figures,
-        terms=_terms(session, brand.name, observation.window, observation.baseline, exclude, label=finding.label),
+        terms=_terms(
+            session,
+            brand.name,
+            observation.window,
+            observation.baseline,
+            exclude,
+            label=finding.label,
+            emotion=finding.emotion,
+        ),
         samples=samples,
     )
 
@@ -214,9 +262,10 @@ def _terms(
     baseline: Baseline,
     exclude: frozenset[str],
     label: str | None,
+    emotion: str | None = None,
 ) -> list[Term]:
     window_texts = texts_between(
-        session=session, brand=brand, since=span[0], until=span[1], label=label, limit=TEXT_LIMIT
+        session=session, brand=brand, since=span[0], until=span[1], label=label, emotion=emotion, limit=TEXT_LIMIT
     )
     per_window = max(1, TEXT_LIMIT // len(baseline.windows))
     baseline_texts = [
@@ -236,6 +285,7 @@ def alert_details(spike: Spike, config: AlertConfig, level: int) -> dict[str, An
         "thresholds": {
             "volume_factor": config.volume_factor,
             "negative_share": config.negative_share,
+            "anger_share": config.anger_share,
             "min_volume": config.min_volume,
             "level": level,
         },

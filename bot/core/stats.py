@@ -11,11 +11,13 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.orm import Session, sessionmaker
 
 from analysis.labels import LABELS
+from bot.core.emotions import EmotionMix
 from bot.core.languages import LanguageShare, language_mix
 from storage.mention_queries import (
     QUARTER_HOUR,
     AuthorFigures,
     QuarterCount,
+    emotion_counts,
     label_counts,
     language_label_counts,
     quarter_hour_counts,
@@ -167,6 +169,8 @@ class BrandPulse:
     languages: list[LanguageShare] = field(default_factory=list)  # in the window
     # The window's authors with the widest reach (as a digest names them).
     authors: list[AuthorFigures] = field(default_factory=list)
+    # Emotion shares in the window against the window before.
+    emotions: EmotionMix = field(default_factory=EmotionMix)
 
 
 def brand_pulse(
@@ -177,6 +181,8 @@ def brand_pulse(
         current = label_counts(session=session, since=end - window, until=end)
         previous = label_counts(session=session, since=end - 2 * window, until=end - window)
         languages = language_label_counts(session=session, since=end - window, until=end)
+        feelings = emotion_counts(session=session, since=end - window, until=end)
+        feelings_before = emotion_counts(session=session, since=end - 2 * window, until=end - window)
         authors = {
             brand: [
                 a
@@ -193,6 +199,7 @@ def brand_pulse(
             previous.get(brand, {}),
             language_mix(languages.get(brand, {})),
             authors.get(brand, []),
+            EmotionMix(feelings.get(brand, {}), feelings_before.get(brand, {})),
         )
         for brand in brands
     ]

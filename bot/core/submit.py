@@ -8,7 +8,7 @@ import binascii
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy import Engine
@@ -132,6 +132,13 @@ class MentionOut(BaseModel):
     reposts: int | None
     replies: int | None
     author_followers: int | None
+    emotion: Literal["anger", "joy", "optimism", "sadness"] | None = Field(
+        description="The emotion model's reading, where an emotion model is active."
+    )
+    emotion_score: float | None = Field(description="The emotion model's probability for `emotion` (0-1).")
+    emotion_model: str | None = Field(
+        description="The emotion model that read it (set even where it refused the text)."
+    )
 
 
 class MentionPage(BaseModel):
@@ -394,6 +401,9 @@ def _out(mention: Mention) -> MentionOut:
             "reposts": mention.reposts,
             "replies": mention.replies,
             "author_followers": mention.author_followers,
+            "emotion": mention.emotion,
+            "emotion_score": mention.emotion_score,
+            "emotion_model": mention.emotion_model,
         }
     )
 

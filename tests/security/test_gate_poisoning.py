@@ -69,7 +69,7 @@ def trained(monkeypatch: pytest.MonkeyPatch, db_url: str, tmp_path: Path, tiny_m
         monkeypatch, db_url, "train", "--base", str(tiny_model), "--train", str(files["base"]),
         "--validation", str(files["validation"]), "--epochs", "8", *QUICK,
     )  # fmt: skip
-    assert first.exit_code == 0 and "sentiment-v1 is the active version" in first.stdout, first.output
+    assert first.exit_code == 0 and "sentiment-v1 is the active sentiment version" in first.stdout, first.output
     return files
 
 

@@ -233,7 +233,8 @@ def history_answer(
         emoji = LABEL_EMOJI.get(mention.label or "", ":hourglass:")
         when = mention.created_at.astimezone(tz).strftime("%Y-%m-%d %H:%M")
         link = make_link(mention.url, "link")
-        meta = f"{emoji} *{label}* · {when} · {escape(mention.source)}"
+        meta = f"{emoji} *{label}*" + (f" · {mention.emotion}" if mention.emotion else "")
+        meta += f" · {when} · {escape(mention.source)}"
         if mention.language:
             meta += f" · {escape(mention.language)}"
         if link:

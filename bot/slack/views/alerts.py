@@ -127,6 +127,12 @@ def details_answer(alert: AlertState, tz: ZoneInfo) -> dict[str, Any]:
     if alert.kind == "volume":
         lines.append(f"• {d.get('mentions', 0):,} mentions against a baseline mean of {d.get('baseline_mean', 0):.2f}")
         lines.append("• test: Poisson, one-sided, rate = the baseline's mean")
+    elif alert.kind == "anger_share":
+        lines.append(
+            f"• {d.get('anger', 0):,} angry of {d.get('read', 0):,} the emotion model read ({d.get('share', 0):.1%}) "
+            f"against {d.get('baseline_share', 0):.1%} of {d.get('baseline_read', 0):,} in the baseline"
+        )
+        lines.append("• test: binomial, one-sided, at the baseline's (smoothed) anger share")
     else:
         lines.append(
             f"• {d.get('negative', 0):,} negative of {d.get('classified', 0):,} classified ({d.get('share', 0):.1%}) "
@@ -143,7 +149,8 @@ def details_answer(alert: AlertState, tz: ZoneInfo) -> dict[str, Any]:
         lowered = f", sensitivity lowered {level} step{'' if level == 1 else 's'}" if level else ""
         lines.append(
             f"• thresholds: {thresholds.get('volume_factor')}× the baseline, {thresholds.get('negative_share', 0):.0%} "
-            f"negative, at least {thresholds.get('min_volume')} mentions{lowered}"
+            + (f"negative, {thresholds['anger_share']:.0%} angry" if "anger_share" in thresholds else "negative")
+            + f", at least {thresholds.get('min_volume')} mentions{lowered}"
         )
     if d.get("terms"):
         lines.append(f"• words: {escape(', '.join(map(str, d['terms'])))}")
@@ -158,7 +165,8 @@ def sensitivity_statement(brand: str, config: AlertConfig, level: int, verdicts:
     text = (
         f":information_source: {verdicts} spike alerts of *{escape(brand)}* were marked _not a spike_ within {days} "
         f"days, so its alerts are now less sensitive: {now.volume_factor:g}× the usual volume (was "
-        f"{before.volume_factor:g}×), {now.negative_share:.0%} negative (was {before.negative_share:.0%}), at least "
+        f"{before.volume_factor:g}×), {now.negative_share:.0%} negative (was {before.negative_share:.0%}), "
+        f"{now.anger_share:.0%} angry (was {before.anger_share:.0%}), at least "
         f"{now.min_volume} mentions (was {before.min_volume}). `brandpulse alerts sensitivity {escape(brand)} --reset` "
         "undoes it."
     )

@@ -25,6 +25,7 @@ from bot.slack.blocks import (
     section,
 )
 from bot.slack.views.admin import mention_menu
+from bot.slack.views.emotions import emotion_line
 from bot.slack.views.languages import language_mix_line
 from bot.slack.views.themes import digest_themes
 from storage.mention_queries import AuthorFigures
@@ -93,6 +94,9 @@ def render_digest(digest: Digest, tz: ZoneInfo, *, title: str | None = None, not
             points = f" ({(shares[label] - before[label]) * 100:+.0f} pts)" if before else ""
             share_lines.append(f"`{label:<8}` `{bar(shares[label], 12)}` {shares[label]:4.0%}{points}")
             share_text.append(f"{label} {shares[label]:.0%}{points}")
+    feelings = emotion_line(digest.emotions)
+    if feelings is not None:
+        share_lines.append(feelings)
     voice = _voice_line(digest)
     if voice is not None:
         volume_line += "\n" + voice
@@ -110,6 +114,8 @@ def render_digest(digest: Digest, tz: ZoneInfo, *, title: str | None = None, not
     if themes is not None:
         parts.append(section(themes))
     text_lines = [f"{lead}, {period}: {digest.volume:,} mentions", ", ".join(share_text)]
+    if feelings is not None:
+        text_lines.append(str(emotion_line(digest.emotions, emoji=False)))
     if voice is not None:
         text_lines.append(voice.replace("*", ""))
     if languages is not None:

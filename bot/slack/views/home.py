@@ -1,4 +1,5 @@
-"""App Home: each brand's last 24 hours, 7 days or 30 days (volume, sentiment shares) against the period before."""
+"""App Home: each brand's last 24 hours, 7 days or 30 days (volume, sentiment and emotion shares, languages, top
+authors) against the period before."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from analysis.labels import LABELS
 from bot.core.stats import BrandPulse
 from bot.slack.blocks import MAX_HOME_BLOCKS, Block, bar, change, context, escape, header, section
 from bot.slack.views.digest import author_line
+from bot.slack.views.emotions import emotion_line
 from bot.slack.views.languages import language_mix_line
 
 PERIOD_ACTION = "home_period"
@@ -69,6 +71,9 @@ def home_view(
             lines.append(f"`{label:<8}` `{bar(share, 12)}` {share:4.0%}{points}")
         if volume and not classified:
             lines.append("_not classified yet_")
+        feelings = emotion_line(pulse.emotions)
+        if feelings is not None:
+            lines.append(feelings)
         languages = language_mix_line(pulse.languages)
         if languages is not None:
             lines.append(languages)

@@ -36,6 +36,13 @@ def render_alert(spike: Spike, tz: ZoneInfo, *, alert_id: int, signer: ValueSign
         if now is not None:
             headline += f"\nNegative: *{now:.0%}* of them" + (f", usually {usual:.0%}" if usual is not None else "")
         summary = f"{icon} {brand}: {f['mentions']:,} mentions in the last {span}, usually {f['baseline_mean']:.0f}"
+    elif spike.kind == "anger_share":
+        title = f"{spike.brand}: anger spike ({spike.severity})"
+        headline = (
+            f"{icon} *{brand}*: *{f['share']:.0%}* of mentions angry, usually {f['baseline_share']:.0%} "
+            f"({f['anger']:,} of the last {span}'s {f['read']:,} the emotion model read)"
+        )
+        summary = f"{icon} {brand}: {f['share']:.0%} angry, usually {f['baseline_share']:.0%}"
     else:
         title = f"{spike.brand}: negative sentiment spike ({spike.severity})"
         headline = (
@@ -54,6 +61,8 @@ def render_alert(spike: Spike, tz: ZoneInfo, *, alert_id: int, signer: ValueSign
         for sample in spike.samples:
             mention = sample.mention
             label = f"_{mention.label}_ " if mention.label else ""
+            if spike.kind == "anger_share" and mention.emotion:
+                label += f"_{mention.emotion}_ "
             reach = f" _({escape(sample.reach)})_" if sample.reach else ""
             quote = cut(" ".join(mention.text.split()), 280)
             block = section(f"• {label}{quote}{reach} {link(mention.url, 'link')}".rstrip())

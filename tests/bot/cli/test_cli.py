@@ -95,7 +95,16 @@ def test_history_filters(monkeypatch: pytest.MonkeyPatch, loaded: str) -> None:
 
 def test_history_table_and_csv(monkeypatch: pytest.MonkeyPatch, loaded: str) -> None:
     table = run_cli(monkeypatch, loaded, "history", "--brand", "google").stdout
-    assert table.splitlines()[0].split() == ["created_at", "brand", "source", "language", "label", "author", "text"]
+    assert table.splitlines()[0].split() == [
+        "created_at",
+        "brand",
+        "source",
+        "language",
+        "label",
+        "emotion",
+        "author",
+        "text",
+    ]
     assert "\x1b" not in table and "android 5_0  [31mred" in table
     two_lines = run_cli(monkeypatch, loaded, "history", "--search", "second line").stdout
     assert len(two_lines.splitlines()) == 3  # header, rule, one row: the newline is not printed raw
@@ -123,6 +132,9 @@ def test_exports_carry_every_stored_field_nulls_as_nulls(monkeypatch: pytest.Mon
                 reposts=3,
                 replies=0,
                 author_followers=4500,
+                emotion="anger",
+                emotion_score=0.875,
+                emotion_model="emotion-v1",
             )
         )
     engine.dispose()
@@ -130,11 +142,16 @@ def test_exports_carry_every_stored_field_nulls_as_nulls(monkeypatch: pytest.Mon
     assert list(first) == columns
     assert (first["label"], first["model_label"], first["corrected_by"]) == ("negative", "positive", "U0ALICE001")
     assert (first["likes"], first["replies"], first["author_followers"]) == (12, 0, 4500)
+    assert (first["emotion"], first["emotion_score"], first["emotion_model"]) == ("anger", 0.875, "emotion-v1")
     assert first["corrected_at"] == first["assigned_at"] == NOW.isoformat()
     assert others[0]["likes"] is None and others[0]["corrected_at"] is None and others[0]["muted"] is False
     rows = list(csv.DictReader(io.StringIO(run_cli(monkeypatch, loaded, "history", "--format", "csv").stdout)))
     assert list(rows[0]) == columns
     assert (rows[0]["model_label"], rows[0]["replies"], rows[1]["likes"]) == ("positive", "0", "")
+    assert (rows[0]["emotion"], rows[0]["emotion_score"], rows[1]["emotion"]) == ("anger", "0.875", "")
+    angry = json.loads(run_cli(monkeypatch, loaded, "history", "--emotion", "anger", "--format", "json").stdout)
+    assert [m["external_id"] for m in angry] == ["1"]
+    assert json.loads(run_cli(monkeypatch, loaded, "history", "--emotion", "joy", "--format", "json").stdout) == []
 
 
 def test_history_times_in_configured_timezone(monkeypatch: pytest.MonkeyPatch, loaded: str) -> None:

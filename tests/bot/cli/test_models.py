@@ -89,7 +89,7 @@ def test_refusals_say_why_and_change_nothing(
     cases = {
         ("promote", "m-v9"): "no model version 'm-v9' is registered (registered: m-v1)",
         ("promote", "m-v1"): "m-v1 is already the active sentiment version",
-        ("rollback",): "no earlier active version",
+        ("rollback",): "no earlier active sentiment version",
         ("register", str(v1)): "a version named m-v1 is registered already",
         ("register", str(tmp_path)): "is not a model directory (it has no config.json)",
         ("show", "nope"): "no model version 'nope' is registered",

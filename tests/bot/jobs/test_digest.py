@@ -206,6 +206,35 @@ def test_a_digest_says_who_said_it_widest_reach_first(tmp_path: Path, db_url: st
     assert "top_author,test:bigvoice,2,2,0,0,,180100,," in _csv(built)
 
 
+def test_a_digest_and_a_report_say_how_people_feel_against_the_period_before(tmp_path: Path, db_url: str) -> None:
+    ctx = job_context(tmp_path, db_url)
+    at, before = T0 + timedelta(hours=2), T0 - DAY + timedelta(hours=2)
+    feelings = ["anger"] * 6 + ["sadness"] * 2 + ["joy"] * 2
+    now = [M(at, f"acmephone {i}", "negative", emotion=e) for i, e in enumerate(feelings)]
+    now.append(M(at, "acmephone not read yet", "neutral"))  # classified, its emotion not read: not counted
+    earlier = [
+        M(before, f"acmephone {i}", "neutral", emotion=e) for i, e in enumerate(["anger", "joy", "joy", "optimism"])
+    ]
+    add(ctx.sessions, now + earlier)
+    digest.queue(ctx, "acme", start=T0, end=T0 + DAY)
+    [message] = _queued(ctx)
+    line = "Emotions: :rage: anger 60% (+35 pts) · :joy: joy 20% (-30 pts) · :cry: sadness 20% (+20 pts) · :sunrise: optimism 0% (-25 pts)"
+    assert line in message.payload["blocks"][1]["text"]["text"]
+    assert "Emotions: anger 60% (+35 pts) · joy 20% (-30 pts) · sadness 20%" in message.payload["text"]
+    with ctx.sessions() as session:
+        built = build_digest(session=session, brand="acme", start=T0, end=T0 + DAY, tz=ZoneInfo("UTC"), top=3)
+    markdown = _markdown(built, ZoneInfo("UTC"), "report")
+    assert "Of the 10 mentions the emotion model read (the period before: 4)." in markdown
+    assert "| anger | 6 | 60% | +35 pts |" in markdown and "| optimism | 0 | 0% | -25 pts |" in markdown
+    csv = _csv(built)
+    assert "emotion,anger,6,,,,0.6000,,0.2500 the period before," in csv
+    assert "emotion,optimism,0,,,,0.0000,,0.2500 the period before," in csv
+    # A period nobody's emotion was read in: no line, no section, no rows.
+    with ctx.sessions() as session:
+        later = build_digest(session=session, brand="acme", start=T0 + DAY, end=T0 + 2 * DAY, tz=ZoneInfo("UTC"), top=3)
+    assert "## Emotions" not in _markdown(later, ZoneInfo("UTC"), "report") and "\nemotion," not in _csv(later)
+
+
 @pytest.fixture(scope="module")
 def encoder() -> SentenceEncoder:
     return load_encoder()

@@ -166,9 +166,11 @@ def test_a_burst_of_stored_mentions_does_not_hide_a_live_one(tmp_path: Path, db_
 
 
 def test_lowering_the_sensitivity_never_lowers_a_threshold() -> None:
-    strict = AlertConfig(channel="#a", negative_share=0.98, volume_factor=3.0, min_volume=20)
+    strict = AlertConfig(channel="#a", negative_share=0.98, anger_share=0.97, volume_factor=3.0, min_volume=20)
     assert strict.lowered(1).negative_share == 0.98 and strict.lowered(1).volume_factor == 4.5
+    assert strict.lowered(1).anger_share == 0.97
     assert AlertConfig(channel="#a").lowered(2).negative_share == 0.7
+    assert AlertConfig(channel="#a", anger_share=0.4).lowered(2).anger_share == 0.6
 
 
 def test_a_keyword_alert_looks_at_what_a_mention_says_not_what_it_answers() -> None:

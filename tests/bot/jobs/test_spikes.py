@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 from sqlalchemy import select
 
@@ -217,3 +219,76 @@ def test_sanders_replay_alerts_with_cooldowns_and_significance(tmp_path: Path, s
         if (first.brand, first.kind) == (second.brand, second.kind):
             assert second.window_end - first.window_end >= timedelta(minutes=60)
     assert len(_alerts(ctx)) == len(raised)
+
+
+def _felt(mentions: list[M], anger: float, seed: int, text: str | None = None) -> list[M]:
+    """The mentions as the emotion model read them: angry with probability ``anger`` (then with ``text``, where
+    given, numbered by ``{i}``), else joy, optimism or sadness."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for i, mention in enumerate(mentions):
+        if rng.random() < anger:
+            out.append(replace(mention, emotion="anger", text=text.format(i=i) if text else mention.text))
+        else:
+            out.append(replace(mention, emotion=str(rng.choice(["joy", "optimism", "sadness"]))))
+    return out
+
+
+ANGRY = "acmephone refund refused again, furious {i}"
+
+
+def _angry_hour(tmp_path: Path, db_url: str, *, emotions: bool = True, **brand: Any) -> tuple[Any, datetime]:
+    """Eight quiet days (30 mentions an hour, 20% negative, 20% angry), then an hour as many and as negative, but
+    65% angry; ``brand`` overrides the acme's alert settings."""
+    settings = {"min_volume": 20, "volume_factor": 3.0, "negative_share": 0.5, "cooldown_minutes": 60, **brand}
+    alerts = ", ".join(f"{key}: {value}" for key, value in settings.items())
+    yaml = f'brands:\n  - name: acme\n    keywords: [acmephone]\n    alerts: {{channel: "#acme-alerts", {alerts}}}\n'
+    ctx = job_context(tmp_path, db_url, brands=yaml)
+    end = T0 + 8 * DAY + 15 * HOUR
+    quiet = stream(start=T0, hours=8 * 24 + 14, rate=30, negative=0.2, seed=4)
+    last = stream(start=end - HOUR, hours=1, rate=30, negative=0.2, seed=5)
+    if emotions:
+        quiet, last = _felt(quiet, 0.2, seed=6), _felt(last, 0.65, seed=7, text=ANGRY)
+    add(ctx.sessions, quiet + last)
+    return ctx, end
+
+
+def test_an_anger_spike_alerts_when_anger_s_share_jumps_though_volume_and_negative_share_do_not(
+    tmp_path: Path, db_url: str
+) -> None:
+    ctx, end = _angry_hour(tmp_path, db_url)
+    summary = spikes.run(ctx, end)
+    assert summary.startswith("alerts: acme anger_share ("), summary
+    assert "volume" not in summary and "negative_share" not in summary
+    (alert,) = _alerts(ctx)
+    blocks = alert.payload["blocks"]
+    assert block_kit_problems(blocks) == []
+    assert blocks[0]["text"]["text"].startswith("acme: anger spike (")
+    headline = blocks[1]["text"]["text"]
+    assert "*74%* of mentions angry, usually 19%" in headline and "the emotion model read" in headline
+    # The words of the angry mentions, and angry mentions as samples.
+    drivers = alert.payload["text"].split("Driven by: ")[1]
+    assert "refund" in drivers and "furious" in drivers
+    samples = [b["text"]["text"] for b in blocks if b["type"] == "section" and b["text"]["text"].startswith("• ")]
+    assert len(samples) == 3 and all("_anger_" in s and "refund refused" in s for s in samples)
+    with ctx.sessions() as session:
+        (stored,) = session.execute(select(SpikeAlert)).scalars()
+    assert stored.kind == "anger_share" and 0.55 < stored.details["share"] < 0.8
+    assert 0.15 < stored.details["baseline_share"] < 0.25 and stored.details["p_value"] < 0.001
+    assert stored.details["thresholds"]["anger_share"] == 0.5
+
+
+@pytest.mark.parametrize(
+    ("anger_share", "emotions", "alerts"),
+    [(0.8, True, False), (0.55, True, True), (0.5, False, False)],
+    ids=["above-the-hour-s-share", "below-it", "no-emotion-model"],
+)
+def test_the_anger_alert_needs_the_brand_s_anger_share_and_an_emotion_model(
+    tmp_path: Path, db_url: str, anger_share: float, emotions: bool, alerts: bool
+) -> None:
+    # The hour's anger share is 74%: a threshold of 80% lets it pass, one of 55% does not; without emotions
+    # read (no emotion model) there is nothing to alert on.
+    ctx, end = _angry_hour(tmp_path, db_url, emotions=emotions, anger_share=anger_share)
+    summary = spikes.run(ctx, end)
+    assert ("acme anger_share" in summary) is alerts, summary
+    assert len(_alerts(ctx)) == int(alerts)

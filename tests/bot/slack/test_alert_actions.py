@@ -108,7 +108,7 @@ def test_the_team_acts_on_alerts_and_the_spike_job_follows(tmp_path: Path, db_ur
         # Details: the statistics, for readers of the brand only.
         details = click(second, "alert_details", ANALYST)
         assert "p-value" in details["text"] and "binomial" in details["text"] and details["replace_original"] is False
-        assert "thresholds: 3.0× the baseline, 50% negative, at least 20 mentions" in details["text"]
+        assert "thresholds: 3.0× the baseline, 50% negative, 50% angry, at least 20 mentions" in details["text"]
         assert (
             "alert details of acme is for its brandpulse admins and analysts"
             in click(second, "alert_details", STRANGER)["text"]
@@ -147,7 +147,8 @@ def test_the_team_acts_on_alerts_and_the_spike_job_follows(tmp_path: Path, db_ur
         assert statement["url"] == f"/response/a{click.n}" and statement["replace_original"] is False
         assert "3 spike alerts of *acme* were marked _not a spike_ within 30 days" in statement["text"]
         assert (
-            "4.5× the usual volume (was 3×), 60% negative (was 50%), at least 30 mentions (was 20)" in statement["text"]
+            "4.5× the usual volume (was 3×), 60% negative (was 50%), 60% angry (was 50%), at least 30 mentions (was 20)"
+            in statement["text"]
         )
         with ctx.sessions() as session:
             assert session.get(BrandSensitivity, "acme").level == 1  # type: ignore[union-attr]
@@ -159,6 +160,7 @@ def test_the_team_acts_on_alerts_and_the_spike_job_follows(tmp_path: Path, db_ur
         assert newest.details["thresholds"] == {
             "volume_factor": 4.5,
             "negative_share": 0.6,
+            "anger_share": 0.6,
             "min_volume": 30,
             "level": 1,
         }

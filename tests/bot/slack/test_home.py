@@ -144,3 +144,28 @@ def test_home_tab_names_each_brand_s_top_authors(tmp_path: Path, db_url: str) ->
         assert "Top authors" not in google
         assert app.fake.violations == []
     engine.dispose()
+
+
+def test_home_tab_shows_each_brand_s_emotion_shares_against_the_period_before(tmp_path: Path, db_url: str) -> None:
+    felt = [("anger", 3), ("anger", 4), ("joy", 5), ("sadness", 6)]  # the last 24 hours
+    felt += [("anger", 30), ("joy", 31), ("joy", 32), ("joy", 33)]  # the 24 hours before
+    rows = [_row(400 + i, "apple", "neutral", ago, emotion=emotion) for i, (emotion, ago) in enumerate(felt)]
+    rows.append(_row(450, "google", "positive", 2, emotion=None))  # no emotion model read it
+    engine = make_engine(db_url)
+    with served(tmp_path, None, database_url=db_url) as app:
+        with engine.begin() as connection:
+            insert_mentions(connection=connection, rows=rows)
+        app.services.clock = lambda: NOW
+        event = {"type": "app_home_opened", "user": "U0PERSON01", "channel": "D0000000001", "tab": "home",
+                 "ts": "1700000000.000100"}  # fmt: skip
+        send_event(app, event)
+        app.fake.wait_for(lambda f: bool(f.calls_to("views.publish")))
+        blocks = app.fake.calls_to("views.publish")[0].params["view"]["blocks"]
+        apple, google = [b["text"]["text"] for b in blocks if b["type"] == "section"][:2]
+        assert (
+            "\nEmotions: :rage: anger 50% (+25 pts) · :joy: joy 25% (-50 pts) · :cry: sadness 25% (+25 pts)"
+            " · :sunrise: optimism 0% (+0 pts)\n"
+        ) in apple
+        assert "Emotions" not in google
+        assert app.fake.violations == []
+    engine.dispose()
