@@ -56,9 +56,8 @@ def _markdown(digest: Digest, tz: ZoneInfo, name: str) -> str:
             "|---|---|---|---|",
         ]
         for emotion in feelings.ranked():
-            moved = feelings.change(emotion)
-            points = "" if moved is None else f"{moved:+.0f} pts"
-            lines.append(f"| {emotion} | {feelings.now.get(emotion, 0):,} | {feelings.share(emotion):.0%} | {points} |")
+            count, share = feelings.now.get(emotion, 0), feelings.share(emotion)
+            lines.append(f"| {emotion} | {count:,} | {share:.0%} | {feelings.points(emotion)} |")
     voices = share_of_voice(digest.voices)
     if len(voices) > 1:
         lines += ["", "## Share of voice", "", "| brand | mentions | share |", "|---|---|---|"]

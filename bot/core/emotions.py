@@ -34,6 +34,11 @@ class EmotionMix:
         now, before = self.share(emotion), self.share_before(emotion)
         return None if now is None or before is None else (now - before) * 100
 
+    def points(self, emotion: str) -> str:
+        """The change as a reader reads it: "+8 pts", "-3 pts", "+0 pts" (never "-0"); "" without a period before."""
+        moved = self.change(emotion)
+        return "" if moved is None else f"{round(moved):+d} pts"
+
     def ranked(self) -> list[str]:
         """The emotions, the largest share first (ties in the task's order)."""
         return sorted(EMOTIONS, key=lambda emotion: (-self.now.get(emotion, 0), EMOTIONS.index(emotion)))

@@ -15,9 +15,9 @@ def emotion_line(mix: EmotionMix, *, emoji: bool = True) -> str | None:
         return None
     parts = []
     for emotion in mix.ranked():
-        share, change = mix.share(emotion), mix.change(emotion)
+        share, moved = mix.share(emotion), mix.points(emotion)
         assert share is not None
-        points = f" ({change:+.0f} pts)" if change is not None else ""
+        points = f" ({moved})" if moved else ""
         icon = f"{EMOTION_EMOJI[emotion]} " if emoji else ""
         parts.append(f"{icon}{emotion} {share:.0%}{points}")
     return "Emotions: " + " · ".join(parts)
