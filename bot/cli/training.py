@@ -22,9 +22,10 @@ from bot.cli.options import advance
 from bot.cli.render import progress_bar, progress_note, render
 from bot.core.evaluation import score_and_record
 from bot.core.registry import promote, version_taken
+from bot.core.train_gate import gate_new_version
 from bot.errors import UsageError
 from bot.runtime.context import AppContext, quiet_transformers
-from storage.registry import current_activation, register_model
+from storage.registry import current_activation, model_version, register_model
 
 if TYPE_CHECKING:
     from analysis.train import EpochReport, TrainConfig, TrainResult
@@ -363,6 +364,12 @@ def register_trained(app: AppContext, result: TrainResult) -> None:
 @click.option("--label-field", default="label", show_default=True)
 @click.option("--label-map", callback=_task_label_map, help="VALUE=LABEL pairs for the data's labels.")
 @TASK_OPTION
+@click.option(
+    "--gate",
+    is_flag=True,
+    help="Score the new version and the task's active one on the validation data and promote the new one if the "
+    "retrain gate lets it through (BRANDPULSE_RETRAIN_MARGIN, BRANDPULSE_RETRAIN_CLASS_MARGIN).",
+)
 @training_options
 @click.pass_obj
 def train_command(
@@ -378,6 +385,7 @@ def train_command(
     label_field: str,
     label_map: dict[str, str],
     task_name: str,
+    gate: bool,
     lr: float,
     batch_size: int,
     max_length: int,
@@ -433,8 +441,35 @@ def train_command(
         )
         setting = "BRANDPULSE_MODEL" if task is SENTIMENT else f"BRANDPULSE_{task.name.upper()}_MODEL"
         click.echo(f"{result.version} is the active {task.name} version: the bot runs it unless {setting} is set")
+    elif gate:
+        _gate(app, result, validation_set, task)
     else:
         click.echo(f"make it the active version with: brandpulse models promote {result.version}")
+
+
+def _gate(app: AppContext, result: TrainResult, validation: LabelledSet, task: Task) -> None:
+    """The new version against the task's active one, by the retrain gate's rule; promoted if it passes."""
+    with app.sessions() as session:
+        current = current_activation(session=session, task=task.name)
+        active = model_version(session=session, version=current.version) if current is not None else None
+    if active is None:  # the first version was promoted above; an active version was never unregistered
+        raise UsageError(f"no {task.name} version is active to compare {result.version} with")
+    verdict = gate_new_version(
+        app.sessions,
+        candidate=app.load_model(str(result.path), task=task),
+        candidate_version=result.version,
+        active=app.load_model(active.path, task=task),
+        active_version=active.version,
+        validation=validation,
+        task=task,
+        margin=app.settings.retrain_margin,
+        class_margin=app.settings.retrain_class_margin,
+        at=datetime.now(UTC),
+    )
+    if verdict.promoted:
+        click.echo(f"the gate promoted {result.version} over {active.version}: {verdict.reason}")
+    else:
+        click.echo(f"the gate kept {active.version}: {verdict.reason} (brandpulse models show {result.version})")
 
 
 @click.command("convert-e5")

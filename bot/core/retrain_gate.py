@@ -138,7 +138,7 @@ class Verdict:
 def _class_drop(what: str, candidate: Evaluation, active: Evaluation, class_margin: float) -> str | None:
     """Why a class's recall on ``what`` fell too far (the largest fall first), or None."""
     falls = []
-    for label in LABELS:
+    for label in candidate.labels:
         cand, base = candidate.per_class[label], active.per_class[label]
         if base.support and cand.recall < base.recall - class_margin:
             falls.append((base.recall - cand.recall, label, cand.recall, base.recall))
@@ -207,6 +207,18 @@ def judge(
             return Verdict(False, problem)
         reason += f"; probes: {probes.total_flipped} of {probes.total_right} flipped"
     return Verdict(True, reason)
+
+
+def gate_figures(scores: Scores) -> dict[str, Any]:
+    """What a gate decision keeps of one model's scores (``gate_rows`` reads it back)."""
+
+    def brief(e: Evaluation | None) -> dict[str, Any] | None:
+        if e is None:
+            return None
+        return {"n": e.n, "accuracy": e.accuracy, "macro_f1": e.macro_f1, "macro_recall": e.macro_recall,
+                "recall": {label: scores.recall for label, scores in e.per_class.items()}}  # fmt: skip
+
+    return {"validation": brief(scores.validation), "holdout": brief(scores.holdout)}
 
 
 GATE_HEADER = [

@@ -19,7 +19,7 @@ from bot.config.settings import Settings
 from bot.core.evaluation import Scored, record, score
 from bot.core.labels import pool
 from bot.core.registry import ModelChoice, promote, version_taken
-from bot.core.retrain_gate import RetrainData, Scores, Verdict, judge, probe_flips, retrain_data
+from bot.core.retrain_gate import RetrainData, Scores, Verdict, gate_figures, judge, probe_flips, retrain_data
 from bot.errors import USER_ERRORS, UsageError
 from bot.jobs.deps import Idle, JobContext
 from bot.slack.views.models import gate_message, retrain_failed_message, retrain_running_message
@@ -221,9 +221,9 @@ def run_retrain(
         probe_tolerance=plan.probe_tolerance,
     )
     figures = {
-        "candidate": {"version": result.version, **_figures(scores["candidate"])},
+        "candidate": {"version": result.version, **gate_figures(scores["candidate"])},
         "active": {"version": plan.active.version or active_model.name, "source": plan.active.source,
-                   **_figures(scores["active"])},
+                   **gate_figures(scores["active"])},
         "margin": plan.margin,
         "class_margin": plan.class_margin,
         "probes": None if flips is None or plan.probes is None else {
@@ -269,16 +269,6 @@ def run_retrain(
                 is not None
             )
     return GateOutcome(plan, result.version, verdict, scores, figures, queued)
-
-
-def _figures(scores: Scores) -> dict[str, Any]:
-    def brief(e: Any) -> dict[str, Any] | None:
-        if e is None:
-            return None
-        return {"n": e.n, "accuracy": e.accuracy, "macro_f1": e.macro_f1, "macro_recall": e.macro_recall,
-                "recall": {label: scores.recall for label, scores in e.per_class.items()}}  # fmt: skip
-
-    return {"validation": brief(scores.validation), "holdout": brief(scores.holdout)}
 
 
 Train = Callable[[Any, LabelledSet, LabelledSet, str], "TrainResult"]

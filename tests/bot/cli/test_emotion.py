@@ -156,3 +156,38 @@ def test_each_task_has_its_own_active_version_and_rollback(
     # Publishing is for sentiment versions.
     published = run_cli(monkeypatch, db_url, "models", "publish", "joy-v1", "--repo-id", "a/b", "--dry-run")
     assert published.exit_code == 2 and "publish takes sentiment versions only" in published.stderr
+
+
+def test_train_with_gate_promotes_a_new_emotion_version_only_if_the_gate_lets_it_through(
+    monkeypatch: pytest.MonkeyPatch, db_url: str, tmp_path: Path, feelings: Path
+) -> None:
+    from storage.mlops_tables import GateDecision
+
+    base = build_tiny_model(tmp_path / "base")
+    args = ["train", "--task", "emotion", "--base", str(base), "--train", str(feelings), "--validation",
+            str(feelings), "--batch-size", "4", "--label-map", "7=joy"]  # fmt: skip
+    env = {"BRANDPULSE_MODELS_DIR": str(tmp_path / "models")}
+    # The first version learns some of the nine tweets (a macro-recall over the 0.25 of one class for all).
+    first = run_cli(monkeypatch, db_url, *args, "--epochs", "12", "--lr", "0.003", **env)
+    assert first.exit_code == 0, first.output
+    # One step of training leaves a new version far behind it: the gate keeps the active one.
+    refused = run_cli(monkeypatch, db_url, *args, "--max-steps", "1", "--gate", **env)
+    assert refused.exit_code == 0, refused.output
+    assert "the gate kept emotion-v1: validation macro-recall" in refused.stdout
+    assert active(db_url, "emotion") == "emotion-v1"
+    # With margins that let anything through, the gate promotes it.
+    lenient = {"BRANDPULSE_RETRAIN_MARGIN": "1", "BRANDPULSE_RETRAIN_CLASS_MARGIN": "1", **env}
+    passed = run_cli(monkeypatch, db_url, *args, "--max-steps", "1", "--gate", **lenient)
+    assert passed.exit_code == 0, passed.output
+    assert "the gate promoted emotion-v3 over emotion-v1" in passed.stdout
+    assert active(db_url, "emotion") == "emotion-v3" and active(db_url, "sentiment") is None
+    decisions = rows(db_url, GateDecision)
+    assert [(d.candidate, d.baseline, d.promoted) for d in decisions] == [
+        ("emotion-v2", "emotion-v1", False),
+        ("emotion-v3", "emotion-v1", True),
+    ]
+    figures = decisions[0].figures
+    assert figures["task"] == "emotion" and figures["active"]["validation"]["macro_recall"] > 0.3
+    assert set(figures["candidate"]["validation"]["recall"]) == set(EMOTIONS)
+    shown = run_cli(monkeypatch, db_url, "models", "show", "emotion-v3")
+    assert "gate against emotion-v1: promoted" in shown.stdout
