@@ -4,7 +4,8 @@ Baseline: the same window on each of the last ``spike_baseline_days`` days, once
 ``spike_min_baseline_days`` of them in its history; before that (a new brand, a new deployment, a replay) the
 windows that precede it within the last 24 hours, at least three of them. A spike must clear every bar: the brand's
 ``min_volume``, its threshold (``volume_factor`` times the baseline mean, a ``negative_share``, or an ``anger_share``
-of the mentions the emotion model read), and the test (p-value below ``spike_alpha``). The docs (docs/operate/digests-and-alerts.md) explain the method and its settings.
+of the mentions the emotion model read), and the test (p-value below ``spike_alpha``). The docs
+(docs/operate/digests-and-alerts.md) explain the method and its settings.
 The spike job (bot/jobs/spikes.py) keeps the schedule, the cooldown, the lock and the enqueue; the message is
 bot/slack/views/spikes.py's.
 """
@@ -19,7 +20,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from analysis.labels import EMOTIONS, LABELS
-from analysis.spikes import Term, distinguishing_terms, negative_share_test, volume_test
+from analysis.spikes import ShareTest, Term, distinguishing_terms, negative_share_test, volume_test
 from analysis.words import words
 from bot.config.brands import AlertConfig, Brand
 from bot.core.samples import Sample, pick_samples
@@ -172,30 +173,21 @@ def findings(observation: Observation, config: AlertConfig, *, alpha: float) -> 
         }
         found.append(Finding("volume", critical, figures, label=None))
 
-    negative = current.get("negative", 0)
     share = negative_share_test(
-        negative,
+        current.get("negative", 0),
         _classified(current),
         sum(c.get("negative", 0) for c in past),
         sum(_classified(c) for c in past),
     )
-    if (
-        share.classified >= config.min_volume
-        and share.share >= config.negative_share
-        and share.share > share.baseline_share
-        and share.p_value < alpha
-    ):
-        critical = share.share >= (1 + config.negative_share) / 2
-        figures = {
-            "negative": share.negative,
-            "classified": share.classified,
-            "share": round(share.share, 4),
-            "baseline_share": round(share.baseline_share, 4),
-            "baseline_classified": share.baseline_classified,
-            "p_value": share.p_value,
-        }
-        found.append(Finding("negative_share", critical, figures, label="negative"))
-
+    found += _share_finding(
+        "negative_share",
+        share,
+        config.negative_share,
+        config,
+        alpha,
+        counted=("negative", "classified"),
+        label="negative",
+    )
     # Anger, as the negative share: its share of the mentions the emotion model read against the baseline's.
     emotions, past_emotions = observation.emotions, observation.past_emotions
     anger = negative_share_test(
@@ -204,23 +196,43 @@ def findings(observation: Observation, config: AlertConfig, *, alpha: float) -> 
         sum(c.get("anger", 0) for c in past_emotions),
         sum(_read(c) for c in past_emotions),
     )
-    if (
-        anger.classified >= config.min_volume
-        and anger.share >= config.anger_share
-        and anger.share > anger.baseline_share
-        and anger.p_value < alpha
-    ):
-        critical = anger.share >= (1 + config.anger_share) / 2
-        figures = {
-            "anger": anger.negative,
-            "read": anger.classified,
-            "share": round(anger.share, 4),
-            "baseline_share": round(anger.baseline_share, 4),
-            "baseline_read": anger.baseline_classified,
-            "p_value": anger.p_value,
-        }
-        found.append(Finding("anger_share", critical, figures, label=None, emotion="anger"))
+    found += _share_finding(
+        "anger_share", anger, config.anger_share, config, alpha, counted=("anger", "read"), emotion="anger"
+    )
     return found
+
+
+def _share_finding(
+    kind: str,
+    test: ShareTest,
+    threshold: float,
+    config: AlertConfig,
+    alpha: float,
+    *,
+    counted: tuple[str, str],
+    label: str | None = None,
+    emotion: str | None = None,
+) -> list[Finding]:
+    """A share spike (negative, or angry), when it clears the brand's minimum volume, its threshold, the baseline's
+    share and the test; critical halfway between the threshold and 100%. ``counted`` names the figures' counts;
+    ``label`` or ``emotion`` the samples'."""
+    if not (
+        test.classified >= config.min_volume
+        and test.share >= threshold
+        and test.share > test.baseline_share
+        and test.p_value < alpha
+    ):
+        return []
+    hits, total = counted
+    figures = {
+        hits: test.negative,
+        total: test.classified,
+        "share": round(test.share, 4),
+        "baseline_share": round(test.baseline_share, 4),
+        f"baseline_{total}": test.baseline_classified,
+        "p_value": test.p_value,
+    }
+    return [Finding(kind, test.share >= (1 + threshold) / 2, figures, label=label, emotion=emotion)]
 
 
 def explain(*, session: Session, brand: Brand, observation: Observation, finding: Finding) -> Spike:
