@@ -22,6 +22,7 @@ from storage.mentions import (
     store_emotions,
     store_results,
 )
+from storage.models import Mention
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +42,33 @@ def _verdict(mention_id: int, result: Prediction | InvalidInput, model: str) -> 
     return Classification(mention_id, result.model, label=result.label, scores=scores)
 
 
+def in_batches(
+    *,
+    sessions: sessionmaker[Session],
+    claim: Callable[[Session, int], list[Mention]],
+    handle: Callable[[Session, list[Mention]], int],
+    batch_size: int,
+    limit: int | None,
+    progress: Callable[[int], None] | None,
+) -> ClassifyReport:
+    """Claim mentions and ``handle`` them (it stores what it made of them and returns how many failed), a batch per
+    transaction, until ``claim`` finds none (or ``limit`` are done)."""
+    report = ClassifyReport()
+    while limit is None or report.classified + report.failed < limit:
+        size = batch_size if limit is None else min(batch_size, limit - report.classified - report.failed)
+        with sessions() as session, session.begin():
+            mentions = claim(session, size)
+            if not mentions:
+                break
+            failed = handle(session, mentions)
+        report.batches += 1
+        report.failed += failed
+        report.classified += len(mentions) - failed
+        if progress is not None:
+            progress(len(mentions))
+    return report
+
+
 def classify_pending(
     *,
     sessions: sessionmaker[Session],
@@ -54,27 +82,26 @@ def classify_pending(
     Each batch is claimed, classified and written in one transaction: if the process dies mid-batch the
     transaction never commits and the batch stays pending for the next run.
     """
-    report = ClassifyReport()
-    while limit is None or report.classified + report.failed < limit:
-        size = batch_size if limit is None else min(batch_size, limit - report.classified - report.failed)
-        with sessions() as session, session.begin():
-            mentions = claim_pending(session=session, limit=size)
-            if not mentions:
-                break
-            texts = [m.text for m in mentions]
-            if isinstance(model, RoutedClassifier):
-                # Each mention goes to its stored language's model (the source's word, else the detector's).
-                results = model.classify(texts, languages=[m.language for m in mentions])
-            else:
-                results = model.classify(texts)
-            verdicts = [_verdict(m.id, r, model.name) for m, r in zip(mentions, results, strict=True)]
-            store_results(session=session, results=verdicts, at=datetime.now(UTC))
-        report.batches += 1
-        failed = sum(v.label is None for v in verdicts)
-        report.failed += failed
-        report.classified += len(verdicts) - failed
-        if progress is not None:
-            progress(len(verdicts))
+
+    def classify(session: Session, mentions: list[Mention]) -> int:
+        texts = [m.text for m in mentions]
+        if isinstance(model, RoutedClassifier):
+            # Each mention goes to its stored language's model (the source's word, else the detector's).
+            results = model.classify(texts, languages=[m.language for m in mentions])
+        else:
+            results = model.classify(texts)
+        verdicts = [_verdict(m.id, r, model.name) for m, r in zip(mentions, results, strict=True)]
+        store_results(session=session, results=verdicts, at=datetime.now(UTC))
+        return sum(v.label is None for v in verdicts)
+
+    report = in_batches(
+        sessions=sessions,
+        claim=lambda session, size: claim_pending(session=session, limit=size),
+        handle=classify,
+        batch_size=batch_size,
+        limit=limit,
+        progress=progress,
+    )
     if report.classified or report.failed:
         # DEBUG: the job's line and the CLI's summary say it for the reader.
         log.debug("classified %d mentions (%d failed) in %d batches", report.classified, report.failed, report.batches)
@@ -91,25 +118,23 @@ def read_emotions(
 ) -> ClassifyReport:
     """Give classified mentions the emotion model's reading, until none is left unread (or ``limit`` are done): one
     transaction a batch, as ``classify_pending``. A text the model refuses keeps no emotion and is not offered again."""
-    report = ClassifyReport()
-    while limit is None or report.classified + report.failed < limit:
-        size = batch_size if limit is None else min(batch_size, limit - report.classified - report.failed)
-        with sessions() as session, session.begin():
-            mentions = claim_unread_emotions(session=session, limit=size)
-            if not mentions:
-                break
-            results = model.classify([m.text for m in mentions])
-            readings = [
-                EmotionReading(m.id, model.name)
-                if isinstance(r, InvalidInput)
-                else EmotionReading(m.id, r.model, r.label, r.confidence)
-                for m, r in zip(mentions, results, strict=True)
-            ]
-            store_emotions(session=session, readings=readings)
-        report.batches += 1
-        failed = sum(r.emotion is None for r in readings)
-        report.failed += failed
-        report.classified += len(readings) - failed
-        if progress is not None:
-            progress(len(readings))
-    return report
+
+    def read(session: Session, mentions: list[Mention]) -> int:
+        results = model.classify([m.text for m in mentions])
+        readings = [
+            EmotionReading(m.id, model.name)
+            if isinstance(r, InvalidInput)
+            else EmotionReading(m.id, r.model, r.label, r.confidence)
+            for m, r in zip(mentions, results, strict=True)
+        ]
+        store_emotions(session=session, readings=readings)
+        return sum(r.emotion is None for r in readings)
+
+    return in_batches(
+        sessions=sessions,
+        claim=lambda session, size: claim_unread_emotions(session=session, limit=size),
+        handle=read,
+        batch_size=batch_size,
+        limit=limit,
+        progress=progress,
+    )
