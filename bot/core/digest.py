@@ -143,9 +143,42 @@ def period_text(start: datetime, end: datetime, tz: ZoneInfo) -> str:
     return f"{local_start:%a %d %b %Y %H:%M} – {local_end:%a %d %b %Y %H:%M} {tz.key}"
 
 
+def period_title(start: datetime, end: datetime, tz: ZoneInfo) -> str:
+    """A period as a title says it: whole days by their first and last day ("Mon 17 Oct 2011", "15–20 Oct 2011",
+    "28 Sep – 3 Oct 2011"), never an excluded midnight; other periods with their times."""
+    first, last = start.astimezone(tz), end.astimezone(tz)
+    whole = all(t.time() == datetime.min.time() for t in (first, last)) and last > first
+    if whole:
+        a, b = first.date(), last.date() - timedelta(days=1)
+        if a == b:
+            return f"{a:%a} {a.day} {a:%b %Y}"
+        if (a.year, a.month) == (b.year, b.month):
+            return f"{a.day}–{b.day} {b:%b %Y}"
+        if a.year == b.year:
+            return f"{a.day} {a:%b} – {b.day} {b:%b %Y}"
+        return f"{a.day} {a:%b %Y} – {b.day} {b:%b %Y}"
+    if first.date() == last.date():
+        return f"{first:%a} {first.day} {first:%b %Y}, {first:%H:%M}–{last:%H:%M} {tz.key}"
+    return f"{first.day} {first:%b %Y} {first:%H:%M} – {last.day} {last:%b %Y} {last:%H:%M} {tz.key}"
+
+
+def headline_figures(digest: Digest) -> str:
+    """The period's figures in a line: volume and its change, negative share and its change, net sentiment."""
+    parts = [f"{digest.volume:,} mentions"]
+    if digest.previous_volume:
+        parts[0] += f" ({(digest.volume - digest.previous_volume) / digest.previous_volume:+.0%} vs the period before)"
+    shares, before = Digest.shares(digest.counts), Digest.shares(digest.previous)
+    if shares is not None:
+        negative = f"{shares['negative']:.0%} negative"
+        if before is not None:
+            negative += f" ({round((shares['negative'] - before['negative']) * 100):+d} pts)"
+        parts += [negative, f"net sentiment {round((shares['positive'] - shares['negative']) * 100):+d}"]
+    return " · ".join(parts)
+
+
 def digest_chart(digest: Digest, tz: ZoneInfo) -> bytes | None:
     """The PNG of the digest's mentions per hour or day, stacked by label; None when it has no buckets."""
     if not digest.buckets:
         return None
-    title = f"{digest.brand}: mentions by sentiment, {period_text(digest.start, digest.end, tz)}"
-    return sentiment_chart(digest.buckets, title=title, hourly=digest.hourly)
+    title = f"{digest.brand}: mentions by sentiment, {period_title(digest.start, digest.end, tz)}"
+    return sentiment_chart(digest.buckets, title=title, hourly=digest.hourly, headline=headline_figures(digest))

@@ -1,0 +1,93 @@
+"""The digest's chart as a reader sees it: a title naming the days it covers, the period's figures under it, every
+series in the legend, the negative share on the bars' middles and only where it means something, sharp on a 2x
+screen, in colours told apart by colour-blind readers."""
+
+from __future__ import annotations
+
+import math
+import struct
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from bot.core.chart import COLOURS, MIN_SHARE_VOLUME, chart_figure, sentiment_chart, share_points
+from bot.core.digest import Digest, headline_figures, period_title
+from bot.core.stats import Bucket
+
+ROME = ZoneInfo("Europe/Rome")
+UTC_ZONE = ZoneInfo("UTC")
+
+
+def _at(*args: int, tz: ZoneInfo = UTC_ZONE) -> datetime:
+    return datetime(*args, tzinfo=tz)  # type: ignore[misc]
+
+
+def test_a_title_names_the_days_a_period_covers_never_an_excluded_midnight() -> None:
+    assert period_title(_at(2011, 10, 17), _at(2011, 10, 18), UTC_ZONE) == "Mon 17 Oct 2011"
+    assert period_title(_at(2011, 10, 15), _at(2011, 10, 21), UTC_ZONE) == "15–20 Oct 2011"
+    assert period_title(_at(2011, 9, 28), _at(2011, 10, 4), UTC_ZONE) == "28 Sep – 3 Oct 2011"
+    assert period_title(_at(2011, 12, 28), _at(2012, 1, 4), UTC_ZONE) == "28 Dec 2011 – 3 Jan 2012"
+    # A week of Rome's days across the end of summer time is 7 days of 24 hours and one of 25: still 19-25 Oct.
+    assert period_title(_at(2026, 10, 19, tz=ROME), _at(2026, 10, 26, tz=ROME), ROME) == "19–25 Oct 2026"
+    # Midnight in UTC is not midnight in Rome: the times are said.
+    assert period_title(_at(2011, 10, 17), _at(2011, 10, 18), ROME) == (
+        "17 Oct 2011 02:00 – 18 Oct 2011 02:00 Europe/Rome"
+    )
+    assert period_title(_at(2011, 10, 17, 9), _at(2011, 10, 17, 17, 30), UTC_ZONE) == (
+        "Mon 17 Oct 2011, 09:00–17:30 UTC"
+    )
+
+
+def _bucket(start: datetime, negative: int, neutral: int, positive: int) -> Bucket:
+    counts = {"negative": negative, "neutral": neutral, "positive": positive}
+    return Bucket(start=start, count=sum(counts.values()), by_label=counts)
+
+
+def test_the_share_line_sits_on_the_bars_middles_and_breaks_where_a_bucket_says_too_little() -> None:
+    start = _at(2011, 10, 17, 9)
+    hours = [
+        _bucket(start, 2, 2, 1),  # 5 classified: 40%
+        _bucket(start + timedelta(hours=1), 1, 2, 1),  # 4: no point
+        _bucket(start + timedelta(hours=2), 0, 0, 0),  # none: no point
+        _bucket(start + timedelta(hours=3), 3, 3, 0),  # 6: 50%
+    ]
+    assert MIN_SHARE_VOLUME == 5
+    middles, percents = share_points(hours, hourly=True)
+    assert middles[0] == start + timedelta(minutes=27)  # the middle of a bar 90% of an hour wide
+    assert percents[0] == 40.0 and math.isnan(percents[1]) and math.isnan(percents[2]) and percents[3] == 50.0
+    days, _ = share_points([_bucket(_at(2011, 10, 17), 5, 0, 0)], hourly=False)
+    assert days == [_at(2011, 10, 17, 10, 48)]
+
+
+def test_the_chart_has_its_title_headline_and_every_series_in_the_legend_at_twice_the_resolution() -> None:
+    start = _at(2011, 10, 17)
+    buckets = [_bucket(start + timedelta(hours=h), h % 4, 3, 1) for h in range(24)]
+    figure = chart_figure(buckets, title="apple: mentions by sentiment, Mon 17 Oct 2011", hourly=True,
+                          headline="96 mentions · 38% negative")  # fmt: skip
+    assert figure.get_suptitle() == "apple: mentions by sentiment, Mon 17 Oct 2011"
+    axis = figure.axes[0]
+    assert axis.get_title() == "96 mentions · 38% negative"
+    legend = [text.get_text() for text in axis.get_legend().get_texts()]
+    assert legend == ["negative", "neutral", "positive", "negative share (buckets of 5+ classified)"]
+    assert [label.get_text() for label in axis.get_xticklabels()][:3] == ["00:00", "02:00", "04:00"]
+    png = sentiment_chart(buckets, title="t", hourly=True)
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+    width, height = struct.unpack(">II", png[16:24])  # the IHDR chunk
+    assert (width, height) == (1600, 720)
+    # No red beside green: vermillion, grey and blue (Okabe and Ito).
+    assert COLOURS == {"negative": "#D55E00", "neutral": "#BBBBBB", "positive": "#0072B2"}
+
+
+def test_the_headline_gives_volume_negative_share_and_net_sentiment_with_their_changes() -> None:
+    digest = Digest(
+        brand="apple",
+        start=_at(2011, 10, 17),
+        end=_at(2011, 10, 18),
+        counts={"negative": 93, "neutral": 193, "positive": 46},
+        previous={"negative": 72, "neutral": 119, "positive": 48},
+    )
+    assert (
+        headline_figures(digest)
+        == "332 mentions (+39% vs the period before) · 28% negative (-2 pts) · net sentiment -14"
+    )
+    first = Digest(brand="apple", start=_at(2011, 10, 15), end=_at(2011, 10, 16), counts={None: 3}, previous={})
+    assert headline_figures(first) == "3 mentions"
