@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -14,11 +14,12 @@ from bot.cli.options import Moment, chosen_period, pass_database
 from bot.cli.render import emit_data, to_csv
 from bot.core.digest import Digest, build_digest, digest_chart, period_text
 from bot.core.periods import PERIOD_HELP, Period
+from bot.core.report_page import report_html
 from bot.core.stats import share_of_voice
 from bot.errors import UsageError
 from bot.runtime.context import AppContext
 
-FORMATS = ("md", "csv", "png")
+FORMATS = ("md", "csv", "png", "html")
 CSV_COLUMNS = ["section", "key", "mentions", *LABELS, "share", "score", "text", "url"]
 
 
@@ -211,7 +212,7 @@ def _csv(digest: Digest) -> str:
     "--output",
     "-o",
     type=click.Path(dir_okay=False, writable=True, path_type=Path),
-    help="Write to this file (default: standard output; for png, BRAND-START-END.png).",
+    help="Write to this file (default: standard output; for png, BRAND-START-END.png). html: one self-contained page.",
 )
 @click.option(
     "--post",
@@ -263,7 +264,10 @@ def report(
         path.write_bytes(chart)
         click.echo(f"wrote {path} ({digest.volume:,} mentions)", err=True)
         return
-    text = _markdown(digest, tz, chosen.name) if fmt == "md" else _csv(digest)
+    if fmt == "html":
+        text = report_html(digest, tz, name=chosen.name, generated=datetime.now(UTC))
+    else:
+        text = _markdown(digest, tz, chosen.name) if fmt == "md" else _csv(digest)
     if output is None:
         emit_data(text)
     else:

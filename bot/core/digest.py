@@ -50,8 +50,9 @@ class Digest:
     most_negative: list[Sample] = field(default_factory=list)
     most_positive: list[Sample] = field(default_factory=list)
     buckets: list[Bucket] = field(default_factory=list)
-    # Mentions of each watched brand in the period (this one included): the share of voice.
+    # Mentions of each watched brand in the period (this one included): the share of voice; and the period before.
     voices: dict[str, int] = field(default_factory=dict)
+    previous_voices: dict[str, int] = field(default_factory=dict)
     languages: list[LanguageShare] = field(default_factory=list)
     # The content words the most mentions of the period hold (stop words of each mention's language left out).
     top_words: list[tuple[str, int]] = field(default_factory=list)
@@ -115,6 +116,8 @@ def build_digest(
         if watched:
             counts = label_counts(session=session, since=start, until=end)
             digest.voices = {name: sum(counts.get(name, {}).values()) for name in sorted({brand, *watched})}
+            counts = label_counts(session=session, since=start - length, until=start)
+            digest.previous_voices = {name: sum(counts.get(name, {}).values()) for name in sorted({brand, *watched})}
         by_language = language_label_counts(session=session, brand=brand, since=start, until=end)
         digest.languages = language_mix(by_language.get(brand, {}))
         digest.emotions = EmotionMix(

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import base64
 import csv
 import io
+import shutil
+import subprocess
 from datetime import UTC, datetime, timedelta
+from html.parser import HTMLParser
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -170,3 +174,102 @@ def test_periods_follow_the_calendar_of_the_timezone() -> None:
     # The day the clocks go back is 25 hours long: a day is a calendar day, not 24 hours.
     october = parse_period("2026-10-25", now=now, tz=ROME)
     assert october.end.astimezone(UTC) - october.start.astimezone(UTC) == timedelta(hours=25)
+
+
+class _Page(HTMLParser):
+    """What a reader of the HTML page finds: its section titles, headline figures, images, links and table cells."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.sections: list[str] = []
+        self.figures: list[str] = []
+        self.images: list[str] = []
+        self.links: list[str] = []
+        self.cells: list[str] = []
+        self._into: list[str] | None = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        found = dict(attrs)
+        if tag == "img":
+            self.images.append(found.get("src") or "")
+        elif tag == "a":
+            self.links.append(found.get("href") or "")
+        elif tag == "h2":
+            self._into = self.sections
+        elif tag == "div" and found.get("class") == "figure":
+            self.figures.append("")
+            self._into = self.figures
+        elif tag == "td":
+            self.cells.append("")
+            self._into = self.cells
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in ("h2", "td") or (tag == "section" and self._into is self.figures):
+            self._into = None
+
+    def handle_data(self, data: str) -> None:
+        if self._into is self.sections:
+            self.sections.append(data.strip())
+        elif self._into is not None and self._into:
+            self._into[-1] = " ".join(f"{self._into[-1]} {data}".split())
+
+
+def test_a_past_week_as_one_self_contained_html_page(
+    monkeypatch: pytest.MonkeyPatch, db_url: str, tmp_path: Path
+) -> None:
+    env = _week(tmp_path, db_url)
+    page = tmp_path / "week.html"
+    args = ("report", "--brand", "acme", "--period", "2026-11-23..2026-11-29", "--format", "html", "-o", str(page))
+    result = run_cli(monkeypatch, db_url, *args, **env)
+    assert result.exit_code == 0, result.output
+    html = page.read_text(encoding="utf-8")
+    assert "<!channel>" not in html and "acmephone | battery &lt;!channel&gt; fire" in html  # escaped, not markup
+    parsed = _Page()
+    parsed.feed(html)
+    assert parsed.sections == [
+        "Sentiment over time", "Share of voice", "What people talk about",
+        "Negative mentions, most engaged first", "Positive mentions, most engaged first",
+    ]  # fmt: skip
+    assert parsed.figures == [
+        "mentions 15 +200% vs 5 before",
+        "net sentiment -7 +13 pts vs the period before",
+        "negative 53% +33 pts vs the period before",
+        "share of voice 94% -6 pts vs the period before",
+    ]
+    # One file: the chart is inside it, a PNG; nothing is fetched from elsewhere.
+    [chart] = parsed.images
+    assert chart.startswith("data:image/png;base64,")
+    assert base64.b64decode(chart.split(",", 1)[1])[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "https://t.test/1" in parsed.links and "<link" not in html and "<script" not in html
+    assert "battery recall · day" in parsed.cells and "camera lovely" in parsed.cells
+
+
+def test_the_html_page_keeps_only_http_links() -> None:
+    from bot.core.report_page import safe_url
+
+    assert safe_url("https://t.test/a?b=1") == "https://t.test/a?b=1" and safe_url("HTTP://x.test") == "HTTP://x.test"
+    assert safe_url("javascript:alert(1)") is None and safe_url("data:text/html,x") is None and safe_url(None) is None
+
+
+@pytest.mark.skipif(
+    shutil.which("chromium") is None, reason="Debian's chromium is not installed (apt-get install chromium)"
+)
+def test_the_html_page_as_chromium_shows_it(monkeypatch: pytest.MonkeyPatch, db_url: str, tmp_path: Path) -> None:
+    from matplotlib.image import imread
+
+    env = _week(tmp_path, db_url)
+    page, shot = tmp_path / "week.html", tmp_path / "week.png"
+    args = ("report", "--brand", "acme", "--period", "2026-11-23..2026-11-29", "--format", "html", "-o", str(page))
+    assert run_cli(monkeypatch, db_url, *args, **env).exit_code == 0
+    browser = [
+        "chromium", "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", f"--user-data-dir={tmp_path / 'profile'}",
+        "--window-size=1000,1800", f"--screenshot={shot}", page.as_uri(),
+    ]  # fmt: skip
+    subprocess.run(browser, check=True, capture_output=True, timeout=120)
+    pixels = imread(shot)[:, :, :3]
+    ink = (pixels < 0.9).any(axis=2)  # anything that is not (near) white
+    assert 0.05 < ink.mean() < 0.6, ink.mean()  # a page with text and a chart, neither blank nor a block of colour
+    vermillion = (abs(pixels - [0xD5 / 255, 0x5E / 255, 0]) < 0.06).all(axis=2)
+    assert vermillion.sum() > 2000  # the chart's negative bars are drawn
+    rows = ink.any(axis=1)
+    assert rows[: len(rows) // 2].mean() > 0.3 and rows[len(rows) // 2 :].mean() > 0.1  # the tables below the chart too
