@@ -14,12 +14,13 @@ from bot.cli.options import Moment, chosen_period, pass_database
 from bot.cli.render import emit_data, to_csv
 from bot.core.digest import Digest, build_digest, digest_chart, period_text
 from bot.core.periods import PERIOD_HELP, Period
+from bot.core.report_book import report_book
 from bot.core.report_page import report_html
 from bot.core.stats import share_of_voice
 from bot.errors import UsageError
 from bot.runtime.context import AppContext
 
-FORMATS = ("md", "csv", "png", "html")
+FORMATS = ("md", "csv", "png", "html", "xlsx")
 CSV_COLUMNS = ["section", "key", "mentions", *LABELS, "share", "score", "text", "url"]
 
 
@@ -212,7 +213,7 @@ def _csv(digest: Digest) -> str:
     "--output",
     "-o",
     type=click.Path(dir_okay=False, writable=True, path_type=Path),
-    help="Write to this file (default: standard output; for png, BRAND-START-END.png). html: one self-contained page.",
+    help="Write to this file (default: standard output; for png and xlsx, BRAND-START-END.png or .xlsx).",
 )
 @click.option(
     "--post",
@@ -256,12 +257,18 @@ def report(
             encoder=app.encoder() if app.settings.themes_in_digests else None,
         )
         session.commit()  # the vectors its themes embedded
-    if fmt == "png":
-        chart = digest_chart(digest, tz)
-        if chart is None:
-            raise UsageError(f"no mentions of {brand} in {period_text(chosen.start, chosen.end, tz)}: nothing to draw")
-        path = output or Path(f"{brand}-{chosen.start.astimezone(tz):%Y%m%d}-{chosen.end.astimezone(tz):%Y%m%d}.png")
-        path.write_bytes(chart)
+    if fmt in ("png", "xlsx"):
+        if fmt == "png":
+            data = digest_chart(digest, tz)
+            if data is None:
+                raise UsageError(
+                    f"no mentions of {brand} in {period_text(chosen.start, chosen.end, tz)}: nothing to draw"
+                )
+        else:
+            data = report_book(digest, tz, name=chosen.name, generated=datetime.now(UTC))
+        start, end = chosen.start.astimezone(tz), chosen.end.astimezone(tz)
+        path = output or Path(f"{brand}-{start:%Y%m%d}-{end:%Y%m%d}.{fmt}")
+        path.write_bytes(data)
         click.echo(f"wrote {path} ({digest.volume:,} mentions)", err=True)
         return
     if fmt == "html":

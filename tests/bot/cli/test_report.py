@@ -273,3 +273,40 @@ def test_the_html_page_as_chromium_shows_it(monkeypatch: pytest.MonkeyPatch, db_
     assert vermillion.sum() > 2000  # the chart's negative bars are drawn
     rows = ink.any(axis=1)
     assert rows[: len(rows) // 2].mean() > 0.3 and rows[len(rows) // 2 :].mean() > 0.1  # the tables below the chart too
+
+
+def test_a_past_week_as_an_excel_workbook_with_numbers_as_numbers(
+    monkeypatch: pytest.MonkeyPatch, db_url: str, tmp_path: Path
+) -> None:
+    from openpyxl import load_workbook
+
+    env = _week(tmp_path, db_url)
+    # A mention that reads like a spreadsheet formula, the most engaged negative one of the week.
+    trap = '=HYPERLINK("https://evil.test","click") acmephone'
+    add(job_context(tmp_path, db_url).sessions, [M(WEEK + timedelta(days=1, hours=11), trap, "negative", likes=999)])
+    book_path = tmp_path / "week.xlsx"
+    args = ("report", "--brand", "acme", "--period", "2026-11-23..2026-11-29", "--format", "xlsx", "-o", str(book_path))
+    result = run_cli(monkeypatch, db_url, *args, **env)
+    assert result.exit_code == 0, result.output
+    book = load_workbook(book_path)
+    assert book.sheetnames == ["Summary", "Over time", "Share of voice", "Themes", "Top mentions"]
+    summary = {row[0].value: row[1] for row in book["Summary"].iter_rows(min_row=2)}
+    assert summary["mentions"].value == 16 and summary["mentions, the period before"].value == 5
+    assert summary["negative share"].value == pytest.approx(9 / 16) and summary["negative share"].number_format == "0%"
+    assert summary["net sentiment (points)"].value == pytest.approx(round((7 - 9) / 16 * 100, 1))
+    assert summary["start"].value == datetime(2026, 11, 23) and summary["period"].value == "23–29 Nov 2026"
+    over_time = list(book["Over time"].iter_rows(min_row=2, values_only=True))
+    assert [row[0] for row in over_time] == [
+        datetime(2026, 11, 23 + d) for d in range(7)
+    ]  # Rome's days, as Excel times
+    assert over_time[2][:5] == (datetime(2026, 11, 25), 3, 2, 0, 1) and over_time[2][5] == pytest.approx(2 / 3)
+    voices = {row[0]: row[1:3] for row in book["Share of voice"].iter_rows(min_row=2, values_only=True)}
+    assert voices["acme"] == (16, pytest.approx(16 / 17)) and voices["globex"] == (1, pytest.approx(1 / 17))
+    mentions = book["Top mentions"]
+    first = list(next(mentions.iter_rows(min_row=2, max_row=2)))
+    # The text stays text: a spreadsheet must not run it.
+    assert first[4].value == trap and first[4].data_type == "s" and first[5].value == 999
+    texts = [row[4] for row in mentions.iter_rows(min_row=2, values_only=True)]
+    assert "acmephone | battery <!channel> fire" in texts
+    linked = next(row for row in mentions.iter_rows(min_row=2) if row[7].value)
+    assert linked[7].hyperlink is not None and linked[7].hyperlink.target == "https://t.test/1"
