@@ -22,6 +22,12 @@ LABEL org.opencontainers.image.title="brandpulse" \
       org.opencontainers.image.licenses="MIT"
 
 COPY --from=build /opt/brandpulse /opt/brandpulse
+# Pango and a font for the PDF reports (WeasyPrint draws text with them). Not pinned: the base image's Debian
+# release decides the versions, and a pin would break at its next point release.
+# hadolint ignore=DL3008
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core \
+    && rm -rf /var/lib/apt/lists/*
 # Not root: a numeric user (10001) that owns its data, caches and models and nothing else.
 RUN groupadd --gid 10001 brandpulse \
     && useradd --uid 10001 --gid 10001 --create-home brandpulse \

@@ -15,12 +15,12 @@ from bot.cli.render import emit_data, to_csv
 from bot.core.digest import Digest, build_digest, digest_chart, period_text
 from bot.core.periods import PERIOD_HELP, Period
 from bot.core.report_book import report_book
-from bot.core.report_page import report_html
+from bot.core.report_page import report_html, report_pdf
 from bot.core.stats import share_of_voice
 from bot.errors import UsageError
 from bot.runtime.context import AppContext
 
-FORMATS = ("md", "csv", "png", "html", "xlsx")
+FORMATS = ("md", "csv", "png", "html", "pdf", "xlsx")
 CSV_COLUMNS = ["section", "key", "mentions", *LABELS, "share", "score", "text", "url"]
 
 
@@ -213,7 +213,7 @@ def _csv(digest: Digest) -> str:
     "--output",
     "-o",
     type=click.Path(dir_okay=False, writable=True, path_type=Path),
-    help="Write to this file (default: standard output; for png and xlsx, BRAND-START-END.png or .xlsx).",
+    help="Write to this file (default: standard output; for png, pdf and xlsx, BRAND-START-END.png, .pdf or .xlsx).",
 )
 @click.option(
     "--post",
@@ -257,13 +257,15 @@ def report(
             encoder=app.encoder() if app.settings.themes_in_digests else None,
         )
         session.commit()  # the vectors its themes embedded
-    if fmt in ("png", "xlsx"):
+    if fmt in ("png", "pdf", "xlsx"):
         if fmt == "png":
             data = digest_chart(digest, tz)
             if data is None:
                 raise UsageError(
                     f"no mentions of {brand} in {period_text(chosen.start, chosen.end, tz)}: nothing to draw"
                 )
+        elif fmt == "pdf":
+            data = report_pdf(digest, tz, name=chosen.name, generated=datetime.now(UTC))
         else:
             data = report_book(digest, tz, name=chosen.name, generated=datetime.now(UTC))
         start, end = chosen.start.astimezone(tz), chosen.end.astimezone(tz)

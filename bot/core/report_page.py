@@ -182,3 +182,12 @@ def report_html(digest: Digest, tz: ZoneInfo, *, name: str, generated: datetime)
         else [],
     }
     return _ENVIRONMENT.get_template("report.html.j2").render(context)
+
+
+def report_pdf(digest: Digest, tz: ZoneInfo, *, name: str, generated: datetime) -> bytes:
+    """The same page as an A4 PDF, drawn by WeasyPrint from the HTML (its print styles: page size and margins)."""
+    # Imported here: WeasyPrint loads Pango and fonts (a second) that only a PDF needs.
+    from weasyprint import HTML
+
+    document: bytes = HTML(string=report_html(digest, tz, name=name, generated=generated)).write_pdf()
+    return document

@@ -310,3 +310,36 @@ def test_a_past_week_as_an_excel_workbook_with_numbers_as_numbers(
     assert "acmephone | battery <!channel> fire" in texts
     linked = next(row for row in mentions.iter_rows(min_row=2) if row[7].value)
     assert linked[7].hyperlink is not None and linked[7].hyperlink.target == "https://t.test/1"
+
+
+@pytest.mark.skipif(
+    shutil.which("pdftoppm") is None or shutil.which("pdftotext") is None,
+    reason="poppler-utils is not installed (apt-get install poppler-utils): the PDF cannot be read back",
+)
+def test_a_past_week_as_a_pdf_read_back_as_pages_and_text(
+    monkeypatch: pytest.MonkeyPatch, db_url: str, tmp_path: Path
+) -> None:
+    from matplotlib.image import imread
+
+    env = _week(tmp_path, db_url)
+    pdf = tmp_path / "week.pdf"
+    args = ("report", "--brand", "acme", "--period", "2026-11-23..2026-11-29", "--format", "pdf", "-o", str(pdf))
+    result = run_cli(monkeypatch, db_url, *args, **env)
+    assert result.exit_code == 0, result.output
+    assert pdf.read_bytes()[:5] == b"%PDF-"
+    text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], check=True, capture_output=True, text=True).stdout
+    words = " ".join(text.split())
+    assert words.startswith("acme 23–29 Nov 2026")
+    for expected in (
+        "MENTIONS", "15", "+200% vs 5 before", "NET SENTIMENT", "NEGATIVE", "53%", "SHARE OF VOICE", "94%",
+        "Sentiment over time", "Share of voice", "What people talk about", "battery recall", "camera lovely",
+        "acmephone | battery <!channel> fire",  # a PDF shows the text as written: nothing in it is markup
+    ):  # fmt: skip
+        assert expected in words, expected
+    subprocess.run(["pdftoppm", "-r", "50", "-png", str(pdf), str(tmp_path / "page")], check=True, timeout=120)
+    pages = sorted(tmp_path.glob("page-*.png"))
+    assert pages, "no page"
+    first = imread(pages[0])[:, :, :3]
+    assert 0.03 < (first < 0.9).any(axis=2).mean() < 0.6  # a page with print on it, not blank
+    vermillion = (abs(first - [0xD5 / 255, 0x5E / 255, 0]) < 0.08).all(axis=2)
+    assert vermillion.sum() > 100  # the chart is on the first page
