@@ -313,10 +313,15 @@ def test_compose_runs_the_whole_stack_with_pinned_images_and_existing_mounts() -
     assert services["brandpulse"]["build"] == "." and services["brandpulse"]["pull_policy"] == "missing"
     dockerfile = (REPO / "Dockerfile").read_text(encoding="utf-8")
     assert "\nUSER 10001:10001\n" in dockerfile and "XDG_CACHE_HOME=/cache" in dockerfile
-    # Two stages: the final one copies the installed project and has no build step of its own.
+    # Two stages: the final one copies the installed project and has no build step of its own; the only packages it
+    # adds are the PDF report's runtime libraries, without recommends, and without apt's lists left behind.
     build, final = dockerfile.split("\nFROM ")[1:]
     assert build.startswith("python:3.11-slim AS build") and "COPY --from=build /opt/brandpulse" in final
-    assert "pip install" not in final and "apt-get" not in final
+    words = final.split()
+    assert "pip install" not in final and not {"gcc", "build-essential"} & set(words)
+    assert not [w for w in words if w.endswith("-dev")]  # no headers: nothing is compiled there
+    assert final.count("apt-get install") == 1 and "--no-install-recommends libpango-1.0-0" in final
+    assert "rm -rf /var/lib/apt/lists/*" in final
     ignored = (REPO / ".dockerignore").read_text(encoding="utf-8").split()
     assert {".venv", "data", "models", ".env", "secrets", ".git"} <= set(ignored)
     assert services["brandpulse"]["environment"]["BRANDPULSE_METRICS_PORT"] == port
