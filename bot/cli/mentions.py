@@ -6,7 +6,7 @@ import json
 import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, cast, get_args
 
 import click
 
@@ -18,7 +18,7 @@ from bot.core.history import EXPORTED_FIELDS, exported, ranked_mentions, search_
 from bot.core.ingest import Importer, ImportReport, Rejection, RowError, detect_format, parse_field_overrides
 from bot.core.languages import language_filter
 from bot.core.presets import PRESETS
-from bot.core.stats import brand_stats
+from bot.core.stats import Granularity, brand_stats
 from bot.errors import UsageError
 from bot.runtime.context import AppContext
 from storage.mention_queries import MentionFilter, Order, Triage, top_authors
@@ -277,8 +277,12 @@ def authors(app: AppContext, brand: str, since: datetime | None, until: datetime
 
 @click.command()
 @click.option("--brand", required=True)
-@click.option("--by", type=click.Choice(["hour", "day"]), default="day", show_default=True)
-@click.option("--since", type=Moment(), help="Start (default: 30 days back by day, 48 hours back by hour).")
+@click.option("--by", type=click.Choice(list(get_args(Granularity))), default="day", show_default=True)
+@click.option(
+    "--since",
+    type=Moment(),
+    help="Start (default: 48 hours back by hour, 30 days by day, 26 weeks by week, a year by month).",
+)
 @click.option("--until", type=Moment(), help="End (default: now).")
 @click.option("--language", help="Only mentions in this language (ISO 639-1 code: en, it, de).")
 @click.option("--format", "fmt", type=FORMATS, default="table", show_default=True)
@@ -292,10 +296,12 @@ def stats(
     language: str | None,
     fmt: str,
 ) -> None:
-    """Mentions and label shares per hour or day, in the configured timezone (in one language with --language)."""
+    """Mentions and label shares per hour, day, week (from Monday) or month, in the configured timezone (in one
+    language with --language)."""
     _warn_unknown_brand(app, brand)
     until = until or datetime.now(UTC)
-    since = since or until - (timedelta(days=30) if by == "day" else timedelta(hours=48))
+    back = {"hour": timedelta(hours=48), "day": timedelta(days=30), "week": timedelta(weeks=26)}
+    since = since or until - back.get(by, timedelta(days=365))
     if since >= until:
         raise click.BadParameter("--since must be before --until", param_hint="--since")
     with app.sessions() as session:
@@ -303,7 +309,7 @@ def stats(
             session=session,
             brand=brand,
             tz=app.settings.tz,
-            by="day" if by == "day" else "hour",
+            by=cast(Granularity, by),
             since=since,
             until=until,
             watched=app.brands.names,
@@ -316,7 +322,7 @@ def stats(
     def pct(value: float | None) -> str:
         return "" if value is None else f"{value * 100:.1f}%"
 
-    start_format = "%Y-%m-%d" if by == "day" else "%Y-%m-%d %H:%M%z"
+    start_format = "%Y-%m-%d %H:%M%z" if by == "hour" else "%Y-%m-%d"
     # Share of voice: the brand's part of the mentions of every brand the brands file watches.
     headers = ["bucket", "mentions", "classified", *LABELS, "share_of_voice"]
     rows = [

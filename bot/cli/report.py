@@ -119,10 +119,10 @@ def _markdown(digest: Digest, tz: ZoneInfo, name: str) -> str:
                 url = f" <{mention.url}>" if mention.url else ""
                 lines.append(f"- {cell(mention.text)}{reach}{url}")
     if digest.buckets:
-        unit = "hour" if digest.hourly else "day"
+        unit = digest.unit
         lines += ["", "## Sentiment over time", "", f"| {unit} | mentions | " + " | ".join(LABELS) + " |"]
         lines.append("|---" * (2 + len(LABELS)) + "|")
-        fmt = "%Y-%m-%d %H:%M" if digest.hourly else "%Y-%m-%d"
+        fmt = "%Y-%m-%d %H:%M" if unit == "hour" else "%Y-%m-%d"
         for bucket in digest.buckets:
             counts = " | ".join(str(bucket.by_label[label]) for label in LABELS)
             lines.append(f"| {bucket.start:{fmt}} | {bucket.count:,} | {counts} |")

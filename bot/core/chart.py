@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from analysis.labels import LABELS
-from bot.core.stats import Bucket
+from bot.core.stats import Bucket, Granularity, bucket_span
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -28,16 +28,15 @@ DPI = 200
 BAR_FILL = 0.9
 
 
-def share_points(buckets: Sequence[Bucket], *, hourly: bool) -> tuple[list[datetime], list[float]]:
+def share_points(buckets: Sequence[Bucket], *, unit: Granularity) -> tuple[list[datetime], list[float]]:
     """The negative share line: a point at the middle of each bar, in percent; NaN (a gap in the line) where the
     bucket has fewer than MIN_SHARE_VOLUME classified mentions."""
-    span = timedelta(hours=1) if hourly else timedelta(days=1)
-    middles = [b.start + span * (BAR_FILL / 2) for b in buckets]
+    middles = [b.start + bucket_span(b.start, unit) * (BAR_FILL / 2) for b in buckets]
     shares = [b.share("negative") if b.classified >= MIN_SHARE_VOLUME else None for b in buckets]
     return middles, [math.nan if s is None else s * 100 for s in shares]
 
 
-def chart_figure(buckets: Sequence[Bucket], *, title: str, hourly: bool, headline: str | None = None) -> Figure:
+def chart_figure(buckets: Sequence[Bucket], *, title: str, unit: Granularity, headline: str | None = None) -> Figure:
     """Stacked bars of classified mentions per bucket, the negative share as a line on a second axis, every series
     in one legend; ``headline`` (the period's figures) under the title."""
     # Imported here: matplotlib costs a second of start-up that only the digest job needs. No pyplot: its global
@@ -46,7 +45,8 @@ def chart_figure(buckets: Sequence[Bucket], *, title: str, hourly: bool, headlin
     from matplotlib.figure import Figure
 
     starts: list[Any] = [b.start for b in buckets]  # matplotlib's stubs know numbers, but it plots datetimes
-    width = (1 / 24 if hourly else 1) * BAR_FILL
+    day = timedelta(days=1)
+    widths = [bucket_span(b.start, unit) / day * BAR_FILL for b in buckets]  # in days, as matplotlib's dates are
     figure = Figure(figsize=SIZE, dpi=DPI, layout="constrained")
     FigureCanvasAgg(figure)
     axis = figure.add_subplot()
@@ -54,7 +54,7 @@ def chart_figure(buckets: Sequence[Bucket], *, title: str, hourly: bool, headlin
     handles: list[Any] = []
     for label in LABELS:
         counts = [b.by_label[label] for b in buckets]
-        bars = axis.bar(starts, counts, width=width, bottom=bottom, color=COLOURS[label], label=label, align="edge")
+        bars = axis.bar(starts, counts, width=widths, bottom=bottom, color=COLOURS[label], label=label, align="edge")
         handles.append(bars)
         bottom = [x + y for x, y in zip(bottom, counts, strict=True)]
     axis.set_ylim(0, max(max(bottom, default=0) * 1.35, 1))  # room for the legend above the tallest bar
@@ -63,7 +63,7 @@ def chart_figure(buckets: Sequence[Bucket], *, title: str, hourly: bool, headlin
     if headline:
         axis.set_title(headline, fontsize=9)
     share_axis = axis.twinx()
-    middles, percents = share_points(buckets, hourly=hourly)
+    middles, percents = share_points(buckets, unit=unit)
     (line,) = share_axis.plot(
         middles,  # type: ignore[arg-type]  # datetimes, as above
         percents,
@@ -77,29 +77,37 @@ def chart_figure(buckets: Sequence[Bucket], *, title: str, hourly: bool, headlin
     share_axis.set_ylim(0, 100)
     share_axis.set_ylabel("negative %")
     axis.legend(handles=[*handles, line], loc="upper left", fontsize=7, ncols=4, frameon=False)
-    _time_axis(axis, buckets, hourly=hourly)
+    _time_axis(axis, buckets, unit=unit)
     figure.autofmt_xdate()
     return figure
 
 
-def _time_axis(axis: Any, buckets: Sequence[Bucket], *, hourly: bool) -> None:
-    """Ticks a reader reads at a glance, in the buckets' own time zone: "09:00" for hours, "Mon 17 Oct" for days."""
+def _time_axis(axis: Any, buckets: Sequence[Bucket], *, unit: Granularity) -> None:
+    """Ticks a reader reads at a glance, in the buckets' own time zone: "09:00" for hours, "Mon 17 Oct" for days,
+    "16 Nov" for the Monday of a week, "Nov 2026" for months."""
     from matplotlib import dates as typed_dates
 
     dates: Any = typed_dates  # its locators and formatters have no type hints
     tz = buckets[0].start.tzinfo if buckets else None
-    if hourly:
+    if unit == "hour":
         step = max(1, math.ceil(len(buckets) / 12))
         axis.xaxis.set_major_locator(dates.HourLocator(interval=step, tz=tz))
         axis.xaxis.set_major_formatter(dates.DateFormatter("%a %H:%M" if len(buckets) > 24 else "%H:%M", tz=tz))
+    elif unit == "week":
+        step = max(1, math.ceil(len(buckets) / 14))
+        axis.xaxis.set_major_locator(dates.WeekdayLocator(byweekday=dates.MO, interval=step, tz=tz))
+        axis.xaxis.set_major_formatter(dates.DateFormatter("%d %b", tz=tz))
+    elif unit == "month":
+        axis.xaxis.set_major_locator(dates.MonthLocator(tz=tz))
+        axis.xaxis.set_major_formatter(dates.DateFormatter("%b %Y", tz=tz))
     else:
         step = max(1, math.ceil(len(buckets) / 14))
         axis.xaxis.set_major_locator(dates.DayLocator(interval=step, tz=tz))
         axis.xaxis.set_major_formatter(dates.DateFormatter("%a %d %b", tz=tz))
 
 
-def sentiment_chart(buckets: Sequence[Bucket], *, title: str, hourly: bool, headline: str | None = None) -> bytes:
+def sentiment_chart(buckets: Sequence[Bucket], *, title: str, unit: Granularity, headline: str | None = None) -> bytes:
     """The chart as a PNG."""
     out = io.BytesIO()
-    chart_figure(buckets, title=title, hourly=hourly, headline=headline).savefig(out, format="png")
+    chart_figure(buckets, title=title, unit=unit, headline=headline).savefig(out, format="png")
     return out.getvalue()

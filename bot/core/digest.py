@@ -19,7 +19,7 @@ from bot.core.chart import sentiment_chart
 from bot.core.emotions import EmotionMix
 from bot.core.languages import LanguageShare, language_mix
 from bot.core.samples import Sample, pick_samples
-from bot.core.stats import TOP_AUTHORS, Bucket, brand_stats
+from bot.core.stats import TOP_AUTHORS, Bucket, Granularity, brand_stats, granularity_for
 from bot.core.themes import ThemeReport, brand_themes
 from storage.mention_queries import (
     AuthorFigures,
@@ -78,8 +78,9 @@ class Digest:
         return {label: counts.get(label, 0) / classified for label in LABELS} if classified else None
 
     @property
-    def hourly(self) -> bool:
-        return self.end - self.start <= timedelta(days=2)
+    def unit(self) -> Granularity:
+        """The buckets of its chart and its table over time, by the period's length."""
+        return granularity_for(self.end - self.start)
 
 
 def _samples(session: Session, brand: str, start: datetime, end: datetime, label: str, top: int) -> list[Sample]:
@@ -135,9 +136,7 @@ def build_digest(
             digest.themes = brand_themes(
                 session=session, encoder=encoder, brand=brand, start=start, end=end, keywords=keywords
             )
-        digest.buckets = brand_stats(
-            session=session, brand=brand, tz=tz, by="hour" if digest.hourly else "day", since=start, until=end
-        )
+        digest.buckets = brand_stats(session=session, brand=brand, tz=tz, by=digest.unit, since=start, until=end)
     return digest
 
 
@@ -184,4 +183,4 @@ def digest_chart(digest: Digest, tz: ZoneInfo) -> bytes | None:
     if not digest.buckets:
         return None
     title = f"{digest.brand}: mentions by sentiment, {period_title(digest.start, digest.end, tz)}"
-    return sentiment_chart(digest.buckets, title=title, hourly=digest.hourly, headline=headline_figures(digest))
+    return sentiment_chart(digest.buckets, title=title, unit=digest.unit, headline=headline_figures(digest))

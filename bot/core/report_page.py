@@ -113,7 +113,7 @@ def report_html(digest: Digest, tz: ZoneInfo, *, name: str, generated: datetime)
         "volume": digest.volume,
         "figures": headline(digest) if digest.volume else [],
         "chart": base64.b64encode(chart).decode("ascii") if chart else None,
-        "unit": "hour" if digest.hourly else "day",
+        "unit": digest.unit,
         "voices": [
             {
                 "brand": brand,

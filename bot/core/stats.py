@@ -27,7 +27,7 @@ from storage.mention_queries import (
 # Authors named beside a brand's figures (digests, reports, App Home): the widest reach first.
 TOP_AUTHORS = 3
 
-Granularity = Literal["hour", "day"]
+Granularity = Literal["hour", "day", "week", "month"]
 
 
 @dataclass
@@ -69,7 +69,29 @@ def _bucket_start(moment: datetime, tz: ZoneInfo, by: Granularity) -> datetime:
         # Keep the offset: the repeated hour when clocks go back is two buckets, not one.
         return local.replace(minute=0, second=0, microsecond=0)
     day: date = local.date()
+    if by == "week":  # weeks start on Monday, as the periods' grammar has them
+        day -= timedelta(days=day.weekday())
+    elif by == "month":
+        day = day.replace(day=1)
     return datetime(day.year, day.month, day.day, tzinfo=tz)
+
+
+def bucket_span(start: datetime, by: Granularity) -> timedelta:
+    """How long the bucket starting at ``start`` lasts (a month: to the first of the next one)."""
+    if by == "month":
+        following = date(start.year + start.month // 12, start.month % 12 + 1, 1)
+        return datetime(following.year, following.month, 1, tzinfo=start.tzinfo) - start
+    return {"hour": timedelta(hours=1), "day": timedelta(days=1), "week": timedelta(days=7)}[by]
+
+
+def granularity_for(length: timedelta) -> Granularity:
+    """The buckets a period of this length is shown in: hours up to two days, days up to 45, weeks up to half a
+    year, months beyond."""
+    if length <= timedelta(days=2):
+        return "hour"
+    if length <= timedelta(days=45):
+        return "day"
+    return "week" if length <= timedelta(days=183) else "month"
 
 
 def _quarter_start(quarter: int) -> datetime:

@@ -196,6 +196,18 @@ def test_stats_by_day_and_hour(monkeypatch: pytest.MonkeyPatch, loaded: str) -> 
     assert len(spoken) >= 1 and all(share == expected for share, expected in spoken)
     assert all(d["share_of_voice"] is None for d in days if not d["mentions"] and not google[d["start"]])
 
+    # Weeks from Monday and months from the first: 26 weeks and a year back by default, the 40-day-old mention in.
+    weeks = json.loads(
+        run_cli(monkeypatch, loaded, "stats", "--brand", "apple", "--by", "week", "--format", "json").stdout
+    )
+    assert 26 <= len(weeks) <= 27 and sum(w["mentions"] for w in weeks) == 3
+    assert all(datetime.fromisoformat(w["start"]).weekday() == 0 for w in weeks)
+    months = json.loads(
+        run_cli(monkeypatch, loaded, "stats", "--brand", "apple", "--by", "month", "--format", "json").stdout
+    )
+    assert 12 <= len(months) <= 13 and sum(m["mentions"] for m in months) == 3
+    assert all(datetime.fromisoformat(m["start"]).day == 1 for m in months)
+
     table = run_cli(monkeypatch, loaded, "stats", "--brand", "apple", "--since", "60d").stdout
     assert table.splitlines()[0].split() == [
         "bucket",

@@ -343,3 +343,20 @@ def test_a_past_week_as_a_pdf_read_back_as_pages_and_text(
     assert 0.03 < (first < 0.9).any(axis=2).mean() < 0.6  # a page with print on it, not blank
     vermillion = (abs(first - [0xD5 / 255, 0x5E / 255, 0]) < 0.08).all(axis=2)
     assert vermillion.sum() > 100  # the chart is on the first page
+
+
+def test_a_long_period_is_shown_in_weeks_and_a_longer_one_in_months(
+    monkeypatch: pytest.MonkeyPatch, db_url: str, tmp_path: Path
+) -> None:
+    env = _week(tmp_path, db_url)
+    quarter = run_cli(monkeypatch, db_url, "report", "--brand", "acme", "--period", "2026-09-01..2026-11-29", **env)
+    over_time = quarter.stdout.split("## Sentiment over time")[1]
+    assert over_time.startswith("\n\n| week | mentions |")
+    rows = [line.split(" | ")[0].lstrip("| ") for line in over_time.splitlines() if line.startswith("| 2026-")]
+    assert rows[0] == "2026-08-31" and rows[-1] == "2026-11-23" and len(rows) == 13  # Mondays, in Rome
+    assert "| 2026-11-23 | 15 |" in over_time and "| 2026-11-16 | 5 |" in over_time
+    year = run_cli(monkeypatch, db_url, "report", "--brand", "acme", "--period", "2026-01-01..2026-11-30", **env)
+    over_time = year.stdout.split("## Sentiment over time")[1]
+    assert (
+        over_time.startswith("\n\n| month | mentions |") and "| 2026-11-01 | 21 |" in over_time
+    )  # the whole month: 30 Nov too

@@ -51,17 +51,17 @@ def test_the_share_line_sits_on_the_bars_middles_and_breaks_where_a_bucket_says_
         _bucket(start + timedelta(hours=3), 3, 3, 0),  # 6: 50%
     ]
     assert MIN_SHARE_VOLUME == 5
-    middles, percents = share_points(hours, hourly=True)
+    middles, percents = share_points(hours, unit="hour")
     assert middles[0] == start + timedelta(minutes=27)  # the middle of a bar 90% of an hour wide
     assert percents[0] == 40.0 and math.isnan(percents[1]) and math.isnan(percents[2]) and percents[3] == 50.0
-    days, _ = share_points([_bucket(_at(2011, 10, 17), 5, 0, 0)], hourly=False)
+    days, _ = share_points([_bucket(_at(2011, 10, 17), 5, 0, 0)], unit="day")
     assert days == [_at(2011, 10, 17, 10, 48)]
 
 
 def test_the_chart_has_its_title_headline_and_every_series_in_the_legend_at_twice_the_resolution() -> None:
     start = _at(2011, 10, 17)
     buckets = [_bucket(start + timedelta(hours=h), h % 4, 3, 1) for h in range(24)]
-    figure = chart_figure(buckets, title="apple: mentions by sentiment, Mon 17 Oct 2011", hourly=True,
+    figure = chart_figure(buckets, title="apple: mentions by sentiment, Mon 17 Oct 2011", unit="hour",
                           headline="96 mentions · 38% negative")  # fmt: skip
     assert figure.get_suptitle() == "apple: mentions by sentiment, Mon 17 Oct 2011"
     axis = figure.axes[0]
@@ -69,7 +69,7 @@ def test_the_chart_has_its_title_headline_and_every_series_in_the_legend_at_twic
     legend = [text.get_text() for text in axis.get_legend().get_texts()]
     assert legend == ["negative", "neutral", "positive", "negative share (buckets of 5+ classified)"]
     assert [label.get_text() for label in axis.get_xticklabels()][:3] == ["00:00", "02:00", "04:00"]
-    png = sentiment_chart(buckets, title="t", hourly=True)
+    png = sentiment_chart(buckets, title="t", unit="hour")
     assert png[:8] == b"\x89PNG\r\n\x1a\n"
     width, height = struct.unpack(">II", png[16:24])  # the IHDR chunk
     assert (width, height) == (1600, 720)
@@ -91,3 +91,39 @@ def test_the_headline_gives_volume_negative_share_and_net_sentiment_with_their_c
     )
     first = Digest(brand="apple", start=_at(2011, 10, 15), end=_at(2011, 10, 16), counts={None: 3}, previous={})
     assert headline_figures(first) == "3 mentions"
+
+
+def test_buckets_follow_the_period_s_length_hours_days_weeks_months() -> None:
+    from bot.core.stats import bucket_span, granularity_for
+
+    hour, day = timedelta(hours=1), timedelta(days=1)
+    assert [granularity_for(x) for x in (2 * day, 2 * day + hour, 45 * day, 46 * day, 183 * day, 184 * day)] == [
+        "hour", "day", "day", "week", "week", "month",
+    ]  # fmt: skip
+    assert bucket_span(_at(2024, 2, 1), "month") == 29 * day and bucket_span(_at(2026, 12, 1), "month") == 31 * day
+    assert bucket_span(_at(2026, 11, 16), "week") == 7 * day
+    # A month's bar is as wide as its month, and the share's point sits in its middle.
+    months = [_bucket(_at(2026, 1, 1), 5, 0, 0), _bucket(_at(2026, 2, 1), 5, 0, 0)]
+    middles, _ = share_points(months, unit="month")
+    assert middles == [_at(2026, 1, 1) + 31 * day * 0.45, _at(2026, 2, 1) + 28 * day * 0.45]
+
+
+def test_weeks_start_on_monday_and_months_on_the_first_in_the_team_s_time_zone() -> None:
+    from bot.core.stats import regroup
+    from storage.mention_queries import QuarterCount
+
+    def quarter(moment: datetime) -> int:
+        return int(moment.timestamp()) // 900
+
+    counts = [
+        QuarterCount(quarter(_at(2026, 11, 15, 23, 30)), "negative", 1),  # Sunday 23:30 UTC: Monday 00:30 in Rome
+        QuarterCount(quarter(_at(2026, 11, 18, 12)), "positive", 2),  # Wednesday
+        QuarterCount(quarter(_at(2026, 11, 30, 23, 30)), "neutral", 4),  # 1 December in Rome
+    ]
+    weeks = regroup(counts, tz=ROME, by="week")
+    assert [(b.start, b.count) for b in weeks] == [
+        (_at(2026, 11, 16, tz=ROME), 3),
+        (_at(2026, 11, 30, tz=ROME), 4),
+    ]
+    months = regroup(counts, tz=ROME, by="month")
+    assert [(b.start, b.count) for b in months] == [(_at(2026, 11, 1, tz=ROME), 3), (_at(2026, 12, 1, tz=ROME), 4)]
