@@ -172,14 +172,24 @@ def check_admin(services: Services, user: str, what: str, brand: str | None = No
 def parse_report(services: Services, args: list[str], command: str = "report") -> tuple[str, Period]:
     """The brand and period of ``/sentiment report|themes <brand> [period]`` (default: the last 7 days)."""
     if not args:
-        raise UsageError(f"write `{COMMAND} {command} <brand> [period]`, the period being {PERIOD_HELP}")
+        raise UsageError(f"write `{COMMAND} {command} <brand> [period] [as pdf]`, the period being {PERIOD_HELP}")
     brand = known_brand(services, args[0])
     period = parse_period(" ".join(args[1:]) or "7d", now=services.clock(), tz=services.settings.tz)
     return brand, period
 
 
-def report(services: Services, user: str, channel: str, brand: str, period: Period) -> dict[str, Any]:
-    """Queue ``brand``'s digest of ``period`` for ``channel`` (where it was asked); the answer says where it goes."""
+def as_pdf(args: list[str]) -> tuple[list[str], bool]:
+    """``/sentiment report apple last week as pdf``: the words without a closing "as pdf", and whether it was there."""
+    if len(args) >= 2 and [w.lower() for w in args[-2:]] == ["as", "pdf"]:
+        return args[:-2], True
+    return args, False
+
+
+def report(
+    services: Services, user: str, channel: str, brand: str, period: Period, *, pdf: bool = False
+) -> dict[str, Any]:
+    """Queue ``brand``'s digest of ``period`` for ``channel`` (where it was asked); the answer says where it goes.
+    With ``pdf``, the one-page report as a PDF goes in the message's thread instead of the chart."""
     queued = queue_report(
         sessions=services.sessions,
         settings=services.settings,
@@ -189,6 +199,7 @@ def report(services: Services, user: str, channel: str, brand: str, period: Peri
         channel=channel,
         note=f"asked for by <@{user}>" if user.isalnum() else None,
         encoder=services.encoder,
+        as_pdf=pdf,
     )
     log.info("report of %s for %s queued for %s by %s", brand, period.name, channel, user)
     if queued.message_id is None:
@@ -197,7 +208,8 @@ def report(services: Services, user: str, channel: str, brand: str, period: Peri
         volume = queued.digest.volume
         text = (
             f":white_check_mark: The report of *{escape(brand)}* for {escape(period.name)} "
-            f"({volume:,} mention{'' if volume == 1 else 's'}) is on its way to this channel, its chart in its thread."
+            f"({volume:,} mention{'' if volume == 1 else 's'}) is on its way to this channel, "
+            f"{'the PDF' if pdf else 'its chart'} in its thread."
         )
     return {"replace_original": True, "response_type": "ephemeral", "text": fallback(text), "blocks": [section(text)]}
 

@@ -16,6 +16,7 @@ from bot.config.brands import BrandsConfig
 from bot.config.settings import Settings
 from bot.core.digest import Digest, build_digest, digest_chart
 from bot.core.periods import Period
+from bot.core.report_page import report_pdf
 from bot.core.themes import optional_encoder
 from bot.slack.views.digest import render_digest
 from storage.outbox import enqueue
@@ -41,11 +42,13 @@ def queue_digest(
     title: str | None = None,
     note: str | None = None,
     encoder: Callable[[], SentenceEncoder] | None = None,
+    pdf_name: str | None = None,
 ) -> Queued:
     """Build ``brand``'s digest of [start, end) and queue it for ``channel`` with its chart, in one transaction.
 
     ``title`` replaces the header ("Digest: brand"), ``note`` is added to its closing line (who asked for it);
-    ``encoder`` (loaded on first use) adds the themes when BRANDPULSE_THEMES_IN_DIGESTS is on.
+    ``encoder`` (loaded on first use) adds the themes when BRANDPULSE_THEMES_IN_DIGESTS is on. With ``pdf_name``
+    (the period's name), the file in the thread is the one-page report as a PDF instead of the chart.
     """
     tz = settings.tz
     config = brands.brand(brand)
@@ -63,7 +66,12 @@ def queue_digest(
             keywords=keywords,
             encoder=themes_encoder,
         )
-        chart = digest_chart(digest, tz)
+        if pdf_name is not None:
+            attachment: bytes | None = report_pdf(digest, tz, name=pdf_name, generated=datetime.now(UTC))
+            attachment_name: str | None = f"{brand}-{start.astimezone(tz):%Y%m%d}-{end.astimezone(tz):%Y%m%d}.pdf"
+        else:
+            attachment = digest_chart(digest, tz)
+            attachment_name = f"{brand}-{end.astimezone(tz):%Y%m%d-%H%M}.png" if attachment else None
         kind = "digest" if title is None else "report"
         queued = enqueue(
             session=session,
@@ -72,8 +80,8 @@ def queue_digest(
             payload=render_digest(digest, tz, title=title, note=note),
             at=datetime.now(UTC),
             dedup_key=dedup_key,
-            attachment=chart,
-            attachment_name=f"{brand}-{end.astimezone(tz):%Y%m%d-%H%M}.png" if chart else None,
+            attachment=attachment,
+            attachment_name=attachment_name,
         )
         session.commit()
     return Queued(digest, queued)
@@ -89,9 +97,10 @@ def queue_report(
     channel: str,
     note: str | None,
     encoder: Callable[[], SentenceEncoder] | None = None,
+    as_pdf: bool = False,
 ) -> Queued:
-    """A report: the digest of any period, titled with the period's name; the same report for the same channel is
-    queued once."""
+    """A report: the digest of any period, titled with the period's name, with its chart (or, ``as_pdf``, the
+    one-page report as a PDF) in its thread; the same report for the same channel is queued once."""
     return queue_digest(
         sessions=sessions,
         settings=settings,
@@ -100,8 +109,10 @@ def queue_report(
         start=period.start,
         end=period.end,
         channel=channel,
-        dedup_key=f"report:{brand}:{period.start.isoformat()}:{period.end.isoformat()}:{channel}",
+        dedup_key=f"report:{brand}:{period.start.isoformat()}:{period.end.isoformat()}:{channel}"
+        + (":pdf" if as_pdf else ""),
         title=f"Report: {brand}, {period.name}",
         note=note,
         encoder=encoder,
+        pdf_name=period.name if as_pdf else None,
     )

@@ -44,11 +44,12 @@ def on_sentiment(ack: Ack, command: dict[str, Any], respond: Respond, context: B
             reply(respond, themes_progress(brand, period.name))
             reply(respond, admin.themes(services, brand, period, lambda message: reply(respond, message)))
         elif kind == "report":
-            brand, period = admin.parse_report(services, words[1:])
+            args, pdf = admin.as_pdf(words[1:])
+            brand, period = admin.parse_report(services, args)
             admin.check_reader(services, user, kind, brand)
             reply(respond, admin.report_progress(brand, period))  # building it can take a few seconds
             channel = str(command.get("channel_id", ""))
-            reply(respond, admin.report(services, user, channel, brand, period))
+            reply(respond, admin.report(services, user, channel, brand, period, pdf=pdf))
         elif kind != "classify":
             reply(respond, admin.answer(services, user, words))
         else:

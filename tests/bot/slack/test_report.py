@@ -112,3 +112,26 @@ def test_a_report_for_someone_else_or_a_bad_period_queues_nothing(app: Served) -
     backwards = _ask(app, "report apple 2026-11-30..2026-11-01", count=4)
     assert "ends before it starts" in backwards[3]["text"]
     assert _queued(app) == 0 and app.fake.violations == []
+
+
+def test_a_report_as_pdf_puts_the_one_page_report_in_the_thread(app: Served) -> None:
+    progress, done = _ask(app, "report apple 2026-11-23..2026-11-29 as PDF", count=2)
+    assert progress["text"].startswith(
+        ":hourglass_flowing_sand: Building the report of *apple* for 2026-11-23..2026-11-29"
+    )
+    assert "is on its way to this channel, the PDF in its thread" in done["text"]
+    deliverer = Deliverer(sessions=app.services.sessions, client=web_client(app.settings))
+    assert deliverer.deliver_due() == 1
+    [post] = app.fake.calls_to("chat.postMessage")
+    assert post.params["blocks"][0]["text"]["text"] == "Report: apple, 2026-11-23..2026-11-29"
+    [named] = app.fake.calls_to("files.getUploadURLExternal")
+    assert named.params["filename"] == "apple-20261123-20261130.pdf"
+    channel_id = app.fake.calls_to("files.completeUploadExternal")[0].params["channel_id"]
+    [file_id] = app.fake.shared_files[channel_id]
+    assert (
+        app.fake.uploads[file_id][:5] == b"%PDF-" and app.fake.file_threads[file_id] == app.fake.posted[channel_id][0]
+    )
+    assert app.fake.violations == []
+    # The chart version of the same report is another report: both can be asked for.
+    chart = _ask(app, "report apple 2026-11-23..2026-11-29", count=4)
+    assert "its chart in its thread" in chart[3]["text"] and _queued(app) == 2
