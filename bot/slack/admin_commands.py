@@ -172,7 +172,8 @@ def check_admin(services: Services, user: str, what: str, brand: str | None = No
 def parse_report(services: Services, args: list[str], command: str = "report") -> tuple[str, Period]:
     """The brand and period of ``/sentiment report|themes <brand> [period]`` (default: the last 7 days)."""
     if not args:
-        raise UsageError(f"write `{COMMAND} {command} <brand> [period] [as pdf]`, the period being {PERIOD_HELP}")
+        pdf = " [as pdf]" if command == "report" else ""
+        raise UsageError(f"write `{COMMAND} {command} <brand> [period]{pdf}`, the period being {PERIOD_HELP}")
     brand = known_brand(services, args[0])
     period = parse_period(" ".join(args[1:]) or "7d", now=services.clock(), tz=services.settings.tz)
     return brand, period
