@@ -304,8 +304,7 @@ def emotion_counts(
         query = query.where(Mention.brand == brand)
     counts: dict[str, dict[str, int]] = {}
     for name, emotion, n in session.execute(query.group_by(Mention.brand, Mention.emotion)):
-        if emotion is not None:  # never, by the query: for the type checker
-            counts.setdefault(name, {})[emotion] = int(n)
+        counts.setdefault(name, {})[str(emotion)] = int(n)
     return counts
 
 

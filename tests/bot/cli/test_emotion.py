@@ -58,6 +58,15 @@ def feelings(tmp_path: Path) -> Path:
     return path
 
 
+def test_the_api_offers_exactly_the_emotion_task_s_labels() -> None:
+    from typing import get_args
+
+    from bot.core.submit import MentionOut
+
+    annotation = MentionOut.model_fields["emotion"].annotation
+    assert set(get_args(next(a for a in get_args(annotation) if get_args(a)))) == set(EMOTIONS)
+
+
 def test_train_register_evaluate_and_classify_emotions(
     monkeypatch: pytest.MonkeyPatch, db_url: str, tmp_path: Path, feelings: Path
 ) -> None:
