@@ -20,9 +20,11 @@ from tests.support.pipeline import job_context
 from tests.support.sources import brands_with, poll
 
 NOW = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
-# Long enough that a fake's prompt answer is never taken for silence on a loaded CI machine (a 503 once took over
-# 0.5 s there), well under the "timeout" route's 3 s delay.
-OPTIONS = HttpOptions(timeout_seconds=1.0, max_bytes=100_000)
+# The "timeout" route answers after 3 s, so its client gives up after 0.5 s. The others answer at once; their client
+# waits longer, so that a prompt answer is never taken for silence while a busy CI machine stalls the fake's thread
+# (a 503 once took over a second there).
+OPTIONS = HttpOptions(timeout_seconds=5.0, max_bytes=100_000)
+IMPATIENT = HttpOptions(timeout_seconds=0.5, max_bytes=100_000)
 
 
 FAILURES: dict[str, Route] = {
@@ -38,7 +40,7 @@ NOT_JSON = "127.0.0.1 did not send JSON"
 NOT_A_LISTING = "127.0.0.1 sent an answer that is not a listing"  # Reddit: anything but its listing object
 EXPECTED: dict[str, str | dict[str, str]] = {
     "5xx": "127.0.0.1 answered HTTP 503",
-    "timeout": "127.0.0.1 did not answer within 1 s",
+    "timeout": "127.0.0.1 did not answer within 0.5 s",
     "huge": "127.0.0.1 sent 200,003 bytes, over the 100,000-byte cap",
     # GDELT refuses a search with a line of HTML: an answer that is no JSON is read as that refusal.
     "html": {"reddit": NOT_A_LISTING, "gdelt": "127.0.0.1 refused the search: Bad gateway"},
@@ -74,7 +76,7 @@ def test_a_failure_of_the_source_is_one_recorded_error_and_stores_nothing(
     server.routes[path] = FAILURES[failure]
     ctx = job_context(tmp_path, db_url, brands=brands_with(source))
     ctx.env = env
-    report = poll(ctx, name, now=NOW, options=OPTIONS)
+    report = poll(ctx, name, now=NOW, options=IMPATIENT if failure == "timeout" else OPTIONS)
     assert report.error is not None and expected(connector, failure) in report.error, report.error
     assert report.added == 0
     with ctx.sessions() as session:
