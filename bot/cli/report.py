@@ -12,10 +12,11 @@ from analysis.labels import LABELS
 from analysis.language import language_name
 from bot.cli.options import Moment, chosen_period, pass_database
 from bot.cli.render import emit_data, to_csv
+from bot.core.compare import Comparison, build_comparison, comparison_chart, comparison_rows, file_stem
 from bot.core.digest import Digest, build_digest, digest_chart, period_text
 from bot.core.periods import PERIOD_HELP, Period
-from bot.core.report_book import report_book
-from bot.core.report_page import report_html, report_pdf
+from bot.core.report_book import COMPARE_COLUMNS, compare_book, report_book
+from bot.core.report_page import compare_html, compare_pdf, report_html, report_pdf
 from bot.core.stats import share_of_voice
 from bot.errors import UsageError
 from bot.runtime.context import AppContext
@@ -203,8 +204,76 @@ def _csv(digest: Digest) -> str:
     return to_csv(CSV_COLUMNS, rows) + "\n"
 
 
+def _compare_markdown(comparison: Comparison, tz: ZoneInfo, name: str) -> str:
+    """The brands side by side as a Markdown table."""
+    title = " vs ".join(comparison.brands)
+    lines = [f"# {title}: {name}", "", period_text(comparison.start, comparison.end, tz), ""]
+    if not comparison.volume:
+        return "\n".join([*lines, "No mentions of these brands in this period.", ""])
+
+    def percent(value: object) -> str:
+        return "" if value is None else f"{value:.0%}"
+
+    def points(now: object, before: object) -> str:
+        if not isinstance(now, float) or not isinstance(before, float):
+            return ""
+        return f"{round((now - before) * 100):+d} pts"
+
+    header = ["brand", "mentions", "change", "share of voice", "change", "negative", "change", "net sentiment"]
+    if comparison.themes_read:
+        header.append("top theme")
+    lines += ["| " + " | ".join(header) + " |", "|---" * len(header) + "|"]
+    for row in comparison_rows(comparison):
+        net = row["net_sentiment"]
+        cells = [
+            str(row["brand"]),
+            f"{row['mentions']:,}",
+            "" if row["growth"] is None else f"{row['growth']:+.0%}",
+            percent(row["share_of_voice"]),
+            points(row["share_of_voice"], row["share_of_voice_before"]),
+            percent(row["negative_share"]),
+            points(row["negative_share"], row["negative_share_before"]),
+            f"{round(net * 100):+d}" if isinstance(net, float) else "",
+        ]
+        if comparison.themes_read:
+            theme = row["top_theme"]
+            cells.append("" if theme is None else f"{theme} ({percent(row['top_theme_share'])})")
+        lines.append("| " + " | ".join(" ".join(c.split()).replace("|", "\\|") for c in cells) + " |")
+    lines += [
+        "",
+        "Share of voice is each brand's part of the mentions of the brands compared; net sentiment is the positive "
+        "share less the negative share, in points; changes are against the period before.",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def _compare_csv(comparison: Comparison) -> str:
+    """One row per brand, the workbook's columns; shares as fractions."""
+    keys = [k for k in COMPARE_COLUMNS if comparison.themes_read or not k.startswith("top_theme")]
+    rows = [[row[k] if row[k] is not None else "" for k in keys] for row in comparison_rows(comparison)]
+    return to_csv(keys, rows) + "\n"
+
+
+def _chosen_brands(app: AppContext, brand: str | None, brands: str | None) -> list[str]:
+    """The brands the report is about: one (--brand), or several side by side (--brands a,b,c or --brand all)."""
+    if (brand is None) == (brands is None):
+        raise UsageError("give --brand NAME (or --brand all), or --brands a,b,c")
+    names = app.brands.names
+    every = brand == "all" and "all" not in names  # a brand named "all" is still that brand
+    wanted = names if every else [brand] if brand is not None else []
+    if brands is not None:
+        wanted = list(dict.fromkeys(b.strip() for b in brands.split(",") if b.strip()))
+        if len(wanted) < 2:
+            raise UsageError("--brands compares two or more brands (a,b,c); one brand's report is --brand NAME")
+    unknown = [b for b in wanted if b not in names]
+    if unknown:
+        raise UsageError(f"unknown brand {unknown[0]!r} (the brands file defines: {', '.join(names)})")
+    return wanted
+
+
 @click.command()
-@click.option("--brand", required=True, help="The brand, as the brands file names it.")
+@click.option("--brand", help="The brand, as the brands file names it; all: every brand, side by side.")
+@click.option("--brands", help="Brands side by side (a competitive report): a,b,c.")
 @click.option("--period", help=f"The period: {PERIOD_HELP.replace('`', '')}.")
 @click.option("--since", type=Moment(), help="Start, instead of --period (written as history's --since).")
 @click.option("--until", type=Moment(), help="End, excluded (default: now).")
@@ -227,7 +296,8 @@ def _csv(digest: Digest) -> str:
 @pass_database
 def report(
     app: AppContext,
-    brand: str,
+    brand: str | None,
+    brands: str | None,
     period: str | None,
     since: datetime | None,
     until: datetime | None,
@@ -236,10 +306,16 @@ def report(
     post_to: str | None,
 ) -> None:
     """A brand's digest for any period: volume, sentiment over time, share of voice, languages, top words and the
-    most engaged mentions. Produces a missed digest again with --post."""
-    if brand not in app.brands.names:
-        raise UsageError(f"unknown brand {brand!r} (the brands file defines: {', '.join(app.brands.names)})")
+    most engaged mentions. Produces a missed digest again with --post.
+
+    With --brands a,b,c (or --brand all), the brands side by side instead: volume, share of voice among them,
+    sentiment and top theme each, and the share of voice over time."""
+    names = _chosen_brands(app, brand, brands)
     chosen = chosen_period(app, period, since, until)
+    if len(names) > 1 or brands is not None:
+        _compare(app, names, chosen, fmt, output, post_to)
+        return
+    brand = names[0]
     if post_to is not None:
         _post(app, brand, chosen, post_to)
         return
@@ -257,31 +333,100 @@ def report(
             encoder=app.encoder() if app.settings.themes_in_digests else None,
         )
         session.commit()  # the vectors its themes embedded
-    if fmt in ("png", "pdf", "xlsx"):
-        if fmt == "png":
-            data = digest_chart(digest, tz)
-            if data is None:
-                raise UsageError(
-                    f"no mentions of {brand} in {period_text(chosen.start, chosen.end, tz)}: nothing to draw"
-                )
-        elif fmt == "pdf":
-            data = report_pdf(digest, tz, name=chosen.name, generated=datetime.now(UTC))
-        else:
-            data = report_book(digest, tz, name=chosen.name, generated=datetime.now(UTC))
-        start, end = chosen.start.astimezone(tz), chosen.end.astimezone(tz)
-        path = output or Path(f"{brand}-{start:%Y%m%d}-{end:%Y%m%d}.{fmt}")
-        path.write_bytes(data)
-        click.echo(f"wrote {path} ({digest.volume:,} mentions)", err=True)
+    generated = datetime.now(UTC)
+    data: bytes | str
+    if fmt == "png":
+        chart = digest_chart(digest, tz)
+        if chart is None:
+            raise UsageError(f"no mentions of {brand} in {period_text(chosen.start, chosen.end, tz)}: nothing to draw")
+        data = chart
+    elif fmt == "pdf":
+        data = report_pdf(digest, tz, name=chosen.name, generated=generated)
+    elif fmt == "xlsx":
+        data = report_book(digest, tz, name=chosen.name, generated=generated)
+    elif fmt == "html":
+        data = report_html(digest, tz, name=chosen.name, generated=generated)
+    else:
+        data = _markdown(digest, tz, chosen.name) if fmt == "md" else _csv(digest)
+    if output is None and isinstance(data, bytes):
+        output = Path(f"{file_stem([brand], chosen.start, chosen.end, tz)}.{fmt}")
+    _write(data, output, f"{digest.volume:,} mentions")
+
+
+def _write(data: bytes | str, path: Path | None, what: str) -> None:
+    """A document to ``path`` (standard output for text without one), then what was written, on standard error."""
+    if path is None:
+        assert isinstance(data, str)
+        emit_data(data)
         return
-    if fmt == "html":
-        text = report_html(digest, tz, name=chosen.name, generated=datetime.now(UTC))
+    if isinstance(data, bytes):
+        path.write_bytes(data)
     else:
-        text = _markdown(digest, tz, chosen.name) if fmt == "md" else _csv(digest)
-    if output is None:
-        emit_data(text)
+        path.write_text(data, encoding="utf-8")
+    click.echo(f"wrote {path} ({what})", err=True)
+
+
+def _compare(
+    app: AppContext, brands: list[str], chosen: Period, fmt: str, output: Path | None, post_to: str | None
+) -> None:
+    tz = app.settings.tz
+    if post_to is not None:
+        _post_comparison(app, brands, chosen, post_to)
+        return
+    with app.sessions() as session:
+        comparison = build_comparison(
+            session=session,
+            brands=brands,
+            start=chosen.start,
+            end=chosen.end,
+            tz=tz,
+            keywords={b.name: b.own_words() for b in app.brands.brands},
+            encoder=app.encoder() if app.settings.themes_in_digests else None,
+        )
+        session.commit()  # the vectors its themes embedded
+    generated = datetime.now(UTC)
+    data: bytes | str
+    if fmt == "png":
+        chart = comparison_chart(comparison, tz)
+        if chart is None:
+            raise UsageError(f"no mentions of {', '.join(brands)} in {period_text(chosen.start, chosen.end, tz)}")
+        data = chart
+    elif fmt == "pdf":
+        data = compare_pdf(comparison, tz, name=chosen.name, generated=generated)
+    elif fmt == "xlsx":
+        data = compare_book(comparison, tz, name=chosen.name, generated=generated)
+    elif fmt == "html":
+        data = compare_html(comparison, tz, name=chosen.name, generated=generated)
     else:
-        output.write_text(text, encoding="utf-8")
-        click.echo(f"wrote {output} ({digest.volume:,} mentions)", err=True)
+        data = _compare_markdown(comparison, tz, chosen.name) if fmt == "md" else _compare_csv(comparison)
+    if output is None and isinstance(data, bytes):
+        output = Path(f"{file_stem(brands, chosen.start, chosen.end, tz)}.{fmt}")
+    _write(data, output, f"{comparison.volume:,} mentions of {len(brands)} brands")
+
+
+def _post_comparison(app: AppContext, brands: list[str], chosen: Period, channel: str) -> None:
+    from bot.runtime.pipeline import make_deliverer
+    from bot.slack.reports import queue_comparison
+
+    if not channel:
+        raise UsageError("a competitive report has no channel of its own: name one, --post '#channel'")
+    queued = queue_comparison(
+        sessions=app.sessions,
+        settings=app.settings,
+        brands=app.brands,
+        names=brands,
+        period=chosen,
+        channel=channel,
+        note="asked for with `brandpulse report`",
+        encoder=app.encoder,
+    )
+    if queued.message_id is None:
+        click.echo(f"this report was already queued for {channel}; `brandpulse outbox list` shows it")
+        return
+    click.echo(f"report of {', '.join(brands)} queued for {channel}: {queued.comparison.volume:,} mentions")
+    deliverer = make_deliverer(app)
+    if deliverer is not None:
+        click.echo(f"outbox: {deliverer.deliver_due()} delivered")
 
 
 def _post(app: AppContext, brand: str, chosen: Period, channel: str) -> None:

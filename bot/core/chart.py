@@ -1,11 +1,11 @@
-"""The digest's sentiment-over-time chart: mentions per hour or day, stacked by label, with the negative share as a
-line, as a PNG for Slack."""
+"""The digest's sentiment-over-time chart (mentions per hour or day, stacked by label, with the negative share as a
+line) and the competitive report's chart (share of voice over time, sentiment per brand), as PNGs for Slack."""
 
 from __future__ import annotations
 
 import io
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -19,6 +19,9 @@ if TYPE_CHECKING:
 # green do not), and the share line is black.
 COLOURS = {"negative": "#D55E00", "neutral": "#BBBBBB", "positive": "#0072B2"}
 SHARE_COLOUR = "#000000"
+# Okabe and Ito's palette again, one colour per brand compared (then again, dashed, past the eighth): those the
+# sentiment bars beside the lines use come last.
+BRAND_COLOURS = ("#E69F00", "#56B4E9", "#009E73", "#CC79A7", "#000000", "#F0E442", "#0072B2", "#D55E00")
 # A bucket with fewer classified mentions than this has no negative share worth a point: 1 of 2 is not "50%".
 MIN_SHARE_VOLUME = 5
 # 8 x 3.6 inches at 200 dots per inch: 1,600 x 720 pixels, sharp on high-density screens (2x).
@@ -110,4 +113,93 @@ def sentiment_chart(buckets: Sequence[Bucket], *, title: str, unit: Granularity,
     """The chart as a PNG."""
     out = io.BytesIO()
     chart_figure(buckets, title=title, unit=unit, headline=headline).savefig(out, format="png")
+    return out.getvalue()
+
+
+def voice_figure(
+    buckets: Mapping[str, Sequence[Bucket]],
+    shares: Mapping[str, Mapping[str | None, int]],
+    *,
+    title: str,
+    unit: Granularity,
+    headline: str | None = None,
+) -> Figure:
+    """Brands side by side: each brand's share of voice per bucket as a line (a gap where the brands together have
+    fewer than MIN_SHARE_VOLUME mentions), and beside it each brand's mentions split by sentiment, as shares."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=SIZE, dpi=DPI, layout="constrained")
+    FigureCanvasAgg(figure)
+    over_time, split = figure.subplots(1, 2, width_ratios=[2.6, 1])
+    figure.suptitle(title, fontsize=11, fontweight="bold")
+    if headline:
+        over_time.set_title(headline, fontsize=9)
+    plotted = False
+    for index, (brand, series) in enumerate(buckets.items()):
+        middles = [b.start + bucket_span(b.start, unit) / 2 for b in series]
+        points = [
+            b.count / b.all_brands * 100 if b.all_brands and b.all_brands >= MIN_SHARE_VOLUME else math.nan
+            for b in series
+        ]
+        plotted = plotted or any(not math.isnan(p) for p in points)
+        over_time.plot(
+            middles,
+            points,
+            color=BRAND_COLOURS[index % len(BRAND_COLOURS)],
+            linestyle="-" if index < len(BRAND_COLOURS) else "--",
+            marker="o",
+            markersize=3,
+            linewidth=1.6,
+            label=brand,
+        )
+    over_time.set_ylim(0, 100)
+    first = next((series for series in buckets.values() if series), [])
+    if first:  # the whole period, even where no line is drawn; no tick at its (excluded) end
+        end = first[-1].start + bucket_span(first[-1].start, unit) - timedelta(minutes=1)
+        over_time.set_xlim(first[0].start, end)
+    if not plotted:
+        over_time.text(
+            0.5,
+            0.5,
+            f"no {unit} has {MIN_SHARE_VOLUME}+ mentions of these brands:\ntoo few for a share of voice over time",
+            transform=over_time.transAxes,
+            ha="center",
+            va="center",
+            fontsize=9,
+            color="#59636e",
+        )
+    over_time.set_ylabel("share of voice %")
+    over_time.legend(loc="upper left", fontsize=7, ncols=min(4, max(1, len(buckets))), frameon=False)
+    _time_axis(over_time, first, unit=unit)
+    for label in over_time.get_xticklabels():
+        label.set_rotation(30)
+        label.set_horizontalalignment("right")
+    names = list(shares)
+    left = [0.0] * len(names)
+    for label in LABELS:
+        values = []
+        for name in names:
+            classified = sum(shares[name].get(x, 0) for x in LABELS)
+            values.append(shares[name].get(label, 0) / classified * 100 if classified else 0.0)
+        split.barh(names, values, left=left, color=COLOURS[label], label=label)
+        left = [a + b for a, b in zip(left, values, strict=True)]
+    split.invert_yaxis()  # the first brand (the most mentioned) on top, as in the table
+    split.set_xlim(0, 100)
+    split.set_xlabel("sentiment % of classified")
+    split.legend(loc="upper center", bbox_to_anchor=(0.5, -0.18), fontsize=7, ncols=3, frameon=False)
+    return figure
+
+
+def voice_chart(
+    buckets: Mapping[str, Sequence[Bucket]],
+    shares: Mapping[str, Mapping[str | None, int]],
+    *,
+    title: str,
+    unit: Granularity,
+    headline: str | None = None,
+) -> bytes:
+    """The competitive chart as a PNG."""
+    out = io.BytesIO()
+    voice_figure(buckets, shares, title=title, unit=unit, headline=headline).savefig(out, format="png")
     return out.getvalue()

@@ -16,6 +16,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
 from analysis.labels import LABELS
+from bot.core.compare import Comparison, comparison_rows
 from bot.core.digest import Digest, period_title
 from bot.core.history import engagement_of
 from bot.core.report_page import safe_url
@@ -212,6 +213,75 @@ def report_book(digest: Digest, tz: ZoneInfo, *, name: str, generated: datetime)
             ],
             {2: PERCENT, 5: PERCENT},
         )
+    return _saved(book)
+
+
+def _saved(book: Workbook) -> bytes:
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()
+
+
+# The competitive sheet's columns: comparison_rows' keys, as a reader reads them, and which are shares.
+COMPARE_COLUMNS = {
+    "brand": "brand",
+    "mentions": "mentions",
+    "mentions_before": "mentions before",
+    "growth": "change",
+    "share_of_voice": "share of voice",
+    "share_of_voice_before": "share of voice before",
+    **{label: label for label in LABELS},
+    "unclassified": "not classified",
+    "negative_share": "negative share",
+    "negative_share_before": "negative share before",
+    "net_sentiment": "net sentiment",
+    "net_sentiment_before": "net sentiment before",
+    "top_theme": "top theme",
+    "top_theme_share": "top theme's share",
+}
+COMPARE_SHARES = {"growth", "share_of_voice", "share_of_voice_before", "negative_share", "negative_share_before"}
+COMPARE_SHARES |= {"net_sentiment", "net_sentiment_before", "top_theme_share"}
+
+
+def compare_book(comparison: Comparison, tz: ZoneInfo, *, name: str, generated: datetime) -> bytes:
+    """The competitive report as a workbook: the brands side by side, and each one's mentions and share of voice
+    per bucket."""
+    book = Workbook()
+    assert book.active is not None
+    book.remove(book.active)
+    keys = list(COMPARE_COLUMNS)
+    if not comparison.themes_read:
+        keys = [k for k in keys if not k.startswith("top_theme")]
+    sheet = _sheet(
+        book,
+        "Brands",
+        [COMPARE_COLUMNS[k] for k in keys],
+        [[row[k] for k in keys] for row in comparison_rows(comparison)],
+        {i: PERCENT for i, k in enumerate(keys) if k in COMPARE_SHARES},
+    )
+    sheet.append([])
+    sheet.append(["period", period_title(comparison.start, comparison.end, tz)])
+    sheet.append(["report", name])
+    sheet.append(["made", _local(generated, tz)])
+    sheet.cell(row=sheet.max_row, column=2).number_format = WHEN
+    brands = comparison.brands
+    series = [comparison.buckets[brand] for brand in brands]
+    rows: list[list[Any]] = []
+    for at, buckets in enumerate(zip(*series, strict=True)):
+        total = buckets[0].all_brands if buckets else None
+        rows.append(
+            [
+                _local(series[0][at].start, tz),
+                total,
+                *(b.count for b in buckets),
+                *(b.count / total if total else None for b in buckets),
+            ]
+        )
+    _sheet(
+        book,
+        "Over time",
+        ["start", "all brands", *brands, *(f"{brand} share" for brand in brands)],
+        rows,
+        {0: WHEN, **{2 + len(brands) + i: PERCENT for i in range(len(brands))}},
+    )
+    return _saved(book)

@@ -13,7 +13,9 @@ from zoneinfo import ZoneInfo
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
+from analysis.labels import LABELS
 from analysis.language import language_name
+from bot.core.compare import Comparison, comparison_chart, comparison_headline
 from bot.core.digest import Digest, digest_chart, period_title
 from bot.core.history import engagement_of
 from bot.core.samples import Sample
@@ -46,14 +48,17 @@ def safe_url(url: str | None) -> str | None:
     return url if urlsplit(url).scheme.lower() in ("http", "https") else None
 
 
-def _points(now: float, before: float | None) -> tuple[str, float | None]:
-    if before is None:
+def _points(
+    now: float | None, before: float | None, *, against: str = " vs the period before"
+) -> tuple[str, int | None]:
+    """The change of a share in points, written ("+3 pts" and ``against``), and as a number."""
+    if now is None or before is None:
         return "", None
     moved = round((now - before) * 100)
-    return f"{moved:+d} pts vs the period before", moved
+    return f"{moved:+d} pts{against}", moved
 
 
-def _tone(moved: float | None, *, bad_when_up: bool) -> str:
+def _tone(moved: int | None, *, bad_when_up: bool) -> str:
     if not moved:
         return ""
     return ("up-" if moved > 0 else "down-") + ("bad" if (moved > 0) == bad_when_up else "good")
@@ -184,10 +189,70 @@ def report_html(digest: Digest, tz: ZoneInfo, *, name: str, generated: datetime)
     return _ENVIRONMENT.get_template("report.html.j2").render(context)
 
 
-def report_pdf(digest: Digest, tz: ZoneInfo, *, name: str, generated: datetime) -> bytes:
-    """The same page as an A4 PDF, drawn by WeasyPrint from the HTML (its print styles: page size and margins)."""
+def _percent(value: float | None) -> str:
+    return "" if value is None else f"{value:.0%}"
+
+
+def compare_html(comparison: Comparison, tz: ZoneInfo, *, name: str, generated: datetime) -> str:
+    """The competitive page: the brands side by side, the share of voice chart, sentiment per brand."""
+    chart = comparison_chart(comparison, tz)
+    rows = []
+    for c in comparison.contenders:
+        voice, voice_before = comparison.voice(c.brand), comparison.voice(c.brand, before=True)
+        voice_change, voice_moved = _points(voice, voice_before, against="")
+        negative = c.share("negative")
+        negative_change, negative_moved = _points(negative, c.share("negative", before=True), against="")
+        net = c.net()
+        rows.append(
+            {
+                "brand": c.brand,
+                "mentions": f"{c.volume:,}",
+                "growth": "" if c.growth is None else f"{c.growth:+.0%}",
+                "voice": _percent(voice),
+                "voice_change": voice_change,
+                "voice_tone": _tone(voice_moved, bad_when_up=False),
+                "negative": _percent(negative),
+                "negative_change": negative_change,
+                "negative_tone": _tone(negative_moved, bad_when_up=True),
+                "net": "" if net is None else f"{round(net * 100):+d}",
+                "theme": c.top_theme.name if c.top_theme is not None else "",
+                "theme_share": _percent(c.top_theme_share),
+                "labels": [f"{c.counts.get(label, 0):,}" for label in LABELS],
+                "unclassified": f"{c.counts.get(None, 0):,}",
+            }
+        )
+    period = period_title(comparison.start, comparison.end, tz)
+    context = {
+        "title": comparison.title(tz),
+        "brands": comparison.brands,
+        "period": period,
+        "name": name,
+        "generated": f"{generated.astimezone(tz):%a %d %b %Y %H:%M} {tz.key}",
+        "volume": comparison.volume,
+        "headline": comparison_headline(comparison),
+        "rows": rows,
+        "labels": LABELS,
+        "themes_read": comparison.themes_read,
+        "chart": base64.b64encode(chart).decode("ascii") if chart else None,
+        "unit": comparison.unit,
+    }
+    return _ENVIRONMENT.get_template("compare.html.j2").render(context)
+
+
+def html_to_pdf(page: str) -> bytes:
+    """An A4 PDF of a page, drawn by WeasyPrint (the page's print styles: size and margins)."""
     # Imported here: WeasyPrint loads Pango and fonts (a second) that only a PDF needs.
     from weasyprint import HTML
 
-    document: bytes = HTML(string=report_html(digest, tz, name=name, generated=generated)).write_pdf()
+    document: bytes = HTML(string=page).write_pdf()
     return document
+
+
+def report_pdf(digest: Digest, tz: ZoneInfo, *, name: str, generated: datetime) -> bytes:
+    """The brand's page as a PDF."""
+    return html_to_pdf(report_html(digest, tz, name=name, generated=generated))
+
+
+def compare_pdf(comparison: Comparison, tz: ZoneInfo, *, name: str, generated: datetime) -> bytes:
+    """The competitive page as a PDF."""
+    return html_to_pdf(compare_html(comparison, tz, name=name, generated=generated))

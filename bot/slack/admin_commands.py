@@ -21,7 +21,7 @@ from bot.core.themes import brand_themes
 from bot.errors import NotAllowed, UsageError
 from bot.slack.blocks import escape, fallback, section
 from bot.slack.deps import Services
-from bot.slack.reports import queue_report
+from bot.slack.reports import queue_comparison, queue_report
 from bot.slack.views.admin import STATES, HistoryQuery, brands_answer, history_answer, stats_answer
 from bot.slack.views.sentiment import COMMAND
 from bot.slack.views.themes import themes_answer, themes_progress
@@ -169,14 +169,22 @@ def check_admin(services: Services, user: str, what: str, brand: str | None = No
         raise NotAllowed(f"Sorry, {what} is for brandpulse admins. Ask one to add you to the admin list.")
 
 
-def parse_report(services: Services, args: list[str], command: str = "report") -> tuple[str, Period]:
-    """The brand and period of ``/sentiment report|themes <brand> [period]`` (default: the last 7 days)."""
+def parse_report(services: Services, args: list[str], command: str = "report") -> tuple[list[str], Period]:
+    """The brands and period of ``/sentiment report|themes <brand> [period]`` (default: the last 7 days); a report
+    may put brands side by side: ``apple,google`` or ``all``."""
     if not args:
+        brands = "<brand>|<brand,brand,…>|all" if command == "report" else "<brand>"
         pdf = " [as pdf]" if command == "report" else ""
-        raise UsageError(f"write `{COMMAND} {command} <brand> [period]{pdf}`, the period being {PERIOD_HELP}")
-    brand = known_brand(services, args[0])
+        raise UsageError(f"write `{COMMAND} {command} {brands} [period]{pdf}`, the period being {PERIOD_HELP}")
+    names = services.brands.names
+    if command == "report" and args[0].lower() == "all" and "all" not in names:
+        brands = list(names)
+    elif command == "report":
+        brands = list(dict.fromkeys(known_brand(services, word) for word in args[0].split(",") if word))
+    else:
+        brands = [known_brand(services, args[0])]
     period = parse_period(" ".join(args[1:]) or "7d", now=services.clock(), tz=services.settings.tz)
-    return brand, period
+    return brands, period
 
 
 def as_pdf(args: list[str]) -> tuple[list[str], bool]:
@@ -187,26 +195,43 @@ def as_pdf(args: list[str]) -> tuple[list[str], bool]:
 
 
 def report(
-    services: Services, user: str, channel: str, brand: str, period: Period, *, pdf: bool = False
+    services: Services, user: str, channel: str, brands: list[str], period: Period, *, pdf: bool = False
 ) -> dict[str, Any]:
-    """Queue ``brand``'s digest of ``period`` for ``channel`` (where it was asked); the answer says where it goes.
-    With ``pdf``, the one-page report as a PDF goes in the message's thread instead of the chart."""
-    queued = queue_report(
-        sessions=services.sessions,
-        settings=services.settings,
-        brands=services.brands,
-        brand=brand,
-        period=period,
-        channel=channel,
-        note=f"asked for by <@{user}>" if user.isalnum() else None,
-        encoder=services.encoder,
-        as_pdf=pdf,
-    )
+    """Queue the report of ``brands`` (one brand's digest, or several side by side) for ``period`` to ``channel``
+    (where it was asked); the answer says where it goes. With ``pdf``, the report as a PDF goes in the message's
+    thread instead of the chart."""
+    note = f"asked for by <@{user}>" if user.isalnum() else None
+    if len(brands) == 1:
+        queued = queue_report(
+            sessions=services.sessions,
+            settings=services.settings,
+            brands=services.brands,
+            brand=brands[0],
+            period=period,
+            channel=channel,
+            note=note,
+            encoder=services.encoder,
+            as_pdf=pdf,
+        )
+        message_id, volume = queued.message_id, queued.digest.volume
+    else:
+        compared = queue_comparison(
+            sessions=services.sessions,
+            settings=services.settings,
+            brands=services.brands,
+            names=brands,
+            period=period,
+            channel=channel,
+            note=note,
+            encoder=services.encoder,
+            as_pdf=pdf,
+        )
+        message_id, volume = compared.message_id, compared.comparison.volume
+    brand = ", ".join(brands)
     log.info("report of %s for %s queued for %s by %s", brand, period.name, channel, user)
-    if queued.message_id is None:
+    if message_id is None:
         text = f"The report of *{escape(brand)}* for {escape(period.name)} was already posted in this channel."
     else:
-        volume = queued.digest.volume
         text = (
             f":white_check_mark: The report of *{escape(brand)}* for {escape(period.name)} "
             f"({volume:,} mention{'' if volume == 1 else 's'}) is on its way to this channel, "
@@ -247,8 +272,8 @@ def themes(
     return themes_answer(found, services.settings.tz, period.name)
 
 
-def report_progress(brand: str, period: Period) -> dict[str, Any]:
-    text = f":hourglass_flowing_sand: Building the report of *{escape(brand)}* for {escape(period.name)}…"
+def report_progress(brands: list[str], period: Period) -> dict[str, Any]:
+    text = f":hourglass_flowing_sand: Building the report of *{escape(', '.join(brands))}* for {escape(period.name)}…"
     return {"response_type": "ephemeral", "text": fallback(text), "blocks": [section(text)]}
 
 

@@ -14,10 +14,12 @@ from sqlalchemy.orm import Session, sessionmaker
 from analysis.encoder import SentenceEncoder
 from bot.config.brands import BrandsConfig
 from bot.config.settings import Settings
+from bot.core.compare import Comparison, build_comparison, comparison_chart, file_stem
 from bot.core.digest import Digest, build_digest, digest_chart
 from bot.core.periods import Period
-from bot.core.report_page import report_pdf
+from bot.core.report_page import compare_pdf, report_pdf
 from bot.core.themes import optional_encoder
+from bot.slack.views.compare import render_comparison
 from bot.slack.views.digest import render_digest
 from storage.outbox import enqueue
 
@@ -68,7 +70,7 @@ def queue_digest(
         )
         if pdf_name is not None:
             attachment: bytes | None = report_pdf(digest, tz, name=pdf_name, generated=datetime.now(UTC))
-            attachment_name: str | None = f"{brand}-{start.astimezone(tz):%Y%m%d}-{end.astimezone(tz):%Y%m%d}.pdf"
+            attachment_name: str | None = f"{file_stem([brand], start, end, tz)}.pdf"
         else:
             attachment = digest_chart(digest, tz)
             attachment_name = f"{brand}-{end.astimezone(tz):%Y%m%d-%H%M}.png" if attachment else None
@@ -116,3 +118,62 @@ def queue_report(
         encoder=encoder,
         pdf_name=period.name if as_pdf else None,
     )
+
+
+@dataclass(frozen=True)
+class QueuedComparison:
+    comparison: Comparison
+    message_id: int | None
+
+
+def queue_comparison(
+    *,
+    sessions: sessionmaker[Session],
+    settings: Settings,
+    brands: BrandsConfig,
+    names: list[str],
+    period: Period,
+    channel: str,
+    note: str | None,
+    encoder: Callable[[], SentenceEncoder] | None = None,
+    as_pdf: bool = False,
+    dedup_key: str | None = None,
+) -> QueuedComparison:
+    """A competitive report of ``names`` for ``period``, queued for ``channel`` with its chart (or, ``as_pdf``, the
+    page as a PDF) in its thread; the same report for the same channel is queued once."""
+    tz = settings.tz
+    themes_encoder = optional_encoder(encoder) if settings.themes_in_digests else None
+    start, end = period.start, period.end
+    with sessions() as session:
+        comparison = build_comparison(
+            session=session,
+            brands=names,
+            start=start,
+            end=end,
+            tz=tz,
+            keywords={b.name: b.own_words() for b in brands.brands},
+            encoder=themes_encoder,
+        )
+        stem = file_stem(names, start, end, tz)
+        attachment: bytes | None
+        if as_pdf:
+            attachment = compare_pdf(comparison, tz, name=period.name, generated=datetime.now(UTC))
+            attachment_name: str | None = f"{stem}.pdf"
+        else:
+            attachment = comparison_chart(comparison, tz)
+            attachment_name = f"{stem}.png" if attachment else None
+        key = dedup_key or f"compare:{','.join(names)}:{start.isoformat()}:{end.isoformat()}:{channel}" + (
+            ":pdf" if as_pdf else ""
+        )
+        queued = enqueue(
+            session=session,
+            kind="report",
+            channel=channel,
+            payload=render_comparison(comparison, tz, title=f"Report: {', '.join(names)}, {period.name}", note=note),
+            at=datetime.now(UTC),
+            dedup_key=key[:255],
+            attachment=attachment,
+            attachment_name=attachment_name,
+        )
+        session.commit()
+    return QueuedComparison(comparison, queued)

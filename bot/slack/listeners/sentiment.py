@@ -39,17 +39,18 @@ def on_sentiment(ack: Ack, command: dict[str, Any], respond: Respond, context: B
     try:
         user = str(command.get("user_id", ""))
         if kind == "themes":
-            brand, period = admin.parse_report(services, words[1:], "themes")
+            [brand], period = admin.parse_report(services, words[1:], "themes")
             admin.check_reader(services, user, kind, brand)
             reply(respond, themes_progress(brand, period.name))
             reply(respond, admin.themes(services, brand, period, lambda message: reply(respond, message)))
         elif kind == "report":
             args, pdf = admin.as_pdf(words[1:])
-            brand, period = admin.parse_report(services, args)
-            admin.check_reader(services, user, kind, brand)
-            reply(respond, admin.report_progress(brand, period))  # building it can take a few seconds
+            brands, period = admin.parse_report(services, args)
+            for brand in brands:  # side by side, every brand's figures are read: each must be the asker's to read
+                admin.check_reader(services, user, kind, brand)
+            reply(respond, admin.report_progress(brands, period))  # building it can take a few seconds
             channel = str(command.get("channel_id", ""))
-            reply(respond, admin.report(services, user, channel, brand, period, pdf=pdf))
+            reply(respond, admin.report(services, user, channel, brands, period, pdf=pdf))
         elif kind != "classify":
             reply(respond, admin.answer(services, user, words))
         else:

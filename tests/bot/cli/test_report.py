@@ -8,7 +8,6 @@ import io
 import shutil
 import subprocess
 from datetime import UTC, datetime, timedelta
-from html.parser import HTMLParser
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -17,6 +16,7 @@ import pytest
 from bot.core.periods import parse_period
 from tests.support.cli import run_cli
 from tests.support.fake_slack import FakeSlack, block_kit_problems
+from tests.support.html import ReadPage
 from tests.support.pipeline import M, add, job_context
 
 ROME = ZoneInfo("Europe/Rome")
@@ -176,44 +176,6 @@ def test_periods_follow_the_calendar_of_the_timezone() -> None:
     assert october.end.astimezone(UTC) - october.start.astimezone(UTC) == timedelta(hours=25)
 
 
-class _Page(HTMLParser):
-    """What a reader of the HTML page finds: its section titles, headline figures, images, links and table cells."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.sections: list[str] = []
-        self.figures: list[str] = []
-        self.images: list[str] = []
-        self.links: list[str] = []
-        self.cells: list[str] = []
-        self._into: list[str] | None = None
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        found = dict(attrs)
-        if tag == "img":
-            self.images.append(found.get("src") or "")
-        elif tag == "a":
-            self.links.append(found.get("href") or "")
-        elif tag == "h2":
-            self._into = self.sections
-        elif tag == "div" and found.get("class") == "figure":
-            self.figures.append("")
-            self._into = self.figures
-        elif tag == "td":
-            self.cells.append("")
-            self._into = self.cells
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag in ("h2", "td") or (tag == "section" and self._into is self.figures):
-            self._into = None
-
-    def handle_data(self, data: str) -> None:
-        if self._into is self.sections:
-            self.sections.append(data.strip())
-        elif self._into is not None and self._into:
-            self._into[-1] = " ".join(f"{self._into[-1]} {data}".split())
-
-
 def test_a_past_week_as_one_self_contained_html_page(
     monkeypatch: pytest.MonkeyPatch, db_url: str, tmp_path: Path
 ) -> None:
@@ -224,7 +186,7 @@ def test_a_past_week_as_one_self_contained_html_page(
     assert result.exit_code == 0, result.output
     html = page.read_text(encoding="utf-8")
     assert "<!channel>" not in html and "acmephone | battery &lt;!channel&gt; fire" in html  # escaped, not markup
-    parsed = _Page()
+    parsed = ReadPage()
     parsed.feed(html)
     assert parsed.sections == [
         "Sentiment over time", "Share of voice", "What people talk about",

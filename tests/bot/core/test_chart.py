@@ -127,3 +127,34 @@ def test_weeks_start_on_monday_and_months_on_the_first_in_the_team_s_time_zone()
     ]
     months = regroup(counts, tz=ROME, by="month")
     assert [(b.start, b.count) for b in months] == [(_at(2026, 11, 1, tz=ROME), 3), (_at(2026, 12, 1, tz=ROME), 4)]
+
+
+def _voices(counts: list[tuple[int, int]]) -> dict[str, list[Bucket]]:
+    """Two brands' buckets, a day each: (mentions of acme, of globex)."""
+    starts = [_at(2026, 11, 23) + timedelta(days=i) for i in range(len(counts))]
+    return {
+        "acme": [Bucket(start, a, all_brands=a + g) for start, (a, g) in zip(starts, counts, strict=True)],
+        "globex": [Bucket(start, g, all_brands=a + g) for start, (a, g) in zip(starts, counts, strict=True)],
+    }
+
+
+def test_the_competitive_chart_draws_a_share_of_voice_line_per_brand_where_a_day_says_enough() -> None:
+    from bot.core.chart import BRAND_COLOURS, voice_figure
+
+    splits = {"acme": {"negative": 3, "positive": 1}, "globex": {"neutral": 2}}
+    figure = voice_figure(_voices([(6, 2), (1, 1), (3, 5)]), splits, title="t", unit="day")
+    over_time, split = figure.axes[:2]
+    acme, globex = over_time.get_lines()
+    assert acme.get_color() == BRAND_COLOURS[0] and BRAND_COLOURS[0] not in COLOURS.values()
+    # 75%, then a gap (2 mentions in all: too few for a share), then 37.5%: at each day's middle.
+    shares = list(acme.get_ydata())  # type: ignore[arg-type]
+    assert shares[0] == 75 and math.isnan(shares[1]) and shares[2] == 37.5
+    assert [t.get_text() for t in over_time.get_legend().get_texts()] == ["acme", "globex"]
+    assert [round(p.get_width()) for p in split.patches] == [75, 0, 0, 100, 25, 0]  # negative, neutral, positive
+    assert [t.get_text() for t in over_time.texts] == []
+
+    quiet = voice_figure(_voices([(1, 1), (2, 1)]), splits, title="t", unit="day")
+    [note] = quiet.axes[0].texts
+    assert "too few for a share of voice over time" in note.get_text()
+    left, right = quiet.axes[0].get_xlim()  # the whole period is shown, not an empty axis at 1970
+    assert 20_000 < left < right < 21_000

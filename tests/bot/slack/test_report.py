@@ -135,3 +135,28 @@ def test_a_report_as_pdf_puts_the_one_page_report_in_the_thread(app: Served) -> 
     # The chart version of the same report is another report: both can be asked for.
     chart = _ask(app, "report apple 2026-11-23..2026-11-29", count=4)
     assert "its chart in its thread" in chart[3]["text"] and _queued(app) == 2
+
+
+def test_brands_side_by_side_with_the_pdf_in_the_thread(app: Served) -> None:
+    progress, done = _ask(app, "report all 2026-11-23..2026-11-29 as pdf", count=2)
+    assert progress["text"].startswith(
+        ":hourglass_flowing_sand: Building the report of *apple, google, microsoft, twitter* for 2026-11-23"
+    )
+    assert "(20 mentions) is on its way to this channel, the PDF in its thread" in done["text"]
+    deliverer = Deliverer(sessions=app.services.sessions, client=web_client(app.settings))
+    assert deliverer.deliver_due() == 1
+    [post] = app.fake.calls_to("chat.postMessage")
+    blocks = post.params["blocks"]
+    assert block_kit_problems(blocks) == []
+    assert blocks[0]["text"]["text"] == "Report: apple, google, microsoft, twitter, 2026-11-23..2026-11-29"
+    shown = json.dumps(blocks, ensure_ascii=False)
+    assert "*apple* `██████████` 100% of voice · 20 mentions (new) · 35% negative · net -5" in shown
+    assert "*google* `░░░░░░░░░░` 0% of voice · 0 mentions (no change)" in shown
+    [named] = app.fake.calls_to("files.getUploadURLExternal")
+    assert named.params["filename"] == "apple-google-microsoft-twitter-20261123-20261130.pdf"
+    channel_id = app.fake.calls_to("files.completeUploadExternal")[0].params["channel_id"]
+    [file_id] = app.fake.shared_files[channel_id]
+    assert app.fake.uploads[file_id][:5] == b"%PDF-" and app.fake.violations == []
+
+    two = _ask(app, "report google,apple 2026-11-23..2026-11-29", count=4)
+    assert "The report of *google, apple*" in two[3]["text"] and _queued(app) == 2

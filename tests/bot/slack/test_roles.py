@@ -116,6 +116,9 @@ def test_each_role_reads_and_acts_where_it_may(app: Served) -> None:
     # apple's analysts, a user group: read apple only.
     assert _reads(_ask(app, "history apple 7d", user="U0APPLEFAN"))
     assert "Sorry" in _ask(app, "stats google 7d", user="U0APPLEFAN")["text"]
+    # Side by side, a report reads every brand it names: apple's analysts may not see google's figures that way.
+    assert "report` of google is for its brandpulse admins" in _ask(app, "report apple,google", "U0APPLEFAN")["text"]
+    assert "report` of google is for its brandpulse admins" in _ask(app, "report all", "U0APPLEADM")["text"]
     # Everyone else: refused.
     assert "Sorry" in _ask(app, "history apple 7d", user="U0NOBODY01")["text"]
     # Each user group was asked for once: its members are kept.
