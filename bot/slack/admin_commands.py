@@ -173,9 +173,9 @@ def parse_report(services: Services, args: list[str], command: str = "report") -
     """The brands and period of ``/sentiment report|themes <brand> [period]`` (default: the last 7 days); a report
     may put brands side by side: ``apple,google`` or ``all``."""
     if not args:
-        brands = "<brand>|<brand,brand,…>|all" if command == "report" else "<brand>"
+        which = "<brand>|<brand,brand,…>|all" if command == "report" else "<brand>"
         pdf = " [as pdf]" if command == "report" else ""
-        raise UsageError(f"write `{COMMAND} {command} {brands} [period]{pdf}`, the period being {PERIOD_HELP}")
+        raise UsageError(f"write `{COMMAND} {command} {which} [period]{pdf}`, the period being {PERIOD_HELP}")
     names = services.brands.names
     if command == "report" and args[0].lower() == "all" and "all" not in names:
         brands = list(names)
