@@ -175,17 +175,29 @@ class OutboxStatus(enum.StrEnum):
     DEAD = "dead"
 
 
+class OutboxTarget(enum.StrEnum):
+    SLACK = "slack"
+    WEBHOOK = "webhook"
+    EMAIL = "email"
+
+
 class OutboxMessage(Base):
-    """A message for Slack, written before it is sent: a crash or a Slack outage delays it but does not lose it."""
+    """A message for Slack, a webhook or a mailbox, written before it is sent: a crash or an outage of the receiver
+    delays it but does not lose it."""
 
     __tablename__ = "outbox"
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     kind: Mapped[str] = mapped_column(String(32))
+    # Who delivers it: Slack (channel: a channel), a webhook (channel: its name in the brands file), e-mail (channel:
+    # the scheduled report's name; the recipients in the payload).
+    target: Mapped[str] = mapped_column(String(16), default=OutboxTarget.SLACK.value, server_default="slack")
     channel: Mapped[str] = mapped_column(String(80))
-    # Arguments of chat.postMessage besides the channel: text (the fallback) and blocks.
+    # Slack: arguments of chat.postMessage besides the channel (text, the fallback, and blocks). A webhook: the JSON
+    # event it is sent. E-mail: recipients, subject and text.
     payload: Mapped[dict[str, Any]] = mapped_column(JSON)
-    # An image posted after the message (a digest's chart), uploaded with files_upload_v2.
+    # A file sent with the message: a digest's chart uploaded with files_upload_v2 into its thread, a report's PDF
+    # attached to its e-mail.
     attachment: Mapped[bytes | None] = mapped_column(LargeBinary)
     attachment_name: Mapped[str | None] = mapped_column(String(255))
     # Two steps, each remembered once Slack has taken it, so a retry does not repeat a step that succeeded.
@@ -204,6 +216,7 @@ class OutboxMessage(Base):
 
     __table_args__ = (
         CheckConstraint(one_of("status", OutboxStatus), name="status"),
+        CheckConstraint(one_of("target", OutboxTarget), name="target"),
         Index(None, "status", "next_attempt_at"),
     )
 

@@ -1,4 +1,5 @@
-"""The outbox: messages for Slack, stored first, delivered by whichever process takes them, at least once."""
+"""The outbox: messages for Slack, webhooks and e-mail, stored first, delivered by whichever process takes them (a
+deliverer per target), at least once."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from storage.db import insert_unless_exists
-from storage.models import OutboxMessage, OutboxStatus
+from storage.models import OutboxMessage, OutboxStatus, OutboxTarget
 
 
 def enqueue(
@@ -23,10 +24,12 @@ def enqueue(
     dedup_key: str | None = None,
     attachment: bytes | None = None,
     attachment_name: str | None = None,
+    target: OutboxTarget = OutboxTarget.SLACK,
 ) -> int | None:
     """Queue a message in the session's transaction: its id, or None if ``dedup_key`` is already queued."""
     values = {
         "kind": kind,
+        "target": target.value,
         "channel": channel,
         "payload": payload,
         "attachment": attachment,
@@ -40,8 +43,16 @@ def enqueue(
     return insert_unless_exists(session, OutboxMessage, values)
 
 
-def claim_due(*, session: Session, now: datetime, lease: timedelta, limit: int = 10) -> list[OutboxMessage]:
-    """Take up to ``limit`` messages that are due, for ``lease``, in the caller's transaction (commit it at once).
+def claim_due(
+    *,
+    session: Session,
+    now: datetime,
+    lease: timedelta,
+    limit: int = 10,
+    target: OutboxTarget = OutboxTarget.SLACK,
+) -> list[OutboxMessage]:
+    """Take up to ``limit`` messages for ``target`` that are due, for ``lease``, in the caller's transaction (commit
+    it at once).
 
     Taking one counts an attempt and moves its next attempt past the lease: a deliverer that dies holding it
     leaves it to be taken again when the lease runs out. On PostgreSQL rows another transaction is taking are
@@ -50,7 +61,11 @@ def claim_due(*, session: Session, now: datetime, lease: timedelta, limit: int =
     """
     query = (
         select(OutboxMessage)
-        .where(OutboxMessage.status == OutboxStatus.PENDING.value, OutboxMessage.next_attempt_at <= now)
+        .where(
+            OutboxMessage.status == OutboxStatus.PENDING.value,
+            OutboxMessage.next_attempt_at <= now,
+            OutboxMessage.target == target.value,
+        )
         .order_by(OutboxMessage.id)
         .limit(limit)
         .with_for_update(skip_locked=True)

@@ -26,6 +26,7 @@ from analysis.files import CONFIG_MAX_BYTES, read_text_limited
 from analysis.query import MAX_QUERY_CHARS, parse
 from bot.config.connection_settings import SLACK_MEMBER
 from bot.config.cron import CronExpression
+from bot.config.notify import ScheduledReport, WebhookConfig
 from bot.config.sources import SOURCE_TYPES, SourceConfig
 from bot.config.yaml_file import load_yaml
 from bot.errors import ConfigError
@@ -135,6 +136,10 @@ class Brand(_Strict):
     alerts: AlertConfig | None = None
     keyword_alerts: list[KeywordAlert] = Field(default_factory=list)
     access: Access = Field(default_factory=Access)
+    # The webhooks (by name, from the file's webhooks:) that its alerts and digests also go to.
+    webhooks: list[Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")]] = Field(
+        default_factory=list
+    )
 
     _parses = field_validator("query")(_parsed)
 
@@ -176,6 +181,8 @@ class Brand(_Strict):
 class BrandsConfig(_Strict):
     brands: list[Brand] = Field(min_length=1)
     sources: list[SourceConfig] = Field(default_factory=list)
+    webhooks: list[WebhookConfig] = Field(default_factory=list)
+    reports: list[ScheduledReport] = Field(default_factory=list)
     _matcher: BrandMatcher | None = PrivateAttr(default=None)
 
     @model_validator(mode="after")
@@ -193,7 +200,34 @@ class BrandsConfig(_Strict):
             unknown = [b for b in source.brands or () if b not in seen]
             if unknown:
                 raise ValueError(f"source {source.name!r} names brands that are not defined: {', '.join(unknown)}")
+        self._check_notifications(seen)
         return self
+
+    def _check_notifications(self, brands: set[str]) -> None:
+        hooks = [w.name for w in self.webhooks]
+        if len(set(hooks)) < len(hooks):
+            raise ValueError(f"webhook name {next(h for h in hooks if hooks.count(h) > 1)!r} is defined twice")
+        users = [(f"brand {b.name!r}", b.webhooks) for b in self.brands]
+        users += [(f"report {r.name!r}", r.webhooks) for r in self.reports]
+        for who, names in users:
+            unknown = [name for name in names if name not in hooks]
+            if unknown:
+                raise ValueError(f"{who} names webhooks that are not defined: {', '.join(unknown)}")
+        reports = [r.name for r in self.reports]
+        if len(set(reports)) < len(reports):
+            raise ValueError(f"report name {next(r for r in reports if reports.count(r) > 1)!r} is defined twice")
+        for report in self.reports:
+            unknown = [b for b in report.names(sorted(brands)) if b not in brands]
+            if unknown:
+                raise ValueError(f"report {report.name!r} names brands that are not defined: {', '.join(unknown)}")
+
+    def webhook(self, name: str) -> WebhookConfig | None:
+        return next((w for w in self.webhooks if w.name == name), None)
+
+    def webhooks_for(self, brands: Sequence[str], event: str) -> list[WebhookConfig]:
+        """The webhooks that take ``event`` (alert, digest) of any of ``brands``, each once."""
+        names = {name for b in self.brands if b.name in brands for name in b.webhooks}
+        return [w for w in self.webhooks if w.name in names and event in w.events]
 
     def source(self, name: str) -> SourceConfig | None:
         return next((s for s in self.sources if s.name == name), None)

@@ -173,6 +173,43 @@ class SlackSettings(BaseModel):
         )
 
 
+class MailSettings(BaseModel):
+    """E-mail: The SMTP server that sends scheduled reports to the addresses the brands file gives (its `reports:`)."""
+
+    smtp_host: str | None = Field(
+        default=None, description="SMTP server for scheduled reports by e-mail. Unset: reports are not e-mailed."
+    )
+    smtp_port: int = Field(default=587, ge=1, le=65535, description="SMTP port: 587 (STARTTLS), 465 (TLS).")
+    smtp_security: Literal["starttls", "tls", "none"] = Field(
+        default="starttls",
+        description=(
+            "`starttls` (the connection is upgraded before anything is sent; a server that cannot is refused), "
+            "`tls` (TLS from the start, port 465), or `none` (a relay on the same host, never with a password)."
+        ),
+    )
+    smtp_username: str | None = Field(default=None, description="SMTP user name, when the server asks for one.")
+    smtp_password: SecretStr | None = Field(default=None, description="SMTP password.")
+    smtp_from: str = Field(
+        default="brandpulse@localhost",
+        max_length=254,
+        description="The sender of report e-mails (`Brandpulse <reports@example.com>`).",
+    )
+    smtp_ca_file: Path | None = Field(
+        default=None,
+        description="A CA bundle (PEM) the SMTP server's certificate is checked against, besides the system's.",
+    )
+    smtp_timeout_seconds: float = Field(
+        default=30.0, gt=0, le=300, description="How long one SMTP conversation may take before it is retried later."
+    )
+
+    @field_validator("smtp_password")
+    @classmethod
+    def _password_needs_tls(cls, value: SecretStr | None, info: Any) -> SecretStr | None:
+        if value is not None and info.data.get("smtp_security") == "none":
+            raise ValueError("a password is never sent without TLS: set BRANDPULSE_SMTP_SECURITY to starttls or tls")
+        return value
+
+
 class ServerSettings(BaseModel):
     """HTTP server and APIs: The HTTP server (Slack events, the ingest API, /healthz), its limits, the metrics port and who may call the APIs."""
 

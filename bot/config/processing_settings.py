@@ -185,6 +185,12 @@ class JobSettings(BaseModel):
             "How long a deliverer holds a message before another process may try it (longer than any one delivery)."
         ),
     )
+    webhook_timeout_seconds: float = Field(
+        default=10.0,
+        gt=0,
+        le=120,
+        description="How long a webhook's receiver may take to answer one delivery before it is retried later.",
+    )
 
 
 class RetrainSettings(BaseModel):

@@ -12,7 +12,14 @@ from pydantic import ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from analysis.files import check_regular, read_text_limited
-from bot.config.connection_settings import LogSettings, ServerSettings, SlackSettings, SourceSettings, StorageSettings
+from bot.config.connection_settings import (
+    LogSettings,
+    MailSettings,
+    ServerSettings,
+    SlackSettings,
+    SourceSettings,
+    StorageSettings,
+)
 from bot.config.processing_settings import JobSettings, ModelSettings, RetrainSettings
 from bot.errors import ConfigError, mask_secrets, mask_url
 
@@ -22,6 +29,7 @@ ENV_PREFIX = "BRANDPULSE_"
 class Settings(
     BaseSettings,
     LogSettings,
+    MailSettings,
     SourceSettings,
     RetrainSettings,
     JobSettings,
@@ -57,6 +65,7 @@ FILE_SETTINGS = (
     "api_tokens",
     "webhook_secrets",
     "alertmanager_tokens",
+    "smtp_password",
 )
 # The largest secret file (BRANDPULSE_<NAME>_FILE) and env file read: a few tokens, a URL, a few dozen settings.
 SECRET_FILE_MAX_BYTES = 64 * 1024
@@ -71,12 +80,15 @@ SECRET_SETTINGS = {
     "api_tokens",
     "webhook_secrets",
     "alertmanager_tokens",
+    "smtp_password",
 }
 # BRANDPULSE_ variables that are not settings but are read elsewhere (the test suite's).
 OTHER_VARIABLES = {"BRANDPULSE_TEST_POSTGRES_URL", "BRANDPULSE_DATASETS", "BRANDPULSE_REQUIRE_DATASETS"}
 # The only variables a brands file's sources may read as ``${NAME}`` (a feed's token), settings excepted: a reference
 # to any variable would let a brands file send the bot's own secrets to a feed's host.
 SOURCE_VARIABLE_PREFIX = "BRANDPULSE_SOURCE_"
+# The same for the brands file's webhooks (their secrets, a URL's token): BRANDPULSE_NOTIFY_*.
+NOTIFY_VARIABLE_PREFIX = "BRANDPULSE_NOTIFY_"
 
 
 def setting_variables() -> frozenset[str]:
@@ -85,9 +97,10 @@ def setting_variables() -> frozenset[str]:
     return frozenset(names | {f"{ENV_PREFIX}{name.upper()}_FILE" for name in FILE_SETTINGS})
 
 
-def is_source_variable(name: str) -> bool:
-    """Whether a source's ``${NAME}`` may read this variable: BRANDPULSE_SOURCE_*, and not a setting."""
-    return name.startswith(SOURCE_VARIABLE_PREFIX) and name.upper() not in setting_variables()
+def is_source_variable(name: str, prefix: str = SOURCE_VARIABLE_PREFIX) -> bool:
+    """Whether a source's ``${NAME}`` may read this variable: BRANDPULSE_SOURCE_* (a webhook's: ``prefix``,
+    BRANDPULSE_NOTIFY_*), and not a setting."""
+    return name.startswith(prefix) and name.upper() not in setting_variables()
 
 
 def load_settings(env_file: Path | None = Path(".env"), **overrides: Any) -> Settings:

@@ -27,34 +27,36 @@ def references(value: str) -> list[str]:
     return _REFERENCE.findall(value)
 
 
-def forbidden(value: str) -> str | None:
-    """The first variable a parameter refers to that a source may not read, or None."""
-    return next((name for name in references(value) if not is_source_variable(name)), None)
+def forbidden(value: str, prefix: str = SOURCE_VARIABLE_PREFIX) -> str | None:
+    """The first variable a parameter refers to that a source (or, with its ``prefix``, a webhook) may not read."""
+    return next((name for name in references(value) if not is_source_variable(name, prefix)), None)
 
 
-def _not_readable(key: str, variable: str) -> str:
+def not_readable(key: str, variable: str, prefix: str = SOURCE_VARIABLE_PREFIX) -> str:
+    what = "a source" if prefix == SOURCE_VARIABLE_PREFIX else "a webhook"
     return (
-        f"{key} refers to ${{{variable}}}, which a source may not read: a source reads only variables named "
-        f"{SOURCE_VARIABLE_PREFIX}* (brandpulse's settings excepted)"
+        f"{key} refers to ${{{variable}}}, which {what} may not read: {what} reads only variables named "
+        f"{prefix}* (brandpulse's settings excepted)"
     )
 
 
-def resolve(value: str, env: Mapping[str, str], *, source: str, key: str) -> str:
+def resolve(value: str, env: Mapping[str, str], *, source: str, key: str, prefix: str = SOURCE_VARIABLE_PREFIX) -> str:
     """A parameter with its ``${VARIABLE}`` references replaced from ``env``; ConfigError names a missing one, or
-    one a source may not read (never its value)."""
+    one a source (with ``prefix``, a webhook) may not read (never its value)."""
+    what = "source" if prefix == SOURCE_VARIABLE_PREFIX else "webhook"
 
     def replace(match: re.Match[str]) -> str:
         variable = match.group(1)
-        if not is_source_variable(variable):
-            raise ConfigError(f"source {source}: {_not_readable(key, variable)}")
+        if not is_source_variable(variable, prefix):
+            raise ConfigError(f"{what} {source}: {not_readable(key, variable, prefix)}")
         if variable not in env or env[variable] == "":
-            raise ConfigError(f"source {source}: {key} refers to ${{{variable}}}, which is not set in the environment")
+            raise ConfigError(f"{what} {source}: {key} refers to ${{{variable}}}, which is not set in the environment")
         return env[variable]
 
     return _REFERENCE.sub(replace, value)
 
 
-def _check_url(value: str) -> str:
+def check_url(value: str) -> str:
     if references(value):
         return value  # checked once resolved
     parts = urlsplit(value)
@@ -65,14 +67,14 @@ def _check_url(value: str) -> str:
     return value
 
 
-def _check_secret(value: str | None) -> str | None:
+def check_secret(value: str | None) -> str | None:
     if value is not None and not _REFERENCE.fullmatch(value):
         raise ValueError("write the credential as a ${VARIABLE} reference to the environment, not the secret itself")
     return value
 
 
 def _check_instance(value: str) -> str:
-    _check_url(value)
+    check_url(value)
     return value.rstrip("/")
 
 
@@ -95,7 +97,7 @@ class _Source(BaseModel):
     def _readable_references(self) -> _Source:
         for key, value in self.model_dump().items():
             if isinstance(value, str) and (variable := forbidden(value)) is not None:
-                raise ValueError(_not_readable(key, variable))
+                raise ValueError(not_readable(key, variable))
         return self
 
 
@@ -106,7 +108,7 @@ class FeedSource(_Source):
     url: str
     url_fields = ("url",)
 
-    _url = field_validator("url")(_check_url)
+    _url = field_validator("url")(check_url)
 
 
 class HackerNewsSource(_Source):
@@ -121,7 +123,7 @@ class HackerNewsSource(_Source):
     base_url: str = "https://hn.algolia.com/api/v1"
     url_fields = ("base_url",)
 
-    _url = field_validator("base_url")(_check_url)
+    _url = field_validator("base_url")(check_url)
 
 
 class MastodonSource(_Source):
@@ -135,7 +137,7 @@ class MastodonSource(_Source):
     url_fields = ("instance",)
 
     _instance = field_validator("instance")(_check_instance)
-    _token = field_validator("token")(_check_secret)
+    _token = field_validator("token")(check_secret)
 
     @model_validator(mode="after")
     def _one_of(self) -> MastodonSource:
@@ -161,7 +163,7 @@ class RedditSource(_Source):
     api_url: str = "https://oauth.reddit.com"
     url_fields = ("token_url", "api_url")
 
-    _secret = field_validator("client_secret")(_check_secret)
+    _secret = field_validator("client_secret")(check_secret)
     _urls = field_validator("token_url", "api_url")(_check_instance)
 
 
@@ -177,7 +179,7 @@ class BlueskySource(_Source):
     service: str = "https://bsky.social"  # the account's PDS, which proxies the search to the AppView
     url_fields = ("service",)
 
-    _secret = field_validator("app_password")(_check_secret)
+    _secret = field_validator("app_password")(check_secret)
     _service = field_validator("service")(_check_instance)
 
 
@@ -220,7 +222,7 @@ class GdeltSource(_Source):
     base_url: str = "https://api.gdeltproject.org/api/v2/doc/doc"
     url_fields = ("base_url",)
 
-    _url = field_validator("base_url")(_check_url)
+    _url = field_validator("base_url")(check_url)
 
 
 class YouTubeSource(_Source):
@@ -242,7 +244,7 @@ class YouTubeSource(_Source):
     api_url: str = "https://youtube.googleapis.com/youtube/v3"
     url_fields = ("api_url",)
 
-    _secret = field_validator("api_key")(_check_secret)
+    _secret = field_validator("api_key")(check_secret)
     _api = field_validator("api_url")(_check_instance)
 
     @model_validator(mode="after")

@@ -5,10 +5,11 @@ Both checks run on headers and raw bytes only, before any field of the body is r
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import hmac
 from collections.abc import Sequence
+
+from bot.core.signing import webhook_signature
 
 # The Standard Webhooks tolerance: a delivery whose timestamp is further from now is refused (replay protection).
 WEBHOOK_TOLERANCE_SECONDS = 300
@@ -38,12 +39,6 @@ class BearerTokens:
         for known in self._digests:
             found |= hmac.compare_digest(digest, known)
         return found
-
-
-def webhook_signature(key: bytes, *, message_id: str, timestamp: str, body: bytes) -> str:
-    """The ``v1,...`` signature of a delivery (for tests and senders)."""
-    signed = f"{message_id}.{timestamp}.".encode() + body
-    return "v1," + base64.b64encode(hmac.new(key, signed, hashlib.sha256).digest()).decode()
 
 
 class WebhookSecrets:

@@ -11,10 +11,13 @@ from analysis.errors import ModelUnavailable
 from analysis.labels import EMOTION
 from analysis.prediction import Classifier
 from bot.config.brands import BrandsConfig, BrandsFile
+from bot.core.delivery import Deliverers, OutboxDeliverer
 from bot.core.registry import ModelChoice
 from bot.jobs.deps import Job, JobContext
 from bot.jobs.registry import build_jobs, run_occurrence
 from bot.jobs.scheduler import JobScheduler
+from bot.outbound.mail import EmailDeliverer
+from bot.outbound.webhooks import WebhookDeliverer, webhook_client
 from bot.runtime.brands_watch import BrandsWatcher
 from bot.runtime.context import AppContext
 from bot.runtime.swap import ModelWatcher, watcher_for
@@ -101,17 +104,26 @@ def job_context(app: AppContext, model: Callable[[], Classifier]) -> JobContext:
     )
 
 
-def make_deliverer(app: AppContext) -> Deliverer | None:
-    """The outbox's deliverer, or None while there is no bot token (messages then wait in the outbox)."""
-    settings = app.settings
-    if settings.slack_bot_token is None:
-        return None
-    return Deliverer(
-        sessions=app.sessions,
-        client=web_client(settings),
-        max_attempts=settings.outbox_max_attempts,
-        lease=timedelta(seconds=settings.outbox_lease_seconds),
-    )
+def make_deliverer(app: AppContext) -> Deliverers | None:
+    """The outbox's deliverers: Slack's with a bot token, webhooks' when the brands file has any, e-mail's with an
+    SMTP server; None without any (messages then wait in the outbox)."""
+    settings, sessions = app.settings, app.sessions
+    attempts, lease = settings.outbox_max_attempts, timedelta(seconds=settings.outbox_lease_seconds)
+    found: list[OutboxDeliverer] = []
+    if settings.slack_bot_token is not None:
+        client = web_client(settings)
+        found.append(Deliverer(sessions=sessions, client=client, max_attempts=attempts, lease=lease))
+    if app.brands.webhooks:
+        # The brands file of the moment: a webhook removed from it is not sent to any more.
+        hooks = webhook_client(settings.webhook_timeout_seconds)
+        found.append(
+            WebhookDeliverer(
+                sessions=sessions, brands=lambda: app.brands, client=hooks, max_attempts=attempts, lease=lease
+            )
+        )
+    if settings.smtp_host is not None:
+        found.append(EmailDeliverer(sessions=sessions, settings=settings, max_attempts=attempts, lease=lease))
+    return Deliverers(found) if found else None
 
 
 MODEL_JOBS = ("classify", "evaluate")
@@ -137,7 +149,7 @@ class Pipeline:
         self.ctx = job_context(app, model)
         self.run_jobs = run_jobs
         self.scheduler: JobScheduler | None = None
-        self.deliverer: Deliverer | None = None
+        self.deliverer: Deliverers | None = None
         self.jobs: list[Job] = []
         self.brands_watcher: BrandsWatcher | None = None
         # Told of each new version of the brands file, after the jobs (serve's Slack app and ingest API).
@@ -172,7 +184,7 @@ class Pipeline:
         if self.deliverer is not None:
             self.ctx.queued = self.deliverer.wake
             self.deliverer.start(OUTBOX_POLL_SECONDS)
-            log.info("outbox: delivering to Slack")
+            log.info("outbox: delivering to %s", ", ".join(self.deliverer.targets))
         else:
             with self.app.sessions() as session:
                 waiting = count_by_status(session=session).get(OutboxStatus.PENDING.value, 0)

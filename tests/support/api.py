@@ -15,10 +15,11 @@ from sqlalchemy.orm import sessionmaker
 from analysis.brand_match import BrandMatcher, BrandTerms
 from bot.config.connection_settings import webhook_key
 from bot.core.ingest import Importer
+from bot.core.signing import webhook_signature
 from bot.core.submit import Submissions
 from bot.core.themes import ThemeQueries
 from bot.runtime.api import ApiEndpoint, ApiMetrics
-from bot.runtime.api_auth import BearerTokens, WebhookSecrets, webhook_signature
+from bot.runtime.api_auth import BearerTokens, WebhookSecrets
 from bot.runtime.bodies import UnverifiedBodies
 from bot.runtime.web import HttpServer, build_web_app
 from storage.models import Mention

@@ -15,8 +15,9 @@ import pytest
 from sqlalchemy import Engine
 
 from bot.config.connection_settings import webhook_key
+from bot.core.signing import webhook_signature
 from bot.core.submit import MAX_ITEMS
-from bot.runtime.api_auth import WebhookSecrets, webhook_signature
+from bot.runtime.api_auth import WebhookSecrets
 from bot.runtime.openapi import MAX_BODY_BYTES
 from storage.db import make_engine
 from storage.models import Mention

@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 from slack_sdk import WebClient
 
+from bot.core.delivery import backoff
 from bot.slack.client import retry_handlers
-from bot.slack.outbox import Deliverer, backoff
+from bot.slack.outbox import Deliverer
 from storage.db import make_sessionmaker
 from storage.outbox import count_by_status, enqueue, list_messages
 from tests.support.cli import run_cli
