@@ -12,14 +12,15 @@ from analysis.labels import LABELS
 from analysis.language import language_name
 from bot.cli.options import Moment, chosen_period, pass_database
 from bot.cli.render import emit_data, to_csv
-from bot.core.compare import Comparison, build_comparison, comparison_chart, comparison_rows, file_stem
-from bot.core.digest import Digest, build_digest, digest_chart, period_text
+from bot.core.compare import Comparison, comparison_chart, comparison_rows, file_stem
+from bot.core.digest import Digest, digest_chart, period_text
 from bot.core.periods import PERIOD_HELP, Period
 from bot.core.report_book import COMPARE_COLUMNS, compare_book, report_book
 from bot.core.report_page import compare_html, compare_pdf, report_html, report_pdf
 from bot.core.stats import share_of_voice
 from bot.errors import UsageError
 from bot.runtime.context import AppContext
+from bot.slack.reports import comparison_for, digest_for
 
 FORMATS = ("md", "csv", "png", "html", "pdf", "xlsx")
 CSV_COLUMNS = ["section", "key", "mentions", *LABELS, "share", "score", "text", "url"]
@@ -321,16 +322,14 @@ def report(
         return
     tz = app.settings.tz
     with app.sessions() as session:
-        digest = build_digest(
+        digest = digest_for(
             session=session,
+            settings=app.settings,
+            brands=app.brands,
             brand=brand,
             start=chosen.start,
             end=chosen.end,
-            tz=tz,
-            top=app.settings.digest_top,
-            watched=app.brands.names,
-            keywords=next(b.own_words() for b in app.brands.brands if b.name == brand),
-            encoder=app.encoder() if app.settings.themes_in_digests else None,
+            encoder=app.encoder,
         )
         session.commit()  # the vectors its themes embedded
     generated = datetime.now(UTC)
@@ -374,14 +373,14 @@ def _compare(
         _post_comparison(app, brands, chosen, post_to)
         return
     with app.sessions() as session:
-        comparison = build_comparison(
+        comparison = comparison_for(
             session=session,
-            brands=brands,
+            settings=app.settings,
+            brands=app.brands,
+            names=brands,
             start=chosen.start,
             end=chosen.end,
-            tz=tz,
-            keywords={b.name: b.own_words() for b in app.brands.brands},
-            encoder=app.encoder() if app.settings.themes_in_digests else None,
+            encoder=app.encoder,
         )
         session.commit()  # the vectors its themes embedded
     generated = datetime.now(UTC)

@@ -51,6 +51,25 @@ def queue_webhooks(
     return queued
 
 
+def queue_alert_webhooks(
+    *,
+    session: Session,
+    webhooks: Sequence[WebhookConfig],
+    brand: str,
+    kind: str,
+    words: dict[str, str],
+    at: datetime,
+    key: str,
+    **figures: Any,
+) -> int:
+    """An alert (a spike, a keyword, an influential author...) for ``webhooks``: its brand and kind, its ``words``
+    (``summary`` and ``text``, as the Slack message says them) and any ``figures`` (severity, window)."""
+    if not webhooks:
+        return 0
+    data = {"brand": brand, "kind": kind, **figures, **words}
+    return queue_webhooks(session=session, webhooks=webhooks, event="alert.created", data=data, at=at, key=key)
+
+
 def queue_email(
     *,
     session: Session,

@@ -22,6 +22,7 @@ def queue(ctx: JobContext, brand: str, *, start: datetime, end: datetime) -> str
         channel=config.digest.channel,
         dedup_key=f"digest:{brand}:{end.isoformat()}",
         encoder=ctx.encoder,
+        webhooks=ctx.brands.webhooks_for([brand], "digest"),
     )
     if queued.message_id is None:
         return f"digest of {brand} for this period was already queued"

@@ -6,7 +6,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from bot.core.influencers import influential_negatives, lookback
+from bot.core.notify import queue_alert_webhooks
 from bot.jobs.deps import Idle, JobContext
+from bot.slack.blocks import webhook_text
 from bot.slack.views.influencers import render_influencer_alert
 from storage.outbox import enqueue
 
@@ -21,16 +23,29 @@ def run(ctx: JobContext, now: datetime) -> str:
     for brand in brands:
         assert brand.alerts is not None
         with ctx.sessions() as session:
+            hooks = ctx.brands.webhooks_for([brand.name], "alert")
             for alert in influential_negatives(session=session, brand=brand, since=since, now=now):
+                payload = render_influencer_alert(alert, ctx.settings.tz)
+                at = datetime.now(UTC)
                 queued = enqueue(
                     session=session,
                     kind="influencer",
                     channel=brand.alerts.channel,
-                    payload=render_influencer_alert(alert, ctx.settings.tz),
-                    at=datetime.now(UTC),
+                    payload=payload,
+                    at=at,
                     dedup_key=alert.dedup_key,
                 )
                 if queued is not None:
+                    queue_alert_webhooks(
+                        session=session,
+                        webhooks=hooks,
+                        brand=brand.name,
+                        kind="influencer",
+                        words=webhook_text(payload),
+                        at=at,
+                        key=alert.dedup_key,
+                        mention_id=alert.mention.id,
+                    )
                     posted.append(f"{brand.name} #{alert.mention.id}")
             session.commit()
     if not posted:

@@ -7,7 +7,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from bot.core.keywords import due_alerts, lookback, new_hits
+from bot.core.notify import queue_alert_webhooks
 from bot.jobs.deps import Idle, JobContext
+from bot.slack.blocks import webhook_text
 from bot.slack.views.keywords import render_keyword_alert
 from storage.db import lock_for_transaction
 from storage.outbox import enqueue
@@ -30,14 +32,25 @@ def run(ctx: JobContext, now: datetime) -> str:
             lock_for_transaction(session, f"brandpulse-keywords:{brand.name}")
             due, quiet = due_alerts(session=session, brand=brand, hits=hits, now=now)
             counted += quiet
+            hooks = ctx.brands.webhooks_for([brand.name], "alert")
             for alert in due:
+                payload = render_keyword_alert(brand.name, alert, tz=ctx.settings.tz)
+                at = datetime.now(UTC)
+                channel = brand.keyword_channel(alert.hit.rule)
                 enqueue(
+                    session=session, kind="keyword", channel=channel, payload=payload, at=at, dedup_key=alert.dedup_key
+                )
+                queue_alert_webhooks(
                     session=session,
+                    webhooks=hooks,
+                    brand=brand.name,
                     kind="keyword",
-                    channel=brand.keyword_channel(alert.hit.rule),
-                    payload=render_keyword_alert(brand.name, alert, tz=ctx.settings.tz),
-                    at=datetime.now(UTC),
-                    dedup_key=alert.dedup_key,
+                    words=webhook_text(payload),
+                    at=at,
+                    key=alert.dedup_key,
+                    phrase=alert.hit.phrase,
+                    critical=alert.hit.rule.critical,
+                    mention_id=alert.hit.mention.id,
                 )
                 alerted.append(f"{brand.name} “{alert.hit.phrase}”")
             session.commit()

@@ -11,14 +11,25 @@ from apscheduler.triggers.base import BaseTrigger
 
 from bot.config.cron import cron_trigger
 from bot.errors import USER_ERRORS, BrandpulseError
-from bot.jobs import digest, influencers, keywords, maintenance, retrain, sources, spikes
+from bot.jobs import digest, influencers, keywords, maintenance, reports, retrain, sources, spikes
 from bot.jobs.deps import Idle, Job, JobContext
 from bot.jobs.triggers import every, previous_fire_time
 from storage.jobs import claim_run, finish_run
 
 log = logging.getLogger(__name__)
 
-JOB_NAMES = ("classify", "spikes", "keywords", "influencers", "digest", "evaluate", "retention", "sources", "retrain")
+JOB_NAMES = (
+    "classify",
+    "spikes",
+    "keywords",
+    "influencers",
+    "digest",
+    "report",
+    "evaluate",
+    "retention",
+    "sources",
+    "retrain",
+)
 # How often a process that runs jobs looks for a queued retrain.
 RETRAIN_POLL_SECONDS = 30
 
@@ -40,6 +51,9 @@ def build_jobs(ctx: JobContext, *, live: bool = True) -> list[Job]:
         if brand.digest is not None:
             trigger = cron_trigger(brand.digest.schedule, settings.tz)
             jobs.append(Job(f"digest:{brand.name}", trigger, _digest_runner(ctx, brand.name, trigger)))
+    for report in ctx.brands.reports:
+        trigger = cron_trigger(report.schedule, settings.tz)
+        jobs.append(Job(f"report:{report.name}", trigger, _report_runner(ctx, report.name)))
     if settings.evaluation_data is not None:
         trigger = cron_trigger(settings.evaluation_schedule, settings.tz)
         jobs.append(Job("evaluate", trigger, lambda now: maintenance.evaluate(ctx, now)))
@@ -68,6 +82,10 @@ def _digest_runner(ctx: JobContext, brand: str, trigger: BaseTrigger) -> Callabl
     return run
 
 
+def _report_runner(ctx: JobContext, name: str) -> Callable[[datetime], str]:
+    return lambda now: reports.run(ctx, name, now)
+
+
 def _source_runner(ctx: JobContext, name: str) -> Callable[[datetime], str]:
     return lambda now: sources.poll(ctx, name, now)
 
@@ -83,6 +101,11 @@ def select_jobs(jobs: list[Job], name: str, brand: str | None) -> list[Job]:
         if not wanted:
             which = f"brand {brand!r}" if brand else "any brand"
             raise BrandpulseError(f"no digest is configured for {which} (see the brands file's digest: key)")
+        return wanted
+    if name == "report":
+        wanted = [j for j in jobs if j.name.startswith("report:")]
+        if not wanted:
+            raise BrandpulseError("no scheduled report is configured (see the brands file's reports: key)")
         return wanted
     if name == "sources":
         wanted = [j for j in jobs if j.name.startswith("source:")]

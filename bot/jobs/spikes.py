@@ -6,8 +6,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from bot.core.notify import queue_alert_webhooks
 from bot.core.spikes import alert_details, explain, findings, observe
 from bot.jobs.deps import Idle, JobContext
+from bot.slack.blocks import webhook_text
 from bot.slack.deps import value_signer
 from bot.slack.views.spikes import render_alert
 from storage.alerts import latest_alert, record_alert, sensitivity_levels, snoozed_until
@@ -70,13 +72,21 @@ def run(ctx: JobContext, now: datetime, brand_name: str | None = None) -> str:
                 )
                 if alert_id is None:
                     continue
-                enqueue(
+                payload = render_alert(spike, settings.tz, alert_id=alert_id, signer=value_signer(settings))
+                key = f"alert:{brand.name}:{spike.kind}:{now.isoformat()}"
+                at = datetime.now(UTC)
+                enqueue(session=session, kind="alert", channel=config.channel, payload=payload, at=at, dedup_key=key)
+                queue_alert_webhooks(
                     session=session,
-                    kind="alert",
-                    channel=config.channel,
-                    payload=render_alert(spike, settings.tz, alert_id=alert_id, signer=value_signer(settings)),
-                    at=datetime.now(UTC),
-                    dedup_key=f"alert:{brand.name}:{spike.kind}:{now.isoformat()}",
+                    webhooks=ctx.brands.webhooks_for([brand.name], "alert"),
+                    brand=brand.name,
+                    kind=spike.kind,
+                    words=webhook_text(payload),
+                    at=at,
+                    key=key,
+                    severity=spike.severity,
+                    window_start=spike.window[0].isoformat(),
+                    window_end=spike.window[1].isoformat(),
                 )
                 raised.append(f"{brand.name} {spike.kind} ({spike.severity})")
             session.commit()

@@ -95,7 +95,8 @@ class WebhookDeliverer(OutboxDeliverer):
                     preview += chunk
                     if len(preview) >= ANSWER_PREVIEW:
                         break
-                reason = f"HTTP {response.status_code}: {preview[:ANSWER_PREVIEW].decode('utf-8', 'replace').strip()}"
+                said = preview[:ANSWER_PREVIEW].decode("utf-8", "replace").strip()
+                reason = f"HTTP {response.status_code}" + (f": {said}" if said else "")
                 raise SendFailed(reason, retry_after=_retry_after(response.headers.get("retry-after"), now))
         except httpx.HTTPError as exc:  # refused, timed out, a TLS failure
             raise SendFailed(f"{type(exc).__name__}: {exc}") from None

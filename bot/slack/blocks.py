@@ -176,3 +176,9 @@ def message_text(payload: dict[str, Any]) -> str:
     if not lines:
         lines.append(str(payload.get("text") or ""))
     return plain_text("\n".join(lines))
+
+
+def webhook_text(payload: dict[str, Any]) -> dict[str, str]:
+    """A Slack message's words for a webhook's receiver: ``summary`` (its fallback line) and ``text`` (every
+    block), Slack's markup made plain."""
+    return {"summary": plain_text(str(payload.get("text") or "")), "text": message_text(payload)}

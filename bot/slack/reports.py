@@ -5,7 +5,7 @@ The message goes through the outbox like every other, with its chart uploaded in
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -13,9 +13,11 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from analysis.encoder import SentenceEncoder
 from bot.config.brands import BrandsConfig
+from bot.config.notify import WebhookConfig
 from bot.config.settings import Settings
 from bot.core.compare import Comparison, build_comparison, comparison_chart, file_stem
 from bot.core.digest import Digest, build_digest, digest_chart
+from bot.core.notify import digest_data, queue_webhooks
 from bot.core.periods import Period
 from bot.core.report_page import compare_pdf, report_pdf
 from bot.core.themes import optional_encoder
@@ -29,6 +31,55 @@ class Queued:
     digest: Digest
     # The outbox message's id; None when a message with the same key was already queued.
     message_id: int | None
+
+
+def digest_for(
+    *,
+    session: Session,
+    settings: Settings,
+    brands: BrandsConfig,
+    brand: str,
+    start: datetime,
+    end: datetime,
+    encoder: Callable[[], SentenceEncoder] | None = None,
+) -> Digest:
+    """``brand``'s digest of [start, end) as the settings and the brands file ask for it: its top mentions, share of
+    voice among the watched brands, and its themes when BRANDPULSE_THEMES_IN_DIGESTS is on (``encoder`` loaded on
+    first use)."""
+    config = brands.brand(brand)
+    return build_digest(
+        session=session,
+        brand=brand,
+        start=start,
+        end=end,
+        tz=settings.tz,
+        top=settings.digest_top,
+        watched=brands.names,
+        keywords=config.own_words() if config is not None else [brand],
+        encoder=optional_encoder(encoder) if settings.themes_in_digests else None,
+    )
+
+
+def comparison_for(
+    *,
+    session: Session,
+    settings: Settings,
+    brands: BrandsConfig,
+    names: list[str],
+    start: datetime,
+    end: datetime,
+    encoder: Callable[[], SentenceEncoder] | None = None,
+) -> Comparison:
+    """``names`` side by side over [start, end), with each brand's top theme when themes are on."""
+    return build_comparison(
+        session=session,
+        brands=names,
+        start=start,
+        end=end,
+        tz=settings.tz,
+        keywords={b.name: b.own_words() for b in brands.brands},
+        encoder=optional_encoder(encoder) if settings.themes_in_digests else None,
+    )
 
 
 def queue_digest(
@@ -45,28 +96,19 @@ def queue_digest(
     note: str | None = None,
     encoder: Callable[[], SentenceEncoder] | None = None,
     pdf_name: str | None = None,
+    webhooks: Sequence[WebhookConfig] = (),
 ) -> Queued:
     """Build ``brand``'s digest of [start, end) and queue it for ``channel`` with its chart, in one transaction.
 
     ``title`` replaces the header ("Digest: brand"), ``note`` is added to its closing line (who asked for it);
     ``encoder`` (loaded on first use) adds the themes when BRANDPULSE_THEMES_IN_DIGESTS is on. With ``pdf_name``
-    (the period's name), the file in the thread is the one-page report as a PDF instead of the chart.
+    (the period's name), the file in the thread is the one-page report as a PDF instead of the chart. Its figures
+    go to ``webhooks`` too, in the same transaction.
     """
     tz = settings.tz
-    config = brands.brand(brand)
-    keywords = config.own_words() if config is not None else [brand]
-    themes_encoder = optional_encoder(encoder) if settings.themes_in_digests else None
     with sessions() as session:
-        digest = build_digest(
-            session=session,
-            brand=brand,
-            start=start,
-            end=end,
-            tz=tz,
-            top=settings.digest_top,
-            watched=brands.names,
-            keywords=keywords,
-            encoder=themes_encoder,
+        digest = digest_for(
+            session=session, settings=settings, brands=brands, brand=brand, start=start, end=end, encoder=encoder
         )
         if pdf_name is not None:
             attachment: bytes | None = report_pdf(digest, tz, name=pdf_name, generated=datetime.now(UTC))
@@ -85,6 +127,15 @@ def queue_digest(
             attachment=attachment,
             attachment_name=attachment_name,
         )
+        if queued is not None and webhooks:
+            queue_webhooks(
+                session=session,
+                webhooks=webhooks,
+                event=f"{kind}.created",
+                data=digest_data(digest, tz, name=title or "digest"),
+                at=datetime.now(UTC),
+                key=dedup_key,
+            )
         session.commit()
     return Queued(digest, queued)
 
@@ -142,17 +193,10 @@ def queue_comparison(
     """A competitive report of ``names`` for ``period``, queued for ``channel`` with its chart (or, ``as_pdf``, the
     page as a PDF) in its thread; the same report for the same channel is queued once."""
     tz = settings.tz
-    themes_encoder = optional_encoder(encoder) if settings.themes_in_digests else None
     start, end = period.start, period.end
     with sessions() as session:
-        comparison = build_comparison(
-            session=session,
-            brands=names,
-            start=start,
-            end=end,
-            tz=tz,
-            keywords={b.name: b.own_words() for b in brands.brands},
-            encoder=themes_encoder,
+        comparison = comparison_for(
+            session=session, settings=settings, brands=brands, names=names, start=start, end=end, encoder=encoder
         )
         stem = file_stem(names, start, end, tz)
         attachment: bytes | None
