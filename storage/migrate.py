@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import Connection, Engine, text
 
 from storage.db import safe_url
+from storage.errors import StorageError
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -115,3 +116,23 @@ def where(engine: Engine) -> str:
     if engine.dialect.name == "sqlite" and database and database != ":memory:" and not database.startswith("file:"):
         return str(Path(database).expanduser().resolve())
     return safe_url(engine)
+
+
+# What the brands dashboard reads (monitoring/grafana/dashboards/brandpulse-marketing.json), and nothing else.
+DASHBOARD_TABLES = ("mentions", "spike_alerts")
+
+
+def grant_dashboard_reads(engine: Engine, role: str) -> bool:
+    """Let ``role`` read the dashboard's tables of this database's schema (PostgreSQL; SQLite has no roles: False).
+    StorageError when the role does not exist."""
+    if engine.dialect.name != "postgresql":
+        return False
+    quote = engine.dialect.identifier_preparer.quote
+    with engine.begin() as connection:
+        if connection.scalar(text("SELECT 1 FROM pg_roles WHERE rolname = :role"), {"role": role}) is None:
+            raise StorageError(f"the database role {role!r} (BRANDPULSE_DASHBOARD_DB_ROLE) does not exist: create it")
+        schema = str(connection.scalar(text("SELECT current_schema()")))
+        connection.execute(text(f"GRANT USAGE ON SCHEMA {quote(schema)} TO {quote(role)}"))
+        tables = ", ".join(f"{quote(schema)}.{quote(table)}" for table in DASHBOARD_TABLES)
+        connection.execute(text(f"GRANT SELECT ON {tables} TO {quote(role)}"))
+    return True

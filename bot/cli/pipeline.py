@@ -93,17 +93,19 @@ def outbox_list(app: AppContext, status: str | None, limit: int, fmt: str) -> No
     """The newest messages, with their state, attempts and last error."""
     with app.sessions() as session:
         messages = list_messages(session=session, status=status, limit=limit)
-    headers = ["id", "kind", "channel", "status", "attempts", "created_at", "last_error", "text"]
+    headers = ["id", "kind", "target", "channel", "status", "attempts", "created_at", "last_error", "text"]
     rows = [
         [
             m.id,
             m.kind,
+            m.target,
             m.channel,
             m.status,
             m.attempts,
             m.created_at.isoformat(timespec="seconds"),
             m.last_error or "",
-            " ".join(str(m.payload.get("text", "")).split()),
+            # Slack's fallback text, an e-mail's subject, a webhook event's type.
+            " ".join(str(m.payload.get("subject") or m.payload.get("text") or m.payload.get("type") or "").split()),
         ]
         for m in messages
     ]

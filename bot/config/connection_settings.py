@@ -40,6 +40,14 @@ class StorageSettings(BaseModel):
         default=EXAMPLE_BRANDS_FILE,
         description="The YAML brands file: the brands to watch, their queries, channels, digests, alerts and sources.",
     )
+    dashboard_db_role: str | None = Field(
+        default=None,
+        pattern=r"^[a-z_][a-z0-9_]{0,62}$",
+        description=(
+            "A PostgreSQL role (existing) that brandpulse grants `SELECT` on the mentions and the spike alerts each"
+            " time it migrates: the read-only login of Grafana's brands dashboard. Unset: none."
+        ),
+    )
     brands_reload_seconds: float = Field(
         default=10,
         ge=0,

@@ -21,7 +21,7 @@ from bot.config.brands import BrandsConfig, load_brands
 from bot.config.settings import Settings, cache_dir
 from bot.core.registry import ModelChoice, choose_emotion_model, choose_model, choose_routes, route_source
 from storage.db import make_engine, make_sessionmaker
-from storage.migrate import ensure_schema
+from storage.migrate import ensure_schema, grant_dashboard_reads
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +65,9 @@ class AppContext:
         this first, so a database behind the code is never queried."""
         if not self._migrated:
             ensure_schema(self.engine)
+            role = self.settings.dashboard_db_role
+            if role is not None and grant_dashboard_reads(self.engine, role):
+                log.info("database role %s may read the mentions and spike alerts (the brands dashboard)", role)
             self._migrated = True
         return self.engine
 
