@@ -37,6 +37,8 @@ QUIET_LIBRARIES = (
     "slack_bolt",  # "Bolt app is running", every listener it runs
     "slack_sdk",  # every Socket Mode ping
     "matplotlib",  # building its font cache (the first chart)
+    "weasyprint",  # the seven steps of every PDF
+    "fontTools",  # the fonts each PDF subsets
 )
 
 

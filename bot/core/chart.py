@@ -80,6 +80,9 @@ def chart_figure(buckets: Sequence[Bucket], *, title: str, unit: Granularity, he
     share_axis.set_ylim(0, 100)
     share_axis.set_ylabel("negative %")
     axis.legend(handles=[*handles, line], loc="upper left", fontsize=7, ncols=4, frameon=False)
+    if buckets:  # the period, without a tick at its excluded end ("Fri 21 Oct" under a week that ends on the 20th)
+        end = buckets[-1].start + bucket_span(buckets[-1].start, unit) - timedelta(minutes=1)
+        axis.set_xlim(starts[0], end)  # type: ignore[arg-type]  # datetimes, as above
     _time_axis(axis, buckets, unit=unit)
     figure.autofmt_xdate()
     return figure
@@ -153,7 +156,8 @@ def voice_figure(
             linewidth=1.6,
             label=brand,
         )
-    over_time.set_ylim(0, 100)
+    over_time.set_ylim(0, 105)  # a brand at 100% stays off the frame
+    over_time.set_yticks([0, 20, 40, 60, 80, 100])
     first = next((series for series in buckets.values() if series), [])
     if first:  # the whole period, even where no line is drawn; no tick at its (excluded) end
         end = first[-1].start + bucket_span(first[-1].start, unit) - timedelta(minutes=1)
@@ -170,7 +174,10 @@ def voice_figure(
             color="#59636e",
         )
     over_time.set_ylabel("share of voice %")
-    over_time.legend(loc="upper left", fontsize=7, ncols=min(4, max(1, len(buckets))), frameon=False)
+    # Below the dates: a line at 100% (one brand alone that day) never runs under it.
+    over_time.legend(
+        loc="upper center", bbox_to_anchor=(0.5, -0.3), fontsize=7, ncols=min(6, max(1, len(buckets))), frameon=False
+    )
     _time_axis(over_time, first, unit=unit)
     for label in over_time.get_xticklabels():
         label.set_rotation(30)
