@@ -196,7 +196,9 @@ class MailSettings(BaseModel):
         ),
     )
     smtp_username: str | None = Field(default=None, description="SMTP user name, when the server asks for one.")
-    smtp_password: SecretStr | None = Field(default=None, description="SMTP password.")
+    smtp_password: SecretStr | None = Field(
+        default=None, description="The SMTP password, sent only over TLS (`_FILE` for a container secret)."
+    )
     smtp_from: str = Field(
         default="brandpulse@localhost",
         max_length=254,
