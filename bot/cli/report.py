@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -333,23 +334,37 @@ def report(
         )
         session.commit()  # the vectors its themes embedded
     generated = datetime.now(UTC)
-    data: bytes | str
-    if fmt == "png":
-        chart = digest_chart(digest, tz)
-        if chart is None:
-            raise UsageError(f"no mentions of {brand} in {period_text(chosen.start, chosen.end, tz)}: nothing to draw")
-        data = chart
-    elif fmt == "pdf":
-        data = report_pdf(digest, tz, name=chosen.name, generated=generated)
-    elif fmt == "xlsx":
-        data = report_book(digest, tz, name=chosen.name, generated=generated)
-    elif fmt == "html":
-        data = report_html(digest, tz, name=chosen.name, generated=generated)
-    else:
-        data = _markdown(digest, tz, chosen.name) if fmt == "md" else _csv(digest)
+    renderers: dict[str, Callable[[], bytes | str | None]] = {
+        "png": lambda: digest_chart(digest, tz),
+        "pdf": lambda: report_pdf(digest, tz, name=chosen.name, generated=generated),
+        "xlsx": lambda: report_book(digest, tz, name=chosen.name, generated=generated),
+        "html": lambda: report_html(digest, tz, name=chosen.name, generated=generated),
+        "md": lambda: _markdown(digest, tz, chosen.name),
+        "csv": lambda: _csv(digest),
+    }
+    _document(app, [brand], chosen, renderers[fmt], output, fmt, f"{digest.volume:,} mentions")
+
+
+def _document(
+    app: AppContext,
+    brands: list[str],
+    chosen: Period,
+    render: Callable[[], bytes | str | None],
+    output: Path | None,
+    fmt: str,
+    what: str,
+) -> None:
+    """Render the report and write it: to ``output``, to standard output (text), or to BRANDS-START-END.FMT (files);
+    a chart of nothing is a usage error."""
+    tz = app.settings.tz
+    data = render()
+    if data is None:
+        raise UsageError(
+            f"no mentions of {', '.join(brands)} in {period_text(chosen.start, chosen.end, tz)}: nothing to draw"
+        )
     if output is None and isinstance(data, bytes):
-        output = Path(f"{file_stem([brand], chosen.start, chosen.end, tz)}.{fmt}")
-    _write(data, output, f"{digest.volume:,} mentions")
+        output = Path(f"{file_stem(brands, chosen.start, chosen.end, tz)}.{fmt}")
+    _write(data, output, what)
 
 
 def _write(data: bytes | str, path: Path | None, what: str) -> None:
@@ -384,23 +399,16 @@ def _compare(
         )
         session.commit()  # the vectors its themes embedded
     generated = datetime.now(UTC)
-    data: bytes | str
-    if fmt == "png":
-        chart = comparison_chart(comparison, tz)
-        if chart is None:
-            raise UsageError(f"no mentions of {', '.join(brands)} in {period_text(chosen.start, chosen.end, tz)}")
-        data = chart
-    elif fmt == "pdf":
-        data = compare_pdf(comparison, tz, name=chosen.name, generated=generated)
-    elif fmt == "xlsx":
-        data = compare_book(comparison, tz, name=chosen.name, generated=generated)
-    elif fmt == "html":
-        data = compare_html(comparison, tz, name=chosen.name, generated=generated)
-    else:
-        data = _compare_markdown(comparison, tz, chosen.name) if fmt == "md" else _compare_csv(comparison)
-    if output is None and isinstance(data, bytes):
-        output = Path(f"{file_stem(brands, chosen.start, chosen.end, tz)}.{fmt}")
-    _write(data, output, f"{comparison.volume:,} mentions of {len(brands)} brands")
+    renderers: dict[str, Callable[[], bytes | str | None]] = {
+        "png": lambda: comparison_chart(comparison, tz),
+        "pdf": lambda: compare_pdf(comparison, tz, name=chosen.name, generated=generated),
+        "xlsx": lambda: compare_book(comparison, tz, name=chosen.name, generated=generated),
+        "html": lambda: compare_html(comparison, tz, name=chosen.name, generated=generated),
+        "md": lambda: _compare_markdown(comparison, tz, chosen.name),
+        "csv": lambda: _compare_csv(comparison),
+    }
+    what = f"{comparison.volume:,} mentions of {len(brands)} brands"
+    _document(app, brands, chosen, renderers[fmt], output, fmt, what)
 
 
 def _post_comparison(app: AppContext, brands: list[str], chosen: Period, channel: str) -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import ssl
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -44,6 +45,8 @@ class WebhookReceiver:
     deliveries: list[Delivery] = field(default_factory=list)
     # Answers given in turn (status, headers); 204 once they run out.
     answers: list[tuple[int, dict[str, str]]] = field(default_factory=list)
+    # Seconds the receiver takes before it answers (a stalled endpoint).
+    delay: float = 0.0
 
     @property
     def accepted(self) -> list[Delivery]:
@@ -65,6 +68,7 @@ def webhook_receiver(secret: str = WEBHOOK_SECRET) -> Iterator[WebhookReceiver]:
             except WebhookVerificationError:
                 verified = False
             receiver.deliveries.append(Delivery(headers, body, verified))
+            time.sleep(receiver.delay)
             status, extra = receiver.answers.pop(0) if receiver.answers else (204, {})
             if not verified:
                 status, extra = 401, {}

@@ -192,3 +192,9 @@ def test_no_mentions_at_all_says_so(monkeypatch: pytest.MonkeyPatch, tmp_path: P
     assert result.exit_code == 0 and "No mentions of these brands in this period." in result.stdout
     png = run_cli(monkeypatch, db_url, "report", "--brand", "all", "--period", "2020-01-01", "--format", "png", **env)
     assert png.exit_code == 2 and "no mentions of acme, globex, initech" in png.output
+    one = run_cli(monkeypatch, db_url, "report", "--brand", "acme", "--period", "2020-01-01", "--format", "png", **env)
+    assert (
+        one.exit_code == 2
+        and "no mentions of acme in Wed 01 Jan 2020" in one.output
+        and "nothing to draw" in one.output
+    )

@@ -152,6 +152,23 @@ def test_a_wrong_secret_a_missing_variable_and_a_removed_webhook(tmp_path: Path,
         assert len(receiver.deliveries) == 1
 
 
+def test_a_stalled_receiver_costs_one_timeout_and_a_retry(tmp_path: Path, db_url: str) -> None:
+    with webhook_receiver() as receiver:
+        ctx = _setup(tmp_path, db_url, receiver)
+        add(ctx.sessions, [M(T0 + timedelta(hours=1), "acmephone ok", "neutral")])
+        digest.queue(ctx, "acme", start=T0, end=T0 + timedelta(days=1))
+        receiver.delay = 1.5
+        impatient = WebhookDeliverer(
+            sessions=ctx.sessions, brands=lambda: ctx.brands, client=webhook_client(0.5), env=ENV
+        )
+        assert impatient.deliver_due() == 0
+        [message] = _hooks(ctx)
+        assert message.status == "pending" and message.last_error.startswith("ReadTimeout")
+        receiver.delay = 0.2  # within the client's patience: delivered
+        patient = _deliverer(ctx, clock=lambda: datetime.now(UTC) + timedelta(minutes=1))
+        assert patient.deliver_due() == 1
+
+
 @pytest.mark.parametrize(
     ("hook", "message"),
     [
