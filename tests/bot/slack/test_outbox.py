@@ -115,7 +115,7 @@ def test_a_message_dies_after_its_attempts_and_retry_revives_it(
     db_url = str(engine.url.render_as_string(hide_password=False))
     listed = run_cli(monkeypatch, db_url, "outbox", "list", "--status", "dead", "--format", "csv")
     assert listed.exit_code == 0
-    assert f"{message_id},digest,#brand-acme,dead,3," in listed.output and "not_in_channel" in listed.output
+    assert f"{message_id},digest,slack,#brand-acme,dead,3," in listed.output and "not_in_channel" in listed.output
     retried = run_cli(monkeypatch, db_url, "outbox", "retry", str(message_id))
     assert retried.exit_code == 0 and "1 message queued again" in retried.output
     clock.now = datetime.now(UTC) + timedelta(seconds=1)
