@@ -157,15 +157,42 @@ class PoolLabel(Base):
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     text: Mapped[str] = mapped_column(Text)
     label: Mapped[str] = mapped_column(String(16))
-    origin: Mapped[str] = mapped_column(String(16))  # "import" or "correction"
-    source: Mapped[str] = mapped_column(String(64))  # the import's name, or "slack"
+    # "import", "correction" (an admin set a mention's label) or "queue" (an analyst answered the labelling queue).
+    origin: Mapped[str] = mapped_column(String(16))
+    source: Mapped[str] = mapped_column(String(64))  # the import's name, "slack" or "cli"
     author: Mapped[str | None] = mapped_column(String(64))
     mention_id: Mapped[int | None] = mapped_column(BigInteger)
+    # The brand whose mention it labels (None: an import, about no brand in particular).
+    brand: Mapped[str | None] = mapped_column(String(64), index=True)
     created_at: Mapped[datetime]
 
     __table_args__ = (
         CheckConstraint(one_of("label", Label), name="label"),
-        CheckConstraint("origin IN ('import', 'correction')", name="origin"),
+        CheckConstraint("origin IN ('import', 'correction', 'queue')", name="origin"),
         Index(None, "origin", "source"),
         Index(None, "created_at"),
+    )
+
+
+class LabelRequest(Base):
+    """A mention put to a brand's analysts by the labelling queue: open until answered with a label or skipped (a
+    mention is asked about once)."""
+
+    __tablename__ = "label_requests"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    brand: Mapped[str] = mapped_column(String(64))
+    mention_id: Mapped[int] = mapped_column(BigInteger, unique=True)
+    # The model's margin between its two likeliest labels when it was asked (the smaller, the less sure).
+    margin: Mapped[float] = mapped_column(Float)
+    status: Mapped[str] = mapped_column(String(16))  # "open", "answered", "skipped"
+    asked_at: Mapped[datetime]
+    answer: Mapped[str | None] = mapped_column(String(16))
+    answered_by: Mapped[str | None] = mapped_column(String(64))
+    answered_at: Mapped[datetime | None]
+
+    __table_args__ = (
+        CheckConstraint("status IN ('open', 'answered', 'skipped')", name="status"),
+        CheckConstraint(f"answer IS NULL OR {one_of('answer', Label)}", name="answer"),
+        Index(None, "brand", "status"),
     )

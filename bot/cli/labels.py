@@ -1,7 +1,9 @@
-"""``brandpulse labels import|stats|export``: the labelled pool that retraining learns from."""
+"""``brandpulse labels import|stats|export|queue``: the labelled pool that retraining learns from, and the queue of
+mentions that would teach the model most."""
 
 from __future__ import annotations
 
+import getpass
 import json
 import re
 import sys
@@ -12,7 +14,10 @@ import click
 
 from bot.cli.options import FORMATS, pass_database
 from bot.cli.render import emit_data, show, to_csv
+from bot.core.label_queue import answer, next_batch
 from bot.core.labels import import_labels, pool, weekly_counts
+from bot.core.themes import optional_encoder
+from bot.errors import UsageError
 from bot.runtime.context import AppContext
 
 _SOURCE = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")
@@ -90,3 +95,48 @@ def labels_export(app: AppContext, fmt: str, output: Path | None) -> None:
     else:
         output.write_text(body, encoding="utf-8")
         click.echo(f"{len(records):,} labelled texts written to {output}", err=True)
+
+
+# What a key at the prompt answers.
+KEYS = {"n": "negative", "u": "neutral", "p": "positive", "s": None}
+
+
+@labels.command("queue")
+@click.option("--brand", required=True, help="The brand whose mentions are asked about.")
+@click.option("--size", type=click.IntRange(1, 50), default=5, show_default=True, help="Mentions per batch.")
+@click.option("--days", type=click.IntRange(1, 366), default=7, show_default=True, help="How far back to look.")
+@click.option("--answer/--show", "answering", default=True, show_default=True, help="Ask for each label here.")
+@pass_database
+def labels_queue(app: AppContext, brand: str, size: int, days: int, answering: bool) -> None:
+    """The mentions that would teach the model most (the least sure, spread over what they say), as Slack's "Help
+    the model" asks them; answer each with n(egative), u (neutral), p(ositive), s(kip) or q(uit)."""
+    if brand not in app.brands.names:
+        raise UsageError(f"unknown brand {brand!r} (the brands file defines: {', '.join(app.brands.names)})")
+    encoder = optional_encoder(app.encoder) if app.settings.themes_in_digests else None
+    now = datetime.now(UTC)
+    with app.sessions() as session:
+        batch = next_batch(session=session, brand=brand, size=size, now=now, days=days, encoder=encoder)
+        session.commit()
+    if not batch.items:
+        click.echo(f"nothing to ask about {brand}: every mention of the last {days} days is labelled or asked about")
+        return
+    rows = [
+        [item.request.id, f"{item.request.margin:.2f}", item.mention.label, item.mention.text] for item in batch.items
+    ]
+    show("table", ["request", "margin", "model says", "text"], rows, widths={"text": 90})
+    if not answering:
+        return
+    user = f"cli:{getpass.getuser()}"
+    done = 0
+    for item in batch.items:
+        click.echo(f"\n#{item.request.id} ({item.mention.source}, the model says {item.mention.label}):")
+        click.echo(f"  {' '.join(item.mention.text.split())}")
+        key = click.prompt("label", type=click.Choice(["n", "u", "p", "s", "q"]), show_choices=True)
+        if key == "q":
+            break
+        result = answer(app.sessions, item.request.id, KEYS[key], user=user, source="cli", at=datetime.now(UTC))
+        if result is not None and not result.recorded:
+            click.echo(f"  already answered by {result.answered_by} ({result.answer or 'skipped'})")
+        done += 1
+    left = len(batch.items) - done
+    click.echo(f"{done} answered" + (f", {left} still open" if left else "; the next batch comes at the next run"))

@@ -85,6 +85,16 @@ def _parsed(value: str | None) -> str | None:
     return value
 
 
+class LabelQueueConfig(_Strict):
+    """The labelling queue's channel and schedule: ``size`` mentions the model is least sure of, from the last
+    ``days`` days, posted for the brand's analysts to label; the next ones once those are answered."""
+
+    channel: Channel
+    schedule: CronExpression = "0 10 * * 1-5"
+    size: int = Field(default=5, ge=1, le=20)
+    days: int = Field(default=7, ge=1, le=90)
+
+
 class KeywordAlert(_Strict):
     """Words or phrases that alert on their first occurrence in a brand's mentions ("recall", "data breach"), or a
     query that does (``recall* AND (fire OR overheat*) lang:en``)."""
@@ -136,6 +146,8 @@ class Brand(_Strict):
     alerts: AlertConfig | None = None
     keyword_alerts: list[KeywordAlert] = Field(default_factory=list)
     access: Access = Field(default_factory=Access)
+    # "Help the model": mentions put to the brand's analysts for a label.
+    label_queue: LabelQueueConfig | None = None
     # The webhooks (by name, from the file's webhooks:) that its alerts and digests also go to.
     webhooks: list[Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")]] = Field(
         default_factory=list

@@ -21,7 +21,8 @@ from storage.actions import log_correction, mention_brand
 from storage.labels import Corrected, PoolEntry, correct_label, pool_entries, replace_import
 from storage.mentions import MAX_TEXT_CHARS, storable_text
 
-RANK = {"correction": 2, "import": 1, "feedback": 0}
+# An analyst's answer to the labelling queue weighs as an admin's correction: both are a person's label for a mention.
+RANK = {"correction": 2, "queue": 2, "import": 1, "feedback": 0}
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from apscheduler.triggers.base import BaseTrigger
 
 from bot.config.cron import cron_trigger
 from bot.errors import USER_ERRORS, BrandpulseError
-from bot.jobs import digest, influencers, keywords, maintenance, reports, retrain, sources, spikes
+from bot.jobs import digest, influencers, keywords, labels, maintenance, reports, retrain, sources, spikes
 from bot.jobs.deps import Idle, Job, JobContext
 from bot.jobs.triggers import every, previous_fire_time
 from storage.jobs import claim_run, finish_run
@@ -25,6 +25,7 @@ JOB_NAMES = (
     "influencers",
     "digest",
     "report",
+    "labels",
     "evaluate",
     "retention",
     "sources",
@@ -51,6 +52,10 @@ def build_jobs(ctx: JobContext, *, live: bool = True) -> list[Job]:
         if brand.digest is not None:
             trigger = cron_trigger(brand.digest.schedule, settings.tz)
             jobs.append(Job(f"digest:{brand.name}", trigger, _digest_runner(ctx, brand.name, trigger)))
+    for brand in ctx.brands.brands:
+        if brand.label_queue is not None:
+            trigger = cron_trigger(brand.label_queue.schedule, settings.tz)
+            jobs.append(Job(f"labels:{brand.name}", trigger, _labels_runner(ctx, brand.name)))
     for report in ctx.brands.reports:
         trigger = cron_trigger(report.schedule, settings.tz)
         jobs.append(Job(f"report:{report.name}", trigger, _report_runner(ctx, report.name)))
@@ -82,6 +87,10 @@ def _digest_runner(ctx: JobContext, brand: str, trigger: BaseTrigger) -> Callabl
     return run
 
 
+def _labels_runner(ctx: JobContext, brand: str) -> Callable[[datetime], str]:
+    return lambda now: labels.run(ctx, brand, now)
+
+
 def _report_runner(ctx: JobContext, name: str) -> Callable[[datetime], str]:
     return lambda now: reports.run(ctx, name, now)
 
@@ -94,13 +103,18 @@ def select_jobs(jobs: list[Job], name: str, brand: str | None) -> list[Job]:
     """The jobs ``run-job NAME [--brand B]`` means: BrandpulseError when there are none."""
     if name not in JOB_NAMES:
         raise BrandpulseError(f"unknown job {name!r}: expected one of {', '.join(JOB_NAMES)}")
-    if brand is not None and name not in ("digest", "spikes"):
-        raise BrandpulseError(f"--brand applies to the digest and spikes jobs, not to {name}")
+    if brand is not None and name not in ("digest", "spikes", "labels"):
+        raise BrandpulseError(f"--brand applies to the digest, spikes and labels jobs, not to {name}")
     if name == "digest":
         wanted = [j for j in jobs if j.name.startswith("digest:") and (brand is None or j.name == f"digest:{brand}")]
         if not wanted:
             which = f"brand {brand!r}" if brand else "any brand"
             raise BrandpulseError(f"no digest is configured for {which} (see the brands file's digest: key)")
+        return wanted
+    if name == "labels":
+        wanted = [j for j in jobs if j.name.startswith("labels:") and (brand is None or j.name == f"labels:{brand}")]
+        if not wanted:
+            raise BrandpulseError("no labelling queue is configured (see the brands file's label_queue: key)")
         return wanted
     if name == "report":
         wanted = [j for j in jobs if j.name.startswith("report:")]

@@ -6,10 +6,10 @@ from __future__ import annotations
 from slack_bolt import App
 
 from bot.slack.deps import Services, provide
-from bot.slack.listeners import admin, alerts, feedback, home, messages, models, sentiment
+from bot.slack.listeners import admin, alerts, feedback, home, label_queue, messages, models, sentiment
 
 
 def register_all(app: App, services: Services) -> None:
     app.use(provide(services))
-    for feature in (sentiment, feedback, admin, messages, home, models, alerts):
+    for feature in (sentiment, feedback, admin, messages, home, models, alerts, label_queue):
         feature.register(app)
