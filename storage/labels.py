@@ -23,6 +23,8 @@ class PoolEntry:
     source: str
     author: str | None
     at: datetime
+    # The brand whose mention it labels (a correction, an answer to the queue); None for verdicts and imports.
+    brand: str | None = None
 
 
 def replace_import(*, session: Session, source: str, labels: Sequence[tuple[str, str]], at: datetime) -> int:
@@ -42,7 +44,13 @@ def pool_entries(*, session: Session) -> list[PoolEntry]:
     verdicts = select(Feedback.text, Feedback.given_label, Feedback.slack_user, Feedback.created_at)
     entries = [PoolEntry(t, label, "feedback", "slack", user, at) for t, label, user, at in session.execute(verdicts)]
     others = select(
-        PoolLabel.text, PoolLabel.label, PoolLabel.origin, PoolLabel.source, PoolLabel.author, PoolLabel.created_at
+        PoolLabel.text,
+        PoolLabel.label,
+        PoolLabel.origin,
+        PoolLabel.source,
+        PoolLabel.author,
+        PoolLabel.created_at,
+        PoolLabel.brand,
     )
     entries += [PoolEntry(*row) for row in session.execute(others)]
     return sorted(entries, key=lambda e: e.at)
@@ -82,6 +90,7 @@ def correct_label(*, session: Session, mention_id: int, label: str, author: str,
             source="slack",
             author=author,
             mention_id=mention.id,
+            brand=mention.brand,
             created_at=at,
         )
     )

@@ -15,7 +15,7 @@ from bot.cli.models import cli_actor
 from bot.cli.options import pass_database
 from bot.cli.render import progress_bar, render
 from bot.cli.training import fine_tune, training_options
-from bot.core.retrain_gate import GATE_HEADER, gate_rows
+from bot.core.retrain_gate import BRAND_HEADER, GATE_HEADER, brand_rows, gate_rows
 from bot.errors import BrandpulseError
 from bot.jobs.retrain import RetrainOptions, execute, plan_retrain
 from bot.runtime.context import AppContext
@@ -142,6 +142,9 @@ def retrain_command(
         for bar in bars.values():
             bar.close()
     click.echo(render("table", GATE_HEADER, gate_rows(outcome.figures)))
+    per_brand = brand_rows(outcome.figures)
+    if per_brand:
+        click.echo(render("table", BRAND_HEADER, per_brand))
     verdict = outcome.verdict
     click.echo(f"{outcome.candidate}: {'promoted' if verdict.promoted else 'refused'} ({verdict.reason})")
     if outcome.queued:

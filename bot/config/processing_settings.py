@@ -232,6 +232,21 @@ class RetrainSettings(BaseModel):
         default=None,
         description="Fixed labelled validation set the retrain gate compares the models on (unset: `BRANDPULSE_EVALUATION_DATA`).",
     )
+    retrain_base_ratio: float = Field(
+        default=2.0,
+        ge=0,
+        le=1000,
+        description=(
+            "The generic training set's part of a retrain: at most this many of its texts per labelled pool text"
+            " trained on (at least `BRANDPULSE_RETRAIN_BASE_MIN`), a fixed sample: the team's own labels weigh at"
+            " least a third of the training set, and a retrain stays short."
+        ),
+    )
+    retrain_base_min: int = Field(
+        default=500,
+        ge=0,
+        description="The fewest generic texts a retrain trains on beside the pool (all of them if the set is smaller).",
+    )
     retrain_holdout: float = Field(
         default=0.2,
         ge=0,

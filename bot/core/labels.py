@@ -35,6 +35,8 @@ class PoolExample:
     source: str
     at: datetime
     entries: int  # how many labels the text was given
+    # The brand the deciding label is about (a correction or a queue answer), else None.
+    brand: str | None = None
 
 
 def same_text(text: str) -> str:
@@ -57,7 +59,9 @@ def resolve(entries: list[PoolEntry]) -> list[PoolExample]:
             chosen = next(e for e in reversed(deciding) if votes[e.label] == top)
         else:
             chosen = deciding[-1]
-        examples.append(PoolExample(chosen.text, chosen.label, chosen.origin, chosen.source, chosen.at, len(group)))
+        examples.append(
+            PoolExample(chosen.text, chosen.label, chosen.origin, chosen.source, chosen.at, len(group), chosen.brand)
+        )
     return examples
 
 

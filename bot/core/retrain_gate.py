@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from analysis.data import LabelledSet, LabelledText
@@ -25,6 +25,9 @@ from bot.core.labels import PoolExample, same_text
 
 # The figures the gate compares: TweetEval's official metric, which weighs the three classes equally.
 GATE_METRIC = "macro_recall"
+# A brand's held-back labels are judged once there are this many (fewer: shown, not judged; one text of 10 moves a
+# figure by 10 points).
+MIN_BRAND_HOLDOUT = 20
 
 
 def held_back(text: str, fraction: float) -> bool:
@@ -45,6 +48,8 @@ class RetrainData:
     pool_train_n: int
     # Pool texts left out because the validation set holds them too (they would make validation easier).
     overlapping: int
+    # The held-back part's texts labelled for each brand (corrections and queue answers): each brand's own figures.
+    brands: dict[str, LabelledSet] = field(default_factory=dict)
 
     def describe(self) -> dict[str, Any]:
         return {
@@ -56,7 +61,18 @@ class RetrainData:
             "pool_n": self.pool_n,
             "pool_train_n": self.pool_train_n,
             "overlapping_validation": self.overlapping,
+            "brands": {brand: len(held.examples) for brand, held in self.brands.items()},
         }  # fmt: skip
+
+
+def base_sample(base: LabelledSet, n: int) -> list[LabelledText]:
+    """``n`` texts of the generic set, the same ones for the same set (the smallest hashes of their texts), in the
+    set's order: a retrain's data does not depend on a draw."""
+    if n >= len(base.examples):
+        return list(base.examples)
+    ranked = sorted(range(len(base.examples)), key=lambda i: hashlib.sha256(base.examples[i].text.encode()).digest())
+    kept = set(ranked[:n])
+    return [example for i, example in enumerate(base.examples) if i in kept]
 
 
 def retrain_data(
@@ -66,16 +82,27 @@ def retrain_data(
     *,
     holdout_fraction: float,
     probes: LabelledSet | None = None,
+    base_ratio: float | None = None,
+    base_min: int = 0,
 ) -> RetrainData:
     """Split the pool, leave out its texts that validation or the probes hold (a label on a probe text must not
-    teach the candidate the probe's answer), and add its training part to the base set."""
+    teach the candidate the probe's answer), and add its training part to the base set: all of it, or with
+    ``base_ratio``, a fixed sample of ``base_ratio`` texts per pool training text (at least ``base_min``), so that
+    the team's labels weigh against the generic set and a retrain stays short."""
     in_validation = {same_text(text) for text in validation.texts}
     if probes is not None:
         in_validation |= {same_text(text) for text in probes.texts}
     usable = [e for e in pool if same_text(e.text) not in in_validation]
     train_part = [LabelledText(e.text, e.label) for e in usable if not held_back(e.text, holdout_fraction)]
-    holdout_part = [LabelledText(e.text, e.label) for e in usable if held_back(e.text, holdout_fraction)]
+    held = [e for e in usable if held_back(e.text, holdout_fraction)]
+    holdout_part = [LabelledText(e.text, e.label) for e in held]
+    brands: dict[str, list[LabelledText]] = {}
+    for example in held:
+        if example.brand is not None:
+            brands.setdefault(example.brand, []).append(LabelledText(example.text, example.label))
     base_examples = list(base.examples) if base is not None else []
+    if base is not None and base_ratio is not None:
+        base_examples = base_sample(base, max(base_min, round(base_ratio * len(train_part))))
     name = f"{base.name} + pool" if base is not None else "pool"
     return RetrainData(
         train=LabelledSet(name=name, examples=base_examples + train_part),
@@ -85,6 +112,7 @@ def retrain_data(
         pool_n=len(pool),
         pool_train_n=len(train_part),
         overlapping=len(pool) - len(usable),
+        brands={brand: LabelledSet(name=f"pool:held-back:{brand}", examples=texts) for brand, texts in brands.items()},
     )
 
 
@@ -94,6 +122,8 @@ class Scores:
 
     validation: Evaluation
     holdout: Evaluation | None
+    # Each brand's held-back labels.
+    brands: dict[str, Evaluation] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -193,6 +223,18 @@ def judge(
         reason += f"; held-back pool {held_cand:.4f} against {held_base:.4f}"
     else:
         reason += "; no held-back pool texts to compare on"
+    for brand in sorted(set(candidate.brands) & set(active.brands)):
+        mine, theirs = candidate.brands[brand], active.brands[brand]
+        if mine.n < MIN_BRAND_HOLDOUT:
+            continue
+        brand_cand, brand_base = getattr(mine, GATE_METRIC), getattr(theirs, GATE_METRIC)
+        if brand_cand < brand_base - margin:
+            return Verdict(
+                False,
+                f"{brand}'s held-back labels: macro-recall {brand_cand:.4f} is more than {margin:.4f} under the "
+                f"active model's {brand_base:.4f}",
+            )
+        reason += f"; {brand} {brand_cand:.4f} against {brand_base:.4f}"
     drop = _class_drop("validation", candidate.validation, active.validation, class_margin)
     if drop is None and candidate.holdout is not None and active.holdout is not None:
         drop = _class_drop("held-back pool", candidate.holdout, active.holdout, class_margin)
@@ -218,7 +260,11 @@ def gate_figures(scores: Scores) -> dict[str, Any]:
         return {"n": e.n, "accuracy": e.accuracy, "macro_f1": e.macro_f1, "macro_recall": e.macro_recall,
                 "recall": {label: scores.recall for label, scores in e.per_class.items()}}  # fmt: skip
 
-    return {"validation": brief(scores.validation), "holdout": brief(scores.holdout)}
+    return {
+        "validation": brief(scores.validation),
+        "holdout": brief(scores.holdout),
+        "brands": {brand: brief(evaluation) for brand, evaluation in scores.brands.items()},
+    }
 
 
 GATE_HEADER = [
@@ -247,6 +293,30 @@ def gate_rows(figures: dict[str, Any]) -> list[list[str]]:
                 f"{v['macro_recall']:.4f}",
                 str(h["n"]) if h else "0",
                 f"{h['macro_recall']:.4f}" if h else "-",
+            ]
+        )
+    return rows
+
+
+BRAND_HEADER = ["brand", "held_back_n", "active_macro_recall", "candidate_macro_recall", "change", "judged"]
+
+
+def brand_rows(figures: dict[str, Any]) -> list[list[str]]:
+    """The gate's table per brand: each brand's held-back labels, the two models' macro-recall on them, and whether
+    there were enough to judge (MIN_BRAND_HOLDOUT)."""
+    active = figures["active"].get("brands") or {}
+    candidate = figures["candidate"].get("brands") or {}
+    rows = []
+    for brand in sorted(set(active) & set(candidate)):
+        a, c = active[brand], candidate[brand]
+        rows.append(
+            [
+                brand,
+                str(c["n"]),
+                f"{a['macro_recall']:.4f}",
+                f"{c['macro_recall']:.4f}",
+                f"{(c['macro_recall'] - a['macro_recall']) * 100:+.1f} pts",
+                "yes" if c["n"] >= MIN_BRAND_HOLDOUT else f"no (under {MIN_BRAND_HOLDOUT})",
             ]
         )
     return rows

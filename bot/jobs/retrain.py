@@ -74,6 +74,8 @@ class RetrainPlan:
             f"base model: {self.base}",
             f"compared with: {self.active.version or self.active.source} ({self.active.how})",
             f"training set: {d.base_n:,} base texts + {d.pool_train_n:,} pool texts = {len(d.train.examples):,}",
+            "brands' held-back labels: "
+            + (", ".join(f"{b} {len(s.examples):,}" for b, s in sorted(d.brands.items())) or "none"),
             f"labelled pool: {d.pool_n:,} texts, {len(d.holdout.examples):,} held back ({self.holdout:.0%}), "
             f"{d.overlapping:,} left out (also in validation)",
             f"validation set: {d.validation.name} ({len(d.validation.examples):,} texts)",
@@ -116,7 +118,15 @@ def plan_retrain(
     holdout = options.holdout if options.holdout is not None else settings.retrain_holdout
     probes_source = options.probes or settings.gate_probes
     probes = load_labelled(str(probes_source), split="probes") if probes_source is not None else None
-    data = retrain_data(base, pool(sessions), validation, holdout_fraction=holdout, probes=probes)
+    data = retrain_data(
+        base,
+        pool(sessions),
+        validation,
+        holdout_fraction=holdout,
+        probes=probes,
+        base_ratio=settings.retrain_base_ratio,
+        base_min=settings.retrain_base_min,
+    )
     if not data.train.examples:
         raise UsageError(
             "nothing to train on: the labelled pool has no training texts and no base training set is given "
@@ -149,7 +159,7 @@ def plan_retrain(
 
 def _scores(
     model: Classifier, data: RetrainData, progress: Callable[[str, int, int], None] | None
-) -> tuple[Scored, Scored | None]:
+) -> tuple[Scored, Scored | None, dict[str, Scored]]:
     def step(what: str, total: int) -> Callable[[int], None] | None:
         if progress is None:
             return None
@@ -167,7 +177,8 @@ def _scores(
         if data.holdout.examples
         else None
     )
-    return validation, holdout
+    brands = {brand: score(model, held) for brand, held in data.brands.items()}
+    return validation, holdout, brands
 
 
 def run_retrain(
@@ -202,8 +213,12 @@ def run_retrain(
     candidate = _scores(candidate_model, plan.data, progress)
     active = _scores(active_model, plan.data, progress)
     scores = {
-        "candidate": Scores(candidate[0].result, candidate[1].result if candidate[1] else None),
-        "active": Scores(active[0].result, active[1].result if active[1] else None),
+        role: Scores(
+            scored[0].result,
+            scored[1].result if scored[1] else None,
+            {brand: each.result for brand, each in scored[2].items()},
+        )
+        for role, scored in (("candidate", candidate), ("active", active))
     }
     flips = None
     if plan.probes is not None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.core.retrain_gate import GATE_HEADER, gate_rows
+from bot.core.retrain_gate import BRAND_HEADER, GATE_HEADER, brand_rows, gate_rows
 from bot.slack.blocks import context, escape, fallback, header, section, user_mention
 
 
@@ -26,6 +26,7 @@ def gate_message(candidate: str, baseline: str, promoted: bool, reason: str, fig
             section(f"{':white_check_mark:' if promoted else ':no_entry:'} *{escape(candidate)}* against "
                     f"*{escape(baseline)}*: {escape(outcome)}.\n{escape(reason)}"),
             section(_table(GATE_HEADER, gate_rows(figures))),
+            *([section(_table(BRAND_HEADER, rows))] if (rows := brand_rows(figures)) else []),
             context(
                 f"trained on {data['train']['n']:,} texts ({data['base_n']:,} base + {data['pool_train_n']:,} from the "
                 f"labelled pool); validation {escape(str(data['validation']['source']))} ({data['validation']['n']:,}); "

@@ -156,3 +156,50 @@ def test_pool_texts_the_probes_hold_are_never_trained_on() -> None:
     seen = set(data.train.texts) | set(data.holdout.texts)
     assert "refund scam 7" not in seen and "refund scam 8" not in seen and len(seen) == 48
     assert data.overlapping == 2
+
+
+def test_a_brand_s_held_back_labels_are_its_own_figures_and_the_generic_set_is_a_fixed_sample() -> None:
+    pool = [PoolExample(f"acme text {i}", "negative", "queue", "slack", AT, 1, "acme") for i in range(300)]
+    pool += [PoolExample(f"plain text {i}", "neutral", "import", "x", AT, 1) for i in range(100)]
+    validation = LabelledSet("v", [LabelledText("valid", "neutral")])
+    base = LabelledSet("base.jsonl", [LabelledText(f"generic {i}", LABELS[i % 3]) for i in range(5000)])
+    data = retrain_data(base, pool, validation, holdout_fraction=0.2, base_ratio=2.0, base_min=500)
+    [acme] = data.brands.values()
+    assert set(data.brands) == {"acme"} and acme.texts == [e.text for e in pool[:300] if held_back(e.text, 0.2)]
+    # Two generic texts per pool text trained on, the same ones every time, in the set's order.
+    assert data.base_n == 2 * data.pool_train_n and 250 < data.pool_train_n < 350
+    again = retrain_data(base, pool, validation, holdout_fraction=0.2, base_ratio=2.0, base_min=500)
+    assert again.train.texts == data.train.texts
+    generic = [t for t in data.train.texts if t.startswith("generic")]
+    assert generic == sorted(generic, key=lambda t: int(t.split()[1]))
+    # A small pool: at least base_min generic texts; no ratio: the whole set (as before).
+    small = retrain_data(base, pool[:10], validation, holdout_fraction=0.2, base_ratio=2.0, base_min=500)
+    assert small.base_n == 500
+    assert retrain_data(base, pool[:10], validation, holdout_fraction=0.2).base_n == 5000
+    assert data.describe()["brands"] == {"acme": len(acme.examples)}
+
+
+def test_the_gate_judges_each_brand_with_enough_held_back_labels() -> None:
+    from bot.core.retrain_gate import MIN_BRAND_HOLDOUT, brand_rows, gate_figures
+
+    good = _evaluation({"negative": 18, "neutral": 18, "positive": 18})
+    poor = _evaluation({"negative": 10, "neutral": 10, "positive": 10})
+    tiny_good, tiny_poor = _evaluation(dict.fromkeys(LABELS, 3), 3), _evaluation(dict.fromkeys(LABELS, 1), 3)
+    assert poor.n >= MIN_BRAND_HOLDOUT > tiny_poor.n
+    same = _scores(8, 3)
+    active = Scores(same.validation, same.holdout, {"acme": good, "globex": tiny_good})
+    worse_on_acme = Scores(same.validation, same.holdout, {"acme": poor, "globex": tiny_good})
+    refused = judge(worse_on_acme, active, margin=0.01, class_margin=1)
+    assert not refused.promoted and refused.reason.startswith("acme's held-back labels: macro-recall 0.5000")
+    # globex has 9 held-back labels: shown, not judged, however they fare.
+    worse_on_globex = Scores(same.validation, same.holdout, {"acme": good, "globex": tiny_poor})
+    passed = judge(worse_on_globex, active, margin=0.01, class_margin=1)
+    assert passed.promoted and "acme 0.9000 against 0.9000" in passed.reason and "globex" not in passed.reason
+    figures = {
+        "active": {"version": "v1", **gate_figures(active)},
+        "candidate": {"version": "v2", **gate_figures(worse_on_globex)},
+    }
+    assert brand_rows(figures) == [
+        ["acme", "60", "0.9000", "0.9000", "+0.0 pts", "yes"],
+        ["globex", "9", "1.0000", "0.3333", "-66.7 pts", f"no (under {MIN_BRAND_HOLDOUT})"],
+    ]

@@ -97,3 +97,26 @@ def test_a_retrain_that_cannot_run_is_failed_and_said_in_the_channel(ctx: JobCon
         [message] = session.execute(select(OutboxMessage)).scalars()
     assert message.payload["text"].startswith(f":x: Retrain #{request} failed: data file")
     assert run_queued(ctx, NOW) == "no retrain to start"  # the next one may run
+
+
+def test_a_retrain_is_judged_on_each_brand_s_held_back_labels(ctx: JobContext) -> None:
+    from bot.core.retrain_gate import brand_rows
+    from storage.mlops_tables import PoolLabel
+
+    # 150 answers to acme's labelling queue: about 30 held back, enough to judge acme on its own.
+    with ctx.sessions.begin() as session:
+        for text, label in labelled_texts(150, 7):
+            session.add(
+                PoolLabel(text=f"acme {text}", label=label, origin="queue", source="slack", author="U0ANALYST1",
+                          brand="acme", created_at=NOW)  # fmt: skip
+            )
+    _queue(ctx)
+    summary = run_queued(ctx, NOW)
+    with ctx.sessions() as session:
+        [decision] = session.execute(select(GateDecision)).scalars().all()
+    figures = decision.figures
+    held = figures["data"]["brands"]["acme"]
+    assert 20 <= held < 60 and figures["candidate"]["brands"]["acme"]["n"] == held
+    [row] = brand_rows(figures)
+    assert row[0] == "acme" and row[1] == str(held) and row[5] == "yes"
+    assert ("acme " in decision.reason) == decision.promoted, (summary, decision.reason)
