@@ -107,8 +107,15 @@ def test_a_retrain_is_judged_on_each_brand_s_held_back_labels(ctx: JobContext) -
     with ctx.sessions.begin() as session:
         for text, label in labelled_texts(150, 7):
             session.add(
-                PoolLabel(text=f"acme {text}", label=label, origin="queue", source="slack", author="U0ANALYST1",
-                          brand="acme", created_at=NOW)  # fmt: skip
+                PoolLabel(
+                    text=f"acme {text}",
+                    label=label,
+                    origin="queue",
+                    source="slack",
+                    author="U0ANALYST1",
+                    brand="acme",
+                    created_at=NOW,
+                )  # fmt: skip
             )
     _queue(ctx)
     summary = run_queued(ctx, NOW)
