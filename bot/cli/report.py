@@ -21,7 +21,7 @@ from bot.core.report_page import compare_html, compare_pdf, report_html, report_
 from bot.core.stats import share_of_voice
 from bot.errors import UsageError
 from bot.runtime.context import AppContext
-from bot.slack.reports import comparison_for, digest_for
+from bot.slack.reports import comparison_for, digest_for, queue_comparison, queue_report
 
 FORMATS = ("md", "csv", "png", "html", "pdf", "xlsx")
 CSV_COLUMNS = ["section", "key", "mentions", *LABELS, "share", "score", "text", "url"]
@@ -412,9 +412,6 @@ def _compare(
 
 
 def _post_comparison(app: AppContext, brands: list[str], chosen: Period, channel: str) -> None:
-    from bot.runtime.pipeline import make_deliverer
-    from bot.slack.reports import queue_comparison
-
     if not channel:
         raise UsageError("a competitive report has no channel of its own: name one, --post '#channel'")
     queued = queue_comparison(
@@ -427,19 +424,10 @@ def _post_comparison(app: AppContext, brands: list[str], chosen: Period, channel
         note="asked for with `brandpulse report`",
         encoder=app.encoder,
     )
-    if queued.message_id is None:
-        click.echo(f"this report was already queued for {channel}; `brandpulse outbox list` shows it")
-        return
-    click.echo(f"report of {', '.join(brands)} queued for {channel}: {queued.comparison.volume:,} mentions")
-    deliverer = make_deliverer(app)
-    if deliverer is not None:
-        click.echo(f"outbox: {deliverer.deliver_due()} delivered")
+    _delivered(app, queued.message_id, f"report of {', '.join(brands)}", channel, queued.comparison.volume)
 
 
 def _post(app: AppContext, brand: str, chosen: Period, channel: str) -> None:
-    from bot.runtime.pipeline import make_deliverer
-    from bot.slack.reports import queue_report
-
     config = next(b for b in app.brands.brands if b.name == brand)
     if not channel:
         if config.digest is None:
@@ -455,10 +443,17 @@ def _post(app: AppContext, brand: str, chosen: Period, channel: str) -> None:
         note="asked for with `brandpulse report`",
         encoder=app.encoder,
     )
-    if queued.message_id is None:
+    _delivered(app, queued.message_id, f"report of {brand}", channel, queued.digest.volume)
+
+
+def _delivered(app: AppContext, message_id: int | None, what: str, channel: str, volume: int) -> None:
+    """Say what was queued, and deliver the outbox now when there is a deliverer (as run-job does)."""
+    from bot.runtime.pipeline import make_deliverer
+
+    if message_id is None:
         click.echo(f"this report was already queued for {channel}; `brandpulse outbox list` shows it")
         return
-    click.echo(f"report of {brand} queued for {channel}: {queued.digest.volume:,} mentions")
+    click.echo(f"{what} queued for {channel}: {volume:,} mentions")
     deliverer = make_deliverer(app)
     if deliverer is not None:
         click.echo(f"outbox: {deliverer.deliver_due()} delivered")
