@@ -17,6 +17,7 @@ from analysis.active import choose, margins
 from analysis.encoder import SentenceEncoder
 from analysis.labels import LABELS
 from bot.core.themes import vectors_for
+from storage.db import lock_for_transaction
 from storage.label_queue import (
     Answered,
     OpenRequest,
@@ -53,6 +54,9 @@ def next_batch(
     """The brand's open batch; when none is open, a new one of up to ``size`` mentions of the last ``days`` days
     (in the caller's transaction). With an ``encoder``, the batch is spread over what the mentions say (their
     vectors, stored for themes, are reused or stored)."""
+    # One process at a time per brand from "none is open" to the new requests: two analysts answering a batch's
+    # last two mentions at once must not open two batches.
+    lock_for_transaction(session, f"brandpulse-labels:{brand}")
     waiting = open_requests(session=session, brand=brand)
     if waiting:
         return Batch(brand, waiting, False)

@@ -12,6 +12,7 @@ import json
 import os
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
+from email.utils import parsedate_to_datetime
 
 import httpx
 from sqlalchemy.orm import Session, sessionmaker
@@ -33,14 +34,15 @@ def message_id(message: OutboxMessage) -> str:
     return f"msg_brandpulse_{int(message.created_at.replace(tzinfo=UTC).timestamp())}_{message.id}"
 
 
-def _retry_after(value: str | None, now: datetime) -> timedelta | None:
+def retry_after(value: str | None, now: datetime) -> timedelta | None:
+    """The wait a receiver's ``Retry-After`` asks for (seconds or an HTTP date), at most RETRY_AFTER_MAX; None when
+    there is none or it cannot be read. A number of any length costs nothing: past 9 digits it is the maximum."""
     if not value:
         return None
-    if value.strip().isdigit():
-        return min(timedelta(seconds=int(value.strip())), RETRY_AFTER_MAX)
+    value = value.strip()
+    if value.isdigit():
+        return RETRY_AFTER_MAX if len(value) > 9 else min(timedelta(seconds=int(value)), RETRY_AFTER_MAX)
     try:
-        from email.utils import parsedate_to_datetime
-
         when = parsedate_to_datetime(value)
     except (TypeError, ValueError):
         return None
@@ -97,7 +99,7 @@ class WebhookDeliverer(OutboxDeliverer):
                         break
                 said = preview[:ANSWER_PREVIEW].decode("utf-8", "replace").strip()
                 reason = f"HTTP {response.status_code}" + (f": {said}" if said else "")
-                raise SendFailed(reason, retry_after=_retry_after(response.headers.get("retry-after"), now))
+                raise SendFailed(reason, retry_after=retry_after(response.headers.get("retry-after"), now))
         except httpx.HTTPError as exc:  # refused, timed out, a TLS failure
             raise SendFailed(f"{type(exc).__name__}: {exc}") from None
 

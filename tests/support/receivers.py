@@ -45,6 +45,8 @@ class WebhookReceiver:
     deliveries: list[Delivery] = field(default_factory=list)
     # Answers given in turn (status, headers); 204 once they run out.
     answers: list[tuple[int, dict[str, str]]] = field(default_factory=list)
+    # What the receiver says in its answers' bodies (an error page, however long).
+    said: bytes = b""
     # Seconds the receiver takes before it answers (a stalled endpoint).
     delay: float = 0.0
 
@@ -75,8 +77,12 @@ def webhook_receiver(secret: str = WEBHOOK_SECRET) -> Iterator[WebhookReceiver]:
             self.send_response(status)
             for name, value in extra.items():
                 self.send_header(name, value)
-            self.send_header("content-length", "0")
+            self.send_header("content-length", str(len(receiver.said)))
             self.end_headers()
+            try:
+                self.wfile.write(receiver.said)
+            except OSError:  # the sender read what it wanted and hung up
+                pass
 
         def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - http.server's name
             pass

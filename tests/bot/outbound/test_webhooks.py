@@ -169,6 +169,34 @@ def test_a_stalled_receiver_costs_one_timeout_and_a_retry(tmp_path: Path, db_url
         assert patient.deliver_due() == 1
 
 
+def test_a_receiver_s_error_page_is_read_only_as_far_as_the_error_message_needs(tmp_path: Path, db_url: str) -> None:
+    from bot.outbound.webhooks import ANSWER_PREVIEW
+
+    with webhook_receiver() as receiver:
+        ctx = _setup(tmp_path, db_url, receiver)
+        add(ctx.sessions, [M(T0 + timedelta(hours=1), "acmephone ok", "neutral")])
+        digest.queue(ctx, "acme", start=T0, end=T0 + timedelta(days=1))
+        receiver.answers, receiver.said = [(500, {})], b"x" * (ANSWER_PREVIEW - 1) + b"yz" + b"!" * 5_000_000
+        assert _deliverer(ctx).deliver_due() == 0
+        [message] = _hooks(ctx)
+        # "HTTP 500: " and the first ANSWER_PREVIEW bytes: the 512th ("y") is kept, the 513th ("z") is not.
+        assert message.last_error == "HTTP 500: " + "x" * (ANSWER_PREVIEW - 1) + "y"
+
+
+def test_retry_after_is_read_as_seconds_or_a_date_and_capped_at_an_hour() -> None:
+    from bot.outbound.webhooks import RETRY_AFTER_MAX, retry_after
+
+    now = datetime(2026, 12, 6, 12, 0, tzinfo=UTC)
+    assert RETRY_AFTER_MAX == timedelta(hours=1)
+    assert retry_after("3599", now) == timedelta(seconds=3599)
+    assert retry_after("3601", now) == RETRY_AFTER_MAX  # asked for longer: an hour, then the next attempt
+    assert retry_after("9" * 5000, now) == RETRY_AFTER_MAX  # a number of any length costs nothing
+    assert retry_after("Sun, 06 Dec 2026 12:02:00 GMT", now) == timedelta(minutes=2)
+    assert retry_after("Sun, 06 Dec 2026 11:00:00 GMT", now) == timedelta(0)  # in the past: now
+    assert retry_after("Mon, 07 Dec 2026 12:00:00 GMT", now) == RETRY_AFTER_MAX
+    assert retry_after("soon", now) is None and retry_after(None, now) is None and retry_after("", now) is None
+
+
 @pytest.mark.parametrize(
     ("hook", "message"),
     [
