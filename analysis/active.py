@@ -6,6 +6,12 @@ their sentence vectors, each text weighing by how unsure the model is of it (1 -
 the text nearest its centre. Uncertainty alone picks outliers and near-duplicates (ten retweets of one complaint);
 the clusters spread a batch over what the unsure texts talk about, and the centre of each stands for its group.
 
+The queue asks a few texts at a time, and the model that rates them changes only at a retrain: a batch chosen on its
+own would land next to the one before (the same unsure texts, less the few already asked). So the texts asked
+already in the period (``covered``) take part in the clustering as if they were being chosen again, with as many
+more clusters: a cluster holding one of them is answered, and the batch comes from the others. Twenty batches of
+five then spread as one batch of a hundred would.
+
 Without vectors, the least sure texts are taken in order, a text whose words are mostly those of one already taken
 (Jaccard >= ``NEAR_DUPLICATE``) left out.
 """
@@ -55,29 +61,40 @@ def choose(
     k: int,
     *,
     vectors: np.ndarray | None = None,
+    covered: np.ndarray | None = None,
     seed: int = 0,
 ) -> list[int]:
     """The indices of the ``k`` texts to ask about, the least sure first; ``vectors`` (one row per text) spread them
-    over what the texts say."""
+    over what the texts say, away from ``covered`` (the vectors of texts asked about already, not among ``texts``)."""
     if k <= 0 or len(texts) == 0:
         return []
     order = [int(i) for i in np.argsort(margin, kind="stable")]
     if vectors is None or len(texts) <= k:
         return _distinct(order, texts, k)
+    asked = np.zeros((0, vectors.shape[1])) if covered is None else np.asarray(covered, dtype=float)
     # Near-duplicates out first: ten copies of one text would otherwise pull a cluster's centre onto themselves.
-    pool = _distinct(order, texts, PREFILTER * k)
+    pool = _distinct(order, texts, PREFILTER * (k + len(asked)))
     if len(pool) <= k:
         return pool
     from sklearn.cluster import KMeans
 
-    unit = vectors[pool] / np.maximum(np.linalg.norm(vectors[pool], axis=1, keepdims=True), 1e-12)
-    weights = 1.0 - margin[pool] + 1e-3  # every text counts a little, the unsure ones most
-    model = KMeans(n_clusters=k, n_init=3, random_state=seed).fit(unit, sample_weight=weights)
-    picked: list[int] = []
-    for cluster in range(k):
-        members = np.flatnonzero(model.labels_ == cluster)
-        if members.size == 0:
+    points = np.vstack([vectors[pool], asked])
+    unit = points / np.maximum(np.linalg.norm(points, axis=1, keepdims=True), 1e-12)
+    # Every text counts a little, the unsure ones most; one asked already counts as the least sure would.
+    weights = np.concatenate([1.0 - margin[pool], np.ones(len(asked))]) + 1e-3
+    clusters = min(k + len(asked), len(unit))
+    # A few starts when the clusters are few (one bad start would decide the whole batch), one when texts asked
+    # before make them many: k-means++ spreads its start over them, and the fit's cost grows with every start.
+    starts = 3 if clusters <= 50 else 1
+    model = KMeans(n_clusters=clusters, n_init=starts, max_iter=100, random_state=seed).fit(unit, sample_weight=weights)
+    answered = set(model.labels_[len(pool) :].tolist())
+    found: list[tuple[float, int]] = []
+    for cluster in range(clusters):
+        members = np.flatnonzero(model.labels_[: len(pool)] == cluster)
+        if cluster in answered or members.size == 0:
             continue
         distances = np.linalg.norm(unit[members] - model.cluster_centers_[cluster], axis=1)
-        picked.append(pool[int(members[int(np.argmin(distances))])])
+        found.append((float(weights[members].sum()), pool[int(members[int(np.argmin(distances))])]))
+    # The k weightiest groups (the most unsure texts) when the asked ones leave more than k.
+    picked = [index for _, index in sorted(found, key=lambda item: (-item[0], item[1]))[:k]]
     return sorted(picked, key=lambda i: (float(margin[i]), i))

@@ -43,8 +43,10 @@ from analysis.loading import load_model  # noqa: E402
 from analysis.options import InferenceOptions  # noqa: E402
 from analysis.prediction import Prediction  # noqa: E402
 from analysis.train import TrainConfig, train  # noqa: E402
+from bot.config.brands import LabelQueueConfig  # noqa: E402
 from bot.config.settings import Settings  # noqa: E402
 from bot.core.evaluation import score  # noqa: E402
+from bot.core.label_queue import ASKED  # noqa: E402
 from bot.core.labels import PoolExample  # noqa: E402
 from bot.core.retrain_gate import retrain_data  # noqa: E402
 
@@ -73,6 +75,41 @@ def probabilities(model: object, texts: list[str]) -> np.ndarray:
     return np.array(rows, dtype=float)
 
 
+def queue_batches(
+    model: object,
+    offered: list[LabelledText],
+    left: list[int],
+    chosen: list[int],
+    wanted: int,
+    vectors: np.ndarray | None,
+    batch: int,
+    seed: int,
+) -> list[int]:
+    """``wanted`` more rows as the queue asks for them: batches of ``batch`` chosen one after the other by the same
+    model (it changes only at a retrain), each kept away from the rows asked before (the newest ``ASKED``)."""
+    texts = [offered[i].text for i in left]
+    margin = margins(probabilities(model, texts))
+    free = list(range(len(left)))
+    asked = list(chosen)
+    picked: list[int] = []
+    while len(picked) < wanted and free:
+        covered = vectors[asked[-ASKED:]] if vectors is not None and asked else None
+        batch_rows = choose(
+            margin[free],
+            [texts[i] for i in free],
+            min(batch, wanted - len(picked)),
+            vectors=vectors[[left[i] for i in free]] if vectors is not None else None,
+            covered=covered,
+            seed=seed,
+        )
+        taken = [free[i] for i in batch_rows]
+        picked += [left[i] for i in taken]
+        asked += [left[i] for i in taken]
+        gone = set(taken)
+        free = [i for i in free if i not in gone]
+    return picked
+
+
 def run_strategy(
     strategy: str,
     seed: int,
@@ -98,15 +135,7 @@ def run_strategy(
             taken = set(chosen)
             left = [i for i in range(len(offered)) if i not in taken]
             if strategy == "queue":
-                margin = margins(probabilities(current, [offered[i].text for i in left]))
-                picked = choose(
-                    margin,
-                    [offered[i].text for i in left],
-                    wanted,
-                    vectors=vectors[left] if vectors is not None else None,
-                    seed=seed,
-                )
-                chosen += [left[i] for i in picked]
+                chosen += queue_batches(current, offered, left, chosen, wanted, vectors, args.batch, seed)
             else:
                 chosen += rng.sample(left, wanted)
             pool = [PoolExample(offered[i].text, offered[i].label, "queue", "bench", AT, 1, "brand") for i in chosen]
@@ -114,6 +143,7 @@ def run_strategy(
             config = TrainConfig(
                 base=args.model,
                 epochs=args.epochs,
+                max_steps=settings["retrain_max_steps"].default,
                 max_length=args.max_length,
                 seed=seed,
                 threads=args.threads,
@@ -187,10 +217,16 @@ def main() -> None:
     parser.add_argument("--encoder", help="Sentence encoder for the queue's vectors (default: the themes encoder).")
     parser.add_argument("--no-vectors", action="store_true", help="The queue's rule without vectors.")
     parser.add_argument("--sizes", default="0,100,250,500,1000")
+    parser.add_argument(
+        "--batch",
+        type=int,
+        default=LabelQueueConfig.model_fields["size"].default,
+        help="Mentions per queue batch (the brands file's label_queue size; default: its default).",
+    )
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--test-share", type=float, default=0.3)
-    parser.add_argument("--epochs", type=int, default=1)
-    parser.add_argument("--max-length", type=int, default=64)
+    parser.add_argument("--epochs", type=int, default=Settings.model_fields["retrain_epochs"].default)
+    parser.add_argument("--max-length", type=int, default=TrainConfig.max_length)
     parser.add_argument("--threads", type=int)
     parser.add_argument("--png", type=Path, default=Path("learning-curve.png"))
     args = parser.parse_args()

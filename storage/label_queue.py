@@ -40,6 +40,20 @@ def candidates(*, session: Session, brand: str, since: datetime, until: datetime
     return list(session.execute(query).scalars())
 
 
+def asked_before(*, session: Session, brand: str, since: datetime, until: datetime, limit: int) -> list[Mention]:
+    """The brand's mentions of [since, until) the team was asked about or labelled already, the newest first: the
+    questions a new batch should not ask again in other words."""
+    asked = exists().where(LabelRequest.mention_id == Mention.id)
+    labelled = exists().where(PoolLabel.mention_id == Mention.id)
+    query = (
+        select(Mention)
+        .where(Mention.brand == brand, Mention.created_at >= since, Mention.created_at < until, asked | labelled)
+        .order_by(Mention.created_at.desc(), Mention.id.desc())
+        .limit(limit)
+    )
+    return list(session.execute(query).scalars())
+
+
 @dataclass(frozen=True)
 class OpenRequest:
     request: LabelRequest

@@ -23,6 +23,7 @@ from storage.label_queue import (
     OpenRequest,
     add_requests,
     answer_request,
+    asked_before,
     candidates,
     open_requests,
     request_brand,
@@ -31,6 +32,8 @@ from storage.label_queue import (
 # The newest mentions of the period a batch is chosen from: enough for the rule to find the unsure ones, bounded so
 # that choosing stays quick however busy the brand.
 CANDIDATES = 2000
+# The period's mentions asked about already that a new batch keeps away from: the newest, bounded likewise.
+ASKED = 500
 
 
 @dataclass(frozen=True)
@@ -60,15 +63,21 @@ def next_batch(
     waiting = open_requests(session=session, brand=brand)
     if waiting:
         return Batch(brand, waiting, False)
-    found = candidates(session=session, brand=brand, since=now - timedelta(days=days), until=now, limit=CANDIDATES)
+    since = now - timedelta(days=days)
+    found = candidates(session=session, brand=brand, since=since, until=now, limit=CANDIDATES)
     if not found:
         return Batch(brand, [], False)
     scores = np.array([[getattr(m, f"score_{label}") or 0.0 for label in LABELS] for m in found], dtype=float)
     margin = margins(scores)
-    vectors = None
+    vectors = covered = None
     if encoder is not None:
         vectors, _ = vectors_for(session=session, encoder=encoder, mentions=found)
-    chosen = choose(margin, [m.text for m in found], size, vectors=vectors)
+        # What the period's earlier batches (and the team's own corrections) asked already: the next batch goes
+        # elsewhere (analysis/active.py).
+        before = asked_before(session=session, brand=brand, since=since, until=now, limit=ASKED)
+        if before:
+            covered, _ = vectors_for(session=session, encoder=encoder, mentions=before)
+    chosen = choose(margin, [m.text for m in found], size, vectors=vectors, covered=covered)
     add_requests(session=session, brand=brand, asked=[(found[i].id, float(margin[i])) for i in chosen], at=now)
     session.flush()
     return Batch(brand, open_requests(session=session, brand=brand), True)

@@ -33,3 +33,21 @@ def test_with_vectors_a_batch_is_spread_over_what_the_unsure_texts_say() -> None
     uncertainty_alone = [int(i) for i in np.argsort(margin)[:3]]
     assert {i // 20 for i in uncertainty_alone} == {0}  # what the rule avoids
     assert choose(margin, texts, 3, vectors=vectors) == picked  # the same batch from the same data
+
+
+def test_a_batch_keeps_away_from_what_was_asked_before() -> None:
+    rng = np.random.default_rng(1)
+    # Four topics of fifteen texts; the model is least sure of topics 0 and 1 alike.
+    centres = np.eye(4, 16) * 5
+    vectors = np.vstack([centres[t] + rng.normal(0, 0.1, (15, 16)) for t in range(4)])
+    texts = [f"topic {t} text {i} {'x' * i}" for t in range(4) for i in range(15)]
+    margin = np.concatenate([rng.uniform(0.0, 0.05, 30), rng.uniform(0.2, 0.3, 30)])
+    first = choose(margin, texts, 2, vectors=vectors)
+    assert sorted(i // 15 for i in first) == [0, 1]
+    # Those two answered (and gone from the candidates), the same model asks again: the next batch goes to the
+    # topics nobody was asked about, not to the unanswered texts beside the first batch's.
+    left = [i for i in range(60) if i not in first]
+    again = choose(margin[left], [texts[i] for i in left], 2, vectors=vectors[left], covered=vectors[first])
+    assert sorted(left[i] // 15 for i in again) == [2, 3]
+    unaware = choose(margin[left], [texts[i] for i in left], 2, vectors=vectors[left])
+    assert sorted(left[i] // 15 for i in unaware) == [0, 1]  # what a batch chosen on its own would ask again

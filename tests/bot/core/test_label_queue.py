@@ -144,3 +144,36 @@ def test_the_terminal_asks_each_label_and_stores_the_answers(
     )
     unknown = run_cli(monkeypatch, db_url, "labels", "queue", "--brand", "nope", **env)
     assert unknown.exit_code == 2 and "unknown brand 'nope'" in unknown.output
+
+
+def test_the_next_batch_asks_about_what_the_last_one_left_out(tmp_path: Path, db_url: str) -> None:
+    """Four topics the model is as unsure of (the real encoder's vectors): a batch of two asks about two of them;
+    with those answered and the model the same, the next batch asks about the other two, not about the first
+    two's unanswered neighbours."""
+    from analysis.encoder import load_encoder
+    from tests.support.topics import TOPICS, topic_mentions
+
+    ctx = job_context(tmp_path, db_url)
+    mentions = [m for i, topic in enumerate(TOPICS) for m in topic_mentions(topic, 12, start=T0, hours=48, seed=i)]
+    rows = rows_of(mentions)
+    for i, row in enumerate(rows):
+        sure = 0.40 + 0.001 * (i % 12)  # as unsure of every topic
+        row["score_negative"], row["score_neutral"], row["score_positive"] = sure, sure - 0.02, 1.02 - 2 * sure
+    with ctx.sessions.begin() as session:
+        insert_mentions(connection=session.connection(), rows=rows)
+    encoder = load_encoder()
+
+    def topics(batch) -> list[str]:  # type: ignore[no-untyped-def]
+        return sorted(next(t for t in TOPICS if t in item.mention.text) for item in batch.items)
+
+    with ctx.sessions() as session:
+        first = next_batch(session=session, brand="acme", size=2, now=NOW, days=7, encoder=encoder)
+        session.commit()
+    assert len(set(topics(first))) == 2
+    for item in first.items:
+        answer(ctx.sessions, item.request.id, "negative", user="U0ANALYST1", source="slack", at=NOW)
+    with ctx.sessions() as session:
+        second = next_batch(session=session, brand="acme", size=2, now=NOW, days=7, encoder=encoder)
+        session.commit()
+    assert second.new and len(set(topics(second))) == 2
+    assert not set(topics(first)) & set(topics(second)), (topics(first), topics(second))
