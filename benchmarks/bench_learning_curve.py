@@ -49,6 +49,7 @@ from bot.core.evaluation import score  # noqa: E402
 from bot.core.label_queue import ASKED  # noqa: E402
 from bot.core.labels import PoolExample  # noqa: E402
 from bot.core.retrain_gate import retrain_data  # noqa: E402
+from bot.jobs.retrain import RETRAIN_CHECKPOINTS  # noqa: E402
 
 DATASETS = Path(__file__).resolve().parents[2] / "shared" / "datasets"
 AT = datetime(2026, 1, 1, tzinfo=UTC)
@@ -144,17 +145,21 @@ def run_strategy(
                 base=args.model,
                 epochs=args.epochs,
                 max_steps=settings["retrain_max_steps"].default,
+                **RETRAIN_CHECKPOINTS,
                 max_length=args.max_length,
                 seed=seed,
                 threads=args.threads,
             )
             result = train(config, data.train, validation, output_root=workdir, name=f"{strategy}-s{seed}-n{size}")
             current = load_model(str(result.path), options)
+            kept = f", kept {result.selected}"
+        else:
+            kept = ""
         scored = score(current, held_out).result
         points.append(Point(strategy, seed, size, scored.accuracy, scored.macro_f1, time.perf_counter() - started))
         print(
             f"  {strategy:6} seed {seed} {size:>5} labels: accuracy {scored.accuracy:.3f}, "
-            f"macro-F1 {scored.macro_f1:.3f} ({points[-1].seconds:.0f} s)",
+            f"macro-F1 {scored.macro_f1:.3f} ({points[-1].seconds:.0f} s{kept})",
             file=sys.stderr,
             flush=True,
         )
@@ -280,7 +285,12 @@ def main() -> None:
     print(
         f"held-out rows per seed: {round(len(rows.examples) * args.test_share):,}; total {time.perf_counter() - started:,.0f} s"
     )
-    draw(points, args.sizes, args.png, f"{Path(args.data).name}: the queue's labels against random ones")
+    draw(
+        points,
+        args.sizes,
+        args.png,
+        f"{Path(args.data).parent.name}/{Path(args.data).name}: the queue's labels against random ones",
+    )
     print(f"learning curve: {args.png}")
 
 

@@ -108,7 +108,7 @@ KEYS = {"n": "negative", "u": "neutral", "p": "positive", "s": None}
 @click.option("--answer/--show", "answering", default=True, show_default=True, help="Ask for each label here.")
 @pass_database
 def labels_queue(app: AppContext, brand: str, size: int, days: int, answering: bool) -> None:
-    """The mentions that would teach the model most (the least sure, spread over what they say), as Slack's "Help
+    """The mentions that would teach the model most (the typical mention of each group the model hesitates over), as Slack's "Help
     the model" asks them; answer each with n(egative), u (neutral), p(ositive), s(kip) or q(uit)."""
     if brand not in app.brands.names:
         raise UsageError(f"unknown brand {brand!r} (the brands file defines: {', '.join(app.brands.names)})")

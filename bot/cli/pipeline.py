@@ -33,10 +33,10 @@ if TYPE_CHECKING:
 
 @click.command("run-job")
 @click.argument("name", type=click.Choice(JOB_NAMES))
-@click.option("--brand", help="Only this brand (digest and spikes).")
+@click.option("--brand", help="Only this brand (digest, spikes and labels).")
 @pass_database
 def run_job(app: AppContext, name: str, brand: str | None) -> None:
-    """Run one job now, once: classify, spikes, digest, evaluate, retention, sources or retrain.
+    """Run one job now, once: the scheduler's jobs by name (every brand's, or --brand's).
 
     A digest covers a period as long as its schedule's, ending now. Queued messages are delivered before the
     command returns when BRANDPULSE_SLACK_BOT_TOKEN is set; otherwise they wait in the outbox.

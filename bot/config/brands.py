@@ -86,7 +86,7 @@ def _parsed(value: str | None) -> str | None:
 
 
 class LabelQueueConfig(_Strict):
-    """The labelling queue's channel and schedule: ``size`` mentions the model is least sure of, from the last
+    """The labelling queue's channel and schedule: ``size`` mentions that would teach the model most, from the last
     ``days`` days, posted for the brand's analysts to label; the next ones once those are answered."""
 
     channel: Channel

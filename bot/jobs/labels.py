@@ -1,4 +1,4 @@
-"""The labelling queue's job: on the brand's schedule, a batch of the mentions the model is least sure of, posted for
+"""The labelling queue's job: on the brand's schedule, a batch of the mentions that would teach the model most, posted for
 its analysts, unless the last batch still waits for answers."""
 
 from __future__ import annotations

@@ -36,6 +36,13 @@ log = logging.getLogger(__name__)
 _VERSIONED = re.compile(r"^(?P<name>.+)-v\d+$")
 
 
+# A retrain is a short fine-tune: its candidates are the weights at the end of each epoch, not mid-epoch ones nor
+# their average. Chosen on the generic validation set, a mid-epoch checkpoint is the one that learnt least from the
+# brand's labels; on the Sanders learning curve it cost up to 10 points on a brand's own mentions (docs/development/
+# benchmarks.md). The gate still judges the candidate against the active model.
+RETRAIN_CHECKPOINTS: dict[str, Any] = {"evals_per_epoch": 1, "average": False}
+
+
 @dataclass(frozen=True)
 class RetrainOptions:
     """What a retrain may be told; None takes the setting (BRANDPULSE_RETRAIN_*) or the active model."""
@@ -151,6 +158,7 @@ def plan_retrain(
         training={
             "epochs": options.epochs or settings.retrain_epochs,
             "max_steps": options.max_steps or settings.retrain_max_steps,
+            **RETRAIN_CHECKPOINTS,
             **options.training,
         },
         requested_by=options.requested_by,

@@ -37,17 +37,33 @@ def test_with_vectors_a_batch_is_spread_over_what_the_unsure_texts_say() -> None
 
 def test_a_batch_keeps_away_from_what_was_asked_before() -> None:
     rng = np.random.default_rng(1)
-    # Four topics of fifteen texts; the model is least sure of topics 0 and 1 alike.
+    # Four topics of fifteen texts, the model as unsure of each.
     centres = np.eye(4, 16) * 5
     vectors = np.vstack([centres[t] + rng.normal(0, 0.1, (15, 16)) for t in range(4)])
     texts = [f"topic {t} text {i} {'x' * i}" for t in range(4) for i in range(15)]
-    margin = np.concatenate([rng.uniform(0.0, 0.05, 30), rng.uniform(0.2, 0.3, 30)])
+    margin = rng.uniform(0.0, 0.3, 60)
     first = choose(margin, texts, 2, vectors=vectors)
-    assert sorted(i // 15 for i in first) == [0, 1]
+    assert len({i // 15 for i in first}) == 2
     # Those two answered (and gone from the candidates), the same model asks again: the next batch goes to the
     # topics nobody was asked about, not to the unanswered texts beside the first batch's.
     left = [i for i in range(60) if i not in first]
-    again = choose(margin[left], [texts[i] for i in left], 2, vectors=vectors[left], covered=vectors[first])
-    assert sorted(left[i] // 15 for i in again) == [2, 3]
-    unaware = choose(margin[left], [texts[i] for i in left], 2, vectors=vectors[left])
-    assert sorted(left[i] // 15 for i in unaware) == [0, 1]  # what a batch chosen on its own would ask again
+    again = [
+        left[i]
+        for i in choose(margin[left], [texts[i] for i in left], 2, vectors=vectors[left], covered=vectors[first])
+    ]
+    assert {i // 15 for i in first + again} == {0, 1, 2, 3}
+
+
+def test_one_question_per_cluster_its_typical_text_not_its_outlier() -> None:
+    rng = np.random.default_rng(2)
+    # Two topics; in each, the model is least sure of a far-out text (an outlier).
+    centres = np.eye(2, 16) * 5
+    vectors = np.vstack([centres[t] + rng.normal(0, 0.1, (20, 16)) for t in range(2)])
+    vectors[0] += 1.0  # topic 0's outlier
+    vectors[20] += 1.0  # topic 1's outlier
+    vectors[7], vectors[27] = centres[0], centres[1]  # typical texts
+    texts = [f"topic {t} text {i} {'x' * i}" for t in range(2) for i in range(20)]
+    margin = rng.uniform(0.3, 0.6, 40)
+    margin[[0, 20]] = 0.01  # the outliers: the least sure of all
+    assert sorted(choose(margin, texts, 2, vectors=vectors)) == [7, 27]
+    assert choose(margin, texts, 2) == [0, 20]  # without vectors: the least sure, whatever they are

@@ -1,5 +1,5 @@
-"""The labelling queue in Slack ("Help the model"): a batch of the brand's mentions the model is least sure of, each
-with a button per label and "skip"; once answered, the buttons give way to who said what."""
+"""The labelling queue in Slack ("Help the model"): a batch of the brand's mentions that would teach the model most,
+each with a button per label and "skip"; once answered, the buttons give way to who said what."""
 
 from __future__ import annotations
 
@@ -28,9 +28,9 @@ def render_batch(batch: Batch, tz: ZoneInfo, signer: ValueSigner) -> dict[str, A
     blocks: list[Block] = [
         header(f"Help the model: {batch.brand}"),
         section(
-            f"The model is least sure of these {n} mention{'' if n == 1 else 's'} of *{escape(batch.brand)}*. "
-            "Which label is right? Each answer joins the labelled pool that retraining learns from; the next "
-            "ones come when these are answered."
+            f"Each of these {n} mention{'' if n == 1 else 's'} of *{escape(batch.brand)}* stands for a group of "
+            "mentions the model hesitates over. Which label is right? Each answer joins the labelled pool that "
+            "retraining learns from; the next ones come when these are answered."
         ),
     ]
     for item in batch.items:
