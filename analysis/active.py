@@ -5,7 +5,7 @@ their sentence vectors into as many clusters as texts are wanted, each text weig
 (1 - the margin between its two most likely labels), so that the clusters gather where the model hesitates; ask
 about the text nearest each cluster's centre, the weightiest clusters first. A batch thus asks for the typical text
 of each thing the unsure texts say. (Asking for the least sure texts themselves, even spread over clusters of only
-the ten times k least sure as in Zhdanov's "Diverse mini-batch active learning", 2019, lost to random labels by 3 to
+the ten times k least sure as in Zhdanov's "Diverse mini-batch active learning", 2019, lost to random labels by 1 to
 7 points on the Sanders corpus: the least sure texts are what the stream rarely says.)
 
 The queue asks a few texts at a time, and the model that rates them changes only at a retrain: a batch chosen on its

@@ -177,3 +177,25 @@ def test_the_next_batch_asks_about_what_the_last_one_left_out(tmp_path: Path, db
         session.commit()
     assert second.new and len(set(topics(second))) == 2
     assert not set(topics(first)) & set(topics(second)), (topics(first), topics(second))
+
+
+def test_what_was_asked_before_is_the_periods_asked_or_labelled_newest_first(tmp_path: Path, db_url: str) -> None:
+    from storage.label_queue import asked_before
+
+    ctx = job_context(tmp_path, db_url)
+    ids = _seed(ctx)
+    with ctx.sessions() as session:
+        batch = next_batch(session=session, brand="acme", size=3, now=NOW, days=7)
+        session.commit()
+    asked = [item.mention.id for item in batch.items]  # mentions 0, 1, 2 (the least sure)
+    since, until = NOW - timedelta(days=7), NOW
+    with ctx.sessions() as session:
+        before = [m.id for m in asked_before(session=session, brand="acme", since=since, until=until, limit=10)]
+        newest = [m.id for m in asked_before(session=session, brand="acme", since=since, until=until, limit=2)]
+        later = asked_before(session=session, brand="acme", since=T0 + timedelta(hours=2), until=until, limit=10)
+        others = asked_before(session=session, brand="globex", since=since, until=until, limit=10)
+    # Asked (open, whatever the answer) or labelled in the pool; the newest first; within the period; the brand's.
+    assert before == [ids["acmephone already labelled"], *reversed(asked)]
+    assert newest == before[:2]
+    assert [m.id for m in later] == [ids["acmephone already labelled"], asked[2]]
+    assert others == []
