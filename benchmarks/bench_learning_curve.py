@@ -3,12 +3,12 @@ the queue's rule against the same numbers chosen at random.
 
 It simulates the team on any labelled mention file: per seed, a fixed part of the file (``--test-share``) is never
 offered for labelling and scores every model; from the rest, the labels are taken 0, 100, 250, 500, 1,000 at a time
-(``--sizes``) either by the queue's rule (``analysis.active.choose``: the latest model's margins, the themes
-encoder's vectors) or at random; after each step a retrain runs through the retrain's own code path
-(``bot.core.retrain_gate.retrain_data``: the labels plus a fixed sample of the generic set, BRANDPULSE_RETRAIN_BASE_RATIO
-and _MIN; ``analysis.train.train`` from the starting model, the checkpoint chosen on the fixed validation set), and
-the model is scored on the held-out part. The table gives accuracy and macro-F1, mean and spread over the seeds, and
-a PNG draws the two curves.
+(``--sizes``) either by the queue's rule (``analysis.active.choose``, in the queue's batches of ``--batch``, each
+kept away from those asked before: the latest model's margins, the themes encoder's vectors) or at random; after
+each step a retrain runs through the retrain's own code path (``bot.core.retrain_gate.retrain_data``: the labels
+plus a fixed sample of the generic set, BRANDPULSE_RETRAIN_BASE_RATIO and _MIN; ``analysis.train.train`` from the
+starting model with the retrain's epochs and checkpoint rule), and the model is scored on the held-out part. The
+table gives accuracy and macro-F1, mean and spread over the seeds, and a PNG draws the two curves.
 
     python benchmarks/bench_learning_curve.py --data ../shared/datasets/sanders_brands/mentions.jsonl \\
         --label-map "negative=negative,neutral=neutral,positive=positive" --model models/sentiment-v1 \\
@@ -282,9 +282,8 @@ def main() -> None:
     print()
     print("\n".join(table(points, args.sizes)))
     print()
-    print(
-        f"held-out rows per seed: {round(len(rows.examples) * args.test_share):,}; total {time.perf_counter() - started:,.0f} s"
-    )
+    held = round(len(rows.examples) * args.test_share)
+    print(f"held-out rows per seed: {held:,}; total {time.perf_counter() - started:,.0f} s")
     draw(
         points,
         args.sizes,

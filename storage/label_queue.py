@@ -41,8 +41,8 @@ def candidates(*, session: Session, brand: str, since: datetime, until: datetime
 
 
 def asked_before(*, session: Session, brand: str, since: datetime, until: datetime, limit: int) -> list[Mention]:
-    """The brand's mentions of [since, until) the team was asked about or labelled already, the newest first: the
-    questions a new batch should not ask again in other words."""
+    """The brand's mentions of [since, until) the team was asked about or labelled already, the newest first: what a
+    new batch should not ask about again, in other words."""
     asked = exists().where(LabelRequest.mention_id == Mention.id)
     labelled = exists().where(PoolLabel.mention_id == Mention.id)
     query = (

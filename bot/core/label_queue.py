@@ -1,5 +1,6 @@
 """The labelling queue: each brand's mentions that would teach the model most, put to its analysts a few at a time
-(analysis/active.py's rule: the typical mention of each group the model hesitates over), and their answers into the labelled pool.
+(analysis/active.py's rule: the typical mention of each group the model hesitates over), and their answers into the
+labelled pool.
 
 A batch stays open until each of its mentions is answered or skipped; the next one is chosen then, from mentions
 never asked about, never labelled and not muted.

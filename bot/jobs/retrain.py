@@ -38,8 +38,8 @@ _VERSIONED = re.compile(r"^(?P<name>.+)-v\d+$")
 
 # A retrain is a short fine-tune: its candidates are the weights at the end of each epoch, not mid-epoch ones nor
 # their average. Chosen on the generic validation set, a mid-epoch checkpoint is the one that learnt least from the
-# brand's labels; on the Sanders learning curve it cost up to 10 points on a brand's own mentions (docs/development/
-# benchmarks.md). The gate still judges the candidate against the active model.
+# brand's labels; on the Sanders learning curve it cost up to 4.5 points on the brand's own mentions
+# (docs/development/benchmarks.md). The gate still judges the candidate against the active model.
 RETRAIN_CHECKPOINTS: dict[str, Any] = {"evals_per_epoch": 1, "average": False}
 
 
