@@ -1,8 +1,8 @@
 """Which mentions to ask the team to label: those that would teach the model most.
 
 The rule, measured against labels chosen at random (benchmarks/bench_learning_curve.py): group the candidates by
-their sentence vectors into as many clusters as texts are wanted, each text weighing by how unsure the model is of it
-(1 - the margin between its two most likely labels), so that the clusters gather where the model hesitates; ask
+their sentence vectors into as many clusters as texts are wanted, each text weighing 1 plus how unsure the model is
+of it (1 - the margin between its two most likely labels), so that the clusters lean to where the model hesitates; ask
 about the text nearest each cluster's centre, the weightiest clusters first. A batch thus asks for the typical text
 of each thing the unsure texts say. (Asking for the least sure texts themselves, even spread over clusters of only
 the ten times k least sure as in Zhdanov's "Diverse mini-batch active learning", 2019, lost to random labels by 1 to
@@ -80,8 +80,8 @@ def choose(
     # A few starts when the clusters are few (one bad start would decide the whole batch), one when texts asked
     # before make them many: k-means++ spreads its start over them, and the fit's cost grows with every start.
     starts = 3 if clusters <= 50 else 1
-    # Every text counts a little, the unsure ones most; one asked already counts as the least sure would.
-    weights = np.concatenate([1.0 - margin, np.ones(len(asked))]) + 1e-3
+    # Every text counts, an unsure one up to twice; one asked already counts as the least sure would.
+    weights = 1.0 + np.concatenate([1.0 - margin, np.ones(len(asked))])
     model = KMeans(n_clusters=clusters, n_init=starts, max_iter=100, random_state=seed).fit(unit, sample_weight=weights)
     n = len(texts)
     answered = set(model.labels_[n:].tolist())
