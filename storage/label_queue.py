@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import exists, select, update
+from sqlalchemy import ColumnElement, exists, select, update
 from sqlalchemy.orm import Session
 
 from storage.db import insert_unless_exists
@@ -16,11 +16,14 @@ from storage.mlops_tables import LabelRequest, PoolLabel
 from storage.models import Mention, MentionStatus
 
 
+def _asked_or_labelled() -> ColumnElement[bool]:
+    """Whether a mention was put to the team already (a request, answered or not) or is in the labelled pool."""
+    return exists().where(LabelRequest.mention_id == Mention.id) | exists().where(PoolLabel.mention_id == Mention.id)
+
+
 def candidates(*, session: Session, brand: str, since: datetime, until: datetime, limit: int) -> list[Mention]:
     """The brand's classified mentions of [since, until) the queue may ask about, the newest first: visible (not
     muted), with the model's scores, never corrected, labelled or asked about before."""
-    asked = exists().where(LabelRequest.mention_id == Mention.id)
-    labelled = exists().where(PoolLabel.mention_id == Mention.id)
     query = (
         select(Mention)
         .where(
@@ -31,8 +34,7 @@ def candidates(*, session: Session, brand: str, since: datetime, until: datetime
             Mention.score_negative.is_not(None),
             Mention.corrected_by.is_(None),
             VISIBLE,
-            ~asked,
-            ~labelled,
+            ~_asked_or_labelled(),
         )
         .order_by(Mention.created_at.desc(), Mention.id.desc())
         .limit(limit)
@@ -43,11 +45,9 @@ def candidates(*, session: Session, brand: str, since: datetime, until: datetime
 def asked_before(*, session: Session, brand: str, since: datetime, until: datetime, limit: int) -> list[Mention]:
     """The brand's mentions of [since, until) the team was asked about or labelled already, the newest first: what a
     new batch should not ask about again, in other words."""
-    asked = exists().where(LabelRequest.mention_id == Mention.id)
-    labelled = exists().where(PoolLabel.mention_id == Mention.id)
     query = (
         select(Mention)
-        .where(Mention.brand == brand, Mention.created_at >= since, Mention.created_at < until, asked | labelled)
+        .where(Mention.brand == brand, Mention.created_at >= since, Mention.created_at < until, _asked_or_labelled())
         .order_by(Mention.created_at.desc(), Mention.id.desc())
         .limit(limit)
     )
