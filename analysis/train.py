@@ -47,6 +47,9 @@ class TrainConfig:
     lr: float = 5e-5
     batch_size: int = 32
     max_steps: int | None = None
+    # At least this many optimisation steps: a small training set gets more epochs (whole ones; ``max_steps`` still
+    # caps). One epoch over a retrain's few hundred texts is some twenty steps, too few to learn from them.
+    min_steps: int | None = None
     seed: int = 42
     max_length: int = 128
     warmup_ratio: float = 0.06
@@ -60,7 +63,7 @@ class TrainConfig:
     freeze_embeddings: bool = False
     bf16: bool | None = None
     eval_batch_size: int = 128
-    # Validation checkpoints per epoch: model selection sees the mid-epoch weights too.
+    # Validation checkpoints per epoch: model selection sees the mid-epoch weights too (0: only the last step's).
     evals_per_epoch: int = 2
     # Also try the mean of the checkpoints from the second half of training (a uniform "model soup" along one
     # run); it competes with the single checkpoints on validation like any other candidate.
@@ -172,6 +175,15 @@ def _class_weights(counts: list[int], kind: str) -> torch.Tensor | None:
     return torch.tensor(inverse if kind == "balanced" else [w**0.5 for w in inverse])
 
 
+def _total_steps(steps_per_epoch: int, config: TrainConfig) -> int:
+    """Whole epochs, ``epochs`` of them or as many as ``min_steps`` needs, cut at ``max_steps``."""
+    epochs = config.epochs
+    if config.min_steps is not None:
+        epochs = max(epochs, math.ceil(config.min_steps / steps_per_epoch))
+    total = steps_per_epoch * epochs
+    return total if config.max_steps is None else min(total, config.max_steps)
+
+
 def _checkpoint_steps(steps_per_epoch: int, total_steps: int, per_epoch: int) -> set[int]:
     """The steps after which the weights are validated: evenly through each epoch, and the last step."""
     points = {total_steps}
@@ -252,8 +264,8 @@ def train(
 ) -> TrainResult:
     """Fine-tune, keep the candidate with the best validation macro-recall, save it as a new version directory.
 
-    The candidates are the weights at each validation checkpoint (``evals_per_epoch`` per epoch) and, with
-    ``average``, the mean of the second half's checkpoints.
+    The candidates are the weights at each validation checkpoint (``evals_per_epoch`` per epoch, and the last
+    step's) and, with ``average``, the mean of the second half's checkpoints.
 
     The directory appears only when it is complete: it is written under a temporary name and renamed, so an
     interrupted run leaves no half-written version (and removes its temporary directory). Its name is the next
@@ -282,9 +294,7 @@ def train(
     loss_fn = torch.nn.CrossEntropyLoss(weight=weights.to(device) if weights is not None else None)
 
     steps_per_epoch = math.ceil(len(train_ids) / config.batch_size)
-    total_steps = steps_per_epoch * config.epochs
-    if config.max_steps is not None:
-        total_steps = min(total_steps, config.max_steps)
+    total_steps = _total_steps(steps_per_epoch, config)
     no_decay = ("bias", "LayerNorm.weight", "layer_norm.weight")
     trained = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
     groups = [

@@ -7,8 +7,9 @@ offered for labelling and scores every model; from the rest, the labels are take
 kept away from those asked before: the latest model's margins, the themes encoder's vectors) or at random; after
 each step a retrain runs through the retrain's own code path (``bot.core.retrain_gate.retrain_data``: the labels
 plus a fixed sample of the generic set, BRANDPULSE_RETRAIN_BASE_RATIO and _MIN; ``analysis.train.train`` from the
-starting model with the retrain's epochs and checkpoint rule), and the model is scored on the held-out part. The
-table gives accuracy and macro-F1, mean and spread over the seeds, and a PNG draws the two curves.
+starting model with the retrain's epochs, minimum of steps and checkpoint rule), and the model is scored on the
+held-out part. The table gives accuracy and macro-F1, mean and spread over the seeds, and a PNG draws the two
+curves.
 
     python benchmarks/bench_learning_curve.py --data ../shared/datasets/sanders_brands/mentions.jsonl \\
         --label-map "negative=negative,neutral=neutral,positive=positive" --model models/sentiment-v1 \\
@@ -144,6 +145,7 @@ def run_strategy(
             config = TrainConfig(
                 base=args.model,
                 epochs=args.epochs,
+                min_steps=args.min_steps,
                 max_steps=settings["retrain_max_steps"].default,
                 **RETRAIN_CHECKPOINTS,
                 max_length=args.max_length,
@@ -231,6 +233,12 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--test-share", type=float, default=0.3)
     parser.add_argument("--epochs", type=int, default=Settings.model_fields["retrain_epochs"].default)
+    parser.add_argument(
+        "--min-steps",
+        type=int,
+        default=Settings.model_fields["retrain_min_steps"].default,
+        help="A retrain's fewest optimisation steps (default: BRANDPULSE_RETRAIN_MIN_STEPS's default).",
+    )
     parser.add_argument("--max-length", type=int, default=TrainConfig.max_length)
     parser.add_argument("--threads", type=int)
     parser.add_argument("--png", type=Path, default=Path("learning-curve.png"))
@@ -249,7 +257,8 @@ def main() -> None:
     print(
         f"machine: {platform.processor() or platform.machine()}, {len(os.sched_getaffinity(0))} cores;"
         f" model {args.model}; generic {generic.name if generic else 'none'} (sample per the retrain rule);"
-        f" validation {validation.name} ({len(validation.examples)}); {args.seeds} seeds; epochs {args.epochs}"
+        f" validation {validation.name} ({len(validation.examples)}); {args.seeds} seeds; epochs {args.epochs},"
+        f" at least {args.min_steps} steps"
     )
     encoder = None
     if not args.no_vectors:

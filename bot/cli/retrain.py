@@ -51,6 +51,7 @@ from storage.retrains import ask
     "BRANDPULSE_GATE_PROBES).",
 )
 @click.option("--epochs", type=click.IntRange(1, 100), help="Default: BRANDPULSE_RETRAIN_EPOCHS.")
+@click.option("--min-steps", type=click.IntRange(1), help="Default: BRANDPULSE_RETRAIN_MIN_STEPS.")
 @click.option("--max-steps", type=click.IntRange(1), help="Default: BRANDPULSE_RETRAIN_MAX_STEPS.")
 @training_options
 @click.option("--dry-run", is_flag=True, help="Show the plan (base, data, gate) and stop: nothing is trained.")
@@ -65,6 +66,7 @@ def retrain_command(
     class_margin: float | None,
     probes: str | None,
     epochs: int | None,
+    min_steps: int | None,
     max_steps: int | None,
     lr: float,
     batch_size: int,
@@ -87,6 +89,7 @@ def retrain_command(
         class_margin=class_margin,
         probes=probes,
         epochs=epochs,
+        min_steps=min_steps,
         max_steps=max_steps,
         training={
             "lr": lr,

@@ -36,11 +36,12 @@ log = logging.getLogger(__name__)
 _VERSIONED = re.compile(r"^(?P<name>.+)-v\d+$")
 
 
-# A retrain is a short fine-tune: its candidates are the weights at the end of each epoch, not mid-epoch ones nor
-# their average. Chosen on the generic validation set, a mid-epoch checkpoint is the one that learnt least from the
-# brand's labels; on the Sanders learning curve it cost up to 4.5 points on the brand's own mentions
-# (docs/development/benchmarks.md). The gate still judges the candidate against the active model.
-RETRAIN_CHECKPOINTS: dict[str, Any] = {"evals_per_epoch": 1, "average": False}
+# A retrain is a short fine-tune from the active model, at least BRANDPULSE_RETRAIN_MIN_STEPS optimisation steps
+# (a small pool gets more epochs), and its candidate is the last step's weights: neither earlier checkpoints nor
+# their average. Picked on the generic validation set, an earlier checkpoint is the one that learnt least from the
+# brand's labels (on the Sanders learning curve: 0.665 against 0.716 at 100 labels, docs/development/benchmarks.md).
+# The gate still judges the candidate against the active model.
+RETRAIN_CHECKPOINTS: dict[str, Any] = {"evals_per_epoch": 0, "average": False}
 
 
 @dataclass(frozen=True)
@@ -55,6 +56,7 @@ class RetrainOptions:
     class_margin: float | None = None
     probes: str | None = None
     epochs: int | None = None
+    min_steps: int | None = None
     max_steps: int | None = None
     # The other TrainConfig fields (lr, batch_size, max_length, seed, class_weights, freeze_embeddings).
     training: dict[str, Any] = field(default_factory=dict)
@@ -157,6 +159,7 @@ def plan_retrain(
         name=prefix,
         training={
             "epochs": options.epochs or settings.retrain_epochs,
+            "min_steps": options.min_steps or settings.retrain_min_steps,
             "max_steps": options.max_steps or settings.retrain_max_steps,
             **RETRAIN_CHECKPOINTS,
             **options.training,

@@ -29,7 +29,8 @@ def test_the_learning_curve_benchmark_runs_on_a_small_file(tmp_path: Path) -> No
         "--data", str(data), "--text-field", "body", "--label-field", "tag",
         "--label-map", "neg=negative,neu=neutral,pos=positive",
         "--model", str(model), "--generic", str(generic), "--validation", str(validation),
-        "--sizes", "0,10,20", "--seeds", "2", "--epochs", "1", "--max-length", "32", "--threads", "1",
+        "--sizes", "0,10,20", "--seeds", "2", "--epochs", "1", "--min-steps", "4", "--max-length", "32",
+        "--threads", "1",
         "--png", str(png),
     ]  # fmt: skip
     result = subprocess.run(command, capture_output=True, text=True, timeout=600, cwd=REPO)
