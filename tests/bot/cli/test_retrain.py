@@ -52,9 +52,13 @@ def test_the_gate_promotes_a_better_candidate_and_refuses_a_worse_one(
     # 60 pool texts, a fifth of them held back by their hash; none in validation.
     assert "training set: 150 base texts + " in dry.stdout and "dry run: nothing trained" in dry.stdout
     assert not (tmp_path / "models" / "sentiment-v2").exists() and _rows(db_url, GateDecision) == []
+    # Whole epochs up to the minimum of steps (BRANDPULSE_RETRAIN_MIN_STEPS, or --min-steps), the last weights kept.
+    assert "training: epochs=4, min_steps=250, evals_per_epoch=0, average=False" in dry.stdout, dry.stdout
+    shorter = run_cli(monkeypatch, db_url, *args, "--dry-run", "--min-steps", "30")
+    assert "training: epochs=4, min_steps=30, " in shorter.stdout, shorter.stdout
 
     # The active model is a random tiny one: a candidate trained on the data beats it. Twenty epochs, so that it
-    # learns all three classes (a retrain keeps end-of-epoch weights only: with ten, the best of them knew two of the
+    # learns all three classes (with ten and a retrain keeping the best end-of-epoch weights, those knew two of the
     # three classes, and the poisoned candidate below tied it; with 4, a machine without bfloat16 did likewise).
     first = run_cli(monkeypatch, db_url, *args, "--epochs", "20")
     assert first.exit_code == 0, first.output
