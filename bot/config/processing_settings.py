@@ -287,12 +287,13 @@ class RetrainSettings(BaseModel):
         le=100,
         description="Epochs of a retrain: passes over its training data (the pool and the base set), from the active model.",
     )
-    retrain_min_steps: int | None = Field(
+    retrain_min_steps: int = Field(
         default=250,
         ge=1,
         description=(
             "The fewest optimisation steps of a retrain: over a small pool it makes more epochs (one epoch over a"
-            " hundred labels and their generic sample is some twenty steps, too few to learn from them)."
+            " hundred labels and their generic sample is some twenty steps, too few to learn from them; 1: the"
+            " epochs alone decide)."
         ),
     )
     retrain_max_steps: int | None = Field(
