@@ -39,7 +39,8 @@ _VERSIONED = re.compile(r"^(?P<name>.+)-v\d+$")
 # A retrain is a short fine-tune from the active model, at least BRANDPULSE_RETRAIN_MIN_STEPS optimisation steps
 # (a small pool gets more epochs), and its candidate is the last step's weights: neither earlier checkpoints nor
 # their average. Picked on the generic validation set, an earlier checkpoint is the one that learnt least from the
-# brand's labels (on the Sanders learning curve: 0.665 against 0.716 at 100 labels, docs/development/benchmarks.md).
+# brand's labels (on the Sanders learning curve, at least 80 steps over 100 labels: the first epoch's weights were
+# kept, 0.665 against 0.716 for the last ones; docs/development/benchmarks.md).
 # The gate still judges the candidate against the active model.
 RETRAIN_CHECKPOINTS: dict[str, Any] = {"evals_per_epoch": 0, "average": False}
 
